@@ -1,0 +1,74 @@
+"""The Typer application: one function per command, each a thin call into the layers below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import _synth
+
+app = typer.Typer(
+    name="medler",
+    help=(
+        "medler: privacy-preserving research microdata for school data. Pseudonymised "
+        "teacher-student linkage in, aggregate and differentially private results out."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Sub-applications (command groups) are registered here, one line each.
+
+
+@app.command()
+def synth(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder to write the extract into (created if missing)."),
+    ],
+    students: Annotated[
+        int,
+        typer.Option(help="Number of pupils in the municipality (at least 50)."),
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    weeks: Annotated[
+        int | None,
+        typer.Option(help="Keep only the first W teaching weeks (default: the whole year)."),
+    ] = None,
+    school_year: Annotated[
+        int, typer.Option(help="The autumn in which the school year starts.")
+    ] = 2026,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes to generate lessons with (default: the number of cores)."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an earlier extract in --out.")
+    ] = False,
+) -> None:
+    """Write a synthetic municipality as SS 12000 v2.1 JSON, with registers and truth.json."""
+    _synth.run_synth(
+        out=out,
+        students=students,
+        seed=seed,
+        weeks=weeks,
+        school_year=school_year,
+        workers=workers,
+        overwrite=overwrite,
+    )
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where the demo keeps its data.")
+    ] = Path("medler-data"),
+    students: Annotated[int, typer.Option(help="Pupils in the demo municipality.")] = 1500,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Run the whole story on embedded defaults (so far: the synthetic municipality)."""
+    _synth.run_demo(data_dir=data_dir, students=students, seed=seed)

@@ -1,0 +1,74 @@
+"""``medler synth`` and ``medler demo``: the synthetic municipality, shown to a person."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from linkage.sources.synthetic import SynthConfig, SynthSummary, generate_municipality
+
+
+def _progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _generate(config: SynthConfig, out: Path, *, overwrite: bool, console: Console) -> SynthSummary:
+    with _progress_bar(console) as progress:
+        task = progress.add_task("lessons and attendance", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return generate_municipality(config, out, overwrite=overwrite, progress=report)
+
+
+def _summary_table(summary: SynthSummary) -> Table:
+    table = Table(title="Synthetic municipality", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("how many", justify="right")
+    for label, value in summary.headline_rows():
+        table.add_row(label, value)
+    return table
+
+
+def run_synth(
+    *,
+    out: Path,
+    students: int,
+    seed: int,
+    weeks: int | None,
+    school_year: int,
+    workers: int | None,
+    overwrite: bool,
+) -> None:
+    config = SynthConfig(
+        students=students, seed=seed, weeks=weeks, school_year=school_year, workers=workers
+    )
+    console = Console(stderr=True)
+    summary = _generate(config, out, overwrite=overwrite, console=console)
+    Console(file=sys.stdout).print(_summary_table(summary))
+    print(f"Wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {out}")
+
+
+def run_demo(*, data_dir: Path, students: int, seed: int) -> None:
+    out = data_dir / "extracts" / "synthetic"
+    console = Console(file=sys.stdout)
+    console.print(f"[bold]1. A synthetic municipality[/bold] ({students} pupils, seed {seed})")
+    config = SynthConfig(students=students, seed=seed)
+    summary = _generate(config, out, overwrite=True, console=Console(stderr=True))
+    console.print(_summary_table(summary))
+    console.print(
+        f"The SS 12000 extract, the teacher and student registers and truth.json are in {out}."
+    )

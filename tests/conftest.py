@@ -1,0 +1,28 @@
+"""Fixtures shared by every test folder.
+
+Test material from outside the project is read in place from ``../shared`` (beside the
+repository); a test that needs it is skipped, with the reason, when it is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+def shared_path(relative: str) -> Path:
+    """A path under ``../shared``; skips the calling test when it does not exist."""
+    path = SHARED_DIR / relative
+    if not path.exists():
+        pytest.skip(f"external test material ../shared/{relative} is not present beside the repository")
+    return path
+
+
+@pytest.fixture
+def shared():
+    """``shared("testdata/...")`` as a fixture: the path, or a skip when it is absent."""
+    return shared_path
