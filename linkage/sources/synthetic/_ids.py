@@ -38,7 +38,7 @@ INTERIM_LETTERS = "TRSUWXJKLMN"
 
 
 def _load(name: str) -> list[str]:
-    raw = resources.files(__package__).joinpath("data", name).read_bytes()
+    raw = resources.files(__package__).joinpath("data").joinpath(name).read_bytes()
     return gzip.decompress(raw).decode("ascii").split()
 
 
