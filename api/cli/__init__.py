@@ -15,8 +15,10 @@ import sys
 import traceback
 from pathlib import Path
 
-import click
 import typer
+
+# Typer 0.29 vendors click; its usage errors are only reachable here (pinned version).
+from typer._click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
 
 from api.cli._app import app
 from api.cli._errors import (
@@ -36,17 +38,18 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         result = command.main(args=args, prog_name="medler", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelp as shown:
-        # Help was printed for a group called without a subcommand; not an error.
-        del shown
+    except NoArgsIsHelpError as shown:
+        # A group called without a subcommand: show its help, as --help would.
+        if shown.ctx is not None:
+            print(shown.ctx.get_help())
         return 0
-    except click.exceptions.UsageError as error:
-        where = f"medler {error.ctx.command_path.partition(' ')[2]}".strip() if error.ctx else "medler"
+    except ClickUsageError as error:
+        where = error.ctx.command_path if error.ctx else "medler"
         print(f"error: {error.format_message()} (see '{where} --help')", file=sys.stderr)
         return EXIT_USAGE
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except MedlerUserError as error:

@@ -43,10 +43,13 @@ def _load(name: str) -> list[str]:
 
 
 def _pin_date(pin: str) -> dt.date:
+    """The birth date a number carries. A samordningsnummer adds 60 to the day, and may carry
+    month 00 or day 60 when the birth date is not known: the first of the month (or year)."""
     day = int(pin[6:8])
-    if day > 60:  # samordningsnummer: day + 60
+    if day >= 60:
         day -= 60
-    return dt.date(int(pin[:4]), int(pin[4:6]), day)
+    month = int(pin[4:6])
+    return dt.date(int(pin[:4]), month or 1, day or 1)
 
 
 def with_check_digit(long_payload: str) -> str:
@@ -78,6 +81,10 @@ class IdAllocator:
             self._pins[int(pin[:4])].append(pin)
         self._coords: dict[int, list[str]] = defaultdict(list)
         for pin in _load("skatteverket_test_samordningsnummer.txt.gz"):
+            try:
+                _pin_date(pin)
+            except ValueError:
+                continue  # 24 of the test numbers carry an impossible date (31 April, 30 February)
             self._coords[int(pin[:4])].append(pin)
         for pool in (*self._pins.values(), *self._coords.values()):
             rng.shuffle(pool)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ lessons and attendance, which grow with pupils × lessons, are drawn chunk by ch
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -36,9 +37,11 @@ NOVICE_BASE_LOGIT = -1.9  # P(novice, < 3 years) ≈ 13 % at an average school
 NOVICE_SES_SLOPE = -0.6  # more novices where pupils are poorer
 LEAVER_BASE_LOGIT = -1.75  # P(leaves the school by next year) ≈ 15 %
 LEAVER_SES_SLOPE = -0.4
-MID_YEAR_LEAVER_SHARE = 0.04  # of teachers: leave during the year and are replaced
+MID_YEAR_LEAVER_SHARE = 0.04
+NEW_TO_SCHOOL_SHARE = 0.10  # besides novices in their first year and mid-year replacements  # of teachers: leave during the year and are replaced
 SUBSTITUTES_PER_CLASSES = 6  # one substitute on call per this many classes
 SPECIAL_TEACHERS_PER_CLASSES = 10
+SUBSTITUTE_LOSS = 0.05  # share of lessons not taught by their assigned teacher (see _lessons)
 TWO_TEACHER_ACTIVITY_SHARE = 0.06  # core activities F–6 with a special teacher assigned too
 CLASS_CHANGE_SHARE = 0.03  # pupils who change class within their school during the year
 SCHOOL_CHANGE_SHARE = 0.015  # pupils who change school during the year
@@ -247,25 +250,35 @@ def build_municipality(students: int, seed: int, year: SchoolYear) -> Municipali
     ids = IdAllocator(_rng(seed, 2))
     sex = rng.integers(0, 2, n)
     birth_year = year.start_year - 6 - grade
-    dirt = rng.random(n)
+    # Dirt is planted in exact counts (at least one of each) on randomly chosen pupils.
+    order = rng.permutation(n)
+    planted: dict[int, str] = {}
+    cursor = 0
+    for kind_name, share in (("coordination", COORDINATION_SHARE),
+                             ("wrong_check_digit", WRONG_CHECK_DIGIT_SHARE),
+                             ("interim", INTERIM_SHARE), ("missing", 0.0)):  # fmt: skip
+        for p in order[cursor : cursor + max(1, round(share * n))]:
+            planted[int(p)] = kind_name
+        cursor += max(1, round(share * n))
+    short = {int(p) for p in order[cursor : cursor + max(1, round(SHORT_FORM_SHARE * n))]}
     civic: list[IssuedId] = []
     written: list[str | None] = []
-    missing_one = int(rng.integers(n))
     for i in range(n):
         by = int(birth_year[i])
-        if i == missing_one:
+        dirt_kind = planted.get(i)
+        if dirt_kind == "missing":
             issued = IssuedId(None, ids.person_number(by).birth_date, "missing")
-        elif dirt[i] < COORDINATION_SHARE:
+        elif dirt_kind == "coordination":
             issued = ids.coordination_number(by)
-        elif dirt[i] < COORDINATION_SHARE + WRONG_CHECK_DIGIT_SHARE:
+        elif dirt_kind == "wrong_check_digit":
             issued = ids.wrong_check_digit(by)
-        elif dirt[i] < COORDINATION_SHARE + WRONG_CHECK_DIGIT_SHARE + INTERIM_SHARE:
+        elif dirt_kind == "interim":
             issued = ids.interim_number(by)
         else:
             issued = ids.person_number(by)
         civic.append(issued)
         value = issued.value
-        if value is not None and issued.kind == "test_pin" and dirt[i] > 1 - SHORT_FORM_SHARE:
+        if value is not None and issued.kind == "test_pin" and i in short:
             value = f"{value[2:8]}-{value[8:]}"
         written.append(value)
     pupils = Pupils(
@@ -414,13 +427,16 @@ def build_municipality(students: int, seed: int, year: SchoolYear) -> Municipali
     principals: list[Teacher] = []
     trng = _rng(seed, 3)
 
+    staff_numbers = itertools.count()
+
     def new_teacher(school: School, role: str, *, substitute: bool = False) -> Teacher:
-        index = len(teachers) + len(principals)
+        index = next(staff_numbers)
         novice = trng.random() < float(_sigmoid(NOVICE_BASE_LOGIT + NOVICE_SES_SLOPE * school.ses))
         if substitute:
             novice = trng.random() < 0.5
         experience = int(trng.integers(0, 3)) if novice else int(min(40, 3 + trng.gamma(2.0, 6.0)))
-        at_school = int(min(experience, trng.geometric(1 / 6.0) - 1))
+        new_here = trng.random() < NEW_TO_SCHOOL_SHARE
+        at_school = 0 if new_here else int(min(experience, trng.geometric(1 / 6.0)))
         birth_year = year.start_year - 24 - experience - int(trng.integers(0, 9))
         sex_ = "Kvinna" if trng.random() < 0.74 else "Man"
         teacher = Teacher(
@@ -497,7 +513,7 @@ def build_municipality(students: int, seed: int, year: SchoolYear) -> Municipali
                         assignment.last_day = day - 1
                         activity.teachers.append(Assignment(replacement.index, day, n_days - 1))
 
-    _plant_certification(teachers, activities, schools, groups, trng)
+    _plant_certification(teachers, activities, schools, n_days, trng)
 
     # --- pupil exceptions: adjusted schedules and extra groups -----------------------------
     prng = _rng(seed, 4)
@@ -564,7 +580,7 @@ def _plant_certification(
     teachers: list[Teacher],
     activities: list[Activity],
     schools: list[School],
-    groups: list[Group],
+    n_days: int,
     rng: np.random.Generator,
 ) -> None:
     """Certify (teacher, subject, band) pairs so that the planted share of teaching minutes is
@@ -574,14 +590,14 @@ def _plant_certification(
     highest-scoring pairs are certified until their weekly minutes reach the target share.
     This plants the share exactly, whatever the size of the municipality.
     """
-    del groups
     minutes: dict[tuple[int, str, str], float] = {}
     for activity in activities:
         band = grade_band(activity.grade)
         weight = activity.lessons_per_week * activity.minutes
         for assignment in activity.teachers:
             key = (assignment.teacher, activity.subject, band)
-            minutes[key] = minutes.get(key, 0.0) + weight
+            share = (assignment.last_day - assignment.first_day + 1) / max(1, n_days)
+            minutes[key] = minutes.get(key, 0.0) + weight * share
     by_index = {t.index: t for t in teachers}
     keys = sorted(minutes)
     noise = rng.logistic(size=len(keys))
@@ -594,10 +610,13 @@ def _plant_certification(
             for i, (t, _, _) in enumerate(keys)
         ]
     )
+    # Substitutes (rarely certified) take some lessons and a few run without their teacher,
+    # so the assigned teachers must cover a little more than the target.
+    target = CERTIFIED_TEACHING_TARGET / (1.0 - SUBSTITUTE_LOSS)
     total = sum(minutes.values())
     covered = 0.0
     for i in np.argsort(-scores, kind="stable"):
-        if covered >= CERTIFIED_TEACHING_TARGET * total:
+        if covered >= target * total:
             break
         key = keys[int(i)]
         by_index[key[0]].certified.add((key[1], key[2]))

@@ -118,7 +118,7 @@ def persons(m: Municipality) -> Iterator[dict[str, Any]]:
     for t in [*m.principals, *m.teachers]:
         record = _person(m, t.person_uuid, t.given, t.family, t.sex, t.civic.value,
                          f"{t.civic.birth_date:%Y-%m-%d}", False)  # fmt: skip
-        record["emails"] = [{"value": f"{t.given.lower()}.{t.index}@exempelby.se", "type": "Tjänst"}]
+        record["emails"] = [{"value": f"{t.given.lower()}.{t.index}@exempelby.se", "type": "Skola personal"}]
         yield record
 
 
