@@ -18,7 +18,8 @@ from pathlib import Path
 import typer
 
 # Typer 0.29 vendors click; its usage errors are only reachable here (pinned version).
-from typer._click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
+from typer._click.exceptions import NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ClickUsageError
 
 from api.cli._app import app
 from api.cli._errors import (
@@ -32,7 +33,7 @@ from medler.errors import MedlerUserError
 __all__ = ["app", "main", "run"]
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome
     """Run the CLI with ``argv`` (without the program name) and return the exit code."""
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else argv

@@ -46,9 +46,7 @@ def synth(
         int | None,
         typer.Option(help="Processes to generate lessons with (default: the number of cores)."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace an earlier extract in --out.")
-    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier extract in --out.")] = False,
 ) -> None:
     """Write a synthetic municipality as SS 12000 v2.1 JSON, with registers and truth.json."""
     _synth.run_synth(
@@ -67,8 +65,9 @@ def demo(
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where the demo keeps its data.")
     ] = Path("medler-data"),
-    students: Annotated[int, typer.Option(help="Pupils in the demo municipality.")] = 1500,
+    students: Annotated[int, typer.Option(help="Pupils in the demo municipality.")] = 1000,
+    weeks: Annotated[int, typer.Option(help="Teaching weeks in the demo's calendar.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
     """Run the whole story on embedded defaults (so far: the synthetic municipality)."""
-    _synth.run_demo(data_dir=data_dir, students=students, seed=seed)
+    _synth.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)

@@ -62,11 +62,14 @@ def run_synth(
     print(f"Wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {out}")
 
 
-def run_demo(*, data_dir: Path, students: int, seed: int) -> None:
+def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     out = data_dir / "extracts" / "synthetic"
     console = Console(file=sys.stdout)
-    console.print(f"[bold]1. A synthetic municipality[/bold] ({students} pupils, seed {seed})")
-    config = SynthConfig(students=students, seed=seed)
+    console.print(
+        f"[bold]1. A synthetic municipality[/bold] ({students} pupils, "
+        f"{weeks} teaching weeks, seed {seed})"
+    )
+    config = SynthConfig(students=students, seed=seed, weeks=weeks)
     summary = _generate(config, out, overwrite=True, console=Console(stderr=True))
     console.print(_summary_table(summary))
     console.print(

@@ -29,7 +29,9 @@ def test_every_command_has_help(path: list[str], capsys: pytest.CaptureFixture[s
     assert "Usage: medler" in capsys.readouterr().out
 
 
-def test_synth_writes_an_extract_and_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_synth_writes_an_extract_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "extract"
     assert run(["synth", "--students", "80", "--weeks", "1", "--seed", "4", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

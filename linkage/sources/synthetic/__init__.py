@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.sources.synthetic import _records, _writer
+from linkage.sources.synthetic._build import build_municipality
 from linkage.sources.synthetic._calendar import SchoolYear
 from linkage.sources.synthetic._lessons import (
     Chunk,
@@ -38,7 +39,7 @@ from linkage.sources.synthetic._lessons import (
     draw_chunk,
     plan_chunks,
 )
-from linkage.sources.synthetic._population import Municipality, build_municipality
+from linkage.sources.synthetic._population import Municipality
 from linkage.sources.synthetic._truth import TruthAccumulator
 from medler import __version__
 from medler.errors import OutputLocationError, UsageError
@@ -85,7 +86,9 @@ class SynthConfig:
         if self.workers is not None and self.workers < 1:
             raise UsageError(f"--workers must be at least 1, not {self.workers}")
         if not 2000 <= self.school_year <= 2100:
-            raise UsageError(f"--school-year must be a year from 2000 to 2100, not {self.school_year}")
+            raise UsageError(
+                f"--school-year must be a year from 2000 to 2100, not {self.school_year}"
+            )
         if self.seed < 0:
             raise UsageError(f"--seed must be zero or positive, not {self.seed}")
 
@@ -220,7 +223,11 @@ def generate_municipality(
     workers = config.workers or (
         min(os.cpu_count() or 1, len(chunks)) if config.students >= PARALLEL_FROM_STUDENTS else 1
     )
-    bulk = {"calendarEvents": "calendar_events", "attendances": "attendances", "absences": "absences"}
+    bulk = {
+        "calendarEvents": "calendar_events",
+        "attendances": "attendances",
+        "absences": "absences",
+    }
     for name in bulk:
         (ss / name).mkdir(parents=True)
         summary.records[name], summary.pages[name] = 0, len(chunks)
@@ -258,11 +265,16 @@ def generate_municipality(
             "school_year": f"{year.start_year}/{year.start_year + 1}",
         },
         "layout": {
-            "ss12000": {name: {"schema": schema, "records": summary.records[name],
-                               "pages": summary.pages[name]}
-                        for name, schema in SS12000_RESOURCES.items()},
+            "ss12000": {
+                name: {
+                    "schema": schema,
+                    "records": summary.records[name],
+                    "pages": summary.pages[name],
+                }
+                for name, schema in SS12000_RESOURCES.items()
+            },
             "registers": ["registers/teacher_register.csv", "registers/student_register.csv"],
-        },  # fmt: skip
+        },
         **truth.finish({}),
     }
     data = (json.dumps(summary.truth, indent=2, ensure_ascii=False) + "\n").encode()

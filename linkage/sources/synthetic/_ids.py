@@ -87,7 +87,7 @@ class IdAllocator:
                 continue  # 24 of the test numbers carry an impossible date (31 April, 30 February)
             self._coords[int(pin[:4])].append(pin)
         for pool in (*self._pins.values(), *self._coords.values()):
-            rng.shuffle(pool)  # type: ignore[arg-type]
+            rng.shuffle(pool)
         self._used: set[str] = set()
 
     def _fresh_date(self, year: int) -> dt.date:

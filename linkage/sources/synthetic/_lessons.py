@@ -16,7 +16,7 @@ import numpy as np
 
 from linkage.sources.synthetic._calendar import MONTH_ABSENCE_FACTOR, utc_offset
 from linkage.sources.synthetic._curriculum import SLOT_STARTS, grade_band
-from linkage.sources.synthetic._population import Municipality, _rng
+from linkage.sources.synthetic._population import Municipality, rng_for
 from linkage.sources.synthetic._uuids import uuids_of
 
 WEEKS_PER_CHUNK = 4
@@ -45,7 +45,7 @@ def plan_chunks(m: Municipality) -> list[Chunk]:
     blocks: dict[int, list[int]] = {}
     for day, week in enumerate(weeks):
         blocks.setdefault(week // WEEKS_PER_CHUNK, []).append(day)
-    chunks = []
+    chunks: list[Chunk] = []
     for school in m.schools:
         for block in sorted(blocks):
             chunks.append(Chunk(len(chunks), school.index, tuple(blocks[block])))
@@ -89,8 +89,8 @@ class ChunkContext:
         self.mem_first = np.array([x[1] for x in flat], dtype=np.int64)
         self.mem_last = np.array([x[2] for x in flat], dtype=np.int64)
         self.exceptions: dict[int, list[tuple[int, bool, int | None]]] = {}
-        for pupil, activity, participates, length in m.pupil_exceptions:
-            self.exceptions.setdefault(activity, []).append((pupil, participates, length))
+        for pupil, act_index, participates, length in m.pupil_exceptions:
+            self.exceptions.setdefault(act_index, []).append((pupil, participates, length))
         self.teacher = {t.index: t for t in m.teachers}
         self.substitutes: dict[int, list[int]] = {}
         self.regulars: dict[int, list[int]] = {}
@@ -121,281 +121,373 @@ def _minutes_later(ctx: ChunkContext, day: int, minute: int, delay: int) -> str:
     return f"{later:%Y-%m-%dT%H:%M:%S}{offset}"
 
 
+@dataclass
+class _Lessons:
+    """The lessons of a chunk, one entry per lesson, ordered by day, slot and activity."""
+
+    activity: np.ndarray
+    day: np.ndarray
+    key: np.ndarray  # unique per lesson across the whole extract
+    uuid: np.ndarray
+    minutes: np.ndarray  # end - start
+    length: np.ndarray  # teaching length (shortened on some lessons)
+    length_given: np.ndarray
+    start: np.ndarray  # minute of the day
+    cancelled: np.ndarray
+    unreported: np.ndarray
+    late: np.ndarray
+    draws: np.ndarray  # uniform draws for the staffing of each lesson
+    teacher_events: list[list[tuple[int, bool]]] = field(default_factory=list)
+    teachers_in: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class _Seats:
+    """(lesson, pupil) pairs of held lessons, with the pupil's minutes in the lesson."""
+
+    lesson: np.ndarray
+    pupil: np.ndarray
+    minutes: np.ndarray
+    events: list[list[tuple[int, bool, int | None]]]
+
+
+@dataclass
+class _Absence:
+    """Minutes per seat and the (pupil, day) view that absence notices and day counts need."""
+
+    attend: np.ndarray
+    valid: np.ndarray
+    invalid: np.ndarray
+    other: np.ndarray
+    day_inverse: np.ndarray  # seat -> index into the unique (pupil, day) pairs
+    day_pupil: np.ndarray
+    day_index: np.ndarray
+    noticed: np.ndarray  # (pupil, day) pairs with a guardian's notice
+    leaves: list[tuple[int, int, int]]
+
+
 def draw_chunk(ctx: ChunkContext, chunk: Chunk) -> ChunkResult:
     """Draw and render every lesson of one school in one block of weeks."""
     # Imported here so that the parent process of a process pool never loads polars.
     from linkage.sources.synthetic import _render
 
     m = ctx.m
-    rng = _rng(m.seed, 100, chunk.school, chunk.number)
+    rng = rng_for(m.seed, 100, chunk.school, chunk.number)
+    lessons = _draw_lessons(ctx, chunk, rng)
+    _staff_lessons(ctx, chunk, lessons)
+    seats = _seat_pupils(ctx, lessons)
+    absence = _draw_absence(ctx, chunk, lessons, seats, rng)
+    reported = ~lessons.unreported[seats.lesson]
+
+    start_text = [
+        ctx.stamp(int(d), int(s)) for d, s in zip(lessons.day, lessons.start, strict=True)
+    ]
+    end_minute = lessons.start + lessons.minutes
+    end_text = [ctx.stamp(int(d), int(e)) for d, e in zip(lessons.day, end_minute, strict=True)]
+    n = len(lessons.key)
+    delays = np.where(lessons.late, (rng.uniform(1, 5, n) * 1440).astype(np.int64),
+                      (rng.exponential(12, n) + 1).astype(np.int64))  # fmt: skip
+    reported_text = [
+        _minutes_later(ctx, int(d), int(e), int(delay))
+        for d, e, delay in zip(lessons.day, end_minute, delays, strict=True)
+    ]
+    seat_key = lessons.key[seats.lesson] << PUPIL_KEY_BITS | seats.pupil
+    calendar_text = _render.calendar_events(
+        ctx, lessons.uuid, lessons.activity, lessons.day, lessons.length, lessons.length_given,
+        lessons.cancelled, start_text, end_text, lessons.teacher_events, seats.events,
+    )  # fmt: skip
+    attendance_text = _render.attendances(
+        uuids_of(m.seed, "attendance", seat_key.astype(np.uint64)), lessons.uuid, seats.lesson,
+        ctx.pupil_uuid[seats.pupil], reported, absence.attend, absence.valid, absence.invalid,
+        absence.other, end_text, reported_text,
+    )  # fmt: skip
+    absence_text, n_notices = _render.absences(
+        ctx, m.schools[chunk.school].uuid, absence.day_pupil[absence.noticed],
+        absence.day_index[absence.noticed], absence.leaves,
+    )  # fmt: skip
+    result = _truth_sums(ctx, lessons, seats, absence, reported)
+    result.number = chunk.number
+    result.calendar_events, result.attendances, result.absences = (
+        calendar_text,
+        attendance_text,
+        absence_text,
+    )
+    result.counts["absence_notices"] = n_notices
+    return result
+
+
+def _draw_lessons(ctx: ChunkContext, chunk: Chunk, rng: np.random.Generator) -> _Lessons:
+    """Every weekly slot of every activity of the school, on each day of the chunk."""
+    m = ctx.m
     weekday_days: dict[int, list[int]] = {}
     for day in chunk.days:
         weekday_days.setdefault(m.year.teaching_days[day].weekday(), []).append(day)
-
-    # --- lessons -----------------------------------------------------------------------
-    lesson_activity: list[int] = []
-    lesson_day: list[int] = []
-    lesson_slot: list[int] = []
-    for a in ctx.school_acts.get(chunk.school, []):
-        for weekday, slot in m.activities[a].slots:
-            for day in weekday_days.get(weekday, []):
-                lesson_activity.append(a)
-                lesson_day.append(day)
-                lesson_slot.append(slot)
-    order = np.lexsort((lesson_activity, lesson_slot, lesson_day))
-    l_act = np.array(lesson_activity, dtype=np.int64)[order]
-    l_day = np.array(lesson_day, dtype=np.int64)[order]
-    l_slot = np.array(lesson_slot, dtype=np.int64)[order]
-    n_lessons = len(l_act)
-    l_key = (l_act * ctx.n_days + l_day) * LESSON_KEY_SLOTS + l_slot
-    l_uuid = uuids_of(m.seed, "lesson", l_key.astype(np.uint64))
-    l_minutes = np.array([m.activities[a].minutes for a in l_act], dtype=np.int64)
+    rows = [
+        (a, day, slot)
+        for a in ctx.school_acts.get(chunk.school, [])
+        for weekday, slot in m.activities[a].slots
+        for day in weekday_days.get(weekday, [])
+    ]
+    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    table = table[np.lexsort((table[:, 0], table[:, 2], table[:, 1]))]
+    activity, days, slot = table[:, 0], table[:, 1], table[:, 2]
+    key = (activity * ctx.n_days + days) * LESSON_KEY_SLOTS + slot
+    minutes = np.array([m.activities[a].minutes for a in activity], dtype=np.int64)
     school = m.schools[chunk.school]
-    u = rng.random((n_lessons, 8))
+    u = rng.random((len(key), 8))
     cancelled = u[:, 0] < CANCELLED_SHARE
     unreported = (u[:, 1] < school.unreported_rate) & ~cancelled
-    late = (u[:, 2] < school.late_report_rate) & ~cancelled & ~unreported
     length_given = u[:, 3] < TEACHING_LENGTH_GIVEN_SHARE
     shortened = length_given & (u[:, 4] < SHORTENED_LESSON_SHARE)
-    l_length = np.where(shortened, l_minutes - 10, l_minutes)
-    l_start = np.array([SLOT_STARTS[s] for s in l_slot], dtype=np.int64)
+    return _Lessons(
+        activity=activity,
+        day=days,
+        key=key,
+        uuid=uuids_of(m.seed, "lesson", key.astype(np.uint64)),
+        minutes=minutes,
+        length=np.where(shortened, minutes - 10, minutes),
+        length_given=length_given,
+        start=np.array([SLOT_STARTS[s] for s in slot], dtype=np.int64),
+        cancelled=cancelled,
+        unreported=unreported,
+        late=(u[:, 2] < school.late_report_rate) & ~cancelled & ~unreported,
+        draws=u[:, 5:7],
+    )
 
-    # Teachers of each lesson: the activity's assignments on that day, then exceptions.
-    teacher_events: list[list[tuple[int, bool]]] = []
-    teachers_in: list[list[int]] = []
+
+def _staff_lessons(ctx: ChunkContext, chunk: Chunk, lessons: _Lessons) -> None:
+    """Teachers of each lesson: the activity's assignments on that day, then the exceptions
+    (a substitute in place of the teacher, a lesson without its teacher, an extra teacher)."""
     subs = ctx.substitutes.get(chunk.school, [])
     regulars = ctx.regulars.get(chunk.school, [])
-    for i in range(n_lessons):
-        activity = m.activities[int(l_act[i])]
-        day = int(l_day[i])
+    for i in range(len(lessons.key)):
+        activity = ctx.m.activities[int(lessons.activity[i])]
+        day = int(lessons.day[i])
         assigned = [x.teacher for x in activity.teachers if x.first_day <= day <= x.last_day]
         present = list(assigned)
         events: list[tuple[int, bool]] = []
-        if not cancelled[i] and assigned:
-            if u[i, 5] < NO_TEACHER_SHARE:
+        draw, pick = lessons.draws[i]
+        if not lessons.cancelled[i] and assigned:
+            if draw < NO_TEACHER_SHARE:
                 events.append((assigned[0], False))
                 present.remove(assigned[0])
-            elif u[i, 5] < NO_TEACHER_SHARE + SUBSTITUTE_SHARE and subs:
-                sub = subs[int(u[i, 6] * len(subs))]
+            elif draw < NO_TEACHER_SHARE + SUBSTITUTE_SHARE and subs:
+                sub = subs[int(pick * len(subs))]
                 events += [(assigned[0], False), (sub, True)]
                 present[present.index(assigned[0])] = sub
-            elif u[i, 5] > 1 - EXTRA_TEACHER_SHARE and regulars:
-                extra = regulars[int(u[i, 6] * len(regulars))]
+            elif draw > 1 - EXTRA_TEACHER_SHARE and regulars:
+                extra = regulars[int(pick * len(regulars))]
                 if extra not in present:
                     events.append((extra, True))
                     present.append(extra)
-        teacher_events.append(events)
-        teachers_in.append(present)
+        lessons.teacher_events.append(events)
+        lessons.teachers_in.append(present)
 
-    # --- pupils of each lesson (vectorised over lesson × member pairs) --------------------
-    groups = np.array([m.activities[int(a)].group for a in l_act], dtype=np.int64)
+
+def _seat_pupils(ctx: ChunkContext, lessons: _Lessons) -> _Seats:
+    """Members of the activity's group on the lesson's day, vectorised over lesson × member
+    pairs; then the pupil exceptions (excused, shortened, added); cancelled lessons out."""
+    n = len(lessons.key)
+    groups = np.array([ctx.m.activities[int(a)].group for a in lessons.activity], dtype=np.int64)
     sizes = ctx.ptr[groups + 1] - ctx.ptr[groups]
-    p_lesson = np.repeat(np.arange(n_lessons), sizes)
-    offsets = np.arange(len(p_lesson)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    member = np.repeat(ctx.ptr[groups], sizes) + offsets
-    pupil = ctx.mem_pupil[member]
-    on_day = (ctx.mem_first[member] <= l_day[p_lesson]) & (l_day[p_lesson] <= ctx.mem_last[member])
-    p_lesson, pupil = p_lesson[on_day], pupil[on_day]
-    p_minutes = l_length[p_lesson].copy()
-    pupil_events: list[list[tuple[int, bool, int | None]]] = [[] for _ in range(n_lessons)]
-    if ctx.exceptions:
-        lesson_of_act: dict[int, list[int]] = {}
-        for i, a in enumerate(l_act.tolist()):
-            if a in ctx.exceptions:
-                lesson_of_act.setdefault(a, []).append(i)
-        drop = np.zeros(len(pupil), dtype=bool)
-        add_lesson: list[int] = []
-        add_pupil: list[int] = []
-        add_minutes: list[int] = []
-        key = p_lesson * (1 << PUPIL_KEY_BITS) + pupil
-        pos = {int(k): j for j, k in enumerate(key.tolist())} if lesson_of_act else {}
-        for a, lessons in lesson_of_act.items():
-            for i in lessons:
-                for who, participates, length in ctx.exceptions[a]:
-                    j = pos.get(i * (1 << PUPIL_KEY_BITS) + who)
-                    if j is None and participates and length is None:
-                        add_lesson.append(i)
-                        add_pupil.append(who)
-                        add_minutes.append(int(l_length[i]))
-                        pupil_events[i].append((who, True, None))
-                    elif j is not None and not participates:
-                        drop[j] = True
-                        pupil_events[i].append((who, False, None))
-                    elif j is not None and length is not None:
-                        p_minutes[j] = min(length, int(l_length[i]))
-                        pupil_events[i].append((who, True, int(p_minutes[j])))
-        keep = ~drop
-        p_lesson = np.concatenate([p_lesson[keep], np.array(add_lesson, dtype=np.int64)])
-        pupil = np.concatenate([pupil[keep], np.array(add_pupil, dtype=np.int64)])
-        p_minutes = np.concatenate([p_minutes[keep], np.array(add_minutes, dtype=np.int64)])
-        resort = np.lexsort((pupil, p_lesson))
-        p_lesson, pupil, p_minutes = p_lesson[resort], pupil[resort], p_minutes[resort]
+    lesson = np.repeat(np.arange(n), sizes)
+    member = np.repeat(ctx.ptr[groups], sizes) + (
+        np.arange(len(lesson)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    )
+    day = lessons.day[lesson]
+    on_day = (ctx.mem_first[member] <= day) & (day <= ctx.mem_last[member])
+    seats = _Seats(lesson[on_day], ctx.mem_pupil[member[on_day]],
+                   lessons.length[lesson[on_day]].copy(), [[] for _ in range(n)])  # fmt: skip
+    touched = [i for i, a in enumerate(lessons.activity.tolist()) if a in ctx.exceptions]
+    if touched:
+        _apply_pupil_exceptions(ctx, lessons, seats, touched)
+    live = ~lessons.cancelled[seats.lesson]
+    seats.lesson, seats.pupil, seats.minutes = (
+        seats.lesson[live],
+        seats.pupil[live],
+        seats.minutes[live],
+    )
+    return seats
 
-    live = ~cancelled[p_lesson]
-    p_lesson, pupil, p_minutes = p_lesson[live], pupil[live], p_minutes[live]
-    p_day = l_day[p_lesson]
 
-    # --- absence --------------------------------------------------------------------------
-    r = ctx.propensity[pupil]
-    f = ctx.month_factor[p_day]
-    pd_key = pupil * ctx.n_days + p_day
-    pd_unique, pd_inverse = np.unique(pd_key, return_inverse=True)
-    pd_pupil = pd_unique // ctx.n_days
-    pd_day = pd_unique % ctx.n_days
-    day_u = rng.random((len(pd_unique), 2))
+def _apply_pupil_exceptions(
+    ctx: ChunkContext, lessons: _Lessons, seats: _Seats, touched: list[int]
+) -> None:
+    shift = 1 << PUPIL_KEY_BITS
+    position = {int(k): j for j, k in enumerate((seats.lesson * shift + seats.pupil).tolist())}
+    drop = np.zeros(len(seats.pupil), dtype=bool)
+    added: list[tuple[int, int, int]] = []
+    for i in touched:
+        length = int(lessons.length[i])
+        for who, participates, own_length in ctx.exceptions[int(lessons.activity[i])]:
+            j = position.get(i * shift + who)
+            if j is None and participates and own_length is None:
+                added.append((i, who, length))
+                seats.events[i].append((who, True, None))
+            elif j is not None and not participates:
+                drop[j] = True
+                seats.events[i].append((who, False, None))
+            elif j is not None and own_length is not None:
+                seats.minutes[j] = min(own_length, length)
+                seats.events[i].append((who, True, int(seats.minutes[j])))
+    extra = np.array(added, dtype=np.int64).reshape(-1, 3)
+    keep = ~drop
+    lesson = np.concatenate([seats.lesson[keep], extra[:, 0]])
+    pupil = np.concatenate([seats.pupil[keep], extra[:, 1]])
+    minutes = np.concatenate([seats.minutes[keep], extra[:, 2]])
+    order = np.lexsort((pupil, lesson))
+    seats.lesson, seats.pupil, seats.minutes = lesson[order], pupil[order], minutes[order]
+
+
+def _draw_absence(
+    ctx: ChunkContext, chunk: Chunk, lessons: _Lessons, seats: _Seats, rng: np.random.Generator
+) -> _Absence:
+    """Whole days away (mostly valid, with a guardian's notice), granted leave, single lessons
+    missed, lateness and other attendance, from each pupil's propensity and the month."""
+    day = lessons.day[seats.lesson]
+    r = ctx.propensity[seats.pupil]
+    unique, inverse = np.unique(seats.pupil * ctx.n_days + day, return_inverse=True)
+    pd_pupil, pd_day = unique // ctx.n_days, unique % ctx.n_days
     pd_r = ctx.propensity[pd_pupil]
-    away = day_u[:, 0] < np.minimum(pd_r * ctx.month_factor[pd_day] * DAY_ABSENCE_PART, 0.98)
-    away_valid = day_u[:, 1] < np.clip(0.88 - 0.6 * pd_r, 0.2, 1.0)
-    # Granted leave: 2–4 consecutive school days within one week.
-    leave_pupils = np.unique(pd_pupil)
-    takes_leave = leave_pupils[rng.random(len(leave_pupils)) < LEAVE_SHARE_PER_CHUNK]
+    u = rng.random((len(unique), 2))
+    away = u[:, 0] < np.minimum(pd_r * ctx.month_factor[pd_day] * DAY_ABSENCE_PART, 0.98)
+    away_valid = u[:, 1] < np.clip(0.88 - 0.6 * pd_r, 0.2, 1.0)
+    on_leave, leaves = _draw_leave(ctx, chunk, unique, rng)
+    away, away_valid = away | on_leave, away_valid | on_leave
+    lu = rng.random((len(seats.pupil), 4))
+    day_away = away[inverse]
+    skip = ~day_away & (lu[:, 0] < r * ctx.month_factor[day] * LESSON_ABSENCE_PART)
+    skip_valid = lu[:, 1] < 0.3
+    late = ~day_away & ~skip & (lu[:, 2] < 0.03 + 0.15 * r)
+    late_minutes = np.minimum(3 + (lu[:, 3] * 13).astype(np.int64), seats.minutes // 2)
+    other = ~day_away & ~skip & ~late & (lu[:, 3] < 0.005)
+    whole_valid = (day_away & away_valid[inverse]) | (skip & skip_valid)
+    whole_invalid = (day_away & ~away_valid[inverse]) | (skip & ~skip_valid)
+    valid = np.where(whole_valid, seats.minutes, 0)
+    invalid = np.where(whole_invalid, seats.minutes, np.where(late, late_minutes, 0))
+    other_min = np.where(other, np.minimum(15, seats.minutes // 3), 0)
+    return _Absence(
+        attend=seats.minutes - valid - invalid - other_min,
+        valid=valid,
+        invalid=invalid,
+        other=other_min,
+        day_inverse=inverse,
+        day_pupil=pd_pupil,
+        day_index=pd_day,
+        noticed=away & away_valid & ~on_leave,
+        leaves=leaves,
+    )
+
+
+def _draw_leave(
+    ctx: ChunkContext, chunk: Chunk, pupil_days: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Granted leave: 2–4 consecutive school days within one week, for a few pupils."""
+    week_of = ctx.m.year.week_of_day
+    on_leave = np.zeros(len(pupil_days), dtype=bool)
     leaves: list[tuple[int, int, int]] = []
-    on_leave = np.zeros(len(pd_unique), dtype=bool)
-    for p in takes_leave.tolist():
+    pupils = np.unique(pupil_days // ctx.n_days)
+    for p in pupils[rng.random(len(pupils)) < LEAVE_SHARE_PER_CHUNK].tolist():
         start = int(rng.integers(len(chunk.days)))
         run = [chunk.days[start]]
         for d in chunk.days[start + 1 : start + int(rng.integers(2, 5))]:
-            if m.year.week_of_day[d] != m.year.week_of_day[run[0]]:
+            if week_of[d] != week_of[run[0]]:
                 break
             run.append(d)
         keys = np.array([p * ctx.n_days + d for d in run], dtype=np.int64)
-        idx = np.searchsorted(pd_unique, keys)
-        inside = idx < len(pd_unique)
-        idx, keys = idx[inside], keys[inside]
-        hit = idx[pd_unique[idx] == keys]
+        idx = np.searchsorted(pupil_days, keys)
+        inside = idx < len(pupil_days)
+        hit = idx[inside][pupil_days[idx[inside]] == keys[inside]]
         if len(hit):
             on_leave[hit] = True
             leaves.append((p, run[0], run[-1]))
-    away = away | on_leave
-    away_valid = away_valid | on_leave
-    lu = rng.random((len(pupil), 4))
-    day_away = away[pd_inverse]
-    skip = ~day_away & (lu[:, 0] < r * f * LESSON_ABSENCE_PART)
-    skip_valid = lu[:, 1] < 0.3
-    lateness = ~day_away & ~skip & (lu[:, 2] < 0.03 + 0.15 * r)
-    late_minutes = np.minimum(3 + (lu[:, 3] * 13).astype(np.int64), p_minutes // 2)
-    other = ~day_away & ~skip & ~lateness & (lu[:, 3] < 0.005)
-    whole_valid = (day_away & away_valid[pd_inverse]) | (skip & skip_valid)
-    whole_invalid = (day_away & ~away_valid[pd_inverse]) | (skip & ~skip_valid)
-    valid_min = np.where(whole_valid, p_minutes, 0)
-    invalid_min = np.where(whole_invalid, p_minutes, np.where(lateness, late_minutes, 0))
-    other_min = np.where(other, np.minimum(15, p_minutes // 3), 0)
-    attend_min = p_minutes - valid_min - invalid_min - other_min
-    reported = ~unreported[p_lesson]
+    return on_leave, leaves
 
-    # --- rendering ------------------------------------------------------------------------
-    l_start_text = [ctx.stamp(int(d), int(s)) for d, s in zip(l_day, l_start, strict=True)]
-    l_end_text = [
-        ctx.stamp(int(d), int(s + mins)) for d, s, mins in zip(l_day, l_start, l_minutes, strict=True)
-    ]
-    delays = np.where(late, (rng.uniform(1, 5, n_lessons) * 1440).astype(np.int64),
-                      (rng.exponential(12, n_lessons) + 1).astype(np.int64))  # fmt: skip
-    l_reported_text = [
-        _minutes_later(ctx, int(d), int(s + mins), int(delay))
-        for d, s, mins, delay in zip(l_day, l_start, l_minutes, delays, strict=True)
-    ]
-    att_uuid = uuids_of(
-        m.seed, "attendance", (l_key[p_lesson] << PUPIL_KEY_BITS | pupil).astype(np.uint64)
-    )
-    calendar_text = _render.calendar_events(
-        ctx, l_uuid, l_act, l_day, l_minutes, l_length, length_given, cancelled,
-        l_start_text, l_end_text, teacher_events, pupil_events,
-    )  # fmt: skip
-    attendance_text = _render.attendances(
-        att_uuid, l_uuid, p_lesson, ctx.pupil_uuid[pupil], reported, attend_min, valid_min,
-        invalid_min, other_min, l_end_text, l_reported_text,
-    )  # fmt: skip
-    notice_day = pd_day[away & away_valid & ~on_leave]
-    notice_pupil = pd_pupil[away & away_valid & ~on_leave]
-    absence_text, n_notices = _render.absences(
-        ctx, m.schools[chunk.school].uuid, notice_pupil, notice_day, leaves
-    )
 
-    # --- truth sums -------------------------------------------------------------------------
-    act_subject = [m.activities[int(a)].subject for a in l_act]
-    act_grade = [m.activities[int(a)].grade for a in l_act]
-    lesson_certified = np.array(
-        [
-            any(ctx.certified(t, act_subject[i], act_grade[i]) for t in teachers_in[i])
-            for i in range(n_lessons)
-        ],
+def _truth_sums(
+    ctx: ChunkContext, lessons: _Lessons, seats: _Seats, absence: _Absence, reported: np.ndarray
+) -> ChunkResult:
+    """What truth.json needs from this chunk: counts, teaching-minute sums, per-pupil sums."""
+    m, n = ctx.m, len(lessons.key)
+    certified = np.array([
+        any(ctx.certified(t, m.activities[int(lessons.activity[i])].subject,
+                          m.activities[int(lessons.activity[i])].grade)
+            for t in lessons.teachers_in[i])
+        for i in range(n)
+    ], dtype=bool)  # fmt: skip
+    legitimated = np.array(
+        [any(ctx.teacher[t].legitimated for t in present) for present in lessons.teachers_in],
         dtype=bool,
     )
-    lesson_legitimated = np.array(
-        [any(ctx.teacher[t].legitimated for t in teachers_in[i]) for i in range(n_lessons)],
-        dtype=bool,
-    )
-    n_teachers = np.array([len(t) for t in teachers_in], dtype=np.int64)
+    n_teachers = np.array([len(t) for t in lessons.teachers_in], dtype=np.int64)
     substituted = np.array([any(p for _, p in ev) and any(not p for _, p in ev)
-                            for ev in teacher_events], dtype=bool)  # fmt: skip
-    held = ~cancelled
-    absent_min = valid_min + invalid_min
+                            for ev in lessons.teacher_events], dtype=bool)  # fmt: skip
+    held = ~lessons.cancelled
     counts = {
-        "lessons": int(n_lessons),
-        "cancelled_lessons": int(cancelled.sum()),
-        "unreported_lessons": int(unreported.sum()),
-        "late_reported_lessons": int(late.sum()),
+        "lessons": n,
+        "cancelled_lessons": int(lessons.cancelled.sum()),
+        "unreported_lessons": int(lessons.unreported.sum()),
+        "late_reported_lessons": int(lessons.late.sum()),
         "substituted_lessons": int((substituted & held).sum()),
         "two_teacher_lessons": int(((n_teachers >= 2) & held).sum()),
         "lessons_without_teacher": int(((n_teachers == 0) & held).sum()),
-        "attendance_records": len(pupil),
+        "attendance_records": len(seats.pupil),
         "reported_attendance_records": int(reported.sum()),
-        "absence_notices": n_notices,
-        "pupil_exception_entries": sum(len(e) for e in pupil_events),
-        "teacher_exception_entries": sum(len(e) for e in teacher_events),
+        "pupil_exception_entries": sum(len(e) for e in seats.events),
+        "teacher_exception_entries": sum(len(e) for e in lessons.teacher_events),
     }
-    weight = np.where(held, l_length, 0).astype(float)
-    pupil_weight = np.bincount(p_lesson, weights=p_minutes, minlength=n_lessons)
+    weight = np.where(held, lessons.length, 0).astype(float)
+    pupil_weight = np.bincount(seats.lesson, weights=seats.minutes, minlength=n)
     sums = {
         "teaching_minutes": float(weight.sum()),
-        "certified_teaching_minutes": float(weight[lesson_certified].sum()),
-        "legitimated_teaching_minutes": float(weight[lesson_legitimated].sum()),
+        "certified_teaching_minutes": float(weight[certified].sum()),
+        "legitimated_teaching_minutes": float(weight[legitimated].sum()),
         "pupil_minutes": float(pupil_weight.sum()),
-        "pupil_minutes_certified": float(pupil_weight[lesson_certified].sum()),
+        "pupil_minutes_certified": float(pupil_weight[certified].sum()),
     }
-    school_sums = {"teaching_minutes": sums["teaching_minutes"],
-                   "certified_teaching_minutes": sums["certified_teaching_minutes"]}  # fmt: skip
-    uniq, inv = np.unique(pupil, return_inverse=True)
+    uniq, inv = np.unique(seats.pupil, return_inverse=True)
 
     def per_pupil(values: np.ndarray) -> np.ndarray:
         return np.bincount(inv, weights=values.astype(float), minlength=len(uniq))
 
     rep = reported.astype(float)
-    attended_rep = (attend_min + other_min) * rep
-    day_rep = np.bincount(pd_inverse, weights=rep, minlength=len(pd_unique))
-    day_att = np.bincount(pd_inverse, weights=attended_rep, minlength=len(pd_unique))
-    absent_day = (day_rep > 0) & (day_att == 0)
-    absent_days = np.bincount(
-        np.searchsorted(uniq, pd_pupil), weights=absent_day.astype(float), minlength=len(uniq)
-    )
-    pupil_sums = {
-        "planned_minutes": per_pupil(p_minutes),
-        "reported_minutes": per_pupil(p_minutes * rep),
-        "absent_minutes_reported": per_pupil(absent_min * rep),
-        "valid_minutes_reported": per_pupil(valid_min * rep),
-        "invalid_minutes_reported": per_pupil(invalid_min * rep),
-        "latent_absent_minutes": per_pupil(absent_min),
-        "absent_days": absent_days,
-        "lessons": per_pupil(np.ones(len(pupil))),
-        "reported_lessons": per_pupil(rep),
-        "certified_minutes": per_pupil(p_minutes * lesson_certified[p_lesson]),
-    }
-    pm_key = pupil * 16 + ctx.day_month[p_day]
-    pm_unique, pm_inverse = np.unique(pm_key, return_inverse=True)
-    pupil_month_sums = {
-        "reported_minutes": np.bincount(pm_inverse, weights=p_minutes * rep),
-        "absent_minutes_reported": np.bincount(pm_inverse, weights=absent_min * rep),
-    }
+    absent = absence.valid + absence.invalid
+    n_days = len(absence.day_pupil)
+    day_rep = np.bincount(absence.day_inverse, weights=rep, minlength=n_days)
+    attended = (absence.attend + absence.other) * rep
+    day_att = np.bincount(absence.day_inverse, weights=attended, minlength=n_days)
+    absent_day = ((day_rep > 0) & (day_att == 0)).astype(float)
+    month = ctx.day_month[lessons.day[seats.lesson]]
+    pm_unique, pm_inverse = np.unique(seats.pupil * 16 + month, return_inverse=True)
     return ChunkResult(
-        number=chunk.number,
-        calendar_events=calendar_text,
-        attendances=attendance_text,
-        absences=absence_text,
+        number=-1,
+        calendar_events="",
+        attendances="",
+        absences="",
         counts=counts,
         sums=sums,
         pupil_index=uniq,
-        pupil_sums=pupil_sums,
+        pupil_sums={
+            "planned_minutes": per_pupil(seats.minutes),
+            "reported_minutes": per_pupil(seats.minutes * rep),
+            "absent_minutes_reported": per_pupil(absent * rep),
+            "valid_minutes_reported": per_pupil(absence.valid * rep),
+            "invalid_minutes_reported": per_pupil(absence.invalid * rep),
+            "latent_absent_minutes": per_pupil(absent),
+            "absent_days": np.bincount(
+                np.searchsorted(uniq, absence.day_pupil), weights=absent_day, minlength=len(uniq)
+            ),
+            "lessons": per_pupil(np.ones(len(seats.pupil))),
+            "reported_lessons": per_pupil(rep),
+            "certified_minutes": per_pupil(seats.minutes * certified[seats.lesson]),
+        },
         pupil_month_index=pm_unique,
-        pupil_month_sums=pupil_month_sums,
-        school_sums=school_sums,
+        pupil_month_sums={
+            "reported_minutes": np.bincount(pm_inverse, weights=seats.minutes * rep),
+            "absent_minutes_reported": np.bincount(pm_inverse, weights=absent * rep),
+        },
+        school_sums={
+            "teaching_minutes": sums["teaching_minutes"],
+            "certified_teaching_minutes": sums["certified_teaching_minutes"],
+        },
     )

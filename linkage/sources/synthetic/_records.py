@@ -118,7 +118,9 @@ def persons(m: Municipality) -> Iterator[dict[str, Any]]:
     for t in [*m.principals, *m.teachers]:
         record = _person(m, t.person_uuid, t.given, t.family, t.sex, t.civic.value,
                          f"{t.civic.birth_date:%Y-%m-%d}", False)  # fmt: skip
-        record["emails"] = [{"value": f"{t.given.lower()}.{t.index}@exempelby.se", "type": "Skola personal"}]
+        record["emails"] = [
+            {"value": f"{t.given.lower()}.{t.index}@exempelby.se", "type": "Skola personal"}
+        ]
         yield record
 
 
@@ -131,9 +133,7 @@ def _duty(m: Municipality, t: Teacher) -> dict[str, Any]:
         "dutyRole": t.role,
         "dutyPercent": t.percent,
         "signature": f"{t.given[:2]}{t.family[:1]}".upper() + str(t.index),
-        "startDate": f"{t.arrival_year}-08-01"
-        if t.first_day == 0
-        else _date(m, t.first_day),
+        "startDate": f"{t.arrival_year}-08-01" if t.first_day == 0 else _date(m, t.first_day),
     }
     if t.leaves:
         record["endDate"] = _end_date(m, t.last_day) if t.last_day < 10**9 else f"{m.year.last_day}"
@@ -177,8 +177,7 @@ def syllabuses(m: Municipality) -> Iterator[dict[str, Any]]:
             "meta": _meta(m),
             "schoolType": stype,
             "subjectCode": subject,
-            "subjectName": SUBJECTS[subject]
-            + (f", {languages[language]}" if language else ""),
+            "subjectName": SUBJECTS[subject] + (f", {languages[language]}" if language else ""),
             "official": subject != "FSK",
         }
         if subject != "FSK":

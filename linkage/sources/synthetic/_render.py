@@ -13,6 +13,8 @@ import numpy as np
 import orjson
 import polars as pl
 
+from linkage.sources.synthetic._uuids import uuids_of
+
 if TYPE_CHECKING:
     from linkage.sources.synthetic._lessons import ChunkContext
 
@@ -37,7 +39,6 @@ def calendar_events(
     l_uuid: np.ndarray,
     l_act: np.ndarray,
     l_day: np.ndarray,
-    l_minutes: np.ndarray,
     l_length: np.ndarray,
     length_given: np.ndarray,
     cancelled: np.ndarray,
@@ -54,7 +55,10 @@ def calendar_events(
         changed = bool(cancelled[i]) or bool(teacher_events[i]) or bool(pupil_events[i])
         record: dict[str, Any] = {
             "id": str(l_uuid[i]),
-            "meta": {"created": published, "modified": ctx.stamp(day, 7 * 60) if changed else published},
+            "meta": {
+                "created": published,
+                "modified": ctx.stamp(day, 7 * 60) if changed else published,
+            },
             "activity": {"id": m.activities[int(l_act[i])].uuid},
             "startTime": start_text[i],
             "endTime": end_text[i],
@@ -114,9 +118,18 @@ def attendances(
         pl.when(pl.col("reported"))
         .then(
             pl.format(
-                _ATTENDANCE_REPORTED, "id", "end", "reported_at", "lesson_id", "student",
-                "att", "valid", "invalid", "other", "reported_at",
-            )  # fmt: skip
+                _ATTENDANCE_REPORTED,
+                "id",
+                "end",
+                "reported_at",
+                "lesson_id",
+                "student",
+                "att",
+                "valid",
+                "invalid",
+                "other",
+                "reported_at",
+            )
         )
         .otherwise(pl.format(_ATTENDANCE_UNREPORTED, "id", "end", "end", "lesson_id", "student"))
     )
@@ -131,8 +144,6 @@ def absences(
     leaves: list[tuple[int, int, int]],
 ) -> tuple[str, int]:
     """Absence notices: a guardian's report of a day away (valid absence) and granted leave."""
-    from linkage.sources.synthetic._uuids import uuids_of
-
     m = ctx.m
     keys = (notice_pupil * ctx.n_days + notice_day).astype(np.uint64)
     ids = uuids_of(m.seed, "absence", keys)

@@ -95,7 +95,8 @@ class TruthAccumulator:
                        *(t.civic for t in m.principals)]:  # fmt: skip
             ids[issued.kind] = ids.get(issued.kind, 0) + 1
         ids["short_written_form"] = sum(
-            1 for w, i in zip(m.pupils.civic_written, m.pupils.civic, strict=True)
+            1
+            for w, i in zip(m.pupils.civic_written, m.pupils.civic, strict=True)
             if w is not None and w != i.value
         )
         return {
@@ -129,36 +130,47 @@ class TruthAccumulator:
                 "identity_numbers": ids,
             },
             "figures": {
-                "absence_rate_over_reported": _share(p["absent_minutes_reported"].sum(),
-                                                     p["reported_minutes"].sum()),
-                "absence_rate_over_planned": _share(p["absent_minutes_reported"].sum(),
-                                                    p["planned_minutes"].sum()),
-                "latent_absence_rate": _share(p["latent_absent_minutes"].sum(),
-                                              p["planned_minutes"].sum()),
-                "valid_share_of_absence": _share(p["valid_minutes_reported"].sum(),
-                                                 p["absent_minutes_reported"].sum()),
+                "absence_rate_over_reported": _share(
+                    p["absent_minutes_reported"].sum(), p["reported_minutes"].sum()
+                ),
+                "absence_rate_over_planned": _share(
+                    p["absent_minutes_reported"].sum(), p["planned_minutes"].sum()
+                ),
+                "latent_absence_rate": _share(
+                    p["latent_absent_minutes"].sum(), p["planned_minutes"].sum()
+                ),
+                "valid_share_of_absence": _share(
+                    p["valid_minutes_reported"].sum(), p["absent_minutes_reported"].sum()
+                ),
                 "unreported_lesson_share": _share(c["unreported_lessons"], held),
-                "reported_attendance_share": _share(c["reported_attendance_records"],
-                                                    c["attendance_records"]),
+                "reported_attendance_share": _share(
+                    c["reported_attendance_records"], c["attendance_records"]
+                ),
                 "cancelled_lesson_share": _share(c["cancelled_lessons"], c["lessons"]),
                 "late_report_share": _share(c["late_reported_lessons"], held),
-                "certified_teaching_share": _share(s["certified_teaching_minutes"],
-                                                   s["teaching_minutes"]),
+                "certified_teaching_share": _share(
+                    s["certified_teaching_minutes"], s["teaching_minutes"]
+                ),
                 "certified_teaching_share_by_school_ses": by_tercile,
-                "legitimated_teaching_share": _share(s["legitimated_teaching_minutes"],
-                                                     s["teaching_minutes"]),
-                "certified_share_of_pupil_minutes": _share(s["pupil_minutes_certified"],
-                                                           s["pupil_minutes"]),
+                "legitimated_teaching_share": _share(
+                    s["legitimated_teaching_minutes"], s["teaching_minutes"]
+                ),
+                "certified_share_of_pupil_minutes": _share(
+                    s["pupil_minutes_certified"], s["pupil_minutes"]
+                ),
                 "substituted_lesson_share": _share(c["substituted_lessons"], held),
                 "two_teacher_lesson_share": _share(c["two_teacher_lessons"], held),
                 "lessons_without_teacher_share": _share(c["lessons_without_teacher"], held),
                 "teacher_turnover_rate": _share(sum(t.leaves for t in regular), len(regular)),
-                "novice_teacher_share": _share(sum(t.experience < 3 for t in regular), len(regular)),
+                "novice_teacher_share": _share(
+                    sum(t.experience < 3 for t in regular), len(regular)
+                ),
                 "teachers_new_to_school_share": _share(
                     sum(t.arrival_year >= m.year.start_year for t in regular), len(regular)
                 ),
-                "persistent_absence_share": _share((rate[seen] >= PERSISTENT_ABSENCE).sum(),
-                                                   seen.sum()),
+                "persistent_absence_share": _share(
+                    (rate[seen] >= PERSISTENT_ABSENCE).sum(), seen.sum()
+                ),
                 "severe_absence_share": _share((rate[seen] >= SEVERE_ABSENCE).sum(), seen.sum()),
                 "any_month_over_20_percent_share": _share(
                     (month_rate[seen] > MONTH_ABSENCE_ALERT).any(axis=1).sum(), seen.sum()

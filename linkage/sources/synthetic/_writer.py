@@ -34,7 +34,9 @@ def write_page(folder: Path, number: int, records_text: str, last: bool) -> int:
     return len(text)
 
 
-def write_small_resource(folder: Path, records: Iterable[dict[str, object]]) -> tuple[int, int, int]:
+def write_small_resource(
+    folder: Path, records: Iterable[dict[str, object]]
+) -> tuple[int, int, int]:
     """Write records in pages of ``SMALL_PAGE_SIZE``; returns (records, pages, bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     pages: list[list[str]] = [[]]

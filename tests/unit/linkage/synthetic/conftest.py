@@ -26,7 +26,9 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> SynthSummary:
 def read_pages(out: Path, resource: str) -> list[dict]:
     import orjson
 
-    return [orjson.loads(p.read_bytes()) for p in sorted((out / "ss12000" / resource).glob("*.json"))]
+    return [
+        orjson.loads(p.read_bytes()) for p in sorted((out / "ss12000" / resource).glob("*.json"))
+    ]
 
 
 def records(out: Path, resource: str) -> list[dict]:

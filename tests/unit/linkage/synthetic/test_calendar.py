@@ -19,8 +19,16 @@ def test_easter_sunday(year: int, easter: dt.date) -> None:
 def test_school_year_2026_27() -> None:
     year = SchoolYear(2026)
     autumn, spring = year.terms
-    assert (autumn.code, autumn.start, autumn.end) == ("HT2026", dt.date(2026, 8, 17), dt.date(2026, 12, 18))
-    assert (spring.code, spring.start, spring.end) == ("VT2027", dt.date(2027, 1, 11), dt.date(2027, 6, 11))
+    assert (autumn.code, autumn.start, autumn.end) == (
+        "HT2026",
+        dt.date(2026, 8, 17),
+        dt.date(2026, 12, 18),
+    )
+    assert (spring.code, spring.start, spring.end) == (
+        "VT2027",
+        dt.date(2027, 1, 11),
+        dt.date(2027, 6, 11),
+    )
     days = year.teaching_days
     assert year.n_weeks == 37
     assert len(days) == 182

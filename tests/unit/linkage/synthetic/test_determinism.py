@@ -17,8 +17,12 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_in_one_or_two_processes(tmp_path: Path) -> None:
-    one = generate_municipality(SynthConfig(students=250, seed=3, weeks=2, workers=1), tmp_path / "a")
-    two = generate_municipality(SynthConfig(students=250, seed=3, weeks=2, workers=2), tmp_path / "b")
+    one = generate_municipality(
+        SynthConfig(students=250, seed=3, weeks=2, workers=1), tmp_path / "a"
+    )
+    two = generate_municipality(
+        SynthConfig(students=250, seed=3, weeks=2, workers=2), tmp_path / "b"
+    )
     assert _digest(one.out) == _digest(two.out)
 
 

@@ -94,5 +94,5 @@ def test_registers_cover_teachers_and_pupils(town: SynthSummary) -> None:
     bands = {c.split(":")[1] for t in teachers for c in t["certified_in"].split(";") if c}
     assert bands == {"F-3", "4-6", "7-9"}
     merit = [float(p["merit_value"]) for p in pupils if p["merit_value"]]
-    assert merit and 0 <= min(merit) and max(merit) <= 340
+    assert merit and min(merit) >= 0 and max(merit) <= 340
     assert 150 < statistics.mean(merit) < 280
