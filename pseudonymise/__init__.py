@@ -2,11 +2,89 @@
 
 Modules
 - ``luhn``: the Luhn (mod-10) check digit used by Swedish personnummer.
+- ``national_ids``: Swedish, Norwegian and Danish national IDs: recognise, check, normalise,
+  and the ``IdPolicy`` that says which may be linked.
+- ``_domains``: ``Domain``, the closed set of pseudonym domains.
+- ``_keys``: key files (``KeyFile``, ``KeyRef``): create, load and refuse bad ones, rotate.
+- ``_engine``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
+- ``_hashing``: ``Pseudonymiser``: columns of identifiers in, ``Int64`` pseudonyms out.
+- ``_collisions``: ``check_collisions`` and ``CollisionGuard``: two inputs with one
+  pseudonym are refused, never merged.
+- ``_errors``: the errors above, each a ``MedlerUserError`` with the fix in its message.
 
-Keyed hashing, key files and national-ID validation live here too (see
-docs/explanation/architecture.md). Nothing outside this package may read a key.
+Nothing outside this package may read a key or a raw identifier's structure.
 """
 
+from pseudonymise._collisions import CollisionGuard, check_collisions
+from pseudonymise._domains import Domain
+from pseudonymise._errors import (
+    CollisionError,
+    KeyFileError,
+    KeyLocationError,
+    ScopeError,
+    UnknownDomainError,
+    UnlinkableIdError,
+)
+from pseudonymise._hashing import (
+    PSEUDONYM_SCHEME,
+    STATUS_DTYPE,
+    Pseudonymiser,
+    normalise_object_ids,
+)
+from pseudonymise._keys import (
+    ENV_KEY_FILE,
+    KeyFile,
+    KeyRef,
+    create_key_file,
+    default_key_path,
+    load_key_file,
+    resolve_key_path,
+    rotate_key_file,
+)
 from pseudonymise.luhn import luhn_check_digit, luhn_valid
+from pseudonymise.national_ids import (
+    Country,
+    IdKind,
+    IdPolicy,
+    IdReason,
+    IdStatus,
+    NationalId,
+    Unlinkable,
+    normalise_person_id,
+    normalise_person_ids,
+)
 
-__all__ = ["luhn_check_digit", "luhn_valid"]
+__all__ = [
+    "ENV_KEY_FILE",
+    "PSEUDONYM_SCHEME",
+    "STATUS_DTYPE",
+    "CollisionError",
+    "CollisionGuard",
+    "Country",
+    "Domain",
+    "IdKind",
+    "IdPolicy",
+    "IdReason",
+    "IdStatus",
+    "KeyFile",
+    "KeyFileError",
+    "KeyLocationError",
+    "KeyRef",
+    "NationalId",
+    "Pseudonymiser",
+    "ScopeError",
+    "UnknownDomainError",
+    "Unlinkable",
+    "UnlinkableIdError",
+    "check_collisions",
+    "create_key_file",
+    "default_key_path",
+    "load_key_file",
+    "luhn_check_digit",
+    "luhn_valid",
+    "normalise_object_ids",
+    "normalise_person_id",
+    "normalise_person_ids",
+    "resolve_key_path",
+    "rotate_key_file",
+]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli import _synth
+from api.cli._keys import keys_app
 
 app = typer.Typer(
     name="medler",
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 
 # Sub-applications (command groups) are registered here, one line each.
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
