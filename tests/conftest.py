@@ -18,7 +18,9 @@ def shared_path(relative: str) -> Path:
     """A path under ``../shared``; skips the calling test when it does not exist."""
     path = SHARED_DIR / relative
     if not path.exists():
-        pytest.skip(f"external test material ../shared/{relative} is not present beside the repository")
+        pytest.skip(
+            f"external test material ../shared/{relative} is not present beside the repository"
+        )
     return path
 
 

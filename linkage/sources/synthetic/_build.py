@@ -56,7 +56,7 @@ from linkage.sources.synthetic._population import (
     rng_for,
     sigmoid,
 )
-from linkage.sources.synthetic._uuids import uuid_of
+from linkage.sources.synthetic._uuids import uuid_of, uuids_of
 
 LANGUAGE_GROUP_SIZE = 24
 LANGUAGE_SLOT = 5  # the grade-wide language block sits in the sixth slot of the day
@@ -175,7 +175,7 @@ class _Builder:
         sex = rng.integers(0, 2, n)
         civic, written = self._issue_pupil_numbers(self.year.start_year - 6 - grade)
         self.pupils = Pupils(
-            uuid=[uuid_of(self.seed, "pupil", i) for i in range(n)],
+            uuid=uuids_of(self.seed, "pupil", np.arange(n, dtype=np.uint64)).tolist(),
             civic=civic,
             civic_written=written,
             given=[GIVEN_NAMES[int(x)] for x in rng.integers(len(GIVEN_NAMES), size=n)],
@@ -386,8 +386,11 @@ class _Builder:
         """A principal, teachers packed by subject family up to a full load, special teachers
         (some as a second teacher in core subjects) and substitutes on call, per school."""
         whole_year = (0, self.n_days - 1)
+        by_school: dict[int, list[Activity]] = {}
+        for activity in self.activities:
+            by_school.setdefault(activity.school, []).append(activity)
         for school in self.schools:
-            acts = [a for a in self.activities if a.school == school.index]
+            acts = by_school.get(school.index, [])
             self.principals.append(self._new_teacher(school, "Rektor"))
             families: dict[str, list[Activity]] = {}
             for activity in acts:
@@ -426,6 +429,10 @@ class _Builder:
         n_days, rng, year = self.n_days, self.staff_rng, self.year
         if n_days < 10:
             return
+        taught: dict[int, list[tuple[Activity, Assignment]]] = {}
+        for activity in self.activities:
+            for assignment in activity.teachers:
+                taught.setdefault(assignment.teacher, []).append((activity, assignment))
         for teacher in list(self.teachers):
             if teacher.substitute or rng.random() >= MID_YEAR_LEAVER_SHARE:
                 continue
@@ -436,11 +443,9 @@ class _Builder:
             replacement.first_day = day
             self.teachers.append(replacement)
             teacher.leaves, teacher.last_day = True, day - 1
-            for activity in self.activities:
-                for assignment in list(activity.teachers):
-                    if assignment.teacher == teacher.index:
-                        assignment.last_day = day - 1
-                        activity.teachers.append(Assignment(replacement.index, day, n_days - 1))
+            for activity, assignment in taught.get(teacher.index, []):
+                assignment.last_day = day - 1
+                activity.teachers.append(Assignment(replacement.index, day, n_days - 1))
 
     # --- pupil exceptions and results -------------------------------------------------------------
     def plant_pupil_exceptions(self) -> None:
