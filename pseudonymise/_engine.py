@@ -50,8 +50,11 @@ def message_prefix(domain: str, scope: str | None) -> bytes:
     return f"{domain}{SEPARATOR}{scope or ''}{SEPARATOR}".encode()
 
 
-def hmac_kept_bytes(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
-    """The first ``KEPT_BYTES`` of HMAC-SHA256(secret, prefix ‖ value), for each value, joined."""
+def hmac_digests(secret: bytes, prefix: bytes, values: list[bytes]) -> list[bytes]:
+    """HMAC-SHA256(secret, prefix ‖ value) for each value, as the engine computes it.
+
+    The key and the prefix are absorbed once; each value then costs one copy of that state.
+    """
     base = HMAC(secret, hashes.SHA256())
     base.update(prefix)
     copy = base.copy
@@ -61,6 +64,12 @@ def hmac_kept_bytes(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
         state = copy()
         state.update(value)
         append(state.finalize())
+    return digests
+
+
+def hmac_kept_bytes(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
+    """The first ``KEPT_BYTES`` of each value's HMAC (see ``hmac_digests``), joined."""
+    digests = hmac_digests(secret, prefix, values)
     if not digests:
         return b""
     whole = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)

@@ -124,7 +124,7 @@ def parse(raw: pl.Series, as_of: dt.date) -> pl.DataFrame:
         & (c("mm") >= ORGANISATION_MIN_MONTH)
         & c("luhn_ok")
     )
-    date_ok = (
+    date_ok = (c("year") >= 1) & (
         pl.when(c("coordination"))
         .then(c("mm").is_between(0, 12) & c("dd").is_between(60, 91))
         .otherwise(
