@@ -12,12 +12,13 @@ Two ways to detect one:
 - ``CollisionGuard``: for inputs that are no longer at hand. The engine keeps a second,
   independent 64 bits of each input's HMAC (its *tag*); equal inputs have equal tags, and two
   different inputs with one pseudonym have different tags except with probability 2^-64.
-  The guard remembers (pseudonym, tag) pairs per domain across calls, without keeping any
-  input.
+  The guard remembers (pseudonym, tag) pairs per domain across calls, as two sorted arrays,
+  without keeping any input.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pseudonymise._domains import Domain
@@ -36,14 +37,6 @@ def _refuse(domain: Domain, shared: int) -> CollisionError:
     )
 
 
-def _count_shared(pairs: pl.DataFrame) -> int:
-    """Pseudonyms that occur with more than one distinct partner in ``pairs`` (pid, other)."""
-    distinct = pairs.drop_nulls().unique()
-    if distinct["pid"].n_unique() == distinct.height:
-        return 0
-    return int(distinct.group_by("pid").len().filter(pl.col("len") > 1).height)
-
-
 def check_collisions(inputs: pl.Series, pseudonyms: pl.Series, *, domain: Domain | str) -> None:
     """Raise ``CollisionError`` when two different ``inputs`` share one of ``pseudonyms``.
 
@@ -52,35 +45,56 @@ def check_collisions(inputs: pl.Series, pseudonyms: pl.Series, *, domain: Domain
     """
     if len(inputs) != len(pseudonyms):
         raise ValueError("inputs and pseudonyms must be the same length")
-    pairs = pl.DataFrame({"pid": pseudonyms, "other": inputs})
-    shared = _count_shared(pairs)
-    if shared:
+    distinct = pl.DataFrame({"pid": pseudonyms, "input": inputs}).drop_nulls().unique()
+    if distinct["pid"].n_unique() != distinct.height:
+        shared = distinct.group_by("pid").len().filter(pl.col("len") > 1).height
         raise _refuse(Domain.parse(domain), shared)
+
+
+def distinct_pairs(domain: Domain, pids: np.ndarray, tags: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct (pid, tag) pairs sorted by pid; refuse a pid that comes with two tags."""
+    if len(pids) == 0:
+        return pids, tags
+    order = np.argsort(pids)
+    pids, tags = pids[order], tags[order]
+    repeated = pids[1:] == pids[:-1]
+    clash = repeated & (tags[1:] != tags[:-1])
+    if clash.any():
+        raise _refuse(domain, len(np.unique(pids[1:][clash])))
+    first = np.concatenate([[True], ~repeated])
+    return pids[first], tags[first]
 
 
 class CollisionGuard:
     """Remembers (pseudonym, tag) pairs per domain and refuses a pseudonym with two tags."""
 
     def __init__(self) -> None:
-        self._seen: dict[Domain, pl.DataFrame] = {}
+        self._seen: dict[Domain, tuple[np.ndarray, np.ndarray]] = {}
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{d.value}: {f.height}" for d, f in self._seen.items())
+        counts = ", ".join(f"{d.value}: {len(p)}" for d, (p, _) in self._seen.items())
         return f"CollisionGuard({counts})"
 
-    def record(self, domain: Domain, pids: pl.Series, tags: pl.Series) -> None:
-        """Add the (pid, tag) pairs of distinct inputs of one domain; refuse a pid with two tags."""
-        new = pl.DataFrame({"pid": pids, "other": tags})
-        seen = self._seen.get(domain)
-        combined = new if seen is None else pl.concat([seen, new]).unique()
-        if combined["pid"].n_unique() != combined.height:
-            shared = _count_shared(combined)
-            if shared:
-                raise _refuse(domain, shared)
-            combined = combined.unique()  # the same input recorded twice in one batch
-        self._seen[domain] = combined
+    def record(self, domain: Domain, pids: np.ndarray, tags: np.ndarray) -> None:
+        """Add (pid, tag) pairs of one domain (int64 arrays); refuse a pid with two tags."""
+        new_pids, new_tags = distinct_pairs(domain, pids, tags)
+        if domain not in self._seen or len(self._seen[domain][0]) == 0:
+            self._seen[domain] = (new_pids, new_tags)
+            return
+        seen_pids, seen_tags = self._seen[domain]
+        at = np.searchsorted(seen_pids, new_pids)
+        inside = np.minimum(at, len(seen_pids) - 1)
+        found = seen_pids[inside] == new_pids
+        clash = found & (seen_tags[inside] != new_tags)
+        if clash.any():
+            raise _refuse(domain, int(clash.sum()))
+        # Both are sorted, so each new pair goes in where searchsorted found its place.
+        fresh = ~found
+        self._seen[domain] = (
+            np.insert(seen_pids, at[fresh], new_pids[fresh]),
+            np.insert(seen_tags, at[fresh], new_tags[fresh]),
+        )
 
     def size(self, domain: Domain) -> int:
         """Distinct pseudonyms recorded for ``domain``."""
-        seen = self._seen.get(domain)
-        return 0 if seen is None else seen.height
+        return len(self._seen[domain][0]) if domain in self._seen else 0

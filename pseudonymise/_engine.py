@@ -1,4 +1,4 @@
-"""The HMAC engine: distinct byte strings in, 128 bits of HMAC-SHA256 each out.
+"""The HMAC engine: byte strings in, 128 bits of HMAC-SHA256 each out; optional workers.
 
 Every pseudonym is HMAC-SHA256(key, message) with
 
@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -35,14 +35,14 @@ from medler.errors import MedlerInternalError
 
 SEPARATOR = "\x1f"
 # Bytes of each digest the engine hands back: 8 for the pseudonym, 8 to tell inputs apart
-# when two of them share a pseudonym (see _collisions).
+# when two of them share a pseudonym (the tag, see _collisions).
 KEPT_BYTES = 16
-# Below this many distinct values, starting worker processes costs more than it saves.
+# Below this many values, starting worker processes costs more than it saves.
 PARALLEL_MIN_VALUES = 200_000
 CHUNK_VALUES = 1 << 16
 
-_worker_secret: bytes | None = None
 T = TypeVar("T")
+_worker_secret: bytes | None = None
 
 
 def message_prefix(domain: str, scope: str | None) -> bytes:
@@ -69,11 +69,26 @@ def hmac_digests(secret: bytes, prefix: bytes, values: list[bytes]) -> list[byte
 
 def hmac_kept_bytes(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
     """The first ``KEPT_BYTES`` of each value's HMAC (see ``hmac_digests``), joined."""
-    digests = hmac_digests(secret, prefix, values)
-    if not digests:
-        return b""
-    whole = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
-    return whole[:, :KEPT_BYTES].tobytes()
+    kept = np.empty((len(values), KEPT_BYTES), dtype=np.uint8)
+    # In blocks, so that the digests of one block fit in cache and their memory is reused.
+    for start in range(0, len(values), CHUNK_VALUES):
+        digests = hmac_digests(secret, prefix, values[start : start + CHUNK_VALUES])
+        whole = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
+        kept[start : start + len(digests)] = whole[:, :KEPT_BYTES]
+    return kept.tobytes()
+
+
+def words(kept: bytes) -> np.ndarray:
+    """``hmac_kept_bytes`` output as ``(n, 2)`` uint64: pseudonym bits and tag."""
+    return np.frombuffer(kept, dtype=">u8").reshape(-1, 2).astype(np.uint64)
+
+
+def kept_words(values: pl.Series, *, prefix: bytes, secret: bytes | None) -> np.ndarray:
+    """``words`` of a Binary series without nulls. ``secret=None``: the worker's own key."""
+    key = secret if secret is not None else _worker_secret
+    if key is None:
+        raise MedlerInternalError("a hashing worker was used before it received the key")
+    return words(hmac_kept_bytes(key, prefix, values.to_list()))
 
 
 def _init_worker(secret: bytes) -> None:
@@ -81,20 +96,16 @@ def _init_worker(secret: bytes) -> None:
     _worker_secret = secret
 
 
-def _hash_chunk_in_worker(prefix: bytes, values: pl.Series) -> bytes:
-    if _worker_secret is None:
-        raise MedlerInternalError("a hashing worker was used before it received the key")
-    return hmac_kept_bytes(_worker_secret, prefix, values.to_list())
-
-
 def _shutdown(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True, cancel_futures=True)
 
 
 class HmacEngine:
-    """Hashes batches of distinct byte strings under one key, in-process or over workers.
+    """Runs hashing work under one key, in-process or over worker processes.
 
-    Worker processes are started on first use for a large batch and kept until ``close``.
+    Worker processes are started on first need and kept until ``close``. A function run on
+    them receives ``secret=None`` and uses the key its worker was started with; run here, it
+    receives the key itself.
     """
 
     def __init__(self, secret: bytes, *, workers: int | None = None) -> None:
@@ -107,74 +118,65 @@ class HmacEngine:
     def __repr__(self) -> str:
         return f"HmacEngine(workers={self._workers})"
 
-    def __reduce__(self) -> str | tuple[object, ...]:
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise TypeError("an HmacEngine holds key material and cannot be pickled")
 
     @property
     def workers(self) -> int:
         return self._workers
 
-    def start(self) -> None:
-        """Start the worker processes now, so that they boot while the caller does other work."""
-        if self._workers > 1:
-            self._ensure_executor()
+    def start(self, *, wait: bool = False) -> None:
+        """Start every worker process now; with ``wait``, return once all are ready."""
+        executor = self._ensure_executor() if self._workers > 1 else None
+        if executor is None:
+            return
+        try:
+            # One task per worker, submitted together: none finds an idle worker, so each
+            # starts one.
+            booting = [executor.submit(os.getpid) for _ in range(self._workers)]
+            if wait:
+                for future in booting:
+                    future.result()
+        except BrokenProcessPool:
+            self._give_up_workers()
 
     def map_chunks(
-        self, function: Callable[..., T], values: pl.Series, **arguments: Any
+        self,
+        function: Callable[..., T],
+        values: pl.Series,
+        *,
+        parallel_min: int,
+        **arguments: Any,
     ) -> list[T]:
-        """``function(chunk, **arguments)`` for consecutive chunks of ``values``, in order.
+        """``function(chunk, secret=…, **arguments)`` over ``values``, results in order.
 
-        Runs on the worker processes when there are any (``function`` must be importable
-        there), else here. Used to spread work that Polars runs on one core, such as
-        checking national IDs, over the same workers that hash.
+        With at least ``parallel_min`` values and more than one worker, the chunks go to the
+        worker processes (``function`` must be importable there); otherwise one call runs
+        here on all of ``values``.
         """
-        chunks = [
-            values.slice(start, CHUNK_VALUES) for start in range(0, len(values), CHUNK_VALUES)
-        ]
-        executor = self._ensure_executor() if self._workers > 1 else None
+        executor = None
+        if self._workers > 1 and len(values) >= parallel_min:
+            executor = self._ensure_executor()
         if executor is not None:
             try:
-                futures = [executor.submit(function, chunk, **arguments) for chunk in chunks]
-                return [future.result() for future in futures]
-            except BrokenProcessPool:
-                self._give_up_workers()
-        return [function(chunk, **arguments) for chunk in chunks]
-
-    def _give_up_workers(self) -> None:
-        # Workers could not start (for example a script without an
-        # ``if __name__ == "__main__":`` guard). Same results, one process.
-        self.close()
-        self._workers = 1
-
-    def kept_bytes(self, prefix: bytes, values: pl.Series, *, parallel_min: int) -> np.ndarray:
-        """``(n, 2)`` uint64: the first two big-endian 64-bit words of each value's HMAC.
-
-        ``values`` is a Binary series without nulls.
-        """
-        n = len(values)
-        if self._workers > 1 and n >= parallel_min:
-            raw = self._kept_bytes_parallel(prefix, values)
-        else:
-            raw = hmac_kept_bytes(self._secret, prefix, values.to_list())
-        if len(raw) != n * KEPT_BYTES:
-            raise MedlerInternalError("the HMAC engine returned the wrong number of digests")
-        words = np.frombuffer(raw, dtype=">u8").reshape(n, 2)
-        return words.astype(np.uint64)
-
-    def _kept_bytes_parallel(self, prefix: bytes, values: pl.Series) -> bytes:
-        executor = self._ensure_executor()
-        if executor is not None:
-            try:
-                futures: list[Future[bytes]] = [
+                futures = [
                     executor.submit(
-                        _hash_chunk_in_worker, prefix, values.slice(start, CHUNK_VALUES)
+                        function, values.slice(start, CHUNK_VALUES), secret=None, **arguments
                     )
                     for start in range(0, len(values), CHUNK_VALUES)
                 ]
-                return b"".join(future.result() for future in futures)
+                return [future.result() for future in futures]
             except BrokenProcessPool:
                 self._give_up_workers()
-        return hmac_kept_bytes(self._secret, prefix, values.to_list())
+        return [function(values, secret=self._secret, **arguments)]
+
+    def kept_words(self, prefix: bytes, values: pl.Series, *, parallel_min: int) -> np.ndarray:
+        """``(n, 2)`` uint64 for a Binary series without nulls: pseudonym bits and tag."""
+        parts = self.map_chunks(kept_words, values, parallel_min=parallel_min, prefix=prefix)
+        result = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint64)
+        if len(result) != len(values):
+            raise MedlerInternalError("the HMAC engine returned the wrong number of digests")
+        return result
 
     def _ensure_executor(self) -> ProcessPoolExecutor | None:
         if self._executor is None:
@@ -193,6 +195,12 @@ class HmacEngine:
             self._executor = executor
             self._finaliser = weakref.finalize(self, _shutdown, executor)
         return self._executor
+
+    def _give_up_workers(self) -> None:
+        # Workers could not start (for example a script without an
+        # ``if __name__ == "__main__":`` guard). Same results, one process.
+        self.close()
+        self._workers = 1
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""

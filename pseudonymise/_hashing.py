@@ -30,9 +30,15 @@ import numpy as np
 import polars as pl
 
 from medler.errors import UsageError
-from pseudonymise._collisions import CollisionGuard, check_collisions
+from pseudonymise._collisions import CollisionGuard, distinct_pairs
 from pseudonymise._domains import Domain
-from pseudonymise._engine import PARALLEL_MIN_VALUES, SEPARATOR, HmacEngine, message_prefix
+from pseudonymise._engine import (
+    PARALLEL_MIN_VALUES,
+    SEPARATOR,
+    HmacEngine,
+    kept_words,
+    message_prefix,
+)
 from pseudonymise._errors import ScopeError, UnlinkableIdError
 from pseudonymise._keys import KeyFile, KeyRef, load_key_file
 from pseudonymise.national_ids import (
@@ -41,12 +47,13 @@ from pseudonymise.national_ids import (
     IdReason,
     IdStatus,
     Unlinkable,
-    normalise_person_ids,
 )
+from pseudonymise.national_ids._normalise import normalise_distinct_person_ids
 
 PSEUDONYM_SCHEME = "hmac-sha256/63-bit/v1"
 STATUS_DTYPE = pl.Enum([status.value for status in IdStatus])
 _SIGN_BIT = np.uint64(1 << 63)
+_LOW_BITS = np.uint64((1 << 63) - 1)
 _UUID = r"^\{?[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}\}?$"
 _MAX_SCOPE_CHARS = 200
 
@@ -107,6 +114,67 @@ def _check_scope(domain: Domain, scope: str | None) -> None:
             "a scope must be a non-empty name of at most 200 characters, without surrounding "
             "spaces or control character 0x1F"
         )
+
+
+def _spread(
+    column: pl.Series, distinct: pl.Series, all_distinct: bool, data: dict[str, np.ndarray]
+) -> pl.DataFrame:
+    """``data`` (one value per ``distinct`` value) laid out along ``column``.
+
+    ``all_distinct``: ``distinct`` is ``column`` without its nulls, in order.
+    """
+    found = pl.DataFrame({name: pl.Series(name, values) for name, values in data.items()})
+    if all_distinct and len(distinct) == len(column):
+        return found
+    if all_distinct:
+        present = column.is_not_null().arg_true()
+        return pl.DataFrame(
+            {
+                name: pl.Series(name, [None] * len(column), dtype=found.schema[name]).scatter(
+                    present, found[name]
+                )
+                for name in data
+            }
+        )
+    return (
+        pl.DataFrame({"value": column})
+        .join(
+            found.insert_column(0, distinct.alias("value")),
+            on="value",
+            how="left",
+            maintain_order="left",
+        )
+        .drop("value")
+    )
+
+
+def check_and_hash_ids(
+    values: pl.Series,
+    *,
+    secret: bytes | None,
+    prefix: bytes,
+    policy: IdPolicy,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """Check distinct national IDs and hash the linkable ones; run by a worker or in-process.
+
+    One row per value: ``linkable``, ``reason``, and for linkable IDs the first two words of
+    the HMAC of the canonical form (``first``, ``tag``; null otherwise). Canonical forms are
+    hashed once each and never leave this function.
+    """
+    # The values are distinct; two written forms of one ID may still share a canonical form.
+    checked = normalise_distinct_person_ids(values, policy=policy, as_of=as_of)
+    canonical = pl.select(
+        pl.when(checked["linkable"]).then(checked["canonical"]).alias("canonical")
+    ).to_series()
+    present = canonical.drop_nulls()
+    all_distinct = present.n_unique() == len(present)
+    distinct = present if all_distinct else present.unique()
+    hashed = kept_words(distinct.cast(pl.Binary), prefix=prefix, secret=secret)
+    spread = _spread(
+        canonical, distinct, all_distinct, {"first": hashed[:, 0], "tag": hashed[:, 1]}
+    )
+    return pl.concat([checked.select("linkable", "reason"), spread], how="horizontal")
 
 
 def _reason_summary(reasons: pl.Series) -> str:
@@ -172,60 +240,74 @@ class Pseudonymiser:
         """Stop worker processes, if any were started. The instance stays usable."""
         self._engine.close()
 
+    def start_workers(self) -> None:
+        """Start the worker processes now rather than on the first large column.
+
+        Starting them costs a fraction of a second (each loads Python and Polars); an
+        ingestion can start them before it reads its files.
+        """
+        self._engine.start(wait=True)
+
     # -- the one place that hashes ---------------------------------------------------------
 
-    def _hash(self, domain: Domain, scope: str | None, canonical: pl.Series) -> pl.Series:
-        """Pseudonyms of ``canonical`` (normalised, nulls for missing), aligned with it."""
-        present = canonical.drop_nulls()
+    def _record(self, domain: Domain, first: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Pseudonyms from the first HMAC words, after the collision check; int64."""
+        if domain.is_local_person:
+            pids = (first | _SIGN_BIT).view(np.int64)
+        else:
+            pids = (first & _LOW_BITS).view(np.int64)
+        signed_tags = tags.view(np.int64)
+        if domain.is_person or domain.is_local_person:
+            self._guard.record(domain, pids, signed_tags)
+        else:
+            distinct_pairs(domain, pids, signed_tags)
+        return pids
+
+    def _hash(self, domain: Domain, scope: str | None, values: pl.Series) -> pl.Series:
+        """Pseudonyms of normalised ``values`` (nulls for missing), aligned with them."""
+        present = values.drop_nulls()
         all_distinct = present.n_unique() == len(present)
         distinct = present if all_distinct else present.unique()
-        words = self._engine.kept_bytes(
+        hashed = self._engine.kept_words(
             message_prefix(domain.value, scope),
             distinct.cast(pl.Binary),
             parallel_min=self._parallel_min,
         )
-        first = words[:, 0]
-        first = (first | _SIGN_BIT) if domain.is_local_person else (first & ~_SIGN_BIT)
-        pids = pl.Series(domain.column, first.view(np.int64))
-        tags = pl.Series("tag", words[:, 1].view(np.int64))
-        if domain.is_person or domain.is_local_person:
-            self._guard.record(domain, pids, tags)
-        elif pids.n_unique() != len(pids):
-            check_collisions(tags, pids, domain=domain)
-        if all_distinct and len(present) == len(canonical):
-            return pids
-        if all_distinct:
-            return pl.Series(domain.column, [None] * len(canonical), dtype=pl.Int64).scatter(
-                canonical.is_not_null().arg_true(), pids
-            )
-        lookup = pl.DataFrame({"value": distinct, "pid": pids})
-        return (
-            pl.DataFrame({"value": canonical})
-            .join(lookup, on="value", how="left", maintain_order="left")
-            .get_column("pid")
-            .alias(domain.column)
-        )
+        pids = self._record(domain, hashed[:, 0], hashed[:, 1])
+        return _spread(values, distinct, all_distinct, {domain.column: pids}).to_series()
 
-    def _check_ids(
-        self, values: pl.Series, policy: IdPolicy, as_of: dt.date | None
+    def _people(
+        self, domain: Domain, values: pl.Series, policy: IdPolicy, as_of: dt.date | None
     ) -> pl.DataFrame:
-        """``normalise_person_ids``, spread over the workers for a large column."""
-        as_of = as_of or dt.date.today()  # one date for every chunk
-        if len(values) < self._parallel_min or self._engine.workers == 1:
-            return normalise_person_ids(values, policy=policy, as_of=as_of)
-        self._engine.start()  # workers boot while the distinct values are found
+        """Check national IDs and pseudonymise the linkable ones: ``linkable``, ``reason``,
+        ``pid`` (null unless linkable), one row per value."""
         text = _as_strings(values)
         all_distinct = text.n_unique() == len(text)
         distinct = text if all_distinct else text.unique()
-        checked = pl.concat(
-            self._engine.map_chunks(normalise_person_ids, distinct, policy=policy, as_of=as_of)
+        found = pl.concat(
+            self._engine.map_chunks(
+                check_and_hash_ids,
+                distinct,
+                parallel_min=self._parallel_min,
+                prefix=message_prefix(domain.value, policy.country.value),
+                policy=policy,
+                as_of=as_of or dt.date.today(),  # one date for every chunk
+            )
         )
+        linked = found.filter(pl.col("linkable"))
+        pids = self._record(
+            domain, linked["first"].to_numpy().astype(np.uint64), linked["tag"].to_numpy()
+        )
+        pid = pl.Series("pid", [None] * found.height, dtype=pl.Int64).scatter(
+            found["linkable"].arg_true(), pl.Series(pids)
+        )
+        result = found.select("linkable", "reason").with_columns(pid)
         if all_distinct:
-            return checked
+            return result
         return (
             pl.DataFrame({"value": text})
             .join(
-                checked.insert_column(0, distinct.alias("value")),
+                result.insert_column(0, distinct.alias("value")),
                 on="value",
                 how="left",
                 maintain_order="left",
@@ -262,7 +344,7 @@ class Pseudonymiser:
                 )
             return self._hash(target, scope, normalise_object_ids(values))
         policy = policy or IdPolicy()
-        checked = self._check_ids(values, policy, as_of)
+        checked = self._people(target, values, policy, as_of)
         refused = checked.filter(~pl.col("linkable") & (pl.col("reason") != IdReason.MISSING.value))
         if refused.height:
             raise UnlinkableIdError(
@@ -272,7 +354,7 @@ class Pseudonymiser:
                 "pseudonymise_people, which gives those rows a local pseudonym or quarantines "
                 "them, as the ID policy says"
             )
-        return self._hash(target, policy.country.value, checked["canonical"])
+        return checked["pid"].alias(target.column)
 
     def pseudonymise_one(
         self,
@@ -326,13 +408,9 @@ class Pseudonymiser:
             )
         if local_ids is not None and len(local_ids) != len(national_ids):
             raise UsageError("local_ids must have one value per national ID")
-        checked = self._check_ids(national_ids, policy, as_of)
+        checked = self._people(target, national_ids, policy, as_of)
         linkable = checked["linkable"]
-        linked = self._hash(
-            target,
-            policy.country.value,
-            pl.select(pl.when(linkable).then(checked["canonical"])).to_series(),
-        )
+        linked = checked["pid"].alias(target.column)
         pid = linked
         if use_local and local_ids is not None:
             _check_scope(target.local, source)

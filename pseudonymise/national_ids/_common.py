@@ -82,8 +82,8 @@ REASON_DTYPE = pl.Enum([reason.value for reason in IdReason])
 # What a country parser returns, one row per input value.
 PARSED_SCHEMA: dict[str, pl.DataType] = {
     "canonical": pl.String(),  # null unless valid
-    "kind": pl.String(),
-    "reason": pl.String(),  # null when valid
+    "kind": KIND_DTYPE,
+    "reason": REASON_DTYPE,  # null when valid
     "birth_year": pl.Int32(),  # null when invalid or not given by the number
 }
 

@@ -14,7 +14,14 @@ import datetime as dt
 
 import polars as pl
 
-from pseudonymise.national_ids._common import IdKind, IdReason, days_in_month, first_failure
+from pseudonymise.national_ids._common import (
+    KIND_DTYPE,
+    REASON_DTYPE,
+    IdKind,
+    IdReason,
+    days_in_month,
+    first_failure,
+)
 
 _PATTERN = r"^[0-9]{6}[ -]?[0-9]{4}$"
 
@@ -65,9 +72,13 @@ def parse(raw: pl.Series, as_of: dt.date) -> pl.DataFrame:
         .otherwise(pl.lit(IdKind.UNKNOWN.value)),
     )
     valid = c("reason").is_null()
-    return frame.select(
-        canonical=pl.when(valid).then(c("digits").cast(pl.String).str.zfill(10)),
-        kind=c("kind"),
-        reason=c("reason"),
-        birth_year=pl.when(valid).then(c("year")).cast(pl.Int32),
-    ).collect()
+    return (
+        frame.select(
+            canonical=pl.when(valid).then(c("digits").cast(pl.String).str.zfill(10)),
+            kind=c("kind"),
+            reason=c("reason"),
+            birth_year=pl.when(valid).then(c("year")).cast(pl.Int32),
+        )
+        .collect()
+        .cast({"kind": KIND_DTYPE, "reason": REASON_DTYPE})
+    )

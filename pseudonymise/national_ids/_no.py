@@ -23,6 +23,8 @@ import datetime as dt
 import polars as pl
 
 from pseudonymise.national_ids._common import (
+    KIND_DTYPE,
+    REASON_DTYPE,
     IdKind,
     IdReason,
     days_in_month,
@@ -117,9 +119,13 @@ def parse(raw: pl.Series, as_of: dt.date) -> pl.DataFrame:
         )
     )
     valid = c("reason").is_null()
-    return frame.select(
-        canonical=pl.when(valid).then(c("digits").cast(pl.String).str.zfill(11)),
-        kind=c("kind"),
-        reason=c("reason"),
-        birth_year=pl.when(valid & dated).then(c("year")).cast(pl.Int32),
-    ).collect()
+    return (
+        frame.select(
+            canonical=pl.when(valid).then(c("digits").cast(pl.String).str.zfill(11)),
+            kind=c("kind"),
+            reason=c("reason"),
+            birth_year=pl.when(valid & dated).then(c("year")).cast(pl.Int32),
+        )
+        .collect()
+        .cast({"kind": KIND_DTYPE, "reason": REASON_DTYPE})
+    )

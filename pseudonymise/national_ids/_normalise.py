@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
 from medler.errors import MedlerInternalError
 from pseudonymise.national_ids import _dk, _no, _se
 from pseudonymise.national_ids._common import (
-    NORMALISED_SCHEMA,
+    KIND_DTYPE,
     PARSED_SCHEMA,
+    REASON_DTYPE,
     Country,
     IdKind,
     IdReason,
@@ -46,24 +48,42 @@ def _parse_distinct(written: pl.Series, policy: IdPolicy, as_of: dt.date) -> pl.
     parsed = _PARSERS[policy.country](written.fill_null(""), as_of)
     if parsed.schema != pl.Schema(PARSED_SCHEMA):
         raise MedlerInternalError(f"the {policy.country} parser returned the wrong columns")
-    refused_kinds = {
-        kind.value: reason.value for kind in IdKind if (reason := policy.refusal(kind)) is not None
-    }
     present = pl.lit(written.is_not_null())
     valid = present & pl.col("reason").is_null()
-    refusal = pl.col("kind").replace_strict(refused_kinds, default=None, return_dtype=pl.String)
+    refusal: Any = pl.lit(None, dtype=REASON_DTYPE)
+    for kind in IdKind:
+        reason = policy.refusal(kind)
+        if reason is not None:
+            refusal = (
+                pl.when(pl.col("kind") == kind.value)
+                .then(pl.lit(reason.value, dtype=REASON_DTYPE))
+                .otherwise(refusal)
+            )
     return parsed.select(
         canonical=pl.col("canonical"),
-        kind=pl.when(present).then(pl.col("kind")).otherwise(pl.lit(IdKind.UNKNOWN.value)),
+        kind=pl.when(present)
+        .then(pl.col("kind"))
+        .otherwise(pl.lit(IdKind.UNKNOWN.value, dtype=KIND_DTYPE)),
         valid=valid,
         linkable=valid & refusal.is_null(),
         reason=pl.when(~present)
-        .then(pl.lit(IdReason.MISSING.value))
+        .then(pl.lit(IdReason.MISSING.value, dtype=REASON_DTYPE))
         .when(valid)
         .then(refusal)
         .otherwise(pl.col("reason")),
         birth_year=pl.col("birth_year"),
-    ).cast(NORMALISED_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def normalise_distinct_person_ids(
+    values: pl.Series, *, policy: IdPolicy, as_of: dt.date
+) -> pl.DataFrame:
+    """``normalise_person_ids`` for values known to be distinct: no search for repeats."""
+    trimmed = _as_strings(values).str.strip_chars()
+    written = pl.select(
+        pl.when(trimmed.str.len_bytes() > 0).then(trimmed).alias("written")
+    ).to_series()
+    return _parse_distinct(written, policy, as_of)
 
 
 def normalise_person_ids(

@@ -23,141 +23,201 @@ Rules, and where the sources disagree (docs/explanation/national-ids.md):
 - **Organisation numbers** (month 20 or more, Luhn-valid; 12-digit form with the prefix 16)
   are recognised and refused: they are not people.
 - Serial 000 is never issued and is refused (python-stdnum accepts it).
-- A birth date after ``as_of`` is refused.
+- A birth date after ``as_of`` is refused, and so is year 0000.
+
+Implementation: every written form is at most 13 ASCII bytes, so each value is laid out
+right-aligned in a row of 13 bytes and all checks are NumPy arithmetic on byte columns. The
+form follows from the length: 10 ``YYMMDDNNNC``, 11 ``YYMMDD-NNNC``, 12 ``YYYYMMDDNNNC``, 13
+``YYYYMMDD-NNNC``; a value of any other length, or with a byte out of place, is malformed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from pseudonymise.national_ids._common import (
+    KIND_DTYPE,
+    PARSED_SCHEMA,
+    REASON_DTYPE,
     IdKind,
     IdReason,
-    days_in_month,
-    first_failure,
 )
 
 INTERIM_LETTERS = "TRSUWXJKLMN"
-_LETTERS = INTERIM_LETTERS + INTERIM_LETTERS.lower()
-# YYMMDD or YYYYMMDD, an optional '-' or '+', the serial (its first position may be an interim
-# letter) and the check digit.
-_WRITTEN = rf"^(?:[0-9]{{2}})?[0-9]{{6}}[-+]?[0-9{_LETTERS}][0-9]{{3}}$"
 COORDINATION_DAY_OFFSET = 60
 ORGANISATION_MIN_MONTH = 20
 ORGANISATION_CENTURY = 16  # the 12-digit form of an organisation number starts with 16
+WIDTH = 13  # the longest written form: YYYYMMDD-NNNC
+_BLOCK = 1 << 16  # rows laid out at a time, to bound temporary memory
+_ZERO, _MINUS, _PLUS = ord("0"), ord("-"), ord("+")
+_LETTER_BYTES = np.frombuffer(INTERIM_LETTERS.encode(), dtype=np.uint8)
+_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_KINDS = list(IdKind)
+_REASONS = list(IdReason)
 
 
-def _luhn_ok(ten_digits: pl.Expr) -> pl.Expr:
-    """Luhn over a 10-digit number held as an integer.
+def _byte_columns(raw: pl.Series) -> tuple[list[np.ndarray], np.ndarray]:
+    """The last ``WIDTH`` UTF-8 bytes of each value, right-aligned, as ``WIDTH`` columns
+    (byte 0 where a value is shorter), and each value's length in bytes."""
+    arrow = raw.cast(pl.Binary).rechunk().to_arrow()
+    if arrow.type != pa.large_binary():
+        arrow = arrow.cast(pa.large_binary())
+    count = len(arrow)
+    _, offset_buffer, data_buffer = arrow.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int64)[arrow.offset : arrow.offset + count + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or len(data) == 0:
+        data = np.zeros(1, dtype=np.uint8)
+    begin, end = offsets[:-1], offsets[1:]
+    columns = []
+    for back in range(WIDTH, 0, -1):
+        at = end - back
+        column = data[np.clip(at, 0, len(data) - 1)]
+        column[at < begin] = 0
+        columns.append(column)
+    return columns, end - begin
 
-    Taken two digits ``ab`` at a time, the first doubled: ``2a - 9·[a ≥ 5] + b``.
-    """
-    total = pl.lit(0, dtype=pl.Int64)
-    for power in (8, 6, 4, 2, 0):
-        pair = (ten_digits // 10**power) % 100
-        tens = pair // 10
-        total = total + pair - 8 * tens - pl.when(tens >= 5).then(9).otherwise(0)
-    return total % 10 == 0
+
+def _number(*digits: np.ndarray) -> np.ndarray:
+    value = np.zeros(len(digits[0]), dtype=np.int32)
+    for digit in digits:
+        value = value * 10 + digit
+    return value
+
+
+def _luhn_double(digit: np.ndarray) -> np.ndarray:
+    return 2 * digit - 9 * (digit >= 5)
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+
+
+def _first(conditions: list[tuple[np.ndarray, int]], default: int) -> np.ndarray:
+    return np.select([c for c, _ in conditions], [v for _, v in conditions], default)
 
 
 def parse(raw: pl.Series, as_of: dt.date) -> pl.DataFrame:
-    """Check trimmed, non-empty strings as Swedish IDs; one row per value (PARSED_SCHEMA)."""
-    as_of_md = as_of.month * 100 + as_of.day
-    as_of_ymd = as_of.year * 10_000 + as_of_md
-    c = pl.col
-    # The written form splits into the date (6 or 8 digits, then maybe a separator) and the
-    # last four characters (serial and check digit).
-    frame = (
-        pl.DataFrame({"written": raw})
-        .lazy()
-        .select(
-            matched=c("written").str.contains(_WRITTEN),
-            plus=c("written").str.contains("+", literal=True),
-            date=c("written").str.head(-4).str.strip_chars_end("-+"),
-            last4=c("written").str.tail(4).str.to_uppercase(),
-        )
-        .with_columns(
-            long=c("date").str.len_bytes() == 8,
-            date_number=c("date").cast(pl.Int64, strict=False),
-            last4_number=c("last4").cast(pl.Int64, strict=False),
-        )
-        .with_columns(
-            interim=c("matched") & c("last4_number").is_null(),
-            # The letter of an interim number counts as 1 (specification v3.1).
-            last4_number=pl.coalesce(
-                c("last4_number"), 1000 + c("last4").str.slice(1).cast(pl.Int64, strict=False)
-            ),
-        )
-        .with_columns(number=c("date_number") * 10_000 + c("last4_number"))
-        .with_columns(
-            ten=c("number") % 10**10,
-            mm=(c("number") // 10**6) % 100,
-            dd=(c("number") // 10**4) % 100,
-            serial=(c("number") // 10) % 1000,
-            yy=(c("number") // 10**8) % 100,
-            century=pl.when(c("long")).then(c("number") // 10**10),
-        )
-        .with_columns(
-            coordination=~c("interim") & (c("dd") >= COORDINATION_DAY_OFFSET),
-            luhn_ok=_luhn_ok(c("ten")),
-        )
-        .with_columns(
-            day=pl.when(c("coordination"))
-            .then(c("dd") - COORDINATION_DAY_OFFSET)
-            .otherwise(c("dd")),
-        )
+    """Check trimmed strings as Swedish IDs; one row per value (PARSED_SCHEMA)."""
+    if len(raw) == 0:
+        return pl.DataFrame(schema=PARSED_SCHEMA)
+    byte, length = _byte_columns(raw)
+    count = len(length)
+    long = (length == 12) | (length == 13)
+    separated = (length == 11) | (length == 13)
+    # The date as 8 byte columns YYYYMMDD ('00' for the century of a short form). Digit k
+    # (k >= 2) sits in column k of a separated form and in column k + 1 otherwise.
+    zero = np.full(count, _ZERO, dtype=np.uint8)
+    date = [np.where(long, np.where(separated, byte[k], byte[k + 1]), zero) for k in (0, 1)]
+    date += [np.where(separated, byte[k], byte[k + 1]) for k in range(2, 8)]
+    first_serial = np.where((byte[9] >= ord("a")) & (byte[9] <= ord("z")), byte[9] - 32, byte[9])
+    letter = np.isin(first_serial, _LETTER_BYTES)
+    d = [column.astype(np.int16) - _ZERO for column in date]
+    s = [byte[k].astype(np.int16) - _ZERO for k in range(9, 13)]
+    matched = (length >= 10) & (length <= WIDTH) & (letter | ((s[0] >= 0) & (s[0] <= 9)))
+    for digit in (*d, *s[1:]):
+        matched &= (digit >= 0) & (digit <= 9)
+    matched &= ~separated | (byte[8] == _MINUS) | (byte[8] == _PLUS)
+
+    century, yy, mm, dd = (
+        _number(d[0], d[1]),
+        _number(d[2], d[3]),
+        _number(d[4], d[5]),
+        _number(d[6], d[7]),
     )
+    # The letter of an interim number counts as 1 (specification v3.1).
+    s0 = np.where(letter, 1, s[0]).astype(np.int16)
+    luhn_ok = (
+        _luhn_double(d[2])
+        + d[3]
+        + _luhn_double(d[4])
+        + d[5]
+        + _luhn_double(d[6])
+        + d[7]
+        + _luhn_double(s0)
+        + s[1]
+        + _luhn_double(s[2])
+        + s[3]
+    ) % 10 == 0
+    coordination = ~letter & (dd >= COORDINATION_DAY_OFFSET)
+    day = np.where(coordination, dd - COORDINATION_DAY_OFFSET, dd)
+
     # Century: given by a 12-digit form, else the latest one that puts the birth date on or
     # before as_of (100 years earlier with '+').
-    base = pl.lit(as_of.year) - pl.when(c("plus")).then(100).otherwise(0)
-    latest = base - ((base - c("yy")) % 100)
-    after_as_of = (latest == base) & (c("mm") * 100 + c("day") > as_of_md)
-    inferred = pl.when(after_as_of).then(latest - 100).otherwise(latest)
-    frame = frame.with_columns(
-        year=pl.when(c("long")).then(c("century") * 100 + c("yy")).otherwise(inferred)
-    )
+    base = as_of.year - 100 * (separated & (byte[8] == _PLUS)).astype(np.int32)
+    latest = base - (base - yy) % 100
+    after_as_of = (latest == base) & (mm * 100 + day > as_of.month * 100 + as_of.day)
+    year = np.where(long, century * 100 + yy, latest - 100 * after_as_of)
+
     organisation = (
-        (~c("long") | (c("century") == ORGANISATION_CENTURY))
-        & ~c("interim")
-        & (c("mm") >= ORGANISATION_MIN_MONTH)
-        & c("luhn_ok")
+        (~long | (century == ORGANISATION_CENTURY))
+        & ~letter
+        & (mm >= ORGANISATION_MIN_MONTH)
+        & luhn_ok
     )
-    date_ok = (c("year") >= 1) & (
-        pl.when(c("coordination"))
-        .then(c("mm").is_between(0, 12) & c("dd").is_between(60, 91))
-        .otherwise(
-            c("mm").is_between(1, 12) & c("dd").is_between(1, days_in_month(c("year"), c("mm")))
-        )
+    date_ok = (year >= 1) & np.where(
+        coordination,
+        (mm <= 12) & (dd <= 91),
+        (mm >= 1) & (mm <= 12) & (dd >= 1) & (dd <= _days_in_month(year, mm)),
     )
-    future = c("year") * 10_000 + c("mm") * 100 + c("day") > as_of_ymd
-    frame = frame.with_columns(
-        reason=first_failure(
-            (~c("matched"), IdReason.MALFORMED),
-            (organisation, IdReason.ORGANISATION),
-            (~c("luhn_ok"), IdReason.CHECK_DIGIT),
-            (~date_ok, IdReason.DATE),
-            (c("serial") == 0, IdReason.SERIAL),
-            (future, IdReason.FUTURE_DATE),
-        ),
-        kind=pl.when(~c("matched"))
-        .then(pl.lit(IdKind.UNKNOWN.value))
-        .when(c("interim"))
-        .then(pl.lit(IdKind.INTERIM.value))
-        .when(organisation)
-        .then(pl.lit(IdKind.ORGANISATION.value))
-        .when(c("coordination"))
-        .then(pl.lit(IdKind.SAMORDNINGSNUMMER.value))
-        .otherwise(pl.lit(IdKind.PERSONNUMMER.value)),
+    serial_000 = ~letter & (s[0] == 0) & (s[1] == 0) & (s[2] == 0)
+    future = year * 10_000 + mm * 100 + day > as_of.year * 10_000 + as_of.month * 100 + as_of.day
+    valid_code = len(_REASONS)
+    reason = _first(
+        [
+            (~matched, _REASONS.index(IdReason.MALFORMED)),
+            (organisation, _REASONS.index(IdReason.ORGANISATION)),
+            (~luhn_ok, _REASONS.index(IdReason.CHECK_DIGIT)),
+            (~date_ok, _REASONS.index(IdReason.DATE)),
+            (serial_000, _REASONS.index(IdReason.SERIAL)),
+            (future, _REASONS.index(IdReason.FUTURE_DATE)),
+        ],
+        valid_code,
     )
-    valid = c("reason").is_null()
-    century_text = pl.when(~c("long")).then((c("year") // 100).cast(pl.String).str.zfill(2))
-    return frame.select(
-        canonical=pl.when(valid).then(
-            pl.concat_str(century_text.fill_null(""), c("date"), c("last4"))
-        ),
-        kind=c("kind"),
-        reason=c("reason"),
-        birth_year=pl.when(valid).then(c("year")).cast(pl.Int32),
-    ).collect()
+    kind = _first(
+        [
+            (~matched, _KINDS.index(IdKind.UNKNOWN)),
+            (letter, _KINDS.index(IdKind.INTERIM)),
+            (organisation, _KINDS.index(IdKind.ORGANISATION)),
+            (coordination, _KINDS.index(IdKind.SAMORDNINGSNUMMER)),
+        ],
+        _KINDS.index(IdKind.PERSONNUMMER),
+    )
+    valid = reason == valid_code
+
+    # Canonical form YYYYMMDDNNNC, the interim letter upper-case; zeros in invalid rows, whose
+    # bytes need not even be UTF-8.
+    hundreds = np.clip(year, 0, 9999) // 100
+    canonical = np.empty((count, 12), dtype=np.uint8)
+    canonical[:, 0] = np.where(long, date[0], hundreds // 10 % 10 + _ZERO)
+    canonical[:, 1] = np.where(long, date[1], hundreds % 10 + _ZERO)
+    for k in range(2, 8):
+        canonical[:, k] = date[k]
+    canonical[:, 8] = first_serial
+    for k in range(9, 12):
+        canonical[:, k] = byte[k + 1]
+    canonical[~valid] = _ZERO
+    text = pl.from_arrow(
+        pa.FixedSizeBinaryArray.from_buffers(pa.binary(12), count, [None, pa.py_buffer(canonical)])
+    )
+    assert isinstance(text, pl.Series)
+    codes = np.minimum(reason, valid_code - 1).astype(np.uint32)
+    return pl.DataFrame(
+        {
+            "valid": valid,
+            "canonical": text.cast(pl.String),
+            "kind": pl.Series(kind.astype(np.uint32)).cast(KIND_DTYPE),
+            "reason": pl.Series(codes).cast(REASON_DTYPE),
+            "birth_year": year.astype(np.int32),
+        }
+    ).select(
+        canonical=pl.when("valid").then("canonical"),
+        kind="kind",
+        reason=pl.when(~pl.col("valid")).then("reason"),
+        birth_year=pl.when("valid").then("birth_year"),
+    )

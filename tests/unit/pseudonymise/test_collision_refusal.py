@@ -13,9 +13,14 @@ from pseudonymise import (
     CollisionGuard,
     Domain,
     Pseudonymiser,
+    _engine,
     check_collisions,
 )
-from pseudonymise._engine import HmacEngine
+
+
+def pairs(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
 
 MESSAGE = (
     "1 pseudonym is shared by different inputs in domain '{domain}'; ingestion is refused so "
@@ -45,24 +50,39 @@ def test_counts_every_shared_pseudonym() -> None:
 
 def test_guard_remembers_across_calls() -> None:
     guard = CollisionGuard()
-    guard.record(Domain.STUDENT, pl.Series([1, 2]), pl.Series([10, 20]))
-    guard.record(Domain.STUDENT, pl.Series([1, 3]), pl.Series([10, 30]))  # same input again
-    guard.record(Domain.TEACHER, pl.Series([1]), pl.Series([99]))  # another domain
-    assert guard.size(Domain.STUDENT) == 3
+    guard.record(Domain.STUDENT, pairs([2, 1]), pairs([20, 10]))
+    guard.record(Domain.STUDENT, pairs([1, 3, 0]), pairs([10, 30, 5]))  # 1: the same input again
+    guard.record(Domain.TEACHER, pairs([1]), pairs([99]))  # another domain
+    assert guard.size(Domain.STUDENT) == 4
     with pytest.raises(CollisionError) as refused:
-        guard.record(Domain.STUDENT, pl.Series([2]), pl.Series([21]))
+        guard.record(Domain.STUDENT, pairs([2]), pairs([21]))
     assert str(refused.value) == MESSAGE.format(domain="student")
-    assert repr(guard) == "CollisionGuard(student: 3, teacher: 1)"
+    assert repr(guard) == "CollisionGuard(student: 4, teacher: 1)"
+    with pytest.raises(CollisionError, match=r"^1 pseudonym is shared"):
+        guard.record(Domain.TEACHER, pairs([5, 5]), pairs([1, 2]))  # within one batch
+
+
+def test_guard_agrees_with_a_set_on_random_batches() -> None:
+    rng = np.random.default_rng(3)
+    guard, seen = CollisionGuard(), set()
+    for _ in range(20):
+        pids = rng.integers(0, 5_000, size=300)
+        guard.record(Domain.LESSON, pids, pids * 7)  # tag follows pid: never a collision
+        seen.update(pids.tolist())
+    assert guard.size(Domain.LESSON) == len(seen)
+    with pytest.raises(CollisionError):
+        guard.record(Domain.LESSON, np.array([next(iter(seen))]), np.array([-1]))
 
 
 def _colliding_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every input gets pseudonym 7, with a tag that still tells inputs apart."""
+    """Every input gets pseudonym bits 7, with a tag that still tells inputs apart."""
 
-    def kept_bytes(self: HmacEngine, prefix: bytes, values: pl.Series, **kw: int) -> np.ndarray:
-        tags = np.array([zlib.crc32(v) for v in values.to_list()], dtype=np.uint64)
-        return np.stack([np.full(len(values), 7, dtype=np.uint64), tags], axis=1)
+    def kept_bytes(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
+        return b"".join(
+            (7).to_bytes(8, "big") + zlib.crc32(value).to_bytes(8, "big") for value in values
+        )
 
-    monkeypatch.setattr(HmacEngine, "kept_bytes", kept_bytes)
+    monkeypatch.setattr(_engine, "hmac_kept_bytes", kept_bytes)
 
 
 def test_pseudonymiser_refuses_a_collision_within_a_call(
