@@ -115,7 +115,7 @@ def main() -> None:
                 expected = int.from_bytes(digests[i][:8], "big") & ((1 << 63) - 1)
                 if pids[i] != expected or single[i] != expected:
                     raise SystemExit(f"mismatch at row {i}: the benchmark is not comparing like")
-        workers = fast._engine.workers  # noqa: SLF001 - reported, not used
+        workers = fast.workers
 
     plain, best, best_single = min(plain_times), min(fast_times), min(single_times)
     print(

@@ -212,6 +212,11 @@ class Pseudonymiser:
         return cls(load_key_file(path), workers=workers)
 
     @property
+    def workers(self) -> int:
+        """Worker processes used for large columns (1: everything in this process)."""
+        return self._engine.workers
+
+    @property
     def key_ref(self) -> KeyRef:
         """The key id and version, which a snapshot records."""
         return self._key_ref

@@ -38,6 +38,8 @@ def test_pseudonymiser_with_workers_matches_a_single_process(key: KeyFile) -> No
         Pseudonymiser(key, workers=1) as single,
         Pseudonymiser(key, workers=2, parallel_min=100) as pooled,
     ):
+        pooled.start_workers()
+        assert (single.workers, pooled.workers) == (1, 2)
         assert pooled.pseudonymise("student", ids, as_of=AS_OF).equals(
             single.pseudonymise("student", ids, as_of=AS_OF)
         )

@@ -197,3 +197,13 @@ def test_policy_applies_to_national_ids_only(pseudonymiser: Pseudonymiser) -> No
 def test_repr_shows_the_key_id_only(pseudonymiser: Pseudonymiser, key: KeyFile) -> None:
     assert repr(pseudonymiser) == f"Pseudonymiser(key_id='{key.key_id}', version=1, workers=1)"
     assert pseudonymiser.key_ref.key_id == key.key_id
+
+
+def test_empty_columns(pseudonymiser: Pseudonymiser) -> None:
+    empty = pl.Series([], dtype=pl.String)
+    for domain in ("student", "group"):
+        column = pseudonymiser.pseudonymise(domain, empty)
+        assert (len(column), column.dtype) == (0, pl.Int64)
+    people = pseudonymiser.pseudonymise_people("teacher", empty, local_ids=empty, source="s")
+    assert people.height == 0
+    assert people.columns == ["teacher_pid", "id_status", "id_reason"]
