@@ -55,6 +55,7 @@ STATUS_DTYPE = pl.Enum([status.value for status in IdStatus])
 _SIGN_BIT = np.uint64(1 << 63)
 _LOW_BITS = np.uint64((1 << 63) - 1)
 _UUID = r"^\{?[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}\}?$"
+_CANONICAL_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _MAX_SCOPE_CHARS = 200
 
 
@@ -69,23 +70,24 @@ def _as_strings(values: pl.Series) -> pl.Series:
 def normalise_object_ids(values: pl.Series) -> pl.Series:
     """Trimmed strings, null for blank, UUIDs in canonical form (``8-4-4-4-12``, lower case)."""
     text = _as_strings(values).str.strip_chars()
-    hex_digits = text.str.replace_all(r"[{}-]", "").str.to_lowercase()
-    canonical_uuid = pl.concat_str(
-        hex_digits.str.slice(0, 8),
-        hex_digits.str.slice(8, 4),
-        hex_digits.str.slice(12, 4),
-        hex_digits.str.slice(16, 4),
-        hex_digits.str.slice(20, 12),
-        separator="-",
-    )
-    return pl.select(
-        pl.when(text.str.len_bytes() == 0)
-        .then(None)
-        .when(text.str.contains(_UUID))
-        .then(canonical_uuid)
-        .otherwise(text)
-        .alias(values.name)
+    text = pl.select(pl.when(text.str.len_bytes() > 0).then(text).alias(values.name)).to_series()
+    # Only UUIDs not already in canonical form are rewritten (most feeds write them canonical).
+    rewrite = text.str.contains(_UUID) & ~text.str.contains(_CANONICAL_UUID)
+    if not rewrite.any():
+        return text
+    at = rewrite.arg_true()
+    hex_digits = text.gather(at).str.replace_all(r"[{}-]", "").str.to_lowercase()
+    canonical = pl.select(
+        pl.concat_str(
+            hex_digits.str.slice(0, 8),
+            hex_digits.str.slice(8, 4),
+            hex_digits.str.slice(12, 4),
+            hex_digits.str.slice(16, 4),
+            hex_digits.str.slice(20, 12),
+            separator="-",
+        )
     ).to_series()
+    return text.scatter(at, canonical)
 
 
 def _check_scope(domain: Domain, scope: str | None) -> None:
