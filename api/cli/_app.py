@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli import _synth
+from api.cli import _ingest, _synth
 from api.cli._keys import keys_app
 
 app = typer.Typer(
@@ -59,6 +60,43 @@ def synth(
         school_year=school_year,
         workers=workers,
         overwrite=overwrite,
+    )
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("MEDLER_DATA_DIR", "medler-data"))
+
+
+@app.command()
+def ingest(
+    source_dir: Annotated[Path, typer.Argument(help="The extract's folder.")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."
+        ),
+    ] = None,
+    source_format: Annotated[
+        str, typer.Option("--format", help="ss12000, oneroster or auto (detect).")
+    ] = "auto",
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file", help="Key file (default: $MEDLER_KEY_FILE or the user's config)."
+        ),
+    ] = None,
+    source_name: Annotated[
+        str | None,
+        typer.Option(help="Name of the source system (scopes its local identifiers)."),
+    ] = None,
+) -> None:
+    """Ingest an extract into a new pseudonymised snapshot of the canonical tables."""
+    _ingest.run_ingest(
+        source_dir=source_dir,
+        data_dir=data_dir or _default_data_dir(),
+        key_file=key_file,
+        source_format=source_format,
+        source_name=source_name,
     )
 
 

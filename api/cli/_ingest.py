@@ -1,0 +1,43 @@
+"""``medler ingest``: a source extract into a new pseudonymised snapshot."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from linkage import ingest_extract
+
+
+def run_ingest(
+    *, source_dir: Path, data_dir: Path, key_file: Path | None, source_format: str,
+    source_name: str | None,
+) -> None:  # fmt: skip
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:  # fmt: skip
+        task = progress.add_task("reading", total=None)
+
+        def report(resource: str, records: int) -> None:
+            progress.update(task, description=f"{resource}: {records:,} records read")
+
+        result = ingest_extract(
+            source_dir, data_dir, key_file=key_file, source_format=source_format,
+            source_name=source_name, progress=report,
+        )  # fmt: skip
+    table = Table(title=f"Snapshot {result.snapshot_id} ({result.standard})", header_style="bold")
+    for column in ("resource", "read", "accepted", "quarantined"):
+        table.add_column(column, justify="left" if column == "resource" else "right")
+    for name, c in result.counts.items():
+        table.add_row(name, f"{c.read:,}", f"{c.accepted:,}", f"{c.quarantined:,}")
+    console = Console(file=sys.stdout)
+    console.print(table)
+    console.print(
+        f"{result.quarantine_entries:,} entries in the quarantine table "
+        f"({result.kept_local:,} people kept with a source-local pseudonym). "
+        f"Data directory: {data_dir}"
+    )
+    for warning in result.warnings:
+        console.print(f"warning: {warning}")

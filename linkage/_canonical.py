@@ -1,0 +1,73 @@
+"""The canonical tables: what ingestion writes, pseudonymised, one table per kind of object.
+
+Columns ending in ``_pid`` hold pseudonyms (Int64). A negative ``student_pid`` or ``teacher_pid``
+is a source-local pseudonym: that person had no linkable national ID and cannot join to a
+register. School unit codes, subject codes and grades are public keys and are kept as they are.
+Every table carries the lineage columns ``source_standard``, ``source_file`` and ``ingested_at``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+_TS = pa.timestamp("s", tz="UTC")
+LINEAGE: list[tuple[str, pa.DataType]] = [
+    ("source_standard", pa.string()),
+    ("source_file", pa.string()),
+    ("ingested_at", _TS),
+]
+
+_COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
+    "schools": [("school_code", pa.string()), ("municipality_code", pa.string()),
+                ("organisation_type", pa.string()), ("school_types", pa.string())],
+    "students": [("student_pid", pa.int64()), ("id_status", pa.string()),
+                 ("birth_year", pa.int16()), ("sex", pa.string()),
+                 ("protected_identity", pa.bool_())],
+    "enrolments": [("student_pid", pa.int64()), ("school_code", pa.string()),
+                   ("school_type", pa.string()), ("grade", pa.int8()),
+                   ("start_date", pa.date32()), ("end_date", pa.date32())],
+    "staff": [("duty_pid", pa.int64()), ("teacher_pid", pa.int64()), ("id_status", pa.string()),
+              ("school_code", pa.string()), ("duty_role", pa.string()),
+              ("duty_percent", pa.int16()), ("start_date", pa.date32()),
+              ("end_date", pa.date32())],
+    "groups": [("group_pid", pa.int64()), ("school_code", pa.string()),
+               ("group_type", pa.string()), ("school_type", pa.string()),
+               ("start_date", pa.date32()), ("end_date", pa.date32())],
+    "group_memberships": [("group_pid", pa.int64()), ("student_pid", pa.int64()),
+                          ("start_date", pa.date32()), ("end_date", pa.date32())],
+    "syllabuses": [("syllabus_pid", pa.int64()), ("subject_code", pa.string()),
+                   ("school_type", pa.string()), ("language_code", pa.string()),
+                   ("official", pa.bool_())],
+    "activities": [("activity_pid", pa.int64()), ("school_code", pa.string()),
+                   ("syllabus_pid", pa.int64()), ("activity_type", pa.string()),
+                   ("minutes_planned", pa.int32()), ("start_date", pa.date32()),
+                   ("end_date", pa.date32())],
+    "activity_groups": [("activity_pid", pa.int64()), ("group_pid", pa.int64())],
+    "activity_teachers": [("activity_pid", pa.int64()), ("duty_pid", pa.int64()),
+                          ("teacher_pid", pa.int64()), ("start_date", pa.date32()),
+                          ("end_date", pa.date32())],
+    "lessons": [("lesson_pid", pa.int64()), ("activity_pid", pa.int64()),
+                ("start_time", _TS), ("end_time", _TS), ("local_date", pa.date32()),
+                ("minutes", pa.int32()), ("teaching_length_student", pa.int32()),
+                ("teaching_length_teacher", pa.int32()), ("cancelled", pa.bool_())],
+    "lesson_student_exceptions": [("lesson_pid", pa.int64()), ("student_pid", pa.int64()),
+                                  ("participates", pa.bool_()), ("teaching_length", pa.int32())],
+    "lesson_teacher_exceptions": [("lesson_pid", pa.int64()), ("duty_pid", pa.int64()),
+                                  ("teacher_pid", pa.int64()), ("participates", pa.bool_())],
+    "attendance": [("lesson_pid", pa.int64()), ("student_pid", pa.int64()),
+                   ("reported", pa.bool_()), ("present_minutes", pa.int32()),
+                   ("valid_absence_minutes", pa.int32()), ("invalid_absence_minutes", pa.int32()),
+                   ("other_minutes", pa.int32()), ("reported_at", _TS)],
+    "absence_notices": [("student_pid", pa.int64()), ("school_code", pa.string()),
+                        ("absence_type", pa.string()), ("start_time", _TS), ("end_time", _TS)],
+}  # fmt: skip
+
+SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema([*columns, *LINEAGE]) for name, columns in _COLUMNS.items()
+}
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("resource", pa.string()), ("source_file", pa.string()), ("position", pa.int64()),
+    ("field", pa.string()), ("reason", pa.string()), ("shape", pa.string()),
+    ("outcome", pa.string()),
+])  # fmt: skip

@@ -1,0 +1,158 @@
+"""Immutable snapshots of pseudonymised tables under the data directory.
+
+Layout::
+
+    DATA_DIR/
+      snapshots/<snapshot_id>/<table>.parquet   one file per table
+      snapshots/<snapshot_id>/manifest.json     row counts, content hashes, key id, sources
+      snapshots/.staging-<random>/              a build in progress (never read)
+      CURRENT                                   the id of the snapshot in use
+
+A build writes into a staging folder, renames it into place when complete, and only then
+switches ``CURRENT`` with an atomic rename. A crash at any point leaves the previous snapshot
+in use and intact; a stale staging folder is removed by the next build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from medler import __version__
+from medler.errors import InputFileError, OutputLocationError
+
+POINTER = "CURRENT"
+SNAPSHOTS = "snapshots"
+MANIFEST = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Table:
+    schema: pa.Schema
+    writer: pq.ParquetWriter
+    path: Path
+    rows: int = 0
+
+
+@dataclass
+class SnapshotWriter:
+    """Writes one snapshot; use as a context manager, then ``commit``."""
+
+    data_dir: Path
+    kind: str = "canonical"
+    _staging: Path | None = None
+    _tables: dict[str, _Table] = field(default_factory=dict)
+
+    def __enter__(self) -> SnapshotWriter:
+        root = self.data_dir / SNAPSHOTS
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for stale in root.glob(".staging-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            self._staging = root / f".staging-{secrets.token_hex(6)}"
+            self._staging.mkdir()
+        except OSError as error:
+            raise OutputLocationError(
+                f"cannot write to the data directory {self.data_dir} "
+                f"({error.strerror or error}); set --data-dir or MEDLER_DATA_DIR to a folder "
+                "you may write to"
+            ) from error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for table in self._tables.values():
+            table.writer.close()
+        if self._staging is not None and self._staging.exists():
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    def write(self, name: str, batch: pa.Table) -> None:
+        """Append rows to table ``name`` (created with this batch's schema on first use)."""
+        assert self._staging is not None, "use SnapshotWriter as a context manager"
+        table = self._tables.get(name)
+        if table is None:
+            path = self._staging / f"{name}.parquet"
+            writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
+            table = self._tables[name] = _Table(batch.schema, writer, path)
+        table.writer.write_table(batch.cast(table.schema))
+        table.rows += batch.num_rows
+
+    def ensure(self, name: str, schema: pa.Schema) -> None:
+        """Make sure table ``name`` exists, empty if nothing was written to it."""
+        if name not in self._tables:
+            self.write(name, schema.empty_table())
+
+    def commit(self, manifest: dict[str, Any]) -> str:
+        """Close the tables, write the manifest, move the snapshot into place and point
+        ``CURRENT`` at it. Returns the snapshot id."""
+        assert self._staging is not None
+        for table in self._tables.values():
+            table.writer.close()
+        now = dt.datetime.now(dt.UTC)
+        snapshot_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        manifest = {
+            "snapshot_id": snapshot_id,
+            "kind": self.kind,
+            "created": now.isoformat(timespec="seconds"),
+            "software_version": __version__,
+            **manifest,
+            "tables": {
+                name: {"rows": t.rows, "sha256": file_sha256(t.path), "file": t.path.name}
+                for name, t in sorted(self._tables.items())
+            },
+        }
+        (self._staging / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        final = self.data_dir / SNAPSHOTS / snapshot_id
+        os.replace(self._staging, final)
+        self._tables.clear()
+        self._staging = None
+        pointer = self.data_dir / POINTER
+        tmp = pointer.with_name(f".{POINTER}.{secrets.token_hex(4)}")
+        tmp.write_text(snapshot_id + "\n", encoding="utf-8")
+        os.replace(tmp, pointer)
+        return snapshot_id
+
+
+def current_snapshot(data_dir: Path) -> Path:
+    """The folder of the snapshot in use; a clear error when there is none."""
+    pointer = data_dir / POINTER
+    if not pointer.is_file():
+        raise InputFileError(
+            f"the data directory {data_dir} has no snapshot yet; run 'medler ingest' first"
+        )
+    folder = data_dir / SNAPSHOTS / pointer.read_text(encoding="utf-8").strip()
+    if not (folder / MANIFEST).is_file():
+        raise InputFileError(
+            f"{pointer} names a snapshot that is missing or incomplete ({folder.name}); "
+            "run 'medler ingest' again"
+        )
+    return folder
+
+
+def read_manifest(snapshot: Path) -> dict[str, Any]:
+    return dict(json.loads((snapshot / MANIFEST).read_text(encoding="utf-8")))
+
+
+def table_rows(snapshot: Path, names: Iterable[str]) -> dict[str, int]:
+    manifest = read_manifest(snapshot)
+    return {name: int(manifest["tables"][name]["rows"]) for name in names}

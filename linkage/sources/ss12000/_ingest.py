@@ -1,0 +1,462 @@
+"""SS 12000 v2.1 extract → canonical tables, one page at a time.
+
+Rules:
+- Every record read is accepted or quarantined with its file, position, field and reason;
+  the counts are kept per resource (``read = accepted + quarantined``).
+- A reference to an object that was not accepted earlier (a membership of an unknown person, a
+  lesson of an unknown activity) quarantines the record, or, for a nested list entry, just that
+  entry (recorded under ``<resource>.<field>``).
+- Duplicates: the first record with an id is kept, and later ones are quarantined as
+  ``duplicate id``.
+- A person with an enrolment is a pupil, pseudonymised in the ``student`` domain; a person
+  without one is staff (``teacher`` domain). A national ID that cannot be linked gives a
+  source-local pseudonym or quarantines the person, as the ID policy says; either way the
+  reason is recorded.
+- Dropped at the door: names, e-mail, eduPersonPrincipalNames, photos, addresses, phone
+  numbers, signatures, group and activity display names, comments and absence reasons. The
+  birth date becomes a birth year; the security marking becomes a flag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from linkage._canonical import SCHEMAS
+from linkage._snapshot import SnapshotWriter
+from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
+from linkage.sources.ss12000 import _fields as f
+from linkage.sources.ss12000._reader import RESOURCES, Page, read_pages
+from pseudonymise import CollisionError, Domain, IdPolicy, IdStatus, Pseudonymiser
+
+STANDARD = "SS 12000 v2.1"
+Row = dict[str, Any]
+_Person = tuple[int, str, Any, dict[str, Any]]  # position, source id, civicNo value, record
+
+
+@dataclass
+class ResourceCount:
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    pages: int = 0
+
+
+@dataclass
+class Ss12000Ingest:
+    """Reads one extract into the canonical tables of a snapshot being written."""
+
+    root: Path
+    writer: SnapshotWriter
+    pseudonymiser: Pseudonymiser
+    quarantine: Quarantine
+    source: str
+    policy: IdPolicy
+    ingested_at: dt.datetime
+    as_of: dt.date | None = None
+    counts: dict[str, ResourceCount] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # what was accepted, by source id
+    schools: dict[str, str] = field(default_factory=dict)  # school unit → school code
+    organisations: set[str] = field(default_factory=set)
+    students: dict[str, int] = field(default_factory=dict)  # person id → student_pid
+    staff: dict[str, int] = field(default_factory=dict)  # person id → teacher_pid
+    duties: dict[str, tuple[int, int]] = field(default_factory=dict)  # → (duty_pid, teacher_pid)
+    groups: dict[str, int] = field(default_factory=dict)
+    syllabuses: dict[str, int] = field(default_factory=dict)
+    activities: dict[str, int] = field(default_factory=dict)
+    lessons: set[int] = field(default_factory=set)
+    _seen: dict[str, set[str]] = field(default_factory=dict)
+    _issued: dict[str, set[int]] = field(default_factory=dict)
+
+    def run(self, progress: Callable[[str, int], None] | None = None) -> None:
+        for resource in RESOURCES:
+            count = self.counts.setdefault(resource, ResourceCount())
+            handler = getattr(self, f"_page_{resource}")
+            for page in read_pages(self.root, resource):
+                count.pages += 1
+                handler(page, count)
+                if progress is not None:
+                    progress(resource, count.read)
+            if count.pages == 0:
+                self.warnings.append(f"the extract has no '{resource}' resource")
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _records(self, page: Page, count: ResourceCount, resource: str) -> list[tuple[int, Any]]:
+        """The page's records with their 1-based positions, duplicates quarantined."""
+        seen = self._seen.setdefault(resource, set()) if resource in _DEDUPED else None
+        out = []
+        for position, record in enumerate(page.records, start=1):
+            count.read += 1
+            if seen is not None and isinstance(record, dict):
+                rid = record.get("id")
+                if isinstance(rid, str):
+                    if rid in seen:
+                        self._reject(count, resource, page, position, "id", "duplicate id", rid)
+                        continue
+                    seen.add(rid)
+            out.append((position, record))
+        return out
+
+    def _reject(self, count: ResourceCount, resource: str, page: Page, position: int,
+                field_name: str, reason: str, value: object = None) -> None:  # fmt: skip
+        count.quarantined += 1
+        self.quarantine.add(resource, page.source_file, position, field_name, reason, value)
+
+    def _bad(self, count: ResourceCount, resource: str, page: Page, position: int,
+             error: f.BadField) -> None:  # fmt: skip
+        self._reject(count, resource, page, position, error.field, error.reason, error.value)
+
+    def _nested(self, where: str, page: Page, position: int, error: f.BadField) -> None:
+        self.quarantine.add(where, page.source_file, position, error.field, error.reason,
+                            error.value)  # fmt: skip
+
+    def _pids(self, domain: Domain, ids: list[str], *, scope: str | None = None) -> list[int]:
+        """Pseudonyms of new objects (ids already deduplicated). A pseudonym met before must
+        then belong to another id: a collision across pages, refused like one within a page."""
+        if not ids:
+            return []
+        if scope is not None:
+            scope = f"{self.source}:{scope}"
+        series = self.pseudonymiser.pseudonymise(
+            domain, pl.Series(ids, dtype=pl.String), scope=scope
+        )
+        pids = [int(x) for x in series.to_list()]
+        self.refuse_collisions(domain, pids)
+        return pids
+
+    def refuse_collisions(self, domain: Domain, pids: list[int]) -> None:
+        known = self._issued.setdefault(domain.value, set())
+        shared = sum(1 for pid in pids if pid in known)
+        if shared:
+            noun = "pseudonym is" if shared == 1 else "pseudonyms are"
+            raise CollisionError(
+                f"{shared} {noun} shared by different identifiers in domain '{domain.value}' "
+                "across pages of the extract; rotate the key ('medler keys rotate') and ingest "
+                "again: under another key they will almost surely differ"
+            )
+        known.update(pids)
+
+    def _write(self, table: str, rows: list[Row], page: Page) -> None:
+        if not rows:
+            return
+        schema = SCHEMAS[table]
+        lineage = {"source_standard": STANDARD, "source_file": page.source_file,
+                   "ingested_at": self.ingested_at}  # fmt: skip
+        columns = {
+            name: [row.get(name) for row in rows]
+            if name not in lineage
+            else [lineage[name]] * len(rows)
+            for name in schema.names
+        }
+        self.writer.write(table, pa.table(columns, schema=schema))
+
+    # --- organisations -------------------------------------------------------------------------
+    def _page_organisations(self, page: Page, count: ResourceCount) -> None:
+        rows = []
+        for position, record in self._records(page, count, "organisations"):
+            try:
+                rid = f.record_id(record)
+                org_type = f.text(record, "organisationType", required=True)
+                code = f.text(record, "schoolUnitCode")
+                if org_type == "Skolenhet" and not code:
+                    raise f.BadField("schoolUnitCode", "a school unit without a school unit code")
+                types = record.get("schoolTypes") or []
+                if not isinstance(types, list):
+                    raise f.BadField("schoolTypes", "not a list", types)
+            except f.BadField as error:
+                self._bad(count, "organisations", page, position, error)
+                continue
+            count.accepted += 1
+            self.organisations.add(rid)
+            if code:
+                self.schools[rid] = code
+                rows.append({
+                    "school_code": code,
+                    "municipality_code": f.text(record, "municipalityCode"),
+                    "organisation_type": org_type,
+                    "school_types": ",".join(str(t) for t in types),
+                })  # fmt: skip
+        self._write("schools", rows, page)
+
+    # --- persons -------------------------------------------------------------------------------
+    def _page_persons(self, page: Page, count: ResourceCount) -> None:
+        people: list[_Person] = []
+        for position, record in self._records(page, count, "persons"):
+            try:
+                rid = f.record_id(record)
+                civic = record.get("civicNo")
+                value = civic.get("value") if isinstance(civic, dict) else None
+                if civic is not None and not isinstance(civic, dict):
+                    raise f.BadField("civicNo", "not an object", civic)
+                enrolments = record.get("enrolments") or []
+                if not isinstance(enrolments, list):
+                    raise f.BadField("enrolments", "not a list", enrolments)
+                f.date(record, "birthDate")
+            except f.BadField as error:
+                self._bad(count, "persons", page, position, error)
+                continue
+            people.append((position, rid, value, record))
+        for is_student in (True, False):
+            group = [p for p in people if bool(p[3].get("enrolments")) is is_student]
+            if group:
+                self._persons(page, count, group, Domain.STUDENT if is_student else Domain.TEACHER)
+
+    def _persons(
+        self, page: Page, count: ResourceCount, people: list[_Person], domain: Domain
+    ) -> None:
+        values = pl.Series([v if isinstance(v, str) else None for _, _, v, _ in people],
+                           dtype=pl.String)  # fmt: skip
+        local = pl.Series([rid for _, rid, _, _ in people], dtype=pl.String)
+        result = self.pseudonymiser.pseudonymise_people(
+            domain, values, local_ids=local, source=self.source, policy=self.policy,
+            as_of=self.as_of,
+        )  # fmt: skip
+        pid_col = domain.column
+        students, enrolments = [], []
+        for (position, rid, value, record), pid, status, reason in zip(
+            people, result[pid_col].to_list(), result["id_status"].to_list(),
+            result["id_reason"].to_list(), strict=True,
+        ):  # fmt: skip
+            if status == IdStatus.QUARANTINED.value:
+                self._reject(count, "persons", page, position, "civicNo", f"national ID: {reason}",
+                             value)  # fmt: skip
+                continue
+            if status == IdStatus.LOCAL.value:
+                self.quarantine.add(
+                    "persons", page.source_file, position, "civicNo", f"national ID: {reason}",
+                    value, outcome=KEPT_LOCAL,
+                )  # fmt: skip
+            count.accepted += 1
+            if domain is Domain.TEACHER:
+                self.staff[rid] = int(pid)
+                continue
+            self.students[rid] = int(pid)
+            birth = f.date(record, "birthDate")
+            students.append({
+                "student_pid": int(pid), "id_status": status,
+                "birth_year": birth.year if birth else None,
+                "sex": record.get("sex") if isinstance(record.get("sex"), str) else None,
+                "protected_identity": record.get("securityMarking") not in (None, "Ingen"),
+            })  # fmt: skip
+            for i, enrolment in enumerate(record.get("enrolments") or []):
+                try:
+                    if not isinstance(enrolment, dict):
+                        raise f.BadField(f"enrolments[{i}]", "not an object", enrolment)
+                    school = f.reference(enrolment, "enroledAt")
+                    if school not in self.schools:
+                        raise f.BadField(f"enrolments[{i}].enroledAt", "unknown school unit")
+                    grade = f.integer(enrolment, "schoolYear")
+                    enrolments.append({
+                        "student_pid": int(pid), "school_code": self.schools[school],
+                        "school_type": f.text(enrolment, "schoolType"), "grade": grade,
+                        "start_date": f.date(enrolment, "startDate"),
+                        "end_date": f.date(enrolment, "endDate"),
+                    })  # fmt: skip
+                except f.BadField as error:
+                    self._nested("persons.enrolments", page, position, error)
+        self._write("students", students, page)
+        self._write("enrolments", enrolments, page)
+
+    # --- duties ----------------------------------------------------------------------------------
+    def _page_duties(self, page: Page, count: ResourceCount) -> None:
+        accepted: list[tuple[str, Row]] = []
+        for position, record in self._records(page, count, "duties"):
+            try:
+                rid = f.record_id(record)
+                person = f.reference(record, "person")
+                if person not in self.staff:
+                    reason = "a pupil, not staff" if person in self.students else "unknown person"
+                    raise f.BadField("person", reason)
+                at = f.reference(record, "dutyAt")
+                if at not in self.schools and at not in self.organisations:
+                    raise f.BadField("dutyAt", "unknown organisation")
+                row: Row = {
+                    "teacher_pid": self.staff[str(person)], "id_status": None,
+                    "school_code": self.schools.get(str(at)),
+                    "duty_role": f.text(record, "dutyRole", required=True),
+                    "duty_percent": f.integer(record, "dutyPercent"),
+                    "start_date": f.date(record, "startDate"),
+                    "end_date": f.date(record, "endDate"),
+                }  # fmt: skip
+            except f.BadField as error:
+                self._bad(count, "duties", page, position, error)
+                continue
+            row["id_status"] = "local" if row["teacher_pid"] < 0 else "linked"
+            accepted.append((rid, row))
+        for (rid, row), pid in zip(accepted, self._pids(Domain.DUTY, [r for r, _ in accepted]),
+                                   strict=True):  # fmt: skip
+            row["duty_pid"] = pid
+            self.duties[rid] = (pid, int(row["teacher_pid"]))
+        count.accepted += len(accepted)
+        self._write("staff", [row for _, row in accepted], page)
+
+    # --- groups -----------------------------------------------------------------------------------
+    def _page_groups(self, page: Page, count: ResourceCount) -> None:
+        accepted: list[tuple[str, Row, list[Row]]] = []
+        for position, record in self._records(page, count, "groups"):
+            try:
+                rid = f.record_id(record)
+                org = f.reference(record, "organisation")
+                if org not in self.organisations:
+                    raise f.BadField("organisation", "unknown organisation")
+                row: Row = {
+                    "school_code": self.schools.get(str(org)),
+                    "group_type": f.text(record, "groupType", required=True),
+                    "school_type": f.text(record, "schoolType"),
+                    "start_date": f.date(record, "startDate"),
+                    "end_date": f.date(record, "endDate"),
+                }
+                memberships = record.get("groupMemberships") or []
+                if not isinstance(memberships, list):
+                    raise f.BadField("groupMemberships", "not a list", memberships)
+            except f.BadField as error:
+                self._bad(count, "groups", page, position, error)
+                continue
+            members = []
+            for i, membership in enumerate(memberships):
+                try:
+                    if not isinstance(membership, dict):
+                        raise f.BadField(f"groupMemberships[{i}]", "not an object", membership)
+                    person = f.reference(membership, "person")
+                    if person not in self.students:
+                        reason = "staff, not a pupil" if person in self.staff else "unknown person"
+                        raise f.BadField(f"groupMemberships[{i}].person", reason)
+                    members.append({
+                        "student_pid": self.students[str(person)],
+                        "start_date": f.date(membership, "startDate"),
+                        "end_date": f.date(membership, "endDate"),
+                    })  # fmt: skip
+                except f.BadField as error:
+                    self._nested("groups.groupMemberships", page, position, error)
+            accepted.append((rid, row, members))
+        pids = self._pids(Domain.GROUP, [rid for rid, _, _ in accepted])
+        memberships_out = []
+        for (rid, row, members), pid in zip(accepted, pids, strict=True):
+            self.groups[rid] = pid
+            row["group_pid"] = pid
+            memberships_out += [{**m, "group_pid": pid} for m in members]
+        count.accepted += len(accepted)
+        self._write("groups", [row for _, row, _ in accepted], page)
+        self._write("group_memberships", memberships_out, page)
+
+    # --- syllabuses -------------------------------------------------------------------------------
+    def _page_syllabuses(self, page: Page, count: ResourceCount) -> None:
+        accepted: list[tuple[str, Row]] = []
+        for position, record in self._records(page, count, "syllabuses"):
+            try:
+                rid = f.record_id(record)
+                f.text(record, "subjectName", required=True)
+                row: Row = {
+                    "subject_code": f.text(record, "subjectCode"),
+                    "school_type": f.text(record, "schoolType"),
+                    "language_code": f.text(record, "languageCode"),
+                    "official": f.boolean(record, "official"),
+                }
+            except f.BadField as error:
+                self._bad(count, "syllabuses", page, position, error)
+                continue
+            accepted.append((rid, row))
+        pids = self._pids(Domain.SCHOOL_LOCAL_ID, [r for r, _ in accepted], scope="syllabus")
+        for (rid, row), pid in zip(accepted, pids, strict=True):
+            self.syllabuses[rid] = row["syllabus_pid"] = pid
+        count.accepted += len(accepted)
+        self._write("syllabuses", [row for _, row in accepted], page)
+
+    # --- activities -------------------------------------------------------------------------------
+    def _page_activities(self, page: Page, count: ResourceCount) -> None:
+        accepted: list[tuple[str, Row, list[int], list[Row]]] = []
+        for position, record in self._records(page, count, "activities"):
+            try:
+                rid = f.record_id(record)
+                org = f.reference(record, "organisation")
+                if org not in self.organisations:
+                    raise f.BadField("organisation", "unknown organisation")
+                syllabus = f.reference(record, "syllabus", required=False)
+                if syllabus is not None and syllabus not in self.syllabuses:
+                    raise f.BadField("syllabus", "unknown syllabus")
+                groups = record.get("groups")
+                if not isinstance(groups, list) or not groups:
+                    raise f.BadField("groups", "missing or empty (an activity needs a group)",
+                                     groups)  # fmt: skip
+                row = {
+                    "school_code": self.schools.get(str(org)),
+                    "syllabus_pid": self.syllabuses.get(syllabus) if syllabus else None,
+                    "activity_type": f.text(record, "activityType"),
+                    "minutes_planned": f.integer(record, "minutesPlanned"),
+                    "start_date": f.date(record, "startDate"),
+                    "end_date": f.date(record, "endDate"),
+                }
+                teachers = record.get("teachers") or []
+                if not isinstance(teachers, list):
+                    raise f.BadField("teachers", "not a list", teachers)
+            except f.BadField as error:
+                self._bad(count, "activities", page, position, error)
+                continue
+            group_pids, assigned = self._activity_links(page, position, groups, teachers)
+            accepted.append((rid, row, group_pids, assigned))
+        pids = self._pids(Domain.ACTIVITY, [rid for rid, _, _, _ in accepted])
+        links, teachers_out = [], []
+        for (rid, row, group_pids, assigned), pid in zip(accepted, pids, strict=True):
+            self.activities[rid] = row["activity_pid"] = pid
+            links += [{"activity_pid": pid, "group_pid": g} for g in group_pids]
+            teachers_out += [{**a, "activity_pid": pid} for a in assigned]
+        count.accepted += len(accepted)
+        self._write("activities", [row for _, row, _, _ in accepted], page)
+        self._write("activity_groups", links, page)
+        self._write("activity_teachers", teachers_out, page)
+
+    def _activity_links(
+        self, page: Page, position: int, groups: list[Any], teachers: list[Any]
+    ) -> tuple[list[int], list[Row]]:
+        """The activity's known groups and teacher assignments; unknown ones are set aside."""
+        group_pids = []
+        for i, ref in enumerate(groups):
+            if isinstance(ref, dict) and ref.get("id") in self.groups:
+                group_pids.append(self.groups[ref["id"]])
+            else:
+                self._nested("activities.groups", page, position,
+                             f.BadField(f"groups[{i}]", "unknown group"))  # fmt: skip
+        assigned = []
+        for i, assignment in enumerate(teachers):
+            try:
+                if not isinstance(assignment, dict):
+                    raise f.BadField(f"teachers[{i}]", "not an object", assignment)
+                duty = f.reference(assignment, "duty")
+                if duty not in self.duties:
+                    raise f.BadField(f"teachers[{i}].duty", "unknown duty")
+                duty_pid, teacher_pid = self.duties[str(duty)]
+                assigned.append({
+                    "duty_pid": duty_pid, "teacher_pid": teacher_pid,
+                    "start_date": f.date(assignment, "startDate"),
+                    "end_date": f.date(assignment, "endDate"),
+                })  # fmt: skip
+            except f.BadField as error:
+                self._nested("activities.teachers", page, position, error)
+        return group_pids, assigned
+
+    # --- lessons ----------------------------------------------------------------------------------
+    def _page_calendarEvents(self, page: Page, count: ResourceCount) -> None:
+        from linkage.sources.ss12000._bulk import lessons_page
+
+        lessons_page(self, page, count)
+
+    def _page_attendances(self, page: Page, count: ResourceCount) -> None:
+        from linkage.sources.ss12000._bulk import attendance_page
+
+        attendance_page(self, page, count)
+
+    def _page_absences(self, page: Page, count: ResourceCount) -> None:
+        from linkage.sources.ss12000._bulk import absences_page
+
+        absences_page(self, page, count)
+
+
+_DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuses", "activities",
+                      "calendarEvents", "absences"})  # fmt: skip

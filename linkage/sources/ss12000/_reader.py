@@ -1,0 +1,85 @@
+"""Reading SS 12000 extracts page by page.
+
+An extract is a folder with one subfolder per resource, named after its API endpoint
+(``persons``, ``calendarEvents``…), each holding the list responses as JSON files
+(``{"data": [...], "pageToken": ...}``), read in file-name order. A resource may also be a
+single file ``<resource>.json``. Only one page is in memory at a time, whatever the size of the
+resource.
+
+A page may also be a bare list of records, a single record (an object with an ``id``), or an
+object holding the list under the resource's name, as some exports and samples are. Anything
+else, or a file that is not JSON, stops the ingest with one clear error that names the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from medler.errors import InputFileError
+
+RESOURCES: tuple[str, ...] = (
+    "organisations",
+    "persons",
+    "duties",
+    "groups",
+    "syllabuses",
+    "activities",
+    "calendarEvents",
+    "attendances",
+    "absences",
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a resource: the file it came from (relative to the extract) and records."""
+
+    source_file: str
+    records: list[Any]
+
+
+def resource_files(root: Path, resource: str) -> list[Path]:
+    folder = root / resource
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    single = root / f"{resource}.json"
+    if single.is_file():
+        files.append(single)
+    return files
+
+
+def looks_like_ss12000(root: Path) -> bool:
+    return any(resource_files(root, r) for r in RESOURCES)
+
+
+def read_pages(root: Path, resource: str) -> Iterator[Page]:
+    """The pages of ``resource`` in order, one at a time."""
+    for path in resource_files(root, resource):
+        relative = path.relative_to(root).as_posix()
+        try:
+            document = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as error:
+            raise InputFileError(
+                f"{relative} is not valid JSON ({error.msg} at character {error.pos}); an SS 12000 "
+                "extract holds the API's JSON list responses: re-export the file, or remove it"
+            ) from error
+        except OSError as error:
+            raise InputFileError(f"cannot read {relative} ({error.strerror})") from error
+        if isinstance(document, dict) and isinstance(document.get("data"), list):
+            records = document["data"]
+        elif isinstance(document, list):
+            records = document
+        elif isinstance(document, dict) and "id" in document:
+            records = [document]
+        elif isinstance(document, dict) and isinstance(document.get(resource), list):
+            records = document[resource]  # {"activities": [...]}, as some exports wrap lists
+        else:
+            raise InputFileError(
+                f"{relative} is JSON but not an SS 12000 list response (no 'data' array) nor a "
+                f"single record; check that it belongs to the '{resource}' resource"
+            )
+        yield Page(relative, records)
