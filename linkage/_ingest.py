@@ -4,6 +4,8 @@ The snapshot is written in a staging folder and switched in only when complete (
 ``_snapshot``), so an interrupted ingest leaves the previous snapshot in use. The manifest
 records, per resource, the records read, accepted and quarantined, the source files with their
 SHA-256, the key id (never the key), the ID policy and the software version.
+
+Source formats are adapters (``linkage.sources``) registered in ``ADAPTERS``.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from pathlib import Path
 
 from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._snapshot import SnapshotWriter, file_sha256
-from linkage.sources._quarantine import Quarantine
-from linkage.sources.ss12000 import STANDARD, ResourceCount, Ss12000Ingest, looks_like_ss12000
-from linkage.sources.ss12000._reader import RESOURCES, resource_files
+from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
+from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
+from linkage.sources.ss12000 import RESOURCES, ingest_ss12000, looks_like_ss12000
 from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
 
+# Format name → adapter. One line per source format.
+ADAPTERS: dict[str, Adapter] = {
+    "ss12000": ingest_ss12000,
+}
 FORMATS = ("auto", "ss12000", "oneroster")
 
 
@@ -62,37 +68,38 @@ def ingest_extract(
     if not source_dir.is_dir():
         raise InputFileError(f"{source_dir} is not a folder; point at the extract's folder")
     fmt = detect_format(source_dir) if source_format == "auto" else source_format
-    if fmt == "oneroster":
+    adapter = ADAPTERS.get(fmt)
+    if adapter is None:
         raise UsageError(
-            "OneRoster CSV ingestion is not available in this version; export the school "
-            "system's data as SS 12000 JSON, or use --format ss12000"
+            f"{fmt} ingestion is not available in this version; export the school system's "
+            "data as SS 12000 JSON and use --format ss12000"
         )
     policy = policy or IdPolicy()
-    source = source_name or source_dir.resolve().name
-    ingested_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     quarantine = Quarantine()
     with Pseudonymiser.from_key_file(key_file) as pseudonymiser, SnapshotWriter(data_dir) as writer:
-        ingest = Ss12000Ingest(
+        context = AdapterContext(
             root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
-            source=source, policy=policy, ingested_at=ingested_at,
+            policy=policy, source=source_name or source_dir.resolve().name,
+            ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=progress,
         )  # fmt: skip
-        ingest.run(progress)
+        result = adapter(context)
         for name, schema in SCHEMAS.items():
             writer.ensure(name, schema)
         writer.write("quarantine", quarantine.table())
         writer.ensure("quarantine", QUARANTINE_SCHEMA)
-        files = [p for r in RESOURCES for p in resource_files(source_dir, r)]
         snapshot_id = writer.commit({
             "source": {
-                "standard": STANDARD,
-                "name": source,
-                "files": {p.relative_to(source_dir).as_posix(): file_sha256(p) for p in files},
+                "standard": result.standard,
+                "format": fmt,
+                "name": context.source,
+                "files": {p.relative_to(source_dir).as_posix(): file_sha256(p)
+                          for p in result.files},
             },
             "key": asdict(pseudonymiser.key_ref),
             "id_policy": {k: str(v) for k, v in asdict(policy).items()},
-            "records": {name: asdict(c) for name, c in ingest.counts.items()},
-            "warnings": ingest.warnings,
+            "records": {name: asdict(c) for name, c in result.counts.items()},
+            "warnings": result.warnings,
         })  # fmt: skip
-    kept_local = sum(1 for row in quarantine.rows if row[6] == "kept-local")
-    return IngestReport(snapshot_id, STANDARD, ingest.counts, len(quarantine.rows), kept_local,
-                        ingest.warnings)  # fmt: skip
+    kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
+    return IngestReport(snapshot_id, result.standard, result.counts, len(quarantine.rows),
+                        kept_local, result.warnings)  # fmt: skip

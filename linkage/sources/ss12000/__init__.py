@@ -7,14 +7,14 @@ Modules
 - ``_bulk``: lessons, attendance and absence notices.
 """
 
-from linkage.sources.ss12000._ingest import STANDARD, ResourceCount, Ss12000Ingest
+from linkage.sources.ss12000._ingest import STANDARD, Ss12000Ingest, ingest_ss12000
 from linkage.sources.ss12000._reader import RESOURCES, looks_like_ss12000, read_pages
 
 __all__ = [
     "RESOURCES",
     "STANDARD",
-    "ResourceCount",
     "Ss12000Ingest",
+    "ingest_ss12000",
     "looks_like_ss12000",
     "read_pages",
 ]

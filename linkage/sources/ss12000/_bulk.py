@@ -13,7 +13,8 @@ from linkage.sources.ss12000 import _fields as f
 from pseudonymise import Domain
 
 if TYPE_CHECKING:
-    from linkage.sources.ss12000._ingest import ResourceCount, Ss12000Ingest
+    from linkage.sources._adapter import ResourceCount
+    from linkage.sources.ss12000._ingest import Ss12000Ingest
     from linkage.sources.ss12000._reader import Page
 
 

@@ -30,22 +30,15 @@ import pyarrow as pa
 
 from linkage._canonical import SCHEMAS
 from linkage._snapshot import SnapshotWriter
+from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.ss12000 import _fields as f
-from linkage.sources.ss12000._reader import RESOURCES, Page, read_pages
+from linkage.sources.ss12000._reader import RESOURCES, Page, read_pages, resource_files
 from pseudonymise import CollisionError, Domain, IdPolicy, IdStatus, Pseudonymiser
 
 STANDARD = "SS 12000 v2.1"
 Row = dict[str, Any]
 _Person = tuple[int, str, Any, dict[str, Any]]  # position, source id, civicNo value, record
-
-
-@dataclass
-class ResourceCount:
-    read: int = 0
-    accepted: int = 0
-    quarantined: int = 0
-    pages: int = 0
 
 
 @dataclass
@@ -460,3 +453,15 @@ class Ss12000Ingest:
 
 _DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuses", "activities",
                       "calendarEvents", "absences"})  # fmt: skip
+
+
+def ingest_ss12000(context: AdapterContext) -> AdapterResult:
+    """The SS 12000 adapter: every resource of the extract, in dependency order."""
+    ingest = Ss12000Ingest(
+        root=context.root, writer=context.writer, pseudonymiser=context.pseudonymiser,
+        quarantine=context.quarantine, source=context.source, policy=context.policy,
+        ingested_at=context.ingested_at,
+    )  # fmt: skip
+    ingest.run(context.progress)
+    files = [p for r in RESOURCES for p in resource_files(context.root, r)]
+    return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings)

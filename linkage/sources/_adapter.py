@@ -1,0 +1,52 @@
+"""What every source adapter gets and gives back.
+
+``ingest_extract`` (linkage/_ingest.py) prepares an ``AdapterContext``: the extract's folder, the
+snapshot being written, the pseudonymiser, the quarantine, the ID policy, the source name and
+the ingest time. An adapter reads the extract, writes canonical tables (see ``_canonical``) with
+``context.writer.write(table, pyarrow_table)``, records every record it sets aside in
+``context.quarantine``, and returns an ``AdapterResult``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from linkage._snapshot import SnapshotWriter
+from linkage.sources._quarantine import Quarantine
+from pseudonymise import IdPolicy, Pseudonymiser
+
+
+@dataclass
+class ResourceCount:
+    """Records of one resource (or file): ``read == accepted + quarantined``."""
+
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    root: Path
+    writer: SnapshotWriter
+    pseudonymiser: Pseudonymiser
+    quarantine: Quarantine
+    policy: IdPolicy
+    source: str
+    ingested_at: dt.datetime
+    progress: Callable[[str, int], None] | None = None
+
+
+@dataclass
+class AdapterResult:
+    standard: str  # e.g. "SS 12000 v2.1", "OneRoster 1.1"
+    counts: dict[str, ResourceCount]
+    files: list[Path]  # every file read, for the manifest's hashes
+    warnings: list[str] = field(default_factory=list)
+
+
+Adapter = Callable[[AdapterContext], AdapterResult]
