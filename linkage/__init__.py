@@ -8,10 +8,18 @@ Subpackages
 Modules
 - ``_ingest``: ``ingest_extract``, an extract into a new canonical snapshot.
 - ``_snapshot``: immutable snapshots with a manifest, switched in atomically.
+- ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
 - ``_canonical``: the canonical tables' schemas.
 """
 
 from linkage._ingest import IngestReport, ingest_extract
+from linkage._registers import ingest_register
 from linkage._snapshot import current_snapshot, read_manifest
 
-__all__ = ["IngestReport", "current_snapshot", "ingest_extract", "read_manifest"]
+__all__ = [
+    "IngestReport",
+    "current_snapshot",
+    "ingest_extract",
+    "ingest_register",
+    "read_manifest",
+]

@@ -60,6 +60,15 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                    ("other_minutes", pa.int32()), ("reported_at", _TS)],
     "absence_notices": [("student_pid", pa.int64()), ("school_code", pa.string()),
                         ("absence_type", pa.string()), ("start_time", _TS), ("end_time", _TS)],
+    "teacher_register": [("teacher_pid", pa.int64()), ("school_code", pa.string()),
+                         ("legitimated", pa.bool_()), ("experience_years", pa.int16()),
+                         ("arrival_year", pa.int16())],
+    "teacher_certifications": [("teacher_pid", pa.int64()), ("subject_code", pa.string()),
+                               ("grade_band", pa.string())],
+    "student_register": [("student_pid", pa.int64()), ("parents_education", pa.string()),
+                         ("migration_background", pa.string()), ("merit_value", pa.float32())],
+    "student_grades": [("student_pid", pa.int64()), ("subject_code", pa.string()),
+                       ("grade", pa.string())],
 }  # fmt: skip
 
 SCHEMAS: dict[str, pa.Schema] = {

@@ -61,6 +61,7 @@ class SnapshotWriter:
     kind: str = "canonical"
     _staging: Path | None = None
     _tables: dict[str, _Table] = field(default_factory=dict)
+    _carried: dict[str, tuple[Path, pa.Schema, int]] = field(default_factory=dict)
 
     def __enter__(self) -> SnapshotWriter:
         root = self.data_dir / SNAPSHOTS
@@ -95,9 +96,24 @@ class SnapshotWriter:
         table.writer.write_table(batch.cast(table.schema))
         table.rows += batch.num_rows
 
+    def carry_over(self, previous: Path, names: Iterable[str]) -> None:
+        """Take tables unchanged from an earlier snapshot (hard links where possible: a
+        snapshot is never modified, so sharing its files is safe)."""
+        assert self._staging is not None
+        for name in names:
+            source = previous / f"{name}.parquet"
+            target = self._staging / source.name
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+            schema = pq.read_schema(target)
+            rows = pq.ParquetFile(target).metadata.num_rows
+            self._carried[name] = (target, schema, rows)
+
     def ensure(self, name: str, schema: pa.Schema) -> None:
         """Make sure table ``name`` exists, empty if nothing was written to it."""
-        if name not in self._tables:
+        if name not in self._tables and name not in self._carried:
             self.write(name, schema.empty_table())
 
     def commit(self, manifest: dict[str, Any]) -> str:
@@ -115,8 +131,13 @@ class SnapshotWriter:
             "software_version": __version__,
             **manifest,
             "tables": {
-                name: {"rows": t.rows, "sha256": file_sha256(t.path), "file": t.path.name}
-                for name, t in sorted(self._tables.items())
+                name: {"rows": rows, "sha256": file_sha256(path), "file": path.name}
+                for name, (path, rows) in sorted(
+                    {
+                        **{n: (t.path, t.rows) for n, t in self._tables.items()},
+                        **{n: (c[0], c[2]) for n, c in self._carried.items()},
+                    }.items()
+                )
             },
         }
         (self._staging / MANIFEST).write_text(
@@ -125,6 +146,7 @@ class SnapshotWriter:
         final = self.data_dir / SNAPSHOTS / snapshot_id
         os.replace(self._staging, final)
         self._tables.clear()
+        self._carried.clear()
         self._staging = None
         pointer = self.data_dir / POINTER
         tmp = pointer.with_name(f".{POINTER}.{secrets.token_hex(4)}")

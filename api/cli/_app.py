@@ -100,6 +100,29 @@ def ingest(
     )
 
 
+@app.command("ingest-register")
+def ingest_register(
+    kind: Annotated[str, typer.Argument(help="teachers or students.")],
+    path: Annotated[Path, typer.Argument(help="The register file (CSV or Parquet).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file", help="Key file (default: $MEDLER_KEY_FILE or the user's config)."
+        ),
+    ] = None,
+) -> None:
+    """Add a teacher or student register to the data: a new snapshot with its tables."""
+    _ingest.run_ingest_register(
+        kind=kind, path=path, data_dir=data_dir or _default_data_dir(), key_file=key_file
+    )
+
+
 @app.command()
 def demo(
     data_dir: Annotated[

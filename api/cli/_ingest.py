@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkage import ingest_extract
+from linkage import IngestReport, ingest_extract, ingest_register
 
 
 def run_ingest(
@@ -27,6 +27,14 @@ def run_ingest(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
             source_name=source_name, progress=report,
         )  # fmt: skip
+    _print_report(result, data_dir)
+
+
+def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path | None) -> None:
+    _print_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
+
+
+def _print_report(result: IngestReport, data_dir: Path) -> None:
     table = Table(title=f"Snapshot {result.snapshot_id} ({result.standard})", header_style="bold")
     for column in ("resource", "read", "accepted", "quarantined"):
         table.add_column(column, justify="left" if column == "resource" else "right")

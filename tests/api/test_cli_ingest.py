@@ -1,0 +1,40 @@
+"""``medler ingest`` and ``medler ingest-register`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.cli import run
+from api.cli._errors import EXIT_INPUT
+from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
+
+__all__ = ["ingested", "session_key"]
+
+
+def test_ingest_and_registers_print_what_was_read(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    key = ["--key-file", str(ingested.key_file), "--data-dir", str(data)]
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), *key]) == 0
+    out = capsys.readouterr().out
+    assert "attendances" in out and "quarantined" in out
+    register = ingested.extract.out / "registers" / "student_register.csv"
+    assert run(["ingest-register", "students", str(register), *key]) == 0
+    assert "student_register" in capsys.readouterr().out
+
+
+def test_ingest_of_a_broken_page_is_one_line_and_exit_65(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extract = tmp_path / "extract" / "organisations"
+    extract.mkdir(parents=True)
+    (extract / "page-000001.json").write_bytes(b"\xff\xfe garbage")
+    code = run(["ingest", str(extract.parent), "--key-file", str(ingested.key_file),
+                "--data-dir", str(tmp_path / "data")])  # fmt: skip
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: organisations/page-000001.json is not valid JSON (")
+    assert "\n" not in err
