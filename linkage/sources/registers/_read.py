@@ -171,9 +171,7 @@ def read_register(kind: str, path: Path, pseudonymiser: Pseudonymiser, quarantin
             converted = convert(int(pid), row, year)
         except _Bad as bad:
             out.count.quarantined += 1
-            quarantine.add(
-                RESOURCE[kind], path.name, position, bad.field, bad.reason, bad.value
-            )
+            quarantine.add(RESOURCE[kind], path.name, position, bad.field, bad.reason, bad.value)
             continue
         seen.add(int(pid))
         out.count.accepted += 1
