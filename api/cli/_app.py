@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import _ingest, _synth
+from api.cli import _demo, _ingest, _synth
 from api.cli._keys import keys_app
 
 app = typer.Typer(
@@ -132,5 +132,5 @@ def demo(
     weeks: Annotated[int, typer.Option(help="Teaching weeks in the demo's calendar.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """Run the whole story on embedded defaults (so far: the synthetic municipality)."""
-    _synth.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)
+    """Run the whole story on embedded defaults (so far: synthesise, ingest, registers)."""
+    _demo.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)

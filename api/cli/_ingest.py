@@ -12,10 +12,10 @@ from rich.table import Table
 from linkage import IngestReport, ingest_extract, ingest_register
 
 
-def run_ingest(
-    *, source_dir: Path, data_dir: Path, key_file: Path | None, source_format: str,
-    source_name: str | None,
-) -> None:  # fmt: skip
+def ingest_with_progress(
+    source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
+    source_name: str | None = None,
+) -> IngestReport:  # fmt: skip
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:  # fmt: skip
         task = progress.add_task("reading", total=None)
@@ -23,10 +23,18 @@ def run_ingest(
         def report(resource: str, records: int) -> None:
             progress.update(task, description=f"{resource}: {records:,} records read")
 
-        result = ingest_extract(
+        return ingest_extract(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
             source_name=source_name, progress=report,
         )  # fmt: skip
+
+
+def run_ingest(
+    *, source_dir: Path, data_dir: Path, key_file: Path | None, source_format: str,
+    source_name: str | None,
+) -> None:  # fmt: skip
+    result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
+                                  source_format=source_format, source_name=source_name)  # fmt: skip
     _print_report(result, data_dir)
 
 

@@ -60,18 +60,3 @@ def run_synth(
     summary = _generate(config, out, overwrite=overwrite, console=console)
     Console(file=sys.stdout).print(_summary_table(summary))
     print(f"Wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {out}")
-
-
-def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
-    out = data_dir / "extracts" / "synthetic"
-    console = Console(file=sys.stdout)
-    console.print(
-        f"[bold]1. A synthetic municipality[/bold] ({students} pupils, "
-        f"{weeks} teaching weeks, seed {seed})"
-    )
-    config = SynthConfig(students=students, seed=seed, weeks=weeks)
-    summary = _generate(config, out, overwrite=True, console=Console(stderr=True))
-    console.print(_summary_table(summary))
-    console.print(
-        f"The SS 12000 extract, the teacher and student registers and truth.json are in {out}."
-    )

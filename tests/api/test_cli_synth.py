@@ -117,7 +117,21 @@ def test_an_unexpected_error_is_reported_as_a_bug_without_its_message(
 
 
 def test_demo_runs_on_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["demo", "--data-dir", str(tmp_path / "data"), "--students", "100"]) == 0
+    data = tmp_path / "data"
+    args = ["demo", "--data-dir", str(data), "--students", "100", "--weeks", "2"]
+    assert run(args) == 0
     out = capsys.readouterr().out
-    assert "A synthetic municipality" in out
-    assert (tmp_path / "data" / "extracts" / "synthetic" / "truth.json").is_file()
+    steps = ("1. A synthetic municipality", "2. The pseudonymisation key",
+             "3. Ingest the SS 12000 extract", "4. Add the teacher and student registers")  # fmt: skip
+    for step in steps:
+        assert step in out
+    source = tmp_path / "medler-demo-source"
+    assert (source / "extract" / "truth.json").is_file()
+    assert (source / "demo-key.json").is_file()
+    # The raw extract and the key stay outside the data directory.
+    assert {p.name for p in data.rglob("*.json")} == {"manifest.json"}
+    assert not list(data.rglob("*.csv"))
+    assert (data / "CURRENT").is_file()
+    # A second run reuses the key and makes new snapshots.
+    assert run(args) == 0
+    assert "the demo key from an earlier run" in capsys.readouterr().out

@@ -1,0 +1,57 @@
+"""``medler demo``: the whole story on embedded defaults, as far as it is built.
+
+1. A synthetic municipality: the stand-in for a school system, written beside the data
+   directory (in ``medler-demo-source/``), never inside it: it holds raw identity numbers.
+2. A demo key in the same folder (a real service keeps its key offline, see docs/how-to).
+3. Ingest the extract: a pseudonymised snapshot in the data directory.
+4. Ingest the teacher and student registers.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from api.cli._ingest import _print_report, ingest_with_progress
+from api.cli._synth import _generate, _summary_table
+from linkage import ingest_register
+from linkage.sources.synthetic import SynthConfig
+from pseudonymise import create_key_file
+
+SOURCE_FOLDER = "medler-demo-source"
+
+
+def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
+    source = data_dir.resolve().parent / SOURCE_FOLDER
+    extract = source / "extract"
+    key_file = source / "demo-key.json"
+    console = Console(file=sys.stdout)
+    console.print(
+        f"[bold]1. A synthetic municipality[/bold] ({students} pupils, {weeks} teaching weeks, "
+        f"seed {seed}), standing in for the school system, in {extract}"
+    )
+    summary = _generate(SynthConfig(students=students, seed=seed, weeks=weeks), extract,
+                        overwrite=True, console=Console(stderr=True))  # fmt: skip
+    console.print(_summary_table(summary))
+
+    console.print(f"\n[bold]2. The pseudonymisation key[/bold]: {key_file}")
+    if key_file.exists():
+        console.print("   (the demo key from an earlier run)")
+    else:
+        key = create_key_file(key_file, data_dir=data_dir)
+        console.print(f"   created key {key.key_id}, version {key.version} (a demo key: a real "
+                      "service keeps its key offline, outside the data directory)")  # fmt: skip
+
+    console.print(f"\n[bold]3. Ingest the SS 12000 extract[/bold] into {data_dir}")
+    _print_report(ingest_with_progress(extract / "ss12000", data_dir, key_file=key_file), data_dir)
+
+    console.print("\n[bold]4. Add the teacher and student registers[/bold]")
+    for kind, name in (("teachers", "teacher_register.csv"), ("students", "student_register.csv")):
+        report = ingest_register(kind, extract / "registers" / name, data_dir, key_file=key_file)
+        _print_report(report, data_dir)
+    console.print(
+        f"\nThe data directory {data_dir} now holds only pseudonymised tables; the raw extract "
+        f"stays in {source}."
+    )
