@@ -121,8 +121,12 @@ def test_demo_runs_on_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str
     args = ["demo", "--data-dir", str(data), "--students", "100", "--weeks", "2"]
     assert run(args) == 0
     out = capsys.readouterr().out
-    steps = ("1. A synthetic municipality", "2. The pseudonymisation key",
-             "3. Ingest the SS 12000 extract", "4. Add the teacher and student registers")  # fmt: skip
+    steps = (
+        "1. A synthetic municipality",
+        "2. The pseudonymisation key",
+        "3. Ingest the SS 12000 extract",
+        "4. Add the teacher and student registers",
+    )
     for step in steps:
         assert step in out
     source = tmp_path / "medler-demo-source"
