@@ -16,61 +16,17 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants, in KiB (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/statm", encoding="ascii") as f:
-                rss[int(entry)] = int(f.read().split()[1]) * PAGE_KB
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack += children.get(pid, [])
-    return total
+from _measure import measure
 
 
 def run(students: int, weeks: int, out: Path, seed: int) -> dict[str, float]:
     command = [sys.executable, "-m", "api.cli.__main__", "synth", "--students", str(students),
                "--weeks", str(weeks), "--seed", str(seed), "--out", str(out)]  # fmt: skip
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    code = process.wait()
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if code != 0:
-        raise SystemExit(f"medler synth failed with exit code {code}")
+    elapsed, peak_mb = measure(command)
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     shutil.rmtree(out)
@@ -81,7 +37,7 @@ def run(students: int, weeks: int, out: Path, seed: int) -> dict[str, float]:
         "attendance_records": records,
         "lessons": truth["counts"]["lessons"],
         "seconds": elapsed,
-        "peak_rss_mb": peak / 1024,
+        "peak_rss_mb": peak_mb,
         "output_gb": size / 1e9,
         "records_per_second": records / elapsed,
     }
