@@ -19,6 +19,7 @@ from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._snapshot import SnapshotWriter, file_sha256
 from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
+from linkage.sources.oneroster import ingest_oneroster
 from linkage.sources.ss12000 import RESOURCES, ingest_ss12000, looks_like_ss12000
 from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
@@ -26,6 +27,7 @@ from pseudonymise import IdPolicy, Pseudonymiser
 # Format name → adapter. One line per source format.
 ADAPTERS: dict[str, Adapter] = {
     "ss12000": ingest_ss12000,
+    "oneroster": ingest_oneroster,
 }
 FORMATS = ("auto", "ss12000", "oneroster")
 

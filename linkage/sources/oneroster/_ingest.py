@@ -1,0 +1,325 @@
+"""OneRoster 1.0/1.1/1.2 CSV set → canonical tables.
+
+Rules (docs/reference/oneroster.md says the same for users of medler):
+- Only a **bulk** set is read. A manifest that marks any file medler reads as ``delta`` is
+  refused: a delta holds changes since an earlier export, and every snapshot is a full
+  rebuild from one extract, so there is nothing for a delta to apply to.
+- Every row read is accepted or quarantined with its file, 1-based row, column and reason;
+  the counts are kept per file stem (``read = accepted + quarantined``).
+- A ``tobedeleted`` row in a bulk file is an object that no longer exists: it is
+  quarantined with the reason ``tobedeleted`` (so it is counted and visible), and a reference
+  to it is quarantined as ``<object> is tobedeleted``.
+- A reference to an object that is not accepted (an enrollment of an unknown user or class,
+  a class of an unknown school) quarantines the row with ``unknown <object>`` (or
+  ``<object> was quarantined``). A reference the object can do without (a class's course or
+  terms, a user's organisations) only records a note under ``<file>.<column>`` and keeps it.
+- Duplicates: the first row with a ``sourcedId`` is kept; later ones are ``duplicate
+  sourcedId``.
+- Dropped at the door: names, usernames, e-mail, phone, SMS, passwords, userIds, agents,
+  titles, class codes, locations, user profiles' credentials, and every demographic column but
+  the birth year and sex.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from linkage._canonical import SCHEMAS
+from linkage._snapshot import SnapshotWriter
+from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
+from linkage.sources._quarantine import Quarantine
+from linkage.sources.oneroster import _fields as f
+from linkage.sources.oneroster._reader import (
+    FILES,
+    MANIFEST,
+    Manifest,
+    Row,
+    find_file,
+    read_manifest,
+    read_rows,
+)
+from medler.errors import InputFileError, MedlerInternalError
+from pseudonymise import CollisionError, Domain, IdPolicy, Pseudonymiser
+
+NO_LESSONS = (
+    "OneRoster has no lesson times and no attendance: the lessons, attendance and "
+    "absence_notices tables are empty, and lesson-level exposure, absence rates and "
+    "substitutes cannot be built from this source (class-level exposure can)"
+)
+_OUT_OF_SCOPE = (
+    "lineItems",
+    "results",
+    "categories",
+    "resources",
+    "classResources",
+    "courseResources",
+    "userResources",
+    "scoreScales",
+    "lineItemLearningObjectiveIds",
+    "lineItemScoreScales",
+    "resultLearningObjectiveIds",
+    "resultScoreScales",
+)
+Handler = Callable[[int, Row], None]
+
+
+@dataclass(frozen=True)
+class Org:
+    type: str
+    code: str
+    parent: str | None
+
+
+@dataclass
+class OneRosterIngest:
+    """Reads one bulk set into the canonical tables of a snapshot being written."""
+
+    root: Path
+    writer: SnapshotWriter
+    pseudonymiser: Pseudonymiser
+    quarantine: Quarantine
+    source: str
+    policy: IdPolicy
+    ingested_at: dt.datetime
+    manifest: Manifest
+    counts: dict[str, ResourceCount] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    # what was accepted, by sourcedId
+    orgs: dict[str, Org] = field(default_factory=dict)
+    sessions: dict[str, tuple[dt.date | None, dt.date | None]] = field(default_factory=dict)
+    courses: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    # sourcedIds set aside, by file stem: tobedeleted, or quarantined for another reason
+    deleted: dict[str, set[str]] = field(default_factory=dict)
+    rejected: dict[str, set[str]] = field(default_factory=dict)
+    _seen: dict[str, set[str]] = field(default_factory=dict)
+    _issued: dict[str, set[int]] = field(default_factory=dict)
+
+    @property
+    def standard(self) -> str:
+        return f"OneRoster {self.manifest.version or '1.1'}"
+
+    # --- reading -------------------------------------------------------------------------------
+    def present(self, stem: str) -> bool:
+        return self.manifest.mode(stem) == "bulk"
+
+    def each_row(
+        self, stem: str, handler: Handler, progress: Callable[[str, int], None] | None = None
+    ) -> None:
+        """Call ``handler`` on every row of a bulk file; it accepts or raises ``BadField``.
+        Duplicates and ``tobedeleted`` rows are quarantined before the handler sees them."""
+        count = self.counts.setdefault(stem, ResourceCount())
+        if not self.present(stem):
+            return
+        path = find_file(self.root, stem)
+        assert path is not None  # checked against the manifest in ``run``
+        self.files.append(path)
+        count.pages += 1
+        seen = self._seen.setdefault(stem, set())
+        for position, row in read_rows(self.root, stem):
+            count.read += 1
+            sid = None
+            try:
+                sid = f.sourced_id(row)
+                assert sid is not None
+                if "(extra)" in row:
+                    raise f.BadField("(row)", "more cells than the header", row["(extra)"])
+                if sid in seen:
+                    raise f.BadField("sourcedId", "duplicate sourcedId")
+                seen.add(sid)
+                if f.status(row) == f.DELETED:
+                    self.deleted.setdefault(stem, set()).add(sid)
+                    raise f.BadField("status", f.DELETED)
+                handler(position, row)
+            except f.BadField as error:
+                if sid is not None and error.reason not in ("duplicate sourcedId", f.DELETED):
+                    self.rejected.setdefault(stem, set()).add(sid)
+                count.quarantined += 1
+                self.reject(stem, position, error)
+                continue
+            count.accepted += 1
+        if progress is not None:
+            progress(stem, count.read)
+
+    def reject(self, stem: str, position: int, error: f.BadField) -> None:
+        self.quarantine.add(stem, f"{stem}.csv", position, error.field, error.reason, error.value)
+
+    def unaccept(self, stem: str, position: int, sid: str, error: f.BadField) -> None:
+        """Quarantine a row that ``each_row`` had accepted (set aside by a later check)."""
+        count = self.counts[stem]
+        count.accepted -= 1
+        count.quarantined += 1
+        self.rejected.setdefault(stem, set()).add(sid)
+        self.reject(stem, position, error)
+
+    def note(self, where: str, stem: str, position: int, error: f.BadField) -> None:
+        """A problem with part of a row that is kept (not counted as quarantined)."""
+        self.quarantine.add(where, f"{stem}.csv", position, error.field, error.reason, error.value)
+
+    def missing(self, stem: str, noun: str, sid: str | None) -> str:
+        """Why a reference to ``sid`` in file ``stem`` cannot be followed."""
+        if sid is not None and sid in self.deleted.get(stem, ()):
+            return f"{noun} is tobedeleted"
+        if sid is not None and sid in self.rejected.get(stem, ()):
+            return f"{noun} was quarantined"
+        return f"unknown {noun}"
+
+    # --- pseudonyms and writing ----------------------------------------------------------------
+    def pids(self, domain: Domain, ids: list[str], *, scope: str) -> list[int]:
+        """Pseudonyms of distinct source identifiers, scoped by the source and ``scope``."""
+        if not ids:
+            return []
+        series = self.pseudonymiser.pseudonymise(
+            domain, pl.Series(ids, dtype=pl.String), scope=f"{self.source}:{scope}"
+        )
+        pids = [int(x) for x in series.to_list()]
+        known = self._issued.setdefault(domain.value, set())
+        if len(set(pids)) != len(pids) or known & set(pids):
+            raise CollisionError(
+                f"two identifiers of the OneRoster set share a pseudonym in domain "
+                f"'{domain.value}'; rotate the key ('medler keys rotate') and ingest again"
+            )
+        known.update(pids)
+        return pids
+
+    def write(self, table: str, rows: list[dict[str, Any]], source_file: str) -> None:
+        if not rows:
+            return
+        schema = SCHEMAS[table]
+        lineage = {
+            "source_standard": self.standard,
+            "source_file": source_file,
+            "ingested_at": self.ingested_at,
+        }
+        columns = {
+            name: [lineage[name]] * len(rows) if name in lineage else [r.get(name) for r in rows]
+            for name in schema.names
+        }
+        self.writer.write(table, pa.table(columns, schema=schema))
+
+    # --- organisations, sessions, courses ------------------------------------------------------
+    def school_of(self, org: str | None) -> str | None:
+        """The sourcedId of the school an organisation is or belongs to (its nearest ``school``
+        ancestor), or None."""
+        hops = 0
+        while org is not None and org in self.orgs and hops < 32:
+            if self.orgs[org].type == "school":
+                return org
+            org, hops = self.orgs[org].parent, hops + 1
+        return None
+
+    def school_code(self, org: str | None) -> str | None:
+        school = self.school_of(org)
+        return self.orgs[school].code if school is not None else None
+
+    def _org(self, position: int, row: Row) -> None:
+        sid = str(f.sourced_id(row))
+        org_type = row.get("type", "").strip()
+        if not org_type:
+            raise f.BadField("type", "missing")
+        code = row.get("identifier", "").strip() or sid
+        if org_type == "school" and any(
+            o.type == "school" and o.code == code for o in self.orgs.values()
+        ):
+            raise f.BadField("identifier", "school code of another school", code)
+        self.orgs[sid] = Org(org_type, code, f.sourced_id(row, "parentSourcedId", required=False))
+
+    def _session(self, position: int, row: Row) -> None:
+        start, end = f.date(row, "startDate"), f.date(row, "endDate")
+        if start and end and end < start:
+            raise f.BadField("endDate", "before startDate", row.get("endDate"))
+        self.sessions[str(f.sourced_id(row))] = (start, end)
+
+    def _course(self, position: int, row: Row) -> None:
+        org = f.sourced_id(row, "orgSourcedId", required=False)
+        if org is not None and org not in self.orgs:
+            raise f.BadField("orgSourcedId", self.missing("orgs", "organisation", org))
+        self.courses[str(f.sourced_id(row))] = (
+            f.listed(row, "subjectCodes"),
+            f.listed(row, "subjects"),
+        )
+
+    def write_schools(self) -> None:
+        rows = [
+            {
+                "school_code": o.code,
+                "municipality_code": None,
+                "organisation_type": "school",
+                "school_types": None,
+            }
+            for o in self.orgs.values()
+            if o.type == "school"
+        ]
+        self.write("schools", rows, "orgs.csv")
+
+    # --- the whole set ---------------------------------------------------------------------------
+    def check_manifest(self) -> None:
+        delta = [f"{s}.csv" for s in FILES if self.manifest.mode(s) == "delta"]
+        if delta:
+            raise InputFileError(
+                f"{MANIFEST} marks {', '.join(delta)} as delta: a delta set holds only the "
+                "changes since an earlier export, and medler builds every snapshot from one "
+                "full extract; export a bulk set (every file 'bulk') and ingest that"
+            )
+        for stem in FILES:
+            if self.present(stem) and find_file(self.root, stem) is None:
+                raise InputFileError(
+                    f"{MANIFEST} lists {stem}.csv as bulk but the set has no such file; "
+                    "export the whole set again, or mark the file absent in the manifest"
+                )
+        if self.manifest.version is None:
+            self.warnings.append(f"{MANIFEST} gives no oneroster.version; read as 1.1")
+        for stem in self.manifest.blank:
+            self.warnings.append(f"{MANIFEST} gives {stem} no mode; the file is taken as absent")
+        for stem in ("orgs", "users", "classes", "enrollments"):
+            if not self.present(stem):
+                self.warnings.append(f"the set has no {stem}.csv (absent in the manifest)")
+        skipped = [s for s in _OUT_OF_SCOPE if self.manifest.mode(s) != "absent"]
+        if skipped:
+            self.warnings.append(
+                f"not read (grades and resources are out of scope): "
+                f"{', '.join(f'{s}.csv' for s in skipped)}"
+            )
+        self.warnings.append(NO_LESSONS)
+
+    def run(self, progress: Callable[[str, int], None] | None = None) -> None:
+        from linkage.sources.oneroster import _classes, _people
+
+        self.check_manifest()
+        self.each_row("orgs", self._org, progress)
+        self.write_schools()
+        self.each_row("academicSessions", self._session, progress)
+        self.each_row("courses", self._course, progress)
+        people = _people.People(self)
+        people.read(progress)
+        classes = _classes.Classes(self, people)
+        classes.read(progress)
+        people.write_staff(classes.teacher_rows)
+
+
+def ingest_oneroster(context: AdapterContext) -> AdapterResult:
+    """The OneRoster adapter: every file of a bulk set, in dependency order."""
+    ingest = OneRosterIngest(
+        root=context.root,
+        writer=context.writer,
+        pseudonymiser=context.pseudonymiser,
+        quarantine=context.quarantine,
+        source=context.source,
+        policy=context.policy,
+        ingested_at=context.ingested_at,
+        manifest=read_manifest(context.root),
+    )
+    ingest.run(context.progress)
+    manifest = find_file(context.root, "manifest")
+    files = [manifest, *ingest.files] if manifest is not None else ingest.files
+    for stem, count in ingest.counts.items():
+        if count.read != count.accepted + count.quarantined:
+            raise MedlerInternalError(f"the counts of {stem}.csv do not add up; this is a bug")
+    return AdapterResult(ingest.standard, ingest.counts, files, ingest.warnings)

@@ -1,0 +1,249 @@
+"""Reading a OneRoster CSV set: its manifest, and each file one row at a time.
+
+A set is a folder holding ``manifest.csv`` (``propertyName,value``) and one CSV file per kind
+of object. The manifest says which version the set follows (``oneroster.version``) and, for
+each file, whether it is ``bulk`` (every object), ``delta`` (changes since an earlier export)
+or ``absent``. File names and column names are matched without regard to case
+(``userprofiles.csv``, ``birthdate``), and the few columns renamed between versions are read
+under their current name (``grade`` → ``grades``, ``userSourcedId`` → ``sourcedId`` in
+demographics).
+
+A file that cannot be read as a CSV table (undecodable bytes, a NUL byte, a missing required
+column, a duplicated column) stops the ingest with one ``InputFileError`` that names the file
+and says what to do; nothing of the set is written. Messages never quote a cell.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from medler.errors import InputFileError
+
+MANIFEST = "manifest.csv"
+VERSIONS = ("1.0", "1.1", "1.2")
+MODES = ("bulk", "delta", "absent")
+
+# The files medler reads, in the order it reads them (each only refers to earlier ones,
+# except roles and userProfiles, which refer to users).
+FILES: tuple[str, ...] = (
+    "orgs",
+    "academicSessions",
+    "courses",
+    "users",
+    "roles",
+    "userProfiles",
+    "demographics",
+    "classes",
+    "enrollments",
+)
+
+# Columns a file must have for medler to use it. Everything else is optional.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "orgs": ("sourcedId", "type"),
+    "academicSessions": ("sourcedId",),
+    "courses": ("sourcedId",),
+    "users": ("sourcedId",),
+    "roles": ("sourcedId", "userSourcedId", "role", "orgSourcedId"),
+    "userProfiles": ("sourcedId", "userSourcedId"),
+    "demographics": ("sourcedId",),
+    "classes": ("sourcedId", "schoolSourcedId"),
+    "enrollments": ("sourcedId", "classSourcedId", "userSourcedId", "role"),
+}
+
+# Columns read, by file (any case), and older names read under the current one.
+_KNOWN: dict[str, tuple[str, ...]] = {
+    "orgs": ("sourcedId", "status", "type", "identifier", "parentSourcedId"),
+    "academicSessions": ("sourcedId", "status", "type", "startDate", "endDate"),
+    "courses": ("sourcedId", "status", "orgSourcedId", "subjects", "subjectCodes"),
+    "users": (
+        "sourcedId",
+        "status",
+        "role",
+        "orgSourcedIds",
+        "identifier",
+        "grades",
+        "primaryOrgSourcedId",
+    ),
+    "roles": (
+        "sourcedId",
+        "status",
+        "userSourcedId",
+        "role",
+        "roleType",
+        "orgSourcedId",
+        "beginDate",
+        "endDate",
+    ),
+    "userProfiles": ("sourcedId", "status", "userSourcedId"),
+    "demographics": ("sourcedId", "status", "birthDate", "sex"),
+    "classes": (
+        "sourcedId",
+        "status",
+        "courseSourcedId",
+        "classType",
+        "schoolSourcedId",
+        "termSourcedIds",
+        "subjects",
+        "subjectCodes",
+        "grades",
+    ),
+    "enrollments": (
+        "sourcedId",
+        "status",
+        "classSourcedId",
+        "schoolSourcedId",
+        "userSourcedId",
+        "role",
+        "primary",
+        "beginDate",
+        "endDate",
+    ),
+}
+_RENAMED: dict[str, dict[str, str]] = {
+    "demographics": {"usersourcedid": "sourcedId"},
+    "classes": {"grade": "grades"},
+    "users": {"orgsourcedid": "orgSourcedIds"},
+}
+
+Row = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.csv`` says: the version, and each file's mode (``bulk``, ``delta``,
+    ``absent``); a file the manifest does not name, or names with a blank mode, is absent."""
+
+    version: str | None
+    modes: dict[str, str]
+    blank: tuple[str, ...]  # files named with a blank mode
+
+    def mode(self, stem: str) -> str:
+        return self.modes.get(stem.lower(), "absent")
+
+
+def _csv_files(root: Path) -> dict[str, Path]:
+    return {p.name.lower(): p for p in root.iterdir() if p.is_file() and p.suffix == ".csv"}
+
+
+def find_file(root: Path, stem: str) -> Path | None:
+    """The file of ``stem`` in the set, whatever the case of its name."""
+    return _csv_files(root).get(f"{stem.lower()}.csv")
+
+
+def looks_like_oneroster(root: Path) -> bool:
+    """A folder with a ``manifest.csv`` whose header starts with ``propertyName``."""
+    path = find_file(root, "manifest") if root.is_dir() else None
+    if path is None:
+        return False
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            first = f.readline(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first.strip().lower().startswith("propertyname")
+
+
+def read_manifest(root: Path) -> Manifest:
+    path = find_file(root, "manifest")
+    if path is None:
+        raise InputFileError(
+            f"{root} has no manifest.csv; a OneRoster CSV set starts with a manifest.csv "
+            "that lists its files: export the whole set, not single files"
+        )
+    modes: dict[str, str] = {}
+    blank: list[str] = []
+    version: str | None = None
+    for position, row in _rows(
+        path,
+        MANIFEST,
+        ("propertyName", "value"),
+        {"propertyname": "propertyName", "value": "value"},
+    ):
+        name, value = row.get("propertyName", "").strip(), row.get("value", "").strip()
+        if name.lower() == "oneroster.version":
+            if value not in VERSIONS:
+                raise InputFileError(
+                    f"{MANIFEST} row {position}: oneroster.version is not one of "
+                    f"{', '.join(VERSIONS)}; medler reads OneRoster 1.0, 1.1 and 1.2 CSV sets"
+                )
+            version = value
+        elif name.lower().startswith("file."):
+            stem = name[5:].lower()
+            if not value:
+                blank.append(name[5:])
+                continue
+            if value.lower() not in MODES:
+                raise InputFileError(
+                    f"{MANIFEST} row {position}: {name} has a mode other than bulk, delta or "
+                    "absent; correct the manifest"
+                )
+            modes[stem] = value.lower()
+    return Manifest(version, modes, tuple(blank))
+
+
+def read_rows(root: Path, stem: str) -> Iterator[tuple[int, Row]]:
+    """The rows of ``<stem>.csv`` with their 1-based positions (row 1 is the first row under
+    the header), as ``{column: text}`` under the column names of ``_KNOWN``. A row with more
+    cells than the header gets the key ``"(extra)"``."""
+    path = find_file(root, stem)
+    assert path is not None
+    names = {n.lower(): n for n in _KNOWN[stem]} | _RENAMED.get(stem, {})
+    yield from _rows(path, path.name, REQUIRED[stem], names)
+
+
+def _rows(
+    path: Path, name: str, required: tuple[str, ...], names: dict[str, str]
+) -> Iterator[tuple[int, Row]]:
+    position = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, strict=True)
+            header = next(reader, None)
+            columns = _header(name, header or [], required, names)
+            width = len(columns)
+            for cells in reader:
+                if not cells or all(not c.strip() for c in cells):
+                    continue  # blank lines are not rows
+                position += 1
+                row = {col: cells[i] for i, col in enumerate(columns) if col and i < len(cells)}
+                if len(cells) > width and any(c.strip() for c in cells[width:]):
+                    row["(extra)"] = ",".join(cells[width:])
+                yield position, row
+    except UnicodeDecodeError as error:
+        raise InputFileError(
+            f"{name} is not UTF-8 text (an undecodable byte after row {position}); OneRoster "
+            "CSV files are UTF-8: export the file again as UTF-8"
+        ) from error
+    except csv.Error as error:
+        raise InputFileError(
+            f"{name} is not a well-formed CSV file ({error}, after row {position}); export "
+            "the file again, or repair its quoting"
+        ) from error
+    except OSError as error:
+        raise InputFileError(f"cannot read {name} ({error.strerror})") from error
+
+
+def _header(
+    name: str, header: list[str], required: tuple[str, ...], names: dict[str, str]
+) -> list[str]:
+    """The header's cells under their canonical names; blank or unknown columns map to ``""``
+    (unread). A missing required column or a column given twice is refused."""
+    columns = [names.get(cell.strip().lower(), "") for cell in header]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise InputFileError(
+            f"{name} has no column {', '.join(missing)} in its header; a OneRoster "
+            "file starts with a header row naming its columns: export the file again with "
+            "its header"
+        )
+    read = [c for c in columns if c]
+    twice = sorted({c for c in read if read.count(c) > 1})
+    if twice:
+        raise InputFileError(
+            f"{name} names the column {', '.join(twice)} more than once in its header; "
+            "remove the duplicate column"
+        )
+    return columns
