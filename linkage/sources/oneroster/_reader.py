@@ -19,6 +19,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from medler.errors import InputFileError
 
@@ -194,13 +195,26 @@ def read_rows(root: Path, stem: str) -> Iterator[tuple[int, Row]]:
     yield from _rows(path, path.name, REQUIRED[stem], names)
 
 
+def _lines(f: BinaryIO, name: str) -> Iterator[str]:
+    """The file's lines as text, decoded one at a time so that a bad byte is found by line."""
+    for number, raw in enumerate(f, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputFileError(
+                f"{name} is not UTF-8 text (an undecodable byte on line {number}); OneRoster "
+                "CSV files are UTF-8: export the file again as UTF-8"
+            ) from error
+        yield line.removeprefix("\ufeff") if number == 1 else line
+
+
 def _rows(
     path: Path, name: str, required: tuple[str, ...], names: dict[str, str]
 ) -> Iterator[tuple[int, Row]]:
     position = 0
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f, strict=True)
+        with path.open("rb") as f:
+            reader = csv.reader(_lines(f, name), strict=True)
             header = next(reader, None)
             columns = _header(name, header or [], required, names)
             width = len(columns)
@@ -212,11 +226,6 @@ def _rows(
                 if len(cells) > width and any(c.strip() for c in cells[width:]):
                     row["(extra)"] = ",".join(cells[width:])
                 yield position, row
-    except UnicodeDecodeError as error:
-        raise InputFileError(
-            f"{name} is not UTF-8 text (an undecodable byte after row {position}); OneRoster "
-            "CSV files are UTF-8: export the file again as UTF-8"
-        ) from error
     except csv.Error as error:
         raise InputFileError(
             f"{name} is not a well-formed CSV file ({error}, after row {position}); export "
