@@ -8,7 +8,7 @@ or ``absent``. File names and column names are matched without regard to case
 under their current name (``grade`` → ``grades``, ``userSourcedId`` → ``sourcedId`` in
 demographics).
 
-A file that cannot be read as a CSV table (undecodable bytes, a NUL byte, a missing required
+A file that cannot be read as a CSV table (undecodable bytes, bad quoting, a missing required
 column, a duplicated column) stops the ingest with one ``InputFileError`` that names the file
 and says what to do; nothing of the set is written. Messages never quote a cell.
 """
