@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -33,10 +34,15 @@ from linkage._snapshot import SnapshotWriter
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.ss12000 import _fields as f
-from linkage.sources.ss12000._reader import RESOURCES, Page, read_pages, resource_files
+from linkage.sources.ss12000._reader import (
+    RESOURCES,
+    STANDARD,
+    Page,
+    read_pages,
+    resource_files,
+)
 from pseudonymise import CollisionError, Domain, IdPolicy, IdStatus, Pseudonymiser
 
-STANDARD = "SS 12000 v2.1"
 Row = dict[str, Any]
 _Person = tuple[int, str, Any, dict[str, Any]]  # position, source id, civicNo value, record
 
@@ -65,6 +71,9 @@ class Ss12000Ingest:
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
     lessons: set[int] = field(default_factory=set)
+    # column-wise views for the attendance fast path, built once when first needed
+    student_frame: pl.DataFrame | None = None
+    lesson_array: np.ndarray | None = None
     _seen: dict[str, set[str]] = field(default_factory=dict)
     _issued: dict[str, set[int]] = field(default_factory=dict)
 

@@ -22,6 +22,7 @@ import orjson
 
 from medler.errors import InputFileError
 
+STANDARD = "SS 12000 v2.1"
 RESOURCES: tuple[str, ...] = (
     "organisations",
     "persons",
