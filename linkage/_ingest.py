@@ -19,7 +19,7 @@ from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._snapshot import SnapshotWriter, file_sha256
 from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
-from linkage.sources.oneroster import ingest_oneroster
+from linkage.sources.oneroster import ingest_oneroster, looks_like_oneroster
 from linkage.sources.ss12000 import RESOURCES, ingest_ss12000, looks_like_ss12000
 from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
@@ -45,7 +45,7 @@ class IngestReport:
 def detect_format(source_dir: Path) -> str:
     if looks_like_ss12000(source_dir):
         return "ss12000"
-    if (source_dir / "manifest.csv").is_file():
+    if looks_like_oneroster(source_dir):
         return "oneroster"
     raise InputFileError(
         f"{source_dir} holds neither an SS 12000 extract (folders or files named after the "

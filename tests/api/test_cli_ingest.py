@@ -38,3 +38,18 @@ def test_ingest_of_a_broken_page_is_one_line_and_exit_65(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: organisations/page-000001.json is not valid JSON (")
     assert "\n" not in err
+
+
+def test_a_oneroster_set_is_detected_and_ingested(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import shared_path
+
+    source = shared_path("testdata/oneroster/catalyst-moodle-enrol_oneroster/Test_minimal_data_set")
+    args = ["ingest", str(source), "--key-file", str(ingested.key_file),
+            "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert "OneRoster" in out and "enrollments" in out
+    # The warning says what cannot be built (rich may wrap the line).
+    assert "warning: OneRoster has no lesson times and no attendance" in " ".join(out.split())
