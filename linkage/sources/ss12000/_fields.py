@@ -19,6 +19,14 @@ class BadField(Exception):
         self.value = value
 
 
+def _present(record: dict[str, Any], key: str, required: bool) -> Any:
+    """The value at ``key``; None when absent, unless it is required."""
+    value = record.get(key)
+    if value is None and required:
+        raise BadField(key, "missing")
+    return value
+
+
 def record_id(record: Any) -> str:
     if not isinstance(record, dict):
         raise BadField("(record)", "not a JSON object", record)
@@ -35,10 +43,8 @@ def identifier(value: object, field: str) -> str:
 
 def reference(record: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     """The ``id`` of a reference object such as ``{"activity": {"id": "…"}}``."""
-    ref = record.get(key)
+    ref = _present(record, key, required)
     if ref is None:
-        if required:
-            raise BadField(key, "missing")
         return None
     if not isinstance(ref, dict):
         raise BadField(key, "not a reference object", ref)
@@ -46,10 +52,8 @@ def reference(record: dict[str, Any], key: str, *, required: bool = True) -> str
 
 
 def text(record: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = record.get(key)
+    value = _present(record, key, required)
     if value is None:
-        if required:
-            raise BadField(key, "missing")
         return None
     if not isinstance(value, str):
         raise BadField(key, "not text", value)
@@ -68,10 +72,8 @@ def integer(record: dict[str, Any], key: str, *, minimum: int | None = 0) -> int
 
 
 def boolean(record: dict[str, Any], key: str, *, required: bool = False) -> bool | None:
-    value = record.get(key)
+    value = _present(record, key, required)
     if value is None:
-        if required:
-            raise BadField(key, "missing")
         return None
     if not isinstance(value, bool):
         raise BadField(key, "not true or false", value)
@@ -79,10 +81,8 @@ def boolean(record: dict[str, Any], key: str, *, required: bool = False) -> bool
 
 
 def date(record: dict[str, Any], key: str, *, required: bool = False) -> dt.date | None:
-    value = record.get(key)
+    value = _present(record, key, required)
     if value is None:
-        if required:
-            raise BadField(key, "missing")
         return None
     if not isinstance(value, str):
         raise BadField(key, "not a date", value)
@@ -95,10 +95,8 @@ def date(record: dict[str, Any], key: str, *, required: bool = False) -> dt.date
 def timestamp(record: dict[str, Any], key: str, *, required: bool = False) -> dt.datetime | None:
     """An RFC 3339 date-time, converted to UTC. A time without an offset is refused: the
     offset decides the day of a lesson near midnight and the length of one across a DST change."""
-    value = record.get(key)
+    value = _present(record, key, required)
     if value is None:
-        if required:
-            raise BadField(key, "missing")
         return None
     if not isinstance(value, str):
         raise BadField(key, "not a date-time", value)
