@@ -11,7 +11,7 @@ Source formats are adapters (``linkage.sources``) registered in ``ADAPTERS``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,13 +63,25 @@ def ingest_extract(
     source_name: str | None = None,
     policy: IdPolicy | None = None,
     progress: Callable[[str, int], None] | None = None,
+    updates: Sequence[Path] = (),
 ) -> IngestReport:
-    """Read the extract in ``source_dir`` into a new snapshot under ``data_dir``."""
+    """Read the extract in ``source_dir``, and its incremental ``updates`` (oldest first), into a
+    new snapshot under ``data_dir``."""
     if source_format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{source_format}'")
     if not source_dir.is_dir():
         raise InputFileError(f"{source_dir} is not a folder; point at the extract's folder")
     fmt = detect_format(source_dir) if source_format == "auto" else source_format
+    for update in updates:
+        if not update.is_dir() or not looks_like_ss12000(update):
+            raise InputFileError(
+                f"{update} is not an SS 12000 extract; incremental extracts are folders like the "
+                "first one (resources, and deletedEntities for what was removed)"
+            )
+    if updates and fmt != "ss12000":
+        raise UsageError(
+            "incremental extracts are read for SS 12000 only; give one OneRoster bulk set"
+        )
     adapter = ADAPTERS.get(fmt)
     if adapter is None:
         raise UsageError(
@@ -83,6 +95,7 @@ def ingest_extract(
             root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
             policy=policy, source=source_name or source_dir.resolve().name,
             ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=progress,
+            updates=tuple(updates),
         )  # fmt: skip
         result = adapter(context)
         for name, schema in SCHEMAS.items():
@@ -94,7 +107,8 @@ def ingest_extract(
                 "standard": result.standard,
                 "format": fmt,
                 "name": context.source,
-                "files": {p.relative_to(source_dir).as_posix(): file_sha256(p)
+                "updates": [u.name for u in updates],
+                "files": {_relative(p, source_dir, updates): file_sha256(p)
                           for p in result.files},
             },
             "key": asdict(pseudonymiser.key_ref),
@@ -105,3 +119,13 @@ def ingest_extract(
     kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
     return IngestReport(snapshot_id, result.standard, result.counts, len(quarantine.rows),
                         kept_local, result.warnings)  # fmt: skip
+
+
+def _relative(path: Path, root: Path, updates: Sequence[Path]) -> str:
+    """A file's name in the manifest: relative to its extract, prefixed by the extract's folder
+    name when there are incremental extracts."""
+    for base in (root, *updates):
+        if path.is_relative_to(base):
+            name = path.relative_to(base).as_posix()
+            return f"{base.name}/{name}" if updates else name
+    return path.name

@@ -70,6 +70,10 @@ def _default_data_dir() -> Path:
 @app.command()
 def ingest(
     source_dir: Annotated[Path, typer.Argument(help="The extract's folder.")],
+    updates: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Incremental SS 12000 extracts taken after it, oldest first."),
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -93,6 +97,7 @@ def ingest(
     """Ingest an extract into a new pseudonymised snapshot of the canonical tables."""
     _ingest.run_ingest(
         source_dir=source_dir,
+        updates=updates or [],
         data_dir=data_dir or _default_data_dir(),
         key_file=key_file,
         source_format=source_format,

@@ -14,7 +14,7 @@ from linkage import IngestReport, ingest_extract, ingest_register
 
 def ingest_with_progress(
     source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
-    source_name: str | None = None,
+    source_name: str | None = None, updates: list[Path] | None = None,
 ) -> IngestReport:  # fmt: skip
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:  # fmt: skip
@@ -25,16 +25,17 @@ def ingest_with_progress(
 
         return ingest_extract(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
-            source_name=source_name, progress=report,
+            source_name=source_name, progress=report, updates=updates or [],
         )  # fmt: skip
 
 
 def run_ingest(
-    *, source_dir: Path, data_dir: Path, key_file: Path | None, source_format: str,
-    source_name: str | None,
+    *, source_dir: Path, updates: list[Path], data_dir: Path, key_file: Path | None,
+    source_format: str, source_name: str | None,
 ) -> None:  # fmt: skip
     result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
-                                  source_format=source_format, source_name=source_name)  # fmt: skip
+                                  source_format=source_format, source_name=source_name,
+                                  updates=updates)  # fmt: skip
     _print_report(result, data_dir)
 
 
@@ -44,10 +45,14 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
 
 def _print_report(result: IngestReport, data_dir: Path) -> None:
     table = Table(title=f"Snapshot {result.snapshot_id} ({result.standard})", header_style="bold")
-    for column in ("resource", "read", "accepted", "quarantined"):
+    changes = any(c.superseded or c.deleted for c in result.counts.values())
+    columns: tuple[str, ...] = ("resource", "read", "accepted", "quarantined")
+    columns += ("superseded", "deleted") if changes else ()
+    for column in columns:
         table.add_column(column, justify="left" if column == "resource" else "right")
     for name, c in result.counts.items():
-        table.add_row(name, f"{c.read:,}", f"{c.accepted:,}", f"{c.quarantined:,}")
+        cells = [c.read, c.accepted, c.quarantined] + ([c.superseded, c.deleted] if changes else [])
+        table.add_row(name, *(f"{x:,}" for x in cells))
     console = Console(file=sys.stdout)
     console.print(table)
     console.print(

@@ -21,12 +21,18 @@ from pseudonymise import IdPolicy, Pseudonymiser
 
 @dataclass
 class ResourceCount:
-    """Records of one resource (or file): ``read == accepted + quarantined``."""
+    """Records of one resource (or file):
+    ``read == accepted + quarantined + superseded + deleted``.
+
+    ``superseded``: a later extract holds a newer version of the record. ``deleted``: a later
+    (or the same) extract lists the record's id as deleted."""
 
     read: int = 0
     accepted: int = 0
     quarantined: int = 0
     pages: int = 0
+    superseded: int = 0
+    deleted: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class AdapterContext:
     source: str
     ingested_at: dt.datetime
     progress: Callable[[str, int], None] | None = None
+    updates: tuple[Path, ...] = ()  # incremental extracts after ``root``, oldest first
 
 
 @dataclass

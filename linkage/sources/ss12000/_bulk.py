@@ -132,6 +132,8 @@ def _attendance_fast(ingest: Ss12000Ingest, page: Page) -> pa.Table | None:
         )  # fmt: skip
     except (KeyError, TypeError, pl.exceptions.PolarsError):
         return None
+    if ingest.shadowed(frame["id"]):
+        return None
     if ingest.student_frame is None:
         ingest.student_frame = pl.DataFrame(
             {"student": list(ingest.students), "student_pid": list(ingest.students.values())},

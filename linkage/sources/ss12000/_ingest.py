@@ -38,6 +38,7 @@ from linkage.sources.ss12000._reader import (
     RESOURCES,
     STANDARD,
     Page,
+    read_deletions,
     read_pages,
     resource_files,
 )
@@ -74,20 +75,48 @@ class Ss12000Ingest:
     # column-wise views for the attendance fast path, built once when first needed
     student_frame: pl.DataFrame | None = None
     lesson_array: np.ndarray | None = None
+    updates: tuple[Path, ...] = ()
     _seen: dict[str, set[str]] = field(default_factory=dict)
+    # incremental extracts: ids of the resource being read that came from a later extract
+    # (with their meta.modified), ids deleted by a later or the same extract, and pending ids
+    _newer: dict[str, str] = field(default_factory=dict)
+    _gone: set[str] = field(default_factory=set)
+    _pending: dict[str, str] = field(default_factory=dict)
+    _base: bool = True
+    _stale: int = 0
     _issued: dict[str, set[int]] = field(default_factory=dict)
 
     def run(self, progress: Callable[[str, int], None] | None = None) -> None:
+        """Every resource in dependency order. With incremental extracts, each resource is read
+        from the newest extract to the oldest: a record whose id came from a later extract is
+        superseded, and one whose id a later (or the same) extract deleted is dropped."""
+        roots = [self.root, *self.updates]
+        deletions = [read_deletions(root) for root in roots]
         for resource in RESOURCES:
             count = self.counts.setdefault(resource, ResourceCount())
             handler = getattr(self, f"_page_{resource}")
-            for page in read_pages(self.root, resource):
-                count.pages += 1
-                handler(page, count)
-                if progress is not None:
-                    progress(resource, count.read)
+            self._newer, self._gone = {}, set()
+            for k in reversed(range(len(roots))):
+                self._gone |= deletions[k].get(resource, set())
+                self._base = k == 0
+                pending: dict[str, str] = {}
+                self._pending = pending
+                for read in read_pages(roots[k], resource):
+                    page = read
+                    if len(roots) > 1:  # name the extract too
+                        page = Page(f"{roots[k].name}/{read.source_file}", read.records)
+                    count.pages += 1
+                    handler(page, count)
+                    if progress is not None:
+                        progress(resource, count.read)
+                self._newer.update(pending)
             if count.pages == 0:
                 self.warnings.append(f"the extract has no '{resource}' resource")
+        if self._stale:
+            self.warnings.append(
+                f"{self._stale} records of an earlier extract were modified later (meta.modified) "
+                "than the version kept from a later extract; the later extract's version was kept"
+            )
 
     # --- helpers -------------------------------------------------------------------------------
     def _records(self, page: Page, count: ResourceCount, resource: str) -> list[tuple[int, Any]]:
@@ -96,15 +125,33 @@ class Ss12000Ingest:
         out = []
         for position, record in enumerate(page.records, start=1):
             count.read += 1
-            if seen is not None and isinstance(record, dict):
-                rid = record.get("id")
-                if isinstance(rid, str):
+            rid = record.get("id") if isinstance(record, dict) else None
+            if isinstance(rid, str):
+                if rid in self._newer:
+                    count.superseded += 1
+                    if _modified(record) > self._newer[rid]:
+                        self._stale += 1
+                    continue
+                if rid in self._gone:
+                    count.deleted += 1
+                    continue
+                if not self._base:
+                    self._pending.setdefault(rid, _modified(record))
+                if seen is not None:
                     if rid in seen:
                         self._reject(count, resource, page, position, "id", "duplicate id", rid)
                         continue
                     seen.add(rid)
             out.append((position, record))
         return out
+
+    def shadowed(self, ids: pl.Series) -> bool:
+        """True when any of ``ids`` is superseded or deleted, or the page is not from the base
+        extract (whose ids later extracts must know): then records go one by one."""
+        if not self._base:
+            return True
+        shadow = [*self._newer, *self._gone]
+        return bool(shadow) and bool(ids.is_in(pl.Series(shadow, dtype=pl.String)).any())
 
     def _reject(self, count: ResourceCount, resource: str, page: Page, position: int,
                 field_name: str, reason: str, value: object = None) -> None:  # fmt: skip
@@ -464,13 +511,32 @@ _DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuse
                       "calendarEvents", "absences"})  # fmt: skip
 
 
+def _modified(record: dict[str, Any]) -> str:
+    meta = record.get("meta")
+    value = meta.get("modified") if isinstance(meta, dict) else None
+    if not isinstance(value, str):
+        return ""
+    try:
+        return (
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC).isoformat()
+        )
+    except ValueError:
+        return ""
+
+
 def ingest_ss12000(context: AdapterContext) -> AdapterResult:
-    """The SS 12000 adapter: every resource of the extract, in dependency order."""
+    """The SS 12000 adapter: every resource of the extract (and of its incremental updates,
+    newest first), in dependency order."""
     ingest = Ss12000Ingest(
         root=context.root, writer=context.writer, pseudonymiser=context.pseudonymiser,
         quarantine=context.quarantine, source=context.source, policy=context.policy,
-        ingested_at=context.ingested_at,
+        ingested_at=context.ingested_at, updates=context.updates,
     )  # fmt: skip
     ingest.run(context.progress)
-    files = [p for r in RESOURCES for p in resource_files(context.root, r)]
+    files = [
+        p
+        for root in (context.root, *context.updates)
+        for r in (*RESOURCES, "deletedEntities")
+        for p in resource_files(root, r)
+    ]
     return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings)

@@ -57,6 +57,35 @@ def looks_like_ss12000(root: Path) -> bool:
     return any(resource_files(root, r) for r in RESOURCES)
 
 
+# The specification spells one key of DeletedEntities "activitites"; both spellings are read.
+_DELETED_ALIASES = {"activitites": "activities"}
+
+
+def read_deletions(root: Path) -> dict[str, set[str]]:
+    """The ids each resource lost, from the extract's ``deletedEntities`` pages (if any)."""
+    deleted: dict[str, set[str]] = {}
+    for path in resource_files(root, "deletedEntities"):
+        relative = path.relative_to(root).as_posix()
+        try:
+            document = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as error:
+            raise InputFileError(
+                f"{relative} is not valid JSON ({error.msg} at character {error.pos}); re-export "
+                "the deletedEntities response, or remove the file"
+            ) from error
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, dict):
+            raise InputFileError(
+                f"{relative} is not a deletedEntities response (an object 'data' with a list of "
+                "ids per resource)"
+            )
+        for key, ids in data.items():
+            resource = _DELETED_ALIASES.get(key, key)
+            if resource in RESOURCES and isinstance(ids, list):
+                deleted.setdefault(resource, set()).update(i for i in ids if isinstance(i, str))
+    return deleted
+
+
 def read_pages(root: Path, resource: str) -> Iterator[Page]:
     """The pages of ``resource`` in order, one at a time."""
     for path in resource_files(root, resource):

@@ -141,7 +141,14 @@ def test_broken_references(tmp_path: Path, session_key: Path) -> None:
         ("enrollments", 6, "role", "not a student or staff role", "AAAAAAAA"),
         ("enrollments", 7, "beginDate", "not a date (YYYY-MM-DD)", "9999-99-99"),
     ]
-    assert counts["classes"] == {"read": 3, "accepted": 1, "quarantined": 2, "pages": 1}
+    assert counts["classes"] == {
+        "read": 3,
+        "accepted": 1,
+        "quarantined": 2,
+        "pages": 1,
+        "superseded": 0,
+        "deleted": 0,
+    }
     assert counts["enrollments"]["accepted"] == 2
 
 
