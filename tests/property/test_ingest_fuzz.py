@@ -62,6 +62,14 @@ def _valid() -> dict[str, list[dict[str, Any]]]:
                       "startTime": "2026-10-27T07:00:00+01:00",
                       "endTime": "2026-10-27T17:00:00+01:00", "type": "Anmäld frånvaro",
                       "student": {"id": PUPIL}}],
+        "grades": [{"id": "0b4d4c4e-0000-4000-8000-00000000000b", "meta": META,
+                    "student": {"id": PUPIL}, "organisation": {"id": SCHOOL},
+                    "syllabus": {"id": "0b4d4c4e-0000-4000-8000-000000000006"},
+                    "registeredBy": {"id": STAFF}, "registeredDate": "2027-06-10",
+                    "gradeValue": "C", "finalGrade": True, "adaptedStudyPlan": ""}],
+        "aggregatedAttendance": [{"activity": {"id": "0b4d4c4e-0000-4000-8000-000000000007"},
+                                  "student": {"id": PUPIL}, "startDate": "2026-08-17",
+                                  "endDate": "2026-08-21", "attendanceSum": 240}],
     }  # fmt: skip
 
 

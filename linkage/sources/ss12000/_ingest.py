@@ -35,6 +35,7 @@ from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCoun
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.ss12000 import _fields as f
 from linkage.sources.ss12000._reader import (
+    OPTIONAL_RESOURCES,
     RESOURCES,
     STANDARD,
     Page,
@@ -110,7 +111,7 @@ class Ss12000Ingest:
                     if progress is not None:
                         progress(resource, count.read)
                 self._newer.update(pending)
-            if count.pages == 0:
+            if count.pages == 0 and resource not in OPTIONAL_RESOURCES:
                 self.warnings.append(f"the extract has no '{resource}' resource")
         if self._stale:
             self.warnings.append(
@@ -506,9 +507,19 @@ class Ss12000Ingest:
 
         absences_page(self, page, count)
 
+    def _page_grades(self, page: Page, count: ResourceCount) -> None:
+        from linkage.sources.ss12000._results import grades_page
+
+        grades_page(self, page, count)
+
+    def _page_aggregatedAttendance(self, page: Page, count: ResourceCount) -> None:
+        from linkage.sources.ss12000._results import aggregated_page
+
+        aggregated_page(self, page, count)
+
 
 _DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuses", "activities",
-                      "calendarEvents", "absences"})  # fmt: skip
+                      "calendarEvents", "absences", "grades"})  # fmt: skip
 
 
 def _modified(record: dict[str, Any]) -> str:

@@ -6,9 +6,10 @@ An extract is a folder with one subfolder per resource, named after its API endp
 single file ``<resource>.json``. Only one page is in memory at a time, whatever the size of the
 resource.
 
-A page may also be a bare list of records, a single record (an object with an ``id``), or an
-object holding the list under the resource's name, as some exports and samples are. Anything
-else, or a file that is not JSON, stops the ingest with one clear error that names the file.
+A page may also be a bare list of records, an object holding the list under the resource's
+name, or a single record, as some exports and samples are. An object whose ``data`` is not a
+list, JSON that is not an object or a list, or a file that is not JSON stops the ingest with
+one clear error that names the file.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ RESOURCES: tuple[str, ...] = (
     "calendarEvents",
     "attendances",
     "absences",
+    "grades",
+    "aggregatedAttendance",
 )
+# Resources an extract may well lack (no warning when absent): grades come from a separate
+# system in many municipalities; aggregated attendance is only a fallback for schools without
+# per-lesson attendance.
+OPTIONAL_RESOURCES = frozenset({"grades", "aggregatedAttendance"})
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,13 @@ def read_pages(root: Path, resource: str) -> Iterator[Page]:
             records = document["data"]
         elif isinstance(document, list):
             records = document
-        elif isinstance(document, dict) and "id" in document:
-            records = [document]
         elif isinstance(document, dict) and isinstance(document.get(resource), list):
             records = document[resource]  # {"activities": [...]}, as some exports wrap lists
+        elif isinstance(document, dict) and "data" not in document:
+            records = [document]  # one record (aggregated attendance has no id)
         else:
             raise InputFileError(
-                f"{relative} is JSON but not an SS 12000 list response (no 'data' array) nor a "
-                f"single record; check that it belongs to the '{resource}' resource"
+                f"{relative} is JSON but not an SS 12000 list response ('data' is not an array) "
+                f"nor a record; check that it belongs to the '{resource}' resource"
             )
         yield Page(relative, records)

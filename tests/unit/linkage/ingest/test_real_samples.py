@@ -26,6 +26,7 @@ SPEC_EXAMPLES = {
     "Attendances.example.json": "attendances",
     "Attendance.example.json": "attendances",
     "Absence.example.json": "absences",
+    "AggregatedAttendance.example.json": "aggregatedAttendance",
 }
 SKOLVERKET = {
     "person.json": "persons",
