@@ -73,15 +73,14 @@ def ingest_extract(
         raise InputFileError(f"{source_dir} is not a folder; point at the extract's folder")
     fmt = detect_format(source_dir) if source_format == "auto" else source_format
     for update in updates:
-        if not update.is_dir() or not looks_like_ss12000(update):
+        kind = "SS 12000 extract" if fmt == "ss12000" else "OneRoster set"
+        looks = looks_like_ss12000 if fmt == "ss12000" else looks_like_oneroster
+        if not update.is_dir() or not looks(update):
             raise InputFileError(
-                f"{update} is not an SS 12000 extract; incremental extracts are folders like the "
-                "first one (resources, and deletedEntities for what was removed)"
+                f"{update} is not an {kind}; the folders after the first are incremental "
+                f"extracts of the same format (for SS 12000: resources, and deletedEntities for "
+                "what was removed; for OneRoster: a delta set)"
             )
-    if updates and fmt != "ss12000":
-        raise UsageError(
-            "incremental extracts are read for SS 12000 only; give one OneRoster bulk set"
-        )
     adapter = ADAPTERS.get(fmt)
     if adapter is None:
         raise UsageError(

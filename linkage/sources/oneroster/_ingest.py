@@ -1,9 +1,10 @@
 """OneRoster 1.0/1.1/1.2 CSV set → canonical tables.
 
 Rules (docs/reference/oneroster.md says the same for users of medler):
-- Only a **bulk** set is read. A manifest that marks any file medler reads as ``delta`` is
-  refused: a delta holds changes since an earlier export, and every snapshot is a full
-  rebuild from one extract, so there is nothing for a delta to apply to.
+- The first set must be **bulk**. Delta sets may follow it (``medler ingest BULK DELTA …``,
+  oldest first): they are read newest first, a row whose sourcedId came from a newer set is
+  superseded, and a ``tobedeleted`` row of a delta deletes that sourcedId from the older sets.
+  Both are counted per file (``read = accepted + quarantined + superseded + deleted``).
 - Every row read is accepted or quarantined with its file, 1-based row, column and reason;
   the counts are kept per file stem (``read = accepted + quarantined``).
 - A ``tobedeleted`` row in a bulk file is an object that no longer exists: it is
@@ -99,8 +100,10 @@ class OneRosterIngest:
     # sourcedIds set aside, by file stem: tobedeleted, or quarantined for another reason
     deleted: dict[str, set[str]] = field(default_factory=dict)
     rejected: dict[str, set[str]] = field(default_factory=dict)
-    _seen: dict[str, set[str]] = field(default_factory=dict)
     _issued: dict[str, set[int]] = field(default_factory=dict)
+    # delta sets after the bulk set, oldest first, with their manifests
+    updates: tuple[tuple[Path, Manifest], ...] = ()
+    _label: dict[str, str] = field(default_factory=dict)
 
     @property
     def standard(self) -> str:
@@ -108,48 +111,84 @@ class OneRosterIngest:
 
     # --- reading -------------------------------------------------------------------------------
     def present(self, stem: str) -> bool:
-        return self.manifest.mode(stem) == "bulk"
+        return bool(self._sets(stem))
+
+    def _sets(self, stem: str) -> list[tuple[Path, str, bool]]:
+        """Where ``stem`` is read from, newest first: (folder, file label, is the bulk set)."""
+        many = bool(self.updates)
+        found = [
+            (root, f"{root.name}/{stem}.csv", False)
+            for root, manifest in reversed(self.updates)
+            if manifest.mode(stem) == "delta"
+        ]
+        if self.manifest.mode(stem) == "bulk":
+            found.append(
+                (self.root, f"{self.root.name}/{stem}.csv" if many else f"{stem}.csv", True)
+            )
+        return found
 
     def each_row(
         self, stem: str, handler: Handler, progress: Callable[[str, int], None] | None = None
     ) -> None:
-        """Call ``handler`` on every row of a bulk file; it accepts or raises ``BadField``.
-        Duplicates and ``tobedeleted`` rows are quarantined before the handler sees them."""
+        """Call ``handler`` on every row of a file; it accepts or raises ``BadField``.
+        Duplicates and ``tobedeleted`` rows of the bulk set are quarantined before the handler
+        sees them. With delta sets, the newest set is read first: a row whose sourcedId came
+        from a newer set is superseded, and a ``tobedeleted`` row of a delta deletes its
+        sourcedId from the older sets (both counted, never quarantined)."""
         count = self.counts.setdefault(stem, ResourceCount())
-        if not self.present(stem):
-            return
-        path = find_file(self.root, stem)
-        assert path is not None  # checked against the manifest in ``run``
-        self.files.append(path)
-        count.pages += 1
-        seen = self._seen.setdefault(stem, set())
-        for position, row in read_rows(self.root, stem):
-            count.read += 1
-            sid = None
-            try:
-                sid = f.sourced_id(row)
-                assert sid is not None
-                if "(extra)" in row:
-                    raise f.BadField("(row)", "more cells than the header", row["(extra)"])
-                if sid in seen:
-                    raise f.BadField("sourcedId", "duplicate sourcedId")
-                seen.add(sid)
-                if f.status(row) == f.DELETED:
-                    self.deleted.setdefault(stem, set()).add(sid)
-                    raise f.BadField("status", f.DELETED)
-                handler(position, row)
-            except f.BadField as error:
-                if sid is not None and error.reason not in ("duplicate sourcedId", f.DELETED):
-                    self.rejected.setdefault(stem, set()).add(sid)
-                count.quarantined += 1
-                self.reject(stem, position, error)
-                continue
-            count.accepted += 1
+        newer: set[str] = set()
+        gone: set[str] = set()
+        for root, label, is_bulk in self._sets(stem):
+            path = find_file(root, stem)
+            assert path is not None  # checked against the manifest in ``run``
+            self.files.append(path)
+            self._label[stem] = label
+            count.pages += 1
+            seen: set[str] = set()
+            shadows: set[str] = set()
+            deletes: set[str] = set()
+            for position, row in read_rows(root, stem):
+                count.read += 1
+                sid = None
+                try:
+                    sid = f.sourced_id(row)
+                    assert sid is not None
+                    if sid in newer:
+                        count.superseded += 1
+                        continue
+                    if sid in gone:
+                        count.deleted += 1
+                        continue
+                    if "(extra)" in row:
+                        raise f.BadField("(row)", "more cells than the header", row["(extra)"])
+                    if sid in seen:
+                        raise f.BadField("sourcedId", "duplicate sourcedId")
+                    seen.add(sid)
+                    if f.status(row) == f.DELETED:
+                        if not is_bulk:
+                            deletes.add(sid)
+                            count.deleted += 1
+                            continue
+                        self.deleted.setdefault(stem, set()).add(sid)
+                        raise f.BadField("status", f.DELETED)
+                    if not is_bulk:
+                        shadows.add(sid)
+                    handler(position, row)
+                except f.BadField as error:
+                    if sid is not None and error.reason not in ("duplicate sourcedId", f.DELETED):
+                        self.rejected.setdefault(stem, set()).add(sid)
+                    count.quarantined += 1
+                    self.reject(stem, position, error)
+                    continue
+                count.accepted += 1
+            newer |= shadows
+            gone |= deletes
         if progress is not None:
             progress(stem, count.read)
 
     def reject(self, stem: str, position: int, error: f.BadField) -> None:
-        self.quarantine.add(stem, f"{stem}.csv", position, error.field, error.reason, error.value)
+        label = self._label.get(stem, f"{stem}.csv")
+        self.quarantine.add(stem, label, position, error.field, error.reason, error.value)
 
     def unaccept(self, stem: str, position: int, sid: str, error: f.BadField) -> None:
         """Quarantine a row that ``each_row`` had accepted (set aside by a later check)."""
@@ -161,7 +200,8 @@ class OneRosterIngest:
 
     def note(self, where: str, stem: str, position: int, error: f.BadField) -> None:
         """A problem with part of a row that is kept (not counted as quarantined)."""
-        self.quarantine.add(where, f"{stem}.csv", position, error.field, error.reason, error.value)
+        label = self._label.get(stem, f"{stem}.csv")
+        self.quarantine.add(where, label, position, error.field, error.reason, error.value)
 
     def missing(self, stem: str, noun: str, sid: str | None) -> str:
         """Why a reference to ``sid`` in file ``stem`` cannot be followed."""
@@ -265,15 +305,24 @@ class OneRosterIngest:
         if delta:
             raise InputFileError(
                 f"{MANIFEST} marks {', '.join(delta)} as delta: a delta set holds only the "
-                "changes since an earlier export, and medler builds every snapshot from one "
-                "full extract; export a bulk set (every file 'bulk') and ingest that"
+                "changes since an earlier export; ingest the bulk set first and the delta sets "
+                "after it, oldest first ('medler ingest BULK DELTA …')"
             )
-        for stem in FILES:
-            if self.present(stem) and find_file(self.root, stem) is None:
+        for root, manifest in self.updates:
+            bulk = [f"{s}.csv" for s in FILES if manifest.mode(s) == "bulk"]
+            if bulk:
                 raise InputFileError(
-                    f"{MANIFEST} lists {stem}.csv as bulk but the set has no such file; "
-                    "export the whole set again, or mark the file absent in the manifest"
+                    f"{root.name}/{MANIFEST} marks {', '.join(bulk)} as bulk: a set given after "
+                    "the first must be a delta set (files 'delta' or 'absent'); ingest a newer "
+                    "bulk set on its own instead"
                 )
+        for stem in FILES:
+            for root, _label, _bulk in self._sets(stem):
+                if find_file(root, stem) is None:
+                    raise InputFileError(
+                        f"{MANIFEST} of {root.name} lists {stem}.csv but the set has no such "
+                        "file; export the whole set again, or mark the file absent"
+                    )
         if self.manifest.version is None:
             self.warnings.append(f"{MANIFEST} gives no oneroster.version; read as 1.1")
         for stem in self.manifest.blank:
@@ -315,11 +364,12 @@ def ingest_oneroster(context: AdapterContext) -> AdapterResult:
         policy=context.policy,
         ingested_at=context.ingested_at,
         manifest=read_manifest(context.root),
+        updates=tuple((u, read_manifest(u)) for u in context.updates),
     )
     ingest.run(context.progress)
     manifest = find_file(context.root, "manifest")
     files = [manifest, *ingest.files] if manifest is not None else ingest.files
     for stem, count in ingest.counts.items():
-        if count.read != count.accepted + count.quarantined:
+        if count.read != count.accepted + count.quarantined + count.superseded + count.deleted:
             raise MedlerInternalError(f"the counts of {stem}.csv do not add up; this is a bug")
     return AdapterResult(ingest.standard, ingest.counts, files, ingest.warnings)

@@ -96,6 +96,9 @@ def test_an_older_version_that_is_newer_is_kept_out_and_reported(
 def test_an_update_that_is_no_extract_is_refused(ingested: Ingested, tmp_path: Path) -> None:
     from medler.errors import InputFileError
 
-    with pytest.raises(InputFileError, match="is not an SS 12000 extract; incremental extracts"):
+    with pytest.raises(
+        InputFileError,
+        match="is not an SS 12000 extract; the folders after the first are incremental",
+    ):
         ingest_extract(ingested.extract.out / "ss12000", tmp_path / "data",
                        key_file=ingested.key_file, updates=[tmp_path])  # fmt: skip

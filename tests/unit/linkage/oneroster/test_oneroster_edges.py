@@ -114,8 +114,8 @@ def test_a_delta_manifest_is_refused(tmp_path: Path, session_key: Path) -> None:
         ingest_extract(folder, tmp_path / "data", key_file=session_key)
     assert str(caught.value) == (
         "manifest.csv marks users.csv as delta: a delta set holds only the changes since an "
-        "earlier export, and medler builds every snapshot from one full extract; export a bulk "
-        "set (every file 'bulk') and ingest that"
+        "earlier export; ingest the bulk set first and the delta sets after it, oldest first "
+        "('medler ingest BULK DELTA …')"
     )
     assert not (tmp_path / "data" / "CURRENT").exists()
 
@@ -191,8 +191,8 @@ def test_file_listed_but_missing(small_set: Path, tmp_path: Path, session_key: P
     with pytest.raises(InputFileError) as caught:
         ingest_extract(small_set, tmp_path / "data", key_file=session_key)
     assert str(caught.value) == (
-        "manifest.csv lists classes.csv as bulk but the set has no such file; export the "
-        "whole set again, or mark the file absent in the manifest"
+        "manifest.csv of set lists classes.csv but the set has no such file; export the "
+        "whole set again, or mark the file absent"
     )
 
 

@@ -153,8 +153,8 @@ def test_delta_set_is_refused(tmp_path: Path, session_key: Path) -> None:
     assert str(caught.value) == (
         "manifest.csv marks orgs.csv, academicSessions.csv, courses.csv, users.csv, roles.csv, "
         "userProfiles.csv, demographics.csv, classes.csv, enrollments.csv as delta: a delta "
-        "set holds only the changes since an earlier export, and medler builds every snapshot "
-        "from one full extract; export a bulk set (every file 'bulk') and ingest that"
+        "set holds only the changes since an earlier export; ingest the bulk set first and "
+        "the delta sets after it, oldest first ('medler ingest BULK DELTA …')"
     )
     assert not (tmp_path / "data" / "CURRENT").exists()
 
