@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,20 @@ class SnapshotWriter:
             table = self._tables[name] = _Table(batch.schema, writer, path)
         table.writer.write_table(batch.cast(table.schema))
         table.rows += batch.num_rows
+
+    def rewrite(self, name: str, rewrite: Callable[[Path, Path], int | None]) -> None:
+        """Close table ``name`` and let ``rewrite(old, new)`` write a replacement file and
+        return its row count, or return None to keep the table as it is. For whole-table
+        passes such as deduplication; nothing may be appended to the table afterwards."""
+        table = self._tables.get(name)
+        if table is None:
+            return
+        table.writer.close()
+        replacement = table.path.with_suffix(".rewrite.parquet")
+        rows = rewrite(table.path, replacement)
+        if rows is not None:
+            os.replace(replacement, table.path)
+            table.rows = rows
 
     def carry_over(self, previous: Path, names: Iterable[str]) -> None:
         """Take tables unchanged from an earlier snapshot (hard links where possible: a

@@ -169,6 +169,7 @@ def _attendance_fast(ingest: Ss12000Ingest, page: Page) -> pa.Table | None:
         pl.col("invalidAbsenceMinutes").alias("invalid_absence_minutes"),
         pl.col("otherAttendanceMinutes").alias("other_minutes"),
         pl.col("reported_at").dt.cast_time_unit("ms"),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("source_position"),
         pl.lit(STANDARD).alias("source_standard"), pl.lit(page.source_file).alias("source_file"),
         pl.lit(ingest.ingested_at).alias("ingested_at"),
     ).to_arrow()  # fmt: skip
@@ -199,6 +200,7 @@ def attendance_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
                 "present_minutes": minutes[0], "valid_absence_minutes": minutes[1],
                 "invalid_absence_minutes": minutes[2], "other_minutes": minutes[3],
                 "reported_at": f.timestamp(record, "reportedTimestamp"),
+                "source_position": position,
             })  # fmt: skip
         except f.BadField as error:
             ingest._bad(count, "attendances", page, position, error)

@@ -34,6 +34,7 @@ from linkage._snapshot import SnapshotWriter
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.ss12000 import _fields as f
+from linkage.sources.ss12000._dedupe import deduplicate_attendance
 from linkage.sources.ss12000._reader import (
     OPTIONAL_RESOURCES,
     RESOURCES,
@@ -544,6 +545,11 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         ingested_at=context.ingested_at, updates=context.updates,
     )  # fmt: skip
     ingest.run(context.progress)
+    context.writer.rewrite(
+        "attendance",
+        lambda old, new: deduplicate_attendance(old, new, context.quarantine,
+                                                ingest.counts["attendances"]),
+    )  # fmt: skip
     files = [
         p
         for root in (context.root, *context.updates)

@@ -102,3 +102,37 @@ def test_an_update_that_is_no_extract_is_refused(ingested: Ingested, tmp_path: P
     ):
         ingest_extract(ingested.extract.out / "ss12000", tmp_path / "data",
                        key_file=ingested.key_file, updates=[tmp_path])  # fmt: skip
+
+
+def test_the_same_lesson_and_pupil_twice_keeps_the_latest_registration(
+    ingested: Ingested, tmp_path: Path
+) -> None:
+    """Within one extract: a second attendance record of a (lesson, pupil) pair, registered
+    later, replaces the first, which is quarantined with its file and position."""
+    import shutil
+
+    extract = tmp_path / "extract"
+    shutil.copytree(ingested.extract.out / "ss12000", extract)
+    original = _first(extract, "attendances", lambda r: r["isReported"])
+    again = {**original, "id": "6d1c0a7e-2222-4a22-8a22-000000000002",
+             "reportedTimestamp": "2026-12-01T12:00:00+01:00", "attendanceMinutes": 0,
+             "otherAttendanceMinutes": 0, "validAbsenceMinutes": 0,
+             "invalidAbsenceMinutes": 45}  # fmt: skip
+    _write(extract / "more", "attendances", [again])
+    for page in sorted((extract / "more" / "attendances").glob("*.json")):
+        page.rename(extract / "attendances" / "page-999999.json")
+    report = ingest_extract(extract, tmp_path / "data", key_file=ingested.key_file)
+    count = report.counts["attendances"]
+    truth = ingested.extract.truth["counts"]
+    assert (count.read, count.accepted, count.quarantined) == (
+        truth["attendance_records"] + 1, truth["attendance_records"], 1)  # fmt: skip
+    snap = current_snapshot(tmp_path / "data")
+    q = pl.read_parquet(snap / "quarantine.parquet").filter(pl.col("resource") == "attendances")
+    assert q.select("field", "reason").row(0) == (
+        "(calendarEvent, student)",
+        "the same lesson and pupil again (the latest registration is kept)",
+    )
+    assert q["source_file"][0].startswith("attendances/page-0000")  # the earlier one went
+    attendance = pl.read_parquet(snap / "attendance.parquet")
+    assert attendance.height == truth["attendance_records"]
+    assert attendance.filter(pl.col("invalid_absence_minutes") == 45).height >= 1
