@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli import _demo, _ingest, _synth
-from api.cli._keys import keys_app
+from api.cli._keys import KeyFileOption, keys_app
 
 app = typer.Typer(
     name="medler",
@@ -63,6 +63,12 @@ def synth(
     )
 
 
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."),
+]
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("MEDLER_DATA_DIR", "medler-data"))
 
@@ -72,23 +78,15 @@ def ingest(
     source_dir: Annotated[Path, typer.Argument(help="The extract's folder.")],
     updates: Annotated[
         list[Path] | None,
-        typer.Argument(help="Incremental SS 12000 extracts taken after it, oldest first."),
-    ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."
+        typer.Argument(
+            help="Later incremental extracts (SS 12000) or delta sets (OneRoster), oldest first."
         ),
     ] = None,
+    data_dir: DataDirOption = None,
     source_format: Annotated[
         str, typer.Option("--format", help="ss12000, oneroster or auto (detect).")
     ] = "auto",
-    key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--key-file", help="Key file (default: $MEDLER_KEY_FILE or the user's config)."
-        ),
-    ] = None,
+    key_file: KeyFileOption = None,
     source_name: Annotated[
         str | None,
         typer.Option(help="Name of the source system (scopes its local identifiers)."),
@@ -109,18 +107,8 @@ def ingest(
 def ingest_register(
     kind: Annotated[str, typer.Argument(help="teachers or students.")],
     path: Annotated[Path, typer.Argument(help="The register file (CSV or Parquet).")],
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."
-        ),
-    ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--key-file", help="Key file (default: $MEDLER_KEY_FILE or the user's config)."
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Add a teacher or student register to the data: a new snapshot with its tables."""
     _ingest.run_ingest_register(

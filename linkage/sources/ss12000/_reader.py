@@ -64,6 +64,18 @@ def looks_like_ss12000(root: Path) -> bool:
     return any(resource_files(root, r) for r in RESOURCES)
 
 
+def _load(path: Path, relative: str) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise InputFileError(
+            f"{relative} is not valid JSON ({error.msg} at character {error.pos}); an SS 12000 "
+            "extract holds the API's JSON responses: re-export the file, or remove it"
+        ) from error
+    except OSError as error:
+        raise InputFileError(f"cannot read {relative} ({error.strerror})") from error
+
+
 # The specification spells one key of DeletedEntities "activitites"; both spellings are read.
 _DELETED_ALIASES = {"activitites": "activities"}
 
@@ -73,13 +85,7 @@ def read_deletions(root: Path) -> dict[str, set[str]]:
     deleted: dict[str, set[str]] = {}
     for path in resource_files(root, "deletedEntities"):
         relative = path.relative_to(root).as_posix()
-        try:
-            document = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as error:
-            raise InputFileError(
-                f"{relative} is not valid JSON ({error.msg} at character {error.pos}); re-export "
-                "the deletedEntities response, or remove the file"
-            ) from error
+        document = _load(path, relative)
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, dict):
             raise InputFileError(
@@ -97,15 +103,7 @@ def read_pages(root: Path, resource: str) -> Iterator[Page]:
     """The pages of ``resource`` in order, one at a time."""
     for path in resource_files(root, resource):
         relative = path.relative_to(root).as_posix()
-        try:
-            document = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as error:
-            raise InputFileError(
-                f"{relative} is not valid JSON ({error.msg} at character {error.pos}); an SS 12000 "
-                "extract holds the API's JSON list responses: re-export the file, or remove it"
-            ) from error
-        except OSError as error:
-            raise InputFileError(f"cannot read {relative} ({error.strerror})") from error
+        document = _load(path, relative)
         if isinstance(document, dict) and isinstance(document.get("data"), list):
             records = document["data"]
         elif isinstance(document, list):
