@@ -139,6 +139,9 @@ class _Lessons:
     draws: np.ndarray  # uniform draws for the staffing of each lesson
     teacher_events: list[list[tuple[int, bool]]] = field(default_factory=list)
     teachers_in: list[list[int]] = field(default_factory=list)
+    # a teacher not assigned to the activity that day takes part (a substitute, in the
+    # research tables' sense: a stand-in, or an extra teacher joining)
+    unassigned: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -282,6 +285,7 @@ def _staff_lessons(ctx: ChunkContext, chunk: Chunk, lessons: _Lessons) -> None:
                     present.append(extra)
         lessons.teacher_events.append(events)
         lessons.teachers_in.append(present)
+        lessons.unassigned.append(any(p and t not in assigned for t, p in events))
 
 
 def _seat_pupils(ctx: ChunkContext, lessons: _Lessons) -> _Seats:
@@ -429,6 +433,9 @@ def _truth_sums(
         "unreported_lessons": int(lessons.unreported.sum()),
         "late_reported_lessons": int(lessons.late.sum()),
         "substituted_lessons": int((substituted & held).sum()),
+        "lessons_with_unassigned_teacher": int(
+            (np.array(lessons.unassigned, dtype=bool).reshape(-1) & held).sum()
+        ),
         "two_teacher_lessons": int(((n_teachers >= 2) & held).sum()),
         "lessons_without_teacher": int(((n_teachers == 0) & held).sum()),
         "attendance_records": len(seats.pupil),

@@ -1,0 +1,56 @@
+"""Spec tables: canonical tables written as small text tables, typed by the canonical schemas.
+
+    lessons = '''
+        lesson_pid | activity_pid | local_date | minutes | cancelled
+        1          | 10           | 2026-08-17 | 60      | F
+    '''
+
+A blank cell is null; ``T``/``F`` are booleans. Columns not written are null; tables not given
+are empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from linkage._canonical import SCHEMAS
+
+
+def _cell(text: str, kind: pa.DataType) -> object:
+    if text == "":
+        return None
+    if pa.types.is_boolean(kind):
+        return {"T": True, "F": False}[text]
+    if pa.types.is_integer(kind):
+        return int(text)
+    if pa.types.is_date(kind):
+        return dt.date.fromisoformat(text)
+    if pa.types.is_timestamp(kind):
+        return dt.datetime.fromisoformat(text)
+    return text
+
+
+def spec_tables(**texts: str) -> dict[str, ir.Table]:
+    out = {}
+    for name, schema in SCHEMAS.items():
+        lines = [ln.strip() for ln in texts.get(name, "").strip().splitlines() if ln.strip()]
+        header = [h.strip() for h in lines[0].split("|")] if lines else []
+        rows = [[c.strip() for c in ln.split("|")] for ln in lines[1:]]
+        columns = {
+            f.name: [
+                _cell(row[header.index(f.name)], f.type) if f.name in header else None
+                for row in rows
+            ]
+            for f in schema
+        }
+        out[name] = ibis.memtable(pa.table(columns, schema=schema))
+    return out
+
+
+def rows(table: ir.Table) -> list[tuple[object, ...]]:
+    """The rows of a result, sorted, as tuples."""
+    return sorted(tuple(r.values()) for r in ibis.duckdb.connect().to_pyarrow(table).to_pylist())
