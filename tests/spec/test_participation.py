@@ -79,3 +79,64 @@ def test_teachers_substitutes_two_teachers_and_a_switch_mid_term() -> None:
         (4, 60, False),  # two teachers: both assigned, neither a substitute
         (4, 61, False),
     ]
+
+
+def test_student_lessons_certification_follows_the_pupils_grade_band() -> None:
+    """Teacher 50 is certified in MA for 4-6 only: certified for the grade-6 pupil, not for the
+    grade-7 pupil in the same lesson. Teacher 51 is not in the register at all."""
+    from linkage.build import student_lessons
+
+    t = spec_tables(
+        lessons="""
+            lesson_pid | activity_pid | local_date | minutes | cancelled
+            1          | 10           | 2026-08-17 | 60      | F
+            2          | 11           | 2026-08-17 | 60      | F
+        """,
+        activities="""
+            activity_pid | school_code | syllabus_pid
+            10           | 12345678    | 900
+            11           | 12345678    | 900
+        """,
+        syllabuses="""
+            syllabus_pid | subject_code
+            900          | MA
+        """,
+        activity_groups="""
+            activity_pid | group_pid
+            10           | 100
+            11           | 101
+        """,
+        group_memberships="""
+            group_pid | student_pid
+            100       | 6
+            100       | 7
+            101       | 8
+        """,
+        enrolments="""
+            student_pid | school_code | grade | start_date
+            6           | 12345678    | 6     | 2026-08-01
+            7           | 12345678    | 7     | 2026-08-01
+            8           | 12345678    | 6     | 2026-08-01
+        """,
+        activity_teachers="""
+            activity_pid | teacher_pid
+            10           | 50
+            11           | 51
+        """,
+        teacher_register="""
+            teacher_pid | legitimated | experience_years
+            50          | T           | 2
+        """,
+        teacher_certifications="""
+            teacher_pid | subject_code | grade_band
+            50          | MA           | 4-6
+        """,
+    )
+    table = student_lessons(t).select(
+        "lesson_pid", "student_pid", "grade_band", "certified", "legitimated", "novice", "teachers"
+    )
+    assert rows(table) == [
+        (1, 6, "4-6", True, True, True, 1),
+        (1, 7, "7-9", False, True, True, 1),
+        (2, 8, "4-6", False, False, False, 1),  # teacher 51 is not in the register
+    ]

@@ -1,0 +1,94 @@
+"""Who was in which lesson.
+
+Rules (docs/reference/indicators.md):
+
+- Only held lessons count: a cancelled lesson has no pupils and no teachers.
+- **Pupils** of a lesson: the members of the activity's groups on the lesson's day (a membership
+  counts from its start date to its end date, both inclusive; a missing date is open), plus
+  pupils a student exception adds (``participates``), minus those it removes.
+- A pupil's **minutes** in a lesson: the student exception's teaching length, else the lesson's
+  teaching length for students, else end − start.
+- **Teachers** of a lesson: the activity's teachers assigned on the lesson's day, plus teachers a
+  teacher exception adds, minus those it removes. A teacher added by an exception who is not
+  assigned to the activity that day is a **substitute**.
+
+The expressions grow with lessons × group sizes (the size of the answer), never with all
+pupils × all lessons.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+
+def _on_day(table: ir.Table, day: ir.Column) -> ir.BooleanValue:
+    return (table.start_date.isnull() | (table.start_date <= day)) & (
+        table.end_date.isnull() | (day <= table.end_date)
+    )
+
+
+def _held(t: dict[str, ir.Table]) -> ir.Table:
+    lessons = t["lessons"]
+    return lessons.filter(~lessons.cancelled)
+
+
+def lesson_pupils(t: dict[str, ir.Table]) -> ir.Table:
+    """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes``."""
+    held = _held(t)
+    members = (
+        held.select("lesson_pid", "activity_pid", "local_date")
+        .join(t["activity_groups"], "activity_pid")
+        .join(t["group_memberships"], "group_pid")
+    )
+    members = members.filter(_on_day(members, members.local_date))
+    exceptions = t["lesson_student_exceptions"]
+    added = exceptions.filter(exceptions.participates).select("lesson_pid", "student_pid")
+    removed = exceptions.filter(~exceptions.participates).select("lesson_pid", "student_pid")
+    seated = (
+        members.select("lesson_pid", "student_pid")
+        .union(added.semi_join(held, "lesson_pid"), distinct=True)
+        .anti_join(removed, ["lesson_pid", "student_pid"])
+    )
+    lengths = exceptions.filter(exceptions.teaching_length.notnull()).select(
+        "lesson_pid", "student_pid", own_length=exceptions.teaching_length
+    )
+    with_lesson = seated.join(
+        held.select(
+            "lesson_pid",
+            lesson_length=held.teaching_length_student,
+            lesson_minutes=held.minutes,
+        ),
+        "lesson_pid",
+    ).left_join(lengths, ["lesson_pid", "student_pid"])
+    return with_lesson.select(
+        "lesson_pid",
+        "student_pid",
+        minutes=ibis.coalesce(
+            with_lesson.own_length, with_lesson.lesson_length, with_lesson.lesson_minutes
+        ),
+    )
+
+
+def lesson_teachers(t: dict[str, ir.Table]) -> ir.Table:
+    """One row per teacher and held lesson: ``lesson_pid, teacher_pid, substitute``."""
+    held = _held(t)
+    assigned = held.select("lesson_pid", "activity_pid", "local_date").join(
+        t["activity_teachers"], "activity_pid"
+    )
+    assigned = assigned.filter(_on_day(assigned, assigned.local_date)).select(
+        "lesson_pid", "teacher_pid"
+    )
+    exceptions = t["lesson_teacher_exceptions"]
+    added = exceptions.filter(exceptions.participates).select("lesson_pid", "teacher_pid")
+    removed = exceptions.filter(~exceptions.participates).select("lesson_pid", "teacher_pid")
+    substitutes = added.semi_join(held, "lesson_pid").anti_join(
+        assigned, ["lesson_pid", "teacher_pid"]
+    )
+    present = assigned.union(added.semi_join(held, "lesson_pid"), distinct=True).anti_join(
+        removed, ["lesson_pid", "teacher_pid"]
+    )
+    marked = present.left_join(
+        substitutes.mutate(is_sub=ibis.literal(True)), ["lesson_pid", "teacher_pid"]
+    )
+    return marked.select("lesson_pid", "teacher_pid", substitute=marked.is_sub.fill_null(False))

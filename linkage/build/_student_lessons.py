@@ -1,0 +1,100 @@
+"""``student_lessons``: one row per pupil and held lesson, the base of every research table.
+
+Columns: ``student_pid, lesson_pid, school_code, subject_code, grade, grade_band, local_date,
+weekday`` (1 = Monday), ``minutes`` (offered to the pupil), ``reported``, ``present_minutes``,
+``valid_absence_minutes``, ``invalid_absence_minutes``, ``other_minutes`` (null where not
+reported), ``teachers`` (how many), ``substitute`` (any), ``certified`` (a teacher certified in
+the subject for the pupil's grade band), ``legitimated`` (a teacher with a licence),
+``mean_experience`` and ``novice`` (a teacher with under three years).
+
+The pupil's grade is their enrolment's grade at the lesson's school on the lesson's day.
+Certification and experience come from the teacher register; a teacher missing from it counts
+as neither certified nor legitimated, and has no experience.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from linkage.build._participation import _on_day, lesson_pupils, lesson_teachers
+
+NOVICE_YEARS = 3
+
+
+def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
+    """F–3 (förskoleklass counts as grade 0), 4–6 or 7–9."""
+    return ibis.cases(
+        (grade <= 3, "F-3"), (grade <= 6, "4-6"), (grade <= 9, "7-9"), else_=ibis.null("string")
+    )
+
+
+def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
+    lessons = t["lessons"].filter(~t["lessons"].cancelled)
+    activities = t["activities"].select("activity_pid", "school_code", "syllabus_pid")
+    subjects = t["syllabuses"].select("syllabus_pid", "subject_code")
+    lesson_info = (
+        lessons.select("lesson_pid", "activity_pid", "local_date")
+        .join(activities, "activity_pid")
+        .left_join(subjects, "syllabus_pid")
+        .select("lesson_pid", "local_date", "school_code", "subject_code")
+    )
+    pupils = lesson_pupils(t).join(lesson_info, "lesson_pid")
+    enrolments = t["enrolments"]
+    enrolled = pupils.join(
+        enrolments, [pupils.student_pid == enrolments.student_pid,
+                     pupils.school_code == enrolments.school_code]
+    )  # fmt: skip
+    enrolled = enrolled.filter(_on_day(enrolled, enrolled.local_date))
+    grades = enrolled.group_by(["lesson_pid", "student_pid"]).aggregate(grade=enrolled.grade.max())
+    pupils = pupils.left_join(grades, ["lesson_pid", "student_pid"]).drop(
+        "lesson_pid_right", "student_pid_right"
+    )
+    pupils = pupils.mutate(grade_band=grade_band(pupils.grade))
+
+    teachers = lesson_teachers(t).join(lesson_info.select("lesson_pid", "subject_code"),
+                                       "lesson_pid")  # fmt: skip
+    register = t["teacher_register"].select("teacher_pid", "legitimated", "experience_years")
+    teachers = teachers.left_join(register, "teacher_pid").drop("teacher_pid_right")
+    per_lesson = teachers.group_by("lesson_pid").aggregate(
+        teachers=teachers.teacher_pid.nunique(),
+        substitute=teachers.substitute.any(),
+        legitimated=teachers.legitimated.fill_null(False).any(),
+        mean_experience=teachers.experience_years.mean(),
+        novice=(teachers.experience_years < NOVICE_YEARS).fill_null(False).any(),
+    )
+    certifications = t["teacher_certifications"]
+    certified = (
+        teachers.join(certifications, [teachers.teacher_pid == certifications.teacher_pid,
+                                       teachers.subject_code == certifications.subject_code])
+        .select("lesson_pid", "grade_band")
+        .distinct()
+        .mutate(certified=ibis.literal(True))
+    )  # fmt: skip
+    attendance = t["attendance"].select(
+        "lesson_pid", "student_pid", "reported", "present_minutes", "valid_absence_minutes",
+        "invalid_absence_minutes", "other_minutes",
+    )  # fmt: skip
+    joined = (
+        pupils.left_join(per_lesson, "lesson_pid")
+        .drop("lesson_pid_right")
+        .left_join(certified, ["lesson_pid", "grade_band"])
+        .drop("lesson_pid_right", "grade_band_right")
+        .left_join(attendance, ["lesson_pid", "student_pid"])
+        .drop("lesson_pid_right", "student_pid_right")
+    )
+    return joined.select(
+        "student_pid", "lesson_pid", "school_code", "subject_code", "grade", "grade_band",
+        "local_date",
+        weekday=joined.local_date.day_of_week.index() + 1,
+        minutes=joined.minutes,
+        reported=joined.reported.fill_null(False),
+        present_minutes=joined.present_minutes, valid_absence_minutes=joined.valid_absence_minutes,
+        invalid_absence_minutes=joined.invalid_absence_minutes, other_minutes=joined.other_minutes,
+        teachers=joined.teachers.fill_null(0),
+        substitute=joined.substitute.fill_null(False),
+        certified=joined.certified.fill_null(False),
+        legitimated=joined.legitimated.fill_null(False),
+        mean_experience=joined.mean_experience,
+        novice=joined.novice.fill_null(False),
+    )  # fmt: skip
