@@ -117,6 +117,12 @@ def ingest_register(
 
 
 @app.command()
+def build(data_dir: DataDirOption = None) -> None:
+    """Build the research tables from the current snapshot (a new research snapshot)."""
+    _ingest.run_build(data_dir=data_dir or _default_data_dir())
+
+
+@app.command()
 def demo(
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where the demo keeps its data.")

@@ -5,6 +5,7 @@
 2. A demo key in the same folder (a real service keeps its key offline, see docs/how-to).
 3. Ingest the extract: a pseudonymised snapshot in the data directory.
 4. Ingest the teacher and student registers.
+5. Build the research tables (so far: ``student_lessons``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api.cli._ingest import _print_report, ingest_with_progress
+from api.cli._ingest import _print_report, ingest_with_progress, run_build
 from api.cli._synth import _generate, _summary_table
 from linkage import ingest_register
 from linkage.sources.synthetic import SynthConfig
@@ -51,6 +52,8 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     for kind, name in (("teachers", "teacher_register.csv"), ("students", "student_register.csv")):
         report = ingest_register(kind, extract / "registers" / name, data_dir, key_file=key_file)
         _print_report(report, data_dir)
+    console.print("\n[bold]5. Build the research tables[/bold]")
+    run_build(data_dir=data_dir)
     console.print(
         f"\nThe data directory {data_dir} now holds only pseudonymised tables; the raw extract "
         f"stays in {source}."

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkage import IngestReport, ingest_extract, ingest_register
+from linkage import IngestReport, build_research_tables, ingest_extract, ingest_register
 
 
 def ingest_with_progress(
@@ -41,6 +41,18 @@ def run_ingest(
 
 def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path | None) -> None:
     _print_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
+
+
+def run_build(*, data_dir: Path) -> None:
+    report = build_research_tables(data_dir)
+    table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
+    table.add_column("research table")
+    table.add_column("rows", justify="right")
+    for name, rows in report.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console = Console(file=sys.stdout)
+    console.print(table)
+    console.print(f"Built from snapshot {report.built_from}. Data directory: {data_dir}")
 
 
 def _print_report(result: IngestReport, data_dir: Path) -> None:

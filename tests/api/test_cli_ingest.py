@@ -53,3 +53,29 @@ def test_a_oneroster_set_is_detected_and_ingested(
     assert "OneRoster" in out and "enrollments" in out
     # The warning says what cannot be built (rich may wrap the line).
     assert "warning: OneRoster has no lesson times and no attendance" in " ".join(out.split())
+
+
+def test_build_writes_a_research_snapshot(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import polars as pl
+
+    from linkage import current_snapshot, read_manifest
+
+    data = tmp_path / "data"
+    key = ["--key-file", str(ingested.key_file), "--data-dir", str(data)]
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), *key]) == 0
+    assert run(["build", "--data-dir", str(data)]) == 0
+    assert "student_lessons" in capsys.readouterr().out
+    research = current_snapshot(data / "research")
+    manifest = read_manifest(research)
+    assert manifest["kind"] == "research"
+    assert (
+        manifest["built_from"]["snapshot_id"]
+        == read_manifest(current_snapshot(data))["snapshot_id"]
+    )
+    table = pl.read_parquet(research / "student_lessons.parquet")
+    assert table.height == ingested.extract.truth["counts"]["attendance_records"]
+    assert not any(
+        c.endswith("_pid") and c not in {"student_pid", "lesson_pid"} for c in table.columns
+    )

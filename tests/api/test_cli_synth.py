@@ -126,6 +126,7 @@ def test_demo_runs_on_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "2. The pseudonymisation key",
         "3. Ingest the SS 12000 extract",
         "4. Add the teacher and student registers",
+        "5. Build the research tables",
     )
     for step in steps:
         assert step in out

@@ -45,8 +45,9 @@ def test_substitutes_and_two_teacher_lessons_match_the_truth(ingested: Ingested)
     counts = ingested.extract.truth["counts"]
     # A substitute is any teacher not assigned to the activity that day: a stand-in for the
     # teacher (substituted lessons) or an extra teacher joining.
-    assert teachers.filter(pl.col("substitute"))["lesson_pid"].n_unique() == (
-        counts["lessons_with_unassigned_teacher"]
+    assert (
+        teachers.filter(pl.col("substitute"))["lesson_pid"].n_unique()
+        == (counts["lessons_with_unassigned_teacher"])
     )
     assert counts["lessons_with_unassigned_teacher"] > counts["substituted_lessons"] > 0
     per_lesson = teachers.group_by("lesson_pid").len()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import ibis
 import polars as pl
@@ -21,7 +20,9 @@ def built(ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> pl.Da
     data = tmp_path_factory.mktemp("built") / "data"
     shutil.copytree(ingested.data_dir, data)
     registers = ingested.extract.out / "registers"
-    ingest_register("teachers", registers / "teacher_register.csv", data, key_file=ingested.key_file)
+    ingest_register(
+        "teachers", registers / "teacher_register.csv", data, key_file=ingested.key_file
+    )
     con = ibis.duckdb.connect()
     table = student_lessons(open_snapshot(current_snapshot(data), con))
     return pl.from_arrow(con.to_pyarrow(table))
@@ -35,7 +36,9 @@ def test_one_row_per_pupil_and_held_lesson(built: pl.DataFrame, ingested: Ingest
     assert set(built["weekday"]) <= {1, 2, 3, 4, 5}
 
 
-def test_certified_share_and_absence_match_the_truth(built: pl.DataFrame, ingested: Ingested) -> None:
+def test_certified_share_and_absence_match_the_truth(
+    built: pl.DataFrame, ingested: Ingested
+) -> None:
     figures = ingested.extract.truth["figures"]
     certified = built.filter(pl.col("certified"))["minutes"].sum() / built["minutes"].sum()
     assert certified == pytest.approx(figures["certified_share_of_pupil_minutes"], abs=1e-6)
