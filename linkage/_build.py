@@ -1,25 +1,44 @@
 """``build_research_tables``: the current canonical snapshot → a new research snapshot.
 
 Research snapshots live under ``DATA_DIR/research/`` (``snapshots/<id>/``, ``CURRENT``), are
-immutable, and record in their manifest the canonical snapshot they were built from. Tables are
-streamed from the engine in batches, so memory does not grow with their size.
+immutable, and record in their manifest the canonical snapshot they were built from.
+
+``student_lessons`` is written first, by the engine straight to Parquet; every other table is
+an aggregate of it (plus the lessons' teachers) and is computed from that file, so the joins
+that decide who was in which lesson run once. The engine runs under a memory limit and spills
+to a folder inside the data directory, so memory stays bounded whatever the data's size.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend
 
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
-from linkage.build import open_snapshot, student_lessons
+from linkage.build import (
+    exposure,
+    lesson_teachers,
+    open_snapshot,
+    quality,
+    student_lessons,
+    student_months,
+    student_terms,
+    teacher_terms,
+)
 
 RESEARCH = "research"
-BATCH_ROWS = 500_000
+TABLES = ("student_lessons", "exposure", "student_months", "student_terms", "teacher_terms",
+          "quality")  # fmt: skip
+MEMORY_LIMIT = os.environ.get("MEDLER_BUILD_MEMORY", "2GB")
 
 
 @dataclass(frozen=True)
@@ -29,31 +48,62 @@ class BuildReport:
     rows: dict[str, int]
 
 
+def connect(spill: Path, memory_limit: str = MEMORY_LIMIT) -> Backend:
+    """A DuckDB connection for the build: bounded memory, spilling to ``spill``."""
+    con = ibis.duckdb.connect()
+    con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
+    con.raw_sql("SET preserve_insertion_order = false")
+    return con
+
+
 def build_research_tables(data_dir: Path) -> BuildReport:
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
-    con = ibis.duckdb.connect()
-    tables = open_snapshot(canonical, con)
-    research = {"student_lessons": student_lessons(tables)}
     rows: dict[str, int] = {}
-    with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
-        for name, expression in research.items():
-            rows[name] = 0
-            for batch in _batches(con, expression):
-                writer.write(name, pa.Table.from_batches([batch]))
-                rows[name] += batch.num_rows
-            if rows[name] == 0:
-                writer.write(name, con.to_pyarrow(expression.limit(0)))
-        snapshot_id = writer.commit({
-            "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
-        })  # fmt: skip
+    spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
+    try:
+        con = connect(spill)
+        t = open_snapshot(canonical, con)
+        with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
+
+            def write(name: str, expression: ir.Table) -> ir.Table:
+                path = writer.write_file(name, _copy_to(con, expression))
+                table = con.read_parquet(path, table_name=f"research_{name}")
+                rows[name] = pq.ParquetFile(path).metadata.num_rows
+                return table
+
+            sl = write("student_lessons", student_lessons(t))
+            write("exposure", exposure(sl, lesson_teachers(t)))
+            months = write("student_months", student_months(sl))
+            write("student_terms", student_terms(sl, months, t["student_register"]))
+            write("teacher_terms", teacher_terms(t, sl))
+            write("quality", quality(t))
+            con.disconnect()
+            snapshot_id = writer.commit({
+                "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
+            })  # fmt: skip
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     return BuildReport(snapshot_id, source["snapshot_id"], rows)
 
 
-def _batches(con: Backend, expression: ir.Table) -> pa.RecordBatchReader:
-    """The result in batches of ``BATCH_ROWS``. ibis 12.0's ``to_pyarrow_batches`` calls a
-    method duckdb 2.0 removed, so the expression is compiled to DuckDB SQL and streamed on the
-    backend's own connection, where its tables are registered."""
-    sql = ibis.to_sql(expression, dialect="duckdb")
-    reader: pa.RecordBatchReader = con.con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    return reader
+def _copy_to(con: Backend, expression: ir.Table) -> Callable[[Path], None]:
+    """Write ``expression`` to a Parquet file with the engine's own parallel writer."""
+
+    def write(path: Path) -> None:
+        sql = ibis.to_sql(expression, dialect="duckdb")
+        con.raw_sql(
+            f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+
+    return write
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

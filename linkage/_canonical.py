@@ -48,7 +48,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                           ("end_date", pa.date32())],
     "lessons": [("lesson_pid", pa.int64()), ("activity_pid", pa.int64()),
                 ("start_time", _TS), ("end_time", _TS), ("local_date", pa.date32()),
-                ("minutes", pa.int32()), ("teaching_length_student", pa.int32()),
+                ("local_start_minute", pa.int16()), ("minutes", pa.int32()), ("teaching_length_student", pa.int32()),
                 ("teaching_length_teacher", pa.int32()), ("cancelled", pa.bool_())],
     "lesson_student_exceptions": [("lesson_pid", pa.int64()), ("student_pid", pa.int64()),
                                   ("participates", pa.bool_()), ("teaching_length", pa.int32())],

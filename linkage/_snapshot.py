@@ -125,6 +125,18 @@ class SnapshotWriter:
             rows = pq.ParquetFile(target).metadata.num_rows
             self._carried[name] = (target, schema, rows)
 
+    def write_file(self, name: str, write: Callable[[Path], None]) -> Path:
+        """Let ``write(path)`` write table ``name`` as one Parquet file (an engine writing in
+        parallel, say); returns the file, which can be read before the snapshot is
+        committed."""
+        assert self._staging is not None, "use SnapshotWriter as a context manager"
+        assert name not in self._tables and name not in self._carried, name
+        target = self._staging / f"{name}.parquet"
+        write(target)
+        metadata = pq.ParquetFile(target)
+        self._carried[name] = (target, metadata.schema_arrow, metadata.metadata.num_rows)
+        return target
+
     def ensure(self, name: str, schema: pa.Schema) -> None:
         """Make sure table ``name`` exists, empty if nothing was written to it."""
         if name not in self._tables and name not in self._carried:

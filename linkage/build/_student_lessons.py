@@ -1,11 +1,13 @@
 """``student_lessons``: one row per pupil and held lesson, the base of every research table.
 
 Columns: ``student_pid, lesson_pid, school_code, subject_code, grade, grade_band, local_date,
-weekday`` (1 = Monday), ``minutes`` (offered to the pupil), ``reported``, ``present_minutes``,
+term, month, start_time`` (UTC), ``start_hour`` (local clock, as written), ``weekday`` (1 =
+Monday), ``minutes`` (offered to the pupil), ``reported``, ``present_minutes``,
 ``valid_absence_minutes``, ``invalid_absence_minutes``, ``other_minutes`` (null where not
 reported), ``teachers`` (how many), ``substitute`` (any), ``certified`` (a teacher certified in
 the subject for the pupil's grade band), ``legitimated`` (a teacher with a licence),
-``mean_experience`` and ``novice`` (a teacher with under three years).
+``mean_experience``, ``novice`` (a teacher with under three years) and ``new_to_school`` (a
+teacher who arrived at the school this school year).
 
 The pupil's grade is their enrolment's grade at the lesson's school on the lesson's day.
 Certification and experience come from the teacher register; a teacher missing from it counts
@@ -17,6 +19,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from linkage.build._calendar import month, school_year_start, term
 from linkage.build._participation import _on_day, lesson_pupils, lesson_teachers
 
 NOVICE_YEARS = 3
@@ -34,11 +37,13 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
     activities = t["activities"].select("activity_pid", "school_code", "syllabus_pid")
     subjects = t["syllabuses"].select("syllabus_pid", "subject_code")
     lesson_info = (
-        lessons.select("lesson_pid", "activity_pid", "local_date")
+        lessons.select("lesson_pid", "activity_pid", "local_date", "start_time",
+                       "local_start_minute")
         .join(activities, "activity_pid")
         .left_join(subjects, "syllabus_pid")
-        .select("lesson_pid", "local_date", "school_code", "subject_code")
-    )
+        .select("lesson_pid", "local_date", "start_time", "local_start_minute", "school_code",
+                "subject_code")
+    )  # fmt: skip
     pupils = lesson_pupils(t).join(lesson_info, "lesson_pid")
     enrolments = t["enrolments"]
     enrolled = pupils.join(
@@ -52,9 +57,14 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
     )
     pupils = pupils.mutate(grade_band=grade_band(pupils.grade))
 
-    teachers = lesson_teachers(t).join(lesson_info.select("lesson_pid", "subject_code"),
-                                       "lesson_pid")  # fmt: skip
-    register = t["teacher_register"].select("teacher_pid", "legitimated", "experience_years")
+    teachers = lesson_teachers(t).join(
+        lesson_info.select("lesson_pid", "subject_code",
+                           year=school_year_start(lesson_info.local_date)),
+        "lesson_pid",
+    )  # fmt: skip
+    register = t["teacher_register"].select(
+        "teacher_pid", "legitimated", "experience_years", "arrival_year"
+    )
     teachers = teachers.left_join(register, "teacher_pid").drop("teacher_pid_right")
     per_lesson = teachers.group_by("lesson_pid").aggregate(
         teachers=teachers.teacher_pid.nunique(),
@@ -62,6 +72,7 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
         legitimated=teachers.legitimated.fill_null(False).any(),
         mean_experience=teachers.experience_years.mean(),
         novice=(teachers.experience_years < NOVICE_YEARS).fill_null(False).any(),
+        new_to_school=(teachers.arrival_year >= teachers.year).fill_null(False).any(),
     )
     certifications = t["teacher_certifications"]
     certified = (
@@ -86,7 +97,10 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
     return joined.select(
         "student_pid", "lesson_pid", "school_code", "subject_code", "grade", "grade_band",
         "local_date",
-        weekday=joined.local_date.day_of_week.index() + 1,
+        term=term(joined.local_date), month=month(joined.local_date),
+        start_time=joined.start_time,
+        start_hour=(joined.local_start_minute // 60).cast("int8"),
+        weekday=(joined.local_date.day_of_week.index() + 1).cast("int8"),
         minutes=joined.minutes,
         reported=joined.reported.fill_null(False),
         present_minutes=joined.present_minutes, valid_absence_minutes=joined.valid_absence_minutes,
@@ -97,4 +111,19 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
         legitimated=joined.legitimated.fill_null(False),
         mean_experience=joined.mean_experience,
         novice=joined.novice.fill_null(False),
+        new_to_school=joined.new_to_school.fill_null(False),
     )  # fmt: skip
+
+
+def main_school(student_lessons: ir.Table, key: list[str]) -> ir.Table:
+    """Per ``key``: the school with most minutes (ties go to the lowest school code) and the
+    pupil's highest grade there."""
+    sl = student_lessons
+    by_school = sl.group_by([*key, "school_code"]).aggregate(
+        school_minutes=sl.minutes.sum(), school_grade=sl.grade.max()
+    )
+    most = by_school.group_by(key).aggregate(most=by_school.school_minutes.max())
+    top = by_school.join(most, key).filter(lambda x: x.school_minutes == x.most)
+    first = top.group_by(key).aggregate(school_code=top.school_code.min())
+    chosen = first.join(by_school, [*key, "school_code"])
+    return chosen.select(*key, "school_code", grade=chosen.school_grade)

@@ -44,6 +44,7 @@ def lessons_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> Non
                 "activity_pid": ingest.activities[str(activity)],
                 "start_time": start, "end_time": end,
                 "local_date": f.local_date(record, "startTime"),
+                "local_start_minute": f.local_minute(record, "startTime"),
                 "minutes": int((end - start).total_seconds() // 60),
                 "teaching_length_student": f.integer(record, "teachingLengthStudent"),
                 "teaching_length_teacher": f.integer(record, "teachingLengthTeacher"),

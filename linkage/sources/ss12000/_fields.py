@@ -118,3 +118,16 @@ def local_date(record: dict[str, Any], key: str) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+def local_minute(record: dict[str, Any], key: str) -> int | None:
+    """Minutes after midnight of the clock time as written (before conversion to UTC): when in
+    the school's day a lesson starts."""
+    value = record.get(key)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed.hour * 60 + parsed.minute
+    return None

@@ -1,0 +1,89 @@
+"""``exposure``: one row per pupil × term × subject — which teachers the pupil met, and how.
+
+Built from ``student_lessons`` (one row per pupil and held lesson) and the teachers of each
+lesson. Shares are of the pupil's minutes in the subject that term; a pupil who met the subject
+at two schools in one term has one row, filed under the school with most minutes.
+
+- ``teachers``: distinct teachers met, substitutes included.
+- ``main_teacher_share``: minutes with the teacher the pupil spent most minutes with.
+- ``teacher_switches``: regular (non-substitute) teachers whose first lesson with the pupil in
+  the subject came after the pupil's first lesson in it that term — a teacher taking over, a
+  change of class, or a teacher joining.
+- ``certified_share``, ``legitimated_share``, ``novice_share``, ``new_teacher_share``,
+  ``two_teacher_share``, ``substitute_share``: minutes of lessons with such a teacher (or two
+  teachers, or a substitute) over all minutes.
+- ``mean_experience``: minutes-weighted mean of the lessons' mean teacher experience, over lessons
+  whose teachers' experience is known.
+- Absence: ``absence_rate_reported`` (absent over reported minutes) and ``absence_rate_planned``
+  (reported absence over all minutes offered), ``reported_share`` of lessons.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from linkage.build._rates import rate
+from linkage.build._student_lessons import grade_band, main_school
+
+KEY = ["student_pid", "term", "subject_code"]
+
+
+def _minutes_where(flag: ir.BooleanValue, minutes: ir.IntegerValue) -> ir.IntegerScalar:
+    return ibis.ifelse(flag, minutes, 0).sum()
+
+
+def exposure(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
+    sl = student_lessons
+    absent = sl.valid_absence_minutes.fill_null(0) + sl.invalid_absence_minutes.fill_null(0)
+    totals = sl.group_by(KEY).aggregate(
+        lessons=sl.count(),
+        minutes=sl.minutes.sum(),
+        certified_minutes=_minutes_where(sl.certified, sl.minutes),
+        legitimated_minutes=_minutes_where(sl.legitimated, sl.minutes),
+        novice_minutes=_minutes_where(sl.novice, sl.minutes),
+        new_teacher_minutes=_minutes_where(sl.new_to_school, sl.minutes),
+        two_teacher_minutes=_minutes_where(sl.teachers >= 2, sl.minutes),
+        substitute_minutes=_minutes_where(sl.substitute, sl.minutes),
+        experience_weight=_minutes_where(sl.mean_experience.notnull(), sl.minutes),
+        experience_sum=(sl.mean_experience * sl.minutes).sum(),
+        reported_lessons=sl.reported.cast("int64").sum(),
+        reported_minutes=_minutes_where(sl.reported, sl.minutes),
+        absent_minutes=ibis.ifelse(sl.reported, absent, 0).sum(),
+        first_start=sl.start_time.min(),
+    )
+    school = main_school(sl, KEY)
+
+    met = sl.select(*KEY, "lesson_pid", "minutes", "start_time").join(
+        lesson_teachers, "lesson_pid"
+    )
+    per_teacher = met.group_by([*KEY, "teacher_pid"]).aggregate(
+        teacher_minutes=met.minutes.sum(),
+        regular=(~met.substitute).any(),
+        first_regular=ibis.ifelse(~met.substitute, met.start_time, ibis.null("timestamp")).min(),
+    )
+    with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)
+    teachers = with_first.group_by(KEY).aggregate(
+        teachers=with_first.teacher_pid.nunique(),
+        main_teacher_minutes=with_first.teacher_minutes.max(),
+        teacher_switches=(with_first.first_regular > with_first.first_start).cast("int64").sum(),
+    )
+    joined = totals.join(school, KEY).left_join(teachers, KEY)
+    m = joined.minutes
+    return joined.select(
+        *KEY, "school_code", "grade", grade_band=grade_band(joined.grade),
+        lessons=joined.lessons, minutes=m,
+        teachers=joined.teachers.fill_null(0),
+        main_teacher_share=rate(joined.main_teacher_minutes.fill_null(0), m),
+        teacher_switches=joined.teacher_switches.fill_null(0),
+        certified_share=rate(joined.certified_minutes, m),
+        legitimated_share=rate(joined.legitimated_minutes, m),
+        mean_experience=rate(joined.experience_sum, joined.experience_weight),
+        novice_share=rate(joined.novice_minutes, m),
+        new_teacher_share=rate(joined.new_teacher_minutes, m),
+        two_teacher_share=rate(joined.two_teacher_minutes, m),
+        substitute_share=rate(joined.substitute_minutes, m),
+        reported_share=rate(joined.reported_lessons, joined.lessons),
+        absence_rate_reported=rate(joined.absent_minutes, joined.reported_minutes),
+        absence_rate_planned=rate(joined.absent_minutes, m),
+    )  # fmt: skip

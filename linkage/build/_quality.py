@@ -1,0 +1,75 @@
+"""``quality``: how complete and timely a school's registration is, per school × month.
+
+- ``scheduled_lessons``: lessons in the schedule, cancelled ones included; ``cancelled_share``.
+- ``held_lessons`` and, of those with pupils, ``unreported_share``: no attendance registered for
+  any pupil.
+- ``late_share``: of reported lessons, those first registered 24 hours or more after the lesson
+  ended (``Attendance.reportedTimestamp``).
+- ``adjusted_share``: held lessons whose participants were changed for the day (a student or a
+  teacher exception); ``teacher_change_share``: a teacher exception alone.
+- ``without_teacher_share``: held lessons that no teacher took part in.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from linkage.build._calendar import month
+from linkage.build._participation import lesson_pupils, lesson_teachers
+from linkage.build._rates import rate
+
+LATE_AFTER_HOURS = 24
+
+
+def quality(t: dict[str, ir.Table]) -> ir.Table:
+    lessons = t["lessons"]
+    info = lessons.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
+    info = info.select("lesson_pid", "school_code", "end_time", "cancelled",
+                       month=month(info.local_date))  # fmt: skip
+    attendance = t["attendance"]
+    registered = (
+        attendance.filter(attendance.reported)
+        .group_by("lesson_pid")
+        .aggregate(first_reported=attendance.reported_at.min(), reported=ibis.literal(True))
+    )
+    pupils = lesson_pupils(t).select("lesson_pid").distinct().mutate(has_pupils=True)
+    teachers = lesson_teachers(t).select("lesson_pid").distinct().mutate(has_teacher=True)
+    s_ex = t["lesson_student_exceptions"].select("lesson_pid").distinct().mutate(s_ex=True)
+    t_ex = t["lesson_teacher_exceptions"].select("lesson_pid").distinct().mutate(t_ex=True)
+    j = info
+    for extra in (registered, pupils, teachers, s_ex, t_ex):
+        j = j.left_join(extra, "lesson_pid").drop("lesson_pid_right")
+    held = ~j.cancelled
+    with_pupils = held & j.has_pupils.fill_null(False)
+    reported = with_pupils & j.reported.fill_null(False)
+    late = reported & (
+        j.first_reported.notnull()
+        & (j.first_reported >= j.end_time + ibis.interval(hours=LATE_AFTER_HOURS))
+    )
+    adjusted = held & (j.s_ex.fill_null(False) | j.t_ex.fill_null(False))
+
+    def n(flag: ir.BooleanValue) -> ir.IntegerScalar:
+        return flag.cast("int64").sum()
+
+    agg = j.group_by(["school_code", "month"]).aggregate(
+        scheduled_lessons=j.count(),
+        cancelled_lessons=n(j.cancelled),
+        held_lessons=n(held),
+        lessons_with_pupils=n(with_pupils),
+        reported_lessons=n(reported),
+        late_lessons=n(late),
+        adjusted_lessons=n(adjusted),
+        teacher_change_lessons=n(held & j.t_ex.fill_null(False)),
+        lessons_without_teacher=n(held & ~j.has_teacher.fill_null(False)),
+    )
+    return agg.select(
+        "school_code", "month", "scheduled_lessons", "held_lessons",
+        cancelled_share=rate(agg.cancelled_lessons, agg.scheduled_lessons),
+        unreported_share=rate(agg.lessons_with_pupils - agg.reported_lessons,
+                              agg.lessons_with_pupils),
+        late_share=rate(agg.late_lessons, agg.reported_lessons),
+        adjusted_share=rate(agg.adjusted_lessons, agg.held_lessons),
+        teacher_change_share=rate(agg.teacher_change_lessons, agg.held_lessons),
+        without_teacher_share=rate(agg.lessons_without_teacher, agg.held_lessons),
+    )  # fmt: skip

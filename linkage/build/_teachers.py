@@ -1,0 +1,105 @@
+"""``teacher_terms``: one row per teacher × term × school where the teacher taught a held lesson.
+
+- ``lessons``, ``minutes``: held lessons taught there that term and their length for the teacher
+  (the lesson's teaching length for teachers, else end − start); ``substitute_lessons`` of them
+  as a substitute. ``regular``: taught at least one lesson as the activity's own teacher.
+- ``certified_share``: minutes in lessons where the teacher is certified in the lesson's subject
+  for every grade band among its pupils.
+- ``legitimated``, ``experience_years``, ``novice`` (< 3 years) and ``new_to_school`` (arrived
+  this school year) from the teacher register; null when the teacher is not in it.
+- ``leaves``: the teacher leaves the school by the next school year: none of their duties at the
+  school is open-ended or runs to 1 August of the following year (null without a duty there).
+- ``school_turnover``: the share of the school's regular teachers that term who leave.
+
+Teachers are data subjects too: these rows never leave the service, only aggregates of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from linkage.build._calendar import school_year_start, term
+from linkage.build._participation import lesson_teachers
+from linkage.build._rates import rate
+from linkage.build._student_lessons import NOVICE_YEARS
+
+KEY = ["teacher_pid", "term", "school_code"]
+
+
+def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table:
+    lessons = t["lessons"]
+    info = (
+        lessons.filter(~lessons.cancelled)
+        .join(t["activities"].select("activity_pid", "school_code", "syllabus_pid"),
+              "activity_pid")
+        .left_join(t["syllabuses"].select("syllabus_pid", "subject_code"), "syllabus_pid")
+    )  # fmt: skip
+    info = info.select(
+        "lesson_pid", "school_code", "subject_code",
+        term=term(info.local_date), year=school_year_start(info.local_date),
+        minutes=ibis.coalesce(info.teaching_length_teacher, info.minutes),
+    )  # fmt: skip
+    taught = lesson_teachers(t).join(info, "lesson_pid")
+
+    bands = student_lessons.select("lesson_pid", "grade_band").distinct()
+    needed = taught.select("lesson_pid", "teacher_pid", "subject_code").join(bands, "lesson_pid")
+    certs = t["teacher_certifications"].select(
+        "teacher_pid", "subject_code", "grade_band", covered=ibis.literal(1)
+    )
+    checked = needed.left_join(certs, ["teacher_pid", "subject_code", "grade_band"])
+    uncovered = (
+        checked.filter(checked.covered.isnull()).select("lesson_pid", "teacher_pid").distinct()
+    )
+    band_known = needed.select("lesson_pid", "teacher_pid").distinct()
+    certified = band_known.anti_join(uncovered, ["lesson_pid", "teacher_pid"]).mutate(
+        certified=ibis.literal(True)
+    )
+    taught = taught.left_join(certified, ["lesson_pid", "teacher_pid"])
+    is_certified = taught.certified.fill_null(False)
+    per_term = taught.group_by(KEY).aggregate(
+        year=taught.year.max(),
+        lessons=taught.count(),
+        minutes=taught.minutes.sum(),
+        substitute_lessons=taught.substitute.cast("int64").sum(),
+        regular=(~taught.substitute).any(),
+        certified_minutes=ibis.ifelse(is_certified, taught.minutes, 0).sum(),
+    )
+
+    register = t["teacher_register"].select(
+        "teacher_pid", "legitimated", "experience_years", "arrival_year"
+    )
+    staff = t["staff"]
+    per_duty = staff.select(
+        "teacher_pid", "school_code",
+        open_until=ibis.coalesce(staff.end_date, ibis.date(dt.date.max)),
+    )  # fmt: skip
+    duties = per_duty.group_by(["teacher_pid", "school_code"]).aggregate(
+        last_day=per_duty.open_until.max()
+    )
+    joined = per_term.left_join(register, "teacher_pid").left_join(
+        duties, ["teacher_pid", "school_code"]
+    )
+    next_year = ibis.date(joined.year + 1, 8, 1)
+    rows = joined.select(
+        *KEY, "lessons", "minutes", "substitute_lessons", "regular",
+        certified_share=rate(joined.certified_minutes, joined.minutes),
+        legitimated=joined.legitimated,
+        experience_years=joined.experience_years,
+        novice=joined.experience_years < NOVICE_YEARS,
+        new_to_school=joined.arrival_year >= joined.year,
+        leaves=ibis.ifelse(joined.last_day.isnull(), ibis.null("boolean"),
+                           joined.last_day < next_year),
+    )  # fmt: skip
+    regular = rows.filter(rows.regular)
+    school = regular.group_by(["term", "school_code"]).aggregate(
+        leavers=regular.leaves.fill_null(False).cast("int64").sum(),
+        known=regular.leaves.notnull().cast("int64").sum(),
+    )
+    out = rows.left_join(school, ["term", "school_code"])
+    return out.select(
+        *[c for c in rows.columns],
+        school_turnover=rate(out.leavers, out.known),
+    )
