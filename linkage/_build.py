@@ -93,9 +93,7 @@ def _copy_to(con: Backend, expression: ir.Table) -> Callable[[Path], None]:
 
     def write(path: Path) -> None:
         sql = ibis.to_sql(expression, dialect="duckdb")
-        con.raw_sql(
-            f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
-        )
+        con.raw_sql(f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)")
 
     return write
 

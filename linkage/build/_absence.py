@@ -78,10 +78,7 @@ def student_months(student_lessons: ir.Table) -> ir.Table:
     key = ["student_pid", "month"]
     sl = student_lessons
     sums = _sums(sl, [*key, "term"])
-    joined = (
-        sums.join(main_school(sl, key), key)
-        .left_join(_days(sl, key), key)
-    )
+    joined = sums.join(main_school(sl, key), key).left_join(_days(sl, key), key)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
         *key, "term", "school_code", "grade", *COUNTS, **_rates(joined),
@@ -102,9 +99,7 @@ def student_terms(
     )
     register = student_register.select("student_pid", "merit_value")
     joined = (
-        sums.join(main_school(sl, key), key)
-        .join(alert, key)
-        .left_join(register, "student_pid")
+        sums.join(main_school(sl, key), key).join(alert, key).left_join(register, "student_pid")
     )
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(

@@ -54,9 +54,7 @@ def exposure(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
     )
     school = main_school(sl, KEY)
 
-    met = sl.select(*KEY, "lesson_pid", "minutes", "start_time").join(
-        lesson_teachers, "lesson_pid"
-    )
+    met = sl.select(*KEY, "lesson_pid", "minutes", "start_time").join(lesson_teachers, "lesson_pid")
     per_teacher = met.group_by([*KEY, "teacher_pid"]).aggregate(
         teacher_minutes=met.minutes.sum(),
         regular=(~met.substitute).any(),

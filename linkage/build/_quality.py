@@ -8,6 +8,11 @@
 - ``adjusted_share``: held lessons whose participants were changed for the day (a student or a
   teacher exception); ``teacher_change_share``: a teacher exception alone.
 - ``without_teacher_share``: held lessons that no teacher took part in.
+
+The counts behind every share are columns too (``cancelled_lessons``, ``lessons_with_pupils``,
+``reported_lessons``, ``late_lessons``, ``adjusted_lessons``, ``teacher_change_lessons``,
+``lessons_without_teacher``), with ``two_teacher_lessons`` and ``substitute_lessons`` (a
+teacher not assigned to the activity that day took part).
 """
 
 from __future__ import annotations
@@ -33,12 +38,22 @@ def quality(t: dict[str, ir.Table]) -> ir.Table:
         .group_by("lesson_pid")
         .aggregate(first_reported=attendance.reported_at.min(), reported=ibis.literal(True))
     )
+    substituted = (
+        lesson_teachers(t)
+        .filter(lambda x: x.substitute)
+        .select("lesson_pid")
+        .distinct()
+        .mutate(has_substitute=True)
+    )
     pupils = lesson_pupils(t).select("lesson_pid").distinct().mutate(has_pupils=True)
-    teachers = lesson_teachers(t).select("lesson_pid").distinct().mutate(has_teacher=True)
+    present = lesson_teachers(t)
+    teachers = present.group_by("lesson_pid").aggregate(
+        has_teacher=ibis.literal(True), teachers=present.count()
+    )
     s_ex = t["lesson_student_exceptions"].select("lesson_pid").distinct().mutate(s_ex=True)
     t_ex = t["lesson_teacher_exceptions"].select("lesson_pid").distinct().mutate(t_ex=True)
     j = info
-    for extra in (registered, pupils, teachers, s_ex, t_ex):
+    for extra in (registered, pupils, teachers, substituted, s_ex, t_ex):
         j = j.left_join(extra, "lesson_pid").drop("lesson_pid_right")
     held = ~j.cancelled
     with_pupils = held & j.has_pupils.fill_null(False)
@@ -62,9 +77,11 @@ def quality(t: dict[str, ir.Table]) -> ir.Table:
         adjusted_lessons=n(adjusted),
         teacher_change_lessons=n(held & j.t_ex.fill_null(False)),
         lessons_without_teacher=n(held & ~j.has_teacher.fill_null(False)),
+        two_teacher_lessons=n(held & (j.teachers.fill_null(0) >= 2)),
+        substitute_lessons=n(held & j.has_substitute.fill_null(False)),
     )
     return agg.select(
-        "school_code", "month", "scheduled_lessons", "held_lessons",
+        *agg.columns,
         cancelled_share=rate(agg.cancelled_lessons, agg.scheduled_lessons),
         unreported_share=rate(agg.lessons_with_pupils - agg.reported_lessons,
                               agg.lessons_with_pupils),

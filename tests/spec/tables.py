@@ -23,14 +23,16 @@ from linkage._canonical import SCHEMAS
 def _cell(text: str, kind: pa.DataType) -> object:
     if text == "":
         return None
-    if pa.types.is_boolean(kind):
-        return {"T": True, "F": False}[text]
-    if pa.types.is_integer(kind):
-        return int(text)
-    if pa.types.is_date(kind):
-        return dt.date.fromisoformat(text)
-    if pa.types.is_timestamp(kind):
-        return dt.datetime.fromisoformat(text)
+    parsers: list[tuple[object, object]] = [
+        (pa.types.is_boolean, {"T": True, "F": False}.__getitem__),
+        (pa.types.is_integer, int),
+        (pa.types.is_floating, float),
+        (pa.types.is_date, dt.date.fromisoformat),
+        (pa.types.is_timestamp, dt.datetime.fromisoformat),
+    ]
+    for test, parse in parsers:
+        if test(kind):  # type: ignore[operator]
+            return parse(text)  # type: ignore[operator]
     return text
 
 
@@ -54,3 +56,9 @@ def spec_tables(**texts: str) -> dict[str, ir.Table]:
 def rows(table: ir.Table) -> list[tuple[object, ...]]:
     """The rows of a result, sorted, as tuples."""
     return sorted(tuple(r.values()) for r in ibis.duckdb.connect().to_pyarrow(table).to_pylist())
+
+
+def dicts(table: ir.Table) -> list[dict[str, object]]:
+    """The rows of a result as dictionaries, in no particular order."""
+    result: list[dict[str, object]] = ibis.duckdb.connect().to_pyarrow(table).to_pylist()
+    return result

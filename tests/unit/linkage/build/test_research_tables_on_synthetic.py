@@ -1,0 +1,138 @@
+"""The whole build on the synthetic municipality recovers the planted truth (``truth.json``).
+
+Figures the generator computes from exactly what it wrote must come back to six decimals.
+Teacher figures come back within a stated tolerance: the generator counts every teacher of the
+year, the build sees the teachers who taught in the weeks generated.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from linkage import build_research_tables, ingest_register, read_manifest
+from linkage._build import RESEARCH
+from linkage._snapshot import current_snapshot
+from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
+
+__all__ = ["ingested", "session_key"]
+
+EXACT = 1e-6
+TEACHER_TOLERANCE = 0.03  # absolute, on shares of teachers
+
+
+@pytest.fixture(scope="module")
+def research(ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data = tmp_path_factory.mktemp("research") / "data"
+    shutil.copytree(ingested.data_dir, data)
+    registers = ingested.extract.out / "registers"
+    for kind in ("teachers", "students"):
+        name = "teacher_register.csv" if kind == "teachers" else "student_register.csv"
+        ingest_register(kind, registers / name, data, key_file=ingested.key_file)
+    report = build_research_tables(data)
+    snapshot = current_snapshot(data / RESEARCH)
+    files = read_manifest(snapshot)["tables"]
+    tables = {name: pl.read_parquet(snapshot / f["file"]) for name, f in files.items()}
+    return {"report": report, "tables": tables, "truth": ingested.extract.truth}
+
+
+def _t(research: dict[str, Any], name: str) -> pl.DataFrame:
+    frame: pl.DataFrame = research["tables"][name]
+    return frame
+
+
+def test_the_snapshot_holds_every_table_with_its_row_count(research: dict[str, Any]) -> None:
+    report = research["report"]
+    assert set(report.rows) == {"student_lessons", "exposure", "student_months",
+                                "student_terms", "teacher_terms", "quality"}  # fmt: skip
+    for name, rows in report.rows.items():
+        assert _t(research, name).height == rows
+    counts = research["truth"]["counts"]
+    assert report.rows["student_lessons"] == counts["attendance_records"]
+
+
+def test_absence_figures(research: dict[str, Any]) -> None:
+    figures = research["truth"]["figures"]
+    terms = _t(research, "student_terms")
+    assert terms.select("student_pid", "term").is_unique().all()
+    absent, reported = terms["absent_minutes"].sum(), terms["reported_minutes"].sum()
+    assert absent / reported == pytest.approx(figures["absence_rate_over_reported"], abs=EXACT)
+    assert absent / terms["planned_minutes"].sum() == pytest.approx(
+        figures["absence_rate_over_planned"], abs=EXACT
+    )
+    assert terms["valid_absence_minutes"].sum() / absent == pytest.approx(
+        figures["valid_share_of_absence"], abs=EXACT
+    )
+    seen = terms.filter(pl.col("reported_minutes") > 0)
+    for column, figure in [
+        ("persistent_absence", "persistent_absence_share"),
+        ("severe_absence", "severe_absence_share"),
+        ("any_month_over_20_percent", "any_month_over_20_percent_share"),
+        ("many_days_absent", "fifteen_or_more_days_absent_share"),
+    ]:
+        assert seen[column].mean() == pytest.approx(figures[figure], abs=EXACT), column
+    assert seen["days_absent"].mean() == pytest.approx(figures["mean_days_absent"], abs=EXACT)
+
+
+def test_absence_by_month(research: dict[str, Any]) -> None:
+    months = _t(research, "student_months")
+    by_month = months.group_by("month").agg(pl.col("absent_minutes").sum() /
+                                            pl.col("reported_minutes").sum())  # fmt: skip
+    got = {m[-2:]: rate for m, rate in by_month.iter_rows()}
+    expected = {m: r for m, r in research["truth"]["figures"]["absence_rate_by_month"].items()
+                if r is not None}  # fmt: skip
+    assert got == pytest.approx(expected, abs=EXACT)
+
+
+def test_certified_minutes_in_exposure(research: dict[str, Any]) -> None:
+    exposure = _t(research, "exposure")
+    assert exposure.select("student_pid", "term", "subject_code").is_unique().all()
+    certified = (exposure["certified_share"] * exposure["minutes"]).sum()
+    assert certified / exposure["minutes"].sum() == pytest.approx(
+        research["truth"]["figures"]["certified_share_of_pupil_minutes"], abs=EXACT
+    )
+    assert exposure["minutes"].sum() == _t(research, "student_lessons")["minutes"].sum()
+    assert (exposure["teachers"] >= 1).all()
+    assert exposure["main_teacher_share"].is_between(0, 1).all()
+
+
+def test_registration_quality(research: dict[str, Any]) -> None:
+    counts = research["truth"]["counts"]
+    quality = _t(research, "quality").sum()
+    assert quality["scheduled_lessons"][0] == counts["lessons"]
+    assert quality["cancelled_lessons"][0] == counts["cancelled_lessons"]
+    assert quality["held_lessons"][0] == counts["lessons"] - counts["cancelled_lessons"]
+    assert quality["late_lessons"][0] == counts["late_reported_lessons"]
+    assert quality["two_teacher_lessons"][0] == counts["two_teacher_lessons"]
+    assert quality["lessons_without_teacher"][0] == counts["lessons_without_teacher"]
+    assert quality["substitute_lessons"][0] == counts["lessons_with_unassigned_teacher"]
+    unreported = quality["lessons_with_pupils"][0] - quality["reported_lessons"][0]
+    assert unreported == counts["unreported_lessons"]
+
+
+def test_teacher_figures_within_tolerance(research: dict[str, Any]) -> None:
+    figures = research["truth"]["figures"]
+    teachers = _t(research, "teacher_terms")
+    assert teachers.select("teacher_pid", "term", "school_code").is_unique().all()
+    regular = teachers.filter(pl.col("regular"))
+    for column, figure in [("leaves", "teacher_turnover_rate"),
+                           ("novice", "novice_teacher_share"),
+                           ("new_to_school", "teachers_new_to_school_share")]:  # fmt: skip
+        assert regular[column].mean() == pytest.approx(figures[figure], abs=TEACHER_TOLERANCE), (
+            column
+        )
+
+
+def test_merit_and_absence(research: dict[str, Any]) -> None:
+    """Grade 9 pupils whose planted identity numbers cannot be linked (no number, a wrong check
+    digit) have no register row, so the figures agree within a tolerance, not exactly."""
+    terms = _t(research, "student_terms").filter(pl.col("merit_value").is_not_null())
+    figures = research["truth"]["figures"]
+    assert terms["merit_value"].mean() == pytest.approx(figures["mean_merit_value"], rel=0.005)
+    rate = terms["absence_rate_reported"].fill_null(0).to_numpy()
+    corr = float(np.corrcoef(rate, terms["merit_value"].to_numpy())[0, 1])
+    assert corr == pytest.approx(figures["merit_absence_correlation"], abs=0.02)
