@@ -13,12 +13,13 @@ Modules
 - ``_canonical``: the canonical tables' schemas.
 """
 
-from linkage._build import BuildReport, build_research_tables
+from linkage._build import DEFAULT_MEMORY_LIMIT, BuildReport, build_research_tables
 from linkage._ingest import IngestReport, ingest_extract
 from linkage._registers import ingest_register
 from linkage._snapshot import current_snapshot, read_manifest
 
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "BuildReport",
     "IngestReport",
     "build_research_tables",

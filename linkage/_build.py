@@ -11,7 +11,7 @@ to a folder inside the data directory, so memory stays bounded whatever the data
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,11 +34,13 @@ from linkage.build import (
     student_terms,
     teacher_terms,
 )
+from medler.errors import UsageError
 
 RESEARCH = "research"
 TABLES = ("student_lessons", "exposure", "student_months", "student_terms", "teacher_terms",
           "quality")  # fmt: skip
-MEMORY_LIMIT = os.environ.get("MEDLER_BUILD_MEMORY", "2GB")
+DEFAULT_MEMORY_LIMIT = "2GB"
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,10 @@ class BuildReport:
     rows: dict[str, int]
 
 
-def connect(spill: Path, memory_limit: str = MEMORY_LIMIT) -> Backend:
+def connect(spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Backend:
     """A DuckDB connection for the build: bounded memory, spilling to ``spill``."""
+    if not _MEMORY.fullmatch(memory_limit.strip()):
+        raise UsageError(f"memory limit {memory_limit!r} is not a size such as 2GB or 512MB")
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
@@ -57,13 +61,15 @@ def connect(spill: Path, memory_limit: str = MEMORY_LIMIT) -> Backend:
     return con
 
 
-def build_research_tables(data_dir: Path) -> BuildReport:
+def build_research_tables(
+    data_dir: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> BuildReport:
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
     rows: dict[str, int] = {}
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
-        con = connect(spill)
+        con = connect(spill, memory_limit)
         t = open_snapshot(canonical, con)
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 

@@ -10,6 +10,7 @@ import typer
 
 from api.cli import _demo, _ingest, _synth
 from api.cli._keys import KeyFileOption, keys_app
+from linkage import DEFAULT_MEMORY_LIMIT
 
 app = typer.Typer(
     name="medler",
@@ -117,9 +118,19 @@ def ingest_register(
 
 
 @app.command()
-def build(data_dir: DataDirOption = None) -> None:
+def build(
+    data_dir: DataDirOption = None,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            "--memory-limit",
+            envvar="MEDLER_BUILD_MEMORY",
+            help="Memory the build's engine may use before it spills to disk (e.g. 2GB).",
+        ),
+    ] = DEFAULT_MEMORY_LIMIT,
+) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
-    _ingest.run_build(data_dir=data_dir or _default_data_dir())
+    _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit)
 
 
 @app.command()
@@ -131,5 +142,5 @@ def demo(
     weeks: Annotated[int, typer.Option(help="Teaching weeks in the demo's calendar.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """Run the whole story on embedded defaults (so far: synthesise, ingest, registers)."""
+    """Run the whole story on embedded defaults (so far: synthesise, ingest, registers, build)."""
     _demo.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)

@@ -5,7 +5,7 @@
 2. A demo key in the same folder (a real service keeps its key offline, see docs/how-to).
 3. Ingest the extract: a pseudonymised snapshot in the data directory.
 4. Ingest the teacher and student registers.
-5. Build the research tables (so far: ``student_lessons``).
+5. Build the research tables.
 """
 
 from __future__ import annotations

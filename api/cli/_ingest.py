@@ -9,7 +9,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from linkage import IngestReport, build_research_tables, ingest_extract, ingest_register
+from linkage import (
+    DEFAULT_MEMORY_LIMIT,
+    IngestReport,
+    build_research_tables,
+    ingest_extract,
+    ingest_register,
+)
 
 
 def ingest_with_progress(
@@ -43,8 +49,8 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
     _print_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
 
 
-def run_build(*, data_dir: Path) -> None:
-    report = build_research_tables(data_dir)
+def run_build(*, data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+    report = build_research_tables(data_dir, memory_limit=memory_limit)
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")

@@ -79,3 +79,14 @@ def test_build_writes_a_research_snapshot(
     assert not any(
         c.endswith("_pid") and c not in {"student_pid", "lesson_pid"} for c in table.columns
     )
+
+
+def test_build_refuses_a_memory_limit_that_is_no_size(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    key = ["--key-file", str(ingested.key_file), "--data-dir", str(data)]
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), *key]) == 0
+    assert run(["build", "--data-dir", str(data), "--memory-limit", "lots"]) == 2
+    assert "memory limit 'lots' is not a size" in capsys.readouterr().err
+    assert not (data / "research" / "CURRENT").exists()
