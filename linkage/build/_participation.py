@@ -34,40 +34,64 @@ def _held(t: dict[str, ir.Table]) -> ir.Table:
 
 
 def lesson_pupils(t: dict[str, ir.Table]) -> ir.Table:
-    """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes``."""
+    """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes, grade``.
+
+    ``grade`` is the pupil's enrolment grade at the lesson's school on its day (the highest, if
+    enrolments overlap; null without one). Group members and student exceptions, each with the
+    pupil's enrolments that day, are stacked and grouped once per pupil and lesson, instead of
+    being joined pairwise (a union, an anti-join and two lookups)."""
     held = _held(t)
-    members = (
+    where = (
         held.select("lesson_pid", "activity_pid", "local_date")
-        .join(t["activity_groups"], "activity_pid")
-        .join(t["group_memberships"], "group_pid")
+        .left_join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
+        .drop("activity_pid_right")
     )
-    members = members.filter(_on_day(members, members.local_date))
-    exceptions = t["lesson_student_exceptions"]
-    added = exceptions.filter(exceptions.participates).select("lesson_pid", "student_pid")
-    removed = exceptions.filter(~exceptions.participates).select("lesson_pid", "student_pid")
-    seated = (
-        members.select("lesson_pid", "student_pid")
-        .union(added.semi_join(held, "lesson_pid"), distinct=True)
-        .anti_join(removed, ["lesson_pid", "student_pid"])
+    members = where.join(t["activity_groups"], "activity_pid").join(
+        t["group_memberships"], "group_pid"
     )
-    lengths = exceptions.filter(exceptions.teaching_length.notnull()).select(
-        "lesson_pid", "student_pid", own_length=exceptions.teaching_length
+    members = members.filter(_on_day(members, members.local_date)).select(
+        "lesson_pid", "student_pid", "local_date", "school_code",
+        member=ibis.literal(True), added=ibis.literal(False), removed=ibis.literal(False),
+        own_length=ibis.null("int32"),
+    )  # fmt: skip
+    ex = t["lesson_student_exceptions"].join(
+        where.select("lesson_pid", "local_date", "school_code"), "lesson_pid"
     )
-    with_lesson = seated.join(
+    ex = ex.select(
+        "lesson_pid", "student_pid", "local_date", "school_code",
+        member=ibis.literal(False), added=ex.participates, removed=~ex.participates,
+        own_length=ex.teaching_length,
+    )  # fmt: skip
+    people = members.union(ex, distinct=False)
+    e = t["enrolments"]
+    graded = people.left_join(
+        e,
+        [people.student_pid == e.student_pid, people.school_code == e.school_code,
+         e.start_date.isnull() | (e.start_date <= people.local_date),
+         e.end_date.isnull() | (people.local_date <= e.end_date)],
+    )  # fmt: skip
+    stacked = graded.select(
+        "lesson_pid", "student_pid", "member", "added", "removed", "own_length", "grade"
+    )
+    grouped = stacked.group_by(["lesson_pid", "student_pid"]).aggregate(
+        member=stacked.member.any(),
+        added=stacked.added.any(),
+        removed=stacked.removed.any(),
+        own_length=stacked.own_length.max(),
+        grade=stacked.grade.max(),
+    )
+    seated = grouped.filter((grouped.member | grouped.added) & ~grouped.removed)
+    seated = seated.join(
         held.select(
-            "lesson_pid",
-            lesson_length=held.teaching_length_student,
-            lesson_minutes=held.minutes,
+            "lesson_pid", lesson_length=held.teaching_length_student, lesson_minutes=held.minutes
         ),
         "lesson_pid",
-    ).left_join(lengths, ["lesson_pid", "student_pid"])
-    return with_lesson.select(
-        "lesson_pid",
-        "student_pid",
-        minutes=ibis.coalesce(
-            with_lesson.own_length, with_lesson.lesson_length, with_lesson.lesson_minutes
-        ),
     )
+    return seated.select(
+        "lesson_pid", "student_pid",
+        minutes=ibis.coalesce(seated.own_length, seated.lesson_length, seated.lesson_minutes),
+        grade=seated.grade,
+    )  # fmt: skip
 
 
 def lesson_teachers(t: dict[str, ir.Table]) -> ir.Table:

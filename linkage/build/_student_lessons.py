@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._calendar import month, school_year_start, term
-from linkage.build._participation import _on_day, lesson_teachers
+from linkage.build._participation import lesson_pupils, lesson_teachers
 
 NOVICE_YEARS = 3
 
@@ -44,7 +44,16 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
         .select("lesson_pid", "local_date", "start_time", "local_start_minute", "school_code",
                 "subject_code")
     )  # fmt: skip
-    pupils = _seated(t, lessons, activities, lesson_info)
+    attendance = t["attendance"].select(
+        "lesson_pid", "student_pid", "reported", "present_minutes", "valid_absence_minutes",
+        "invalid_absence_minutes", "other_minutes",
+    )  # fmt: skip
+    pupils = (
+        lesson_pupils(t)
+        .join(lesson_info, "lesson_pid")
+        .left_join(attendance, ["lesson_pid", "student_pid"])
+        .drop("lesson_pid_right", "student_pid_right")
+    )
     pupils = pupils.mutate(grade_band=grade_band(pupils.grade))
 
     teachers = lesson_teachers(t).join(
@@ -111,67 +120,3 @@ def main_school(student_lessons: ir.Table, key: list[str]) -> ir.Table:
     first = top.group_by(key).aggregate(school_code=top.school_code.min())
     chosen = first.join(by_school, [*key, "school_code"])
     return chosen.select(*key, "school_code", grade=chosen.school_grade)
-
-
-_ATTENDANCE = ("present_minutes", "valid_absence_minutes", "invalid_absence_minutes",
-               "other_minutes")  # fmt: skip
-
-
-def _seated(
-    t: dict[str, ir.Table], held: ir.Table, activities: ir.Table, lesson_info: ir.Table
-) -> ir.Table:
-    """The pupils of every held lesson (the rules of ``lesson_pupils``) with their grade and
-    attendance. Group members and student exceptions (with the pupil's enrolments that day)
-    are stacked and grouped once per pupil and lesson, instead of joined pairwise."""
-    where = held.select("lesson_pid", "activity_pid", "local_date").join(
-        activities.select("activity_pid", "school_code"), "activity_pid"
-    )
-    members = where.join(t["activity_groups"], "activity_pid").join(
-        t["group_memberships"], "group_pid"
-    )
-    members = members.filter(_on_day(members, members.local_date)).select(
-        "lesson_pid", "student_pid", "local_date", "school_code",
-        member=ibis.literal(True), added=ibis.literal(False), removed=ibis.literal(False),
-        own_length=ibis.null("int32"),
-    )  # fmt: skip
-    ex = t["lesson_student_exceptions"].join(
-        where.select("lesson_pid", "local_date", "school_code"), "lesson_pid"
-    )
-    ex = ex.select(
-        "lesson_pid", "student_pid", "local_date", "school_code",
-        member=ibis.literal(False), added=ex.participates, removed=~ex.participates,
-        own_length=ex.teaching_length,
-    )  # fmt: skip
-    people = members.union(ex, distinct=False)
-    e = t["enrolments"]
-    graded = people.left_join(
-        e,
-        [people.student_pid == e.student_pid, people.school_code == e.school_code,
-         e.start_date.isnull() | (e.start_date <= people.local_date),
-         e.end_date.isnull() | (people.local_date <= e.end_date)],
-    )  # fmt: skip
-    stacked = graded.select(
-        "lesson_pid", "student_pid", "member", "added", "removed", "own_length", "grade"
-    )
-    grouped = stacked.group_by(["lesson_pid", "student_pid"]).aggregate(
-        member=stacked.member.any(),
-        added=stacked.added.any(),
-        removed=stacked.removed.any(),
-        own_length=stacked.own_length.max(),
-        grade=stacked.grade.max(),
-    )
-    seated = grouped.filter((grouped.member | grouped.added) & ~grouped.removed)
-    lengths = held.select(
-        "lesson_pid", lesson_length=held.teaching_length_student, lesson_minutes=held.minutes
-    )
-    attendance = t["attendance"].select("lesson_pid", "student_pid", "reported", *_ATTENDANCE)
-    seated = (
-        seated.join(lengths, "lesson_pid")
-        .join(lesson_info, "lesson_pid")
-        .left_join(attendance, ["lesson_pid", "student_pid"])
-    )
-    return seated.select(
-        "lesson_pid", "student_pid", "grade", "reported", *_ATTENDANCE,
-        "local_date", "start_time", "local_start_minute", "school_code", "subject_code",
-        minutes=ibis.coalesce(seated.own_length, seated.lesson_length, seated.lesson_minutes),
-    )  # fmt: skip
