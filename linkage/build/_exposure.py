@@ -62,7 +62,7 @@ def exposure(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
     )
     with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)
     teachers = with_first.group_by(KEY).aggregate(
-        teachers=with_first.teacher_pid.nunique(),
+        teachers=with_first.count(),  # one row per teacher already
         main_teacher_minutes=with_first.teacher_minutes.max(),
         teacher_switches=(with_first.first_regular > with_first.first_start).cast("int64").sum(),
     )
