@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend
+from ibis.backends.sql.datatypes import DuckDBType
 
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
@@ -99,6 +100,15 @@ def _copy_to(con: Backend, expression: ir.Table) -> Callable[[Path], None]:
 
     def write(path: Path) -> None:
         sql = ibis.to_sql(expression, dialect="duckdb")
+        # DuckDB sums integers into 128-bit integers, which Parquet stores as doubles: cast every
+        # column to the type the expression declares, so counts stay integers in the files.
+        casts = ", ".join(
+            f'CAST("{name}" AS {DuckDBType.to_string(kind)}) AS "{name}"'
+            for name, kind in expression.schema().items()
+            if kind.is_integer()
+        )
+        if casts:
+            sql = f"SELECT * REPLACE ({casts}) FROM ({sql})"
         con.raw_sql(f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)")
 
     return write

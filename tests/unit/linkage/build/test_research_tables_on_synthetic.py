@@ -136,3 +136,11 @@ def test_merit_and_absence(research: dict[str, Any]) -> None:
     rate = terms["absence_rate_reported"].fill_null(0).to_numpy()
     corr = float(np.corrcoef(rate, terms["merit_value"].to_numpy())[0, 1])
     assert corr == pytest.approx(figures["merit_absence_correlation"], abs=0.02)
+
+
+def test_counts_are_stored_as_integers(research: dict[str, Any]) -> None:
+    """The engine sums integers into 128-bit integers, which Parquet would store as doubles."""
+    for name, column in [("exposure", "minutes"), ("exposure", "teacher_switches"),
+                         ("student_terms", "days_absent"), ("student_months", "planned_minutes"),
+                         ("teacher_terms", "minutes"), ("quality", "late_lessons")]:  # fmt: skip
+        assert _t(research, name)[column].dtype == pl.Int64, (name, column)
