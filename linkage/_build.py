@@ -32,14 +32,15 @@ from linkage.build import (
     quality,
     student_lessons,
     student_months,
+    student_teachers,
     student_terms,
     teacher_terms,
 )
 from medler.errors import UsageError
 
 RESEARCH = "research"
-TABLES = ("student_lessons", "exposure", "student_months", "student_terms", "teacher_terms",
-          "quality")  # fmt: skip
+TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "student_terms",
+          "teacher_terms", "quality")  # fmt: skip
 DEFAULT_MEMORY_LIMIT = "2GB"
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
@@ -81,7 +82,8 @@ def build_research_tables(
                 return table
 
             sl = write("student_lessons", student_lessons(t))
-            write("exposure", exposure(sl, lesson_teachers(t)))
+            met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
+            write("exposure", exposure(sl, met))
             months = write("student_months", student_months(sl))
             write("student_terms", student_terms(sl, months, t["student_register"]))
             write("teacher_terms", teacher_terms(t, sl))

@@ -1,8 +1,9 @@
 """``exposure``: one row per pupil × term × subject — which teachers the pupil met, and how.
 
-Built from ``student_lessons`` (one row per pupil and held lesson) and the teachers of each
-lesson. Shares are of the pupil's minutes in the subject that term; a pupil who met the subject
-at two schools in one term has one row, filed under the school with most minutes.
+Built from ``student_lessons`` (one row per pupil and held lesson) and ``student_teachers`` (one
+row per pupil, term, subject and teacher met). Shares are of the pupil's minutes in the subject
+that term; a pupil who met the subject at two schools in one term has one row, filed under the
+school with most minutes.
 
 - ``teachers``: distinct teachers met, substitutes included.
 - ``main_teacher_share``: minutes with the teacher the pupil spent most minutes with.
@@ -33,7 +34,22 @@ def _minutes_where(flag: ir.BooleanValue, minutes: ir.IntegerValue) -> ir.Intege
     return ibis.ifelse(flag, minutes, 0).sum()
 
 
-def exposure(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
+def student_teachers(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
+    """One row per pupil × term × subject × teacher met: ``minutes`` together, ``regular``
+    (met at least once as the activity's own teacher) and ``first_regular`` (the first such
+    lesson's start). Kept in the research snapshot so that the release layer can count the
+    distinct teachers behind any cell of ``exposure`` (a cell must never single out one)."""
+    met = student_lessons.select(*KEY, "lesson_pid", "minutes", "start_time").join(
+        lesson_teachers, "lesson_pid"
+    )
+    return met.group_by([*KEY, "teacher_pid"]).aggregate(
+        minutes=met.minutes.sum(),
+        regular=(~met.substitute).any(),
+        first_regular=ibis.ifelse(~met.substitute, met.start_time, ibis.null("timestamp")).min(),
+    )
+
+
+def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
     sl = student_lessons
     absent = sl.valid_absence_minutes.fill_null(0) + sl.invalid_absence_minutes.fill_null(0)
     totals = sl.group_by(KEY).aggregate(
@@ -54,12 +70,7 @@ def exposure(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
     )
     school = main_school(sl, KEY)
 
-    met = sl.select(*KEY, "lesson_pid", "minutes", "start_time").join(lesson_teachers, "lesson_pid")
-    per_teacher = met.group_by([*KEY, "teacher_pid"]).aggregate(
-        teacher_minutes=met.minutes.sum(),
-        regular=(~met.substitute).any(),
-        first_regular=ibis.ifelse(~met.substitute, met.start_time, ibis.null("timestamp")).min(),
-    )
+    per_teacher = student_teachers.rename(teacher_minutes="minutes")
     with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)
     teachers = with_first.group_by(KEY).aggregate(
         teachers=with_first.count(),  # one row per teacher already

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import exposure, lesson_teachers, student_lessons
-from tests.spec.tables import dicts, spec_tables
+from linkage.build import exposure, lesson_teachers, student_lessons, student_teachers
+from tests.spec.tables import dicts, rows, spec_tables
 
 SCHOOL = {
     "activities": """
@@ -107,7 +107,8 @@ SCHOOL = {
 @pytest.fixture(scope="module")
 def table() -> dict[int, dict[str, object]]:
     t = spec_tables(**SCHOOL)
-    out = exposure(student_lessons(t), lesson_teachers(t))
+    sl = student_lessons(t)
+    out = exposure(sl, student_teachers(sl, lesson_teachers(t)))
     return {row["student_pid"]: row for row in dicts(out)}  # type: ignore[misc]
 
 
@@ -166,3 +167,16 @@ def test_absence_over_reported_and_over_planned_minutes(
     assert row["absence_rate_planned"] == pytest.approx(70 / 300)
     assert table[2]["absence_rate_reported"] is None  # nothing reported for pupil 2
     assert table[2]["absence_rate_planned"] == 0.0
+
+
+def test_student_teachers_lists_every_teacher_met() -> None:
+    t = spec_tables(**SCHOOL)
+    sl = student_lessons(t)
+    met = student_teachers(sl, lesson_teachers(t)).select(
+        "student_pid", "teacher_pid", "minutes", "regular"
+    )
+    assert [r for r in rows(met) if r[0] == 1] == [
+        (1, 50, 120, True),
+        (1, 51, 120, True),
+        (1, 90, 120, False),  # only ever a substitute
+    ]

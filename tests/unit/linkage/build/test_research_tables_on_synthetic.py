@@ -47,8 +47,9 @@ def _t(research: dict[str, Any], name: str) -> pl.DataFrame:
 
 def test_the_snapshot_holds_every_table_with_its_row_count(research: dict[str, Any]) -> None:
     report = research["report"]
-    assert set(report.rows) == {"student_lessons", "exposure", "student_months",
-                                "student_terms", "teacher_terms", "quality"}  # fmt: skip
+    assert set(report.rows) == {"student_lessons", "student_teachers", "exposure",
+                                "student_months", "student_terms", "teacher_terms",
+                                "quality"}  # fmt: skip
     for name, rows in report.rows.items():
         assert _t(research, name).height == rows
     counts = research["truth"]["counts"]

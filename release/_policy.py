@@ -1,0 +1,172 @@
+"""The release policies: ``policies/catalogue.toml`` (what every research column is) and
+``policies/release.toml`` (thresholds and budgets), loaded and validated once at start-up.
+
+Unknown keys anywhere are refused, so a misspelt threshold can never silently fall back to a
+default. Every release records both files' versions and a digest of their content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from medler.errors import InputFileError
+
+POLICY_DIR_ENV = "MEDLER_POLICY_DIR"
+
+ColumnKind = Literal["identifier", "public_key", "category", "flag", "measure"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeySource(_Strict):
+    """Where a public key's values come from: a public register in the canonical snapshot,
+    a fixed range or list, or the calendar of the snapshot's lessons."""
+
+    source: Literal["canonical", "range", "list", "calendar"]
+    table: str | None = None
+    column: str | None = None
+    first: int | None = None
+    last: int | None = None
+    values: list[str] | None = None
+    unit: Literal["term", "month"] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> KeySource:
+        needed = {"canonical": ("table", "column"), "range": ("first", "last"),
+                  "list": ("values",), "calendar": ("unit",)}[self.source]  # fmt: skip
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.source} key source needs {', '.join(missing)}")
+        return self
+
+
+class Column(_Strict):
+    kind: ColumnKind
+    keys: str | None = None
+    bounds: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Column:
+        if self.kind == "public_key" and self.keys is None:
+            raise ValueError("a public key needs `keys` (where its values come from)")
+        if self.kind == "measure":
+            if self.bounds is None:
+                raise ValueError("a measure needs `bounds`")
+            if not self.bounds[0] < self.bounds[1]:
+                raise ValueError("a measure's bounds must be increasing")
+        return self
+
+
+class Table(_Strict):
+    description: str
+    unit: str
+    teacher: str | None = None
+    max_rows_per_unit: int = Field(gt=0)
+    max_groups_per_unit: int = Field(gt=0)
+    columns: dict[str, Column]
+
+    @model_validator(mode="after")
+    def _unit_is_an_identifier(self) -> Table:
+        for name in filter(None, (self.unit, self.teacher)):
+            column = self.columns.get(name)
+            if column is None or column.kind != "identifier":
+                raise ValueError(f"{name} must be a column of kind identifier")
+        return self
+
+
+class Catalogue(_Strict):
+    version: str
+    keys: dict[str, KeySource]
+    tables: dict[str, Table]
+
+    @model_validator(mode="after")
+    def _keys_exist(self) -> Catalogue:
+        for table_name, table in self.tables.items():
+            for name, column in table.columns.items():
+                if column.keys is not None and column.keys not in self.keys:
+                    raise ValueError(f"{table_name}.{name}: unknown key source {column.keys!r}")
+        return self
+
+
+class SdcPolicy(_Strict):
+    min_students: int = Field(ge=1)
+    min_teachers: int = Field(ge=1)
+    dominance_n: int = Field(ge=1)
+    dominance_k: float = Field(gt=0, le=1)
+    p_percent: float = Field(gt=0, le=1)
+    zeros: Literal["release", "suppress"]
+    rounding_base: int = Field(ge=0)
+    min_population: int = Field(ge=1)
+    differencing_min: int = Field(ge=1)
+
+
+class DpPolicy(_Strict):
+    alpha: float = Field(gt=0, lt=1)
+    max_rho_per_query: float = Field(gt=0)
+    delta_for_private_keys: float = Field(gt=0, lt=1)
+
+
+class ReleasePolicy(_Strict):
+    version: str
+    sdc: SdcPolicy
+    dp: DpPolicy
+
+
+class Policies:
+    """Both policy files, validated, with the version string every release records."""
+
+    def __init__(self, catalogue: Catalogue, release: ReleasePolicy, digest: str) -> None:
+        self.catalogue = catalogue
+        self.release = release
+        self.digest = digest
+
+    @cached_property
+    def version(self) -> str:
+        return f"catalogue {self.catalogue.version}, release {self.release.version}, " \
+               f"sha256 {self.digest[:12]}"  # fmt: skip
+
+
+def default_policy_dir() -> Path:
+    """``$MEDLER_POLICY_DIR``, else ``./policies``, else the project's own ``policies/``."""
+    if os.environ.get(POLICY_DIR_ENV):
+        return Path(os.environ[POLICY_DIR_ENV])
+    here = Path.cwd() / "policies"
+    if (here / "catalogue.toml").exists():
+        return here
+    return Path(__file__).resolve().parents[1] / "policies"
+
+
+def load_policies(folder: Path | None = None) -> Policies:
+    folder = folder or default_policy_dir()
+    digest = hashlib.sha256()
+    parsed = {}
+    for name, model in (("catalogue.toml", Catalogue), ("release.toml", ReleasePolicy)):
+        path = folder / name
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise InputFileError(
+                f"{path}: cannot read the policy file ({error.strerror or error}); "
+                f"set {POLICY_DIR_ENV} to the folder that holds catalogue.toml and release.toml"
+            ) from error
+        digest.update(raw)
+        try:
+            parsed[name] = model.model_validate(tomllib.loads(raw.decode("utf-8")))
+        except tomllib.TOMLDecodeError as error:
+            raise InputFileError(f"{path}: not valid TOML ({error})") from error
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InputFileError(f"{path}: {where}: {first['msg']}") from error
+    catalogue, release = parsed["catalogue.toml"], parsed["release.toml"]
+    assert isinstance(catalogue, Catalogue) and isinstance(release, ReleasePolicy)
+    return Policies(catalogue, release, digest.hexdigest())
