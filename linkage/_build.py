@@ -82,6 +82,9 @@ def build_research_tables(
                 return table
 
             sl = write("student_lessons", student_lessons(t))
+            first, last = con.to_pyarrow(
+                sl.aggregate(first=sl.local_date.min(), last=sl.local_date.max())
+            ).to_pylist()[0].values()
             met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
             write("exposure", exposure(sl, met))
             months = write("student_months", student_months(sl))
@@ -91,6 +94,8 @@ def build_research_tables(
             con.disconnect()
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
+                "period": {"first_day": None if first is None else first.isoformat(),
+                           "last_day": None if last is None else last.isoformat()},
             })  # fmt: skip
     finally:
         shutil.rmtree(spill, ignore_errors=True)

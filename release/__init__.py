@@ -1,4 +1,28 @@
 """Zone 2: the only egress. Query specs, policies, disclosure control, differential privacy,
-the budget ledger and the audit chain. Nothing but aggregates leaves through here."""
+the budget ledger and the audit chain. Nothing but aggregates leaves through here.
 
-__all__: list[str] = []
+Modules
+- ``_spec``: the query spec (``QuerySpec``, ``Filter``, ``Measure``): typed, data-free, JSON.
+- ``_policy``: ``policies/catalogue.toml`` and ``policies/release.toml``, validated.
+- ``_rules``: statistical use only: a spec checked against the catalogue before data is read.
+- ``_frames``: the one module that opens research rows (``PrivateFrame``); it returns only
+  aggregates, or runs an OpenDP measurement.
+- ``_sdc``: disclosure control: primary and secondary suppression, the interval (LP) audit,
+  rounding.
+- ``_dp``: OpenDP measurements (zero-concentrated DP), calibrated directly.
+- ``_keys``: public key values, from public sources.
+- ``_store``: release records (cache of identical queries, history for differencing).
+- ``_engine``: ``ReleaseEngine.preview`` and ``ReleaseEngine.release``.
+"""
+
+from release._engine import Cell, Preview, Release, ReleaseEngine
+from release._errors import PrivacyInvariantBroken, QueryRefused, RowAccessRefused
+from release._policy import Policies, load_policies
+from release._spec import Filter, Measure, QuerySpec
+from release._store import FileStore, MemoryStore
+
+__all__ = [
+    "Cell", "FileStore", "Filter", "Measure", "MemoryStore", "Policies", "Preview",
+    "PrivacyInvariantBroken", "QueryRefused", "QuerySpec", "Release", "ReleaseEngine",
+    "RowAccessRefused", "load_policies",
+]  # fmt: skip

@@ -61,9 +61,18 @@ class Column(_Strict):
         if self.kind == "measure":
             if self.bounds is None:
                 raise ValueError("a measure needs `bounds`")
-            if not self.bounds[0] < self.bounds[1]:
-                raise ValueError("a measure's bounds must be increasing")
+            if not self.bounds[0] <= 0 <= self.bounds[1] or self.bounds[0] == self.bounds[1]:
+                raise ValueError("a measure's bounds must be increasing and include 0")
         return self
+
+
+class TeacherSource(_Strict):
+    """Where the distinct teachers behind a cell are found, for a table of pupils whose
+    figures describe their teachers: ``table``, joined on ``on``, counting ``column``."""
+
+    table: str
+    on: list[str]
+    column: str
 
 
 class Table(_Strict):
@@ -71,7 +80,9 @@ class Table(_Strict):
     unit: str
     teacher: str | None = None
     max_rows_per_unit: int = Field(gt=0)
-    max_groups_per_unit: int = Field(gt=0)
+    max_keys_per_unit: dict[str, int] = Field(default_factory=dict)
+    teachers_from: TeacherSource | None = None
+    releasable: bool = True
     columns: dict[str, Column]
 
     @model_validator(mode="after")
@@ -111,6 +122,7 @@ class SdcPolicy(_Strict):
 
 class DpPolicy(_Strict):
     alpha: float = Field(gt=0, lt=1)
+    max_persons: int = Field(gt=0)
     max_rho_per_query: float = Field(gt=0)
     delta_for_private_keys: float = Field(gt=0, lt=1)
 

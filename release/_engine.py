@@ -1,0 +1,418 @@
+"""``preview`` and ``release``: the only way anything leaves medler.
+
+A release is computed on the current research snapshot: the spec is checked against the
+catalogue (``_rules``), then against the data (a population or a teacher count too small is
+refused), then computed exactly and disclosure-controlled (``sdc``) or computed by an OpenDP
+measurement (``dp``). Identical specs within a project return the earlier release (no new
+noise, no new cost). A disclosure-controlled release whose cells differ from one of the
+project's earlier releases by fewer than ``differencing_min`` persons is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from linkage import current_snapshot, read_manifest
+from release import _sdc
+from release._dp import DpPlan, mean_interval, plan_release
+from release._errors import QueryRefused
+from release._frames import (
+    Collapse,
+    PrivateFrame,
+    exact_cells,
+    open_table,
+    population,
+    run_measurement,
+    smallest_difference,
+)
+from release._keys import key_frame
+from release._policy import Policies, load_policies
+from release._rules import Approval, Resolved, resolve
+from release._spec import QuerySpec
+from release._store import FileStore, ReleaseStore
+
+RESEARCH = "research"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One released cell: its keys (None = all, in a margin), status (released, suppressed,
+    rounded), the measures' values (None when suppressed) and, in dp mode, the half-width of
+    each value's interval."""
+
+    keys: dict[str, Any]
+    status: str
+    values: dict[str, float | None]
+    half_width: dict[str, float | None] = field(default_factory=dict)
+    reason: str | None = None
+    margin: bool = False
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    spec: dict[str, Any]
+    mode: str
+    snapshot: str
+    policy_version: str
+    rho: float
+    cells: list[Cell]
+    cached: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """A digest of the released values (the audit log keeps this, never the values)."""
+        body = json.dumps([asdict(c) for c in self.cells], sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Preview:
+    spec: dict[str, Any]
+    mode: str
+    rho: float
+    policy_version: str
+    accuracy: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class ReleaseEngine:
+    """Previews and releases over the current research snapshot of ``data_dir``."""
+
+    def __init__(
+        self, data_dir: Path, *, policies: Policies | None = None,
+        store: ReleaseStore | None = None,
+    ) -> None:  # fmt: skip
+        self.data_dir = data_dir
+        self.policies = policies or load_policies()
+        self.store = store or FileStore(data_dir / "release")
+        self._snapshot: Path | None = None
+        self._frames: dict[str, PrivateFrame] = {}
+        self._plans: dict[str, DpPlan] = {}
+
+    # --- the snapshot -----------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Path:
+        current = current_snapshot(self.data_dir / RESEARCH)
+        if current != self._snapshot:
+            self._snapshot, self._frames, self._plans = current, {}, {}
+        return current
+
+    def _frame(self, name: str) -> PrivateFrame:
+        snapshot = self.snapshot
+        if name not in self._frames:
+            entry = read_manifest(snapshot)["tables"].get(name)
+            if entry is None:
+                raise QueryRefused(f"the research snapshot has no table {name}; rebuild it")
+            self._frames[name] = open_table(snapshot / entry["file"], name)
+        return self._frames[name]
+
+    # --- the public surface -----------------------------------------------------------------
+
+    def preview(self, spec: QuerySpec, approval: Approval | None = None) -> Preview:
+        """What a release would show, for free: in dp mode the 95 % half-width of each measure
+        before any budget is spent; in sdc mode which cells would be suppressed (no values)."""
+        resolved, frame = self._checked(spec, approval)
+        version = self.policies.version
+        if spec.mode == "dp":
+            plan = self._plan(resolved, frame)
+            return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
+                           accuracy=_accuracy(resolved, plan),
+                           notes=[_MEAN_NOTE] if _has_ratio(spec) else [])  # fmt: skip
+        table = self._sdc_table(resolved, frame)
+        cells = [Cell(c.keys, c.status, {}, reason=c.reason, margin=c.margin) for c in table]
+        return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
+
+    def release(
+        self, spec: QuerySpec, requester: str, *, project: str = "default",
+        approval: Approval | None = None,
+    ) -> Release:  # fmt: skip
+        snapshot = self.snapshot.name
+        digest = spec.digest()
+        cached = self.store.find(project, snapshot, digest)
+        if cached is not None:
+            return _from_record(cached)
+        try:
+            resolved, frame = self._checked(spec, approval)
+            if spec.mode == "dp":
+                cells = self._dp_cells(resolved, frame)
+            else:
+                self._check_differencing(resolved, frame, project, snapshot)
+                cells = self._sdc_table(resolved, frame)
+        except QueryRefused as refusal:
+            self.store.add(_record(project, requester, snapshot, spec, "refused",
+                                   self.policies.version, reason=str(refusal)))  # fmt: skip
+            raise
+        rho = self._plans[digest].rho if spec.mode == "dp" else 0.0
+        notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
+        release = Release(
+            release_id=f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}",
+            spec=spec.model_dump(mode="json"), mode=spec.mode, snapshot=snapshot,
+            policy_version=self.policies.version, rho=rho, cells=cells, notes=notes,
+        )  # fmt: skip
+        self.store.add(_record(project, requester, snapshot, spec, "released",
+                               self.policies.version, release=release))  # fmt: skip
+        return release
+
+    # --- checks that need the data ----------------------------------------------------------
+
+    def _checked(self, spec: QuerySpec, approval: Approval | None) -> tuple[Resolved, PrivateFrame]:
+        frame = self._frame(spec.table)
+        resolved = resolve(spec, self.policies, frame.schema(), approval)
+        sdc = self.policies.release.sdc
+        people = population(frame, resolved.table.unit, resolved.collapse.filters)
+        if people < sdc.min_population:
+            raise QueryRefused(
+                f"the filters leave fewer than {sdc.min_population} persons; medler releases "
+                "statistics about groups, so widen the filters"
+            )
+        if self._teacher_source(resolved) is not None:
+            teachers = self._teacher_counts(resolved, frame, Collapse(
+                by=(), unit=resolved.collapse.unit, filters=resolved.collapse.filters,
+                means={}, sums={}, flags=(), max_rows=resolved.collapse.max_rows,
+            ))  # fmt: skip
+            if teachers["teachers"].fill_null(0).min() < sdc.min_teachers:  # type: ignore[operator]
+                raise QueryRefused(
+                    f"the filters leave fewer than {sdc.min_teachers} teachers, so the result "
+                    "would describe identifiable teachers; widen the filters"
+                )
+        return resolved, frame
+
+    def _teacher_source(self, resolved: Resolved) -> tuple[str | None, Any] | None:
+        table = resolved.table
+        if table.teacher is not None:
+            return None, table.teacher
+        if table.teachers_from is not None:
+            return table.teachers_from.table, table.teachers_from
+        return None
+
+    def _teacher_counts(self, resolved: Resolved, frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
+        table = resolved.table
+        if table.teachers_from is not None:
+            source = table.teachers_from
+            return exact_cells(frame, c, self._frame(source.table), source.on, source.column)
+        return exact_cells(frame, c, None, (), table.teacher)
+
+    def _check_differencing(
+        self, resolved: Resolved, frame: PrivateFrame, project: str, snapshot: str
+    ) -> None:
+        sdc = self.policies.release.sdc
+        for record in self.store.earlier(project, snapshot, resolved.spec.table):
+            if record["mode"] != "sdc":
+                continue
+            earlier = resolve(QuerySpec.model_validate(record["spec"]), self.policies,
+                              frame.schema())  # fmt: skip
+            a, b = earlier.collapse, resolved.collapse
+            if a.by != b.by:  # compare the populations as a whole
+                a = Collapse((), a.unit, a.filters, {}, {}, (), a.max_rows)
+                b = Collapse((), b.unit, b.filters, {}, {}, (), b.max_rows)
+            smallest = smallest_difference(frame, a, b)
+            if smallest is not None and smallest < sdc.differencing_min:
+                raise QueryRefused(
+                    f"this table and the project's release {record['release_id']} cover "
+                    f"populations that differ by fewer than {sdc.differencing_min} persons in "
+                    "some cell; releasing both would reveal those persons by subtraction. "
+                    "Change the filters so that the populations differ by more, or not at all"
+                )
+
+    # --- sdc --------------------------------------------------------------------------------
+
+    def _sdc_table(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+        spec, c = resolved.spec, resolved.collapse
+        policy = self.policies.release.sdc
+        teacher = self._teacher_source(resolved)
+        if teacher is not None and resolved.table.teachers_from is not None:
+            source = resolved.table.teachers_from
+            cells = exact_cells(frame, c, self._frame(source.table), source.on, source.column,
+                                quantiles=resolved.quantiles)  # fmt: skip
+        elif teacher is not None:
+            cells = exact_cells(frame, c, None, (), resolved.table.teacher,
+                                quantiles=resolved.quantiles)  # fmt: skip
+        else:
+            cells = exact_cells(frame, c, quantiles=resolved.quantiles)
+        by = list(spec.group_by)
+        sums = [f"sum:{m}" for m in c.sums]
+        if not by:
+            cells = cells.with_columns(pl.lit("all").alias("__all"))
+            by = ["__all"]
+        cells = cells.sort(by)
+        additive = ["students", *sums]
+        if spec.margins and len(spec.group_by) >= 1:
+            cells = _sdc.add_margins(cells, by, additive)
+        else:
+            cells = cells.with_columns(pl.lit(False).alias(_sdc.MARGIN))
+        cells = _sdc.primary_suppression(cells, by, policy, sums=sums)
+        if spec.margins and len(spec.group_by) >= 1:
+            for column in additive:
+                cells = _sdc.secondary_suppression(cells, by, column, policy)
+            for column in additive:
+                if _sdc.audit_intervals(cells, by, column, policy):
+                    raise QueryRefused("the table cannot be protected; group more coarsely")
+        counts = [col for col in ("students", "teachers") if col in cells.columns]
+        rounded = policy.rounding_base > 0
+        if rounded:
+            cells = _sdc.round_counts(cells, counts, policy.rounding_base)
+        out = []
+        for row in cells.iter_rows(named=True):
+            released = row[_sdc.STATUS] == _sdc.RELEASED
+            keys = {k: row[k] for k in spec.group_by}
+            values = {m.name: (_value(row, m.kind, m.column, m.name) if released else None)
+                      for m in spec.measures}  # fmt: skip
+            status = ("rounded" if rounded else "released") if released else "suppressed"
+            out.append(Cell(keys, status, values, reason=row[_sdc.REASON],
+                            margin=bool(row[_sdc.MARGIN])))  # fmt: skip
+        return out
+
+    # --- dp ---------------------------------------------------------------------------------
+
+    def _keys(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
+        if not resolved.spec.group_by:
+            return None
+        research = read_manifest(self.snapshot)
+        canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
+        return key_frame(
+            resolved.table, resolved.spec.group_by, self.policies.catalogue.keys,
+            frame.schema(), canonical=canonical, manifest=read_manifest(canonical),
+            period=research.get("period", {}),
+        )  # fmt: skip
+
+    def _plan(self, resolved: Resolved, frame: PrivateFrame) -> DpPlan:
+        digest = resolved.spec.digest()
+        if digest not in self._plans:
+            keys = self._keys(resolved, frame)
+            schema = _collapsed_schema(resolved.collapse, frame.schema())
+            assert resolved.spec.rho is not None
+            self._plans[digest] = plan_release(
+                resolved.collapse, schema, keys, resolved.spec.rho,
+                max_persons=self.policies.release.dp.max_persons, quantiles=resolved.quantiles,
+            )  # fmt: skip
+        return self._plans[digest]
+
+    def _dp_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+        spec = resolved.spec
+        if resolved.table.teachers_from is not None and spec.group_by:
+            counts = self._teacher_counts(resolved, frame, resolved.collapse)
+            if counts["teachers"].fill_null(0).min() < self.policies.release.sdc.min_teachers:  # type: ignore[operator]
+                raise QueryRefused(
+                    "some cells of this grouping would describe fewer than "
+                    f"{self.policies.release.sdc.min_teachers} teachers; group more coarsely"
+                )
+        plan = self._plan(resolved, frame)
+        released = run_measurement(frame, resolved.collapse, plan.measurement)
+        accuracy = plan.accuracy
+        out = []
+        for row in released.iter_rows(named=True):
+            keys = {k: row[k] for k in spec.group_by}
+            values: dict[str, float | None] = {}
+            widths: dict[str, float | None] = {}
+            n = float(row["n"] or 0)
+            for m in spec.measures:
+                values[m.name], widths[m.name] = _dp_value(row, m.kind, m.column, m.name, n,
+                                                           accuracy, resolved)  # fmt: skip
+            out.append(Cell(keys, "released", values, widths))
+        return out
+
+
+_MEAN_NOTE = (
+    "means and shares are a noisy sum divided by a noisy count; their interval is the widest "
+    "ratio the two 95 % intervals allow"
+)
+
+
+def _has_ratio(spec: QuerySpec) -> bool:
+    return any(m.kind in ("mean", "share") for m in spec.measures)
+
+
+def _value(row: dict[str, Any], kind: str, column: str | None, name: str) -> float | None:
+    key = {"count_students": "students", "count_teachers": "teachers",
+           "share": f"share:{column}", "mean": f"mean:{column}", "sum": f"sum:{column}",
+           "quantile": name}[kind]  # fmt: skip
+    value = row.get(key)
+    return None if value is None else float(value)
+
+
+def _dp_value(
+    row: dict[str, Any], kind: str, column: str | None, name: str, n: float,
+    accuracy: dict[str, float | None], resolved: Resolved,
+) -> tuple[float | None, float | None]:  # fmt: skip
+    if kind in ("count_students", "count_teachers"):
+        return max(n, 0.0), accuracy.get("n")
+    if kind == "sum":
+        return row[f"sum:{column}"], accuracy.get(f"sum:{column}")
+    if kind == "quantile":
+        return row[name], None
+    assert column is not None
+    if kind == "share":
+        total, a_total = row[f"sum:{column}"], accuracy.get(f"sum:{column}") or 0.0
+        return mean_interval(total, n, a_total, accuracy.get("n") or 0.0, (0.0, 1.0))
+    count = float(row[f"count:{column}"] or 0)
+    bounds = resolved.collapse.means[column]
+    return mean_interval(row[f"sum:{column}"], count, accuracy.get(f"sum:{column}") or 0.0,
+                         accuracy.get(f"count:{column}") or 0.0, bounds)  # fmt: skip
+
+
+def _accuracy(resolved: Resolved, plan: DpPlan) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    a = plan.accuracy
+    for m in resolved.spec.measures:
+        if m.kind in ("count_students", "count_teachers"):
+            out[m.name] = {"half_width": a.get("n")}
+        elif m.kind == "sum":
+            out[m.name] = {"half_width": a.get(f"sum:{m.column}")}
+        elif m.kind == "share":
+            out[m.name] = {"numerator_half_width": a.get(f"sum:{m.column}"),
+                           "count_half_width": a.get("n")}  # fmt: skip
+        elif m.kind == "mean":
+            out[m.name] = {"numerator_half_width": a.get(f"sum:{m.column}"),
+                           "count_half_width": a.get(f"count:{m.column}")}  # fmt: skip
+        else:
+            out[m.name] = {"half_width": None}
+    return out
+
+
+def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    out: dict[str, pl.DataType] = {name: schema[name] for name in c.by}
+    out |= {m: pl.Float64() for m in c.means}
+    out |= {f"sum:{m}": pl.Float64() for m in c.sums}
+    out |= {f: pl.Float64() for f in c.flags}
+    return out
+
+
+def _record(
+    project: str, requester: str, snapshot: str, spec: QuerySpec, status: str, policy: str,
+    *, release: Release | None = None, reason: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    record: dict[str, Any] = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "project": project, "requester": requester, "snapshot": snapshot,
+        "digest": spec.digest(), "spec": spec.model_dump(mode="json"), "mode": spec.mode,
+        "status": status, "policy_version": policy,
+    }  # fmt: skip
+    if reason is not None:
+        record["reason"] = reason
+    if release is not None:
+        record |= {"release_id": release.release_id, "rho": release.rho,
+                   "result_digest": release.digest(),
+                   "release": asdict(release)}  # fmt: skip
+    return record
+
+
+def _from_record(record: dict[str, Any]) -> Release:
+    body = dict(record["release"])
+    body["cells"] = [Cell(**c) for c in body["cells"]]
+    body["cached"] = True
+    return Release(**body)
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,191 @@
+"""Statistical use only: a query spec checked against the catalogue before any data is read.
+
+A spec is refused, with a message that says why and what to do instead, when it groups by,
+filters on or measures an identifier; names a table or column the catalogue does not list (or
+the project has not been approved for); asks a measure of a column of the wrong kind; or, in
+differentially private mode, groups by keys that are not public, or asks for more privacy loss
+than one query may spend. Rules that depend on the data (a population or a cell too small, a
+cell describing too few teachers) are applied by the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+from release._errors import QueryRefused
+from release._frames import Collapse
+from release._policy import Policies, Table
+from release._spec import Filter, QuerySpec
+
+GROUPABLE = ("public_key", "category", "flag")
+
+
+class Approval(Protocol):
+    """What a project may touch. Returns None when allowed, else the reason it is not."""
+
+    def check(self, table: str, columns: set[str]) -> str | None: ...
+
+
+class ApproveAll:
+    """The approval used where no project restricts tables and columns."""
+
+    def check(self, table: str, columns: set[str]) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    spec: QuerySpec
+    table: Table
+    collapse: Collapse
+    quantiles: dict[str, tuple[str, float]]
+
+
+def _identifier(table: str, column: str) -> QueryRefused:
+    return QueryRefused(
+        f"{table}.{column} identifies a person: medler releases statistics about groups, never "
+        "about one pupil or one teacher. Group by a public key (school_code, term, grade, …) "
+        "and count persons with count_students or count_teachers instead"
+    )
+
+
+def _filter_expr(f: Filter, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(f.column)
+    if f.op == "is_true":
+        return column.fill_null(False)
+    if f.op == "is_false":
+        return ~column.fill_null(True)
+    values = pl.Series(list(f.values)).cast(dtype, strict=False)
+    if values.null_count():
+        raise QueryRefused(
+            f"filter on {f.column}: a value does not fit the column's type ({dtype}); "
+            "give values of that type"
+        )
+    if f.op == "between":
+        return column.is_between(values[0], values[1])
+    return column.is_in(values.implode())
+
+
+def resolve(
+    spec: QuerySpec, policies: Policies, schema: dict[str, pl.DataType],
+    approval: Approval | None = None,
+) -> Resolved:  # fmt: skip
+    table = _table(spec, policies)
+    _check_columns(spec, table, schema, approval)
+    _check_groups(spec, table)
+    filters = _filters(spec, table, schema)
+    means, sums, flags, quantiles = _measures(spec, table)
+    if spec.mode == "dp":
+        assert spec.rho is not None
+        if spec.rho > policies.release.dp.max_rho_per_query:
+            raise QueryRefused(
+                f"rho {spec.rho:g} is more than one query may spend "
+                f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
+                "statistics office"
+            )
+    collapse = Collapse(
+        by=spec.group_by, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
+        flags=tuple(dict.fromkeys(flags)), max_rows=table.max_rows_per_unit,
+        key_limits=tuple(sorted((k, v) for k, v in table.max_keys_per_unit.items()
+                                if k in spec.group_by)),
+    )  # fmt: skip
+    return Resolved(spec, table, collapse, quantiles)
+
+
+def _table(spec: QuerySpec, policies: Policies) -> Table:
+    catalogue = policies.catalogue
+    table = catalogue.tables.get(spec.table)
+    if table is None or not table.releasable:
+        releasable = sorted(n for n, t in catalogue.tables.items() if t.releasable)
+        raise QueryRefused(
+            f"there is no releasable research table {spec.table!r}; choose one of "
+            f"{', '.join(releasable)}"
+        )
+    return table
+
+
+def _check_columns(
+    spec: QuerySpec, table: Table, schema: dict[str, pl.DataType], approval: Approval | None
+) -> None:
+    named = {*spec.group_by, *(f.column for f in spec.filters),
+             *(m.column for m in spec.measures if m.column)}  # fmt: skip
+    for name in sorted(named):
+        if name not in table.columns or name not in schema:
+            raise QueryRefused(
+                f"{spec.table} has no column {name!r}; the catalogue lists "
+                f"{', '.join(c for c, k in table.columns.items() if k.kind != 'identifier')}"
+            )
+        if table.columns[name].kind == "identifier":
+            raise _identifier(spec.table, name)
+    reason = (approval or ApproveAll()).check(spec.table, named)
+    if reason is not None:
+        raise QueryRefused(f"outside the project's approval: {reason}")
+
+
+def _check_groups(spec: QuerySpec, table: Table) -> None:
+    for name in spec.group_by:
+        kind = table.columns[name].kind
+        if kind not in GROUPABLE:
+            raise QueryRefused(
+                f"{spec.table}.{name} is a {kind}; it can be summed, averaged or its quantiles "
+                "taken, not grouped by. Group by a public key, a category or a flag"
+            )
+        if spec.mode == "dp" and kind == "category":
+            raise QueryRefused(
+                f"{spec.table}.{name} has no public list of values, so grouping by it would "
+                "spend privacy on which values exist; in dp mode group by public keys or "
+                "flags, or use sdc mode"
+            )
+
+
+def _filters(spec: QuerySpec, table: Table, schema: dict[str, pl.DataType]) -> list[pl.Expr]:
+    filters = []
+    for f in spec.filters:
+        kind = table.columns[f.column].kind
+        allowed = {"flag": ("is_true", "is_false", "in"), "measure": ("between",),
+                   "public_key": ("in", "between"), "category": ("in",)}[kind]  # fmt: skip
+        if f.op not in allowed:
+            raise QueryRefused(
+                f"filter on {spec.table}.{f.column} ({kind}): use {' or '.join(allowed)}"
+            )
+        filters.append(_filter_expr(f, schema[f.column]))
+    return filters
+
+
+def _measures(spec: QuerySpec, table: Table) -> tuple[
+    dict[str, tuple[float, float]], dict[str, tuple[float, float]], list[str],
+    dict[str, tuple[str, float]],
+]:  # fmt: skip
+    means: dict[str, tuple[float, float]] = {}
+    sums: dict[str, tuple[float, float]] = {}
+    flags: list[str] = []
+    quantiles: dict[str, tuple[str, float]] = {}
+    teacher_info = table.teacher is not None or table.teachers_from is not None
+    for m in spec.measures:
+        if m.kind == "count_students" and table.unit != "student_pid":
+            raise QueryRefused(f"{spec.table} is a table of teachers: use count_teachers")
+        if m.kind == "count_teachers" and not teacher_info:
+            raise QueryRefused(f"{spec.table} does not say which teachers are behind a row")
+        if m.column is None:
+            continue
+        column = table.columns[m.column]
+        wanted = "flag" if m.kind == "share" else "measure"
+        if column.kind != wanted:
+            raise QueryRefused(
+                f"{m.kind} needs a {wanted} column; {spec.table}.{m.column} is a {column.kind}"
+            )
+        if m.kind == "share":
+            flags.append(m.column)
+            continue
+        assert column.bounds is not None
+        if m.kind == "sum":
+            sums[m.column] = column.bounds
+            continue
+        means[m.column] = column.bounds
+        if m.kind == "quantile":
+            assert m.q is not None
+            quantiles[m.name] = (m.column, m.q)
+    return means, sums, flags, quantiles

@@ -1,0 +1,83 @@
+"""Where releases are kept: every release (with its values: they have left the service) and
+every refusal, one JSON line each, under ``DATA_DIR/release/``. The engine uses it to return an
+identical query's earlier release instead of drawing new noise, and to compare a new
+disclosure-controlled release with a project's earlier ones (differencing).
+
+The governance layer replaces this file with database tables (projects, ledger, audit chain);
+the engine only needs ``find`` , ``earlier`` and ``add``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class ReleaseStore(Protocol):
+    def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None: ...
+
+    def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]: ...
+
+    def add(self, record: dict[str, Any]) -> None: ...
+
+
+class FileStore:
+    """Release records in ``folder/releases.jsonl`` (appended, flushed and synced)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "releases.jsonl"
+
+    def _records(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None:
+        for record in reversed(self._records()):
+            if (record["project"], record["snapshot"], record["digest"]) == (
+                project, snapshot, digest,
+            ) and record["status"] == "released":  # fmt: skip
+                return record
+        return None
+
+    def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]:
+        return [
+            r for r in self._records()
+            if r["project"] == project and r["snapshot"] == snapshot
+            and r["spec"]["table"] == table and r["status"] == "released"
+        ]  # fmt: skip
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+class MemoryStore:
+    """Release records in memory (tests, the dummy mode)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None:
+        for record in reversed(self.records):
+            if (record["project"], record["snapshot"], record["digest"], record["status"]) == (
+                project, snapshot, digest, "released",
+            ):  # fmt: skip
+                return record
+        return None
+
+    def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]:
+        return [
+            r for r in self.records
+            if r["project"] == project and r["snapshot"] == snapshot
+            and r["spec"]["table"] == table and r["status"] == "released"
+        ]  # fmt: skip
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records.append(json.loads(json.dumps(record)))
