@@ -4,8 +4,9 @@ The privacy unit is one person (a pupil, or a teacher for tables of teachers) wi
 their rows. Rows are first collapsed to one row per person and cell (``_frames.Collapse``) and
 each person keeps at most ``max_rows_per_unit`` rows beforehand, so a person reaches at most
 ``G = min(max_rows_per_unit, the product of the group-by keys' max_keys_per_unit, cells)``
-cells, once each: the bounds OpenDP is given are enforced, never assumed. Cells are the product of the group-by columns' *public* key values,
-passed explicitly (a left join from the key set), so no δ is spent on which keys exist.
+cells, once each: the bounds OpenDP is given are enforced, never assumed. Cells are the
+product of the group-by columns' *public* key values, passed explicitly (a left join from the
+key set), so no δ is spent on which keys exist.
 
 The noise scale is calibrated directly: the measurement is built once at scale 1, its loss ρ₁
 read off, and since a Gaussian mechanism's ρ falls with the square of its scale, the scale for
