@@ -82,9 +82,11 @@ def build_research_tables(
                 return table
 
             sl = write("student_lessons", student_lessons(t))
-            first, last = con.to_pyarrow(
-                sl.aggregate(first=sl.local_date.min(), last=sl.local_date.max())
-            ).to_pylist()[0].values()
+            first, last = (
+                con.to_pyarrow(sl.aggregate(first=sl.local_date.min(), last=sl.local_date.max()))
+                .to_pylist()[0]
+                .values()
+            )
             met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
             write("exposure", exposure(sl, met))
             months = write("student_months", student_months(sl))

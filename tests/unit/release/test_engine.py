@@ -1,0 +1,92 @@
+"""The release engine end to end on a built research snapshot: both modes, the cache, preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from release import QueryRefused, QuerySpec
+from tests.research_data import engine, research_dir
+
+__all__ = ["research_dir"]
+
+
+def spec(**fields: object) -> QuerySpec:
+    return QuerySpec.model_validate(fields)
+
+
+BY_SCHOOL = spec(table="exposure", group_by=["school_code"], mode="dp", rho=0.1,
+                 measures=[{"kind": "count_students"},
+                           {"kind": "mean", "column": "certified_share"}])  # fmt: skip
+
+
+def test_a_dp_release_has_a_value_and_an_interval_per_cell(research_dir: Path) -> None:
+    e = engine(research_dir)
+    release = e.release(BY_SCHOOL, "alice")
+    assert release.mode == "dp" and 0 < release.rho <= 0.1
+    assert release.cells and all(c.status == "released" for c in release.cells)
+    for cell in release.cells:
+        assert set(cell.values) == {"count_students", "mean_certified_share"}
+        assert cell.half_width["count_students"] is not None
+        mean = cell.values["mean_certified_share"]
+        assert mean is None or 0.0 <= mean <= 1.0
+    assert "catalogue" in release.policy_version and "release" in release.policy_version
+
+
+def test_every_public_school_is_a_cell_whatever_the_data(research_dir: Path) -> None:
+    """Cells come from the public school register, not from which schools have rows."""
+    e = engine(research_dir)
+    narrowed = spec(**{**BY_SCHOOL.model_dump(), "filters": [
+        {"column": "grade", "op": "in", "values": [7, 8, 9]}]})  # fmt: skip
+    all_schools = {c.keys["school_code"] for c in e.release(BY_SCHOOL, "alice").cells}
+    assert {c.keys["school_code"] for c in e.release(narrowed, "alice").cells} == all_schools
+
+
+def test_an_identical_query_returns_the_cached_release(research_dir: Path) -> None:
+    e = engine(research_dir)
+    first = e.release(BY_SCHOOL, "alice")
+    again = e.release(BY_SCHOOL, "alice")
+    assert again.cached and not first.cached
+    assert again.cells == first.cells and again.release_id == first.release_id
+
+
+def test_preview_spends_nothing_and_shows_no_values(research_dir: Path) -> None:
+    e = engine(research_dir)
+    preview = e.preview(BY_SCHOOL)
+    assert preview.accuracy["count_students"]["half_width"] is not None
+    assert preview.cells == []
+    sdc = e.preview(spec(table="student_terms", group_by=["grade"], mode="sdc",
+                         measures=[{"kind": "count_students"}]))  # fmt: skip
+    assert sdc.cells and all(c.values == {} for c in sdc.cells)
+    assert e.store.records == []  # type: ignore[attr-defined]
+
+
+def test_more_privacy_loss_narrows_the_interval(research_dir: Path) -> None:
+    e = engine(research_dir)
+    small = e.preview(BY_SCHOOL).accuracy["count_students"]["half_width"]
+    large = e.preview(spec(**{**BY_SCHOOL.model_dump(), "rho": 0.4})).accuracy
+    assert small is not None and large["count_students"]["half_width"] is not None
+    assert large["count_students"]["half_width"] < small / 1.9  # half-width ∝ 1/sqrt(rho)
+
+
+def test_sdc_counts_are_exact_and_margins_add_up(research_dir: Path) -> None:
+    e = engine(research_dir)
+    query = spec(table="student_terms", group_by=["grade"], mode="sdc", margins=True,
+                 measures=[{"kind": "count_students"}])  # fmt: skip
+    release = e.release(query, "alice")
+    interior = [c for c in release.cells if not c.margin]
+    (total,) = [c for c in release.cells if c.margin]
+    assert total.keys == {"grade": None}
+    shown = [c.values["count_students"] for c in interior]
+    assert all(v is not None for v in shown)
+    assert sum(shown) == total.values["count_students"]  # type: ignore[arg-type]
+
+
+def test_refusals_are_recorded(research_dir: Path) -> None:
+    e = engine(research_dir)
+    with pytest.raises(QueryRefused):
+        e.release(spec(table="exposure", group_by=["student_pid"],
+                       measures=[{"kind": "count_students"}]), "mallory")  # fmt: skip
+    (record,) = e.store.records  # type: ignore[attr-defined]
+    assert record["status"] == "refused" and "identifies a person" in record["reason"]
