@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import _demo, _ingest, _synth
+from api.cli import _demo, _ingest, _release, _synth
 from api.cli._keys import KeyFileOption, keys_app
 from linkage import DEFAULT_MEMORY_LIMIT
 
@@ -131,6 +131,21 @@ def build(
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
     _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit)
+
+
+@app.command("release")
+def release_command(
+    spec: Annotated[str, typer.Argument(help="A query spec: a JSON file, or JSON inline.")],
+    data_dir: DataDirOption = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Show accuracy or suppression only; spend nothing.")
+    ] = False,
+    requester: Annotated[str, typer.Option(help="Who asks (recorded).")] = "office",
+    project: Annotated[str, typer.Option(help="The project the release belongs to.")] = "office",
+) -> None:
+    """Preview or release a query spec (docs/reference/query-spec.md)."""
+    _release.run_release(spec_text=spec, data_dir=data_dir or _default_data_dir(),
+                         requester=requester, project=project, preview=preview)  # fmt: skip
 
 
 @app.command()

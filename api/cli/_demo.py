@@ -6,6 +6,9 @@
 3. Ingest the extract: a pseudonymised snapshot in the data directory.
 4. Ingest the teacher and student registers.
 5. Build the research tables.
+6. Release two tables: pupils per grade under disclosure control, with margins; and, with
+   differential privacy, the share of pupils' teaching minutes with a certified teacher per
+   school.
 """
 
 from __future__ import annotations
@@ -16,12 +19,24 @@ from pathlib import Path
 from rich.console import Console
 
 from api.cli._ingest import _print_report, ingest_with_progress, run_build
+from api.cli._release import print_release
 from api.cli._synth import _generate, _summary_table
 from linkage import ingest_register
 from linkage.sources.synthetic import SynthConfig
 from pseudonymise import create_key_file
+from release import MemoryStore, QuerySpec, ReleaseEngine
 
 SOURCE_FOLDER = "medler-demo-source"
+DEMO_RELEASES = [
+    ("Pupils per grade, disclosure-controlled, with margins:", QuerySpec.model_validate({
+        "table": "student_terms", "group_by": ["grade"], "mode": "sdc", "margins": True,
+        "measures": [{"kind": "count_students"}, {"kind": "share", "column": "persistent_absence"}],
+    })),
+    ("Certified teaching per school, differentially private (rho 0.1):", QuerySpec.model_validate({
+        "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    })),
+]  # fmt: skip
 
 
 def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
@@ -54,6 +69,12 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
         _print_report(report, data_dir)
     console.print("\n[bold]5. Build the research tables[/bold]")
     run_build(data_dir=data_dir)
+
+    console.print("\n[bold]6. Release aggregates[/bold] (the only way anything leaves medler)")
+    engine = ReleaseEngine(data_dir, store=MemoryStore())
+    for title, spec in DEMO_RELEASES:
+        console.print(f"\n{title}")
+        print_release(engine.release(spec, "demo", project="demo"), spec, console)
     console.print(
         f"\nThe data directory {data_dir} now holds only pseudonymised tables; the raw extract "
         f"stays in {source}."

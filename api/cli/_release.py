@@ -1,0 +1,99 @@
+"""``medler release``: preview or release a query spec from the command line (the office's
+tool; researchers use the HTTP service)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from medler.errors import UsageError
+from release import Cell, Preview, QuerySpec, Release, ReleaseEngine
+
+
+def read_spec(text: str) -> QuerySpec:
+    """A spec from a JSON file, or JSON given inline."""
+    source = "the spec"
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read the spec ({error.strerror or error})") from error
+        source = str(path)
+    try:
+        return QuerySpec.model_validate(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{source}: not JSON ({error.msg}, line {error.lineno})") from error
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise UsageError(f"{source}: {where}: {first['msg']}") from error
+
+
+def _format(value: float | None, width: float | None) -> str:
+    if value is None:
+        return "—"
+    shown = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3f}"
+    if width is None:
+        return shown
+    return f"{shown} ± {width:,.0f}" if width >= 1 else f"{shown} ± {width:.3f}"
+
+
+def _cells_table(spec: QuerySpec, cells: list[Cell], values: bool) -> Table:
+    table = Table(header_style="bold")
+    for key in spec.group_by:
+        table.add_column(key)
+    if values:
+        for m in spec.measures:
+            table.add_column(m.name, justify="right")
+    table.add_column("status")
+    for cell in cells:
+        keys = ["all" if cell.keys.get(k) is None and cell.margin else str(cell.keys.get(k))
+                for k in spec.group_by]  # fmt: skip
+        shown = [_format(cell.values.get(m.name), cell.half_width.get(m.name))
+                 for m in spec.measures] if values else []  # fmt: skip
+        status = cell.status + (f" ({cell.reason})" if cell.reason else "")
+        table.add_row(*keys, *shown, status)
+    return table
+
+
+def print_release(release: Release, spec: QuerySpec, console: Console) -> None:
+    console.print(_cells_table(spec, release.cells, values=True))
+    cost = f"rho {release.rho:g}" if release.mode == "dp" else "no privacy budget (sdc)"
+    cached = " (the earlier, identical release)" if release.cached else ""
+    console.print(f"Release {release.release_id}{cached}: {release.mode}, {cost}; snapshot "
+                  f"{release.snapshot}; policies {release.policy_version}")  # fmt: skip
+    for note in release.notes:
+        console.print(f"Note: {note}")
+
+
+def print_preview(preview: Preview, spec: QuerySpec, console: Console) -> None:
+    if preview.mode == "dp":
+        table = Table("measure", "95 % half-width", header_style="bold")
+        for name, accuracy in preview.accuracy.items():
+            parts = [
+                f"{k.replace('_', ' ')} {v:,.3f}" for k, v in accuracy.items() if v is not None
+            ]
+            table.add_row(name, ", ".join(parts) or "—")
+        console.print(table)
+        console.print(f"Preview: would cost rho {preview.rho:g}; nothing was spent.")
+    else:
+        console.print(_cells_table(spec, preview.cells, values=False))
+        console.print("Preview: which cells would be suppressed; no values are shown.")
+
+
+def run_release(
+    *, spec_text: str, data_dir: Path, requester: str, project: str, preview: bool
+) -> None:
+    spec = read_spec(spec_text)
+    engine = ReleaseEngine(data_dir)
+    console = Console(file=sys.stdout)
+    if preview:
+        print_preview(engine.preview(spec), spec, console)
+    else:
+        print_release(engine.release(spec, requester, project=project), spec, console)
