@@ -27,9 +27,11 @@ from ibis.backends.sql.datatypes import DuckDBType
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
     exposure,
+    lesson_facts,
     lesson_teachers,
     open_snapshot,
     quality,
+    student_days,
     student_lessons,
     student_months,
     student_teachers,
@@ -81,7 +83,10 @@ def build_research_tables(
                 rows[name] = pq.ParquetFile(path).metadata.num_rows
                 return table
 
-            sl = write("student_lessons", student_lessons(t))
+            # the lesson-level facts, small, as a table of the engine: it then knows their size
+            # and joins the pupils to them once
+            facts = con.create_table("lesson_facts", lesson_facts(t), temp=True)
+            sl = write("student_lessons", student_lessons(t, facts))
             first, last = (
                 con.to_pyarrow(sl.aggregate(first=sl.local_date.min(), last=sl.local_date.max()))
                 .to_pylist()[0]
@@ -89,10 +94,11 @@ def build_research_tables(
             )
             met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
             write("exposure", exposure(sl, met))
-            months = write("student_months", student_months(sl))
-            write("student_terms", student_terms(sl, months, t["student_register"]))
+            days = con.create_table("student_days", student_days(sl), temp=True)
+            months = write("student_months", student_months(sl, days))
+            write("student_terms", student_terms(sl, months, t["student_register"], days))
             write("teacher_terms", teacher_terms(t, sl))
-            write("quality", quality(t))
+            write("quality", quality(t, sl, facts))
             con.disconnect()
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},

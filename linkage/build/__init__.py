@@ -13,14 +13,15 @@ Modules
 - ``_calendar``, ``_rates``: terms and months; the rate and threshold functions.
 """
 
-from linkage.build._absence import student_months, student_terms
+from linkage.build._absence import student_days, student_months, student_terms
 from linkage.build._exposure import exposure, student_teachers
 from linkage.build._participation import lesson_pupils, lesson_teachers
 from linkage.build._quality import quality
-from linkage.build._student_lessons import student_lessons
+from linkage.build._student_lessons import lesson_facts, student_lessons
 from linkage.build._tables import open_snapshot
 from linkage.build._teachers import teacher_terms
 
-__all__ = ["exposure", "lesson_pupils", "lesson_teachers", "open_snapshot", "quality",
-           "student_lessons", "student_months", "student_teachers", "student_terms",
+__all__ = ["exposure", "lesson_facts", "lesson_pupils", "lesson_teachers", "open_snapshot",
+           "quality",
+           "student_days", "student_lessons", "student_months", "student_teachers", "student_terms",
            "teacher_terms"]  # fmt: skip

@@ -28,34 +28,52 @@ from linkage.build._rates import (
     rate,
     severe,
 )
-from linkage.build._student_lessons import main_school
+from linkage.build._student_lessons import pick_main_school
 
 
-def _sums(table: ir.Table, key: list[str]) -> ir.Table:
-    rep = table.reported
+def student_days(student_lessons: ir.Table) -> ir.Table:
+    """One row per pupil, school and day: the sums every absence indicator is made of. The
+    pupil-lessons are read once; months and terms are sums of these far fewer rows."""
+    sl = student_lessons
+    rep = sl.reported
 
     def reported(value: ir.IntegerValue) -> ir.IntegerScalar:
         return ibis.ifelse(rep, value.fill_null(0), 0).sum()
 
-    return table.group_by(key).aggregate(
-        lessons=table.count(),
-        reported_lessons=rep.cast("int64").sum(),
-        planned_minutes=table.minutes.sum(),
-        reported_minutes=reported(table.minutes),
-        valid_absence_minutes=reported(table.valid_absence_minutes),
-        invalid_absence_minutes=reported(table.invalid_absence_minutes),
-    )
-
-
-def _days(student_lessons: ir.Table, key: list[str]) -> ir.Table:
-    """Per ``key``: school days with a reported lesson, and of those, days absent."""
-    sl = student_lessons.filter(student_lessons.reported)
     attended = sl.present_minutes.fill_null(0) + sl.other_minutes.fill_null(0)
-    per_day = sl.group_by([*key, "local_date"]).aggregate(attended=attended.sum())
-    return per_day.group_by(key).aggregate(
-        reported_days=per_day.count(),
-        days_absent=(per_day.attended == 0).cast("int64").sum(),
+    return sl.group_by(["student_pid", "local_date", "school_code"]).aggregate(
+        term=sl.term.max(),
+        month=sl.month.max(),
+        grade=sl.grade.max(),
+        lessons=sl.count(),
+        reported_lessons=rep.cast("int64").sum(),
+        planned_minutes=sl.minutes.sum(),
+        reported_minutes=reported(sl.minutes),
+        valid_absence_minutes=reported(sl.valid_absence_minutes),
+        invalid_absence_minutes=reported(sl.invalid_absence_minutes),
+        attended_minutes=reported(attended),
     )
+
+
+COUNTS = ["lessons", "reported_lessons", "planned_minutes", "reported_minutes",
+          "valid_absence_minutes", "invalid_absence_minutes"]  # fmt: skip
+
+
+def _sums(days: ir.Table, key: list[str]) -> ir.Table:
+    """Per ``key``: the counts, the main school, and the days absent (a day whose reported
+    lessons, at any school, had no attended minutes)."""
+    per_day = days.group_by([*key, "local_date"]).aggregate(
+        reported_lessons=days.reported_lessons.sum(), attended=days.attended_minutes.sum()
+    )
+    absent_days = per_day.group_by(key).aggregate(
+        days_absent=((per_day.reported_lessons > 0) & (per_day.attended == 0)).cast("int64").sum()
+    )
+    by_school = days.group_by([*key, "school_code"]).aggregate(
+        school_minutes=days.planned_minutes.sum(), school_grade=days.grade.max(),
+        **{c: days[c].sum() for c in COUNTS},
+    )  # fmt: skip
+    totals = by_school.group_by(key).aggregate(**{c: by_school[c].sum() for c in COUNTS})
+    return totals.join(pick_main_school(by_school, key), key).join(absent_days, key)
 
 
 def _rates(sums: ir.Table) -> dict[str, ir.Value]:
@@ -70,37 +88,31 @@ def _rates(sums: ir.Table) -> dict[str, ir.Value]:
     }
 
 
-COUNTS = ["lessons", "reported_lessons", "planned_minutes", "reported_minutes",
-          "valid_absence_minutes", "invalid_absence_minutes"]  # fmt: skip
-
-
-def student_months(student_lessons: ir.Table) -> ir.Table:
+def student_months(student_lessons: ir.Table, days: ir.Table | None = None) -> ir.Table:
+    """``days``: ``student_days(student_lessons)``, or the same already computed."""
+    days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "month"]
-    sl = student_lessons
-    sums = _sums(sl, [*key, "term"])
-    joined = sums.join(main_school(sl, key), key).left_join(_days(sl, key), key)
+    terms = days.group_by(key).aggregate(term=days.term.max())
+    joined = _sums(days, key).join(terms, key)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
         *key, "term", "school_code", "grade", *COUNTS, **_rates(joined),
-        days_absent=joined.days_absent.fill_null(0),
+        days_absent=joined.days_absent,
         over_20_percent=over_percent(absent, joined.reported_minutes, MONTH_ALERT_PERCENT),
     )  # fmt: skip
 
 
 def student_terms(
-    student_lessons: ir.Table, months: ir.Table, student_register: ir.Table
-) -> ir.Table:
+    student_lessons: ir.Table, months: ir.Table, student_register: ir.Table,
+    days: ir.Table | None = None,
+) -> ir.Table:  # fmt: skip
+    days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "term"]
-    sl = student_lessons
-    sums = _sums(sl, key)
     alert = months.group_by(key).aggregate(
         any_month_over_20_percent=months.over_20_percent.fill_null(False).any(),
-        days_absent=months.days_absent.sum(),
     )
     register = student_register.select("student_pid", "merit_value")
-    joined = (
-        sums.join(main_school(sl, key), key).join(alert, key).left_join(register, "student_pid")
-    )
+    joined = _sums(days, key).join(alert, key).left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
         *key, "school_code", "grade", *COUNTS, **_rates(joined),

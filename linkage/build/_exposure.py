@@ -25,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._rates import rate
-from linkage.build._student_lessons import grade_band, main_school
+from linkage.build._student_lessons import grade_band, pick_main_school
 
 KEY = ["student_pid", "term", "subject_code"]
 
@@ -52,7 +52,9 @@ def student_teachers(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir
 def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
     sl = student_lessons
     absent = sl.valid_absence_minutes.fill_null(0) + sl.invalid_absence_minutes.fill_null(0)
-    totals = sl.group_by(KEY).aggregate(
+    # one pass over the pupil-lessons, per key and school; the totals and the main school are
+    # then taken from these far fewer rows
+    by_school = sl.group_by([*KEY, "school_code"]).aggregate(
         lessons=sl.count(),
         minutes=sl.minutes.sum(),
         certified_minutes=_minutes_where(sl.certified, sl.minutes),
@@ -67,8 +69,14 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
         reported_minutes=_minutes_where(sl.reported, sl.minutes),
         absent_minutes=ibis.ifelse(sl.reported, absent, 0).sum(),
         first_start=sl.start_time.min(),
+        school_grade=sl.grade.max(),
     )
-    school = main_school(sl, KEY)
+    summed = [c for c in by_school.columns
+              if c not in {*KEY, "school_code", "first_start", "school_grade"}]  # fmt: skip
+    totals = by_school.group_by(KEY).aggregate(
+        first_start=by_school.first_start.min(), **{c: by_school[c].sum() for c in summed}
+    )
+    school = pick_main_school(by_school.rename(school_minutes="minutes"), KEY)
 
     per_teacher = student_teachers.rename(teacher_minutes="minutes")
     with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)

@@ -104,7 +104,10 @@ def lesson_teachers(t: dict[str, ir.Table]) -> ir.Table:
         "lesson_pid", "teacher_pid"
     )
     exceptions = t["lesson_teacher_exceptions"]
-    added = exceptions.filter(exceptions.participates).select("lesson_pid", "teacher_pid")
+    # a teacher may be named twice for one lesson (under two duties): once is enough
+    added = (
+        exceptions.filter(exceptions.participates).select("lesson_pid", "teacher_pid").distinct()
+    )
     removed = exceptions.filter(~exceptions.participates).select("lesson_pid", "teacher_pid")
     substitutes = added.semi_join(held, "lesson_pid").anti_join(
         assigned, ["lesson_pid", "teacher_pid"]

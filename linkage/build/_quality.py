@@ -21,39 +21,40 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._calendar import month
-from linkage.build._participation import lesson_pupils, lesson_teachers
 from linkage.build._rates import rate
+from linkage.build._student_lessons import lesson_facts
 
 LATE_AFTER_HOURS = 24
 
 
-def quality(t: dict[str, ir.Table]) -> ir.Table:
+def quality(
+    t: dict[str, ir.Table], student_lessons: ir.Table, facts: ir.Table | None = None
+) -> ir.Table:
+    """``student_lessons`` gives each held lesson's pupils and whether any was registered;
+    ``facts`` (``lesson_facts(t)``) its teachers."""
+    facts = lesson_facts(t) if facts is None else facts
     lessons = t["lessons"]
     info = lessons.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
     info = info.select("lesson_pid", "school_code", "end_time", "cancelled",
                        month=month(info.local_date))  # fmt: skip
     attendance = t["attendance"]
-    registered = (
+    first = (
         attendance.filter(attendance.reported)
         .group_by("lesson_pid")
-        .aggregate(first_reported=attendance.reported_at.min(), reported=ibis.literal(True))
+        .aggregate(first_reported=attendance.reported_at.min())
     )
-    substituted = (
-        lesson_teachers(t)
-        .filter(lambda x: x.substitute)
-        .select("lesson_pid")
-        .distinct()
-        .mutate(has_substitute=True)
+    sl = student_lessons
+    pupils = sl.group_by("lesson_pid").aggregate(
+        has_pupils=ibis.literal(True), reported=sl.reported.any()
     )
-    pupils = lesson_pupils(t).select("lesson_pid").distinct().mutate(has_pupils=True)
-    present = lesson_teachers(t)
-    teachers = present.group_by("lesson_pid").aggregate(
-        has_teacher=ibis.literal(True), teachers=present.count()
-    )
+    teachers = facts.select(
+        "lesson_pid", has_teacher=facts.teachers > 0, n_teachers=facts.teachers,
+        has_substitute=facts.substitute,
+    )  # fmt: skip
     s_ex = t["lesson_student_exceptions"].select("lesson_pid").distinct().mutate(s_ex=True)
     t_ex = t["lesson_teacher_exceptions"].select("lesson_pid").distinct().mutate(t_ex=True)
     j = info
-    for extra in (registered, pupils, teachers, substituted, s_ex, t_ex):
+    for extra in (first, pupils, teachers, s_ex, t_ex):
         j = j.left_join(extra, "lesson_pid").drop("lesson_pid_right")
     held = ~j.cancelled
     with_pupils = held & j.has_pupils.fill_null(False)
@@ -77,7 +78,7 @@ def quality(t: dict[str, ir.Table]) -> ir.Table:
         adjusted_lessons=n(adjusted),
         teacher_change_lessons=n(held & j.t_ex.fill_null(False)),
         lessons_without_teacher=n(held & ~j.has_teacher.fill_null(False)),
-        two_teacher_lessons=n(held & (j.teachers.fill_null(0) >= 2)),
+        two_teacher_lessons=n(held & (j.n_teachers.fill_null(0) >= 2)),
         substitute_lessons=n(held & j.has_substitute.fill_null(False)),
     )
     return agg.select(

@@ -23,6 +23,7 @@ from linkage.build._calendar import month, school_year_start, term
 from linkage.build._participation import lesson_pupils, lesson_teachers
 
 NOVICE_YEARS = 3
+BANDS = ("F-3", "4-6", "7-9")
 
 
 def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
@@ -32,7 +33,11 @@ def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
     )
 
 
-def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
+def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
+    """One row per held lesson: where and when it was, its subject, and what its teachers were
+    (how many, substitute, licensed, experience, novice, new, and per grade band whether one is
+    certified in the subject for that band). Small (one row per lesson): the build computes it
+    once, so that pupils are joined to lessons in a single join."""
     lessons = t["lessons"].filter(~t["lessons"].cancelled)
     activities = t["activities"].select("activity_pid", "school_code", "syllabus_pid")
     subjects = t["syllabuses"].select("syllabus_pid", "subject_code")
@@ -44,18 +49,6 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
         .select("lesson_pid", "local_date", "start_time", "local_start_minute", "school_code",
                 "subject_code")
     )  # fmt: skip
-    attendance = t["attendance"].select(
-        "lesson_pid", "student_pid", "reported", "present_minutes", "valid_absence_minutes",
-        "invalid_absence_minutes", "other_minutes",
-    )  # fmt: skip
-    pupils = (
-        lesson_pupils(t)
-        .join(lesson_info, "lesson_pid")
-        .left_join(attendance, ["lesson_pid", "student_pid"])
-        .drop("lesson_pid_right", "student_pid_right")
-    )
-    pupils = pupils.mutate(grade_band=grade_band(pupils.grade))
-
     teachers = lesson_teachers(t).join(
         lesson_info.select("lesson_pid", "subject_code",
                            year=school_year_start(lesson_info.local_date)),
@@ -73,20 +66,42 @@ def student_lessons(t: dict[str, ir.Table]) -> ir.Table:
         novice=(teachers.experience_years < NOVICE_YEARS).fill_null(False).any(),
         new_to_school=(teachers.arrival_year >= teachers.year).fill_null(False).any(),
     )
-    certifications = t["teacher_certifications"]
-    certified = (
-        teachers.join(certifications, [teachers.teacher_pid == certifications.teacher_pid,
-                                       teachers.subject_code == certifications.subject_code])
-        .select("lesson_pid", "grade_band")
-        .distinct()
-        .mutate(certified=ibis.literal(True))
+    # per lesson, for each grade band, whether a teacher of it is certified in its subject for
+    # that band: a lesson-level lookup, so pupils are joined to lessons once
+    c = t["teacher_certifications"]
+    held_by = teachers.join(c, [teachers.teacher_pid == c.teacher_pid,
+                                teachers.subject_code == c.subject_code])  # fmt: skip
+    bands = held_by.group_by("lesson_pid").aggregate(
+        **{f"certified_{i}": (held_by.grade_band == band).any() for i, band in enumerate(BANDS)}
+    )
+    lesson_level = (
+        lesson_info.left_join(per_lesson, "lesson_pid")
+        .drop("lesson_pid_right")
+        .left_join(bands, "lesson_pid")
+        .drop("lesson_pid_right")
+    )
+    return lesson_level
+
+
+def student_lessons(t: dict[str, ir.Table], facts: ir.Table | None = None) -> ir.Table:
+    """``facts``: ``lesson_facts(t)``, or the same already computed."""
+    lesson_level = lesson_facts(t) if facts is None else facts
+    attendance = t["attendance"].select(
+        "lesson_pid", "student_pid", "reported", "present_minutes", "valid_absence_minutes",
+        "invalid_absence_minutes", "other_minutes",
     )  # fmt: skip
     joined = (
-        pupils.left_join(per_lesson, "lesson_pid")
-        .drop("lesson_pid_right")
-        .left_join(certified, ["lesson_pid", "grade_band"])
-        .drop("lesson_pid_right", "grade_band_right")
+        lesson_pupils(t)
+        .join(lesson_level, "lesson_pid")
+        .left_join(attendance, ["lesson_pid", "student_pid"])
+        .drop("lesson_pid_right", "student_pid_right")
     )
+    band = grade_band(joined.grade)
+    certified = ibis.cases(
+        *((band == b, joined[f"certified_{i}"].fill_null(False)) for i, b in enumerate(BANDS)),
+        else_=False,
+    )
+    joined = joined.mutate(grade_band=band, certified=certified)
     return joined.select(
         "student_pid", "lesson_pid", "school_code", "subject_code", "grade", "grade_band",
         "local_date",
@@ -115,6 +130,12 @@ def main_school(student_lessons: ir.Table, key: list[str]) -> ir.Table:
     by_school = sl.group_by([*key, "school_code"]).aggregate(
         school_minutes=sl.minutes.sum(), school_grade=sl.grade.max()
     )
+    return pick_main_school(by_school, key)
+
+
+def pick_main_school(by_school: ir.Table, key: list[str]) -> ir.Table:
+    """``main_school`` from rows already summed per ``key`` and school (``school_minutes``,
+    ``school_grade``)."""
     most = by_school.group_by(key).aggregate(most=by_school.school_minutes.max())
     top = by_school.join(most, key).filter(lambda x: x.school_minutes == x.most)
     first = top.group_by(key).aggregate(school_code=top.school_code.min())

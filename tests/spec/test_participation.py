@@ -140,3 +140,13 @@ def test_student_lessons_certification_follows_the_pupils_grade_band() -> None:
         (1, 7, "7-9", False, True, True, 1),
         (2, 8, "4-6", False, False, False, 1),  # teacher 51 is not in the register
     ]
+
+
+def test_a_teacher_named_twice_for_one_lesson_counts_once() -> None:
+    """Two teacher exceptions for one teacher and lesson (say under two duties): one row."""
+    t = spec_tables(**SCHOOL, lesson_teacher_exceptions="""
+        lesson_pid | duty_pid | teacher_pid | participates
+        1          | 1        | 90          | T
+        1          | 2        | 90          | T
+    """)  # fmt: skip
+    assert rows(lesson_teachers(t)) == [(1, 90, True)]

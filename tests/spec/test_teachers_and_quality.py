@@ -123,7 +123,7 @@ def test_teacher_terms(tables: dict) -> None:  # type: ignore[type-arg]
 
 
 def test_quality_per_school_and_month(tables: dict) -> None:  # type: ignore[type-arg]
-    got = {r["month"]: r for r in dicts(quality(tables))}
+    got = {r["month"]: r for r in dicts(quality(tables, student_lessons(tables)))}
     august, september = got["2026-08"], got["2026-09"]
     assert (august["scheduled_lessons"], august["held_lessons"]) == (5, 4)
     assert august["cancelled_share"] == pytest.approx(1 / 5)
