@@ -20,6 +20,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from linkage.build._calendar import month, term
 from linkage.build._rates import (
     MANY_DAYS_ABSENT,
     MONTH_ALERT_PERCENT,
@@ -41,9 +42,7 @@ def student_days(student_lessons: ir.Table) -> ir.Table:
         return ibis.ifelse(rep, value.fill_null(0), 0).sum()
 
     attended = sl.present_minutes.fill_null(0) + sl.other_minutes.fill_null(0)
-    return sl.group_by(["student_pid", "local_date", "school_code"]).aggregate(
-        term=sl.term.max(),
-        month=sl.month.max(),
+    days = sl.group_by(["student_pid", "local_date", "school_code"]).aggregate(
         grade=sl.grade.max(),
         lessons=sl.count(),
         reported_lessons=rep.cast("int64").sum(),
@@ -53,6 +52,7 @@ def student_days(student_lessons: ir.Table) -> ir.Table:
         invalid_absence_minutes=reported(sl.invalid_absence_minutes),
         attended_minutes=reported(attended),
     )
+    return days.mutate(term=term(days.local_date), month=month(days.local_date))
 
 
 COUNTS = ["lessons", "reported_lessons", "planned_minutes", "reported_minutes",

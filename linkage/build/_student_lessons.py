@@ -49,6 +49,11 @@ def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
         .select("lesson_pid", "local_date", "start_time", "local_start_minute", "school_code",
                 "subject_code")
     )  # fmt: skip
+    lesson_info = lesson_info.mutate(
+        term=term(lesson_info.local_date), month=month(lesson_info.local_date),
+        start_hour=(lesson_info.local_start_minute // 60).cast("int8"),
+        weekday=(lesson_info.local_date.day_of_week.index() + 1).cast("int8"),
+    )  # fmt: skip
     teachers = lesson_teachers(t).join(
         lesson_info.select("lesson_pid", "subject_code",
                            year=school_year_start(lesson_info.local_date)),
@@ -105,10 +110,7 @@ def student_lessons(t: dict[str, ir.Table], facts: ir.Table | None = None) -> ir
     return joined.select(
         "student_pid", "lesson_pid", "school_code", "subject_code", "grade", "grade_band",
         "local_date",
-        term=term(joined.local_date), month=month(joined.local_date),
-        start_time=joined.start_time,
-        start_hour=(joined.local_start_minute // 60).cast("int8"),
-        weekday=(joined.local_date.day_of_week.index() + 1).cast("int8"),
+        "term", "month", "start_time", "start_hour", "weekday",
         minutes=joined.minutes,
         reported=joined.reported.fill_null(False),
         present_minutes=joined.present_minutes, valid_absence_minutes=joined.valid_absence_minutes,
