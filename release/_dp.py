@@ -32,7 +32,7 @@ from opendp.accuracy import summarize_polars_measurement
 from opendp.extras.polars import DPExpr
 
 from release._errors import PrivacyInvariantBroken
-from release._frames import Collapse
+from release._frames import ROW, Collapse
 
 dp.enable_features("contrib")
 
@@ -81,7 +81,7 @@ def plan_release(
     """Build and calibrate the measurement for collapsed rows with ``schema``, grouped by
     ``c.by`` over the public ``keys`` (None for an ungrouped query)."""
     quantiles = quantiles or {}
-    empty = pl.LazyFrame(schema=schema)
+    empty = pl.LazyFrame(schema={**schema, ROW: pl.Boolean()})
     domain = dp.domain_of(empty, infer=True)
     by = list(c.by)
     cells = keys.height if keys is not None else 1

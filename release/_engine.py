@@ -4,8 +4,11 @@ A release is computed on the current research snapshot: the spec is checked agai
 catalogue (``_rules``), then against the data (a population or a teacher count too small is
 refused), then computed exactly and disclosure-controlled (``sdc``) or computed by an OpenDP
 measurement (``dp``). Identical specs within a project return the earlier release (no new
-noise, no new cost). A disclosure-controlled release whose cells differ from one of the
-project's earlier releases by fewer than ``differencing_min`` persons is refused.
+noise, no new cost). A disclosure-controlled table is audited together with the project's
+earlier ones (``_linked``): it is refused when one of its cells and an earlier released cell
+cover populations that differ by fewer than ``differencing_min`` persons, or when the tables
+together pin a suppressed cell to too narrow an interval. Why a cell was suppressed is kept for
+the DPO and never published.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,15 @@ from release._errors import QueryRefused
 from release._frames import (
     Collapse,
     PrivateFrame,
+    atoms,
     exact_cells,
+    key_dtype,
     open_table,
     population,
     run_measurement,
-    smallest_difference,
 )
 from release._keys import key_frame
+from release._linked import PublishedCell, PublishedTable, exposed_cells, smallest_difference
 from release._policy import Policies, load_policies
 from release._rules import Approval, Resolved, resolve
 from release._spec import QuerySpec
@@ -130,7 +135,7 @@ class ReleaseEngine:
                            accuracy=_accuracy(resolved, plan),
                            notes=[_MEAN_NOTE] if _has_ratio(spec) else [])  # fmt: skip
         table = self._sdc_table(resolved, frame)
-        cells = [Cell(c.keys, c.status, {}, reason=c.reason, margin=c.margin) for c in table]
+        cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in table]
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
 
     def release(
@@ -147,21 +152,28 @@ class ReleaseEngine:
             if spec.mode == "dp":
                 cells = self._dp_cells(resolved, frame)
             else:
-                self._check_differencing(resolved, frame, project, snapshot)
                 cells = self._sdc_table(resolved, frame)
+                self._check_linked(resolved, frame, cells, project, snapshot)
         except QueryRefused as refusal:
             self.store.add(_record(project, requester, snapshot, spec, "refused",
                                    self.policies.version, reason=str(refusal)))  # fmt: skip
             raise
         rho = self._plans[digest].rho if spec.mode == "dp" else 0.0
         notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
+        # why a cell was suppressed is kept for the DPO, never published: a published reason
+        # would tell an attacker that a cell holds fewer than the threshold, and narrow it
+        reasons = [{"keys": c.keys, "margin": c.margin, "reason": c.reason}
+                   for c in cells if c.reason]  # fmt: skip
+        cells = [replace(c, reason=None) for c in cells]
         release = Release(
             release_id=f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}",
             spec=spec.model_dump(mode="json"), mode=spec.mode, snapshot=snapshot,
             policy_version=self.policies.version, rho=rho, cells=cells, notes=notes,
         )  # fmt: skip
-        self.store.add(_record(project, requester, snapshot, spec, "released",
-                               self.policies.version, release=release))  # fmt: skip
+        record = _record(project, requester, snapshot, spec, "released", self.policies.version,
+                         release=release)  # fmt: skip
+        record["suppression_reasons"] = reasons
+        self.store.add(record)
         return release
 
     # --- checks that need the data ----------------------------------------------------------
@@ -203,27 +215,46 @@ class ReleaseEngine:
             return exact_cells(frame, c, self._frame(source.table), source.on, source.column)
         return exact_cells(frame, c, None, (), table.teacher)
 
-    def _check_differencing(
-        self, resolved: Resolved, frame: PrivateFrame, project: str, snapshot: str
-    ) -> None:
+    def _check_linked(
+        self, resolved: Resolved, frame: PrivateFrame, cells: list[Cell], project: str,
+        snapshot: str,
+    ) -> None:  # fmt: skip
+        """Refuse a table that, together with the project's earlier disclosure-controlled
+        tables of the same research table, would reveal a few persons by subtraction
+        (differencing) or pin down a suppressed cell (``_linked``)."""
+        earlier = [r for r in self.store.earlier(project, snapshot, resolved.spec.table)
+                   if r["mode"] == "sdc"]  # fmt: skip
+        if not earlier:
+            return
+        collapses, tables = [], []
+        for record in earlier:
+            spec = QuerySpec.model_validate(record["spec"])
+            collapses.append(resolve(spec, self.policies, frame.schema()).collapse)
+            tables.append(_published(record["release_id"], spec.group_by,
+                                     [Cell(**c) for c in record["release"]["cells"]]))  # fmt: skip
+        collapses.append(resolved.collapse)
+        tables.append(_published("this table", resolved.spec.group_by, cells))
+        atom_cells, persons = atoms(frame, collapses)
         sdc = self.policies.release.sdc
-        for record in self.store.earlier(project, snapshot, resolved.spec.table):
-            if record["mode"] != "sdc":
-                continue
-            earlier = resolve(QuerySpec.model_validate(record["spec"]), self.policies,
-                              frame.schema())  # fmt: skip
-            a, b = earlier.collapse, resolved.collapse
-            if a.by != b.by:  # compare the populations as a whole
-                a = Collapse((), a.unit, a.filters, {}, {}, (), a.max_rows)
-                b = Collapse((), b.unit, b.filters, {}, {}, (), b.max_rows)
-            smallest = smallest_difference(frame, a, b)
-            if smallest is not None and smallest < sdc.differencing_min:
-                raise QueryRefused(
-                    f"this table and the project's release {record['release_id']} cover "
-                    f"populations that differ by fewer than {sdc.differencing_min} persons in "
-                    "some cell; releasing both would reveal those persons by subtraction. "
-                    "Change the filters so that the populations differ by more, or not at all"
-                )
+        closest = smallest_difference(tables, atom_cells, persons)
+        if closest is not None and closest[0] < sdc.differencing_min:
+            raise QueryRefused(
+                f"a cell of this table and one of the project's release {closest[1]} cover "
+                f"populations that differ by fewer than {sdc.differencing_min} persons; "
+                "releasing both would reveal those persons by subtraction. Change the filters "
+                "or grouping so that the populations differ by more, or not at all"
+            )
+        exposed = exposed_cells(tables, atom_cells, persons, min_students=sdc.min_students,
+                                rounding_base=sdc.rounding_base)  # fmt: skip
+        if exposed:
+            names = sorted({name for name, _ in exposed if name != "this table"})
+            with_ = f"the project's release {', '.join(names)}" if names else "itself"
+            raise QueryRefused(
+                f"together with {with_}, this table would let {len(exposed)} suppressed "
+                "cell(s) be worked out by subtraction. Ask for the same grouping and filters "
+                "as the earlier release, or group so that its suppressed cells stay inside "
+                "one cell of this table"
+            )
 
     # --- sdc --------------------------------------------------------------------------------
 
@@ -280,9 +311,10 @@ class ReleaseEngine:
             return None
         research = read_manifest(self.snapshot)
         canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
+        widened = {name: key_dtype(dtype) for name, dtype in frame.schema().items()}
         return key_frame(
             resolved.table, resolved.spec.group_by, self.policies.catalogue.keys,
-            frame.schema(), canonical=canonical, manifest=read_manifest(canonical),
+            widened, canonical=canonical, manifest=read_manifest(canonical),
             period=research.get("period", {}),
         )  # fmt: skip
 
@@ -381,7 +413,7 @@ def _accuracy(resolved: Resolved, plan: DpPlan) -> dict[str, dict[str, float | N
 
 
 def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
-    out: dict[str, pl.DataType] = {name: schema[name] for name in c.by}
+    out: dict[str, pl.DataType] = {name: key_dtype(schema[name]) for name in c.by}
     out |= {m: pl.Float64() for m in c.means}
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}
     out |= {f: pl.Float64() for f in c.flags}
@@ -405,6 +437,17 @@ def _record(
                    "result_digest": release.digest(),
                    "release": asdict(release)}  # fmt: skip
     return record
+
+
+def _published(name: str, group_by: tuple[str, ...], cells: list[Cell]) -> PublishedTable:
+    return PublishedTable(name, tuple(
+        PublishedCell(
+            keys=tuple(c.keys.get(k) for k in group_by),
+            suppressed=c.status == "suppressed",
+            count=c.values.get("count_students"),
+        )
+        for c in cells
+    ))  # fmt: skip
 
 
 def _from_record(record: dict[str, Any]) -> Release:

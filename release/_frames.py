@@ -23,6 +23,7 @@ import polars as pl
 from release._errors import RowAccessRefused
 
 UNIT = "__unit"  # the privacy unit's column after collapsing (never in any output)
+ROW = "__row"  # a constant column of the rows a measurement reads
 
 
 class PrivateFrame:
@@ -115,8 +116,16 @@ def _collapsed(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
         *(pl.col(m).clip(lo, hi).mean().alias(m) for m, (lo, hi) in c.means.items()),
         *(pl.col(m).clip(lo, hi).sum().alias(f"sum:{m}") for m, (lo, hi) in c.sums.items()),
         *(pl.col(f).fill_null(False).any().cast(pl.Float64).alias(f) for f in c.flags),
+        pl.lit(True).alias(ROW),  # one per person and cell, so the frame is never empty
     ]
-    return lf.group_by([c.unit, *c.by]).agg(aggregates).rename({c.unit: UNIT})
+    schema = frame.schema()
+    widened = [pl.col(k).cast(key_dtype(schema[k])) for k in c.by]
+    return lf.group_by([c.unit, *c.by]).agg(aggregates).rename({c.unit: UNIT}).with_columns(widened)
+
+
+def key_dtype(dtype: pl.DataType) -> pl.DataType:
+    """Group keys are carried as 64-bit integers (OpenDP groups by no smaller integer)."""
+    return pl.Int64() if dtype.is_integer() else dtype
 
 
 def population(frame: PrivateFrame, unit: str, filters: Sequence[pl.Expr]) -> int:
@@ -190,33 +199,61 @@ def run_measurement(
     return result
 
 
-def smallest_difference(frame: PrivateFrame, a: Collapse, b: Collapse) -> int | None:
-    """Of the cells two queries share (same keys), the smallest positive number of persons in
-    one and not the other, or None when no shared cell differs. Two releases whose cells differ
-    by a handful of persons would reveal those persons by subtraction."""
-    assert a.by == b.by
-    by = list(a.by)
+ALL = "all"  # the cell id of an ungrouped release
+MARGIN_KEY = "*"  # a summed-out key in a margin's cell id
+SEPARATOR = "\x1f"
 
-    def pairs(c: Collapse) -> pl.LazyFrame:
-        lf = frame._lazy()
-        for predicate in c.filters:
-            lf = lf.filter(predicate)
-        return _bounded(lf, c).select([*by, c.unit]).unique()
 
-    left, right = pairs(a), pairs(b)
-    keys = [*by, a.unit]
-    only_left = left.join(right, on=keys, how="anti", nulls_equal=True)
-    only_right = right.join(left, on=keys, how="anti", nulls_equal=True)
-    shared = (
-        left.select(by).unique().join(right.select(by).unique(), on=by, nulls_equal=True)
-        if by else pl.LazyFrame({"__all": [0]})
-    )  # fmt: skip
-    differing = pl.concat([only_left, only_right])
-    if by:
-        counts = (
-            differing.group_by(by).agg(pl.len().alias("n")).join(shared, on=by, nulls_equal=True)
-        )
-    else:
-        counts = differing.select(pl.len().alias("n"))
-    smallest = counts.filter(pl.col("n") > 0).select(pl.col("n").min()).collect().item()
-    return None if smallest is None else int(smallest)
+def _text(value: Any) -> str:
+    """A key value as Polars writes it as text (booleans as true / false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cell_id(values: Sequence[Any]) -> str:
+    """The id of a cell from its key values in group-by order (None = summed out)."""
+    if not values:
+        return ALL
+    return SEPARATOR.join(MARGIN_KEY if v is None else _text(v) for v in values)
+
+
+def atoms(
+    frame: PrivateFrame, collapses: Sequence[Collapse]
+) -> tuple[list[list[list[str]]], list[int]]:
+    """The finest partition of persons that a set of releases on one table induces: persons
+    who fall in exactly the same cells of every release form one *atom*. Returns, per atom, the
+    cell ids it belongs to in each release, and how many persons it holds (used only to check
+    that the audit's equations hold for the truth). Every cell of every release is a sum over
+    atoms, which lets the audit see what releases reveal in combination."""
+    signatures: pl.LazyFrame | None = None
+    for i, c in enumerate(collapses):
+        lf = _bounded(_filtered(frame, c), c)
+        key = (
+            pl.concat_str([pl.col(k).cast(pl.String) for k in c.by], separator=SEPARATOR)
+            if c.by else pl.lit(ALL)
+        )  # fmt: skip
+        cells = lf.select(pl.col(c.unit).alias(UNIT), key.alias("cell")).unique()
+        sig = cells.group_by(UNIT).agg(pl.col("cell").sort().alias(f"r{i}"))
+        signatures = (
+            sig if signatures is None
+            else signatures.join(sig, on=UNIT, how="full", coalesce=True)
+        )  # fmt: skip
+    assert signatures is not None
+    columns = [f"r{i}" for i in range(len(collapses))]
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    grouped = (
+        signatures.with_columns(pl.col(c).fill_null(empty) for c in columns)
+        .group_by(columns)
+        .agg(pl.len().alias("persons"))
+        .collect()
+    )
+    members = [[list(row[c]) for c in columns] for row in grouped.iter_rows(named=True)]
+    return members, [int(n) for n in grouped["persons"].to_list()]
+
+
+def _filtered(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
+    lf = frame._lazy()
+    for predicate in c.filters:
+        lf = lf.filter(predicate)
+    return lf
