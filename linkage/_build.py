@@ -11,6 +11,7 @@ to a folder inside the data directory, so memory stays bounded whatever the data
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -43,7 +44,16 @@ from medler.errors import UsageError
 RESEARCH = "research"
 TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "student_terms",
           "teacher_terms", "quality")  # fmt: skip
-DEFAULT_MEMORY_LIMIT = "2GB"
+def _default_memory_limit() -> str:
+    """4 GB, or half the machine's memory where that is less."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "4GB"
+    return f"{max(256, min(4096, total // 2**20 // 2))}MB"
+
+
+DEFAULT_MEMORY_LIMIT = _default_memory_limit()
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 

@@ -33,8 +33,13 @@ def _held(t: dict[str, ir.Table]) -> ir.Table:
     return lessons.filter(~lessons.cancelled)
 
 
-def lesson_pupils(t: dict[str, ir.Table]) -> ir.Table:
-    """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes, grade``.
+ATTENDANCE = ("reported", "present_minutes", "valid_absence_minutes", "invalid_absence_minutes",
+              "other_minutes")  # fmt: skip
+
+
+def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> ir.Table:
+    """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes, grade`` (and,
+    ``with_attendance``, the pupil's registration for the lesson: ``ATTENDANCE``).
 
     ``grade`` is the pupil's enrolment grade at the lesson's school on its day (the highest, if
     enrolments overlap; null without one). Group members and student exceptions, each with the
@@ -73,12 +78,34 @@ def lesson_pupils(t: dict[str, ir.Table]) -> ir.Table:
     stacked = graded.select(
         "lesson_pid", "student_pid", "member", "added", "removed", "own_length", "grade"
     )
+    attendance: dict[str, ir.Value] = {}
+    if with_attendance:
+        # the registrations are stacked and grouped with the members, not joined to them
+        # afterwards: a join of two tables the size of the answer is the costliest step, and
+        # a grouping spills to disk gracefully where such a join may not
+        a = t["attendance"]
+        nothing = {"reported": ibis.null("boolean")} | {
+            c: ibis.null("int32") for c in ATTENDANCE[1:]
+        }
+        stacked = stacked.mutate(**nothing).union(
+            a.select(
+                "lesson_pid", "student_pid", member=ibis.literal(False),
+                added=ibis.literal(False), removed=ibis.literal(False),
+                own_length=ibis.null("int32"), grade=ibis.null("int8"),
+                **{c: a[c] for c in ATTENDANCE},
+            ),
+            distinct=False,
+        )  # fmt: skip
+        attendance = {"reported": stacked.reported.any()} | {
+            c: stacked[c].max() for c in ATTENDANCE[1:]
+        }
     grouped = stacked.group_by(["lesson_pid", "student_pid"]).aggregate(
         member=stacked.member.any(),
         added=stacked.added.any(),
         removed=stacked.removed.any(),
         own_length=stacked.own_length.max(),
         grade=stacked.grade.max(),
+        **attendance,
     )
     seated = grouped.filter((grouped.member | grouped.added) & ~grouped.removed)
     seated = seated.join(
@@ -91,6 +118,7 @@ def lesson_pupils(t: dict[str, ir.Table]) -> ir.Table:
         "lesson_pid", "student_pid",
         minutes=ibis.coalesce(seated.own_length, seated.lesson_length, seated.lesson_minutes),
         grade=seated.grade,
+        **{c: seated[c] for c in (ATTENDANCE if with_attendance else ())},
     )  # fmt: skip
 
 

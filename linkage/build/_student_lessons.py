@@ -91,16 +91,7 @@ def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
 def student_lessons(t: dict[str, ir.Table], facts: ir.Table | None = None) -> ir.Table:
     """``facts``: ``lesson_facts(t)``, or the same already computed."""
     lesson_level = lesson_facts(t) if facts is None else facts
-    attendance = t["attendance"].select(
-        "lesson_pid", "student_pid", "reported", "present_minutes", "valid_absence_minutes",
-        "invalid_absence_minutes", "other_minutes",
-    )  # fmt: skip
-    joined = (
-        lesson_pupils(t)
-        .join(lesson_level, "lesson_pid")
-        .left_join(attendance, ["lesson_pid", "student_pid"])
-        .drop("lesson_pid_right", "student_pid_right")
-    )
+    joined = lesson_pupils(t, with_attendance=True).join(lesson_level, "lesson_pid")
     band = grade_band(joined.grade)
     certified = ibis.cases(
         *((band == b, joined[f"certified_{i}"].fill_null(False)) for i, b in enumerate(BANDS)),
