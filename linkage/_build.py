@@ -44,6 +44,8 @@ from medler.errors import UsageError
 RESEARCH = "research"
 TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "student_terms",
           "teacher_terms", "quality")  # fmt: skip
+
+
 def _default_memory_limit() -> str:
     """4 GB, or half the machine's memory where that is less."""
     try:

@@ -24,7 +24,9 @@ import ibis.expr.types as ir
 from linkage.build._calendar import school_year_start, term
 from linkage.build._participation import lesson_teachers
 from linkage.build._rates import rate
-from linkage.build._student_lessons import NOVICE_YEARS
+from linkage.build._student_lessons import BANDS, NOVICE_YEARS
+
+BAND_GRADES = ((0, 3), (4, 6), (7, 9))  # the grades of each band of BANDS
 
 KEY = ["teacher_pid", "term", "school_code"]
 
@@ -44,20 +46,27 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
     )  # fmt: skip
     taught = lesson_teachers(t).join(info, "lesson_pid")
 
-    bands = student_lessons.select("lesson_pid", "grade_band").distinct()
-    needed = taught.select("lesson_pid", "teacher_pid", "subject_code").join(bands, "lesson_pid")
-    certs = t["teacher_certifications"].select(
-        "teacher_pid", "subject_code", "grade_band", covered=ibis.literal(1)
+    # per lesson, which grade bands its pupils are in (from the integer grade: cheap to read)
+    sl = student_lessons
+    present = sl.group_by("lesson_pid").aggregate(
+        **{f"has_{i}": ((sl.grade >= lo) & (sl.grade <= hi)).any()
+           for i, (lo, hi) in enumerate(BAND_GRADES)}
+    )  # fmt: skip
+    c = t["teacher_certifications"]
+    held = c.group_by(["teacher_pid", "subject_code"]).aggregate(
+        **{f"cert_{i}": (c.grade_band == band).any() for i, band in enumerate(BANDS)}
     )
-    checked = needed.left_join(certs, ["teacher_pid", "subject_code", "grade_band"])
-    uncovered = (
-        checked.filter(checked.covered.isnull()).select("lesson_pid", "teacher_pid").distinct()
+    taught = (
+        taught.left_join(present, "lesson_pid")
+        .drop("lesson_pid_right")
+        .left_join(held, ["teacher_pid", "subject_code"])
+        .drop("teacher_pid_right", "subject_code_right")
     )
-    band_known = needed.select("lesson_pid", "teacher_pid").distinct()
-    certified = band_known.anti_join(uncovered, ["lesson_pid", "teacher_pid"]).mutate(
-        certified=ibis.literal(True)
-    )
-    taught = taught.left_join(certified, ["lesson_pid", "teacher_pid"])
+    has = [taught[f"has_{i}"].fill_null(False) for i in range(len(BANDS))]
+    cert = [taught[f"cert_{i}"].fill_null(False) for i in range(len(BANDS))]
+    any_band = has[0] | has[1] | has[2]
+    covered = (~has[0] | cert[0]) & (~has[1] | cert[1]) & (~has[2] | cert[2])
+    taught = taught.mutate(certified=any_band & covered)
     is_certified = taught.certified.fill_null(False)
     per_term = taught.group_by(KEY).aggregate(
         year=taught.year.max(),
