@@ -45,6 +45,7 @@ from release._spec import QuerySpec
 from release._store import FileStore, ReleaseStore
 
 RESEARCH = "research"
+AGGREGATE_CACHE = 64
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ReleaseEngine:
         self._snapshot: Path | None = None
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
+        self._aggregates: dict[tuple[Any, ...], Any] = {}
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class ReleaseEngine:
         current = current_snapshot(self.data_dir / RESEARCH)
         if current != self._snapshot:
             self._snapshot, self._frames, self._plans = current, {}, {}
+            self._aggregates = {}
         return current
 
     def _frame(self, name: str) -> PrivateFrame:
@@ -119,7 +122,11 @@ class ReleaseEngine:
             entry = read_manifest(snapshot)["tables"].get(name)
             if entry is None:
                 raise QueryRefused(f"the research snapshot has no table {name}; rebuild it")
-            self._frames[name] = open_table(snapshot / entry["file"], name)
+            table = self.policies.catalogue.tables.get(name)
+            self._frames[name] = open_table(
+                snapshot / entry["file"], name, unit=table.unit if table else None,
+                ranked=sorted(table.max_keys_per_unit) if table else (),
+            )  # fmt: skip
         return self._frames[name]
 
     # --- the public surface -----------------------------------------------------------------
@@ -182,7 +189,8 @@ class ReleaseEngine:
         frame = self._frame(spec.table)
         resolved = resolve(spec, self.policies, frame.schema(), approval)
         sdc = self.policies.release.sdc
-        people = population(frame, resolved.table.unit, resolved.collapse.filters)
+        people = self._cached(("population", spec.table, _filters_key(spec)), lambda: population(
+            frame, resolved.table.unit, resolved.collapse.filters))  # fmt: skip
         if people < sdc.min_population:
             raise QueryRefused(
                 f"the filters leave fewer than {sdc.min_population} persons; medler releases "
@@ -210,10 +218,22 @@ class ReleaseEngine:
 
     def _teacher_counts(self, resolved: Resolved, frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
         table = resolved.table
+        key = ("teachers", resolved.spec.table, _filters_key(resolved.spec), c.by)
         if table.teachers_from is not None:
             source = table.teachers_from
-            return exact_cells(frame, c, self._frame(source.table), source.on, source.column)
-        return exact_cells(frame, c, None, (), table.teacher)
+            return self._cached(key, lambda: exact_cells(
+                frame, c, self._frame(source.table), source.on, source.column))  # fmt: skip
+        return self._cached(key, lambda: exact_cells(frame, c, None, (), table.teacher))
+
+    def _cached(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """Aggregates that depend only on the snapshot and the spec's filters and grouping
+        (populations, teacher counts), kept for the snapshot's lifetime; never released."""
+        self.snapshot  # noqa: B018  (a new snapshot empties the cache)
+        if key not in self._aggregates:
+            if len(self._aggregates) >= AGGREGATE_CACHE:
+                self._aggregates.pop(next(iter(self._aggregates)))
+            self._aggregates[key] = compute()
+        return self._aggregates[key]
 
     def _check_linked(
         self, resolved: Resolved, frame: PrivateFrame, cells: list[Cell], project: str,
@@ -359,6 +379,10 @@ _MEAN_NOTE = (
     "means and shares are a noisy sum divided by a noisy count; their interval is the widest "
     "ratio the two 95 % intervals allow"
 )
+
+
+def _filters_key(spec: QuerySpec) -> str:
+    return json.dumps([f.model_dump(mode="json") for f in spec.filters], sort_keys=True)
 
 
 def _has_ratio(spec: QuerySpec) -> bool:

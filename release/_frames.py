@@ -24,6 +24,8 @@ from release._errors import RowAccessRefused
 
 UNIT = "__unit"  # the privacy unit's column after collapsing (never in any output)
 ROW = "__row"  # a constant column of the rows a measurement reads
+NTH = "__nth"  # a row's position among its person's rows
+RANK = "__rank:"  # the rank of a key's value among its person's values
 
 
 class PrivateFrame:
@@ -40,10 +42,10 @@ class PrivateFrame:
 
     @property
     def columns(self) -> list[str]:
-        return self.__frame.collect_schema().names()
+        return [c for c in self.__frame.collect_schema().names() if not c.startswith("__")]
 
     def schema(self) -> dict[str, pl.DataType]:
-        return dict(self.__frame.collect_schema())
+        return {k: v for k, v in self.__frame.collect_schema().items() if not k.startswith("__")}
 
     def collect(self) -> None:
         raise RowAccessRefused(
@@ -58,12 +60,21 @@ class PrivateFrame:
         return self.__frame
 
 
-def open_table(path: Path, name: str, *, in_memory: bool = True) -> PrivateFrame:
-    """A research table as a private frame (read into memory once, for fast repeated use)."""
-    frame = pl.scan_parquet(path)
-    if in_memory:
-        frame = frame.collect().lazy()
-    return PrivateFrame(name, frame)
+def open_table(
+    path: Path, name: str, *, unit: str | None = None, ranked: Sequence[str] = ()
+) -> PrivateFrame:
+    """A research table as a private frame, read into memory once. With ``unit``, each row's
+    position among its person's rows (``NTH``) and, for each ``ranked`` column, the rank of its
+    value among the person's values are computed once here, so that bounding a person's rows
+    is a plain filter in every later query."""
+    frame = pl.read_parquet(path)
+    ranked = [c for c in ranked if c in frame.columns]
+    if unit is not None:
+        frame = frame.with_columns(
+            pl.int_range(pl.len()).over(unit).alias(NTH),
+            *(pl.col(c).rank("dense").over(unit).alias(RANK + c) for c in ranked),
+        )
+    return PrivateFrame(name, frame.lazy())
 
 
 @dataclass(frozen=True)
@@ -101,10 +112,15 @@ class Collapse:
 def _bounded(lf: pl.LazyFrame, c: Collapse) -> pl.LazyFrame:
     """Keep at most ``max_rows`` rows per person, and of each limited key column at most its
     limit of distinct values per person. The frame's row order is fixed (it is read once), so
-    the same rows are kept every time."""
+    the same rows are kept every time. Positions and ranks come from ``open_table`` when it
+    computed them, else they are computed here."""
+    names = set(lf.collect_schema().names())
     for column, limit in c.key_limits:
-        lf = lf.filter(pl.col(column).rank("dense").over(c.unit) <= limit)
-    return lf.filter(pl.int_range(pl.len()).over(c.unit) < c.max_rows)
+        rank = (pl.col(RANK + column) if RANK + column in names
+                else pl.col(column).rank("dense").over(c.unit))  # fmt: skip
+        lf = lf.filter(rank <= limit)
+    nth = pl.col(NTH) if NTH in names else pl.int_range(pl.len()).over(c.unit)
+    return lf.filter(nth < c.max_rows)
 
 
 def _collapsed(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
@@ -193,7 +209,9 @@ def run_measurement(
     frame: PrivateFrame, c: Collapse, measurement: Callable[[pl.LazyFrame], Any]
 ) -> pl.DataFrame:
     """Run an OpenDP measurement on the collapsed rows and return its (noisy) release."""
-    released = measurement(measure_input(frame, c))
+    # collected first: OpenDP serialises the frame it is given, and a lazy frame over the
+    # whole table would carry every row of it across, not just the collapsed ones
+    released = measurement(measure_input(frame, c).collect().lazy())
     result = released.collect() if hasattr(released, "collect") else released
     assert isinstance(result, pl.DataFrame)
     return result
