@@ -1,0 +1,59 @@
+"""``medler release``: preview and release a spec from the command line; refusals and bad specs
+are one-line errors with the exit code for a user's mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import run
+from tests.research_data import research_dir
+
+__all__ = ["research_dir"]
+
+BY_GRADE = {"table": "student_terms", "group_by": ["grade"], "margins": True,
+            "measures": [{"kind": "count_students"}]}  # fmt: skip
+DP = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
+      "measures": [{"kind": "count_students"},
+                   {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
+
+
+def test_an_sdc_release_prints_its_cells(
+    research_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["release", json.dumps(BY_GRADE), "--data-dir", str(research_dir),
+                "--project", "cli-sdc"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "count_students" in out and "all" in out and "no privacy budget" in out
+    assert "_pid" not in out
+
+
+def test_a_dp_preview_spends_nothing(
+    research_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(DP), encoding="utf-8")
+    code = run(["release", str(spec), "--preview", "--data-dir", str(research_dir),
+                "--project", "cli-preview"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "would cost rho 0.1; nothing was spent" in out
+
+
+def test_a_refusal_says_why(research_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = {**BY_GRADE, "group_by": ["student_pid"]}
+    code = run(["release", json.dumps(spec), "--data-dir", str(research_dir),
+                "--project", "cli-refused"])  # fmt: skip
+    assert code == 1  # refused: a user error, not a usage mistake
+    assert "identifies a person" in capsys.readouterr().err
+
+
+def test_a_bad_spec_names_the_field(research_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["release", '{"table": "exposure", "measures": [{"kind": "mean"}]}',
+                "--data-dir", str(research_dir)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the spec: measures.0: ") and "needs a column" in err
