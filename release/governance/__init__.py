@@ -1,0 +1,18 @@
+"""The control plane: projects, researchers, the privacy-budget ledger and the hash-chained
+audit log, in SQLAlchemy 2 (SQLite file by default, PostgreSQL by URL), with Alembic
+migrations.
+
+Modules
+- ``_db``: the engine and sessions, migrations to the newest schema at start-up.
+- ``_models``: the tables.
+- ``_ledger``: budgets at three levels (the data set across its snapshots, the project, the
+  researcher); a charge is reserved in one transaction before noise is drawn and never refunded.
+- ``_audit``: the append-only, hash-chained record of every request, and its verification.
+"""
+
+from release.governance._audit import AuditChainBroken, append_audit, verify_audit
+from release.governance._db import connect_control_plane
+from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals
+
+__all__ = ["AuditChainBroken", "BudgetExhausted", "Ledger", "LedgerTotals", "append_audit",
+           "connect_control_plane", "verify_audit"]  # fmt: skip

@@ -1,0 +1,47 @@
+"""The control plane's database: a SQLite file by default, PostgreSQL by URL. Opening it
+migrates it to the newest schema (Alembic), so a service never runs on an old one.
+
+Concurrency: every write transaction on SQLite begins ``IMMEDIATE`` (it takes the database's
+write lock at once, so two ledgers cannot both read a balance and both spend it); on
+PostgreSQL the ledger locks the budget rows it reads (``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_TIMEOUT_SECONDS = 60
+
+
+def default_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'control.db').resolve()}"
+
+
+def connect_control_plane(url: str) -> Engine:
+    """An engine on the control plane at ``url``, migrated to the newest schema."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_SECONDS})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun below
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine
