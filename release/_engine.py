@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from sqlalchemy import Engine
 
 from linkage import current_snapshot, read_manifest
 from release import _sdc
@@ -43,6 +44,7 @@ from release._policy import Policies, load_policies
 from release._rules import Approval, Resolved, resolve
 from release._spec import QuerySpec
 from release._store import FileStore, ReleaseStore
+from release.governance import BudgetExhausted, Ledger, append_audit
 
 RESEARCH = "research"
 AGGREGATE_CACHE = 64
@@ -96,15 +98,21 @@ class ReleaseEngine:
 
     def __init__(
         self, data_dir: Path, *, policies: Policies | None = None,
-        store: ReleaseStore | None = None,
+        store: ReleaseStore | None = None, control: Engine | None = None,
     ) -> None:  # fmt: skip
+        """``control``: the control plane (``release.governance``). With it, every dp release
+        is charged to the ledger before its noise is drawn, and every request is appended to
+        the audit log; without it (tests, dummy data) nothing is charged or audited."""
         self.data_dir = data_dir
         self.policies = policies or load_policies()
         self.store = store or FileStore(data_dir / "release")
+        self.control = control
+        self.ledger = Ledger(control) if control is not None else None
         self._snapshot: Path | None = None
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
         self._aggregates: dict[tuple[Any, ...], Any] = {}
+        self._project, self._requester = "default", "unknown"
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -151,9 +159,13 @@ class ReleaseEngine:
     ) -> Release:  # fmt: skip
         snapshot = self.snapshot.name
         digest = spec.digest()
+        self._project, self._requester = project, requester
         cached = self.store.find(project, snapshot, digest)
         if cached is not None:
-            return _from_record(cached)
+            again = _from_record(cached)
+            self._audit(requester, project, spec, "released (the earlier release, no cost)",
+                        snapshot, rho=0.0, result=again.digest())  # fmt: skip
+            return again
         try:
             resolved, frame = self._checked(spec, approval)
             if spec.mode == "dp":
@@ -161,9 +173,10 @@ class ReleaseEngine:
             else:
                 cells = self._sdc_table(resolved, frame)
                 self._check_linked(resolved, frame, cells, project, snapshot)
-        except QueryRefused as refusal:
+        except (QueryRefused, BudgetExhausted) as refusal:
             self.store.add(_record(project, requester, snapshot, spec, "refused",
                                    self.policies.version, reason=str(refusal)))  # fmt: skip
+            self._audit(requester, project, spec, "refused", snapshot, reason=str(refusal))
             raise
         rho = self._plans[digest].rho if spec.mode == "dp" else 0.0
         notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
@@ -181,7 +194,22 @@ class ReleaseEngine:
                          release=release)  # fmt: skip
         record["suppression_reasons"] = reasons
         self.store.add(record)
+        self._audit(requester, project, spec, "released", snapshot, rho=rho,
+                    result=release.digest(), release_id=release.release_id)  # fmt: skip
         return release
+
+    def _audit(
+        self, actor: str, project: str, spec: QuerySpec, status: str, snapshot: str,
+        **more: Any,
+    ) -> None:  # fmt: skip
+        """One audit record: who, what was asked, under which policy and snapshot, at what
+        cost, and the result's digest. Never a value, never anything identifying."""
+        if self.control is None:
+            return
+        body = {"spec": spec.model_dump(mode="json"), "spec_digest": spec.digest(),
+                "mode": spec.mode, "policy_version": self.policies.version,
+                "snapshot": snapshot, **more}  # fmt: skip
+        append_audit(self.control, actor=actor, action=status, project=project, body=body)
 
     # --- checks that need the data ----------------------------------------------------------
 
@@ -360,7 +388,12 @@ class ReleaseEngine:
                     f"{self.policies.release.sdc.min_teachers} teachers; group more coarsely"
                 )
         plan = self._plan(resolved, frame)
+        entry = None
+        if self.ledger is not None:
+            entry = self.ledger.reserve(self._project, self._requester, plan.rho, spec.digest())
         released = run_measurement(frame, resolved.collapse, plan.measurement)
+        if self.ledger is not None and entry is not None:
+            self.ledger.mark_released(entry)
         accuracy = plan.accuracy
         out = []
         for row in released.iter_rows(named=True):

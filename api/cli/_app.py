@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli import _demo, _ingest, _release, _synth
+from api.cli._control import audit_app, ledger_app
 from api.cli._keys import KeyFileOption, keys_app
 from linkage import DEFAULT_MEMORY_LIMIT
 
@@ -26,6 +27,8 @@ app = typer.Typer(
 
 # Sub-applications (command groups) are registered here, one line each.
 app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

@@ -8,7 +8,8 @@
 5. Build the research tables.
 6. Release two tables: pupils per grade under disclosure control, with margins; and, with
    differential privacy, the share of pupils' teaching minutes with a certified teacher per
-   school.
+   school, charged to the privacy-budget ledger before its noise is drawn.
+7. Show the ledger and verify the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from api.cli._control import control_plane
+from api.cli._control import show as show_ledger
+from api.cli._control import verify as verify_command
 from api.cli._ingest import _print_report, ingest_with_progress, run_build
 from api.cli._release import print_release
 from api.cli._synth import _generate, _summary_table
@@ -25,6 +29,8 @@ from linkage import ingest_register
 from linkage.sources.synthetic import SynthConfig
 from pseudonymise import create_key_file
 from release import MemoryStore, QuerySpec, ReleaseEngine
+from release.governance import Ledger
+from release.governance._ledger import DATASET, project_scope, researcher_scope
 
 SOURCE_FOLDER = "medler-demo-source"
 DEMO_RELEASES = [
@@ -71,10 +77,20 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     run_build(data_dir=data_dir)
 
     console.print("\n[bold]6. Release aggregates[/bold] (the only way anything leaves medler)")
-    engine = ReleaseEngine(data_dir, store=MemoryStore())
+    control = control_plane(data_dir)
+    ledger = Ledger(control)
+    engine = ReleaseEngine(data_dir, store=MemoryStore(), control=control)
+    project = f"demo-{engine.snapshot.name}"  # a fresh project (and budget) per demo run
+    spent = {t.scope: t.spent for t in ledger.totals()}.get(DATASET, 0.0)
+    for scope, cap in ((DATASET, spent + 1.0), (project_scope(project), 1.0),
+                       (researcher_scope(project, "demo"), 1.0)):  # fmt: skip
+        ledger.set_cap(scope, cap)
     for title, spec in DEMO_RELEASES:
         console.print(f"\n{title}")
-        print_release(engine.release(spec, "demo", project="demo"), spec, console)
+        print_release(engine.release(spec, "demo", project=project), spec, console)
+    console.print("\n[bold]7. The ledger and the audit log[/bold] (what the DPO reviews)")
+    show_ledger(data_dir)
+    verify_command(data_dir)
     console.print(
         f"\nThe data directory {data_dir} now holds only pseudonymised tables; the raw extract "
         f"stays in {source}."

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from api.cli._control import control_plane
 from medler.errors import UsageError
 from release import Cell, Preview, QuerySpec, Release, ReleaseEngine
 
@@ -91,7 +92,7 @@ def run_release(
     *, spec_text: str, data_dir: Path, requester: str, project: str, preview: bool
 ) -> None:
     spec = read_spec(spec_text)
-    engine = ReleaseEngine(data_dir)
+    engine = ReleaseEngine(data_dir, control=control_plane(data_dir))
     console = Console(file=sys.stdout)
     if preview:
         print_preview(engine.preview(spec), spec, console)

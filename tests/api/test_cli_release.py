@@ -57,3 +57,26 @@ def test_a_bad_spec_names_the_field(research_dir: Path, capsys: pytest.CaptureFi
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the spec: measures.0: ") and "needs a column" in err
+
+
+def test_the_ledger_charges_a_dp_release_and_the_audit_log_verifies(
+    research_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    control = tmp_path / "control"
+    control.mkdir()
+    monkeypatch.setenv("MEDLER_CONTROL_URL", f"sqlite:///{control / 'control.db'}")
+    monkeypatch.setenv("COLUMNS", "200")  # the ledger's table on one line per budget
+    data = ["--data-dir", str(research_dir)]
+    code = run(["release", json.dumps(DP), *data, "--project", "cli-dp", "--requester", "ann"])
+    assert code == 1
+    assert "no budget is set for dataset" in capsys.readouterr().err
+    for scope in ("dataset", "project:cli-dp", "researcher:cli-dp:ann"):
+        assert run(["ledger", "set-cap", scope, "0.5", *data]) == 0
+    assert run(["release", json.dumps(DP), *data, "--project", "cli-dp", "--requester", "ann"]) == 0
+    capsys.readouterr()
+    assert run(["ledger", "show", *data]) == 0
+    shown = capsys.readouterr().out
+    assert "project:cli-dp" in shown and "0.4" in shown  # 0.5 - 0.1 remaining
+    assert run(["audit", "verify", *data]) == 0
+    assert "2 records, unbroken" in capsys.readouterr().out

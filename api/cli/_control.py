@@ -1,0 +1,79 @@
+"""``medler ledger`` and ``medler audit``: the privacy budgets and the audit log.
+
+The control plane is the SQLite file ``control.db`` in the data directory by default, or the
+database at ``$MEDLER_CONTROL_URL`` (PostgreSQL, say).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from release.governance import Ledger, connect_control_plane, verify_audit
+from release.governance._db import default_url
+from release.governance._ledger import epsilon
+
+CONTROL_URL_ENV = "MEDLER_CONTROL_URL"
+
+ledger_app = typer.Typer(name="ledger", help="The privacy budgets (ρ, zero-concentrated DP).",
+                         no_args_is_help=True, add_completion=False,
+                         pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
+audit_app = typer.Typer(name="audit", help="The hash-chained audit log of every request.",
+                        no_args_is_help=True, add_completion=False,
+                        pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or ./medler-data)."),
+]
+
+
+def control_plane(data_dir: Path) -> Engine:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return connect_control_plane(os.environ.get(CONTROL_URL_ENV) or default_url(data_dir))
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    return data_dir or Path(os.environ.get("MEDLER_DATA_DIR", "medler-data"))
+
+
+@ledger_app.command("set-cap")
+def set_cap(
+    scope: Annotated[
+        str, typer.Argument(help="dataset, project:<id> or researcher:<project>:<id>")
+    ],
+    rho: Annotated[float, typer.Argument(help="The cap, in ρ.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Set a budget's cap (the statistics office)."""
+    Ledger(control_plane(_data_dir(data_dir))).set_cap(scope, rho)
+    print(f"{scope}: cap ρ {rho:g}")
+
+
+@ledger_app.command("show")
+def show(
+    data_dir: DataDir = None,
+    delta: Annotated[float, typer.Option(help="Show ε at this δ as well.")] = 1e-9,
+) -> None:
+    """Spent, reserved and remaining per budget, as ρ and as (ε, δ)."""
+    data_dir = _data_dir(data_dir)
+    table = Table("budget", "cap ρ", "spent ρ", "of which reserved", "remaining ρ",
+                  f"spent ε at δ={delta:g}", header_style="bold")  # fmt: skip
+    for t in Ledger(control_plane(data_dir)).totals():
+        table.add_row(t.scope, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
+                      f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}")  # fmt: skip
+    Console(file=sys.stdout).print(table)
+
+
+@audit_app.command("verify")
+def verify(data_dir: DataDir = None) -> None:
+    """Check the audit chain; name the first record that was changed, removed or reordered."""
+    count = verify_audit(control_plane(_data_dir(data_dir)))
+    print(f"audit log verified: {count} records, unbroken")

@@ -1,0 +1,65 @@
+"""spec → preview → reserve → release → audit, for both modes, with the control plane."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from release import MemoryStore, QuerySpec, ReleaseEngine
+from release.governance import BudgetExhausted, Ledger, connect_control_plane, verify_audit
+from release.governance._db import default_url
+from release.governance._ledger import DATASET, project_scope, researcher_scope
+from release.governance._models import AuditRecord
+from tests.research_data import research_dir
+
+__all__ = ["research_dir"]
+
+DP = QuerySpec.model_validate({
+    "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.2,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+})  # fmt: skip
+SDC = QuerySpec.model_validate({
+    "table": "student_terms", "group_by": ["grade"], "margins": True,
+    "measures": [{"kind": "count_students"}],
+})  # fmt: skip
+
+
+@pytest.fixture
+def control(research_dir: Path, tmp_path: Path) -> tuple[ReleaseEngine, Ledger]:
+    engine = connect_control_plane(default_url(tmp_path))
+    ledger = Ledger(engine)
+    ledger.set_cap(DATASET, 1.0)
+    ledger.set_cap(project_scope("p"), 0.5)
+    ledger.set_cap(researcher_scope("p", "alice"), 0.5)
+    return ReleaseEngine(research_dir, store=MemoryStore(), control=engine), ledger
+
+
+def test_the_full_path_charges_dp_once_and_audits_every_request(
+    control: tuple[ReleaseEngine, Ledger],
+) -> None:
+    e, ledger = control
+    assert e.preview(DP).rho == pytest.approx(0.2)
+    assert ledger.totals()[0].spent == 0.0  # a preview is free
+    first = e.release(DP, "alice", project="p")
+    e.release(DP, "alice", project="p")  # identical: the cached release, no new charge
+    e.release(SDC, "alice", project="p")
+    spent = {t.scope: t.spent for t in ledger.totals()}
+    assert spent[DATASET] == pytest.approx(first.rho)
+    with pytest.raises(BudgetExhausted, match="budget has ρ"):
+        e.release(QuerySpec.model_validate({**DP.model_dump(), "rho": 0.4}), "alice",
+                  project="p")  # fmt: skip
+    assert {t.scope: t.spent for t in ledger.totals()}[DATASET] == pytest.approx(first.rho)
+    assert verify_audit(e.control) == 4  # type: ignore[arg-type]
+    with Session(e.control) as session:
+        records = session.scalars(select(AuditRecord).order_by(AuditRecord.seq)).all()
+        actions = [r.action for r in records]
+        bodies = [json.dumps(r.body) for r in records]
+    assert actions == ["released", "released (the earlier release, no cost)", "released",
+                       "refused"]  # fmt: skip
+    for body in bodies:
+        assert '"values"' not in body and '"cells"' not in body and "_pid" not in body
+        assert "policy_version" in body and "spec_digest" in body
