@@ -112,7 +112,6 @@ class ReleaseEngine:
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
         self._aggregates: dict[tuple[Any, ...], Any] = {}
-        self._project, self._requester = "default", "unknown"
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -139,10 +138,13 @@ class ReleaseEngine:
 
     # --- the public surface -----------------------------------------------------------------
 
-    def preview(self, spec: QuerySpec, approval: Approval | None = None) -> Preview:
+    def preview(
+        self, spec: QuerySpec, approval: Approval | None = None,
+        waive: frozenset[str] = frozenset(),
+    ) -> Preview:  # fmt: skip
         """What a release would show, for free: in dp mode the 95 % half-width of each measure
         before any budget is spent; in sdc mode which cells would be suppressed (no values)."""
-        resolved, frame = self._checked(spec, approval)
+        resolved, frame = self._checked(spec, approval, waive)
         version = self.policies.version
         if spec.mode == "dp":
             plan = self._plan(resolved, frame)
@@ -153,30 +155,45 @@ class ReleaseEngine:
         cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in table]
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
 
+    def check(
+        self, spec: QuerySpec, *, project: str, approval: Approval | None = None,
+        waive: frozenset[str] = frozenset(),
+    ) -> None:  # fmt: skip
+        """Run every automatic check a release of ``spec`` would run, and raise the first
+        ``QueryRefused``; compute nothing that is released and charge nothing."""
+        resolved, frame = self._checked(spec, approval, waive)
+        if spec.mode == "dp":
+            self._dp_checks(resolved, frame, waive)
+            self._plan(resolved, frame)
+        else:
+            cells = self._sdc_table(resolved, frame)
+            self._check_linked(resolved, frame, cells, project, self.snapshot.name, waive)
+
     def release(
         self, spec: QuerySpec, requester: str, *, project: str = "default",
-        approval: Approval | None = None,
+        approval: Approval | None = None, waive: frozenset[str] = frozenset(),
+        audit: dict[str, Any] | None = None,
     ) -> Release:  # fmt: skip
+        """Release ``spec`` for ``requester`` in ``project``. ``waive``: reviewable checks a
+        reviewer approved an exception to; ``audit``: more for the audit record (the review)."""
         snapshot = self.snapshot.name
         digest = spec.digest()
-        self._project, self._requester = project, requester
+        more = audit or {}
         cached = self.store.find(project, snapshot, digest)
         if cached is not None:
             again = _from_record(cached)
-            self._audit(requester, project, spec, "released (the earlier release, no cost)",
-                        snapshot, rho=0.0, result=again.digest())  # fmt: skip
+            self._audit(requester, project, spec, "released", snapshot, rho=0.0, cached=True,
+                        result=again.digest(), release_id=again.release_id, **more)  # fmt: skip
             return again
         try:
-            resolved, frame = self._checked(spec, approval)
+            resolved, frame = self._checked(spec, approval, waive)
             if spec.mode == "dp":
-                cells = self._dp_cells(resolved, frame)
+                cells = self._dp_cells(resolved, frame, project, requester, waive)
             else:
                 cells = self._sdc_table(resolved, frame)
-                self._check_linked(resolved, frame, cells, project, snapshot)
+                self._check_linked(resolved, frame, cells, project, snapshot, waive)
         except (QueryRefused, BudgetExhausted) as refusal:
-            self.store.add(_record(project, requester, snapshot, spec, "refused",
-                                   self.policies.version, reason=str(refusal)))  # fmt: skip
-            self._audit(requester, project, spec, "refused", snapshot, reason=str(refusal))
+            self.record_refusal(spec, requester, project, refusal, **more)
             raise
         rho = self._plans[digest].rho if spec.mode == "dp" else 0.0
         notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
@@ -195,8 +212,19 @@ class ReleaseEngine:
         record["suppression_reasons"] = reasons
         self.store.add(record)
         self._audit(requester, project, spec, "released", snapshot, rho=rho,
-                    result=release.digest(), release_id=release.release_id)  # fmt: skip
+                    result=release.digest(), release_id=release.release_id,
+                    waived=sorted(waive), **more)  # fmt: skip
         return release
+
+    def record_refusal(
+        self, spec: QuerySpec, requester: str, project: str, refusal: Exception, **more: Any
+    ) -> None:
+        """Keep a refusal in the release store and the audit log."""
+        snapshot = self.snapshot.name
+        self.store.add(_record(project, requester, snapshot, spec, "refused",
+                               self.policies.version, reason=str(refusal)))  # fmt: skip
+        self._audit(requester, project, spec, "refused", snapshot, reason=str(refusal),
+                    check=getattr(refusal, "check", None), **more)  # fmt: skip
 
     def _audit(
         self, actor: str, project: str, spec: QuerySpec, status: str, snapshot: str,
@@ -213,9 +241,11 @@ class ReleaseEngine:
 
     # --- checks that need the data ----------------------------------------------------------
 
-    def _checked(self, spec: QuerySpec, approval: Approval | None) -> tuple[Resolved, PrivateFrame]:
+    def _checked(
+        self, spec: QuerySpec, approval: Approval | None, waive: frozenset[str] = frozenset()
+    ) -> tuple[Resolved, PrivateFrame]:
         frame = self._frame(spec.table)
-        resolved = resolve(spec, self.policies, frame.schema(), approval)
+        resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
         sdc = self.policies.release.sdc
         people = self._cached(("population", spec.table, _filters_key(spec)), lambda: population(
             frame, resolved.table.unit, resolved.collapse.filters))  # fmt: skip
@@ -224,7 +254,7 @@ class ReleaseEngine:
                 f"the filters leave fewer than {sdc.min_population} persons; medler releases "
                 "statistics about groups, so widen the filters"
             )
-        if self._teacher_source(resolved) is not None:
+        if self._teacher_source(resolved) is not None and "teachers" not in waive:
             teachers = self._teacher_counts(resolved, frame, Collapse(
                 by=(), unit=resolved.collapse.unit, filters=resolved.collapse.filters,
                 means={}, sums={}, flags=(), max_rows=resolved.collapse.max_rows,
@@ -232,7 +262,8 @@ class ReleaseEngine:
             if teachers["teachers"].fill_null(0).min() < sdc.min_teachers:  # type: ignore[operator]
                 raise QueryRefused(
                     f"the filters leave fewer than {sdc.min_teachers} teachers, so the result "
-                    "would describe identifiable teachers; widen the filters"
+                    "would describe identifiable teachers; widen the filters",
+                    check="teachers",
                 )
         return resolved, frame
 
@@ -265,14 +296,14 @@ class ReleaseEngine:
 
     def _check_linked(
         self, resolved: Resolved, frame: PrivateFrame, cells: list[Cell], project: str,
-        snapshot: str,
+        snapshot: str, waive: frozenset[str] = frozenset(),
     ) -> None:  # fmt: skip
         """Refuse a table that, together with the project's earlier disclosure-controlled
         tables of the same research table, would reveal a few persons by subtraction
         (differencing) or pin down a suppressed cell (``_linked``)."""
         earlier = [r for r in self.store.earlier(project, snapshot, resolved.spec.table)
                    if r["mode"] == "sdc"]  # fmt: skip
-        if not earlier:
+        if not earlier or {"differencing", "linked"} <= waive:
             return
         collapses, tables = [], []
         for record in earlier:
@@ -285,23 +316,26 @@ class ReleaseEngine:
         atom_cells, persons = atoms(frame, collapses)
         sdc = self.policies.release.sdc
         closest = smallest_difference(tables, atom_cells, persons)
-        if closest is not None and closest[0] < sdc.differencing_min:
+        if (closest is not None and closest[0] < sdc.differencing_min
+                and "differencing" not in waive):  # fmt: skip
             raise QueryRefused(
                 f"a cell of this table and one of the project's release {closest[1]} cover "
                 f"populations that differ by fewer than {sdc.differencing_min} persons; "
                 "releasing both would reveal those persons by subtraction. Change the filters "
-                "or grouping so that the populations differ by more, or not at all"
+                "or grouping so that the populations differ by more, or not at all",
+                check="differencing",
             )
         exposed = exposed_cells(tables, atom_cells, persons, min_students=sdc.min_students,
                                 rounding_base=sdc.rounding_base)  # fmt: skip
-        if exposed:
+        if exposed and "linked" not in waive:
             names = sorted({name for name, _ in exposed if name != "this table"})
             with_ = f"the project's release {', '.join(names)}" if names else "itself"
             raise QueryRefused(
                 f"together with {with_}, this table would let {len(exposed)} suppressed "
                 "cell(s) be worked out by subtraction. Ask for the same grouping and filters "
                 "as the earlier release, or group so that its suppressed cells stay inside "
-                "one cell of this table"
+                "one cell of this table",
+                check="linked",
             )
 
     # --- sdc --------------------------------------------------------------------------------
@@ -378,19 +412,28 @@ class ReleaseEngine:
             )  # fmt: skip
         return self._plans[digest]
 
-    def _dp_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+    def _dp_checks(self, resolved: Resolved, frame: PrivateFrame, waive: frozenset[str]) -> None:
         spec = resolved.spec
-        if resolved.table.teachers_from is not None and spec.group_by:
+        if resolved.table.teachers_from is not None and spec.group_by and "teachers" not in waive:
             counts = self._teacher_counts(resolved, frame, resolved.collapse)
             if counts["teachers"].fill_null(0).min() < self.policies.release.sdc.min_teachers:  # type: ignore[operator]
                 raise QueryRefused(
                     "some cells of this grouping would describe fewer than "
-                    f"{self.policies.release.sdc.min_teachers} teachers; group more coarsely"
+                    f"{self.policies.release.sdc.min_teachers} teachers; group more coarsely",
+                    check="teachers",
                 )
+
+    def _dp_cells(
+        self, resolved: Resolved, frame: PrivateFrame, project: str, requester: str,
+        waive: frozenset[str],
+    ) -> list[Cell]:  # fmt: skip
+        spec = resolved.spec
+        self._dp_checks(resolved, frame, waive)
         plan = self._plan(resolved, frame)
+        # the charge is reserved (and committed) before any noise is drawn, and never refunded
         entry = None
         if self.ledger is not None:
-            entry = self.ledger.reserve(self._project, self._requester, plan.rho, spec.digest())
+            entry = self.ledger.reserve(project, requester, plan.rho, spec.digest())
         released = run_measurement(frame, resolved.collapse, plan.measurement)
         if self.ledger is not None and entry is not None:
             self.ledger.mark_released(entry)

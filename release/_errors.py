@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from medler.errors import MedlerInternalError, MedlerUserError
 
+# The automatic checks that a policy may mark as reviewable: a request that fails one of them
+# can be held for the data protection officer instead of refused. Every other refusal (an
+# identifier, too small a population, a table that cannot be protected, a catalogue error) is
+# final.
+REVIEWABLE_CHECKS = {
+    "approval": "the spec uses a table or column outside the project's approval",
+    "rho_per_query": "the spec asks for more ρ than one query may spend",
+    "teachers": "the population or a cell holds fewer teachers than the threshold",
+    "differencing": "a cell and an earlier release's cell differ by only a few persons",
+    "linked": "with earlier releases, suppressed cells could be worked out by subtraction",
+}
+
 
 class QueryRefused(MedlerUserError):
     """The query breaks the statistical-use rule or the catalogue. The message says why and
-    what to do instead; it never quotes data."""
+    what to do instead; it never quotes data. ``check`` names the automatic check that
+    failed when it is one a policy may mark as reviewable (``REVIEWABLE_CHECKS``)."""
+
+    def __init__(self, message: str, *, check: str | None = None) -> None:
+        super().__init__(message)
+        assert check is None or check in REVIEWABLE_CHECKS, check
+        self.check = check
 
 
 class PrivacyInvariantBroken(MedlerInternalError):

@@ -127,10 +127,21 @@ class DpPolicy(_Strict):
     delta_for_private_keys: float = Field(gt=0, lt=1)
 
 
+ReviewableCheck = Literal["approval", "rho_per_query", "teachers", "differencing", "linked"]
+
+
+class ReviewPolicy(_Strict):
+    """Which failed automatic checks hold a request for the data protection officer instead of
+    refusing it (``release._errors.REVIEWABLE_CHECKS`` says what each one is)."""
+
+    reviewable: tuple[ReviewableCheck, ...] = ()
+
+
 class ReleasePolicy(_Strict):
     version: str
     sdc: SdcPolicy
     dp: DpPolicy
+    review: ReviewPolicy
 
 
 class Policies:

@@ -71,20 +71,23 @@ def _filter_expr(f: Filter, dtype: pl.DataType) -> pl.Expr:
 
 def resolve(
     spec: QuerySpec, policies: Policies, schema: dict[str, pl.DataType],
-    approval: Approval | None = None,
+    approval: Approval | None = None, waive: frozenset[str] = frozenset(),
 ) -> Resolved:  # fmt: skip
+    """Check ``spec`` against the catalogue and the project's approval and resolve it into a
+    collapse. ``waive``: reviewable checks a reviewer has approved an exception to."""
     table = _table(spec, policies)
-    _check_columns(spec, table, schema, approval)
+    _check_columns(spec, table, schema, None if "approval" in waive else approval)
     _check_groups(spec, table)
     filters = _filters(spec, table, schema)
     means, sums, flags, quantiles = _measures(spec, table)
     if spec.mode == "dp":
         assert spec.rho is not None
-        if spec.rho > policies.release.dp.max_rho_per_query:
+        if spec.rho > policies.release.dp.max_rho_per_query and "rho_per_query" not in waive:
             raise QueryRefused(
                 f"rho {spec.rho:g} is more than one query may spend "
                 f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
-                "statistics office"
+                "statistics office",
+                check="rho_per_query",
             )
     collapse = Collapse(
         by=spec.group_by, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
@@ -122,7 +125,7 @@ def _check_columns(
             raise _identifier(spec.table, name)
     reason = (approval or ApproveAll()).check(spec.table, named)
     if reason is not None:
-        raise QueryRefused(f"outside the project's approval: {reason}")
+        raise QueryRefused(f"outside the project's approval: {reason}", check="approval")
 
 
 def _check_groups(spec: QuerySpec, table: Table) -> None:

@@ -10,9 +10,9 @@ Modules
 - ``_audit``: the append-only, hash-chained record of every request, and its verification.
 """
 
-from release.governance._audit import AuditChainBroken, append_audit, verify_audit
+from release.governance._audit import AuditChainBroken, append_audit, audit_head, verify_audit
 from release.governance._db import connect_control_plane
 from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals
 
 __all__ = ["AuditChainBroken", "BudgetExhausted", "Ledger", "LedgerTotals", "append_audit",
-           "connect_control_plane", "verify_audit"]  # fmt: skip
+           "audit_head", "connect_control_plane", "verify_audit"]  # fmt: skip

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release.governance._models import AuditRecord
+from release.governance._models import AuditHead, AuditRecord
 
 GENESIS = "0" * 64
 
@@ -35,27 +35,37 @@ def _digest(prev_hash: str, seq: int, at: str, actor: str, project: str | None, 
 def append_audit(
     engine: Engine, *, actor: str, action: str, project: str | None, body: dict[str, Any]
 ) -> int:
-    """Append one record (in its own transaction, after the last one). Returns its number."""
+    """Append one record (in its own transaction, after the last one). Returns its number.
+
+    The head row is locked first, so concurrent appends queue behind each other on
+    PostgreSQL as on SQLite, and the head moves with the record in one transaction."""
     body = json.loads(json.dumps(body, sort_keys=True, default=str))
     with Session(engine) as session, session.begin():
-        last = session.scalars(
-            select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1).with_for_update()
-        ).first()
-        seq = 1 if last is None else last.seq + 1
-        prev = GENESIS if last is None else last.hash
+        head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        seq, prev = head.seq + 1, head.hash
         at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-        record = AuditRecord(
-            seq=seq, at=at, actor=actor, project=project, action=action, body=body,
-            prev_hash=prev, hash=_digest(prev, seq, at, actor, project, action, body),
-        )  # fmt: skip
-        session.add(record)
+        digest = _digest(prev, seq, at, actor, project, action, body)
+        session.add(AuditRecord(seq=seq, at=at, actor=actor, project=project, action=action,
+                                body=body, prev_hash=prev, hash=digest))  # fmt: skip
+        head.seq, head.hash = seq, digest
     return seq
 
 
-def verify_audit(engine: Engine) -> int:
+def audit_head(engine: Engine) -> tuple[int, str]:
+    """The number and hash of the last record: written down outside medler (a witness), it
+    lets a later verification prove that nothing was cut off or rewritten since."""
+    with Session(engine) as session:
+        head = session.scalars(select(AuditHead).where(AuditHead.id == 1)).one()
+        return head.seq, head.hash
+
+
+def verify_audit(engine: Engine, *, witness: tuple[int, str] | None = None) -> int:
     """Check the whole chain; return how many records verified, or raise
-    ``AuditChainBroken`` naming the first bad record."""
+    ``AuditChainBroken`` naming the first bad record. The chain must end at the recorded
+    head (a cut tail is caught), and, given a ``witness`` (a head written down earlier), it
+    must still pass through that record unchanged."""
     expected_prev, expected_seq = GENESIS, 1
+    seen: dict[int, str] = {}
     with Session(engine) as session:
         for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
             if r.seq != expected_seq:
@@ -70,4 +80,23 @@ def verify_audit(engine: Engine) -> int:
             if _digest(r.prev_hash, r.seq, r.at, r.actor, r.project, r.action, r.body) != r.hash:
                 raise AuditChainBroken(f"audit record {r.seq} was changed after it was written")
             expected_prev, expected_seq = r.hash, r.seq + 1
-    return expected_seq - 1
+            if witness is not None and r.seq == witness[0]:
+                seen[r.seq] = r.hash
+        head = session.scalars(select(AuditHead).where(AuditHead.id == 1)).one()
+    last = expected_seq - 1
+    if (head.seq, head.hash) != (last, expected_prev):
+        if head.seq > last:
+            raise AuditChainBroken(
+                f"audit record {last + 1} is missing: the log ends at record {last} but "
+                f"{head.seq} were written (the tail was cut)"
+            )
+        raise AuditChainBroken(
+            f"the audit log's head says record {head.seq}, but the chain ends at record "
+            f"{last}: the head or the tail was altered"
+        )
+    if witness is not None and seen.get(witness[0]) != witness[1]:
+        raise AuditChainBroken(
+            f"audit record {witness[0]} no longer matches the witness hash written down "
+            "earlier: the log was rewritten from there on"
+        )
+    return last

@@ -56,7 +56,23 @@ class AuditRecord(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
 
 
+class AuditHead(Base):
+    """The last record of the audit chain (one row). It is moved in the same transaction as
+    each append, and every append locks it first, so appends are serialised on any database;
+    verification checks that the chain ends exactly here, so a cut tail is caught."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
 class Project(Base):
+    """A registered research project: its statistical purpose and legal basis, the
+    organisation that owns it, its validity dates and the research tables and columns it
+    may use (``approved``: table -> columns, ``["*"]`` for all). ``status``: proposed ->
+    approved -> closed."""
+
     __tablename__ = "projects"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     purpose: Mapped[str] = mapped_column(Text, nullable=False)
@@ -66,6 +82,11 @@ class Project(Base):
     valid_from: Mapped[dt.date | None] = mapped_column()
     valid_to: Mapped[dt.date | None] = mapped_column()
     approved: Mapped[dict[str, list[str]]] = mapped_column(JSON, nullable=False, default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Membership(Base):
@@ -73,3 +94,49 @@ class Membership(Base):
     project: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     researcher: Mapped[str] = mapped_column(String(100), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), nullable=False, default="researcher")
+
+
+class Person(Base):
+    """Someone who may use medler, with one role: ``researcher``, ``statistician`` (the
+    statistics office), ``dpo`` or ``admin``. The id is a user name, never a national ID."""
+
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Token(Base):
+    """An API token. Only a SHA-256 hash of its secret is stored; the token is shown once."""
+
+    __tablename__ = "tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    person: Mapped[str] = mapped_column(ForeignKey("people.id"), nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Request(Base):
+    """A release request held for review: ``held`` -> ``released`` (approved, then computed)
+    or ``refused`` (approved, but it could not be computed: budget, changed snapshot), or
+    ``held`` -> ``rejected``. ``checks``: the automatic checks it failed, with their reasons."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    project: Mapped[str] = mapped_column(String(100), nullable=False)
+    requester: Mapped[str] = mapped_column(String(100), nullable=False)
+    spec: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    spec_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    snapshot: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    checks: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
+    justification: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(100))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    release_id: Mapped[str | None] = mapped_column(String(100))

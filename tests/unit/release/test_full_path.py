@@ -58,8 +58,8 @@ def test_the_full_path_charges_dp_once_and_audits_every_request(
         records = session.scalars(select(AuditRecord).order_by(AuditRecord.seq)).all()
         actions = [r.action for r in records]
         bodies = [json.dumps(r.body) for r in records]
-    assert actions == ["released", "released (the earlier release, no cost)", "released",
-                       "refused"]  # fmt: skip
+    assert actions == ["released", "released", "released", "refused"]
+    assert [records[1].body.get("cached"), records[1].body["rho"]] == [True, 0.0]
     for body in bodies:
         assert '"values"' not in body and '"cells"' not in body and "_pid" not in body
         assert "policy_version" in body and "spec_digest" in body

@@ -1,0 +1,240 @@
+"""The release service: the release engine behind the control plane's rules. This is what the
+command line and the HTTP service call.
+
+A researcher previews and submits a spec within a project they belong to that is approved and
+valid today, and only over the tables and columns the project is approved for. A submitted
+spec that fails an automatic check the policy marks as reviewable, or that comes with a
+request for an exception (a justification), is *held*, not released; the data protection
+officer approves or rejects it with a reason, and nobody reviews their own request::
+
+    submit --(passes every check, no exception asked)--> released
+    submit --(fails a check that is not reviewable)----> refused
+    submit --(fails a reviewable check, or asks)-------> held
+    held   --(reviewer rejects, with a reason)---------> rejected
+    held   --(reviewer approves, with a reason)--------> approved
+    approved --(computed, the checks it failed waived)-> released
+    approved --(cannot be computed now: budget, a new
+                snapshot, the project closed)-----------> refused
+
+Every transition is appended to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from medler.errors import MedlerUserError
+from release._engine import Preview, Release, ReleaseEngine
+from release._errors import REVIEWABLE_CHECKS, QueryRefused
+from release._spec import QuerySpec
+from release.governance import BudgetExhausted, append_audit
+from release.governance._access import (
+    Action,
+    Conflict,
+    Governance,
+    NotAllowed,
+    NotFound,
+    Principal,
+    ProjectApproval,
+)
+from release.governance._models import Request
+
+MAX_CHECK_ROUNDS = len(REVIEWABLE_CHECKS) + 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a submitted spec: ``released`` (with the release) or ``held`` (with the
+    request's number and the checks it failed)."""
+
+    status: str
+    release: Release | None = None
+    request_id: int | None = None
+    checks: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """A held (or reviewed) request, as the DPO sees it: never a result value."""
+
+    id: int
+    at: dt.datetime
+    project: str
+    requester: str
+    spec: dict[str, Any]
+    snapshot: str
+    status: str
+    checks: list[dict[str, str]]
+    justification: str | None
+    reviewer: str | None
+    review_reason: str | None
+    release_id: str | None
+
+
+class ReleaseService:
+    def __init__(self, engine: ReleaseEngine, governance: Governance) -> None:
+        if engine.control is None:
+            raise MedlerUserError("the release service needs the engine on the control plane")
+        self.engine = engine
+        self.governance = governance
+
+    # --- researchers ------------------------------------------------------------------------
+
+    def preview(self, actor: Principal, project: str, spec: QuerySpec) -> Preview:
+        """Free: what a release would show (dp: the interval half-widths; sdc: which cells
+        would be suppressed), within the project's approval."""
+        approval = self.governance.project_access(actor, project, Action.PREVIEW)
+        return self.engine.preview(spec, approval)
+
+    def submit(
+        self, actor: Principal, project: str, spec: QuerySpec, *,
+        justification: str | None = None,
+    ) -> Outcome:  # fmt: skip
+        """Release ``spec``, hold it for review, or raise ``QueryRefused`` (or
+        ``BudgetExhausted``)."""
+        try:
+            approval = self.governance.project_access(actor, project, Action.SUBMIT)
+        except (NotAllowed, NotFound) as refusal:
+            self._audit(actor.id, "refused", project, spec, reason=str(refusal))
+            raise
+        if justification is not None and not justification.strip():
+            raise MedlerUserError("an exception request needs a justification")
+        try:
+            failed = self._failed_checks(spec, project, approval)
+        except QueryRefused as refusal:  # a check that no reviewer may waive
+            self.engine.record_refusal(spec, actor.id, project, refusal)
+            raise
+        if not failed and justification is None:
+            return Outcome("released", self.engine.release(spec, actor.id, project=project,
+                                                            approval=approval))  # fmt: skip
+        with Session(self.governance.engine) as session, session.begin():
+            row = Request(project=project, requester=actor.id, spec=spec.model_dump(mode="json"),
+                          spec_digest=spec.digest(), snapshot=self.engine.snapshot.name,
+                          status="held", checks=failed, justification=justification)  # fmt: skip
+            session.add(row)
+            session.flush()
+            request_id = int(row.id)
+        self._audit(actor.id, "held", project, spec, request=request_id, checks=failed,
+                    exception_asked=justification is not None)  # fmt: skip
+        return Outcome("held", request_id=request_id, checks=tuple(failed))
+
+    def _failed_checks(
+        self, spec: QuerySpec, project: str, approval: ProjectApproval
+    ) -> list[dict[str, str]]:
+        """The reviewable checks ``spec`` fails (each waived in turn to find the next); a
+        failed check that the policy does not let a reviewer waive is raised."""
+        reviewable = set(self.engine.policies.release.review.reviewable)
+        failed: list[dict[str, str]] = []
+        for _ in range(MAX_CHECK_ROUNDS):
+            waive = frozenset(f["check"] for f in failed)
+            try:
+                self.engine.check(spec, project=project, approval=approval, waive=waive)
+            except QueryRefused as refusal:
+                if refusal.check is None or refusal.check not in reviewable:
+                    raise
+                failed.append({"check": refusal.check, "reason": str(refusal)})
+                continue
+            return failed
+        raise AssertionError("a check failed again after it was waived")  # pragma: no cover
+
+    # --- the data protection officer --------------------------------------------------------
+
+    def requests(
+        self, actor: Principal, *, status: str | None = None, project: str | None = None
+    ) -> list[RequestInfo]:
+        """Held and reviewed requests: all of them for the DPO, a researcher's own for them."""
+        if not actor.may(Action.REVIEW):
+            self.governance.require(actor, Action.READ_OWN_RELEASES)
+        with Session(self.governance.engine) as session:
+            query = select(Request).order_by(Request.id)
+            if status is not None:
+                query = query.where(Request.status == status)
+            if project is not None:
+                query = query.where(Request.project == project)
+            if not actor.may(Action.REVIEW):
+                query = query.where(Request.requester == actor.id)
+            return [_info(r) for r in session.scalars(query)]
+
+    def review(
+        self, actor: Principal, request_id: int, *, approve: bool, reason: str
+    ) -> RequestInfo:
+        """Approve (and release, the failed checks waived) or reject a held request."""
+        self.governance.require(actor, Action.REVIEW)
+        if not reason.strip():
+            raise MedlerUserError("a review needs a reason")
+        decision = "approved" if approve else "rejected"
+        with Session(self.governance.engine) as session, session.begin():
+            row = session.get(Request, request_id)
+            if row is None:
+                raise NotFound(f"there is no request {request_id}")
+            if row.requester == actor.id:
+                raise NotAllowed("nobody reviews their own request")
+            # the move out of "held" is one conditional update: two reviewers cannot both act
+            moved = session.execute(
+                update(Request).where(Request.id == request_id, Request.status == "held")
+                .values(status=decision, reviewer=actor.id, review_reason=reason,
+                        reviewed_at=dt.datetime.now(dt.UTC))
+            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+            if moved != 1:
+                raise Conflict(f"request {request_id} is {row.status}, not held")
+            spec = QuerySpec.model_validate(row.spec)
+            project, requester, snapshot = row.project, row.requester, row.snapshot
+            waive = frozenset(c["check"] for c in row.checks)
+        self._audit(actor.id, decision, project, spec, request=request_id, reason=reason)
+        if approve:
+            self._release_approved(actor, request_id, spec, project, requester, snapshot, waive)
+        return self.request(request_id)
+
+    def _release_approved(
+        self, actor: Principal, request_id: int, spec: QuerySpec, project: str, requester: str,
+        snapshot: str, waive: frozenset[str],
+    ) -> None:  # fmt: skip
+        status, release_id, note = "refused", None, None
+        try:
+            if self.engine.snapshot.name != snapshot:
+                raise QueryRefused(
+                    f"the research snapshot changed since the request ({snapshot} -> "
+                    f"{self.engine.snapshot.name}); the researcher submits it again"
+                )
+            approval = self.governance.project_access(
+                self.governance.person(requester), project, Action.SUBMIT)  # fmt: skip
+            release = self.engine.release(
+                spec, requester, project=project, approval=approval, waive=waive,
+                audit={"request": request_id, "reviewer": actor.id},
+            )  # fmt: skip
+            status, release_id = "released", release.release_id
+        except (QueryRefused, BudgetExhausted, NotAllowed, NotFound) as refusal:
+            note = str(refusal)
+        with Session(self.governance.engine) as session, session.begin():
+            row = session.get(Request, request_id)
+            assert row is not None
+            row.status, row.release_id = status, release_id
+            if note is not None:
+                row.review_reason = f"{row.review_reason} (not released: {note})"
+        if note is not None:
+            self._audit(actor.id, "refused", project, spec, request=request_id, reason=note)
+
+    def request(self, request_id: int) -> RequestInfo:
+        with Session(self.governance.engine) as session:
+            row = session.get(Request, request_id)
+            if row is None:
+                raise NotFound(f"there is no request {request_id}")
+            return _info(row)
+
+    def _audit(self, actor: str, action: str, project: str, spec: QuerySpec, **more: Any) -> None:
+        body = {"spec": spec.model_dump(mode="json"), "spec_digest": spec.digest(),
+                "mode": spec.mode, "policy_version": self.engine.policies.version,
+                **more}  # fmt: skip
+        append_audit(self.governance.engine, actor=actor, action=action, project=project,
+                     body=body)  # fmt: skip
+
+
+def _info(row: Request) -> RequestInfo:
+    return RequestInfo(row.id, row.at, row.project, row.requester, dict(row.spec), row.snapshot,
+                       row.status, list(row.checks), row.justification, row.reviewer,
+                       row.review_reason, row.release_id)  # fmt: skip

@@ -1,0 +1,401 @@
+"""Who may do what: people and their roles, projects, memberships and API tokens.
+
+Roles (one per person):
+
+- ``researcher`` reads the catalogue, previews and submits queries, and reads their own
+  releases, within a project they belong to that is approved and valid today.
+- ``statistician`` (the statistics office) registers and approves projects, adds researchers
+  to them, sets budgets, issues researchers' tokens and sees the build status.
+- ``dpo`` (the data protection officer, or an output checker) reads the release log, reviews
+  held requests, watches budgets and verifies the audit chain.
+- ``admin`` manages people and tokens of every role, and nothing that touches data.
+
+Separation of duties: nobody approves a project they registered, and nobody reviews their
+own request. Every change here is appended to the audit log.
+
+A token is ``medler_<id>_<secret>``: the id finds the row, and only a SHA-256 hash of the secret
+is stored, so the database never holds a usable token. A token is shown once, when issued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from medler.errors import MedlerUserError
+from release.governance._audit import append_audit
+from release.governance._ledger import Ledger, project_scope, researcher_scope
+from release.governance._models import Membership, Person, Project, Token
+
+ROLES = ("researcher", "statistician", "dpo", "admin")
+TOKEN_PREFIX = "medler"
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+
+
+class Action(StrEnum):
+    READ_CATALOGUE = "read the catalogue"
+    PREVIEW = "preview a query"
+    SUBMIT = "submit a query"
+    READ_OWN_RELEASES = "read own releases"
+    CREATE_PROJECT = "register a project"
+    APPROVE_PROJECT = "approve a project"
+    CLOSE_PROJECT = "close a project"
+    ADD_MEMBER = "add a researcher to a project"
+    SET_BUDGET = "set a budget"
+    READ_BUILD_STATUS = "read the build status"
+    ADD_PERSON = "add a person"
+    ADD_RESEARCHER = "add a researcher"
+    ISSUE_TOKEN = "issue a token"
+    ISSUE_RESEARCHER_TOKEN = "issue a researcher's token"
+    REVOKE_TOKEN = "revoke a token"
+    READ_RELEASE_LOG = "read the release log"
+    REVIEW = "review a held request"
+    READ_BUDGETS = "read budgets"
+    VERIFY_AUDIT = "verify the audit log"
+    LIST_PROJECTS = "list projects"
+
+
+# The role x action matrix. Anything not listed is refused.
+PERMISSIONS: Mapping[str, frozenset[Action]] = {
+    "researcher": frozenset({Action.READ_CATALOGUE, Action.PREVIEW, Action.SUBMIT,
+                             Action.READ_OWN_RELEASES}),
+    "statistician": frozenset({Action.CREATE_PROJECT, Action.APPROVE_PROJECT,
+                               Action.CLOSE_PROJECT, Action.ADD_MEMBER, Action.SET_BUDGET,
+                               Action.READ_BUILD_STATUS, Action.ADD_RESEARCHER,
+                               Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
+                               Action.READ_BUDGETS, Action.LIST_PROJECTS,
+                               Action.READ_CATALOGUE}),
+    "dpo": frozenset({Action.READ_RELEASE_LOG, Action.REVIEW, Action.READ_BUDGETS,
+                      Action.VERIFY_AUDIT, Action.LIST_PROJECTS, Action.READ_CATALOGUE}),
+    "admin": frozenset({Action.ADD_PERSON, Action.ADD_RESEARCHER, Action.ISSUE_TOKEN,
+                        Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
+                        Action.READ_BUILD_STATUS, Action.VERIFY_AUDIT}),
+}  # fmt: skip
+
+
+class NotAuthenticated(MedlerUserError):
+    """No valid token: unknown, malformed, expired or revoked (the message does not say which
+    to a caller over the network; the service maps it to 401)."""
+
+
+class NotAllowed(MedlerUserError):
+    """The person is known but may not do this (role, project membership, project state)."""
+
+
+class NotFound(MedlerUserError):
+    """A project, person, token or request that does not exist."""
+
+
+class Conflict(MedlerUserError):
+    """The change conflicts with the current state (an existing id, a closed project)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone acting: the person's id and role. The command line acts as the statistics
+    office (``Principal.office()``): whoever runs it has the data directory's files."""
+
+    id: str
+    role: str
+
+    @staticmethod
+    def office(name: str = "office") -> Principal:
+        return Principal(name, "statistician")
+
+    def may(self, action: Action) -> bool:
+        return action in PERMISSIONS.get(self.role, frozenset())
+
+
+@dataclass(frozen=True)
+class ProjectApproval:
+    """What a project may touch: table -> columns (``*`` for every column). Implements the
+    release layer's ``Approval``."""
+
+    project: str
+    tables: Mapping[str, tuple[str, ...]]
+
+    def check(self, table: str, columns: set[str]) -> str | None:
+        allowed = self.tables.get(table)
+        if allowed is None:
+            return f"project {self.project} is not approved for table {table}"
+        if "*" in allowed:
+            return None
+        outside = sorted(columns - set(allowed))
+        if outside:
+            return f"project {self.project} is not approved for {table}.{', '.join(outside)}"
+        return None
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: str
+    purpose: str
+    legal_basis: str
+    organisation: str
+    status: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    tables: dict[str, list[str]]
+    members: list[str]
+    created_by: str | None
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once, never stored
+    token_id: str
+    person: str
+    expires_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every time here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise MedlerUserError(
+            f"a {kind} id is 2-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
+            f"letter or digit; {name!r} is not"
+        )
+
+
+class Governance:
+    """Projects, people, memberships and tokens on the control plane ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.ledger = Ledger(engine)
+
+    # --- permission checks ------------------------------------------------------------------
+
+    @staticmethod
+    def require(actor: Principal, action: Action) -> None:
+        if not actor.may(action):
+            raise NotAllowed(f"a {actor.role} may not {action.value}")
+
+    def project_access(
+        self, actor: Principal, project: str, action: Action, *, today: dt.date | None = None
+    ) -> ProjectApproval:
+        """Check that ``actor`` may do ``action`` in ``project`` today: their role allows it,
+        they belong to the project, and it is approved and within its validity dates."""
+        self.require(actor, action)
+        today = today or _now().date()
+        with Session(self.engine) as session:
+            row = session.get(Project, project)
+            if row is None:
+                raise NotFound(f"there is no project {project!r}")
+            member = session.get(Membership, (project, actor.id))
+            if member is None:
+                raise NotAllowed(f"{actor.id} is not a member of project {project}")
+            if row.status != "approved":
+                raise NotAllowed(f"project {project} is {row.status}, not approved")
+            if row.valid_from is not None and today < row.valid_from:
+                raise NotAllowed(f"project {project} is valid from {row.valid_from}")
+            if row.valid_to is not None and today > row.valid_to:
+                raise NotAllowed(f"project {project} expired on {row.valid_to}")
+            return ProjectApproval(project, {t: tuple(c) for t, c in row.approved.items()})
+
+    # --- people -----------------------------------------------------------------------------
+
+    def add_person(
+        self, actor: Principal, person: str, *, role: str, name: str, organisation: str
+    ) -> None:
+        if role not in ROLES:
+            raise MedlerUserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        self.require(actor, Action.ADD_RESEARCHER if role == "researcher" else Action.ADD_PERSON)
+        _check_name("person", person)
+        with Session(self.engine) as session, session.begin():
+            if session.get(Person, person) is not None:
+                raise Conflict(f"there is already a person {person!r}")
+            session.add(Person(id=person, role=role, name=name, organisation=organisation))
+        self._audit(actor, "person added", None, {"person": person, "role": role})
+
+    def person(self, person: str) -> Principal:
+        with Session(self.engine) as session:
+            row = session.get(Person, person)
+            if row is None:
+                raise NotFound(f"there is no person {person!r}")
+            return Principal(row.id, row.role)
+
+    # --- tokens -----------------------------------------------------------------------------
+
+    def issue_token(
+        self, actor: Principal, person: str, *, days: int = DEFAULT_TOKEN_DAYS,
+        now: dt.datetime | None = None,
+    ) -> IssuedToken:  # fmt: skip
+        """A new token for ``person``, valid ``days`` days. The token is returned once and
+        only its hash is kept."""
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise MedlerUserError(f"a token is valid 1 to {MAX_TOKEN_DAYS} days, not {days}")
+        holder = self.person(person)
+        self.require(actor, Action.ISSUE_RESEARCHER_TOKEN if holder.role == "researcher"
+                     else Action.ISSUE_TOKEN)  # fmt: skip
+        token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        issued = now or _now()
+        expires = issued + dt.timedelta(days=days)
+        with Session(self.engine) as session, session.begin():
+            session.add(Token(id=token_id, person=person, secret_hash=_hash(secret),
+                              created_at=issued, expires_at=expires))  # fmt: skip
+        self._audit(actor, "token issued", None, {"person": person, "token_id": token_id,
+                                                  "expires_at": expires.isoformat()})  # fmt: skip
+        return IssuedToken(f"{TOKEN_PREFIX}_{token_id}_{secret}", token_id, person, expires)
+
+    def revoke_token(self, actor: Principal, token_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Token, token_id)
+            if row is None:
+                raise NotFound(f"there is no token {token_id!r}")
+            holder = session.get(Person, row.person)
+            self.require(actor, Action.REVOKE_TOKEN)
+            if actor.role == "statistician" and (holder is None or holder.role != "researcher"):
+                raise NotAllowed("a statistician may revoke only researchers' tokens")
+            if row.revoked_at is None:
+                row.revoked_at = _now()
+        self._audit(actor, "token revoked", None, {"token_id": token_id})
+
+    def authenticate(self, token: str, *, now: dt.datetime | None = None) -> Principal:
+        """The person a token belongs to, or ``NotAuthenticated``."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            raise NotAuthenticated("the token is not a medler token")
+        _, token_id, secret = parts
+        moment = now or _now()
+        with Session(self.engine) as session:
+            row = session.get(Token, token_id)
+            if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+                raise NotAuthenticated("the token is not valid")
+            if row.revoked_at is not None:
+                raise NotAuthenticated("the token was revoked")
+            if _aware(row.expires_at) <= moment:
+                raise NotAuthenticated("the token has expired")
+            person = session.get(Person, row.person)
+            assert person is not None  # a foreign key
+            return Principal(person.id, person.role)
+
+    # --- projects ---------------------------------------------------------------------------
+
+    def create_project(
+        self, actor: Principal, project: str, *, purpose: str, legal_basis: str,
+        organisation: str, valid_from: dt.date, valid_to: dt.date,
+        tables: Mapping[str, list[str]],
+    ) -> None:  # fmt: skip
+        """Register a project (status ``proposed``). ``tables``: research table -> approved
+        columns (``["*"]`` for all); the caller checks them against the catalogue."""
+        self.require(actor, Action.CREATE_PROJECT)
+        _check_name("project", project)
+        if valid_to < valid_from:
+            raise MedlerUserError(f"the project ends ({valid_to}) before it starts ({valid_from})")
+        if not purpose.strip() or not legal_basis.strip():
+            raise MedlerUserError("a project needs a statistical purpose and a legal basis")
+        if not tables:
+            raise MedlerUserError("a project needs at least one approved research table")
+        with Session(self.engine) as session, session.begin():
+            if session.get(Project, project) is not None:
+                raise Conflict(f"there is already a project {project!r}")
+            session.add(Project(
+                id=project, purpose=purpose, legal_basis=legal_basis, organisation=organisation,
+                status="proposed", valid_from=valid_from, valid_to=valid_to,
+                approved={t: list(c) for t, c in tables.items()}, created_by=actor.id,
+                created_at=_now(),
+            ))  # fmt: skip
+        self._audit(actor, "project created", project,
+                    {"purpose": purpose, "legal_basis": legal_basis, "tables": dict(tables),
+                     "valid_from": valid_from, "valid_to": valid_to})  # fmt: skip
+
+    def approve_project(self, actor: Principal, project: str, *, rho: float) -> None:
+        """Approve a proposed project with a budget of ``rho`` (a second person of the office
+        approves what one registered)."""
+        self.require(actor, Action.APPROVE_PROJECT)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Project, project)
+            if row is None:
+                raise NotFound(f"there is no project {project!r}")
+            if row.status != "proposed":
+                raise Conflict(
+                    f"project {project} is {row.status}; only a proposed one is approved"
+                )
+            if row.created_by == actor.id:
+                raise NotAllowed(
+                    f"{actor.id} registered project {project}; someone else approves it"
+                )
+            row.status, row.approved_by, row.approved_at = "approved", actor.id, _now()
+        self.ledger.set_cap(project_scope(project), rho)
+        self._audit(actor, "project approved", project, {"rho": rho})
+
+    def close_project(self, actor: Principal, project: str) -> None:
+        """Close a project: every member's access ends at once."""
+        self.require(actor, Action.CLOSE_PROJECT)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Project, project)
+            if row is None:
+                raise NotFound(f"there is no project {project!r}")
+            if row.status == "closed":
+                raise Conflict(f"project {project} is already closed")
+            row.status, row.closed_at = "closed", _now()
+        self._audit(actor, "project closed", project, {})
+
+    def add_member(self, actor: Principal, project: str, researcher: str, *, rho: float) -> None:
+        """Add a researcher to a project, with their own budget of ``rho`` within it."""
+        self.require(actor, Action.ADD_MEMBER)
+        if self.person(researcher).role != "researcher":
+            raise MedlerUserError(f"{researcher} is not a researcher")
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Project, project)
+            if row is None:
+                raise NotFound(f"there is no project {project!r}")
+            if row.status == "closed":
+                raise Conflict(f"project {project} is closed")
+            if session.get(Membership, (project, researcher)) is None:
+                session.add(Membership(project=project, researcher=researcher, role="researcher"))
+        self.ledger.set_cap(researcher_scope(project, researcher), rho)
+        self._audit(actor, "member added", project, {"researcher": researcher, "rho": rho})
+
+    def projects(self, actor: Principal) -> list[ProjectInfo]:
+        """Every project (the office and the DPO), or a researcher's own."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(Project).order_by(Project.id)).all()
+            members = session.scalars(select(Membership)).all()
+            by_project: dict[str, list[str]] = {}
+            for m in members:
+                by_project.setdefault(m.project, []).append(m.researcher)
+            out = []
+            for row in rows:
+                people = sorted(by_project.get(row.id, []))
+                if not actor.may(Action.LIST_PROJECTS) and actor.id not in people:
+                    continue
+                out.append(ProjectInfo(row.id, row.purpose, row.legal_basis, row.organisation,
+                                       row.status, row.valid_from, row.valid_to,
+                                       dict(row.approved), people, row.created_by,
+                                       row.approved_by))  # fmt: skip
+            return out
+
+    def set_budget(self, actor: Principal, scope: str, rho: float) -> None:
+        self.require(actor, Action.SET_BUDGET)
+        self.ledger.set_cap(scope, rho)
+        self._audit(actor, "budget set", None, {"scope": scope, "rho": rho})
+
+    def _audit(self, actor: Principal, action: str, project: str | None, body: dict[str, object]
+               ) -> None:  # fmt: skip
+        append_audit(self.engine, actor=actor.id, action=action, project=project, body=body)
