@@ -13,16 +13,25 @@ Modules
 - ``_keys``: public key values, from public sources.
 - ``_store``: release records (cache of identical queries, history for differencing).
 - ``_engine``: ``ReleaseEngine.preview`` and ``ReleaseEngine.release``.
+- ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
+  (held -> approved -> released, or rejected).
+- ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
 """
 
 from release._engine import Cell, Preview, Release, ReleaseEngine
-from release._errors import PrivacyInvariantBroken, QueryRefused, RowAccessRefused
+from release._errors import (
+    REVIEWABLE_CHECKS,
+    PrivacyInvariantBroken,
+    QueryRefused,
+    RowAccessRefused,
+)
 from release._policy import Policies, load_policies
+from release._service import Outcome, ReleaseService, RequestInfo
 from release._spec import Filter, Measure, QuerySpec
 from release._store import FileStore, MemoryStore
 
 __all__ = [
-    "Cell", "FileStore", "Filter", "Measure", "MemoryStore", "Policies", "Preview",
-    "PrivacyInvariantBroken", "QueryRefused", "QuerySpec", "Release", "ReleaseEngine",
-    "RowAccessRefused", "load_policies",
+    "REVIEWABLE_CHECKS", "Cell", "FileStore", "Filter", "Measure", "MemoryStore", "Outcome",
+    "Policies", "Preview", "PrivacyInvariantBroken", "QueryRefused", "QuerySpec", "Release",
+    "ReleaseEngine", "ReleaseService", "RequestInfo", "RowAccessRefused", "load_policies",
 ]  # fmt: skip

@@ -10,6 +10,7 @@ import typer
 
 from api.cli import _demo, _ingest, _release, _synth
 from api.cli._control import audit_app, ledger_app
+from api.cli._governance import person_app, project_app, researcher_app, review_app, token_app
 from api.cli._keys import KeyFileOption, keys_app
 from linkage import DEFAULT_MEMORY_LIMIT
 
@@ -29,6 +30,11 @@ app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
+app.add_typer(project_app, name="project")
+app.add_typer(researcher_app, name="researcher")
+app.add_typer(person_app, name="person")
+app.add_typer(token_app, name="token")
+app.add_typer(review_app, name="review")
 
 
 @app.command()
@@ -143,12 +149,20 @@ def release_command(
     preview: Annotated[
         bool, typer.Option("--preview", help="Show accuracy or suppression only; spend nothing.")
     ] = False,
-    requester: Annotated[str, typer.Option(help="Who asks (recorded).")] = "office",
-    project: Annotated[str, typer.Option(help="The project the release belongs to.")] = "office",
+    requester: Annotated[
+        str, typer.Option(help="The registered researcher who asks (a member of --project).")
+    ] = "",
+    project: Annotated[str, typer.Option(help="The approved project the release is for.")] = "",
+    justification: Annotated[
+        str | None,
+        typer.Option(help="Ask for an exception: the request is held for the DPO's review."),
+    ] = None,
 ) -> None:
-    """Preview or release a query spec (docs/reference/query-spec.md)."""
+    """Preview or release a query spec (docs/reference/query-spec.md) for a researcher in a
+    project; a request that fails a reviewable check is held for the DPO."""
     _release.run_release(spec_text=spec, data_dir=data_dir or _default_data_dir(),
-                         requester=requester, project=project, preview=preview)  # fmt: skip
+                         requester=requester, project=project, preview=preview,
+                         justification=justification)  # fmt: skip
 
 
 @app.command()
@@ -160,5 +174,6 @@ def demo(
     weeks: Annotated[int, typer.Option(help="Teaching weeks in the demo's calendar.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """Run the whole story on embedded defaults (so far: synthesise, ingest, registers, build)."""
+    """Run the whole story on embedded defaults: synthesise, ingest, registers, build, a
+    project, releases, a held request and its review, the ledger and the audit log."""
     _demo.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)

@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from release.governance import Ledger, connect_control_plane, verify_audit
+from medler.errors import UsageError
+from release.governance import (
+    Governance,
+    Ledger,
+    Principal,
+    audit_head,
+    connect_control_plane,
+    verify_audit,
+)
 from release.governance._db import default_url
 from release.governance._ledger import epsilon
 
@@ -53,7 +61,7 @@ def set_cap(
     data_dir: DataDir = None,
 ) -> None:
     """Set a budget's cap (the statistics office)."""
-    Ledger(control_plane(_data_dir(data_dir))).set_cap(scope, rho)
+    Governance(control_plane(_data_dir(data_dir))).set_budget(Principal.office(), scope, rho)
     print(f"{scope}: cap ρ {rho:g}")
 
 
@@ -72,8 +80,33 @@ def show(
     Console(file=sys.stdout).print(table)
 
 
+def _witness(text: str | None) -> tuple[int, str] | None:
+    if text is None:
+        return None
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise UsageError(
+            f"--witness: expected SEQ:HASH as 'medler audit head' prints, not {text!r}"
+        )
+    return int(seq), digest
+
+
 @audit_app.command("verify")
-def verify(data_dir: DataDir = None) -> None:
+def verify(
+    data_dir: DataDir = None,
+    witness: Annotated[
+        str | None,
+        typer.Option(help="A head written down earlier (SEQ:HASH): the log must still hold it."),
+    ] = None,
+) -> None:
     """Check the audit chain; name the first record that was changed, removed or reordered."""
-    count = verify_audit(control_plane(_data_dir(data_dir)))
+    count = verify_audit(control_plane(_data_dir(data_dir)), witness=_witness(witness))
     print(f"audit log verified: {count} records, unbroken")
+
+
+@audit_app.command("head")
+def head(data_dir: DataDir = None) -> None:
+    """The last record's number and hash. Keep it outside medler (a witness): a later
+    'medler audit verify --witness' proves nothing before it was rewritten."""
+    seq, digest = audit_head(control_plane(_data_dir(data_dir)))
+    print(f"{seq}:{digest}")

@@ -6,14 +6,19 @@
 3. Ingest the extract: a pseudonymised snapshot in the data directory.
 4. Ingest the teacher and student registers.
 5. Build the research tables.
-6. Release two tables: pupils per grade under disclosure control, with margins; and, with
-   differential privacy, the share of pupils' teaching minutes with a certified teacher per
-   school, charged to the privacy-budget ledger before its noise is drawn.
-7. Show the ledger and verify the audit log.
+6. Register a research project (one person of the statistics office registers it, another
+   approves it), a researcher and a data protection officer.
+7. Release two tables for the researcher: pupils per grade under disclosure control, with
+   margins; and, with differential privacy, the share of pupils' teaching minutes with a
+   certified teacher per school, charged to the privacy-budget ledger before its noise is
+   drawn.
+8. A request outside the project's approval is held; the DPO approves it with a reason.
+9. Show the ledger and verify the audit log.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -23,14 +28,14 @@ from api.cli._control import control_plane
 from api.cli._control import show as show_ledger
 from api.cli._control import verify as verify_command
 from api.cli._ingest import _print_report, ingest_with_progress, run_build
-from api.cli._release import print_release
+from api.cli._release import print_outcome
 from api.cli._synth import _generate, _summary_table
 from linkage import ingest_register
 from linkage.sources.synthetic import SynthConfig
 from pseudonymise import create_key_file
-from release import MemoryStore, QuerySpec, ReleaseEngine
-from release.governance import Ledger
-from release.governance._ledger import DATASET, project_scope, researcher_scope
+from release import MemoryStore, QuerySpec, ReleaseEngine, ReleaseService
+from release.governance import Governance, Ledger, NotFound, Principal
+from release.governance._ledger import DATASET
 
 SOURCE_FOLDER = "medler-demo-source"
 DEMO_RELEASES = [
@@ -43,6 +48,40 @@ DEMO_RELEASES = [
         "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
     })),
 ]  # fmt: skip
+HELD = QuerySpec.model_validate({
+    "table": "student_months", "group_by": ["month"], "mode": "sdc",
+    "measures": [{"kind": "count_students"}, {"kind": "sum", "column": "absent_minutes"}],
+})  # fmt: skip
+REGISTRAR, APPROVER = Principal("office-registrar", "statistician"), Principal(
+    "office-approver", "statistician")  # fmt: skip
+
+
+def _person(gov: Governance, person: str, role: str, name: str) -> Principal:
+    try:
+        return gov.person(person)
+    except NotFound:
+        actor = REGISTRAR if role == "researcher" else Principal("office-admin", "admin")
+        gov.add_person(actor, person, role=role, name=name, organisation="Demo University")
+        return gov.person(person)
+
+
+def _project(gov: Governance, engine: ReleaseEngine) -> tuple[str, Principal, Principal]:
+    """A fresh approved project (and budget) per demo run, a researcher and a DPO."""
+    project = f"demo-{engine.snapshot.name}".lower()
+    spent = {t.scope: t.spent for t in Ledger(gov.engine).totals()}.get(DATASET, 0.0)
+    gov.set_budget(REGISTRAR, DATASET, spent + 1.0)
+    today = dt.datetime.now(dt.UTC).date()
+    gov.create_project(
+        REGISTRAR, project, purpose="How teacher certification and absence vary between "
+        "schools (demo)", legal_basis="Official statistics (demo)",
+        organisation="Demo University", valid_from=today, valid_to=today + dt.timedelta(days=365),
+        tables={"student_terms": ["*"], "exposure": ["*"]},
+    )  # fmt: skip
+    gov.approve_project(APPROVER, project, rho=1.0)
+    researcher = _person(gov, "demo-researcher", "researcher", "Demo Researcher")
+    dpo = _person(gov, "demo-dpo", "dpo", "Demo Data Protection Officer")
+    gov.add_member(REGISTRAR, project, researcher.id, rho=1.0)
+    return project, researcher, dpo
 
 
 def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
@@ -76,19 +115,36 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     console.print("\n[bold]5. Build the research tables[/bold]")
     run_build(data_dir=data_dir)
 
-    console.print("\n[bold]6. Release aggregates[/bold] (the only way anything leaves medler)")
+    console.print("\n[bold]6. A research project[/bold], registered and approved by two people "
+                  "of the statistics office")  # fmt: skip
     control = control_plane(data_dir)
-    ledger = Ledger(control)
+    gov = Governance(control)
     engine = ReleaseEngine(data_dir, store=MemoryStore(), control=control)
-    project = f"demo-{engine.snapshot.name}"  # a fresh project (and budget) per demo run
-    spent = {t.scope: t.spent for t in ledger.totals()}.get(DATASET, 0.0)
-    for scope, cap in ((DATASET, spent + 1.0), (project_scope(project), 1.0),
-                       (researcher_scope(project, "demo"), 1.0)):  # fmt: skip
-        ledger.set_cap(scope, cap)
+    service = ReleaseService(engine, gov)
+    project, researcher, dpo = _project(gov, engine)
+    console.print(f"Project {project}: approved for student_terms and exposure, budget ρ 1; "
+                  f"researcher {researcher.id}; data protection officer {dpo.id}")  # fmt: skip
+
+    console.print("\n[bold]7. Release aggregates[/bold] (the only way anything leaves medler)")
     for title, spec in DEMO_RELEASES:
         console.print(f"\n{title}")
-        print_release(engine.release(spec, "demo", project=project), spec, console)
-    console.print("\n[bold]7. The ledger and the audit log[/bold] (what the DPO reviews)")
+        print_outcome(service.submit(researcher, project, spec), spec, console)
+
+    console.print("\n[bold]8. A held request[/bold]: absence per month, from student_months, "
+                  "which the project is not approved for")  # fmt: skip
+    held = service.submit(researcher, project, HELD)
+    print_outcome(held, HELD, console)
+    assert held.request_id is not None
+    reviewed = service.review(
+        dpo,
+        held.request_id,
+        approve=True,
+        reason="Monthly absence counts serve the project's purpose; no new person is described",
+    )
+    console.print(f"The DPO approved it with a reason: request {reviewed.id} is "
+                  f"{reviewed.status} as {reviewed.release_id}.")  # fmt: skip
+
+    console.print("\n[bold]9. The ledger and the audit log[/bold] (what the DPO reviews)")
     show_ledger(data_dir)
     verify_command(data_dir)
     console.print(

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from api.cli._control import control_plane
 from medler.errors import UsageError
-from release import Cell, Preview, QuerySpec, Release, ReleaseEngine
+from release import Cell, Outcome, Preview, QuerySpec, Release, ReleaseEngine, ReleaseService
+from release.governance import Governance
 
 
 def read_spec(text: str) -> QuerySpec:
@@ -88,13 +89,31 @@ def print_preview(preview: Preview, spec: QuerySpec, console: Console) -> None:
         console.print("Preview: which cells would be suppressed; no values are shown.")
 
 
+def print_outcome(outcome: Outcome, spec: QuerySpec, console: Console) -> None:
+    if outcome.release is not None:
+        print_release(outcome.release, spec, console)
+        return
+    console.print(f"Request {outcome.request_id} is held for the data protection officer's "
+                  "review; nothing was released or charged.")  # fmt: skip
+    for check in outcome.checks:
+        console.print(f"  failed check {check['check']}: {check['reason']}")
+
+
 def run_release(
-    *, spec_text: str, data_dir: Path, requester: str, project: str, preview: bool
-) -> None:
+    *, spec_text: str, data_dir: Path, requester: str, project: str, preview: bool,
+    justification: str | None = None,
+) -> None:  # fmt: skip
     spec = read_spec(spec_text)
-    engine = ReleaseEngine(data_dir, control=control_plane(data_dir))
+    if not requester or not project:
+        raise UsageError("a release is for a researcher in a project: give --requester and "
+                         "--project")  # fmt: skip
+    control = control_plane(data_dir)
+    governance = Governance(control)
+    service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
+    actor = governance.person(requester)
     console = Console(file=sys.stdout)
     if preview:
-        print_preview(engine.preview(spec), spec, console)
+        print_preview(service.preview(actor, project, spec), spec, console)
     else:
-        print_release(engine.release(spec, requester, project=project), spec, console)
+        outcome = service.submit(actor, project, spec, justification=justification)
+        print_outcome(outcome, spec, console)

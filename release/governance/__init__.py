@@ -7,12 +7,32 @@ Modules
 - ``_models``: the tables.
 - ``_ledger``: budgets at three levels (the data set across its snapshots, the project, the
   researcher); a charge is reserved in one transaction before noise is drawn and never refunded.
+- ``_access``: people and roles (the role x action matrix), projects and memberships, API
+  tokens (only their hashes are stored).
 - ``_audit``: the append-only, hash-chained record of every request, and its verification.
 """
 
+from release.governance._access import (
+    PERMISSIONS,
+    ROLES,
+    Action,
+    Conflict,
+    Governance,
+    IssuedToken,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    Principal,
+    ProjectApproval,
+    ProjectInfo,
+)
 from release.governance._audit import AuditChainBroken, append_audit, audit_head, verify_audit
 from release.governance._db import connect_control_plane
-from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals
+from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals, epsilon
 
-__all__ = ["AuditChainBroken", "BudgetExhausted", "Ledger", "LedgerTotals", "append_audit",
-           "audit_head", "connect_control_plane", "verify_audit"]  # fmt: skip
+__all__ = [
+    "PERMISSIONS", "ROLES", "Action", "AuditChainBroken", "BudgetExhausted", "Conflict",
+    "Governance", "IssuedToken", "Ledger", "LedgerTotals", "NotAllowed", "NotAuthenticated",
+    "NotFound", "Principal", "ProjectApproval", "ProjectInfo", "append_audit", "audit_head",
+    "connect_control_plane", "epsilon", "verify_audit",
+]  # fmt: skip

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
 from collections.abc import Mapping
@@ -284,7 +283,7 @@ class Governance:
         moment = now or _now()
         with Session(self.engine) as session:
             row = session.get(Token, token_id)
-            if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            if row is None or not secrets.compare_digest(row.secret_hash, _hash(secret)):
                 raise NotAuthenticated("the token is not valid")
             if row.revoked_at is not None:
                 raise NotAuthenticated("the token was revoked")
