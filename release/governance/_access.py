@@ -39,7 +39,7 @@ ROLES = ("researcher", "statistician", "dpo", "admin")
 TOKEN_PREFIX = "medler"
 DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 366
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
 class Action(StrEnum):
@@ -175,7 +175,7 @@ def _hash(secret: str) -> str:
 def _check_name(kind: str, name: str) -> None:
     if not _NAME.match(name):
         raise MedlerUserError(
-            f"a {kind} id is 2-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
+            f"a {kind} id is 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
             f"letter or digit; {name!r} is not"
         )
 

@@ -1,0 +1,222 @@
+"""The review workflow of the release service: a request that fails a reviewable check, or asks
+for an exception, is held; the DPO (never the requester) approves it, and it is released with
+exactly those checks waived and charged then, or rejects it; every step is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medler.errors import MedlerUserError
+from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine, ReleaseService
+from release._policy import Policies, ReviewPolicy, load_policies
+from release.governance import (
+    Conflict,
+    Governance,
+    Ledger,
+    NotAllowed,
+    Principal,
+    connect_control_plane,
+    verify_audit,
+)
+from release.governance._db import default_url
+from release.governance._ledger import DATASET
+from release.governance._models import AuditRecord, Request
+from tests.research_data import research_dir
+
+__all__ = ["research_dir"]
+
+BY_CLASS = ["school_code", "subject_code", "grade"]
+# cells taught by fewer than 3 teachers: refused in dp mode unless a reviewer waives the check
+FEW_TEACHERS = QuerySpec.model_validate({
+    "table": "exposure", "group_by": BY_CLASS, "mode": "dp", "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+})  # fmt: skip
+BY_GRADE = QuerySpec.model_validate({
+    "table": "student_terms", "group_by": ["grade"], "measures": [{"kind": "count_students"}],
+})  # fmt: skip
+OFFICE_A, OFFICE_B = Principal("registrar", "statistician"), Principal("approver", "statistician")
+
+
+@dataclass
+class World:
+    service: ReleaseService
+    gov: Governance
+    ann: Principal
+    bob: Principal
+    dora: Principal
+
+    def actions(self) -> list[str]:
+        with Session(self.gov.engine) as session:
+            return [
+                r.action for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
+            ]
+
+    def last_body(self, action: str) -> dict[str, Any]:
+        with Session(self.gov.engine) as session:
+            rows = session.scalars(select(AuditRecord).where(AuditRecord.action == action)
+                                   .order_by(AuditRecord.seq.desc())).all()  # fmt: skip
+            return dict(rows[0].body)
+
+    def spent(self) -> float:
+        return {t.scope: t.spent for t in Ledger(self.gov.engine).totals()}[DATASET]
+
+
+def _world(research_dir: Path, tmp_path: Path, policies: Policies | None = None) -> World:
+    control = connect_control_plane(default_url(tmp_path))
+    gov = Governance(control)
+    gov.set_budget(OFFICE_A, DATASET, 1.0)
+    today = dt.datetime.now(dt.UTC).date()
+    gov.create_project(OFFICE_A, "p", purpose="Teachers and absence", legal_basis="Statistics",
+                       organisation="Uni", valid_from=today - dt.timedelta(days=1),
+                       valid_to=today + dt.timedelta(days=30),
+                       tables={"exposure": ["*"], "student_terms": ["*"]})  # fmt: skip
+    gov.approve_project(OFFICE_B, "p", rho=1.0)
+    for person, role in (("ann", "researcher"), ("bob", "researcher"), ("dora", "dpo")):
+        actor = OFFICE_A if role == "researcher" else Principal("root", "admin")
+        gov.add_person(actor, person, role=role, name=person.title(), organisation="Uni")
+    gov.add_member(OFFICE_A, "p", "ann", rho=0.5)
+    gov.add_member(OFFICE_A, "p", "bob", rho=0.5)
+    engine = ReleaseEngine(research_dir, policies=policies, store=MemoryStore(), control=control)
+    service = ReleaseService(engine, gov)
+    return World(service, gov, gov.person("ann"), gov.person("bob"), gov.person("dora"))
+
+
+@pytest.fixture
+def world(research_dir: Path, tmp_path: Path) -> World:
+    return _world(research_dir, tmp_path)
+
+
+def test_a_failed_reviewable_check_holds_the_request_and_approval_releases_it(
+    world: World,
+) -> None:
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    assert held.status == "held" and held.release is None and held.request_id is not None
+    assert [c["check"] for c in held.checks] == ["teachers"]
+    assert world.spent() == 0.0  # nothing is charged while a request is held
+    with pytest.raises(NotAllowed, match="nobody reviews their own request"):
+        world.service.review(Principal("ann", "dpo"), held.request_id, approve=True, reason="x")
+    with pytest.raises(NotAllowed, match="a researcher may not review"):
+        world.service.review(world.bob, held.request_id, approve=True, reason="x")
+    with pytest.raises(MedlerUserError, match="a review needs a reason"):
+        world.service.review(world.dora, held.request_id, approve=True, reason="  ")
+    done = world.service.review(world.dora, held.request_id, approve=True,
+                                reason="Class-level means are the project's purpose")  # fmt: skip
+    assert (done.status, done.reviewer) == ("released", "dora")
+    assert done.release_id is not None
+    assert world.spent() == pytest.approx(0.1)  # charged once, when released
+    assert world.actions()[-3:] == ["held", "approved", "released"]
+    released = world.last_body("released")
+    assert released["waived"] == ["teachers"]
+    assert (released["request"], released["reviewer"]) == (held.request_id, "dora")
+    assert verify_audit(world.gov.engine) == len(world.actions())
+
+
+def test_a_rejected_request_releases_nothing_and_is_reviewed_once(world: World) -> None:
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    assert held.request_id is not None
+    done = world.service.review(world.dora, held.request_id, approve=False,
+                                reason="Cells this small describe single teachers")  # fmt: skip
+    assert (done.status, done.release_id) == ("rejected", None)
+    with pytest.raises(Conflict, match="is rejected, not held"):
+        world.service.review(world.dora, held.request_id, approve=True, reason="changed my mind")
+    assert world.spent() == 0.0
+    assert world.actions()[-2:] == ["held", "rejected"]
+
+
+def test_a_check_the_policy_does_not_mark_reviewable_is_final(
+    research_dir: Path, tmp_path: Path
+) -> None:
+    base = load_policies()
+    strict = Policies(base.catalogue, base.release.model_copy(
+        update={"review": ReviewPolicy(reviewable=())}), base.digest)  # fmt: skip
+    w = _world(research_dir, tmp_path, strict)
+    with pytest.raises(QueryRefused, match="fewer than 3 teachers"):
+        w.service.submit(w.ann, "p", FEW_TEACHERS, justification="please")
+    assert w.actions()[-1] == "refused"
+    assert w.last_body("refused")["check"] == "teachers"
+    assert w.service.requests(w.dora) == []
+
+
+def test_a_refusal_no_reviewer_may_waive_is_final_even_with_a_justification(
+    world: World,
+) -> None:
+    identifying = QuerySpec.model_validate({**BY_GRADE.model_dump(), "group_by": ["student_pid"]})
+    with pytest.raises(QueryRefused, match="identifies a person"):
+        world.service.submit(world.ann, "p", identifying, justification="I need it")
+    assert world.service.requests(world.dora) == []
+    assert world.actions()[-1] == "refused"
+
+
+def test_an_exception_asked_for_is_held_even_when_every_check_passes(world: World) -> None:
+    with pytest.raises(MedlerUserError, match="needs a justification"):
+        world.service.submit(world.ann, "p", BY_GRADE, justification=" ")
+    held = world.service.submit(world.ann, "p", BY_GRADE, justification="Grade 0 separately")
+    assert (held.status, held.checks) == ("held", ())
+    assert held.request_id is not None
+    info = world.service.request(held.request_id)
+    assert (info.justification, info.status) == ("Grade 0 separately", "held")
+    done = world.service.review(world.dora, held.request_id, approve=True, reason="Fine")
+    assert done.status == "released"
+
+
+def test_a_project_outside_its_approval_holds_the_request(world: World) -> None:
+    months = QuerySpec.model_validate({"table": "student_months", "group_by": ["month"],
+                                       "measures": [{"kind": "count_students"}]})  # fmt: skip
+    held = world.service.submit(world.ann, "p", months)
+    assert [c["check"] for c in held.checks] == ["approval"]
+    assert "not approved for table student_months" in held.checks[0]["reason"]
+    # the preview obeys the approval too, and holds nothing
+    with pytest.raises(QueryRefused, match="outside the project's approval"):
+        world.service.preview(world.ann, "p", months)
+
+
+def test_approval_after_the_project_closed_is_refused(world: World) -> None:
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    assert held.request_id is not None
+    world.gov.close_project(OFFICE_A, "p")
+    done = world.service.review(world.dora, held.request_id, approve=True, reason="ok")
+    assert done.status == "refused" and done.release_id is None
+    assert "project p is closed, not approved" in (done.review_reason or "")
+    assert world.actions()[-2:] == ["approved", "refused"]
+    assert world.spent() == 0.0
+
+
+def test_approval_beyond_the_budget_is_refused_and_charges_nothing(world: World) -> None:
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    assert held.request_id is not None
+    world.gov.set_budget(OFFICE_A, "researcher:p:ann", 0.05)
+    done = world.service.review(world.dora, held.request_id, approve=True, reason="ok")
+    assert done.status == "refused"
+    assert "researcher budget has ρ 0.05 left" in (done.review_reason or "")
+    assert world.spent() == 0.0
+
+
+def test_researchers_see_their_own_requests_and_the_dpo_sees_all(world: World) -> None:
+    world.service.submit(world.ann, "p", FEW_TEACHERS)
+    world.service.submit(world.bob, "p", BY_GRADE, justification="why not")
+    assert [r.requester for r in world.service.requests(world.dora)] == ["ann", "bob"]
+    assert [r.requester for r in world.service.requests(world.bob)] == ["bob"]
+    assert [r.requester for r in world.service.requests(world.dora, status="held")] == [
+        "ann", "bob"]  # fmt: skip
+    with pytest.raises(NotAllowed):
+        world.service.requests(OFFICE_A)
+
+
+def test_a_request_never_stores_a_value(world: World) -> None:
+    """What the DPO sees of a held request: the spec, the checks and their reasons; never a
+    count or a pseudonym."""
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    assert held.request_id is not None
+    world.service.review(world.dora, held.request_id, approve=True, reason="ok")
+    with Session(world.gov.engine) as session:
+        row = session.get(Request, held.request_id)
+        assert row is not None
+        text = repr((row.spec, row.checks, row.review_reason, row.justification))
+    assert "_pid" not in text and "'cells':" not in text and "'values':" not in text
