@@ -71,12 +71,16 @@ def show(
     delta: Annotated[float, typer.Option(help="Show ε at this δ as well.")] = 1e-9,
 ) -> None:
     """Spent, reserved and remaining per budget, as ρ and as (ε, δ)."""
+    if not 0 < delta < 1:
+        raise UsageError(f"--delta must be between 0 and 1, not {delta:g}")
     data_dir = _data_dir(data_dir)
     table = Table("budget", "cap ρ", "spent ρ", "of which reserved", "remaining ρ",
-                  f"spent ε at δ={delta:g}", header_style="bold")  # fmt: skip
+                  f"spent ε (δ={delta:g})", f"cap ε (δ={delta:g})",
+                  header_style="bold")  # fmt: skip
     for t in Ledger(control_plane(data_dir)).totals():
         table.add_row(t.scope, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
-                      f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}")  # fmt: skip
+                      f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}",
+                      f"{epsilon(t.cap, delta):.4g}")  # fmt: skip
     Console(file=sys.stdout).print(table)
 
 

@@ -391,7 +391,15 @@ class Governance:
             return out
 
     def set_budget(self, actor: Principal, scope: str, rho: float) -> None:
+        """Set a cap: ``dataset``, ``project:<id>`` or ``researcher:<project>:<id>``."""
         self.require(actor, Action.SET_BUDGET)
+        parts = scope.split(":")
+        if not (scope == "dataset" or (len(parts) == 2 and parts[0] == "project" and parts[1])
+                or (len(parts) == 3 and parts[0] == "researcher" and all(parts[1:]))):  # fmt: skip
+            raise MedlerUserError(
+                f"a budget is 'dataset', 'project:<id>' or 'researcher:<project>:<id>', not "
+                f"{scope!r}"
+            )
         self.ledger.set_cap(scope, rho)
         self._audit(actor, "budget set", None, {"scope": scope, "rho": rho})
 
