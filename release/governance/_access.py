@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
 from release.governance._audit import append_audit
-from release.governance._ledger import Ledger, project_scope, researcher_scope
+from release.governance._ledger import Ledger, check_cap, project_scope, researcher_scope
 from release.governance._models import Membership, Person, Project, Token
 
 ROLES = ("researcher", "statistician", "dpo", "admin")
@@ -173,7 +173,7 @@ def _hash(secret: str) -> str:
 
 
 def _check_name(kind: str, name: str) -> None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise MedlerUserError(
             f"a {kind} id is 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
             f"letter or digit; {name!r} is not"
@@ -248,11 +248,13 @@ class Governance:
         only its hash is kept."""
         if not 1 <= days <= MAX_TOKEN_DAYS:
             raise MedlerUserError(f"a token is valid 1 to {MAX_TOKEN_DAYS} days, not {days}")
+        if not (actor.may(Action.ISSUE_TOKEN) or actor.may(Action.ISSUE_RESEARCHER_TOKEN)):
+            raise NotAllowed(f"a {actor.role} may not {Action.ISSUE_TOKEN.value}")
         holder = self.person(person)
         self.require(actor, Action.ISSUE_RESEARCHER_TOKEN if holder.role == "researcher"
                      else Action.ISSUE_TOKEN)  # fmt: skip
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-        issued = now or _now()
+        issued = _aware(now or _now()).astimezone(dt.UTC)
         expires = issued + dt.timedelta(days=days)
         with Session(self.engine) as session, session.begin():
             session.add(Token(id=token_id, person=person, secret_hash=_hash(secret),
@@ -262,12 +264,12 @@ class Governance:
         return IssuedToken(f"{TOKEN_PREFIX}_{token_id}_{secret}", token_id, person, expires)
 
     def revoke_token(self, actor: Principal, token_id: str) -> None:
+        self.require(actor, Action.REVOKE_TOKEN)
         with Session(self.engine) as session, session.begin():
             row = session.get(Token, token_id)
             if row is None:
                 raise NotFound(f"there is no token {token_id!r}")
             holder = session.get(Person, row.person)
-            self.require(actor, Action.REVOKE_TOKEN)
             if actor.role == "statistician" and (holder is None or holder.role != "researcher"):
                 raise NotAllowed("a statistician may revoke only researchers' tokens")
             if row.revoked_at is None:
@@ -280,7 +282,7 @@ class Governance:
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise NotAuthenticated("the token is not a medler token")
         _, token_id, secret = parts
-        moment = now or _now()
+        moment = _aware(now or _now())
         with Session(self.engine) as session:
             row = session.get(Token, token_id)
             if row is None or not secrets.compare_digest(row.secret_hash, _hash(secret)):
@@ -327,6 +329,7 @@ class Governance:
         """Approve a proposed project with a budget of ``rho`` (a second person of the office
         approves what one registered)."""
         self.require(actor, Action.APPROVE_PROJECT)
+        check_cap(rho)
         with Session(self.engine) as session, session.begin():
             row = session.get(Project, project)
             if row is None:
@@ -358,6 +361,7 @@ class Governance:
     def add_member(self, actor: Principal, project: str, researcher: str, *, rho: float) -> None:
         """Add a researcher to a project, with their own budget of ``rho`` within it."""
         self.require(actor, Action.ADD_MEMBER)
+        check_cap(rho)
         if self.person(researcher).role != "researcher":
             raise MedlerUserError(f"{researcher} is not a researcher")
         with Session(self.engine) as session, session.begin():

@@ -54,13 +54,17 @@ class LedgerTotals:
         return max(self.cap - self.spent, 0.0)
 
 
+def check_cap(cap: float) -> None:
+    if not math.isfinite(cap) or cap < 0:
+        raise MedlerUserError(f"a budget cap must be a finite ρ ≥ 0, not {cap}")
+
+
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def set_cap(self, scope: str, cap: float) -> None:
-        if cap < 0 or not math.isfinite(cap):
-            raise MedlerUserError(f"a budget cap must be a finite ρ ≥ 0, not {cap}")
+        check_cap(cap)
         with Session(self.engine) as session, session.begin():
             row = session.get(Budget, scope)
             if row is None:
