@@ -13,6 +13,7 @@ Modules
 - ``_keys``: public key values, from public sources.
 - ``_store``: release records (cache of identical queries, history for differencing).
 - ``_engine``: ``ReleaseEngine.preview`` and ``ReleaseEngine.release``.
+- ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
 - ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
@@ -25,13 +26,33 @@ from release._errors import (
     QueryRefused,
     RowAccessRefused,
 )
+from release._export import FORMATS, export_release, release_rows
 from release._policy import Policies, load_policies
-from release._service import Outcome, ReleaseService, RequestInfo
+from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
 from release._spec import Filter, Measure, QuerySpec
 from release._store import FileStore, MemoryStore
 
 __all__ = [
-    "REVIEWABLE_CHECKS", "Cell", "FileStore", "Filter", "Measure", "MemoryStore", "Outcome",
-    "Policies", "Preview", "PrivacyInvariantBroken", "QueryRefused", "QuerySpec", "Release",
-    "ReleaseEngine", "ReleaseService", "RequestInfo", "RowAccessRefused", "load_policies",
+    "FORMATS",
+    "REVIEWABLE_CHECKS",
+    "Cell",
+    "FileStore",
+    "Filter",
+    "LogEntry",
+    "Measure",
+    "MemoryStore",
+    "Outcome",
+    "Policies",
+    "Preview",
+    "PrivacyInvariantBroken",
+    "QueryRefused",
+    "QuerySpec",
+    "Release",
+    "ReleaseEngine",
+    "ReleaseService",
+    "RequestInfo",
+    "RowAccessRefused",
+    "export_release",
+    "load_policies",
+    "release_rows",
 ]  # fmt: skip

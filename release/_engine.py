@@ -38,7 +38,7 @@ from release._frames import (
     population,
     run_measurement,
 )
-from release._keys import key_frame
+from release._keys import key_frame, key_values
 from release._linked import PublishedCell, PublishedTable, exposed_cells, smallest_difference
 from release._policy import Policies, load_policies
 from release._rules import Approval, Resolved, resolve
@@ -181,7 +181,7 @@ class ReleaseEngine:
         more = audit or {}
         cached = self.store.find(project, snapshot, digest)
         if cached is not None:
-            again = _from_record(cached)
+            again = release_from_record(cached)
             self._audit(requester, project, spec, "released", snapshot, rho=0.0, cached=True,
                         result=again.digest(), release_id=again.release_id, **more)  # fmt: skip
             return again
@@ -400,6 +400,26 @@ class ReleaseEngine:
             period=research.get("period", {}),
         )  # fmt: skip
 
+    def public_keys(self) -> dict[str, list[Any]]:
+        """Every public key source's values for the current snapshot (from public registers,
+        ranges and the calendar; never from research rows)."""
+        research = read_manifest(self.snapshot)
+        canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
+        manifest = read_manifest(canonical)
+        return {name: key_values(source, canonical=canonical, manifest=manifest,
+                                 period=research.get("period", {}))
+                for name, source in self.policies.catalogue.keys.items()}  # fmt: skip
+
+    def status(self) -> dict[str, Any]:
+        """The current research snapshot: its name, what it was built from, the period and the
+        rows per table (counts only)."""
+        research = read_manifest(self.snapshot)
+        return {"research_snapshot": self.snapshot.name,
+                "built_from": research.get("built_from", {}).get("snapshot_id"),
+                "period": research.get("period", {}),
+                "tables": {n: int(t.get("rows", 0))
+                           for n, t in research["tables"].items()}}  # fmt: skip
+
     def _plan(self, resolved: Resolved, frame: PrivateFrame) -> DpPlan:
         digest = resolved.spec.digest()
         if digest not in self._plans:
@@ -550,10 +570,11 @@ def _published(name: str, group_by: tuple[str, ...], cells: list[Cell]) -> Publi
     ))  # fmt: skip
 
 
-def _from_record(record: dict[str, Any]) -> Release:
+def release_from_record(record: dict[str, Any], *, cached: bool = True) -> Release:
+    """A stored release; ``cached``: returned again for an identical query."""
     body = dict(record["release"])
     body["cells"] = [Cell(**c) for c in body["cells"]]
-    body["cached"] = True
+    body["cached"] = cached
     return Release(**body)
 
 

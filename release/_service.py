@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release._engine import Preview, Release, ReleaseEngine
+from release._engine import Preview, Release, ReleaseEngine, release_from_record
 from release._errors import REVIEWABLE_CHECKS, QueryRefused
 from release._spec import QuerySpec
 from release.governance import BudgetExhausted, append_audit
@@ -74,6 +74,35 @@ class RequestInfo:
     reviewer: str | None
     review_reason: str | None
     release_id: str | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the release log: who asked what, when, with what outcome and cost; never a
+    value."""
+
+    at: str
+    project: str
+    requester: str
+    status: str
+    mode: str
+    table: str
+    snapshot: str
+    policy_version: str
+    rho: float
+    spec: dict[str, Any]
+    spec_digest: str
+    release_id: str | None
+    result_digest: str | None
+    reason: str | None
+
+
+def _entry(record: dict[str, Any]) -> LogEntry:
+    return LogEntry(record["at"], record["project"], record["requester"], record["status"],
+                    record["mode"], record["spec"]["table"], record["snapshot"],
+                    record["policy_version"], float(record.get("rho", 0.0)), record["spec"],
+                    record["digest"], record.get("release_id"), record.get("result_digest"),
+                    record.get("reason"))  # fmt: skip
 
 
 class ReleaseService:
@@ -142,7 +171,39 @@ class ReleaseService:
             return failed
         raise AssertionError("a check failed again after it was waived")  # pragma: no cover
 
+    def releases(self, actor: Principal) -> list[LogEntry]:
+        """The actor's own releases, newest first."""
+        self.governance.require(actor, Action.READ_OWN_RELEASES)
+        records = [r for r in self.engine.store.all()
+                   if r["requester"] == actor.id and r["status"] == "released"]  # fmt: skip
+        return [_entry(r) for r in reversed(records)]
+
+    def release(self, actor: Principal, release_id: str) -> Release:
+        """One of the actor's own releases, with its values."""
+        self.governance.require(actor, Action.READ_OWN_RELEASES)
+        for record in self.engine.store.all():
+            if record.get("release_id") == release_id and record["requester"] == actor.id:
+                return release_from_record(record, cached=False)
+        raise NotFound(f"there is no release {release_id!r} of yours")
+
     # --- the data protection officer --------------------------------------------------------
+
+    def release_log(
+        self, actor: Principal, *, project: str | None = None, requester: str | None = None,
+        status: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
+    ) -> list[LogEntry]:  # fmt: skip
+        """Every release and refusal, newest first, filtered; never a value."""
+        self.governance.require(actor, Action.READ_RELEASE_LOG)
+        out = []
+        for record in reversed(self.engine.store.all()):
+            day = dt.date.fromisoformat(record["at"][:10])
+            if ((project is None or record["project"] == project)
+                    and (requester is None or record["requester"] == requester)
+                    and (status is None or record["status"] == status)
+                    and (since is None or day >= since)
+                    and (until is None or day <= until)):  # fmt: skip
+                out.append(_entry(record))
+        return out
 
     def requests(
         self, actor: Principal, *, status: str | None = None, project: str | None = None

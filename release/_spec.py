@@ -38,9 +38,18 @@ class Filter(_Spec):
     """Keep rows whose ``column`` is one of ``values`` (``in``), lies between two values
     (``between``, both inclusive), or is true / false (``is_true`` / ``is_false``)."""
 
-    column: str
-    op: Literal["in", "between", "is_true", "is_false"]
-    values: tuple[Scalar, ...] = ()
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"column": "term", "op": "in", "values": ["2026HT"]},
+        {"column": "grade", "op": "between", "values": [7, 9]},
+        {"column": "persistent_absence", "op": "is_true"},
+    ]})  # fmt: skip
+
+    column: str = Field(description="A column of the research table (not an identifier).")
+    op: Literal["in", "between", "is_true", "is_false"] = Field(
+        description="in: one of values; between: two values, inclusive; is_true / is_false: "
+        "a flag column."
+    )
+    values: tuple[Scalar, ...] = Field(default=(), description="The values the op takes.")
 
     @model_validator(mode="after")
     def _arity(self) -> Filter:
@@ -53,9 +62,20 @@ class Filter(_Spec):
 
 
 class Measure(_Spec):
-    kind: MeasureKind
-    column: str | None = None
-    q: float | None = Field(default=None, gt=0, lt=1)
+    """One statistic per cell. Its column in the result is ``name``: ``count_students``,
+    ``mean_certified_share``, ``quantile_0.5_days_absent``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "count_students"}, {"kind": "mean", "column": "certified_share"},
+        {"kind": "quantile", "column": "days_absent", "q": 0.5},
+    ]})  # fmt: skip
+
+    kind: MeasureKind = Field(
+        description="count_students / count_teachers: distinct persons; share: of rows where "
+        "a flag is true; sum, mean, quantile: of a bounded measure column."
+    )
+    column: str | None = Field(default=None, description="The column (not for counts).")
+    q: float | None = Field(default=None, gt=0, lt=1, description="The quantile, for quantile.")
 
     @model_validator(mode="after")
     def _arguments(self) -> Measure:
@@ -80,13 +100,25 @@ class Measure(_Spec):
 
 
 class QuerySpec(_Spec):
-    table: str
-    measures: tuple[Measure, ...] = Field(min_length=1)
-    group_by: tuple[str, ...] = ()
-    filters: tuple[Filter, ...] = ()
-    mode: Literal["sdc", "dp"] = "sdc"
-    rho: float | None = Field(default=None, gt=0)
-    margins: bool = False
+    """One release: a research table, filters, the columns to group by, the measures, and the
+    mode (``sdc``: exact and disclosure-controlled; ``dp``: differentially private, spending
+    ``rho``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.05,
+        "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    }]})  # fmt: skip
+
+    table: str = Field(description="A releasable research table (see the catalogue).")
+    measures: tuple[Measure, ...] = Field(min_length=1, description="The statistics per cell.")
+    group_by: tuple[str, ...] = Field(default=(), description="Columns whose values make cells.")
+    filters: tuple[Filter, ...] = Field(default=(), description="Rows kept (all must hold).")
+    mode: Literal["sdc", "dp"] = Field(default="sdc", description="sdc or dp.")
+    rho: float | None = Field(
+        default=None, gt=0, description="dp only: the privacy loss to spend (zCDP ρ)."
+    )
+    margins: bool = Field(default=False, description="sdc only: add totals per group-by key.")
 
     @model_validator(mode="after")
     def _mode(self) -> QuerySpec:

@@ -22,6 +22,8 @@ class ReleaseStore(Protocol):
 
     def add(self, record: dict[str, Any]) -> None: ...
 
+    def all(self) -> list[dict[str, Any]]: ...
+
 
 class FileStore:
     """Release records in ``folder/releases.jsonl`` (appended, flushed and synced)."""
@@ -34,6 +36,10 @@ class FileStore:
             return []
         with self.path.open(encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every record, oldest first."""
+        return self._records()
 
     def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None:
         for record in reversed(self._records()):
@@ -81,3 +87,6 @@ class MemoryStore:
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(json.loads(json.dumps(record)))
+
+    def all(self) -> list[dict[str, Any]]:
+        return [json.loads(json.dumps(r)) for r in self.records]

@@ -1,0 +1,76 @@
+"""A release as a file: CSV, JSON or Parquet, one row per cell, with its status and, in dp
+mode, each value's 95 % interval. Only released values are in it (a suppressed cell's values
+are empty), so this is safe to hand to whoever may read the release."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from release._engine import Release
+from release._spec import QuerySpec
+
+FORMATS = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def release_rows(release: Release) -> list[dict[str, Any]]:
+    """One flat row per cell: the keys (None in a margin: "all"), the status, each measure's
+    value and, in dp mode, ``<measure>_lower`` and ``<measure>_upper``."""
+    group_by = list(release.spec.get("group_by", []))
+    measures = [m.name for m in QuerySpec.model_validate(release.spec).measures]
+    rows = []
+    for cell in release.cells:
+        row: dict[str, Any] = {}
+        for key in group_by:
+            value = cell.keys.get(key)
+            row[key] = "all" if value is None and cell.margin else value
+        row["status"] = cell.status
+        for name in measures:
+            value = cell.values.get(name)
+            row[name] = value
+            if release.mode == "dp":
+                width = cell.half_width.get(name)
+                ok = value is not None and width is not None
+                row[f"{name}_lower"] = value - width if ok else None  # type: ignore[operator]
+                row[f"{name}_upper"] = value + width if ok else None  # type: ignore[operator]
+        rows.append(row)
+    return rows
+
+
+def export_release(release: Release, fmt: str) -> bytes:
+    """The release as ``fmt`` (csv, json or parquet)."""
+    rows = release_rows(release)
+    if fmt == "json":
+        body = {"release_id": release.release_id, "mode": release.mode,
+                "snapshot": release.snapshot, "policy_version": release.policy_version,
+                "rho": release.rho, "spec": release.spec, "notes": release.notes,
+                "rows": rows}  # fmt: skip
+        return json.dumps(body, indent=2, default=str).encode()
+    if fmt == "csv":
+        out = io.StringIO()
+        columns = list(rows[0]) if rows else ["status"]
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().encode()
+    if fmt == "parquet":
+        table = (
+            pa.Table.from_pylist(rows) if rows else pa.table({"status": pa.array([], pa.string())})
+        )
+        metadata = {b"medler": json.dumps({k: v for k, v in asdict(release).items()
+                                          if k != "cells"}, default=str).encode()}  # fmt: skip
+        table = table.replace_schema_metadata(metadata)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
