@@ -27,7 +27,7 @@ from release._errors import (
     RowAccessRefused,
 )
 from release._export import FORMATS, export_release, release_rows
-from release._policy import Policies, load_policies
+from release._policy import Policies, approvable_tables, load_policies
 from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
 from release._spec import Filter, Measure, QuerySpec
 from release._store import FileStore, MemoryStore
@@ -52,6 +52,7 @@ __all__ = [
     "ReleaseService",
     "RequestInfo",
     "RowAccessRefused",
+    "approvable_tables",
     "export_release",
     "load_policies",
     "release_rows",

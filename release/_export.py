@@ -27,7 +27,9 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
     """One flat row per cell: the keys (None in a margin: "all"), the status, each measure's
     value and, in dp mode, ``<measure>_lower`` and ``<measure>_upper``."""
     group_by = list(release.spec.get("group_by", []))
-    measures = [m.name for m in QuerySpec.model_validate(release.spec).measures]
+    spec = QuerySpec.model_validate(release.spec)
+    measures = [m.name for m in spec.measures]
+    counts = {m.name for m in spec.measures if m.kind in ("count_students", "count_teachers")}
     rows = []
     for cell in release.cells:
         row: dict[str, Any] = {}
@@ -37,7 +39,7 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
         row["status"] = cell.status
         for name in measures:
             value = cell.values.get(name)
-            row[name] = value
+            row[name] = _count(value) if name in counts and release.mode == "sdc" else value
             if release.mode == "dp":
                 width = cell.half_width.get(name)
                 ok = value is not None and width is not None
@@ -45,6 +47,11 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
                 row[f"{name}_upper"] = value + width if ok else None  # type: ignore[operator]
         rows.append(row)
     return rows
+
+
+def _count(value: float | None) -> int | float | None:
+    """A disclosure-controlled count is a whole number: write it as one."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 def export_release(release: Release, fmt: str) -> bytes:

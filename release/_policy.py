@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from medler.errors import InputFileError
+from medler.errors import InputFileError, MedlerUserError
 
 POLICY_DIR_ENV = "MEDLER_POLICY_DIR"
 
@@ -142,6 +142,29 @@ class ReleasePolicy(_Strict):
     sdc: SdcPolicy
     dp: DpPolicy
     review: ReviewPolicy
+
+
+def approvable_tables(catalogue: Catalogue, tables: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A project's approved tables and columns (``["*"]``: every column), checked against the
+    catalogue: releasable tables, known columns, never an identifier."""
+    if not tables:
+        raise MedlerUserError("a project needs at least one approved research table")
+    out: dict[str, list[str]] = {}
+    for name, columns in tables.items():
+        table = catalogue.tables.get(name)
+        if table is None or not table.releasable:
+            known = ", ".join(sorted(n for n, t in catalogue.tables.items() if t.releasable))
+            raise MedlerUserError(f"there is no releasable research table {name!r} ({known})")
+        wanted = list(dict.fromkeys(columns)) or ["*"]
+        for column in wanted:
+            if column == "*":
+                continue
+            if column not in table.columns:
+                raise MedlerUserError(f"{name} has no column {column!r}")
+            if table.columns[column].kind == "identifier":
+                raise MedlerUserError(f"{name}.{column} identifies a person")
+        out[name] = wanted
+    return out
 
 
 class Policies:

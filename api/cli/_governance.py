@@ -22,7 +22,7 @@ from rich.table import Table
 
 from api.cli._control import DataDir, _data_dir, control_plane
 from medler.errors import MedlerUserError, UsageError
-from release import ReleaseEngine, ReleaseService, load_policies
+from release import ReleaseEngine, ReleaseService, approvable_tables, load_policies
 from release.governance import Governance, NotFound, Principal
 
 OPERATOR_ENV = "MEDLER_OPERATOR"
@@ -66,22 +66,14 @@ def _date(text: str, option: str) -> dt.date:
 
 def _tables(specs: list[str]) -> dict[str, list[str]]:
     """``table`` (every column) or ``table:col1,col2``, checked against the catalogue."""
-    catalogue = load_policies().catalogue
-    out: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for spec in specs:
         name, _, columns = spec.partition(":")
-        table = catalogue.tables.get(name)
-        if table is None or not table.releasable:
-            known = ", ".join(sorted(n for n, t in catalogue.tables.items() if t.releasable))
-            raise UsageError(f"--table {spec}: no releasable research table {name!r} ({known})")
-        wanted = [c.strip() for c in columns.split(",") if c.strip()] or ["*"]
-        for column in wanted:
-            if column != "*" and column not in table.columns:
-                raise UsageError(f"--table {spec}: {name} has no column {column!r}")
-            if column != "*" and table.columns[column].kind == "identifier":
-                raise UsageError(f"--table {spec}: {name}.{column} identifies a person")
-        out.setdefault(name, []).extend(wanted)
-    return out
+        wanted.setdefault(name, []).extend(c.strip() for c in columns.split(",") if c.strip())
+    try:
+        return approvable_tables(load_policies().catalogue, wanted)
+    except MedlerUserError as error:
+        raise UsageError(f"--table: {error}") from error
 
 
 # --- projects ---------------------------------------------------------------------------------

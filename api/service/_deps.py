@@ -1,0 +1,100 @@
+"""What every route depends on: the service's parts, the bearer token's person, their role,
+and the per-token rate limit. Permission checks live here, not in the handlers."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.service._errors import RateLimited
+from api.service._schemas import DataLabel
+from api.service._settings import Settings
+from release import ReleaseEngine, ReleaseService
+from release.governance import Governance, NotAllowed, NotAuthenticated, Principal
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests per token in any sliding minute."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                wait = max(1, math.ceil(hits[0] + 60 - now))
+                raise RateLimited(f"more than {self.per_minute} requests a minute with this "
+                                  f"token; try again in {wait} s", wait)  # fmt: skip
+            hits.append(now)
+
+
+@dataclass
+class Services:
+    """The service's parts, made once at start-up (``app.state.medler``)."""
+
+    settings: Settings
+    engine: ReleaseEngine
+    governance: Governance
+    releases: ReleaseService
+    limiter: RateLimiter
+    # the engine keeps per-snapshot caches: one computation at a time (the ledger and the
+    # audit log are safe across processes on their own, by their database transactions)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def label(self) -> DataLabel:
+        return "dummy" if self.settings.mode == "dummy" else "real"
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.medler
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+_bearer = HTTPBearer(auto_error=False, description="medler_<id>_<secret>, from the office.")
+
+
+def current_principal(
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise NotAuthenticated("send the header 'Authorization: Bearer <token>'")
+    principal = svc.governance.authenticate(credentials.credentials)
+    svc.limiter.hit(credentials.credentials.split("_")[1])
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _role(*roles: str) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise NotAllowed(f"this is for the {' or '.join(roles)} role; you are a "
+                             f"{principal.role}")  # fmt: skip
+        return principal
+
+    return check
+
+
+CurrentResearcher = Annotated[Principal, Depends(_role("researcher"))]
+CurrentDpo = Annotated[Principal, Depends(_role("dpo"))]
+CurrentOffice = Annotated[Principal, Depends(_role("statistician", "admin"))]
+CurrentOverseer = Annotated[Principal, Depends(_role("dpo", "statistician"))]
