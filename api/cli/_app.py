@@ -166,6 +166,29 @@ def release_command(
 
 
 @app.command()
+def serve(
+    data_dir: DataDirOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    dummy: Annotated[
+        bool, typer.Option("--dummy", help="Serve a synthetic snapshot for query development.")
+    ] = False,
+    insecure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-cookies",
+            help="Development only: the DPO pages' cookie also over plain HTTP.",
+        ),
+    ] = False,
+) -> None:
+    """Run the HTTP service (researchers, the DPO's pages, the office) under /v1."""
+    from api.cli import _serve  # uvicorn and FastAPI load only for this command
+
+    _serve.run_serve(data_dir=data_dir or _default_data_dir(), host=host, port=port,
+                     dummy=dummy, insecure_cookies=insecure_cookies)  # fmt: skip
+
+
+@app.command()
 def demo(
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where the demo keeps its data.")

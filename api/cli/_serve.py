@@ -1,0 +1,38 @@
+"""``medler serve``: the HTTP service (uvicorn), over the data directory or, with ``--dummy``,
+over a synthetic snapshot made for query development."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from api.service import Settings, create_app
+from api.service._dummy import prepare_dummy
+
+
+def run_serve(*, data_dir: Path, host: str, port: int, dummy: bool, insecure_cookies: bool
+              ) -> None:  # fmt: skip
+    folder: Path | None = None
+    if dummy:
+        folder = Path(tempfile.mkdtemp(prefix="medler-dummy-"))
+        print("dummy mode: building a synthetic snapshot (every answer is labelled dummy) ...",
+              file=sys.stderr)  # fmt: skip
+        setup = prepare_dummy(folder)
+        print(f"dummy researcher token: {setup.researcher_token}\n"
+              f"dummy DPO token:        {setup.dpo_token}\n"
+              "project: dummy", file=sys.stderr)  # fmt: skip
+        settings = Settings(data_dir=setup.data_dir, mode="dummy", control_url=None,
+                            secure_cookies=not insecure_cookies)  # fmt: skip
+    else:
+        settings = Settings(data_dir=data_dir, secure_cookies=not insecure_cookies,
+                            mode="development" if insecure_cookies else "production")  # fmt: skip
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                    access_log=False)  # fmt: skip
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
