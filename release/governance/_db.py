@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_TIMEOUT_SECONDS = 60
+MIGRATION_LOCK = 7297010001  # any fixed number: the advisory lock held while migrating
 
 
 def default_url(data_dir: Path) -> str:
@@ -42,6 +43,9 @@ def connect_control_plane(url: str) -> Engine:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # processes starting together on an empty database migrate one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return engine
