@@ -54,6 +54,15 @@ def _count(value: float | None) -> int | float | None:
     return int(value) if value is not None and float(value).is_integer() else value
 
 
+def _one_type(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A Parquet column has one type: a key column with margins ("all" beside numbers) is
+    written as text."""
+    mixed = {name for name in rows[0]
+             if len({type(r[name]) for r in rows if r[name] is not None}) > 1}  # fmt: skip
+    return [{k: (str(v) if k in mixed and v is not None else v) for k, v in r.items()}
+            for r in rows]  # fmt: skip
+
+
 def export_release(release: Release, fmt: str) -> bytes:
     """The release as ``fmt`` (csv, json or parquet)."""
     rows = release_rows(release)
@@ -72,8 +81,9 @@ def export_release(release: Release, fmt: str) -> bytes:
         return out.getvalue().encode()
     if fmt == "parquet":
         table = (
-            pa.Table.from_pylist(rows) if rows else pa.table({"status": pa.array([], pa.string())})
-        )
+            pa.Table.from_pylist(_one_type(rows)) if rows
+            else pa.table({"status": pa.array([], pa.string())})
+        )  # fmt: skip
         metadata = {b"medler": json.dumps({k: v for k, v in asdict(release).items()
                                           if k != "cells"}, default=str).encode()}  # fmt: skip
         table = table.replace_schema_metadata(metadata)
