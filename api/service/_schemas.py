@@ -27,6 +27,8 @@ class Labelled(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong."""
+
     model_config = _examples({"code": "budget_exhausted", "message": "the project budget has "
                               "ρ 0.01 left, and this query costs ρ 0.05"})  # fmt: skip
     code: str = Field(description="not_authenticated, not_allowed, refused, not_found, "
@@ -47,6 +49,8 @@ class ErrorOut(Labelled):
 
 
 class ColumnOut(BaseModel):
+    """A column that may be grouped by, filtered, counted or measured."""
+
     model_config = _examples({"name": "grade", "kind": "public_key", "keys": [0, 1, 2],
                               "bounds": None})  # fmt: skip
     name: str = Field(description="The column's name.")
@@ -61,6 +65,8 @@ class ColumnOut(BaseModel):
 
 
 class TableOut(BaseModel):
+    """A research table with the columns that may be asked about."""
+
     model_config = _examples({"name": "student_terms", "description": "Absence per pupil and "
                               "term.", "approved_columns": ["*"], "columns": []})  # fmt: skip
     name: str = Field(description="The research table.")
@@ -83,6 +89,8 @@ class CatalogueOut(Labelled):
 
 
 class ProjectOut(BaseModel):
+    """A research project."""
+
     model_config = _examples({"id": "absence-2027", "purpose": "Absence and turnover",
                               "legal_basis": "Official statistics", "organisation": "Uni",
                               "status": "approved", "valid_from": "2027-01-01",
@@ -93,18 +101,22 @@ class ProjectOut(BaseModel):
     legal_basis: str = Field(description="The legal basis.")
     organisation: str = Field(description="The owner organisation.")
     status: str = Field(description="proposed, approved or closed.")
-    valid_from: dt.date | None = Field(description="First day of access.")
-    valid_to: dt.date | None = Field(description="Last day of access.")
+    valid_from: dt.date | None = Field(default=None, description="First day of access.")
+    valid_to: dt.date | None = Field(default=None, description="Last day of access.")
     tables: dict[str, list[str]] = Field(description="Approved tables and columns.")
     members: list[str] = Field(description="The researchers in it.")
 
 
 class ProjectsOut(Labelled):
+    """Projects."""
+
     model_config = _examples({"projects": [], "data": "real"})
     projects: list[ProjectOut]
 
 
 class BudgetLevelOut(BaseModel):
+    """One budget: its cap, what is spent and reserved, what remains."""
+
     model_config = _examples({"scope": "project:absence-2027", "level": "project", "cap_rho": 1.0,
                               "spent_rho": 0.2, "reserved_rho": 0.0, "remaining_rho": 0.8,
                               "spent_epsilon": 4.5, "cap_epsilon": 10.1})  # fmt: skip
@@ -148,6 +160,8 @@ class SubmitIn(BaseModel):
 
 
 class CellOut(BaseModel):
+    """One cell of a table: its keys, status and values, with 95 % intervals in dp mode."""
+
     model_config = _examples({"keys": {"grade": 7}, "margin": False, "status": "released",
                               "values": {"count_students": 119},
                               "lower": {}, "upper": {}})  # fmt: skip
@@ -192,6 +206,8 @@ class PreviewOut(Labelled):
 
 
 class CheckOut(BaseModel):
+    """An automatic check a request failed, and why."""
+
     model_config = _examples({"check": "teachers", "reason": "some cells would describe fewer "
                               "than 3 teachers"})  # fmt: skip
     check: str = Field(description="The automatic check that failed.")
@@ -199,6 +215,8 @@ class CheckOut(BaseModel):
 
 
 class RequestOut(BaseModel):
+    """A request held for review, or reviewed; never a value."""
+
     model_config = _examples({"id": 7, "at": "2027-01-14T10:15:00Z", "project": "absence-2027",
                               "requester": "eva", "spec": {}, "snapshot": "…",
                               "status": "held", "checks": [], "justification": None,
@@ -212,13 +230,15 @@ class RequestOut(BaseModel):
     snapshot: str
     status: str = Field(description="held, approved, released, rejected or refused.")
     checks: list[CheckOut] = Field(description="The checks it failed.")
-    justification: str | None
-    reviewer: str | None
-    review_reason: str | None
-    release_id: str | None
+    justification: str | None = None
+    reviewer: str | None = None
+    review_reason: str | None = None
+    release_id: str | None = None
 
 
 class RequestsOut(Labelled):
+    """Requests, oldest first."""
+
     model_config = _examples({"requests": [], "data": "real"})
     requests: list[RequestOut]
 
@@ -229,8 +249,8 @@ class SubmitOut(Labelled):
     model_config = _examples({"status": "held", "release": None, "request": None,
                               "data": "real"})  # fmt: skip
     status: Literal["released", "held"]
-    release: ReleaseOut | None
-    request: RequestOut | None
+    release: ReleaseOut | None = None
+    request: RequestOut | None = None
 
 
 class LogEntryOut(BaseModel):
@@ -253,12 +273,16 @@ class LogEntryOut(BaseModel):
     rho: float
     spec: dict[str, Any]
     spec_digest: str
-    release_id: str | None
-    result_digest: str | None = Field(description="A digest of the values, never the values.")
-    reason: str | None = Field(description="Why it was refused.")
+    release_id: str | None = None
+    result_digest: str | None = Field(
+        default=None, description="A digest of the values, never the values."
+    )
+    reason: str | None = Field(default=None, description="Why it was refused.")
 
 
 class LogOut(Labelled):
+    """A page of the release log."""
+
     model_config = _examples({"total": 1, "offset": 0, "limit": 50, "entries": [],
                               "data": "real"})  # fmt: skip
     total: int
@@ -268,6 +292,8 @@ class LogOut(Labelled):
 
 
 class ReviewIn(BaseModel):
+    """A reviewer's decision needs a reason."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reason": "Class-level counts serve the registered purpose"}]})  # fmt: skip
     reason: str = Field(min_length=1, max_length=4000, description="Why; kept in the audit log.")
@@ -282,7 +308,7 @@ class AuditOut(Labelled):
     records: int = Field(description="Records verified (0 when broken).")
     head_seq: int
     head_hash: str = Field(description="Write SEQ:HASH down outside medler: a witness.")
-    problem: str | None = Field(description="The first bad record, when broken.")
+    problem: str | None = Field(default=None, description="The first bad record, when broken.")
 
 
 # --- the office -------------------------------------------------------------------------------
@@ -293,13 +319,17 @@ class StatusOut(Labelled):
 
     model_config = _examples({"research_snapshot": "…", "built_from": "…", "period": {},
                               "tables": {"exposure": 11768}, "data": "real"})  # fmt: skip
-    research_snapshot: str | None
-    built_from: str | None = Field(description="The canonical snapshot the tables came from.")
+    research_snapshot: str | None = None
+    built_from: str | None = Field(
+        default=None, description="The canonical snapshot the tables came from."
+    )
     period: dict[str, Any] = Field(description="The school year and terms covered.")
     tables: dict[str, int] = Field(description="Rows per research table.")
 
 
 class ProjectIn(BaseModel):
+    """Register a project (proposed until a second person of the office approves it)."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "id": "absence-2027", "purpose": "Absence and teacher turnover",
         "legal_basis": "Official statistics", "organisation": "Uppsala University",
@@ -315,11 +345,15 @@ class ProjectIn(BaseModel):
 
 
 class ApproveIn(BaseModel):
+    """Approve a proposed project with its budget."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rho": 1.0}]})
     rho: float = Field(ge=0, description="The project's budget (ρ).")
 
 
 class MemberIn(BaseModel):
+    """Add a researcher to a project with their own budget."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"researcher": "eva", "rho": 0.5}]})  # fmt: skip
     researcher: str
@@ -327,6 +361,8 @@ class MemberIn(BaseModel):
 
 
 class PersonIn(BaseModel):
+    """Register a person with one role."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"id": "eva", "role": "researcher", "name": "Eva Ek", "organisation": "Uni"}]})  # fmt: skip
     id: str
@@ -336,6 +372,8 @@ class PersonIn(BaseModel):
 
 
 class TokenIn(BaseModel):
+    """Issue a token for a person, valid for some days."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"person": "eva", "days": 90}]})  # fmt: skip
     person: str
@@ -355,5 +393,7 @@ class TokenOut(Labelled):
 
 
 class DoneOut(Labelled):
+    """A change was made."""
+
     model_config = _examples({"message": "project absence-2027: approved", "data": "real"})
     message: str
