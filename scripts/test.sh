@@ -8,5 +8,6 @@ echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== import contracts"; .venv/bin/lint-imports
 echo "== mypy"; .venv/bin/mypy
 source scripts/_postgres.sh
+source scripts/_browser.sh
 # not exec: the PostgreSQL server is stopped when this shell exits
 echo "== pytest"; status=0; .venv/bin/python -m pytest "$@" || status=$?; exit "$status"

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service import _errors
+from api.service import _errors, _pages
 from api.service._deps import RateLimiter, Services, ServicesDep
 from api.service._overseers import dpo, office
 from api.service._researchers import router as researchers
@@ -121,4 +121,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(dpo)
     v1.include_router(office)
     app.include_router(v1)
+    _pages.install(app)
     return app
