@@ -54,7 +54,9 @@ AGGREGATE_CACHE = 64
 class Cell:
     """One released cell: its keys (None = all, in a margin), status (released, suppressed,
     rounded), the measures' values (None when suppressed) and, in dp mode, the half-width of
-    each value's interval."""
+    each value's 95 % interval and the interval itself (``lower``, ``upper``), clipped to what
+    the measure can be: a count or a sum of non-negative values is never below 0, a share lies
+    in [0, 1], a mean within its column's bounds."""
 
     keys: dict[str, Any]
     status: str
@@ -62,6 +64,8 @@ class Cell:
     half_width: dict[str, float | None] = field(default_factory=dict)
     reason: str | None = None
     margin: bool = False
+    lower: dict[str, float | None] = field(default_factory=dict)
+    upper: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -459,15 +463,22 @@ class ReleaseEngine:
             self.ledger.mark_released(entry)
         accuracy = plan.accuracy
         out = []
-        for row in released.iter_rows(named=True):
+        ordered = released.sort(list(spec.group_by), nulls_last=True) if spec.group_by else released
+        for row in ordered.iter_rows(named=True):
             keys = {k: row[k] for k in spec.group_by}
             values: dict[str, float | None] = {}
             widths: dict[str, float | None] = {}
+            lower: dict[str, float | None] = {}
+            upper: dict[str, float | None] = {}
             n = float(row["n"] or 0)
             for m in spec.measures:
                 values[m.name], widths[m.name] = _dp_value(row, m.kind, m.column, m.name, n,
                                                            accuracy, resolved)  # fmt: skip
-            out.append(Cell(keys, "released", values, widths))
+                # clipping a noisy value to what the measure can be is post-processing: free
+                bounds = _measure_range(m.kind, m.column, resolved)
+                values[m.name] = _clip(values[m.name], bounds)
+                lower[m.name], upper[m.name] = _interval(values[m.name], widths[m.name], bounds)
+            out.append(Cell(keys, "released", values, widths, lower=lower, upper=upper))
         return out
 
 
@@ -511,6 +522,33 @@ def _dp_value(
     bounds = resolved.collapse.means[column]
     return mean_interval(row[f"sum:{column}"], count, accuracy.get(f"sum:{column}") or 0.0,
                          accuracy.get(f"count:{column}") or 0.0, bounds)  # fmt: skip
+
+
+def _measure_range(kind: str, column: str | None, resolved: Resolved) -> tuple[float, float]:
+    """What a measure's value can be, whatever the data."""
+    if kind in ("count_students", "count_teachers"):
+        return 0.0, math.inf
+    if kind == "share":
+        return 0.0, 1.0
+    assert column is not None
+    bounds = resolved.table.columns[column].bounds
+    lo, hi = bounds if bounds is not None else (-math.inf, math.inf)
+    if kind == "sum":
+        return (0.0 if lo >= 0 else -math.inf), (0.0 if hi <= 0 else math.inf)
+    return lo, hi
+
+
+def _clip(value: float | None, bounds: tuple[float, float]) -> float | None:
+    return None if value is None else min(max(value, bounds[0]), bounds[1])
+
+
+def _interval(
+    value: float | None, width: float | None, bounds: tuple[float, float]
+) -> tuple[float | None, float | None]:
+    if value is None or width is None:
+        return None, None
+    lo, hi = bounds
+    return max(value - width, lo), min(value + width, hi)
 
 
 def _accuracy(resolved: Resolved, plan: DpPlan) -> dict[str, dict[str, float | None]]:

@@ -41,10 +41,8 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
             value = cell.values.get(name)
             row[name] = _count(value) if name in counts and release.mode == "sdc" else value
             if release.mode == "dp":
-                width = cell.half_width.get(name)
-                ok = value is not None and width is not None
-                row[f"{name}_lower"] = value - width if ok else None  # type: ignore[operator]
-                row[f"{name}_upper"] = value + width if ok else None  # type: ignore[operator]
+                row[f"{name}_lower"] = cell.lower.get(name)
+                row[f"{name}_upper"] = cell.upper.get(name)
         rows.append(row)
     return rows
 

@@ -296,6 +296,7 @@ class ReleaseService:
 
 
 def _info(row: Request) -> RequestInfo:
-    return RequestInfo(row.id, row.at, row.project, row.requester, dict(row.spec), row.snapshot,
+    at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=dt.UTC)  # SQLite: naive
+    return RequestInfo(row.id, at, row.project, row.requester, dict(row.spec), row.snapshot,
                        row.status, list(row.checks), row.justification, row.reviewer,
                        row.review_reason, row.release_id)  # fmt: skip

@@ -4,6 +4,7 @@ over a synthetic snapshot made for query development."""
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,9 @@ def run_serve(*, data_dir: Path, host: str, port: int, dummy: bool, insecure_coo
     else:
         settings = Settings(data_dir=data_dir, secure_cookies=not insecure_cookies,
                             mode="development" if insecure_cookies else "production")  # fmt: skip
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler
+    # that was there before it: make that an ordinary exit, so the dummy folder is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                     access_log=False)  # fmt: skip

@@ -18,16 +18,9 @@ from release.governance import LedgerTotals, ProjectInfo, epsilon
 
 
 def cell_out(cell: Cell, dp: bool) -> CellOut:
-    lower: dict[str, float | None] = {}
-    upper: dict[str, float | None] = {}
-    if dp:
-        for name, value in cell.values.items():
-            width = cell.half_width.get(name)
-            ok = value is not None and width is not None
-            lower[name] = value - width if ok else None  # type: ignore[operator]
-            upper[name] = value + width if ok else None  # type: ignore[operator]
     return CellOut(keys=cell.keys, margin=cell.margin, status=cell.status,
-                   values=dict(cell.values), lower=lower, upper=upper)  # fmt: skip
+                   values=dict(cell.values), lower=dict(cell.lower) if dp else {},
+                   upper=dict(cell.upper) if dp else {})  # fmt: skip
 
 
 def release_out(release: Release, label: DataLabel) -> ReleaseOut:

@@ -195,7 +195,7 @@ class PreviewOut(Labelled):
     """Free: dp accuracy (95 % half-widths) or which sdc cells would be suppressed; no values."""
 
     model_config = _examples({"mode": "dp", "rho": 0.05, "policy_version": "…",
-                              "accuracy": {"count_students": {"count": 12.3}}, "cells": [],
+                              "accuracy": {"count_students": {"half_width": 12.3}}, "cells": [],
                               "notes": [], "data": "real"})  # fmt: skip
     mode: str
     rho: float = Field(description="What a release would cost.")
