@@ -9,17 +9,20 @@ Modules
 - ``_ingest``: ``ingest_extract``, an extract into a new canonical snapshot.
 - ``_snapshot``: immutable snapshots with a manifest, switched in atomically.
 - ``_build``: ``build_research_tables``, the current snapshot into research tables.
+- ``_engines``: what the build runs on: DuckDB in process (default) or Apache Spark.
 - ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
 - ``_canonical``: the canonical tables' schemas.
 """
 
-from linkage._build import DEFAULT_MEMORY_LIMIT, BuildReport, build_research_tables
+from linkage._build import BuildReport, build_research_tables
+from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
 from linkage._ingest import IngestReport, ingest_extract
 from linkage._registers import ingest_register
 from linkage._snapshot import current_snapshot, read_manifest
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
+    "ENGINES",
     "BuildReport",
     "IngestReport",
     "build_research_tables",

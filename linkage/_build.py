@@ -11,27 +11,24 @@ to a folder inside the data directory, so memory stays bounded whatever the data
 
 from __future__ import annotations
 
-import os
-import re
+import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import ibis
 import ibis.expr.types as ir
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from ibis.backends.duckdb import Backend
-from ibis.backends.sql.datatypes import DuckDBType
 
+from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES, open_engine, parquet_rows
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
     exposure,
     lesson_facts,
     lesson_teachers,
-    open_snapshot,
     quality,
+    snapshot_files,
     student_days,
     student_lessons,
     student_months,
@@ -46,19 +43,6 @@ TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "
           "teacher_terms", "quality")  # fmt: skip
 
 
-def _default_memory_limit() -> str:
-    """4 GB, or half the machine's memory where that is less."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return "4GB"
-    return f"{max(256, min(4096, total // 2**20 // 2))}MB"
-
-
-DEFAULT_MEMORY_LIMIT = _default_memory_limit()
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class BuildReport:
     snapshot_id: str
@@ -66,83 +50,70 @@ class BuildReport:
     rows: dict[str, int]
 
 
-def connect(spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Backend:
-    """A DuckDB connection for the build: bounded memory, spilling to ``spill``."""
-    if not _MEMORY.fullmatch(memory_limit.strip()):
-        raise UsageError(f"memory limit {memory_limit!r} is not a size such as 2GB or 512MB")
-    con = ibis.duckdb.connect()
-    con.raw_sql(f"SET memory_limit = '{memory_limit}'")
-    con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
-    con.raw_sql("SET preserve_insertion_order = false")
-    return con
-
-
 def build_research_tables(
-    data_dir: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT
-) -> BuildReport:
+    data_dir: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> BuildReport:  # fmt: skip
+    """Build the research tables from the current canonical snapshot on ``engine`` (duckdb or
+    spark); the same ibis expressions run on either, and write the same files."""
+    if engine not in ENGINES:
+        raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
     rows: dict[str, int] = {}
+    paths: dict[str, Path] = {}
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
-        con = connect(spill, memory_limit)
-        t = open_snapshot(canonical, con)
+        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
+        t = {name: e.read_parquet(path, f"canonical_{name}")
+             for name, path in snapshot_files(canonical).items()}  # fmt: skip
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
             def write(name: str, expression: ir.Table) -> ir.Table:
-                path = writer.write_file(name, _copy_to(con, expression))
-                table = con.read_parquet(path, table_name=f"research_{name}")
-                rows[name] = pq.ParquetFile(path).metadata.num_rows
-                return table
+                path = writer.write_file(name, lambda target: e.write_parquet(expression, target))
+                rows[name], paths[name] = parquet_rows(path), path
+                return e.read_parquet(path, f"research_{name}")
 
-            # the lesson-level facts, small, as a table of the engine: it then knows their size
-            # and joins the pupils to them once
-            facts = con.create_table("lesson_facts", lesson_facts(t), temp=True)
+            # the lesson-level facts, small, kept by the engine: it then knows their size and
+            # joins the pupils to them once
+            facts = e.keep("lesson_facts", lesson_facts(t))
             sl = write("student_lessons", student_lessons(t, facts))
-            first, last = (
-                con.to_pyarrow(sl.aggregate(first=sl.local_date.min(), last=sl.local_date.max()))
-                .to_pylist()[0]
-                .values()
-            )
+            first, last = _date_range(paths["student_lessons"], "local_date")
             met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
             write("exposure", exposure(sl, met))
-            days = con.create_table("student_days", student_days(sl), temp=True)
+            days = e.keep("student_days", student_days(sl))
             months = write("student_months", student_months(sl, days))
             write("student_terms", student_terms(sl, months, t["student_register"], days))
             write("teacher_terms", teacher_terms(t, sl))
             write("quality", quality(t, sl, facts))
-            con.disconnect()
+            e.close()
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
                 "period": {"first_day": None if first is None else first.isoformat(),
                            "last_day": None if last is None else last.isoformat()},
+                "engine": engine,
             })  # fmt: skip
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     return BuildReport(snapshot_id, source["snapshot_id"], rows)
 
 
-def _copy_to(con: Backend, expression: ir.Table) -> Callable[[Path], None]:
-    """Write ``expression`` to a Parquet file with the engine's own parallel writer."""
-
-    def write(path: Path) -> None:
-        sql = ibis.to_sql(expression, dialect="duckdb")
-        # DuckDB sums integers into 128-bit integers, which Parquet stores as doubles: cast every
-        # column to the type the expression declares, so counts stay integers in the files.
-        casts = ", ".join(
-            f'CAST("{name}" AS {DuckDBType.to_string(kind)}) AS "{name}"'
-            for name, kind in expression.schema().items()
-            if kind.is_integer()
-        )
-        if casts:
-            sql = f"SELECT * REPLACE ({casts}) FROM ({sql})"
-        con.raw_sql(f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)")
-
-    return write
-
-
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
+def _date_range(path: Path, column: str) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last value of a date column, from the file's statistics (every engine
+    writes them), else by reading the column."""
+    meta = pq.ParquetFile(path).metadata
+    index = meta.schema.names.index(column)
+    lows, highs = [], []
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(index).statistics
+        if meta.row_group(group).num_rows == 0:
+            continue
+        if stats is None or not stats.has_min_max:
+            values = pq.read_table(path, columns=[column])[column]
+            return pc.min(values).as_py(), pc.max(values).as_py()
+        lows.append(stats.min)
+        highs.append(stats.max)
+    return (min(lows), max(highs)) if lows else (None, None)
 
 
 def _ensure(folder: Path) -> Path:

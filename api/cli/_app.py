@@ -137,9 +137,25 @@ def build(
             help="Memory the build's engine may use before it spills to disk (e.g. 2GB).",
         ),
     ] = DEFAULT_MEMORY_LIMIT,
+    engine: Annotated[
+        str,
+        typer.Option(
+            envvar="MEDLER_BUILD_ENGINE",
+            help="duckdb (in process, the default) or spark (needs medler[spark] and Java 17+).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            envvar="MEDLER_SPARK_MASTER",
+            help="The Spark master (default local[*]), e.g. spark://host:7077.",
+        ),
+    ] = None,
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
-    _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit)
+    _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit,
+                      engine=engine, spark_master=spark_master)  # fmt: skip
 
 
 @app.command("release")

@@ -49,8 +49,12 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
     _print_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
 
 
-def run_build(*, data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
-    report = build_research_tables(data_dir, memory_limit=memory_limit)
+def run_build(
+    *, data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> None:  # fmt: skip
+    report = build_research_tables(data_dir, memory_limit=memory_limit, engine=engine,
+                                   spark_master=spark_master)  # fmt: skip
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")

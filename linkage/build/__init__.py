@@ -18,10 +18,10 @@ from linkage.build._exposure import exposure, student_teachers
 from linkage.build._participation import lesson_pupils, lesson_teachers
 from linkage.build._quality import quality
 from linkage.build._student_lessons import lesson_facts, student_lessons
-from linkage.build._tables import open_snapshot
+from linkage.build._tables import open_snapshot, snapshot_files
 from linkage.build._teachers import teacher_terms
 
 __all__ = ["exposure", "lesson_facts", "lesson_pupils", "lesson_teachers", "open_snapshot",
-           "quality",
+           "quality", "snapshot_files",
            "student_days", "student_lessons", "student_months", "student_teachers", "student_terms",
            "teacher_terms"]  # fmt: skip

@@ -11,6 +11,12 @@ from linkage._canonical import SCHEMAS
 from linkage._snapshot import read_manifest
 
 
+def snapshot_files(snapshot: Path) -> dict[str, Path]:
+    """The Parquet file of every canonical table the build reads."""
+    tables = read_manifest(snapshot)["tables"]
+    return {name: snapshot / tables[name]["file"] for name in SCHEMAS if name in tables}
+
+
 def open_snapshot(snapshot: Path, con: Backend | None = None) -> dict[str, ibis.Table]:
     """Every canonical table of ``snapshot`` (read lazily from its Parquet files)."""
     con = con or ibis.duckdb.connect()

@@ -1,0 +1,195 @@
+"""The engines the research-table build runs on. The build itself is written once, in ibis
+(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result, and writes a
+result to one Parquet file:
+
+- ``duckdb`` (the default): in process, under a memory limit, spilling to a folder inside the
+  data directory, so a build larger than memory streams instead of failing.
+- ``spark``: Apache Spark (``pip install medler[spark]``, a Java runtime), local or on a cluster
+  (``--spark-master``), reading and writing the same Parquet paths or URIs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow.parquet as pq
+from ibis.backends.sql.datatypes import DuckDBType
+
+from medler.errors import UsageError
+
+ENGINES = ("duckdb", "spark")
+SPARK_MASTER_ENV = "MEDLER_SPARK_MASTER"
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _default_memory_limit() -> str:
+    """4 GB, or half the machine's memory where that is less."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "4GB"
+    return f"{max(256, min(4096, total // 2**20 // 2))}MB"
+
+
+DEFAULT_MEMORY_LIMIT = _default_memory_limit()
+
+
+class BuildEngine(Protocol):
+    name: str
+    con: Any
+
+    def read_parquet(self, path: Path, name: str) -> ir.Table: ...
+
+    def keep(self, name: str, expression: ir.Table) -> ir.Table: ...
+
+    def write_parquet(self, expression: ir.Table, path: Path) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
+class DuckDBEngine:
+    """DuckDB in process: bounded memory, spilling to ``spill``."""
+
+    name = "duckdb"
+
+    def __init__(self, spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+        if not _MEMORY.fullmatch(memory_limit.strip()):
+            raise UsageError(f"memory limit {memory_limit!r} is not a size such as 2GB or 512MB")
+        self.con = ibis.duckdb.connect()
+        self.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+        self.con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
+        self.con.raw_sql("SET preserve_insertion_order = false")
+
+    def read_parquet(self, path: Path, name: str) -> ir.Table:
+        return self.con.read_parquet(path, table_name=name)
+
+    def keep(self, name: str, expression: ir.Table) -> ir.Table:
+        """An intermediate result as a table of the engine: it then knows its size."""
+        return self.con.create_table(name, expression, temp=True)
+
+    def write_parquet(self, expression: ir.Table, path: Path) -> None:
+        """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
+        Parquet stores as doubles: every integer column is cast to the type the expression
+        declares, so counts stay integers in the files."""
+        sql = ibis.to_sql(expression, dialect="duckdb")
+        casts = ", ".join(
+            f'CAST("{name}" AS {DuckDBType.to_string(kind)}) AS "{name}"'
+            for name, kind in expression.schema().items()
+            if kind.is_integer()
+        )
+        if casts:
+            sql = f"SELECT * REPLACE ({casts}) FROM ({sql})"
+        self.con.raw_sql(
+            f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class SparkEngine:
+    """Apache Spark through ibis's PySpark backend, on ``master`` (``local[2]``,
+    ``spark://host:7077``, ``yarn``, …). Times are UTC, as in the canonical tables."""
+
+    name = "spark"
+
+    def __init__(self, master: str | None, scratch: Path) -> None:
+        master = master or os.environ.get(SPARK_MASTER_ENV) or "local[*]"
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as error:
+            raise UsageError(
+                "the spark engine needs PySpark: install medler with its spark extra "
+                "(pip install -c requirements/constraints.txt -e '.[spark]') and a Java "
+                "runtime (17 or newer)"
+            ) from error
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            raise UsageError(
+                "the spark engine needs a Java runtime (17 or newer): install one (Debian: "
+                "apt-get install default-jre-headless) or set JAVA_HOME"
+            )
+        self.scratch = scratch
+        try:
+            self.session = (
+                SparkSession.builder.master(master).appName("medler-build")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.log.level", "ERROR")
+                .config("spark.sql.parquet.compression.codec", "zstd")
+                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.sql.ansi.enabled", "false")
+                .getOrCreate()
+            )  # fmt: skip
+            self.session.sparkContext.setLogLevel("ERROR")
+            self.session.range(1).count()  # reach the master now, not half-way through a build
+        except Exception as error:  # py4j and Spark raise many kinds; one clear message
+            raise UsageError(
+                f"cannot start Spark on master {master!r}: {type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''} — check that the master "
+                "is reachable (--spark-master or $MEDLER_SPARK_MASTER) and that Java 17 or "
+                "newer is installed"
+            ) from error
+        self.con = ibis.pyspark.connect(self.session)
+
+    def read_parquet(self, path: Path, name: str) -> ir.Table:
+        return self.con.read_parquet(str(path), table_name=name)
+
+    def keep(self, name: str, expression: ir.Table) -> ir.Table:
+        """Written to the scratch folder and read back: Spark then plans from real sizes, and
+        the lineage is cut."""
+        folder = self.scratch / f"{name}-{uuid.uuid4().hex[:8]}"
+        self._frame(expression).write.parquet(str(folder))
+        return self.con.read_parquet(str(folder), table_name=name)
+
+    def write_parquet(self, expression: ir.Table, path: Path) -> None:
+        """Spark writes a folder of parts; the research snapshot holds one file per table, so
+        the parts are written as one and moved into place."""
+        folder = self.scratch / f"out-{uuid.uuid4().hex[:8]}"
+        self._frame(expression).coalesce(1).write.parquet(str(folder))
+        parts = sorted(folder.glob("part-*.parquet"))
+        if len(parts) != 1:
+            raise RuntimeError(f"Spark wrote {len(parts)} parts for one table")
+        shutil.move(str(parts[0]), path)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _frame(self, expression: ir.Table) -> Any:
+        """The expression as a Spark DataFrame with exactly the column types it declares
+        (Spark's sums of integers are longs where the expression may say int32)."""
+        from ibis.backends.pyspark.datatypes import PySparkType
+        from pyspark.sql import functions as f
+
+        frame = self.session.sql(ibis.to_sql(expression, dialect="pyspark"))
+        return frame.select(*(
+            f.col(f"`{name}`").cast(PySparkType.from_ibis(kind)).alias(name)
+            for name, kind in expression.schema().items()
+        ))  # fmt: skip
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+def open_engine(engine: str, *, spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                spark_master: str | None = None) -> BuildEngine:  # fmt: skip
+    if engine == "duckdb":
+        return DuckDBEngine(spill, memory_limit)
+    if engine == "spark":
+        return SparkEngine(spark_master, spill)
+    raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+
+
+def parquet_rows(path: Path) -> int:
+    return int(pq.ParquetFile(path).metadata.num_rows)
