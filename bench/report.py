@@ -1,0 +1,171 @@
+"""The benchmark report: run every benchmark in ``bench/`` on this machine and write
+``docs/benchmarks/README.md`` with each one's figures and its ratio against its named
+baseline (verbatim, as the benchmark printed them), the machine they ran on, and plots of how
+the build's time and peak memory grow with the municipality's size on each engine.
+
+    pip install -c requirements/constraints.txt -e '.[dev,spark,bench]'
+    python bench/report.py --dir /scratch/medler-bench             # everything, ~1.5 h
+    python bench/report.py --dir /scratch/medler-bench --scale-json scale.json   # reuse a
+                                                                   # bench_scale.py --json run
+
+``--dir`` is a scratch folder with room for the prepared municipalities (~12 GB while the
+100,000-pupil one is made). ``--students``/``--weeks`` set the size of the single-size
+benchmarks (default 100,000 pupils, 8 weeks); the scale benchmark runs 25,000, 50,000 and
+100,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = ROOT / "docs" / "benchmarks"
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for name in ("duckdb", "polars", "opendp", "pyspark"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = "not installed"
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{ram:.0f} GiB",
+            "os": platform.platform(), "python": platform.python_version(),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            **{f"{k} version": v for k, v in versions.items()}}  # fmt: skip
+
+
+def run(name: str, args: list[str]) -> tuple[str, float]:
+    """Run one benchmark; return what it printed and how long it took. Fails loudly."""
+    command = [sys.executable, str(HERE / f"{name}.py"), *args]
+    print(f"== {' '.join([f'bench/{name}.py', *args])}", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    print(done.stdout, flush=True)
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        raise SystemExit(f"bench/{name}.py failed (exit {done.returncode})")
+    return done.stdout.strip(), seconds
+
+
+def scale_runs(path: Path) -> list[dict[str, Any]]:
+    """The scale benchmark's runs: students, engine, seconds, peak MB (``bench_scale.py
+    --json``)."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    runs = body["runs"] if isinstance(body, dict) else body
+    return [r for r in runs if not r.get("memory_limit")]
+
+
+def plots(runs: list[dict[str, Any]], out: Path) -> list[str]:
+    """Time and peak memory against pupils, one line per engine."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    for key, label, file in (("seconds", "wall time (s)", "scale-time.png"),
+                             ("peak_mb", "peak memory (MB)", "scale-memory.png")):  # fmt: skip
+        figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+        for engine in sorted({r["engine"] for r in runs}):
+            points = sorted((r["students"], r[key]) for r in runs if r["engine"] == engine)
+            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=engine)
+        axes.set_xlabel("pupils in the municipality (8 teaching weeks)")
+        axes.set_ylabel(label)
+        axes.set_title(f"medler build: {label.split(' (')[0]} by size")
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(out / file)
+        plt.close(figure)
+        made.append(file)
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, required=True, help="scratch folder")
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--weeks", type=int, default=8)
+    parser.add_argument("--scale-json", type=Path, default=None,
+                        help="reuse a bench_scale.py --json result, not run it")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    size = ["--students", str(args.students), "--weeks", str(args.weeks)]
+    scratch = ["--dir", str(args.dir)]
+    sections: list[tuple[str, str, str, float]] = []
+    for title, name, extra in (
+        ("Pseudonymising a million national IDs", "bench_pseudonymise", []),
+        ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
+        ("Ingesting an SS 12000 extract", "bench_ingest", [*size, *scratch]),
+        ("Building the research tables", "bench_build", [*size, *scratch]),
+        ("Releasing: differential privacy and disclosure control", "bench_release",
+         [*size, *scratch, "--runs", "11"]),
+    ):  # fmt: skip
+        printed, seconds = run(name, extra)
+        sections.append((title, f"bench/{name}.py {' '.join(extra)}", printed, seconds))
+    scale_json = args.scale_json
+    if scale_json is None:
+        scale_json = args.out / "scale.json"
+        printed, seconds = run("bench_scale", [*scratch, "--json", str(scale_json)])
+        sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
+                         f"--dir … --json {scale_json.name}", printed, seconds))  # fmt: skip
+    images = plots(scale_runs(scale_json), args.out)
+    write(args.out / "README.md", machine(), sections, images, scale_runs(scale_json))
+    print(f"wrote {args.out / 'README.md'}")
+
+
+def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, float]],
+          images: list[str], runs: list[dict[str, Any]]) -> None:  # fmt: skip
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python bench/report.py` (see its docstring); do not edit by hand. Each "
+        "benchmark compares medler with a named baseline in the same run and prints the ratio; "
+        "what each baseline is, and why, is in the benchmark's own docstring.",
+        "",
+        "## The machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in box.items()),
+        "",
+    ]
+    for title, command, printed, seconds in sections:
+        lines += [f"## {title}", "", f"`{command}` ({seconds:,.0f} s in all)", "", "```text",
+                  printed, "```", ""]  # fmt: skip
+    lines += ["## How the build grows with size", "",
+              "| pupils | engine | wall s | peak MB |", "|---:|---|---:|---:|"]  # fmt: skip
+    for r in sorted(runs, key=lambda r: (r["students"], r["engine"])):
+        lines.append(f"| {r['students']:,} | {r['engine']} | {r['seconds']:,.1f} | "
+                     f"{r['peak_mb']:,.0f} |")  # fmt: skip
+    lines += ["", *(f"![{i.removesuffix('.png')}]({i})" for i in images), "",
+              "What the figures mean for a national year: "
+              "[../explanation/scale.md](../explanation/scale.md).", ""]  # fmt: skip
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
