@@ -14,11 +14,34 @@ Modules
 - ``_canonical``: the canonical tables' schemas.
 """
 
-from linkage._build import BuildReport, build_research_tables
-from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
-from linkage._ingest import IngestReport, ingest_extract
-from linkage._registers import ingest_register
-from linkage._snapshot import current_snapshot, read_manifest
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linkage._build import BuildReport, build_research_tables
+    from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
+    from linkage._ingest import IngestReport, ingest_extract
+    from linkage._registers import ingest_register
+    from linkage._snapshot import current_snapshot, read_manifest
+
+# Where each public name lives; modules load on first use (PEP 562), so that commands that do
+# not build start without loading ibis and DuckDB.
+_HOME = {
+    "BuildReport": "_build", "build_research_tables": "_build",
+    "DEFAULT_MEMORY_LIMIT": "_engines", "ENGINES": "_engines",
+    "IngestReport": "_ingest", "ingest_extract": "_ingest", "ingest_register": "_registers",
+    "current_snapshot": "_snapshot", "read_manifest": "_snapshot",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'linkage' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"linkage.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",

@@ -15,14 +15,12 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
-
-import ibis
-import ibis.expr.types as ir
-import pyarrow.parquet as pq
-from ibis.backends.sql.datatypes import DuckDBType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from medler.errors import UsageError
+
+if TYPE_CHECKING:  # ibis and DuckDB load when an engine is opened, not when this is imported
+    import ibis.expr.types as ir
 
 ENGINES = ("duckdb", "spark")
 SPARK_MASTER_ENV = "MEDLER_SPARK_MASTER"
@@ -66,6 +64,8 @@ class DuckDBEngine:
     def __init__(self, spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         if not _MEMORY.fullmatch(memory_limit.strip()):
             raise UsageError(f"memory limit {memory_limit!r} is not a size such as 2GB or 512MB")
+        import ibis
+
         self.con = ibis.duckdb.connect()
         self.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
         self.con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
@@ -82,6 +82,9 @@ class DuckDBEngine:
         """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
         Parquet stores as doubles: every integer column is cast to the type the expression
         declares, so counts stay integers in the files."""
+        import ibis
+        from ibis.backends.sql.datatypes import DuckDBType
+
         sql = ibis.to_sql(expression, dialect="duckdb")
         casts = ", ".join(
             f'CAST("{name}" AS {DuckDBType.to_string(kind)}) AS "{name}"'
@@ -143,6 +146,8 @@ class SparkEngine:
                 "is reachable (--spark-master or $MEDLER_SPARK_MASTER) and that Java 17 or "
                 "newer is installed"
             ) from error
+        import ibis
+
         self.con = ibis.pyspark.connect(self.session)
 
     def read_parquet(self, path: Path, name: str) -> ir.Table:
@@ -169,6 +174,7 @@ class SparkEngine:
     def _frame(self, expression: ir.Table) -> Any:
         """The expression as a Spark DataFrame with exactly the column types it declares
         (Spark's sums of integers are longs where the expression may say int32)."""
+        import ibis
         from ibis.backends.pyspark.datatypes import PySparkType
         from pyspark.sql import functions as f
 
@@ -192,4 +198,6 @@ def open_engine(engine: str, *, spill: Path, memory_limit: str = DEFAULT_MEMORY_
 
 
 def parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
     return int(pq.ParquetFile(path).metadata.num_rows)

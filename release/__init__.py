@@ -19,18 +19,46 @@ Modules
 - ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
 """
 
-from release._engine import Cell, Preview, Release, ReleaseEngine
-from release._errors import (
-    REVIEWABLE_CHECKS,
-    PrivacyInvariantBroken,
-    QueryRefused,
-    RowAccessRefused,
-)
-from release._export import FORMATS, export_release, release_rows
-from release._policy import Policies, approvable_tables, load_policies
-from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
-from release._spec import Filter, Measure, QuerySpec
-from release._store import FileStore, MemoryStore
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from release._engine import Cell, Preview, Release, ReleaseEngine
+    from release._errors import (
+        REVIEWABLE_CHECKS,
+        PrivacyInvariantBroken,
+        QueryRefused,
+        RowAccessRefused,
+    )
+    from release._export import FORMATS, export_release, release_rows
+    from release._policy import Policies, approvable_tables, load_policies
+    from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
+    from release._spec import Filter, Measure, QuerySpec
+    from release._store import FileStore, MemoryStore
+
+# Where each public name lives. The package loads its modules on first use (PEP 562), so that
+# ``release.governance`` and the command line start without loading OpenDP and Polars.
+_HOME = {
+    "Cell": "_engine", "Preview": "_engine", "Release": "_engine", "ReleaseEngine": "_engine",
+    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors",
+    "QueryRefused": "_errors", "RowAccessRefused": "_errors",
+    "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
+    "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
+    "LogEntry": "_service", "Outcome": "_service", "ReleaseService": "_service",
+    "RequestInfo": "_service",
+    "Filter": "_spec", "Measure": "_spec", "QuerySpec": "_spec",
+    "FileStore": "_store", "MemoryStore": "_store",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'release' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"release.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FORMATS",

@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from api.cli import _demo, _ingest, _release, _synth
 from api.cli._control import audit_app, ledger_app
 from api.cli._governance import person_app, project_app, researcher_app, review_app, token_app
 from api.cli._keys import KeyFileOption, keys_app
-from linkage import DEFAULT_MEMORY_LIMIT
+from linkage._engines import DEFAULT_MEMORY_LIMIT
 
 app = typer.Typer(
     name="medler",
@@ -62,6 +61,8 @@ def synth(
     overwrite: Annotated[bool, typer.Option(help="Replace an earlier extract in --out.")] = False,
 ) -> None:
     """Write a synthetic municipality as SS 12000 v2.1 JSON, with registers and truth.json."""
+    from api.cli import _synth  # loaded for this command only
+
     _synth.run_synth(
         out=out,
         students=students,
@@ -103,6 +104,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest an extract into a new pseudonymised snapshot of the canonical tables."""
+    from api.cli import _ingest  # loaded for this command only
+
     _ingest.run_ingest(
         source_dir=source_dir,
         updates=updates or [],
@@ -121,6 +124,8 @@ def ingest_register(
     key_file: KeyFileOption = None,
 ) -> None:
     """Add a teacher or student register to the data: a new snapshot with its tables."""
+    from api.cli import _ingest  # loaded for this command only
+
     _ingest.run_ingest_register(
         kind=kind, path=path, data_dir=data_dir or _default_data_dir(), key_file=key_file
     )
@@ -154,6 +159,8 @@ def build(
     ] = None,
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
+    from api.cli import _ingest  # loaded for this command only
+
     _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit,
                       engine=engine, spark_master=spark_master)  # fmt: skip
 
@@ -176,6 +183,8 @@ def release_command(
 ) -> None:
     """Preview or release a query spec (docs/reference/query-spec.md) for a researcher in a
     project; a request that fails a reviewable check is held for the DPO."""
+    from api.cli import _release  # loaded for this command only
+
     _release.run_release(spec_text=spec, data_dir=data_dir or _default_data_dir(),
                          requester=requester, project=project, preview=preview,
                          justification=justification)  # fmt: skip
@@ -215,4 +224,6 @@ def demo(
 ) -> None:
     """Run the whole story on embedded defaults: synthesise, ingest, registers, build, a
     project, releases, a held request and its review, the ledger and the audit log."""
+    from api.cli import _demo  # loaded for this command only
+
     _demo.run_demo(data_dir=data_dir, students=students, weeks=weeks, seed=seed)

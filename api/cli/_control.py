@@ -7,22 +7,22 @@ database at ``$MEDLER_CONTROL_URL`` (PostgreSQL, say).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from medler.errors import UsageError
+from api.cli._console import stdout_console
+from medler.errors import MedlerUserError, UsageError
 from release.governance import (
     Governance,
     Ledger,
     Principal,
     audit_head,
     connect_control_plane,
+    parse_witness,
     verify_audit,
 )
 from release.governance._db import default_url
@@ -81,18 +81,16 @@ def show(
         table.add_row(t.scope, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
                       f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}",
                       f"{epsilon(t.cap, delta):.4g}")  # fmt: skip
-    Console(file=sys.stdout).print(table)
+    stdout_console().print(table)
 
 
 def _witness(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
-    seq, _, digest = text.partition(":")
-    if not seq.isdigit() or len(digest) != 64:
-        raise UsageError(
-            f"--witness: expected SEQ:HASH as 'medler audit head' prints, not {text!r}"
-        )
-    return int(seq), digest
+    try:
+        return parse_witness(text)
+    except MedlerUserError as error:
+        raise UsageError(f"--witness: {error}") from error
 
 
 @audit_app.command("verify")

@@ -19,11 +19,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 from rich.console import Console
 
+from api.cli._console import stdout_console
 from api.cli._control import control_plane
 from api.cli._control import show as show_ledger
 from api.cli._control import verify as verify_command
@@ -88,7 +88,7 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     source = data_dir.resolve().parent / SOURCE_FOLDER
     extract = source / "extract"
     key_file = source / "demo-key.json"
-    console = Console(file=sys.stdout)
+    console = stdout_console()
     console.print(
         f"[bold]1. A synthetic municipality[/bold] ({students} pupils, {weeks} teaching weeks, "
         f"seed {seed}), standing in for the school system, in {extract}"

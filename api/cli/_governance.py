@@ -14,16 +14,19 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.cli._console import stdout_console
 from api.cli._control import DataDir, _data_dir, control_plane
 from medler.errors import MedlerUserError, UsageError
-from release import ReleaseEngine, ReleaseService, approvable_tables, load_policies
+from release._policy import approvable_tables, load_policies
 from release.governance import Governance, NotFound, Principal
+
+if TYPE_CHECKING:
+    from release import ReleaseService
 
 OPERATOR_ENV = "MEDLER_OPERATOR"
 
@@ -142,7 +145,7 @@ def project_list(by: By = None, data_dir: DataDir = None) -> None:
         tables = "; ".join(f"{t}: {', '.join(c)}" for t, c in sorted(p.tables.items()))
         table.add_row(p.id, p.status, f"{p.valid_from} – {p.valid_to}", p.organisation, tables,
                       ", ".join(p.members) or "—")  # fmt: skip
-    Console(file=sys.stdout).print(table)
+    stdout_console().print(table)
 
 
 @project_app.command("add-member")
@@ -238,6 +241,8 @@ def token_revoke(
 
 
 def _service(data_dir: Path | None) -> ReleaseService:
+    from release import ReleaseEngine, ReleaseService  # loaded for review commands only
+
     folder = _data_dir(data_dir)
     control = control_plane(folder)
     return ReleaseService(ReleaseEngine(folder, control=control), Governance(control))
@@ -266,7 +271,7 @@ def review_list(
         checks = "; ".join(c["check"] for c in r.checks) or "—"
         table.add_row(str(r.id), r.project, r.requester, str(r.spec["table"]),
                       str(r.spec["mode"]), checks, r.justification or "—", r.status)  # fmt: skip
-    Console(file=sys.stdout).print(table)
+    stdout_console().print(table)
 
 
 def _decide(data_dir: Path | None, by: str | None, request: int, approve: bool,

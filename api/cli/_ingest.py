@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli._console import stdout_console
 from linkage import (
     DEFAULT_MEMORY_LIMIT,
     IngestReport,
@@ -60,7 +60,7 @@ def run_build(
     table.add_column("rows", justify="right")
     for name, rows in report.rows.items():
         table.add_row(name, f"{rows:,}")
-    console = Console(file=sys.stdout)
+    console = stdout_console()
     console.print(table)
     console.print(f"Built from snapshot {report.built_from}. Data directory: {data_dir}")
 
@@ -75,7 +75,7 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
     for name, c in result.counts.items():
         cells = [c.read, c.accepted, c.quarantined] + ([c.superseded, c.deleted] if changes else [])
         table.add_row(name, *(f"{x:,}" for x in cells))
-    console = Console(file=sys.stdout)
+    console = stdout_console()
     console.print(table)
     console.print(
         f"{result.quarantine_entries:,} entries in the quarantine table "

@@ -4,13 +4,13 @@ tool; researchers use the HTTP service)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from api.cli._console import stdout_console
 from api.cli._control import control_plane
 from medler.errors import UsageError
 from release import Cell, Outcome, Preview, QuerySpec, Release, ReleaseEngine, ReleaseService
@@ -111,7 +111,7 @@ def run_release(
     governance = Governance(control)
     service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
     actor = governance.person(requester)
-    console = Console(file=sys.stdout)
+    console = stdout_console()
     if preview:
         print_preview(service.preview(actor, project, spec), spec, console)
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.cli._console import stdout_console
 from linkage.sources.synthetic import SynthConfig, SynthSummary, generate_municipality
 
 
@@ -58,5 +58,5 @@ def run_synth(
     )
     console = Console(stderr=True)
     summary = _generate(config, out, overwrite=overwrite, console=console)
-    Console(file=sys.stdout).print(_summary_table(summary))
+    stdout_console().print(_summary_table(summary))
     print(f"Wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {out}")

@@ -30,7 +30,7 @@ from api.service._schemas import (
     TokenOut,
 )
 from release import approvable_tables
-from release.governance import AuditChainBroken, audit_head, verify_audit
+from release.governance import AuditChainBroken, audit_head, parse_witness, verify_audit
 
 dpo = APIRouter(prefix="/dpo", tags=["dpo"], responses=ERRORS)
 office = APIRouter(prefix="/office", tags=["office"], responses=ERRORS)
@@ -105,10 +105,7 @@ def audit(
     actor: CurrentDpo, svc: ServicesDep,
     witness: Annotated[str | None, Query(description="SEQ:HASH written down earlier.")] = None,
 ) -> AuditOut:  # fmt: skip
-    seen = None
-    if witness is not None:
-        number, _, written = witness.partition(":")
-        seen = (int(number) if number.isdigit() else -1, written)
+    seen = parse_witness(witness) if witness is not None else None
     seq, digest = audit_head(svc.governance.engine)
     try:
         count = verify_audit(svc.governance.engine, witness=seen)

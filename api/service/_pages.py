@@ -43,6 +43,7 @@ from release.governance import (
     Principal,
     audit_head,
     epsilon,
+    parse_witness,
     verify_audit,
 )
 
@@ -518,19 +519,23 @@ class AuditState:
     head: str
     problem: str | None
     witness: str | None
+    witness_error: str | None = None
 
 
 def _audit_state(svc: Services, witness: str | None) -> AuditState:
-    seen = None
+    """The chain's state; a mistyped witness is said to be mistyped, not taken for tampering."""
+    seen, mistyped = None, None
     if witness:
-        number, _, written = witness.partition(":")
-        seen = (int(number) if number.isdigit() else -1, written)
+        try:
+            seen = parse_witness(witness)
+        except MedlerUserError as error:
+            mistyped, witness = str(error), None
     seq, digest = audit_head(svc.governance.engine)
     try:
         count = verify_audit(svc.governance.engine, witness=seen)
     except AuditChainBroken as broken:
-        return AuditState(False, 0, f"{seq}:{digest}", str(broken), witness)
-    return AuditState(True, count, f"{seq}:{digest}", None, witness)
+        return AuditState(False, 0, f"{seq}:{digest}", str(broken), witness, mistyped)
+    return AuditState(True, count, f"{seq}:{digest}", None, witness, mistyped)
 
 
 @pages.get("/audit", response_class=HTMLResponse)

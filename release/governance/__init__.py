@@ -26,13 +26,37 @@ from release.governance._access import (
     ProjectApproval,
     ProjectInfo,
 )
-from release.governance._audit import AuditChainBroken, append_audit, audit_head, verify_audit
+from release.governance._audit import (
+    AuditChainBroken,
+    append_audit,
+    audit_head,
+    parse_witness,
+    verify_audit,
+)
 from release.governance._db import connect_control_plane
 from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals, epsilon
 
 __all__ = [
-    "PERMISSIONS", "ROLES", "Action", "AuditChainBroken", "BudgetExhausted", "Conflict",
-    "Governance", "IssuedToken", "Ledger", "LedgerTotals", "NotAllowed", "NotAuthenticated",
-    "NotFound", "Principal", "ProjectApproval", "ProjectInfo", "append_audit", "audit_head",
-    "connect_control_plane", "epsilon", "verify_audit",
+    "PERMISSIONS",
+    "ROLES",
+    "Action",
+    "AuditChainBroken",
+    "BudgetExhausted",
+    "Conflict",
+    "Governance",
+    "IssuedToken",
+    "Ledger",
+    "LedgerTotals",
+    "NotAllowed",
+    "NotAuthenticated",
+    "NotFound",
+    "Principal",
+    "ProjectApproval",
+    "ProjectInfo",
+    "append_audit",
+    "audit_head",
+    "connect_control_plane",
+    "epsilon",
+    "parse_witness",
+    "verify_audit",
 ]  # fmt: skip

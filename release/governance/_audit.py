@@ -59,6 +59,17 @@ def audit_head(engine: Engine) -> tuple[int, str]:
         return head.seq, head.hash
 
 
+def parse_witness(text: str) -> tuple[int, str]:
+    """A witness as ``medler audit head`` prints it: ``SEQ:HASH``."""
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise MedlerUserError(
+            f"a witness is SEQ:HASH as 'medler audit head' prints it (a number, a colon and 64 "
+            f"hex digits), not {text.strip()[:80]!r}"
+        )
+    return int(seq), digest
+
+
 def verify_audit(engine: Engine, *, witness: tuple[int, str] | None = None) -> int:
     """Check the whole chain; return how many records verified, or raise
     ``AuditChainBroken`` naming the first bad record. The chain must end at the recorded

@@ -166,6 +166,10 @@ def test_a_held_request_is_approved_by_the_dpo(world: World) -> None:
     assert "cells" not in json.dumps(log) and "values" not in json.dumps(log)
     audit = world.get("dora", "/v1/dpo/audit").json()
     assert audit["ok"] and audit["records"] == audit["head_seq"] > 0
+    witness = f"{audit['head_seq']}:{audit['head_hash']}"
+    assert world.get("dora", "/v1/dpo/audit", params={"witness": witness}).json()["ok"]
+    assert _error(world.get("dora", "/v1/dpo/audit", params={"witness": witness[:-1]}))[:2] == (
+        422, "invalid")  # fmt: skip
 
 
 def test_the_release_log_filters_and_pages(world: World) -> None:

@@ -452,6 +452,12 @@ def test_the_audit_page_names_the_first_broken_record(
     page.get_by_role("button", name="Verify").click()
     expect(result).to_contain_text("still passes through the witness")
 
+    # a mistyped witness is said to be mistyped, not taken for tampering
+    page.get_by_label("A head written down earlier (SEQ:HASH)").fill(head[:-3])
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#witness-error")).to_contain_text("a witness is SEQ:HASH")
+    expect(result).to_contain_text("Intact")
+
     engine = create_engine(site.control_url)
     try:
         with engine.begin() as connection:
