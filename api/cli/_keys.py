@@ -66,7 +66,12 @@ def init(
     key_file: KeyFileOption = None,
     data_dir: Annotated[
         Path,
-        typer.Option("--data-dir", help="The data directory; the key is never created in it."),
+        typer.Option(
+            "--data-dir",
+            envvar="MEDLER_DATA_DIR",
+            help="The data directory (default: $MEDLER_DATA_DIR or ./medler-data); "
+            "the key is never created in it.",
+        ),
     ] = Path("medler-data"),
 ) -> None:
     """Create a new 256-bit key file, readable by you only. Never overwrites a key."""

@@ -220,3 +220,29 @@ def test_a_request_never_stores_a_value(world: World) -> None:
         assert row is not None
         text = repr((row.spec, row.checks, row.review_reason, row.justification))
     assert "_pid" not in text and "'cells':" not in text and "'values':" not in text
+
+
+def test_more_rho_than_one_query_may_spend_is_refused_unless_reviewable(
+    world: World, research_dir: Path, tmp_path: Path
+) -> None:
+    greedy = QuerySpec.model_validate({**FEW_TEACHERS.model_dump(), "group_by": ["school_code"],
+                                       "rho": 0.6})  # fmt: skip
+    with pytest.raises(QueryRefused, match=r"rho 0\.6 is more than one query may spend \(0\.5\)"):
+        world.service.submit(world.ann, "p", greedy)
+    assert world.spent() == 0.0
+    base = load_policies()
+    lenient = Policies(base.catalogue, base.release.model_copy(
+        update={"review": ReviewPolicy(reviewable=("rho_per_query",))}), base.digest)  # fmt: skip
+    (tmp_path / "lenient").mkdir()
+    w = _world(research_dir, tmp_path / "lenient", lenient)
+    held = w.service.submit(w.ann, "p", greedy)
+    assert [c["check"] for c in held.checks] == ["rho_per_query"]
+
+
+def test_filters_that_leave_fewer_than_10_pupils_are_refused(world: World) -> None:
+    few = QuerySpec.model_validate({**BY_GRADE.model_dump(), "filters": [
+        {"column": "grade", "op": "in", "values": [3]},
+        {"column": "days_absent", "op": "between", "values": [40, 100]}]})  # fmt: skip
+    with pytest.raises(QueryRefused, match="the filters leave fewer than 10 persons"):
+        world.service.submit(world.ann, "p", few, justification="only a few")
+    assert world.service.requests(world.dora) == []
