@@ -124,8 +124,14 @@ class SparkEngine:
             )
         self.scratch = scratch
         try:
+            builder = SparkSession.builder
+            if master.startswith("local"):
+                # everything in one process: listen and advertise on loopback only (a task's
+                # large result is fetched back from the address the driver advertises)
+                builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config(
+                    "spark.driver.host", "127.0.0.1")  # fmt: skip
             self.session = (
-                SparkSession.builder.master(master).appName("medler-build")
+                builder.master(master).appName("medler-build")
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
                 .config("spark.ui.enabled", "false")
@@ -133,7 +139,6 @@ class SparkEngine:
                 .config("spark.log.level", "ERROR")
                 .config("spark.sql.parquet.compression.codec", "zstd")
                 .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-                .config("spark.driver.bindAddress", "127.0.0.1")
                 .config("spark.sql.ansi.enabled", "false")
                 .getOrCreate()
             )  # fmt: skip

@@ -59,7 +59,7 @@ def test_a_build_under_a_tight_memory_limit_spills_and_writes_the_same_tables(
 ) -> None:
     """Under 128 MB (the default lets DuckDB use gigabytes) the build still completes and
     writes the same tables. At national scale the same limit makes DuckDB spill to the data
-    directory: ``bench/bench_build.py --memory-limit`` shows the peak staying under it."""
+    directory: ``bench/bench_scale.py --memory-limit`` shows the peak staying under it."""
     import shutil
 
     data = tmp_path / "data"

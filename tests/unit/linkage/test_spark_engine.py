@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -45,7 +46,10 @@ def _tables(data: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pl.DataFrame], ...]:
+def both(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, pl.DataFrame], ...]]:
+    monkeypatch = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("spark")
     key = root / "key.json"
     create_key_file(key)
@@ -57,10 +61,15 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pl.DataFra
     ingest_register("students", registers / "student_register.csv", data, key_file=key)
     build_research_tables(data)
     duck = _tables(data)
+    # results over the direct-result limit are fetched from the driver's block manager, the
+    # path a larger build takes: make every result take it
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.task.maxDirectResultSize=1k "
+                       "pyspark-shell")  # fmt: skip
     build_research_tables(data, engine="spark", spark_master="local[2]")
     spark = _tables(data)
     assert read_manifest(current_snapshot(data / RESEARCH))["engine"] == "spark"
-    return duck, spark
+    monkeypatch.undo()
+    yield duck, spark
 
 
 def _same(name: str, left: pl.DataFrame, right: pl.DataFrame) -> None:
