@@ -24,6 +24,7 @@ import platform
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,8 @@ def machine() -> dict[str, str]:
     versions = {}
     for name in ("duckdb", "polars", "opendp", "pyspark"):
         try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{ram:.0f} GiB",
             "os": platform.platform(), "python": platform.python_version(),
@@ -55,8 +56,13 @@ def machine() -> dict[str, str]:
             **{f"{k} version": v for k, v in versions.items()}}  # fmt: skip
 
 
-def run(name: str, args: list[str]) -> tuple[str, float]:
-    """Run one benchmark; return what it printed and how long it took. Fails loudly."""
+def run(name: str, args: list[str], out: Path, reuse: bool) -> tuple[str, float | None]:
+    """Run one benchmark; return what it printed and how long it took. Fails loudly. Each
+    output is kept in ``out/<name>.json``; with ``reuse`` a kept one is used again."""
+    kept = out / f"{name}.json"
+    if reuse and kept.is_file():
+        body = json.loads(kept.read_text(encoding="utf-8"))
+        return str(body["printed"]), body.get("seconds")
     command = [sys.executable, str(HERE / f"{name}.py"), *args]
     print(f"== {' '.join([f'bench/{name}.py', *args])}", flush=True)
     started = time.perf_counter()
@@ -66,6 +72,8 @@ def run(name: str, args: list[str]) -> tuple[str, float]:
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         raise SystemExit(f"bench/{name}.py failed (exit {done.returncode})")
+    kept.write_text(json.dumps({"args": args, "printed": done.stdout.strip(),
+                                "seconds": seconds}, indent=2), encoding="utf-8")  # fmt: skip
     return done.stdout.strip(), seconds
 
 
@@ -111,11 +119,16 @@ def main() -> None:
     parser.add_argument("--scale-json", type=Path, default=None,
                         help="reuse a bench_scale.py --json result, not run it")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the outputs kept from an earlier run where there are any",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     size = ["--students", str(args.students), "--weeks", str(args.weeks)]
     scratch = ["--dir", str(args.dir)]
-    sections: list[tuple[str, str, str, float]] = []
+    sections: list[tuple[str, str, str, float | None]] = []
     for title, name, extra in (
         ("Pseudonymising a million national IDs", "bench_pseudonymise", []),
         ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
@@ -124,12 +137,13 @@ def main() -> None:
         ("Releasing: differential privacy and disclosure control", "bench_release",
          [*size, *scratch, "--runs", "11"]),
     ):  # fmt: skip
-        printed, seconds = run(name, extra)
+        printed, seconds = run(name, extra, args.out, args.reuse)
         sections.append((title, f"bench/{name}.py {' '.join(extra)}", printed, seconds))
     scale_json = args.scale_json
     if scale_json is None:
         scale_json = args.out / "scale.json"
-        printed, seconds = run("bench_scale", [*scratch, "--json", str(scale_json)])
+        printed, seconds = run("bench_scale", [*scratch, "--json", str(scale_json)], args.out,
+                               args.reuse)  # fmt: skip
         sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
                          f"--dir … --json {scale_json.name}", printed, seconds))  # fmt: skip
     images = plots(scale_runs(scale_json), args.out)
@@ -137,7 +151,7 @@ def main() -> None:
     print(f"wrote {args.out / 'README.md'}")
 
 
-def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, float]],
+def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, float | None]],
           images: list[str], runs: list[dict[str, Any]]) -> None:  # fmt: skip
     lines = [
         "# Benchmarks",
@@ -154,7 +168,8 @@ def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, f
         "",
     ]
     for title, command, printed, seconds in sections:
-        lines += [f"## {title}", "", f"`{command}` ({seconds:,.0f} s in all)", "", "```text",
+        took = f"{seconds:,.0f} s in all" if seconds is not None else "time not kept"
+        lines += [f"## {title}", "", f"`{command}` ({took})", "", "```text",
                   printed, "```", ""]  # fmt: skip
     lines += ["## How the build grows with size", "",
               "| pupils | engine | wall s | peak MB |", "|---:|---|---:|---:|"]  # fmt: skip
