@@ -18,8 +18,8 @@ extract is deleted after ingestion (at 100,000 pupils over 8 weeks it takes ~7 G
 preparing; the data directory kept is ~0.2 GB). Each run first removes the research snapshots
 of earlier runs, so every build starts from the canonical snapshot alone.
 
-    .venv/bin/python bench/bench_build.py --dir /tmp/benchbuild    # 100,000 pupils, 8 weeks
-    .venv/bin/python bench/bench_build.py --students 2000 --weeks 4 --dir /tmp/benchbuild
+    .venv/bin/python bench/bench_build.py --dir SCRATCH    # 100,000 pupils, 8 weeks
+    .venv/bin/python bench/bench_build.py --students 2000 --weeks 4 --dir SCRATCH
     .venv/bin/python bench/bench_build.py --reference DATA_DIR OUT  # the baseline on its own
 """
 

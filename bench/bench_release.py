@@ -15,8 +15,8 @@ that ``bench_build.py`` prepares and builds):
 Every timed run asks a new question (a slightly different ρ), so no release comes from the
 cache. Medians of ``--runs`` runs, after one warm-up; the ratio is baseline / medler.
 
-    .venv/bin/python bench/bench_release.py --dir /tmp/benchbuild          # 100,000 pupils
-    .venv/bin/python bench/bench_release.py --dir /tmp/benchbuild --students 2000 --weeks 4
+    .venv/bin/python bench/bench_release.py --dir SCRATCH          # 100,000 pupils
+    .venv/bin/python bench/bench_release.py --dir SCRATCH --students 2000 --weeks 4
 """
 
 from __future__ import annotations

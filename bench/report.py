@@ -146,6 +146,9 @@ def main() -> None:
                                args.reuse)  # fmt: skip
         sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
                          f"--dir … --json {scale_json.name}", printed, seconds))  # fmt: skip
+    # the scratch folder is this machine's business, not the report's
+    sections = [(t, c.replace(str(args.dir), "SCRATCH"), o.replace(str(args.dir), "SCRATCH"), s)
+                for t, c, o, s in sections]  # fmt: skip
     images = plots(scale_runs(scale_json), args.out)
     write(args.out / "README.md", machine(), sections, images, scale_runs(scale_json))
     print(f"wrote {args.out / 'README.md'}")
