@@ -34,7 +34,9 @@ DP = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1
       "measures": [{"kind": "count_students"},
                    {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
 FEW_TEACHERS = {**DP, "group_by": ["school_code", "subject_code", "grade"]}
-PSEUDONYM = re.compile(r"(?<![\d.])-?\d{15,}(?![\d.])")  # a 64-bit pseudonym, as an integer
+# a 64-bit pseudonym printed as an integer: a run of 15+ digits standing alone (not inside a
+# hex digest, a decimal fraction or an identifier)
+PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
 
 
 @dataclass
