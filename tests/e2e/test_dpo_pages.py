@@ -47,7 +47,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = Path(os.environ.get("MEDLER_TEST_ARTEFACTS") or REPO_ROOT / "test-artefacts" / "e2e")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-PSEUDONYM = re.compile(r"-?\d{15,}")  # a 64-bit pseudonym printed as a number
+# a 64-bit pseudonym printed as a number: 15+ digits standing alone (not inside a hex digest)
+PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
 
 BY_CLASS = ["school_code", "subject_code", "grade"]
 # cells taught by fewer than 3 teachers: held for the "teachers" check
