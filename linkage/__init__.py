@@ -14,7 +14,9 @@ Modules
 - ``_canonical``: the canonical tables' schemas.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from medler._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from linkage._build import BuildReport, build_research_tables
@@ -33,15 +35,7 @@ _HOME = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'linkage' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"linkage.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",

@@ -19,7 +19,9 @@ Modules
 - ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from medler._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from release._engine import Cell, Preview, Release, ReleaseEngine
@@ -50,15 +52,7 @@ _HOME = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'release' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"release.{_HOME[name]}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "FORMATS",

@@ -7,6 +7,8 @@
 # is. When PostgreSQL cannot be had, this says why and carries on: the PostgreSQL tests are then
 # skipped, with the reason.
 
+source "$(dirname "${BASH_SOURCE[0]}")/_apt.sh"
+
 _medler_pg_log=/dev/null
 _medler_pg_dir=""
 _medler_pg_bin=""
@@ -31,23 +33,7 @@ _medler_pg_find() {
 }
 
 _medler_pg_install() {
-    local -a run=()
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "there is no apt-get to install it with" >>"$_medler_pg_log"
-        return 1
-    fi
-    if [ "$(id -u)" != 0 ]; then
-        if ! command -v sudo >/dev/null 2>&1; then
-            echo "installing it needs root, and there is no sudo" >>"$_medler_pg_log"
-            return 1
-        fi
-        run=(sudo -n)
-    fi
-    local -a install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
-                      --no-install-recommends postgresql)
-    "${run[@]}" "${install[@]}" >>"$_medler_pg_log" 2>&1 && return 0
-    "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$_medler_pg_log" 2>&1 \
-        && "${run[@]}" "${install[@]}" >>"$_medler_pg_log" 2>&1
+    medler_apt_install "$_medler_pg_log" postgresql
 }
 
 # Run a PostgreSQL program as the cluster's owner: initdb and pg_ctl refuse to run as root.

@@ -172,6 +172,14 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _project(session: Session, project: str) -> Project:
+    """The project's row, or NotFound."""
+    row = session.get(Project, project)
+    if row is None:
+        raise NotFound(f"there is no project {project!r}")
+    return row
+
+
 def _check_name(kind: str, name: str) -> None:
     if not _NAME.fullmatch(name):
         raise MedlerUserError(
@@ -202,9 +210,7 @@ class Governance:
         self.require(actor, action)
         today = today or _now().date()
         with Session(self.engine) as session:
-            row = session.get(Project, project)
-            if row is None:
-                raise NotFound(f"there is no project {project!r}")
+            row = _project(session, project)
             member = session.get(Membership, (project, actor.id))
             if member is None:
                 raise NotAllowed(f"{actor.id} is not a member of project {project}")
@@ -331,9 +337,7 @@ class Governance:
         self.require(actor, Action.APPROVE_PROJECT)
         check_cap(rho)
         with Session(self.engine) as session, session.begin():
-            row = session.get(Project, project)
-            if row is None:
-                raise NotFound(f"there is no project {project!r}")
+            row = _project(session, project)
             if row.status != "proposed":
                 raise Conflict(
                     f"project {project} is {row.status}; only a proposed one is approved"
@@ -350,9 +354,7 @@ class Governance:
         """Close a project: every member's access ends at once."""
         self.require(actor, Action.CLOSE_PROJECT)
         with Session(self.engine) as session, session.begin():
-            row = session.get(Project, project)
-            if row is None:
-                raise NotFound(f"there is no project {project!r}")
+            row = _project(session, project)
             if row.status == "closed":
                 raise Conflict(f"project {project} is already closed")
             row.status, row.closed_at = "closed", _now()
@@ -365,9 +367,7 @@ class Governance:
         if self.person(researcher).role != "researcher":
             raise MedlerUserError(f"{researcher} is not a researcher")
         with Session(self.engine) as session, session.begin():
-            row = session.get(Project, project)
-            if row is None:
-                raise NotFound(f"there is no project {project!r}")
+            row = _project(session, project)
             if row.status == "closed":
                 raise Conflict(f"project {project} is closed")
             if session.get(Membership, (project, researcher)) is None:
