@@ -155,7 +155,7 @@ class ReleaseEngine:
             return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
                            accuracy=_accuracy(resolved, plan),
                            notes=[_MEAN_NOTE] if _has_ratio(spec) else [])  # fmt: skip
-        table = self._sdc_table(resolved, frame)
+        table = self._sdc_cells(resolved, frame)
         cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in table]
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
 
@@ -170,7 +170,7 @@ class ReleaseEngine:
             self._dp_checks(resolved, frame, waive)
             self._plan(resolved, frame)
         else:
-            cells = self._sdc_table(resolved, frame)
+            cells = self._sdc_cells(resolved, frame)
             self._check_linked(resolved, frame, cells, project, self.snapshot.name, waive)
 
     def release(
@@ -194,7 +194,7 @@ class ReleaseEngine:
             if spec.mode == "dp":
                 cells = self._dp_cells(resolved, frame, project, requester, waive)
             else:
-                cells = self._sdc_table(resolved, frame)
+                cells = self._sdc_cells(resolved, frame)
                 self._check_linked(resolved, frame, cells, project, snapshot, waive)
         except (QueryRefused, BudgetExhausted) as refusal:
             self.record_refusal(spec, requester, project, refusal, **more)
@@ -343,6 +343,15 @@ class ReleaseEngine:
             )
 
     # --- sdc --------------------------------------------------------------------------------
+
+    def _sdc_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+        """The protected table of an sdc spec, computed once per spec and snapshot: a submit
+        checks it (the linked-tables audit needs its suppression pattern) and then releases the
+        same table. Exact and unrounded values never leave this cache but through a release."""
+        table: list[Cell] = self._cached(("sdc", resolved.spec.digest()),
+                                         lambda: self._sdc_table(resolved, frame))  # fmt: skip
+        # each caller gets cells of its own: nothing it does reaches the cached table
+        return [replace(c, keys=dict(c.keys), values=dict(c.values)) for c in table]
 
     def _sdc_table(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
         spec, c = resolved.spec, resolved.collapse

@@ -246,3 +246,35 @@ def test_filters_that_leave_fewer_than_10_pupils_are_refused(world: World) -> No
     with pytest.raises(QueryRefused, match="the filters leave fewer than 10 persons"):
         world.service.submit(world.ann, "p", few, justification="only a few")
     assert world.service.requests(world.dora) == []
+
+
+def test_a_submit_computes_its_protected_table_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks before a release need the sdc table (the linked-tables audit); the release
+    then uses the same table rather than computing it again, and what a caller does with its
+    cells never reaches the kept table."""
+    computed: list[str] = []
+    original = ReleaseEngine._sdc_table
+
+    def counted(engine: ReleaseEngine, resolved: Any, frame: Any) -> Any:
+        computed.append(resolved.spec.digest())
+        return original(engine, resolved, frame)
+
+    monkeypatch.setattr(ReleaseEngine, "_sdc_table", counted)
+    first = world.service.submit(world.ann, "p", BY_GRADE)
+    assert first.status == "released" and first.release is not None
+    assert computed == [BY_GRADE.digest()]
+    by_grade_and_school = QuerySpec.model_validate(
+        {**BY_GRADE.model_dump(), "group_by": ["school_code"]})  # fmt: skip
+    world.service.preview(world.ann, "p", by_grade_and_school)
+    second = world.service.submit(world.ann, "p", by_grade_and_school)
+    assert second.release is not None
+    assert computed == [BY_GRADE.digest(), by_grade_and_school.digest()]
+    second.release.cells[0].values.clear()
+    again = world.service.engine.preview(by_grade_and_school)
+    assert len(computed) == 2
+    assert [c.status for c in again.cells] == [c.status for c in second.release.cells]
+    kept = world.service.engine._sdc_cells(
+        *world.service.engine._checked(by_grade_and_school, None))  # fmt: skip
+    assert kept[0].values != {}
