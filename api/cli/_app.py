@@ -193,8 +193,10 @@ def release_command(
 @app.command()
 def serve(
     data_dir: DataDirOption = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="MEDLER_HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="MEDLER_PORT", help="Port to listen on.")] = 8000,
     dummy: Annotated[
         bool, typer.Option("--dummy", help="Serve a synthetic snapshot for query development.")
     ] = False,

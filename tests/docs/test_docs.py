@@ -6,7 +6,8 @@
 - Every ``medler …`` command line in a ```bash block names a real command and only options that
   command has.
 - The statistics office's and the data protection officer's tutorials run, block by block, in
-  a fresh folder, as a reader would type them.
+  a fresh folder, as a reader would type them; README.md's blocks run in tests/docs/test_readme.py.
+- Every command shown anywhere in the docs is one of those that run.
 """
 
 from __future__ import annotations
@@ -383,6 +384,40 @@ def test_the_command_line_check_catches_what_it_should() -> None:
     assert command_lines("medler release '{\n")[1] == ["medler release '{"]
 
 
+# Documents whose bash blocks are run, as written, by a test: here and in test_readme.py
+RUN_AS_WRITTEN = ("README.md", "docs/tutorials/statistics-office.md", "docs/tutorials/dpo.md")
+
+
+def command_path(argv: list[str]) -> str:
+    """The command that ``argv`` names, without its arguments: ``medler review approve``."""
+    command = root_command()
+    ctx = click.Context(command, info_name="medler")
+    path, rest = ["medler"], argv[1:]
+    while isinstance(command, typer.core.TyperGroup) and rest and not rest[0].startswith("-"):
+        sub = command.get_command(ctx, rest[0])
+        if sub is None:
+            break
+        path.append(rest[0])
+        command, ctx = sub, click.Context(sub, info_name=rest[0], parent=ctx)
+        rest = rest[1:]
+    return " ".join(path)
+
+
+def test_every_documented_command_is_run_by_a_test() -> None:
+    """A command shown in a how-to or an explanation is also in a block that runs as written
+    (README.md or a tutorial), so every command the docs show is exercised."""
+    run, shown_where = set(), {}
+    for where, argv in documented_commands():
+        path = command_path(argv)
+        shown_where.setdefault(path, where)
+        document = where.rsplit(":", 1)[0]
+        block = next(b for b in blocks(REPO / document) if f"{document}:{b.line}" == where)
+        if document in RUN_AS_WRITTEN and block.skip is None:
+            run.add(path)
+    assert len(run) > 15
+    assert {p: w for p, w in shown_where.items() if p not in run} == {}
+
+
 # --- (d) the tutorials run --------------------------------------------------------------------
 
 
@@ -449,6 +484,7 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     assert "Created key mk-" in out
     assert "project absence-2027: approved, budget ρ 1" in out
     assert "audit log verified: 6 records, unbroken" in out
+    assert re.search(r"absence-2027\s*│\s*approved\s*│", out)
     token = (office.folder / "eva.token").read_text(encoding="utf-8").strip()
     assert re.fullmatch(r"medler_[0-9a-f]{16}_\S+", token)
     assert (office.folder / "eva.token").stat().st_mode & 0o077 == 0
