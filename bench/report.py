@@ -24,6 +24,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,25 +57,49 @@ def machine() -> dict[str, str]:
             **{f"{k} version": v for k, v in versions.items()}}  # fmt: skip
 
 
-def run(name: str, args: list[str], out: Path, reuse: bool) -> tuple[str, float | None]:
-    """Run one benchmark; return what it printed and how long it took. Fails loudly. Each
-    output is kept in ``out/<name>.json``; with ``reuse`` a kept one is used again."""
+@dataclass(frozen=True)
+class Section:
+    """One benchmark's run: what it printed, how long it took, and the machine's load (the
+    1-minute load average) as it started and as it ended; None where not kept."""
+
+    printed: str
+    seconds: float | None
+    load: tuple[float, float] | None
+
+
+def run(name: str, args: list[str], out: Path, reuse: bool, scratch: Path) -> Section:
+    """Run one benchmark. Fails loudly. Each output is kept in ``out/<name>.json``, with the
+    scratch folder written as SCRATCH; with ``reuse`` a kept one is used again if it was run
+    with the same arguments."""
+
+    def scrub(text: str) -> str:  # the scratch folder is this machine's business
+        return text.replace(str(scratch), "SCRATCH")
+
     kept = out / f"{name}.json"
     if reuse and kept.is_file():
         body = json.loads(kept.read_text(encoding="utf-8"))
-        return str(body["printed"]), body.get("seconds")
+        if body.get("args") == [scrub(a) for a in args]:
+            load = body.get("load")
+            return Section(str(body["printed"]), body.get("seconds"),
+                           (float(load[0]), float(load[1])) if load else None)  # fmt: skip
+        print(f"== bench/{name}.py: the kept output was run with other arguments "
+              f"({' '.join(body.get('args', []))}); running it again", flush=True)  # fmt: skip
     command = [sys.executable, str(HERE / f"{name}.py"), *args]
     print(f"== {' '.join([f'bench/{name}.py', *args])}", flush=True)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    load = (load_before, os.getloadavg()[0])
     print(done.stdout, flush=True)
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         raise SystemExit(f"bench/{name}.py failed (exit {done.returncode})")
-    kept.write_text(json.dumps({"args": args, "printed": done.stdout.strip(),
-                                "seconds": seconds}, indent=2), encoding="utf-8")  # fmt: skip
-    return done.stdout.strip(), seconds
+    printed = scrub(done.stdout.strip())
+    kept.write_text(json.dumps({"args": [scrub(a) for a in args], "printed": printed,
+                                "seconds": seconds, "load": load}, indent=2),
+                    encoding="utf-8")  # fmt: skip
+    return Section(printed, seconds, load)
 
 
 def scale_runs(path: Path) -> list[dict[str, Any]]:
@@ -128,7 +153,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     size = ["--students", str(args.students), "--weeks", str(args.weeks)]
     scratch = ["--dir", str(args.dir)]
-    sections: list[tuple[str, str, str, float | None]] = []
+    sections: list[tuple[str, str, Section]] = []
     for title, name, extra in (
         ("Pseudonymising a million national IDs", "bench_pseudonymise", []),
         ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
@@ -137,24 +162,22 @@ def main() -> None:
         ("Releasing: differential privacy and disclosure control", "bench_release",
          [*size, *scratch, "--runs", "11"]),
     ):  # fmt: skip
-        printed, seconds = run(name, extra, args.out, args.reuse)
-        sections.append((title, f"bench/{name}.py {' '.join(extra)}", printed, seconds))
+        sections.append((title, f"bench/{name}.py {' '.join(extra)}",
+                         run(name, extra, args.out, args.reuse, args.dir)))  # fmt: skip
     scale_json = args.scale_json
     if scale_json is None:
         scale_json = args.out / "scale.json"
-        printed, seconds = run("bench_scale", [*scratch, "--json", str(scale_json)], args.out,
-                               args.reuse)  # fmt: skip
+        scaled = run("bench_scale", [*scratch, "--json", str(scale_json)], args.out, args.reuse,
+                     args.dir)  # fmt: skip
         sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
-                         f"--dir … --json {scale_json.name}", printed, seconds))  # fmt: skip
-    # the scratch folder is this machine's business, not the report's
-    sections = [(t, c.replace(str(args.dir), "SCRATCH"), o.replace(str(args.dir), "SCRATCH"), s)
-                for t, c, o, s in sections]  # fmt: skip
+                         f"--dir … --json {scale_json.name}", scaled))  # fmt: skip
+    sections = [(t, c.replace(str(args.dir), "SCRATCH"), s) for t, c, s in sections]
     images = plots(scale_runs(scale_json), args.out)
     write(args.out / "README.md", machine(), sections, images, scale_runs(scale_json))
     print(f"wrote {args.out / 'README.md'}")
 
 
-def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, float | None]],
+def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Section]],
           images: list[str], runs: list[dict[str, Any]]) -> None:  # fmt: skip
     lines = [
         "# Benchmarks",
@@ -170,10 +193,14 @@ def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, str, f
         *(f"| {k} | {v} |" for k, v in box.items()),
         "",
     ]
-    for title, command, printed, seconds in sections:
-        took = f"{seconds:,.0f} s in all" if seconds is not None else "time not kept"
+    for title, command, section in sections:
+        took = (f"{section.seconds:,.0f} s in all" if section.seconds is not None
+                else "time not kept")  # fmt: skip
+        if section.load is not None:
+            start, end = section.load
+            took += f"; load average {start:.2f} as it started, {end:.2f} as it ended"
         lines += [f"## {title}", "", f"`{command}` ({took})", "", "```text",
-                  printed, "```", ""]  # fmt: skip
+                  section.printed, "```", ""]  # fmt: skip
     lines += ["## How the build grows with size", "",
               "| pupils | engine | wall s | peak MB |", "|---:|---|---:|---:|"]  # fmt: skip
     for r in sorted(runs, key=lambda r: (r["students"], r["engine"])):
