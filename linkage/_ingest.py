@@ -111,7 +111,7 @@ def ingest_extract(
                           for p in result.files},
             },
             "key": asdict(pseudonymiser.key_ref),
-            "id_policy": {k: str(v) for k, v in asdict(policy).items()},
+            "id_policy": policy.as_record(),
             "records": {name: asdict(c) for name, c in result.counts.items()},
             "warnings": result.warnings,
         })  # fmt: skip

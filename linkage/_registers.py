@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,7 +41,8 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
                 "the key file is not the key the current snapshot was made with; use the same "
                 "key, or ingest the extract again under the new key first"
             )
-        rows = read_register(kind, path, pseudonymiser, quarantine, policy or IdPolicy())
+        rows = read_register(kind, path, pseudonymiser, quarantine,
+                             _snapshot_policy(manifest, policy))  # fmt: skip
         replaced = set(_TABLES[kind]) | {"quarantine"}
         writer.carry_over(previous, [n for n in manifest["tables"] if n not in replaced])
         lineage = {"source_standard": f"{kind} register", "source_file": path.name,
@@ -64,3 +66,18 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
                                      "previous_snapshot": manifest["snapshot_id"]})  # fmt: skip
     return IngestReport(snapshot_id, f"{kind} register", {RESOURCE[kind]: rows.count},
                         len(quarantine.rows), 0, [])  # fmt: skip
+
+
+def _snapshot_policy(manifest: dict[str, Any], policy: IdPolicy | None) -> IdPolicy:
+    """The ID policy the snapshot's extract was ingested under: a register must link persons
+    the same way, or its pseudonyms would not meet the extract's. ``policy``, when given, must
+    be that one."""
+    recorded = manifest.get("id_policy")
+    kept = IdPolicy.from_record(recorded) if recorded else IdPolicy()
+    if policy is not None and policy != kept:
+        raise UsageError(
+            f"the current snapshot was ingested under the ID policy ({kept.describe()}); a "
+            f"register under another ({policy.describe()}) would link persons differently. "
+            "Ingest the extract again under the new policy first"
+        )
+    return kept

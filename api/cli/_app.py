@@ -102,10 +102,35 @@ def ingest(
         str | None,
         typer.Option(help="Name of the source system (scopes its local identifiers)."),
     ] = None,
+    country: Annotated[
+        str, typer.Option(help="Whose national ID numbers the extract holds: SE, NO or DK.")
+    ] = "SE",
+    unlinkable: Annotated[
+        str,
+        typer.Option(
+            help="A person whose ID cannot be linked: 'local' (a source-local pseudonym) or "
+            "'quarantine' (set aside)."
+        ),
+    ] = "local",
+    allow_interim: Annotated[
+        bool,
+        typer.Option("--allow-interim", help="Link interim (and H-, FH-) numbers too."),
+    ] = False,
+    no_coordination: Annotated[
+        bool,
+        typer.Option(
+            "--no-coordination", help="Do not link coordination numbers (samordningsnummer, D)."
+        ),
+    ] = False,
 ) -> None:
-    """Ingest an extract into a new pseudonymised snapshot of the canonical tables."""
+    """Ingest an extract into a new pseudonymised snapshot of the canonical tables. The ID
+    policy (--country, --unlinkable, --allow-interim, --no-coordination) is recorded in the
+    snapshot, and registers added to it later are linked under the same policy."""
     from api.cli import _ingest  # loaded for this command only
 
+    policy = _ingest.id_policy(country=country, unlinkable=unlinkable,
+                               allow_interim=allow_interim,
+                               allow_coordination=not no_coordination)  # fmt: skip
     _ingest.run_ingest(
         source_dir=source_dir,
         updates=updates or [],
@@ -113,6 +138,7 @@ def ingest(
         key_file=key_file,
         source_format=source_format,
         source_name=source_name,
+        policy=policy,
     )
 
 

@@ -16,11 +16,28 @@ from linkage import (
     ingest_extract,
     ingest_register,
 )
+from medler.errors import UsageError
+from pseudonymise import Country, IdPolicy, Unlinkable
+
+
+def id_policy(*, country: str, unlinkable: str, allow_interim: bool, allow_coordination: bool
+              ) -> IdPolicy:  # fmt: skip
+    """The ID policy of the command line's options; a value it does not know is named."""
+    try:
+        return IdPolicy(country=Country(country.upper()), on_unlinkable=Unlinkable(unlinkable),
+                        allow_interim=allow_interim,
+                        allow_coordination=allow_coordination)  # fmt: skip
+    except ValueError:
+        countries = ", ".join(c.value for c in Country)
+        kinds = ", ".join(u.value for u in Unlinkable)
+        raise UsageError(f"--country is one of {countries} and --unlinkable one of {kinds}; "
+                         f"not {country!r} and {unlinkable!r}") from None  # fmt: skip
 
 
 def ingest_with_progress(
     source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
     source_name: str | None = None, updates: list[Path] | None = None,
+    policy: IdPolicy | None = None,
 ) -> IngestReport:  # fmt: skip
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:  # fmt: skip
@@ -31,18 +48,19 @@ def ingest_with_progress(
 
         return ingest_extract(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
-            source_name=source_name, progress=report, updates=updates or [],
+            source_name=source_name, progress=report, updates=updates or [], policy=policy,
         )  # fmt: skip
 
 
 def run_ingest(
     *, source_dir: Path, updates: list[Path], data_dir: Path, key_file: Path | None,
-    source_format: str, source_name: str | None,
+    source_format: str, source_name: str | None, policy: IdPolicy | None = None,
 ) -> None:  # fmt: skip
     result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
                                   source_format=source_format, source_name=source_name,
-                                  updates=updates)  # fmt: skip
+                                  updates=updates, policy=policy)  # fmt: skip
     _print_report(result, data_dir)
+    stdout_console().print(f"ID policy: {(policy or IdPolicy()).describe()}")
 
 
 def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path | None) -> None:

@@ -59,6 +59,34 @@ class IdPolicy:
         object.__setattr__(self, "country", Country(self.country))
         object.__setattr__(self, "on_unlinkable", Unlinkable(self.on_unlinkable))
 
+    def as_record(self) -> dict[str, str]:
+        """The policy as a snapshot's manifest keeps it (every value a string)."""
+        return {"country": str(self.country), "on_unlinkable": str(self.on_unlinkable),
+                "allow_interim": str(self.allow_interim),
+                "allow_coordination": str(self.allow_coordination)}  # fmt: skip
+
+    @classmethod
+    def from_record(cls, record: dict[str, str]) -> IdPolicy:
+        """The policy a manifest recorded (``as_record``); a value it cannot read is refused."""
+
+        def flag(name: str, default: bool) -> bool:
+            value = record.get(name, str(default))
+            if value not in ("True", "False"):
+                raise ValueError(f"the recorded ID policy's {name} is {value!r}, not True/False")
+            return value == "True"
+
+        return cls(country=Country(record.get("country", "SE")),
+                   on_unlinkable=Unlinkable(record.get("on_unlinkable", "local")),
+                   allow_interim=flag("allow_interim", False),
+                   allow_coordination=flag("allow_coordination", True))  # fmt: skip
+
+    def describe(self) -> str:
+        """One line for people: ``SE; unlinkable IDs: local; interim: no; coordination: yes``."""
+        yes = {True: "yes", False: "no"}
+        return (f"{self.country}; unlinkable IDs: {self.on_unlinkable}; interim numbers: "
+                f"{yes[self.allow_interim]}; coordination numbers: "
+                f"{yes[self.allow_coordination]}")  # fmt: skip
+
     def refusal(self, kind: IdKind) -> IdReason | None:
         """Why a valid ID of ``kind`` is not linked under this policy, or None if it is."""
         if kind in INTERIM_KINDS and not self.allow_interim:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from api.cli import run
-from api.cli._errors import EXIT_INPUT
+from api.cli._errors import EXIT_INPUT, EXIT_USAGE
+from linkage import ingest_register
+from medler.errors import UsageError
+from pseudonymise import IdPolicy, Unlinkable
 from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
 
 __all__ = ["ingested", "session_key"]
@@ -90,3 +96,80 @@ def test_build_refuses_a_memory_limit_that_is_no_size(
     assert run(["build", "--data-dir", str(data), "--memory-limit", "lots"]) == 2
     assert "memory limit 'lots' is not a size" in capsys.readouterr().err
     assert not (data / "research" / "CURRENT").exists()
+
+
+def _quarantine(data: Path) -> list[dict[str, object]]:
+    snapshot = data / "snapshots" / (data / "CURRENT").read_text(encoding="utf-8").strip()
+    return pq.read_table(snapshot / "quarantine.parquet").to_pylist()
+
+
+def _kept_local(out: str) -> int:
+    found = re.search(r"\(([\d,]+) people kept with a source-local pseudonym\)", out)
+    assert found, out
+    return int(found.group(1).replace(",", ""))
+
+
+def test_the_id_policy_is_chosen_on_the_command_line_and_registers_follow_it(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extract = str(ingested.extract.out / "ss12000")
+    register = str(ingested.extract.out / "registers" / "student_register.csv")
+    default = ["--key-file", str(ingested.key_file), "--data-dir", str(tmp_path / "default")]
+    assert run(["ingest", extract, *default]) == 0
+    out = capsys.readouterr().out
+    assert "ID policy: SE; unlinkable IDs: local; interim numbers: no; coordination numbers: " \
+           "yes" in out  # fmt: skip
+    local = _kept_local(out)
+    assert local > 0, "the synthetic municipality has pupils whose numbers cannot be linked"
+
+    strict = ["--key-file", str(ingested.key_file), "--data-dir", str(tmp_path / "strict")]
+    assert run(["ingest", extract, *strict, "--unlinkable", "quarantine", "--allow-interim"]) == 0
+    out = capsys.readouterr().out
+    assert "unlinkable IDs: quarantine; interim numbers: yes" in out
+    assert _kept_local(out) == 0
+    snapshot = tmp_path / "strict" / "snapshots" / (
+        tmp_path / "strict" / "CURRENT").read_text(encoding="utf-8").strip()  # fmt: skip
+    manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["id_policy"] == {
+        "country": "SE", "on_unlinkable": "quarantine", "allow_interim": "True",
+        "allow_coordination": "True",
+    }  # fmt: skip
+    # the people the default kept under a local pseudonym are set aside instead
+    set_aside = {folder: sum(1 for row in _quarantine(tmp_path / folder)
+                             if row["reason"] != "kept-local")
+                 for folder in ("default", "strict")}  # fmt: skip
+    assert set_aside["strict"] - set_aside["default"] >= local
+
+    # a register is linked under the snapshot's own policy
+    assert run(["ingest-register", "students", register, *strict]) == 0
+    capsys.readouterr()
+    snapshot = tmp_path / "strict" / "snapshots" / (
+        tmp_path / "strict" / "CURRENT").read_text(encoding="utf-8").strip()  # fmt: skip
+    kept = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))["id_policy"]
+    assert kept["on_unlinkable"] == "quarantine"
+
+
+def test_an_unknown_id_policy_value_is_named(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["ingest", str(ingested.extract.out / "ss12000"), "--key-file",
+                str(ingested.key_file), "--data-dir", str(tmp_path / "d"),
+                "--unlinkable", "drop"])  # fmt: skip
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--unlinkable one of local, quarantine" in err and "'drop'" in err
+    assert not (tmp_path / "d" / "CURRENT").exists()
+
+
+def test_a_register_under_another_id_policy_is_refused(ingested: Ingested, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), "--key-file",
+                str(ingested.key_file), "--data-dir", str(data)]) == 0  # fmt: skip
+    register = ingested.extract.out / "registers" / "teacher_register.csv"
+    other = IdPolicy(on_unlinkable=Unlinkable.QUARANTINE)
+    with pytest.raises(UsageError, match=r"ingested under the ID policy \(SE; unlinkable IDs: "
+                                         r"local.*a register under another \(SE; unlinkable "
+                                         r"IDs: quarantine"):  # fmt: skip
+        ingest_register("teachers", register, data, key_file=ingested.key_file, policy=other)
+    assert ingest_register("teachers", register, data, key_file=ingested.key_file,
+                           policy=IdPolicy()).snapshot_id  # fmt: skip

@@ -460,6 +460,13 @@ def explain(result: subprocess.CompletedProcess[str]) -> str:
     )
 
 
+def assert_token_file(path: Path) -> None:
+    """A token issued into a file: medler's form, and readable by its owner only."""
+    token = path.read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"medler_[0-9a-f]{16}_\S+", token)
+    assert path.stat().st_mode & 0o077 == 0
+
+
 @dataclass(frozen=True)
 class Office:
     folder: Path
@@ -484,10 +491,10 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     assert "Created key mk-" in out
     assert "project absence-2027: approved, budget ρ 1" in out
     assert "audit log verified: 6 records, unbroken" in out
+    assert "3 people kept with a source-local pseudonym" in out
+    assert "ID policy: SE; unlinkable IDs: local;" in out
     assert re.search(r"absence-2027\s*│\s*approved\s*│", out)
-    token = (office.folder / "eva.token").read_text(encoding="utf-8").strip()
-    assert re.fullmatch(r"medler_[0-9a-f]{16}_\S+", token)
-    assert (office.folder / "eva.token").stat().st_mode & 0o077 == 0
+    assert_token_file(office.folder / "eva.token")
     assert (office.folder / "keys" / "medler-key.json").exists()
     assert not (office.folder.parent / f"{office.folder.name}-home" / ".config").exists()
 

@@ -28,7 +28,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.docs.test_docs import REPO, VENV_BIN, Block, blocks, command_lines
+from tests.docs.test_docs import (
+    REPO,
+    VENV_BIN,
+    Block,
+    Office,
+    assert_token_file,
+    blocks,
+    command_lines,
+    explain,
+)
 
 README = REPO / "README.md"
 TIMEOUT = 900  # seconds for one block; the demo's install is the long one
@@ -58,11 +67,6 @@ def bash(text: str, folder: Path, env: dict[str, str]) -> subprocess.CompletedPr
     return subprocess.run(["bash", "-euo", "pipefail", "-c", text], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT,
                           check=False)  # fmt: skip
-
-
-def explain(result: subprocess.CompletedProcess[str]) -> str:
-    return (f"exit {result.returncode}\n--- stdout\n{result.stdout[-4000:]}\n--- stderr\n"
-            f"{result.stderr[-4000:]}")  # fmt: skip
 
 
 def test_every_readme_block_is_run_here_or_says_why_not() -> None:
@@ -116,12 +120,6 @@ def test_the_demo_command_installs_medler_and_runs_the_demo(tmp_path: Path) -> N
 # --- the statistics office's path -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Office:
-    folder: Path
-    result: subprocess.CompletedProcess[str]
-
-
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Office:
     """The README's office block, run once in a fresh folder with medler's ``.venv`` in it."""
@@ -130,8 +128,9 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Office:
     folder.mkdir()
     (folder / ".venv").symlink_to(VENV_BIN.parent, target_is_directory=True)
     block = block_with("bash", "medler keys init")
+    started = time.monotonic()
     result = bash(block.text, folder, reader_env(folder.parent / "home"))
-    return Office(folder, result)
+    return Office(folder, result, time.monotonic() - started)
 
 
 @pytest.mark.slow
@@ -142,9 +141,7 @@ def test_the_office_path_runs_line_for_line(office: Office) -> None:
     assert "project absence-2027: approved, budget ρ 1" in out
     assert re.search(r"^Release r-\d{8}T\d{6}-[0-9a-f]{8}: sdc", out, re.MULTILINE), out
     assert re.search(r"audit log verified: \d+ records, unbroken", out)
-    token = (office.folder / "eva.token").read_text(encoding="utf-8").strip()
-    assert re.fullmatch(r"medler_[0-9a-f]{16}_\S+", token)
-    assert (office.folder / "eva.token").stat().st_mode & 0o077 == 0
+    assert_token_file(office.folder / "eva.token")
     key = office.folder.parent / "home" / ".config" / "medler" / "key.json"
     assert key.exists(), "medler keys init keeps the key in the home folder, outside the data"
     assert (office.folder / "medler-data" / "research" / "CURRENT").exists()

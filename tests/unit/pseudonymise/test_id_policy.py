@@ -102,3 +102,22 @@ def test_policy_refuses_unknown_names() -> None:
         IdPolicy(country="FI")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'drop' is not a valid Unlinkable"):
         IdPolicy(on_unlinkable="drop")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("policy", [
+    IdPolicy(),
+    IdPolicy(country="NO", on_unlinkable="quarantine", allow_interim=True,
+             allow_coordination=False),
+])  # fmt: skip
+def test_a_policy_survives_its_manifest_record(policy: IdPolicy) -> None:
+    record = policy.as_record()
+    assert all(isinstance(v, str) for v in record.values())
+    assert IdPolicy.from_record(record) == policy
+    assert IdPolicy.from_record({}) == IdPolicy()  # a manifest from before the record
+
+
+def test_a_record_that_cannot_be_read_is_refused() -> None:
+    with pytest.raises(ValueError, match="allow_interim is 'yes', not True/False"):
+        IdPolicy.from_record({**IdPolicy().as_record(), "allow_interim": "yes"})
+    with pytest.raises(ValueError):
+        IdPolicy.from_record({**IdPolicy().as_record(), "on_unlinkable": "drop"})
