@@ -53,7 +53,7 @@ def machine() -> dict[str, str]:
             versions[name] = "not installed"
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{ram:.0f} GiB",
             "os": platform.platform(), "python": platform.python_version(),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "report written": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             **{f"{k} version": v for k, v in versions.items()}}  # fmt: skip
 
 
@@ -102,12 +102,15 @@ def run(name: str, args: list[str], out: Path, reuse: bool, scratch: Path) -> Se
     return Section(printed, seconds, load)
 
 
-def scale_runs(path: Path) -> list[dict[str, Any]]:
-    """The scale benchmark's runs: students, engine, seconds, peak MB (``bench_scale.py
-    --json``)."""
+def scale_body(path: Path) -> dict[str, Any]:
+    """What ``bench_scale.py --json`` wrote: when and how it ran, and its runs."""
     body = json.loads(path.read_text(encoding="utf-8"))
-    runs = body["runs"] if isinstance(body, dict) else body
-    return [r for r in runs if not r.get("memory_limit")]
+    return body if isinstance(body, dict) else {"runs": body}
+
+
+def scale_runs(path: Path) -> list[dict[str, Any]]:
+    """The scale benchmark's runs without a memory limit: students, engine, seconds, peak MB."""
+    return [r for r in scale_body(path)["runs"] if not r.get("memory_limit")]
 
 
 def plots(runs: list[dict[str, Any]], out: Path) -> list[str]:
@@ -173,12 +176,13 @@ def main() -> None:
                          f"--dir … --json {scale_json.name}", scaled))  # fmt: skip
     sections = [(t, c.replace(str(args.dir), "SCRATCH"), s) for t, c, s in sections]
     images = plots(scale_runs(scale_json), args.out)
-    write(args.out / "README.md", machine(), sections, images, scale_runs(scale_json))
+    write(args.out / "README.md", machine(), sections, images, scale_body(scale_json))
     print(f"wrote {args.out / 'README.md'}")
 
 
 def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Section]],
-          images: list[str], runs: list[dict[str, Any]]) -> None:  # fmt: skip
+          images: list[str], scale: dict[str, Any]) -> None:  # fmt: skip
+    runs = [r for r in scale["runs"] if not r.get("memory_limit")]
     lines = [
         "# Benchmarks",
         "",
@@ -201,11 +205,20 @@ def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Sectio
             took += f"; load average {start:.2f} as it started, {end:.2f} as it ended"
         lines += [f"## {title}", "", f"`{command}` ({took})", "", "```text",
                   section.printed, "```", ""]  # fmt: skip
+    conf = ", ".join(f"`{c}`" for c in scale.get("spark_conf") or []) or "none"
     lines += ["## How the build grows with size", "",
-              "| pupils | engine | wall s | peak MB |", "|---:|---|---:|---:|"]  # fmt: skip
+              f"Measured by `bench/bench_scale.py` on {scale.get('measured', 'an unknown date')} "
+              f"({scale.get('weeks', '?')} teaching weeks; Spark master "
+              f"`{scale.get('spark_master', '?')}`, Spark settings: {conf}). The load column is "
+              "the 1-minute load average as each build started and ended; on 2 cores a build "
+              "alone brings it to about 2.", "",
+              "| pupils | engine | wall s | peak MB | load |",
+              "|---:|---|---:|---:|---|"]  # fmt: skip
     for r in sorted(runs, key=lambda r: (r["students"], r["engine"])):
+        load = r.get("load_average_1min")
+        shown = f"{load[0]:.1f}–{load[1]:.1f}" if load else "not kept"
         lines.append(f"| {r['students']:,} | {r['engine']} | {r['seconds']:,.1f} | "
-                     f"{r['peak_mb']:,.0f} |")  # fmt: skip
+                     f"{r['peak_mb']:,.0f} | {shown} |")  # fmt: skip
     lines += ["", *(f"![{i.removesuffix('.png')}]({i})" for i in images), "",
               "What the figures mean for a national year: "
               "[../explanation/scale.md](../explanation/scale.md).", ""]  # fmt: skip
