@@ -13,6 +13,7 @@ the DPO and never published.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -116,6 +117,7 @@ class ReleaseEngine:
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
         self._aggregates: dict[tuple[Any, ...], Any] = {}
+        self._last_sdc: tuple[str, PrivateFrame, list[Cell]] | None = None
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -124,7 +126,7 @@ class ReleaseEngine:
         current = current_snapshot(self.data_dir / RESEARCH)
         if current != self._snapshot:
             self._snapshot, self._frames, self._plans = current, {}, {}
-            self._aggregates = {}
+            self._aggregates, self._last_sdc = {}, None
         return current
 
     def _frame(self, name: str) -> PrivateFrame:
@@ -251,8 +253,9 @@ class ReleaseEngine:
         frame = self._frame(spec.table)
         resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
         sdc = self.policies.release.sdc
-        people = self._cached(("population", spec.table, _filters_key(spec)), lambda: population(
-            frame, resolved.table.unit, resolved.collapse.filters))  # fmt: skip
+        people = self._cached(("population", spec.table, _filters_key(spec)), frame,
+                              lambda: population(frame, resolved.table.unit,
+                                                 resolved.collapse.filters))  # fmt: skip
         if people < sdc.min_population:
             raise QueryRefused(
                 f"the filters leave fewer than {sdc.min_population} persons; medler releases "
@@ -284,14 +287,23 @@ class ReleaseEngine:
         key = ("teachers", resolved.spec.table, _filters_key(resolved.spec), c.by)
         if table.teachers_from is not None:
             source = table.teachers_from
-            return self._cached(key, lambda: exact_cells(
+            return self._cached(key, frame, lambda: exact_cells(
                 frame, c, self._frame(source.table), source.on, source.column))  # fmt: skip
-        return self._cached(key, lambda: exact_cells(frame, c, None, (), table.teacher))
+        return self._cached(key, frame, lambda: exact_cells(frame, c, None, (), table.teacher))
 
-    def _cached(self, key: tuple[Any, ...], compute: Any) -> Any:
+    def _current(self, frame: PrivateFrame) -> bool:
+        """Whether ``frame`` was opened from the current snapshot (a request that began before
+        a new snapshot was switched in holds a frame of the earlier one)."""
+        self.snapshot  # noqa: B018  (a new snapshot closes the earlier one's frames)
+        return any(f is frame for f in self._frames.values())
+
+    def _cached(self, key: tuple[Any, ...], frame: PrivateFrame, compute: Any) -> Any:
         """Aggregates that depend only on the snapshot and the spec's filters and grouping
-        (populations, teacher counts), kept for the snapshot's lifetime; never released."""
-        self.snapshot  # noqa: B018  (a new snapshot empties the cache)
+        (populations, teacher counts), computed from ``frame`` and kept for the snapshot's
+        lifetime; never released. A frame of an earlier snapshot is computed from, never
+        kept from or served from the cache."""
+        if not self._current(frame):
+            return compute()
         if key not in self._aggregates:
             if len(self._aggregates) >= AGGREGATE_CACHE:
                 self._aggregates.pop(next(iter(self._aggregates)))
@@ -345,13 +357,18 @@ class ReleaseEngine:
     # --- sdc --------------------------------------------------------------------------------
 
     def _sdc_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
-        """The protected table of an sdc spec, computed once per spec and snapshot: a submit
-        checks it (the linked-tables audit needs its suppression pattern) and then releases the
-        same table. Exact and unrounded values never leave this cache but through a release."""
-        table: list[Cell] = self._cached(("sdc", resolved.spec.digest()),
-                                         lambda: self._sdc_table(resolved, frame))  # fmt: skip
-        # each caller gets cells of its own: nothing it does reaches the cached table
-        return [replace(c, keys=dict(c.keys), values=dict(c.values)) for c in table]
+        """The protected table of an sdc spec. A submit checks it (the linked-tables audit
+        needs its suppression pattern) and then releases the same table, so the last one
+        computed is kept, for its spec and the frame (snapshot) it came from: one table, so
+        the memory it holds is bounded. Each caller gets a deep copy."""
+        key = resolved.spec.digest()
+        kept = self._last_sdc
+        if kept is not None and kept[0] == key and kept[1] is frame and self._current(frame):
+            return copy.deepcopy(kept[2])
+        table = self._sdc_table(resolved, frame)
+        if self._current(frame):
+            self._last_sdc = (key, frame, table)
+        return copy.deepcopy(table)
 
     def _sdc_table(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
         spec, c = resolved.spec, resolved.collapse

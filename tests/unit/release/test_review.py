@@ -278,3 +278,22 @@ def test_a_submit_computes_its_protected_table_once(
     kept = world.service.engine._sdc_cells(
         *world.service.engine._checked(by_grade_and_school, None))  # fmt: skip
     assert kept[0].values != {}
+
+
+def test_a_table_from_a_snapshot_no_longer_current_is_never_kept(world: World) -> None:
+    """A request that opened its frame before a new snapshot was switched in computes from
+    that frame, but nothing it computes is kept for the new snapshot's requests."""
+    engine = world.service.engine
+    resolved, frame = engine._checked(BY_GRADE, None)
+    engine._frames.clear()  # what switching in a new snapshot does to the open frames
+    kept_before = dict(engine._aggregates)
+    cells = engine._sdc_cells(resolved, frame)
+    assert cells and engine._last_sdc is None
+    assert engine._cached(("population", "probe"), frame, lambda: 42) == 42
+    assert engine._aggregates == kept_before
+    # a current frame's table is kept, and served as a copy
+    resolved, frame = engine._checked(BY_GRADE, None)
+    first = engine._sdc_cells(resolved, frame)
+    assert engine._last_sdc is not None and engine._last_sdc[1] is frame
+    first[0].values.clear()
+    assert engine._sdc_cells(resolved, frame)[0].values != {}
