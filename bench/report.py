@@ -153,6 +153,7 @@ def main() -> None:
         help="use the outputs kept from an earlier run where there are any",
     )
     args = parser.parse_args()
+    args.dir = args.dir.resolve()  # as the benchmarks print it, so that it is scrubbed
     args.out.mkdir(parents=True, exist_ok=True)
     size = ["--students", str(args.students), "--weeks", str(args.weeks)]
     scratch = ["--dir", str(args.dir)]

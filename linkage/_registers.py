@@ -73,7 +73,13 @@ def _snapshot_policy(manifest: dict[str, Any], policy: IdPolicy | None) -> IdPol
     the same way, or its pseudonyms would not meet the extract's. ``policy``, when given, must
     be that one."""
     recorded = manifest.get("id_policy")
-    kept = IdPolicy.from_record(recorded) if recorded else IdPolicy()
+    try:
+        kept = IdPolicy.from_record(recorded) if recorded else IdPolicy()
+    except ValueError as error:
+        raise InputFileError(
+            f"the current snapshot's manifest records an ID policy medler cannot read "
+            f"({error}); ingest the extract again"
+        ) from None
     if policy is not None and policy != kept:
         raise UsageError(
             f"the current snapshot was ingested under the ID policy ({kept.describe()}); a "

@@ -23,15 +23,15 @@ from pseudonymise import Country, IdPolicy, Unlinkable
 def id_policy(*, country: str, unlinkable: str, allow_interim: bool, allow_coordination: bool
               ) -> IdPolicy:  # fmt: skip
     """The ID policy of the command line's options; a value it does not know is named."""
-    try:
-        return IdPolicy(country=Country(country.upper()), on_unlinkable=Unlinkable(unlinkable),
-                        allow_interim=allow_interim,
-                        allow_coordination=allow_coordination)  # fmt: skip
-    except ValueError:
-        countries = ", ".join(c.value for c in Country)
-        kinds = ", ".join(u.value for u in Unlinkable)
-        raise UsageError(f"--country is one of {countries} and --unlinkable one of {kinds}; "
-                         f"not {country!r} and {unlinkable!r}") from None  # fmt: skip
+    if country.upper() not in {c.value for c in Country}:
+        raise UsageError(f"--country is one of {', '.join(c.value for c in Country)}, "
+                         f"not {country!r}")  # fmt: skip
+    if unlinkable.lower() not in {u.value for u in Unlinkable}:
+        raise UsageError(f"--unlinkable is one of {', '.join(u.value for u in Unlinkable)}, "
+                         f"not {unlinkable!r}")  # fmt: skip
+    return IdPolicy(country=Country(country.upper()),
+                    on_unlinkable=Unlinkable(unlinkable.lower()), allow_interim=allow_interim,
+                    allow_coordination=allow_coordination)  # fmt: skip
 
 
 def ingest_with_progress(

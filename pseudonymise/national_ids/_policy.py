@@ -81,7 +81,8 @@ class IdPolicy:
                    allow_coordination=flag("allow_coordination", True))  # fmt: skip
 
     def describe(self) -> str:
-        """One line for people: ``SE; unlinkable IDs: local; interim: no; coordination: yes``."""
+        """One line for people: ``SE; unlinkable IDs: local; interim numbers: no;
+        coordination numbers: yes``."""
         yes = {True: "yes", False: "no"}
         return (f"{self.country}; unlinkable IDs: {self.on_unlinkable}; interim numbers: "
                 f"{yes[self.allow_interim]}; coordination numbers: "
