@@ -37,10 +37,9 @@ the third is a quick check of the benchmark itself:
     .venv/bin/python bench/bench_scale.py --dir SCRATCH --spark-students 25000,50000
     .venv/bin/python bench/bench_scale.py --dir SCRATCH --students 2000 --weeks 2
 
-``--spark-conf KEY=VALUE`` passes a Spark setting through. The committed figures were measured
-with ``--spark-conf spark.driver.host=127.0.0.1``, before the engine itself made a local Spark
-listen and advertise on loopback (without that, a task result over 1 MB could not be fetched
-back: ``TaskResultLost``); it is no longer needed.
+``--spark-conf KEY=VALUE`` passes a Spark setting through. None is needed on one machine: the
+engine makes a local Spark listen and advertise on loopback (without that, a task result over
+1 MB could not be fetched back: ``TaskResultLost``).
 """
 
 from __future__ import annotations

@@ -72,8 +72,8 @@ def run(name: str, args: list[str], out: Path, reuse: bool, scratch: Path) -> Se
     scratch folder written as SCRATCH; with ``reuse`` a kept one is used again if it was run
     with the same arguments."""
 
-    def scrub(text: str) -> str:  # the scratch folder is this machine's business
-        return text.replace(str(scratch), "SCRATCH")
+    def scrub(text: str) -> str:  # where things are on this machine is its own business
+        return text.replace(str(scratch), "SCRATCH").replace(f"{ROOT}{os.sep}", "")
 
     kept = out / f"{name}.json"
     if reuse and kept.is_file():
