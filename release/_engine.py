@@ -193,15 +193,15 @@ class ReleaseEngine:
             return again
         try:
             resolved, frame = self._checked(spec, approval, waive)
+            rho = 0.0
             if spec.mode == "dp":
-                cells = self._dp_cells(resolved, frame, project, requester, waive)
+                cells, rho = self._dp_cells(resolved, frame, project, requester, waive)
             else:
                 cells = self._sdc_cells(resolved, frame)
                 self._check_linked(resolved, frame, cells, project, snapshot, waive)
         except (QueryRefused, BudgetExhausted) as refusal:
             self.record_refusal(spec, requester, project, refusal, **more)
             raise
-        rho = self._plans[digest].rho if spec.mode == "dp" else 0.0
         notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
         # why a cell was suppressed is kept for the DPO, never published: a published reason
         # would tell an attacker that a cell holds fewer than the threshold, and narrow it
@@ -451,16 +451,23 @@ class ReleaseEngine:
                            for n, t in research["tables"].items()}}  # fmt: skip
 
     def _plan(self, resolved: Resolved, frame: PrivateFrame) -> DpPlan:
+        """The calibrated measurement of a dp spec, kept per spec for the snapshot's lifetime
+        (its public keys come from the snapshot); a frame of an earlier snapshot gets a plan of
+        its own, never kept."""
         digest = resolved.spec.digest()
-        if digest not in self._plans:
-            keys = self._keys(resolved, frame)
-            schema = _collapsed_schema(resolved.collapse, frame.schema())
-            assert resolved.spec.rho is not None
-            self._plans[digest] = plan_release(
-                resolved.collapse, schema, keys, resolved.spec.rho,
-                max_persons=self.policies.release.dp.max_persons, quantiles=resolved.quantiles,
-            )  # fmt: skip
-        return self._plans[digest]
+        current = self._current(frame)
+        if current and digest in self._plans:
+            return self._plans[digest]
+        keys = self._keys(resolved, frame)
+        schema = _collapsed_schema(resolved.collapse, frame.schema())
+        assert resolved.spec.rho is not None
+        plan = plan_release(
+            resolved.collapse, schema, keys, resolved.spec.rho,
+            max_persons=self.policies.release.dp.max_persons, quantiles=resolved.quantiles,
+        )  # fmt: skip
+        if current and self._current(frame):
+            self._plans[digest] = plan
+        return plan
 
     def _dp_checks(self, resolved: Resolved, frame: PrivateFrame, waive: frozenset[str]) -> None:
         spec = resolved.spec
@@ -476,7 +483,8 @@ class ReleaseEngine:
     def _dp_cells(
         self, resolved: Resolved, frame: PrivateFrame, project: str, requester: str,
         waive: frozenset[str],
-    ) -> list[Cell]:  # fmt: skip
+    ) -> tuple[list[Cell], float]:  # fmt: skip
+        """The released cells, and the ρ charged for them."""
         spec = resolved.spec
         self._dp_checks(resolved, frame, waive)
         plan = self._plan(resolved, frame)
@@ -505,7 +513,7 @@ class ReleaseEngine:
                 values[m.name] = _clip(values[m.name], bounds)
                 lower[m.name], upper[m.name] = _interval(values[m.name], widths[m.name], bounds)
             out.append(Cell(keys, "released", values, widths, lower=lower, upper=upper))
-        return out
+        return out, plan.rho
 
 
 _MEAN_NOTE = (

@@ -297,3 +297,19 @@ def test_a_table_from_a_snapshot_no_longer_current_is_never_kept(world: World) -
     assert engine._last_sdc is not None and engine._last_sdc[1] is frame
     first[0].values.clear()
     assert engine._sdc_cells(resolved, frame)[0].values != {}
+
+
+def test_a_dp_plan_from_a_snapshot_no_longer_current_is_never_kept(world: World) -> None:
+    engine = world.service.engine
+    spec = QuerySpec.model_validate({**BY_GRADE.model_dump(), "mode": "dp", "rho": 0.1})
+    resolved, frame = engine._checked(spec, None)
+    engine._frames.clear()  # a new snapshot switched in while the request was under way
+    assert engine._plan(resolved, frame).rho == pytest.approx(0.1)
+    assert spec.digest() not in engine._plans
+    resolved, frame = engine._checked(spec, None)
+    plan = engine._plan(resolved, frame)
+    assert engine._plans[spec.digest()] is plan
+    assert engine._plan(resolved, frame) is plan
+    released = world.service.submit(world.ann, "p", spec)
+    assert released.release is not None and released.release.rho == plan.rho
+    assert world.spent() == pytest.approx(plan.rho)
