@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -56,5 +57,10 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     done.set()
     sampler.join()
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:4])} … failed ({process.returncode}): {err[-500:]}")
+        # the whole error output is kept: a JVM's cause is often far above its last lines
+        with tempfile.NamedTemporaryFile("w", prefix="medler-bench-", suffix=".log",
+                                         delete=False, encoding="utf-8") as log:  # fmt: skip
+            log.write(err)
+        raise SystemExit(f"{' '.join(command[:4])} … failed ({process.returncode}): "
+                         f"{err[-500:]}\n(all of its error output: {log.name})")  # fmt: skip
     return elapsed, peak / 1024

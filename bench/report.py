@@ -108,9 +108,9 @@ def scale_body(path: Path) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"runs": body}
 
 
-def scale_runs(path: Path) -> list[dict[str, Any]]:
+def unbounded(scale: dict[str, Any]) -> list[dict[str, Any]]:
     """The scale benchmark's runs without a memory limit: students, engine, seconds, peak MB."""
-    return [r for r in scale_body(path)["runs"] if not r.get("memory_limit")]
+    return [r for r in scale["runs"] if not r.get("memory_limit")]
 
 
 def plots(runs: list[dict[str, Any]], out: Path) -> list[str]:
@@ -176,14 +176,15 @@ def main() -> None:
         sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
                          f"--dir … --json {scale_json.name}", scaled))  # fmt: skip
     sections = [(t, c.replace(str(args.dir), "SCRATCH"), s) for t, c, s in sections]
-    images = plots(scale_runs(scale_json), args.out)
-    write(args.out / "README.md", machine(), sections, images, scale_body(scale_json))
+    scale = scale_body(scale_json)  # read once, for the plots and the table
+    images = plots(unbounded(scale), args.out)
+    write(args.out / "README.md", machine(), sections, images, scale)
     print(f"wrote {args.out / 'README.md'}")
 
 
 def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Section]],
           images: list[str], scale: dict[str, Any]) -> None:  # fmt: skip
-    runs = [r for r in scale["runs"] if not r.get("memory_limit")]
+    runs = unbounded(scale)
     lines = [
         "# Benchmarks",
         "",

@@ -22,14 +22,13 @@ WEEKS = 2
 SEED = 7
 
 
-@pytest.fixture(scope="session")
-def research_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("research-data")
+def build_research_data(root: Path, config: SynthConfig) -> Path:
+    """The whole path in ``root``: a key, the synthetic municipality of ``config``, its
+    extract and both registers ingested, and the research tables built (default engine).
+    Returns the data directory."""
     key = root / "key.json"
     create_key_file(key)
-    extract = generate_municipality(
-        SynthConfig(students=STUDENTS, seed=SEED, weeks=WEEKS), root / "extract"
-    )
+    extract = generate_municipality(config, root / "extract")
     data = root / "data"
     ingest_extract(extract.out / "ss12000", data, key_file=key)
     registers = extract.out / "registers"
@@ -37,6 +36,12 @@ def research_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ingest_register("students", registers / "student_register.csv", data, key_file=key)
     build_research_tables(data)
     return data
+
+
+@pytest.fixture(scope="session")
+def research_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_research_data(tmp_path_factory.mktemp("research-data"),
+                               SynthConfig(students=STUDENTS, seed=SEED, weeks=WEEKS))  # fmt: skip
 
 
 def engine(data_dir: Path) -> ReleaseEngine:

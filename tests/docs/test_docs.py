@@ -331,20 +331,21 @@ def check_command(argv: list[str]) -> str | None:
     return None
 
 
-def documented_commands() -> Iterator[tuple[str, list[str]]]:
+def documented_commands() -> Iterator[tuple[str, Block, list[str]]]:
+    """Every ``medler`` command of a bash block: where it is (``doc:line``), its block, argv."""
     for document in DOCUMENTS:
         for block in blocks(document):
             if block.language not in ("bash", "sh", "shell"):
                 continue
             commands, _ = command_lines(block.text)
             for argv in commands:
-                yield f"{shown(document)}:{block.line}", argv
+                yield f"{shown(document)}:{block.line}", block, argv
 
 
 def test_every_documented_command_line_is_a_real_command_with_real_options() -> None:
     seen = list(documented_commands())
     assert len(seen) > 40
-    problems = [f"{where}: {problem}: {shlex.join(argv)}" for where, argv in seen
+    problems = [f"{where}: {problem}: {shlex.join(argv)}" for where, _, argv in seen
                 if (problem := check_command(argv)) is not None]  # fmt: skip
     assert problems == []
 
@@ -407,12 +408,10 @@ def test_every_documented_command_is_run_by_a_test() -> None:
     """A command shown in a how-to or an explanation is also in a block that runs as written
     (README.md or a tutorial), so every command the docs show is exercised."""
     run, shown_where = set(), {}
-    for where, argv in documented_commands():
+    for where, block, argv in documented_commands():
         path = command_path(argv)
         shown_where.setdefault(path, where)
-        document = where.rsplit(":", 1)[0]
-        block = next(b for b in blocks(REPO / document) if f"{document}:{b.line}" == where)
-        if document in RUN_AS_WRITTEN and block.skip is None:
+        if where.rsplit(":", 1)[0] in RUN_AS_WRITTEN and block.skip is None:
             run.add(path)
     assert len(run) > 15
     assert {p: w for p, w in shown_where.items() if p not in run} == {}

@@ -14,18 +14,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linkage import (
-    ENGINES,
-    build_research_tables,
-    current_snapshot,
-    ingest_extract,
-    ingest_register,
-    read_manifest,
-)
+from linkage import ENGINES, build_research_tables, current_snapshot, read_manifest
 from linkage._build import RESEARCH, TABLES
-from linkage.sources.synthetic import SynthConfig, generate_municipality
+from linkage.sources.synthetic import SynthConfig
 from medler.errors import UsageError
-from pseudonymise import create_key_file
+from tests.research_data import build_research_data
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,16 +43,8 @@ def both(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[dict[str, pl.DataFrame], ...]]:
     monkeypatch = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("spark")
-    key = root / "key.json"
-    create_key_file(key)
-    extract = generate_municipality(SynthConfig(students=400, seed=5, weeks=3), root / "extract")
-    data = root / "data"
-    ingest_extract(extract.out / "ss12000", data, key_file=key)
-    registers = extract.out / "registers"
-    ingest_register("teachers", registers / "teacher_register.csv", data, key_file=key)
-    ingest_register("students", registers / "student_register.csv", data, key_file=key)
-    build_research_tables(data)
+    data = build_research_data(tmp_path_factory.mktemp("spark"),
+                               SynthConfig(students=400, seed=5, weeks=3))  # fmt: skip
     duck = _tables(data)
     # results over the direct-result limit are fetched from the driver's block manager, the
     # path a larger build takes: make every result take it
