@@ -22,7 +22,6 @@ their interval is the widest ratio the two 95 % intervals allow, clipped to the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,10 @@ from opendp.extras.polars import DPExpr
 
 from release._errors import PrivacyInvariantBroken
 from release._frames import ROW, Collapse
+from release._measures import clip, interval, kind
+from release._policy import Table
+from release._results import Cell
+from release._spec import QuerySpec
 
 dp.enable_features("contrib")
 
@@ -134,20 +137,25 @@ def accuracy_at(plan: DpPlan, alpha: float) -> dict[str, float | None]:
     return {str(r["column"]): r["accuracy"] for r in summary.iter_rows(named=True)}
 
 
-def mean_interval(
-    total: float, count: float, a_total: float, a_count: float, bounds: Sequence[float]
-) -> tuple[float | None, float | None]:
-    """A noisy mean ``total / count`` and the half-width of the widest interval the two
-    estimates' intervals allow, clipped to the measure's bounds."""
-    lo, hi = bounds
-    if count <= 0:
-        return None, None
-    estimate = min(max(total / count, lo), hi)
-    low_count = count - a_count
-    if low_count <= 0:
-        return estimate, (hi - lo) / 2
-    candidates = [(total - a_total) / (count + a_count), (total + a_total) / low_count,
-                  (total - a_total) / low_count, (total + a_total) / (count + a_count)]  # fmt: skip
-    low = max(min(candidates), lo)
-    high = min(max(candidates), hi)
-    return estimate, max(estimate - low, high - estimate)
+def dp_cells(
+    released: pl.DataFrame, spec: QuerySpec, table: Table, accuracy: dict[str, float | None]
+) -> list[Cell]:
+    """The cells of an OpenDP release, in key order: each measure's estimate with its 95 %
+    half-width and interval, clipped to what the measure can be (post-processing: free)."""
+    by = list(spec.group_by)
+    ordered = released.sort(by, nulls_last=True) if by else released
+    out = []
+    for row in ordered.iter_rows(named=True):
+        values: dict[str, float | None] = {}
+        widths: dict[str, float | None] = {}
+        lower: dict[str, float | None] = {}
+        upper: dict[str, float | None] = {}
+        for m in spec.measures:
+            behaviour = kind(m)
+            value, widths[m.name] = behaviour.estimate(row, m, accuracy, table)
+            bounds = behaviour.value_range(m, table)
+            values[m.name] = clip(value, bounds)
+            lower[m.name], upper[m.name] = interval(values[m.name], widths[m.name], bounds)
+        keys = {k: row[k] for k in by}
+        out.append(Cell(keys, "released", values, widths, lower=lower, upper=upper))
+    return out

@@ -1,24 +1,33 @@
 """``preview`` and ``release``: the only way anything leaves medler.
 
-A release is computed on the current research snapshot: the spec is checked against the
-catalogue (``_rules``), then against the data (a population or a teacher count too small is
-refused), then computed exactly and disclosure-controlled (``sdc``) or computed by an OpenDP
-measurement (``dp``). Identical specs within a project return the earlier release (no new
-noise, no new cost). A disclosure-controlled table is audited together with the project's
-earlier ones (``_linked``): it is refused when one of its cells and an earlier released cell
-cover populations that differ by fewer than ``differencing_min`` persons, or when the tables
-together pin a suppressed cell to too narrow an interval. Why a cell was suppressed is kept for
-the DPO and never published.
+A request is **assessed once** (``ReleaseEngine.assess``): the spec is checked against the
+catalogue (``_rules``), then, in ``sdc`` mode, against the data (the population floor, the
+teacher rules), its disclosure-controlled table computed (``_sdc.protect``) and audited with
+the project's earlier outputs on the same table (``_linked``); in ``dp`` mode its OpenDP
+measurement is planned from public keys alone. Checks return their findings as data; the
+service reads them once to release, hold or refuse.
+
+What each mode decides on:
+
+- ``dp``: nothing exact about pupils. There is no population floor (a refusal that depends on
+  how many pupils a filter leaves would be an exact, free answer); the teacher rules are
+  decided on the teachers behind each cell of the spec's *public-key* filters and grouping,
+  which is the schedule's, and no pupil-level filter can move it. A preview depends on the
+  spec and the public keys only.
+- ``sdc``: every answer that depends on the data is an output. A preview shows which cells
+  would be suppressed, so it is recorded, audited, metered (``previews_per_day``) and joins
+  the project's history for the linked audit like a release; a refusal of a preview is
+  recorded and audited too. A measure is filtered only between its band edges.
+
+Identical specs within a project return the earlier release (no new noise, no new cost). Why
+a cell was suppressed is kept for the DPO and never published.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import hashlib
-import json
-import math
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,84 +36,68 @@ from sqlalchemy import Engine
 
 from linkage import current_snapshot, read_manifest
 from release import _sdc
-from release._dp import DpPlan, mean_interval, plan_release
-from release._errors import QueryRefused
+from release._dp import DpPlan, dp_cells, plan_release
+from release._errors import Finding, QueryRefused
 from release._frames import (
     Collapse,
     PrivateFrame,
-    atoms,
-    exact_cells,
+    TeacherLink,
+    exact_table,
     key_dtype,
     open_table,
     population,
     run_measurement,
 )
 from release._keys import key_frame, key_values
-from release._linked import PublishedCell, PublishedTable, exposed_cells, smallest_difference
+from release._linked import History, Output, audit
+from release._measures import RATIO_NOTE, is_ratio, kind
 from release._policy import Policies, load_policies
-from release._rules import Approval, Resolved, resolve
+from release._results import Cell, Preview, Release
+from release._rules import Approval, Resolved, known_table, resolve
 from release._spec import QuerySpec
 from release._store import FileStore, ReleaseStore
 from release.governance import BudgetExhausted, Ledger, append_audit
 
+__all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
+
 RESEARCH = "research"
-AGGREGATE_CACHE = 64
+OUTPUTS = ("released", "previewed")  # what the linked audit counts as published
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One released cell: its keys (None = all, in a margin), status (released, suppressed,
-    rounded), the measures' values (None when suppressed) and, in dp mode, the half-width of
-    each value's 95 % interval and the interval itself (``lower``, ``upper``), clipped to what
-    the measure can be: a count or a sum of non-negative values is never below 0, a share lies
-    in [0, 1], a mean within its column's bounds."""
+class Assessment:
+    """One request, assessed: what it failed (``findings``), and what a release of it would
+    show, computed once: the protected table (``sdc``: its cells, with the reasons kept for the
+    DPO) or the calibrated measurement (``dp``). ``history``: the project's outputs on the
+    table with this one added, kept once this one is published."""
 
-    keys: dict[str, Any]
-    status: str
-    values: dict[str, float | None]
-    half_width: dict[str, float | None] = field(default_factory=dict)
-    reason: str | None = None
-    margin: bool = False
-    lower: dict[str, float | None] = field(default_factory=dict)
-    upper: dict[str, float | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Release:
-    release_id: str
-    spec: dict[str, Any]
-    mode: str
+    resolved: Resolved
+    frame: PrivateFrame
     snapshot: str
-    policy_version: str
-    rho: float
-    cells: list[Cell]
-    cached: bool = False
-    notes: list[str] = field(default_factory=list)
+    findings: tuple[Finding, ...]
+    cells: tuple[Cell, ...] = ()
+    plan: DpPlan | None = None
+    history: History | None = None
 
-    def digest(self) -> str:
-        """A digest of the released values (the audit log keeps this, never the values)."""
-        body = json.dumps([asdict(c) for c in self.cells], sort_keys=True, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()
+    @property
+    def spec(self) -> QuerySpec:
+        return self.resolved.spec
 
-
-@dataclass(frozen=True)
-class Preview:
-    spec: dict[str, Any]
-    mode: str
-    rho: float
-    policy_version: str
-    accuracy: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    cells: list[Cell] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    def unwaived(self, waive: frozenset[str]) -> list[Finding]:
+        return [f for f in self.findings if f.check is None or f.check not in waive]
 
 
 class ReleaseEngine:
     """Previews and releases over the current research snapshot of ``data_dir``."""
 
     def __init__(
-        self, data_dir: Path, *, policies: Policies | None = None,
-        store: ReleaseStore | None = None, control: Engine | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        data_dir: Path,
+        *,
+        policies: Policies | None = None,
+        store: ReleaseStore | None = None,
+        control: Engine | None = None,
+    ) -> None:
         """``control``: the control plane (``release.governance``). With it, every dp release
         is charged to the ledger before its noise is drawn, and every request is appended to
         the audit log; without it (tests, dummy data) nothing is charged or audited."""
@@ -116,8 +109,7 @@ class ReleaseEngine:
         self._snapshot: Path | None = None
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
-        self._aggregates: dict[tuple[Any, ...], Any] = {}
-        self._last_sdc: tuple[str, PrivateFrame, list[Cell]] | None = None
+        self._histories: dict[tuple[str, str], History] = {}
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -125,8 +117,7 @@ class ReleaseEngine:
     def snapshot(self) -> Path:
         current = current_snapshot(self.data_dir / RESEARCH)
         if current != self._snapshot:
-            self._snapshot, self._frames, self._plans = current, {}, {}
-            self._aggregates, self._last_sdc = {}, None
+            self._snapshot, self._frames, self._plans, self._histories = current, {}, {}, {}
         return current
 
     def _frame(self, name: str) -> PrivateFrame:
@@ -137,51 +128,198 @@ class ReleaseEngine:
                 raise QueryRefused(f"the research snapshot has no table {name}; rebuild it")
             table = self.policies.catalogue.tables.get(name)
             self._frames[name] = open_table(
-                snapshot / entry["file"], name, unit=table.unit if table else None,
+                snapshot / entry["file"],
+                name,
+                unit=table.unit if table else None,
                 ranked=sorted(table.max_keys_per_unit) if table else (),
-            )  # fmt: skip
+            )
         return self._frames[name]
+
+    def _current(self, frame: PrivateFrame) -> bool:
+        """Whether ``frame`` was opened from the current snapshot (a request that began before
+        a new snapshot was switched in holds a frame of the earlier one)."""
+        self.snapshot  # noqa: B018  (a new snapshot closes the earlier one's frames)
+        return any(f is frame for f in self._frames.values())
+
+    # --- assessing a request ----------------------------------------------------------------
+
+    def assess(
+        self,
+        spec: QuerySpec,
+        *,
+        project: str = "default",
+        approval: Approval | None = None,
+        waive: frozenset[str] = frozenset(),
+        name: str = "this table",
+    ) -> Assessment:
+        """Check ``spec`` and compute what its release would show, once. Raises
+        ``QueryRefused`` for a spec the catalogue refuses (no data read); every other check's
+        outcome is a finding. ``name``: the output's name in the project's history."""
+        known_table(spec, self.policies, approval)  # before any file is opened
+        frame = self._frame(spec.table)
+        snapshot = self.snapshot.name
+        resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
+        findings = list(resolved.findings)
+        if spec.mode == "dp":
+            findings += self._teacher_findings(resolved, frame, resolved.public_collapse, waive)
+            plan = self._plan(resolved, frame)
+            return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
+        sdc = self.policies.release.sdc
+        people = population(frame, resolved.table.unit, resolved.collapse.filters)
+        if people < sdc.min_population:
+            findings.append(Finding(None, (
+                f"the filters leave fewer than {sdc.min_population} persons; medler releases "
+                "statistics about groups, so widen the filters"
+            )))  # fmt: skip
+            return Assessment(resolved, frame, snapshot, tuple(findings))
+        everyone = replace(resolved.collapse, by=())
+        findings += self._teacher_findings(resolved, frame, everyone, waive)
+        try:
+            cells = self._sdc_cells(resolved, frame)
+        except QueryRefused as refusal:
+            findings.append(Finding(refusal.check, str(refusal)))
+            return Assessment(resolved, frame, snapshot, tuple(findings))
+        history = self._history(project, resolved, frame, snapshot)
+        extended = history.extend(frame, _output(name, resolved.collapse, spec, cells))
+        exposed = audit(extended, min_students=sdc.min_students)
+        if exposed is not None and "linked" not in waive:
+            earlier = [n for n in exposed.outputs if n != name]
+            with_ = f"the project's output {', '.join(earlier)}" if earlier else "itself"
+            findings.append(Finding("linked", (
+                f"together with {with_}, this table would pin {exposed.groups} group(s) of 1 to "
+                f"{sdc.min_students - 1} persons by subtraction. Ask for the same grouping and "
+                "filters as the earlier output, or group and filter so that the groups differ "
+                f"by {sdc.min_students} persons or more"
+            )))  # fmt: skip
+        return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended)
+
+    def _teacher_findings(
+        self, resolved: Resolved, frame: PrivateFrame, c: Collapse, waive: frozenset[str]
+    ) -> list[Finding]:
+        """The teacher rules on the cells of ``c``: in dp mode, on the public-key cells (the
+        schedule's teachers), never on pupil-level filters; in sdc mode, on the population."""
+        link = self._teacher_link(resolved, minutes=False)
+        if link is None or "teachers" in waive:
+            return []
+        table = exact_table(frame, c, teachers=link)
+        teachers = table[_sdc.TEACHERS].fill_null(0)
+        fewest = teachers.min() if teachers.len() else 0
+        minimum = self.policies.release.sdc.min_teachers
+        if fewest is None or float(fewest) < minimum:  # type: ignore[arg-type]
+            where = "some cells of this grouping" if c.by else "the filters"
+            return [Finding("teachers", (
+                f"{where} would describe fewer than {minimum} teachers, so the result would "
+                "describe identifiable teachers; widen the filters or group more coarsely"
+            ))]  # fmt: skip
+        return []
+
+    def _teacher_link(self, resolved: Resolved, *, minutes: bool) -> TeacherLink | None:
+        source = resolved.table.teachers_from
+        if source is None:
+            return None
+        return TeacherLink(self._frame(source.table), tuple(source.on), source.column,
+                           "minutes" if minutes else None)  # fmt: skip
+
+    def _history(
+        self, project: str, resolved: Resolved, frame: PrivateFrame, snapshot: str
+    ) -> History:
+        """The project's earlier outputs (releases and previews) on the table, as the common
+        refinement the linked audit reads; kept per project and table for the snapshot."""
+        table = resolved.spec.table
+        records = [r for r in self.store.earlier(project, snapshot, table)
+                   if r["mode"] == "sdc" and r["status"] in OUTPUTS]  # fmt: skip
+        names = tuple(_output_name(r) for r in records)
+        kept = self._histories.get((project, table))
+        if kept is not None and kept.outputs == names and self._current(frame):
+            return kept
+        history = History.start(frame, resolved.table.unit)
+        for record, name in zip(records, names, strict=True):
+            spec = QuerySpec.model_validate(record["spec"])
+            earlier = resolve(spec, self.policies, frame.schema(), strict=False)
+            cells = record.get("release", record.get("preview", {})).get("cells", [])
+            published = [Cell(c["keys"], c["status"], {}, margin=c.get("margin", False))
+                         for c in cells]  # fmt: skip
+            history = history.extend(frame, _output(name, earlier.collapse, spec, published))
+        if self._current(frame):
+            self._histories[(project, table)] = history
+        return history
+
+    def _keep_history(self, project: str, assessment: Assessment, name: str) -> None:
+        """The assessed history, now that its output is published under ``name``."""
+        history = assessment.history
+        if history is None or not self._current(assessment.frame):
+            return
+        self._histories[(project, assessment.spec.table)] = history.renamed(name)
 
     # --- the public surface -----------------------------------------------------------------
 
     def preview(
-        self, spec: QuerySpec, approval: Approval | None = None,
+        self,
+        spec: QuerySpec,
+        approval: Approval | None = None,
         waive: frozenset[str] = frozenset(),
-    ) -> Preview:  # fmt: skip
+        *,
+        project: str = "default",
+        requester: str = "anonymous",
+    ) -> Preview:
         """What a release would show, for free: in dp mode the 95 % half-width of each measure
-        before any budget is spent; in sdc mode which cells would be suppressed (no values)."""
-        resolved, frame = self._checked(spec, approval, waive)
+        before any budget is spent (from the spec and the public keys alone); in sdc mode
+        which cells would be suppressed (no values), which is an output: recorded, audited,
+        metered and part of the project's history."""
         version = self.policies.version
+        if spec.mode == "sdc":
+            self._meter_previews(project)
+        assessment = self.assess(spec, project=project, approval=approval, waive=waive,
+                                 name=_preview_id(spec))  # fmt: skip
+        failed = assessment.unwaived(waive)
+        if failed:
+            refusal = failed[0].refusal()
+            if spec.mode == "sdc":
+                self.record_refusal(spec, requester, project, refusal, preview=True)
+            raise refusal
         if spec.mode == "dp":
-            plan = self._plan(resolved, frame)
+            plan = assessment.plan
+            assert plan is not None
+            accuracy = {m.name: kind(m).preview(m, plan.accuracy) for m in spec.measures}
+            notes = [RATIO_NOTE] if any(is_ratio(m) for m in spec.measures) else []
             return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
-                           accuracy=_accuracy(resolved, plan),
-                           notes=[_MEAN_NOTE] if _has_ratio(spec) else [])  # fmt: skip
-        table = self._sdc_cells(resolved, frame)
-        cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in table]
+                           accuracy=accuracy, notes=notes)  # fmt: skip
+        cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in assessment.cells]
+        name = assessment.history.outputs[-1] if assessment.history else _preview_id(spec)
+        record = _record(project, requester, assessment.snapshot, spec, "previewed", version)
+        record["preview_id"] = name
+        record["preview"] = {"cells": [asdict(c) for c in cells]}
+        self.store.add(record)
+        self._keep_history(project, assessment, name)
+        self._audit(requester, project, spec, "previewed", assessment.snapshot, preview=name)
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
 
-    def check(
-        self, spec: QuerySpec, *, project: str, approval: Approval | None = None,
-        waive: frozenset[str] = frozenset(),
-    ) -> None:  # fmt: skip
-        """Run every automatic check a release of ``spec`` would run, and raise the first
-        ``QueryRefused``; compute nothing that is released and charge nothing."""
-        resolved, frame = self._checked(spec, approval, waive)
-        if spec.mode == "dp":
-            self._dp_checks(resolved, frame, waive)
-            self._plan(resolved, frame)
-        else:
-            cells = self._sdc_cells(resolved, frame)
-            self._check_linked(resolved, frame, cells, project, self.snapshot.name, waive)
+    def _meter_previews(self, project: str) -> None:
+        limit = self.policies.release.sdc.previews_per_day
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        used = sum(1 for r in self.store.all() if r["project"] == project
+                   and r["status"] == "previewed" and r["at"][:10] == today)  # fmt: skip
+        if used >= limit:
+            raise QueryRefused(
+                f"project {project} has used its {limit} sdc previews for today; each preview "
+                "shows which cells the data would suppress, so previews are outputs and "
+                "limited. Submit the query, preview in dp mode, or wait until tomorrow (UTC)"
+            )
 
     def release(
-        self, spec: QuerySpec, requester: str, *, project: str = "default",
-        approval: Approval | None = None, waive: frozenset[str] = frozenset(),
+        self,
+        spec: QuerySpec,
+        requester: str,
+        *,
+        project: str = "default",
+        approval: Approval | None = None,
+        waive: frozenset[str] = frozenset(),
         audit: dict[str, Any] | None = None,
-    ) -> Release:  # fmt: skip
+        assessment: Assessment | None = None,
+    ) -> Release:
         """Release ``spec`` for ``requester`` in ``project``. ``waive``: reviewable checks a
-        reviewer approved an exception to; ``audit``: more for the audit record (the review)."""
+        reviewer approved an exception to; ``audit``: more for the audit record (the review);
+        ``assessment``: this request's assessment, when the caller has it already."""
         snapshot = self.snapshot.name
         digest = spec.digest()
         more = audit or {}
@@ -191,51 +329,70 @@ class ReleaseEngine:
             self._audit(requester, project, spec, "released", snapshot, rho=0.0, cached=True,
                         result=again.digest(), release_id=again.release_id, **more)  # fmt: skip
             return again
+        release_id = f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}"
         try:
-            resolved, frame = self._checked(spec, approval, waive)
+            if assessment is None or assessment.snapshot != snapshot:
+                assessment = self.assess(spec, project=project, approval=approval, waive=waive,
+                                         name=release_id)  # fmt: skip
+            failed = assessment.unwaived(waive)
+            if failed:
+                raise failed[0].refusal()
             rho = 0.0
             if spec.mode == "dp":
-                cells, rho = self._dp_cells(resolved, frame, project, requester, waive)
+                cells, rho = self._dp_cells(assessment, project, requester)
             else:
-                cells = self._sdc_cells(resolved, frame)
-                self._check_linked(resolved, frame, cells, project, snapshot, waive)
+                cells = list(assessment.cells)
         except (QueryRefused, BudgetExhausted) as refusal:
             self.record_refusal(spec, requester, project, refusal, **more)
             raise
-        notes = [_MEAN_NOTE] if spec.mode == "dp" and _has_ratio(spec) else []
+        ratios = spec.mode == "dp" and any(is_ratio(m) for m in spec.measures)
+        notes = [RATIO_NOTE] if ratios else []
         # why a cell was suppressed is kept for the DPO, never published: a published reason
         # would tell an attacker that a cell holds fewer than the threshold, and narrow it
         reasons = [{"keys": c.keys, "margin": c.margin, "reason": c.reason}
                    for c in cells if c.reason]  # fmt: skip
         cells = [replace(c, reason=None) for c in cells]
         release = Release(
-            release_id=f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}",
-            spec=spec.model_dump(mode="json"), mode=spec.mode, snapshot=snapshot,
-            policy_version=self.policies.version, rho=rho, cells=cells, notes=notes,
+            release_id=release_id, spec=spec.model_dump(mode="json"), mode=spec.mode,
+            snapshot=snapshot, policy_version=self.policies.version, rho=rho, cells=cells,
+            notes=notes,
         )  # fmt: skip
         record = _record(project, requester, snapshot, spec, "released", self.policies.version,
                          release=release)  # fmt: skip
         record["suppression_reasons"] = reasons
         self.store.add(record)
+        if spec.mode == "sdc":
+            self._keep_history(project, assessment, release_id)
         self._audit(requester, project, spec, "released", snapshot, rho=rho,
                     result=release.digest(), release_id=release.release_id,
                     waived=sorted(waive), **more)  # fmt: skip
         return release
 
     def record_refusal(
-        self, spec: QuerySpec, requester: str, project: str, refusal: Exception, **more: Any
+        self,
+        spec: QuerySpec,
+        requester: str,
+        project: str,
+        refusal: Exception,
+        *,
+        preview: bool = False,
+        **more: Any,
     ) -> None:
-        """Keep a refusal in the release store and the audit log."""
+        """Keep a refusal in the release store and the audit log (a refused preview too: in
+        sdc mode its reason depends on the data)."""
         snapshot = self.snapshot.name
-        self.store.add(_record(project, requester, snapshot, spec, "refused",
-                               self.policies.version, reason=str(refusal)))  # fmt: skip
+        record = _record(project, requester, snapshot, spec, "refused", self.policies.version,
+                         reason=str(refusal))  # fmt: skip
+        if preview:
+            record["preview"] = True
+            more = {**more, "preview": True}
+        self.store.add(record)
         self._audit(requester, project, spec, "refused", snapshot, reason=str(refusal),
                     check=getattr(refusal, "check", None), **more)  # fmt: skip
 
     def _audit(
-        self, actor: str, project: str, spec: QuerySpec, status: str, snapshot: str,
-        **more: Any,
-    ) -> None:  # fmt: skip
+        self, actor: str, project: str, spec: QuerySpec, status: str, snapshot: str, **more: Any
+    ) -> None:
         """One audit record: who, what was asked, under which policy and snapshot, at what
         cost, and the result's digest. Never a value, never anything identifying."""
         if self.control is None:
@@ -245,171 +402,40 @@ class ReleaseEngine:
                 "snapshot": snapshot, **more}  # fmt: skip
         append_audit(self.control, actor=actor, action=status, project=project, body=body)
 
-    # --- checks that need the data ----------------------------------------------------------
-
-    def _checked(
-        self, spec: QuerySpec, approval: Approval | None, waive: frozenset[str] = frozenset()
-    ) -> tuple[Resolved, PrivateFrame]:
-        frame = self._frame(spec.table)
-        resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
-        sdc = self.policies.release.sdc
-        people = self._cached(("population", spec.table, _filters_key(spec)), frame,
-                              lambda: population(frame, resolved.table.unit,
-                                                 resolved.collapse.filters))  # fmt: skip
-        if people < sdc.min_population:
-            raise QueryRefused(
-                f"the filters leave fewer than {sdc.min_population} persons; medler releases "
-                "statistics about groups, so widen the filters"
-            )
-        if self._teacher_source(resolved) is not None and "teachers" not in waive:
-            teachers = self._teacher_counts(resolved, frame, Collapse(
-                by=(), unit=resolved.collapse.unit, filters=resolved.collapse.filters,
-                means={}, sums={}, flags=(), max_rows=resolved.collapse.max_rows,
-            ))  # fmt: skip
-            if teachers["teachers"].fill_null(0).min() < sdc.min_teachers:  # type: ignore[operator]
-                raise QueryRefused(
-                    f"the filters leave fewer than {sdc.min_teachers} teachers, so the result "
-                    "would describe identifiable teachers; widen the filters",
-                    check="teachers",
-                )
-        return resolved, frame
-
-    def _teacher_source(self, resolved: Resolved) -> tuple[str | None, Any] | None:
-        table = resolved.table
-        if table.teacher is not None:
-            return None, table.teacher
-        if table.teachers_from is not None:
-            return table.teachers_from.table, table.teachers_from
-        return None
-
-    def _teacher_counts(self, resolved: Resolved, frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
-        table = resolved.table
-        key = ("teachers", resolved.spec.table, _filters_key(resolved.spec), c.by)
-        if table.teachers_from is not None:
-            source = table.teachers_from
-            return self._cached(key, frame, lambda: exact_cells(
-                frame, c, self._frame(source.table), source.on, source.column))  # fmt: skip
-        return self._cached(key, frame, lambda: exact_cells(frame, c, None, (), table.teacher))
-
-    def _current(self, frame: PrivateFrame) -> bool:
-        """Whether ``frame`` was opened from the current snapshot (a request that began before
-        a new snapshot was switched in holds a frame of the earlier one)."""
-        self.snapshot  # noqa: B018  (a new snapshot closes the earlier one's frames)
-        return any(f is frame for f in self._frames.values())
-
-    def _cached(self, key: tuple[Any, ...], frame: PrivateFrame, compute: Any) -> Any:
-        """Aggregates that depend only on the snapshot and the spec's filters and grouping
-        (populations, teacher counts), computed from ``frame`` and kept for the snapshot's
-        lifetime; never released. A frame of an earlier snapshot is computed from, never
-        kept from or served from the cache."""
-        if not self._current(frame):
-            return compute()
-        if key not in self._aggregates:
-            if len(self._aggregates) >= AGGREGATE_CACHE:
-                self._aggregates.pop(next(iter(self._aggregates)))
-            self._aggregates[key] = compute()
-        return self._aggregates[key]
-
-    def _check_linked(
-        self, resolved: Resolved, frame: PrivateFrame, cells: list[Cell], project: str,
-        snapshot: str, waive: frozenset[str] = frozenset(),
-    ) -> None:  # fmt: skip
-        """Refuse a table that, together with the project's earlier disclosure-controlled
-        tables of the same research table, would reveal a few persons by subtraction
-        (differencing) or pin down a suppressed cell (``_linked``)."""
-        earlier = [r for r in self.store.earlier(project, snapshot, resolved.spec.table)
-                   if r["mode"] == "sdc"]  # fmt: skip
-        if not earlier or {"differencing", "linked"} <= waive:
-            return
-        collapses, tables = [], []
-        for record in earlier:
-            spec = QuerySpec.model_validate(record["spec"])
-            collapses.append(resolve(spec, self.policies, frame.schema()).collapse)
-            tables.append(_published(record["release_id"], spec.group_by,
-                                     [Cell(**c) for c in record["release"]["cells"]]))  # fmt: skip
-        collapses.append(resolved.collapse)
-        tables.append(_published("this table", resolved.spec.group_by, cells))
-        atom_cells, persons = atoms(frame, collapses)
-        sdc = self.policies.release.sdc
-        closest = smallest_difference(tables, atom_cells, persons)
-        if (closest is not None and closest[0] < sdc.differencing_min
-                and "differencing" not in waive):  # fmt: skip
-            raise QueryRefused(
-                f"a cell of this table and one of the project's release {closest[1]} cover "
-                f"populations that differ by fewer than {sdc.differencing_min} persons; "
-                "releasing both would reveal those persons by subtraction. Change the filters "
-                "or grouping so that the populations differ by more, or not at all",
-                check="differencing",
-            )
-        exposed = exposed_cells(tables, atom_cells, persons, min_students=sdc.min_students,
-                                rounding_base=sdc.rounding_base)  # fmt: skip
-        if exposed and "linked" not in waive:
-            names = sorted({name for name, _ in exposed if name != "this table"})
-            with_ = f"the project's release {', '.join(names)}" if names else "itself"
-            raise QueryRefused(
-                f"together with {with_}, this table would let {len(exposed)} suppressed "
-                "cell(s) be worked out by subtraction. Ask for the same grouping and filters "
-                "as the earlier release, or group so that its suppressed cells stay inside "
-                "one cell of this table",
-                check="linked",
-            )
-
     # --- sdc --------------------------------------------------------------------------------
 
     def _sdc_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
-        """The protected table of an sdc spec. A submit checks it (the linked-tables audit
-        needs its suppression pattern) and then releases the same table, so the last one
-        computed is kept, for its spec and the frame (snapshot) it came from: one table, so
-        the memory it holds is bounded. Each caller gets a deep copy."""
-        key = resolved.spec.digest()
-        kept = self._last_sdc
-        if kept is not None and kept[0] == key and kept[1] is frame and self._current(frame):
-            return copy.deepcopy(kept[2])
-        table = self._sdc_table(resolved, frame)
-        if self._current(frame):
-            self._last_sdc = (key, frame, table)
-        return copy.deepcopy(table)
-
-    def _sdc_table(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+        """The protected table of an sdc spec, every row (margins included) through every
+        primary rule (``_sdc.protect``)."""
         spec, c = resolved.spec, resolved.collapse
+        describes_teachers = any(
+            m.kind == "count_teachers"
+            or (m.column is not None and resolved.table.columns[m.column].describes == "teachers")
+            for m in spec.measures
+        )
+        link = self._teacher_link(resolved, minutes=describes_teachers)
+        levels = [spec.group_by]
+        if spec.margins and spec.group_by:
+            levels += _margin_levels(spec.group_by)
         policy = self.policies.release.sdc
-        teacher = self._teacher_source(resolved)
-        if teacher is not None and resolved.table.teachers_from is not None:
-            source = resolved.table.teachers_from
-            cells = exact_cells(frame, c, self._frame(source.table), source.on, source.column,
-                                quantiles=resolved.quantiles)  # fmt: skip
-        elif teacher is not None:
-            cells = exact_cells(frame, c, None, (), resolved.table.teacher,
-                                quantiles=resolved.quantiles)  # fmt: skip
-        else:
-            cells = exact_cells(frame, c, quantiles=resolved.quantiles)
-        by = list(spec.group_by)
-        sums = [f"sum:{m}" for m in c.sums]
-        if not by:
-            cells = cells.with_columns(pl.lit("all").alias("__all"))
-            by = ["__all"]
-        cells = cells.sort(by)
-        additive = ["students", *sums]
-        if spec.margins and len(spec.group_by) >= 1:
-            cells = _sdc.add_margins(cells, by, additive)
-        else:
-            cells = cells.with_columns(pl.lit(False).alias(_sdc.MARGIN))
-        cells = _sdc.primary_suppression(cells, by, policy, sums=sums)
-        if spec.margins and len(spec.group_by) >= 1:
-            for column in additive:
-                cells = _sdc.secondary_suppression(cells, by, column, policy)
-            for column in additive:
-                if _sdc.audit_intervals(cells, by, column, policy):
-                    raise QueryRefused("the table cannot be protected; group more coarsely")
-        counts = [col for col in ("students", "teachers") if col in cells.columns]
+        table = exact_table(
+            frame, c, levels=levels, teachers=link, teacher_top_n=policy.teacher_dominance_n,
+            own_teachers=resolved.table.teacher is not None, quantiles=resolved.quantiles,
+        )  # fmt: skip
+        if not describes_teachers and _sdc.TEACHER_TOP in table.columns:
+            table = table.drop(_sdc.TEACHER_TOP)
+        flags = [m.column for m in spec.measures if m.kind == "share" and m.column]
+        means = [m.column for m in spec.measures if m.kind == "mean" and m.column]
+        protected, _ = _sdc.protect(
+            table, spec.group_by, policy, margins=spec.margins, sums=list(c.sums),
+            means=means, flags=flags, quantiles=list(resolved.quantiles),
+        )  # fmt: skip
         rounded = policy.rounding_base > 0
-        if rounded:
-            cells = _sdc.round_counts(cells, counts, policy.rounding_base)
         out = []
-        for row in cells.iter_rows(named=True):
+        for row in protected.iter_rows(named=True):
             released = row[_sdc.STATUS] == _sdc.RELEASED
             keys = {k: row[k] for k in spec.group_by}
-            values = {m.name: (_value(row, m.kind, m.column, m.name) if released else None)
+            values = {m.name: (kind(m).exact(row, m) if released else None)
                       for m in spec.measures}  # fmt: skip
             status = ("rounded" if rounded else "released") if released else "suppressed"
             out.append(Cell(keys, status, values, reason=row[_sdc.REASON],
@@ -453,7 +479,7 @@ class ReleaseEngine:
     def _plan(self, resolved: Resolved, frame: PrivateFrame) -> DpPlan:
         """The calibrated measurement of a dp spec, kept per spec for the snapshot's lifetime
         (its public keys come from the snapshot); a frame of an earlier snapshot gets a plan of
-        its own, never kept."""
+        its own, never kept. It reads the schema and the public keys, never a row."""
         digest = resolved.spec.digest()
         current = self._current(frame)
         if current and digest in self._plans:
@@ -469,139 +495,48 @@ class ReleaseEngine:
             self._plans[digest] = plan
         return plan
 
-    def _dp_checks(self, resolved: Resolved, frame: PrivateFrame, waive: frozenset[str]) -> None:
-        spec = resolved.spec
-        if resolved.table.teachers_from is not None and spec.group_by and "teachers" not in waive:
-            counts = self._teacher_counts(resolved, frame, resolved.collapse)
-            if counts["teachers"].fill_null(0).min() < self.policies.release.sdc.min_teachers:  # type: ignore[operator]
-                raise QueryRefused(
-                    "some cells of this grouping would describe fewer than "
-                    f"{self.policies.release.sdc.min_teachers} teachers; group more coarsely",
-                    check="teachers",
-                )
-
     def _dp_cells(
-        self, resolved: Resolved, frame: PrivateFrame, project: str, requester: str,
-        waive: frozenset[str],
-    ) -> tuple[list[Cell], float]:  # fmt: skip
+        self, assessment: Assessment, project: str, requester: str
+    ) -> tuple[list[Cell], float]:
         """The released cells, and the ρ charged for them."""
-        spec = resolved.spec
-        self._dp_checks(resolved, frame, waive)
-        plan = self._plan(resolved, frame)
+        plan, resolved = assessment.plan, assessment.resolved
+        assert plan is not None
         # the charge is reserved (and committed) before any noise is drawn, and never refunded
         entry = None
         if self.ledger is not None:
-            entry = self.ledger.reserve(project, requester, plan.rho, spec.digest())
-        released = run_measurement(frame, resolved.collapse, plan.measurement)
+            entry = self.ledger.reserve(project, requester, plan.rho, resolved.spec.digest())
+        released = run_measurement(assessment.frame, resolved.collapse, plan.measurement)
         if self.ledger is not None and entry is not None:
             self.ledger.mark_released(entry)
-        accuracy = plan.accuracy
-        out = []
-        ordered = released.sort(list(spec.group_by), nulls_last=True) if spec.group_by else released
-        for row in ordered.iter_rows(named=True):
-            keys = {k: row[k] for k in spec.group_by}
-            values: dict[str, float | None] = {}
-            widths: dict[str, float | None] = {}
-            lower: dict[str, float | None] = {}
-            upper: dict[str, float | None] = {}
-            n = float(row["n"] or 0)
-            for m in spec.measures:
-                values[m.name], widths[m.name] = _dp_value(row, m.kind, m.column, m.name, n,
-                                                           accuracy, resolved)  # fmt: skip
-                # clipping a noisy value to what the measure can be is post-processing: free
-                bounds = _measure_range(m.kind, m.column, resolved)
-                values[m.name] = _clip(values[m.name], bounds)
-                lower[m.name], upper[m.name] = _interval(values[m.name], widths[m.name], bounds)
-            out.append(Cell(keys, "released", values, widths, lower=lower, upper=upper))
-        return out, plan.rho
+        return dp_cells(released, resolved.spec, resolved.table, plan.accuracy), plan.rho
 
 
-_MEAN_NOTE = (
-    "means and shares are a noisy sum divided by a noisy count; their interval is the widest "
-    "ratio the two 95 % intervals allow"
-)
+def _margin_levels(by: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every proper subset of the group keys, largest first (the grand total last)."""
+    import itertools
 
-
-def _filters_key(spec: QuerySpec) -> str:
-    return json.dumps([f.model_dump(mode="json") for f in spec.filters], sort_keys=True)
-
-
-def _has_ratio(spec: QuerySpec) -> bool:
-    return any(m.kind in ("mean", "share") for m in spec.measures)
-
-
-def _value(row: dict[str, Any], kind: str, column: str | None, name: str) -> float | None:
-    key = {"count_students": "students", "count_teachers": "teachers",
-           "share": f"share:{column}", "mean": f"mean:{column}", "sum": f"sum:{column}",
-           "quantile": name}[kind]  # fmt: skip
-    value = row.get(key)
-    return None if value is None else float(value)
-
-
-def _dp_value(
-    row: dict[str, Any], kind: str, column: str | None, name: str, n: float,
-    accuracy: dict[str, float | None], resolved: Resolved,
-) -> tuple[float | None, float | None]:  # fmt: skip
-    if kind in ("count_students", "count_teachers"):
-        return max(n, 0.0), accuracy.get("n")
-    if kind == "sum":
-        return row[f"sum:{column}"], accuracy.get(f"sum:{column}")
-    if kind == "quantile":
-        return row[name], None
-    assert column is not None
-    if kind == "share":
-        total, a_total = row[f"sum:{column}"], accuracy.get(f"sum:{column}") or 0.0
-        return mean_interval(total, n, a_total, accuracy.get("n") or 0.0, (0.0, 1.0))
-    count = float(row[f"count:{column}"] or 0)
-    bounds = resolved.collapse.means[column]
-    return mean_interval(row[f"sum:{column}"], count, accuracy.get(f"sum:{column}") or 0.0,
-                         accuracy.get(f"count:{column}") or 0.0, bounds)  # fmt: skip
-
-
-def _measure_range(kind: str, column: str | None, resolved: Resolved) -> tuple[float, float]:
-    """What a measure's value can be, whatever the data."""
-    if kind in ("count_students", "count_teachers"):
-        return 0.0, math.inf
-    if kind == "share":
-        return 0.0, 1.0
-    assert column is not None
-    bounds = resolved.table.columns[column].bounds
-    lo, hi = bounds if bounds is not None else (-math.inf, math.inf)
-    if kind == "sum":
-        return (0.0 if lo >= 0 else -math.inf), (0.0 if hi <= 0 else math.inf)
-    return lo, hi
-
-
-def _clip(value: float | None, bounds: tuple[float, float]) -> float | None:
-    return None if value is None else min(max(value, bounds[0]), bounds[1])
-
-
-def _interval(
-    value: float | None, width: float | None, bounds: tuple[float, float]
-) -> tuple[float | None, float | None]:
-    if value is None or width is None:
-        return None, None
-    lo, hi = bounds
-    return max(value - width, lo), min(value + width, hi)
-
-
-def _accuracy(resolved: Resolved, plan: DpPlan) -> dict[str, dict[str, float | None]]:
-    out: dict[str, dict[str, float | None]] = {}
-    a = plan.accuracy
-    for m in resolved.spec.measures:
-        if m.kind in ("count_students", "count_teachers"):
-            out[m.name] = {"half_width": a.get("n")}
-        elif m.kind == "sum":
-            out[m.name] = {"half_width": a.get(f"sum:{m.column}")}
-        elif m.kind == "share":
-            out[m.name] = {"numerator_half_width": a.get(f"sum:{m.column}"),
-                           "count_half_width": a.get("n")}  # fmt: skip
-        elif m.kind == "mean":
-            out[m.name] = {"numerator_half_width": a.get(f"sum:{m.column}"),
-                           "count_half_width": a.get(f"count:{m.column}")}  # fmt: skip
-        else:
-            out[m.name] = {"half_width": None}
+    out = []
+    for size in range(1, len(by) + 1):
+        for summed_out in itertools.combinations(by, size):
+            out.append(tuple(k for k in by if k not in summed_out))
     return out
+
+
+def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell]) -> Output:
+    def keys(c: Cell) -> tuple[object, ...]:
+        return tuple(c.keys.get(k) for k in spec.group_by)
+
+    shown = tuple(keys(c) for c in cells if c.status != "suppressed")
+    hidden = tuple(keys(c) for c in cells if c.status == "suppressed")
+    return Output(name, collapse, shown, hidden)
+
+
+def _preview_id(spec: QuerySpec) -> str:
+    return f"p-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{spec.digest()[:8]}"
+
+
+def _output_name(record: dict[str, Any]) -> str:
+    return str(record.get("release_id") or record.get("preview_id") or record["digest"][:12])
 
 
 def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
@@ -631,24 +566,9 @@ def _record(
     return record
 
 
-def _published(name: str, group_by: tuple[str, ...], cells: list[Cell]) -> PublishedTable:
-    return PublishedTable(name, tuple(
-        PublishedCell(
-            keys=tuple(c.keys.get(k) for k in group_by),
-            suppressed=c.status == "suppressed",
-            count=c.values.get("count_students"),
-        )
-        for c in cells
-    ))  # fmt: skip
-
-
 def release_from_record(record: dict[str, Any], *, cached: bool = True) -> Release:
     """A stored release; ``cached``: returned again for an identical query."""
     body = dict(record["release"])
     body["cells"] = [Cell(**c) for c in body["cells"]]
     body["cached"] = cached
     return Release(**body)
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from medler.errors import MedlerInternalError, MedlerUserError
 
 # The automatic checks that a policy may mark as reviewable: a request that fails one of them
@@ -12,8 +14,8 @@ REVIEWABLE_CHECKS = {
     "approval": "the spec uses a table or column outside the project's approval",
     "rho_per_query": "the spec asks for more ρ than one query may spend",
     "teachers": "the population or a cell holds fewer teachers than the threshold",
-    "differencing": "a cell and an earlier release's cell differ by only a few persons",
-    "linked": "with earlier releases, suppressed cells could be worked out by subtraction",
+    "linked": "with the project's earlier outputs, a few persons could be worked out by "
+    "subtraction",
 }
 
 
@@ -26,6 +28,20 @@ class QueryRefused(MedlerUserError):
         super().__init__(message)
         assert check is None or check in REVIEWABLE_CHECKS, check
         self.check = check
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one automatic check found wrong with a request: ``check`` names it when a policy
+    may mark it reviewable (``REVIEWABLE_CHECKS``), else None (final). Checks return findings
+    rather than raise, so that a request is assessed once and its findings read by the
+    service, the audit and the DPO alike."""
+
+    check: str | None
+    reason: str
+
+    def refusal(self) -> QueryRefused:
+        return QueryRefused(self.reason, check=self.check)
 
 
 class PrivacyInvariantBroken(MedlerInternalError):

@@ -152,51 +152,133 @@ def population(frame: PrivateFrame, unit: str, filters: Sequence[pl.Expr]) -> in
     return int(lf.select(pl.col(unit).n_unique()).collect().item())
 
 
-def exact_cells(
+@dataclass(frozen=True)
+class TeacherLink:
+    """Where the teachers behind a pupil table's rows are: ``frame`` (one row per pupil, key
+    and teacher, with the teacher's ``minutes``), joined on ``on``; ``column`` is the teacher."""
+
+    frame: PrivateFrame
+    on: tuple[str, ...]
+    column: str
+    minutes: str | None = "minutes"
+
+
+TEACHERS = "teachers"
+TEACHER_TOP = "teacher_minutes__top"  # the share of a cell's teacher minutes of its top teachers
+LEVEL = "__level"  # a row's position in ``levels`` (0: the interior cells)
+
+
+def exact_table(
     frame: PrivateFrame,
     c: Collapse,
-    teachers: PrivateFrame | None = None,
-    teacher_join: Sequence[str] = (),
-    teacher_column: str | None = None,
+    *,
+    levels: Sequence[tuple[str, ...]] | None = None,
+    teachers: TeacherLink | None = None,
+    teacher_top_n: int = 1,
+    own_teachers: bool = False,
     quantiles: dict[str, tuple[str, float]] | None = None,
 ) -> pl.DataFrame:
-    """Exact aggregates per cell: ``students`` (distinct persons), optionally ``teachers``
-    (distinct teachers behind the cell), and per measure its mean, sum, share, with the two
-    largest personal contributions to each sum (for the dominance rules)."""
-    people = _collapsed(frame, c)
-    aggregates: list[pl.Expr] = [pl.len().alias("students")]
+    """Exact aggregates, one row per cell of every level: ``levels`` are the key sets to group
+    by (the first is ``c.by``, the interior; each other a margin, whose summed-out keys are
+    null). Every row carries every input a primary rule needs, margins included:
+
+    - ``students``: persons in the cell (in a margin, the sum of its cells' counts, so that a
+      margin is the sum of its cells);
+    - per mean ``mean:m``, ``total:m`` and ``n:m``; per sum ``sum:m`` with the two largest
+      personal contributions (``sum:m__top1``, ``__top2``); per flag ``share:f`` and ``count:f``;
+    - per quantile its value and how many persons lie strictly below (``name__below``) and
+      strictly above it (``name__above``);
+    - with ``teachers`` (or ``own_teachers``, where the table's persons are teachers):
+      ``teachers``, the distinct teachers behind the cell, and with minutes ``TEACHER_TOP``, the
+      share of the cell's teacher minutes given by its ``teacher_top_n`` teachers with most.
+    """
+    people = _collapsed(frame, c).collect().lazy()
+    quantiles = quantiles or {}
+    levels = list(levels) if levels is not None else [c.by]
+    frames = []
+    for index, keys in enumerate(levels):
+        part = _level(people, keys, c, quantiles)
+        if own_teachers:
+            part = part.with_columns(pl.col(STUDENTS).alias(TEACHERS))
+        elif teachers is not None:
+            part = _join(part, _teacher_cells(frame, c, keys, teachers, teacher_top_n), keys)
+        missing = [k for k in c.by if k not in keys]
+        schema = people.collect_schema()
+        frames.append(
+            part.with_columns(
+                *(pl.lit(None, dtype=schema[k]).alias(k) for k in missing),
+                pl.lit(index).alias(LEVEL),
+            )
+        )
+    columns = frames[0].collect_schema().names()
+    ordered = [f.select([*c.by, *[n for n in columns if n not in c.by]]) for f in frames]
+    return pl.concat(ordered, how="vertical").collect()
+
+
+STUDENTS = "students"
+
+
+def _join(left: pl.LazyFrame, right: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
+    if keys:
+        return left.join(right, on=list(keys), how="left", nulls_equal=True)
+    return left.join(right, how="cross")
+
+
+def _grouped(lf: pl.LazyFrame, keys: Sequence[str], exprs: list[pl.Expr]) -> pl.LazyFrame:
+    return lf.group_by(list(keys)).agg(exprs) if keys else lf.select(exprs)
+
+
+def _level(
+    people: pl.LazyFrame,
+    keys: tuple[str, ...],
+    c: Collapse,
+    quantiles: dict[str, tuple[str, float]],
+) -> pl.LazyFrame:
+    aggregates: list[pl.Expr] = [pl.len().alias(STUDENTS)]
     for m in c.means:
         aggregates += [pl.col(m).mean().alias(f"mean:{m}"), pl.col(m).sum().alias(f"total:{m}"),
                        pl.col(m).count().alias(f"n:{m}")]  # fmt: skip
     for m in c.sums:
-        values = pl.col(f"sum:{m}")
-        top = values.abs().top_k(2).implode()
-        aggregates += [values.sum().alias(f"sum:{m}"),
-                       top.list.get(0, null_on_oob=True).alias(f"sum:{m}__top1"),
-                       top.list.get(1, null_on_oob=True).alias(f"sum:{m}__top2")]  # fmt: skip
+        aggregates.append(pl.col(f"sum:{m}").sum().alias(f"sum:{m}"))
     for f in c.flags:
         aggregates += [pl.col(f).mean().alias(f"share:{f}"), pl.col(f).sum().alias(f"count:{f}")]
-    for name, (m, q) in (quantiles or {}).items():
+    for name, (m, q) in quantiles.items():
         aggregates.append(pl.col(m).quantile(q, interpolation="linear").alias(name))
+    out = _grouped(people, keys, aggregates)
+    if c.sums:
+        # a person's contribution to a margin is their sum over the margin's cells
+        per_person = people.group_by([UNIT, *keys]).agg(pl.col(f"sum:{m}").sum() for m in c.sums)
+        tops: list[pl.Expr] = []
+        for m in c.sums:
+            top = pl.col(f"sum:{m}").abs().top_k(2).implode()
+            tops += [top.list.get(0, null_on_oob=True).alias(f"sum:{m}__top1"),
+                     top.list.get(1, null_on_oob=True).alias(f"sum:{m}__top2")]  # fmt: skip
+        out = _join(out, _grouped(per_person, keys, tops), keys)
+    if quantiles:
+        values = out.select([*keys, *quantiles])
+        joined = _join(people, values.rename({n: f"{n}__q" for n in quantiles}), keys)
+        sides: list[pl.Expr] = []
+        for name, (m, _) in quantiles.items():
+            sides += [(pl.col(m) < pl.col(f"{name}__q")).sum().alias(f"{name}__below"),
+                      (pl.col(m) > pl.col(f"{name}__q")).sum().alias(f"{name}__above")]  # fmt: skip
+        out = _join(out, _grouped(joined, keys, sides), keys)
+    return out
 
-    def grouped(frame_: pl.LazyFrame, exprs: list[pl.Expr]) -> pl.LazyFrame:
-        return frame_.group_by(list(c.by)).agg(exprs) if c.by else frame_.select(exprs)
 
-    lf = grouped(people, aggregates)
-    if teacher_column is not None:
-        if teachers is None:  # the table's own teacher column: the unit is the teacher
-            counted = grouped(people, [pl.col(UNIT).n_unique().alias("teachers")])
-        else:
-            rows = frame._lazy()
-            for predicate in c.filters:
-                rows = rows.filter(predicate)
-            pairs = rows.select(list(dict.fromkeys([*teacher_join, *c.by]))).join(
-                teachers._lazy().select([*teacher_join, teacher_column]), on=list(teacher_join)
-            )
-            counted = grouped(pairs, [pl.col(teacher_column).n_unique().alias("teachers")])
-        lf = (lf.join(counted, on=list(c.by), how="left", nulls_equal=True) if c.by
-              else lf.join(counted, how="cross"))  # fmt: skip
-    return lf.collect()
+def _teacher_cells(
+    frame: PrivateFrame, c: Collapse, keys: tuple[str, ...], link: TeacherLink, top_n: int
+) -> pl.LazyFrame:
+    """Per cell of ``keys``: the distinct teachers behind its rows, and the share of their
+    minutes given by the ``top_n`` teachers with most."""
+    rows = _bounded(_filtered(frame, c), c)
+    wanted = [*link.on, link.column, *([link.minutes] if link.minutes else [])]
+    pairs = rows.select(list(dict.fromkeys([*link.on, *keys]))).join(
+        link.frame._lazy().select(wanted), on=list(link.on)
+    )
+    minutes = pl.col(link.minutes).sum() if link.minutes else pl.len()
+    per_teacher = pairs.group_by([*keys, link.column]).agg(minutes.cast(pl.Float64).alias("__m"))
+    top = pl.col("__m").top_k(top_n).sum() / pl.col("__m").sum()
+    return _grouped(per_teacher, keys, [pl.len().alias(TEACHERS), top.alias(TEACHER_TOP)])
 
 
 def measure_input(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
@@ -236,38 +318,22 @@ def cell_id(values: Sequence[Any]) -> str:
     return SEPARATOR.join(MARGIN_KEY if v is None else _text(v) for v in values)
 
 
-def atoms(
-    frame: PrivateFrame, collapses: Sequence[Collapse]
-) -> tuple[list[list[list[str]]], list[int]]:
-    """The finest partition of persons that a set of releases on one table induces: persons
-    who fall in exactly the same cells of every release form one *atom*. Returns, per atom, the
-    cell ids it belongs to in each release, and how many persons it holds (used only to check
-    that the audit's equations hold for the truth). Every cell of every release is a sum over
-    atoms, which lets the audit see what releases reveal in combination."""
-    signatures: pl.LazyFrame | None = None
-    for i, c in enumerate(collapses):
-        lf = _bounded(_filtered(frame, c), c)
-        key = (
-            pl.concat_str([pl.col(k).cast(pl.String) for k in c.by], separator=SEPARATOR)
-            if c.by else pl.lit(ALL)
-        )  # fmt: skip
-        cells = lf.select(pl.col(c.unit).alias(UNIT), key.alias("cell")).unique()
-        sig = cells.group_by(UNIT).agg(pl.col("cell").sort().alias(f"r{i}"))
-        signatures = (
-            sig if signatures is None
-            else signatures.join(sig, on=UNIT, how="full", coalesce=True)
-        )  # fmt: skip
-    assert signatures is not None
-    columns = [f"r{i}" for i in range(len(collapses))]
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    grouped = (
-        signatures.with_columns(pl.col(c).fill_null(empty) for c in columns)
-        .group_by(columns)
-        .agg(pl.len().alias("persons"))
-        .collect()
-    )
-    members = [[list(row[c]) for c in columns] for row in grouped.iter_rows(named=True)]
-    return members, [int(n) for n in grouped["persons"].to_list()]
+def person_cells(frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
+    """Which cells of a release each person falls in: one row per person (``UNIT``) with the
+    sorted list of their cell ids (``cells``). Persons the filters leave out have no row. The
+    linked audit builds the common refinement of a project's outputs from these."""
+    lf = _bounded(_filtered(frame, c), c)
+    key = (
+        pl.concat_str([pl.col(k).cast(pl.String) for k in c.by], separator=SEPARATOR)
+        if c.by else pl.lit(ALL)
+    )  # fmt: skip
+    cells = lf.select(pl.col(c.unit).alias(UNIT), key.alias("cell")).unique()
+    return cells.group_by(UNIT).agg(pl.col("cell").sort().alias("cells")).collect()
+
+
+def persons(frame: PrivateFrame, unit: str) -> pl.DataFrame:
+    """Every person of the table (``UNIT``), whatever any filter says."""
+    return frame._lazy().select(pl.col(unit).alias(UNIT)).unique().collect()
 
 
 def _filtered(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:

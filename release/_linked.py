@@ -1,153 +1,289 @@
-"""The audit across releases: what a project's disclosure-controlled tables reveal together.
+"""The linked audit: what all of a project's disclosure-controlled outputs on one research
+table reveal together.
 
-One table can be safe on its own and unsafe beside another: a count of pupils per school,
-released after a crosstab of school × severe absence that suppressed a small cell, gives the
-suppressed cell away by subtraction. So before a table is released, it is audited together
-with the project's earlier releases of the same research table: persons who fall in exactly
-the same cells of every release form an *atom* (``_frames.atoms``); every cell of every release
-is a sum over atoms; the released counts are equations; and for every suppressed cell two
-linear programmes find the smallest and largest count it can have. A cell pinned to an interval
-narrower than ``min_students`` is exposed, and the new table is refused.
+One table can be safe on its own and unsafe beside others: counts per school, then the grand
+total of pupils with fewer than 15 days absent, give the pupils with 15 or more by
+subtraction, though no single earlier cell differs from the new one by a few persons. So the
+audit works on the **common refinement** of every output (release or preview) of the project
+on the table: persons who fall in exactly the same cells of every output form an *atom*.
+Every published figure is a linear function of the atoms' sizes: an interior cell is the sum
+of the atoms inside it, a margin counts each atom once per cell of it that the atom's persons
+fall in. The audit assumes that **every shown cell publishes its number of persons**, whether
+or not the spec asked for ``count_students``: a mean or a sum without its count still has a
+population, and an attacker who knows a cell's total and its other cells' totals needs only
+that. Previews count like releases: the cells they would show are outputs too.
 
-The audit reads published counts only (``count_students``): a table that shows no counts adds
-no equations. It models counts; a sum or mean suppressed together with its count is protected
-by the same interval on the count.
+The rule: no atom holding between 1 and ``min_students − 1`` persons may be narrowed by the
+published figures to an interval narrower than ``min_students``. Each atom's interval comes
+from two linear programmes (its least and greatest size, with every published figure an
+equation and every atom's size at least 0). A union of atoms pinned to a small total pins each
+of its atoms at least as tightly, so differencing against a sum of earlier cells is caught as
+well as differencing against one. Atoms that no published figure tells apart are merged
+first (they can trade persons freely), so the programmes run over far fewer variables than
+there are atoms, and only for merged groups of fewer than ``min_students`` persons.
+
+Sums, means and shares are covered through their populations: a few persons' figure can only
+be isolated by isolating the persons, which the rule forbids. The audit models the published
+figures exactly (a rounded count is treated as if it were shown unrounded), which errs on the
+side of refusing. Linear bounds can be wider than the integer bounds an attacker who solves
+for whole persons gets; the threat model says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 
 import numpy as np
+import polars as pl
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from medler.errors import MedlerInternalError
-from release._frames import MARGIN_KEY, SEPARATOR, cell_id
+from release._frames import (
+    ALL,
+    MARGIN_KEY,
+    SEPARATOR,
+    UNIT,
+    Collapse,
+    PrivateFrame,
+    cell_id,
+    person_cells,
+    persons,
+)
 
 LP_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
-class PublishedCell:
-    keys: tuple[object, ...]  # in group-by order; None where summed out (a margin)
-    suppressed: bool
-    count: float | None  # the published count of pupils, when the release shows one
+class Output:
+    """One output on a research table as the audit sees it: ``name`` (a release or preview
+    id), the ``collapse`` that defines its cells, and the keys of every cell it showed
+    (margins hold None where a key is summed out)."""
+
+    name: str
+    collapse: Collapse
+    shown: tuple[tuple[object, ...], ...]
+    hidden: tuple[tuple[object, ...], ...] = ()
 
 
 @dataclass(frozen=True)
-class PublishedTable:
-    name: str  # the release's id, for messages
-    cells: tuple[PublishedCell, ...]
+class History:
+    """The common refinement of a sequence of outputs: which atom each person is in, how many
+    persons each atom holds, and per output two matrices: ``incidence`` (its interior cells ×
+    atoms: how many of an atom's persons' cells it is, 0 or 1) and ``figures`` (its published
+    figures × its interior cells: 1 where a figure counts the cell, the cell itself or a
+    margin above it). A figure's coefficients over atoms are ``figures @ incidence``."""
+
+    outputs: tuple[str, ...]
+    unit_atom: pl.DataFrame  # UNIT -> atom
+    sizes: np.ndarray
+    incidence: tuple[csr_matrix, ...] = ()
+    figures: tuple[csr_matrix, ...] = ()
+    hidden: tuple[csr_matrix, ...] = ()
+
+    @classmethod
+    def start(cls, frame: PrivateFrame, unit: str) -> History:
+        everyone = persons(frame, unit).with_columns(pl.lit(0, dtype=pl.Int64).alias("atom"))
+        return cls((), everyone, np.array([everyone.height], dtype=float))
+
+    def extend(self, frame: PrivateFrame, output: Output) -> History:
+        """The refinement with one more output: each atom splits by the new output's cells."""
+        signature = person_cells(frame, output.collapse)
+        joined = self.unit_atom.join(signature, on=UNIT, how="left")
+        atoms = (
+            joined.group_by(["atom", "cells"])
+            .agg(pl.len().alias("persons"))
+            .sort(["atom", "persons"])
+            .with_row_index("new")
+        )
+        unit_atom = joined.join(
+            atoms.select("atom", "cells", "new"), on=["atom", "cells"], nulls_equal=True
+        ).select(UNIT, pl.col("new").cast(pl.Int64).alias("atom"))
+        parent = atoms["atom"].to_numpy()
+        incidence, figures, hidden = _matrices(atoms, output)
+        return History(
+            outputs=(*self.outputs, output.name),
+            unit_atom=unit_atom,
+            sizes=atoms["persons"].to_numpy().astype(float),
+            incidence=(*(m.tocsc()[:, parent].tocsr() for m in self.incidence), incidence),
+            figures=(*self.figures, figures),
+            hidden=(*self.hidden, hidden),
+        )
+
+    def renamed(self, name: str) -> History:
+        """The same history with its last output named ``name``."""
+        return replace(self, outputs=(*self.outputs[:-1], name))
 
 
-def _coefficients(cell: PublishedCell, memberships: list[list[str]]) -> np.ndarray:
-    """How many times each atom's persons are counted in ``cell`` (1 for an interior cell
-    they are in; for a margin, the number of their cells it sums)."""
-    if not cell.keys:
-        target = cell_id(())
-        return np.array([float(target in cells) for cells in memberships])
-    if all(k is not None for k in cell.keys):
-        target = cell_id(cell.keys)
-        return np.array([float(target in cells) for cells in memberships])
-    pattern = cell_id(cell.keys).split(SEPARATOR)
+def _matrices(atoms: pl.DataFrame, output: Output) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
+    """The new output's incidence (interior cells × atoms), figures (shown cells × interior
+    cells) and hidden cells (suppressed cells × interior cells)."""
+    pairs = atoms.select("new", "cells").explode("cells").drop_nulls("cells")
+    cells = pairs["cells"].unique().sort().to_list()
+    index = {c: i for i, c in enumerate(cells)}
+    rows = np.array([index[c] for c in pairs["cells"].to_list()], dtype=np.int64)
+    cols = pairs["new"].to_numpy().astype(np.int64)
+    incidence = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(cells), atoms.height))
+    width = len(output.collapse.by)
+    margins = any(any(k is None for k in keys) for keys in (*output.shown, *output.hidden))
+    return (
+        incidence,
+        _cover(index, output.shown, width, margins),
+        _cover(index, output.hidden, width, margins),
+    )
 
-    def matches(cell_text: str) -> bool:
-        parts = cell_text.split(SEPARATOR)
-        return all(p in (MARGIN_KEY, q) for p, q in zip(pattern, parts, strict=True))
 
-    return np.array([float(sum(matches(c) for c in cells)) for cells in memberships])
+def _cover(
+    index: dict[str, int], published: tuple[tuple[object, ...], ...], width: int, margins: bool
+) -> csr_matrix:
+    """Published cells × interior cells: 1 where the published cell counts the interior one."""
+    rows_of = {cell_id(keys): i for i, keys in enumerate(published)}
+    rows, cols = [], []
+    for cell, i in index.items():
+        for target in _targets(cell, width, margins):
+            row = rows_of.get(target)
+            if row is not None:
+                rows.append(row)
+                cols.append(i)
+    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(rows_of), len(index)))
 
 
-def exposed_cells(
-    tables: Sequence[PublishedTable],
-    atom_cells: list[list[list[str]]],
-    atom_persons: list[int],
-    *,
-    min_students: int,
-    rounding_base: int = 0,
-) -> list[tuple[str, tuple[object, ...]]]:
-    """The suppressed cells (release name, keys) that the published counts of all ``tables``
-    together pin to an interval narrower than ``min_students``."""
-    rows, lower, upper, targets = [], [], [], []
-    for i, table in enumerate(tables):
-        memberships = [cells[i] for cells in atom_cells]
-        for cell in table.cells:
-            coefficients = _coefficients(cell, memberships)
-            if cell.suppressed:
-                targets.append((table.name, cell.keys, coefficients))
-            elif cell.count is not None:
-                slack = rounding_base / 2
-                rows.append(coefficients)
-                lower.append(cell.count - slack - LP_TOLERANCE)
-                upper.append(cell.count + slack + LP_TOLERANCE)
-    if not targets:
-        return []
-    truth = np.array(atom_persons, dtype=float)
-    n = len(atom_persons)
-    a = csr_matrix(np.vstack(rows)) if rows else csr_matrix((0, n))
-    if rows:
-        values = a @ truth
-        if np.any(values < np.array(lower) - 0.5) or np.any(values > np.array(upper) + 0.5):
-            raise MedlerInternalError(
-                "the published counts do not match the persons they describe; this is a bug "
-                "in medler, and nothing was released"
-            )
-    a_ub = csr_matrix(np.vstack([a.toarray(), -a.toarray()])) if rows else None
-    b_ub = np.concatenate([np.array(upper), -np.array(lower)]) if rows else None
+def _targets(cell: str, width: int, margins: bool) -> list[str]:
+    """The cell ids a person in ``cell`` is counted in: the cell, and with margins every
+    margin above it."""
+    if not margins or cell == ALL:
+        return [cell]
+    parts = cell.split(SEPARATOR)
+    out = []
+    for mask in itertools.product((False, True), repeat=width):
+        out.append(SEPARATOR.join(MARGIN_KEY if m else p for m, p in zip(mask, parts, strict=True)))
+    return out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Groups of persons the outputs together pin down: how many (never who or how many
+    persons), and the outputs whose figures do it."""
+
+    groups: int
+    outputs: tuple[str, ...]
+
+
+def audit(history: History, *, min_students: int) -> Finding | None:
+    """The atoms of 1 to ``min_students − 1`` persons that the last output, together with
+    the earlier ones, narrows to an interval narrower than ``min_students`` and narrower than
+    either the earlier outputs or the last output alone leave it; None when there are none.
+
+    Why "narrower than either alone": a single table is protected by its own cell rules
+    (thresholds, dominance, secondary suppression), as in every table builder; what only the
+    combination reveals is the linked audit's business. Persons who fall in several cells of
+    one table (a pupil in many subjects) form atoms of their combination of cells, and counts
+    of two such cells can differ by one pupil in a single table; a later table that shows
+    nothing new about that pupil is not refused for it, and one that does (splits the pupil
+    off by an attribute) is."""
+    blocks = [f @ m for f, m in zip(history.figures, history.incidence, strict=True)]
+    if len(blocks) < 2:
+        return None
+    joint = _System(blocks, history.sizes)
+    if joint.empty:
+        return None
+    small = joint.small(min_students)
+    earlier = _System(blocks[:-1], history.sizes)
+    alone = _System(blocks[-1:], history.sizes)
+    targets = [_unit(len(history.sizes), int(joint.groups[g])) for g in small]
+    for hidden, incidence in zip(history.hidden, history.incidence, strict=True):
+        targets += list((hidden @ incidence).toarray())
     exposed = []
-    for name, keys, coefficients in targets:
-        low = _optimum(coefficients, a_ub, b_ub)
-        high = -_optimum(-coefficients, a_ub, b_ub)
-        if high - low < min_students - LP_TOLERANCE:
-            exposed.append((name, keys))
-    return exposed
+    for target in targets:
+        width = joint.width(target)
+        if width >= min_students - LP_TOLERANCE:
+            continue
+        if width < min(earlier.width(target), alone.width(target)) - LP_TOLERANCE:
+            exposed.append(target)
+    if not exposed:
+        return None
+    row_output = [
+        n for n, b in zip(history.outputs, blocks, strict=True) for _ in range(b.shape[0])
+    ]
+    involved: set[str] = set()
+    for target in exposed:
+        involved.update(row_output[i] for i in joint.a[:, np.flatnonzero(target)].nonzero()[0])
+    return Finding(len(exposed), tuple(n for n in history.outputs if n in involved))
 
 
-def _optimum(objective: np.ndarray, a_ub: csr_matrix | None, b_ub: np.ndarray | None) -> float:
-    """The minimum of ``objective · x`` over x >= 0 within the published counts (-inf when
-    unbounded below, which for a maximisation means the cell has no upper bound)."""
-    result = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+class _System:
+    """The published figures of some outputs as equations over atoms, merged into groups of
+    atoms that no figure tells apart."""
+
+    def __init__(self, blocks: list[csr_matrix], sizes: np.ndarray) -> None:
+        self.a = vstack(blocks).tocsc()
+        self.empty = self.a.shape[0] == 0
+        self.groups, self.group_of = _merge(self.a)
+        self.members = np.bincount(self.group_of, minlength=len(self.groups))
+        self.totals = np.bincount(self.group_of, weights=sizes, minlength=len(self.groups))
+        self.columns = self.a[:, self.groups]
+        self.b = self.a @ sizes
+
+    def small(self, min_students: int) -> np.ndarray:
+        return np.flatnonzero((self.totals >= 1) & (self.totals < min_students))
+
+    def width(self, target: np.ndarray) -> float:
+        """How wide the published figures leave ``target · sizes`` (a small atom's size, or a
+        suppressed cell's count; inf when unbounded). Atoms of one group can trade persons, so
+        the least value takes each group at its members' least coefficient, the greatest at
+        their greatest."""
+        if self.empty:
+            return float(np.inf)
+        n = len(self.groups)
+        least = np.full(n, np.inf)
+        most = np.zeros(n)
+        np.minimum.at(least, self.group_of, target)
+        np.maximum.at(most, self.group_of, target)
+        touched = np.flatnonzero(most > 0)
+        if any(self.columns[:, g].nnz == 0 for g in touched):
+            return float(np.inf)
+        high = -_optimum(-most, self.columns, self.b)
+        if not np.isfinite(high):
+            return float(np.inf)
+        low = _optimum(least, self.columns, self.b) if least.any() else 0.0
+        return high - low
+
+
+def _unit(n: int, g: int) -> np.ndarray:
+    out = np.zeros(n)
+    out[g] = 1.0
+    return out
+
+
+def _merge(a: csc_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Atoms whose columns are identical (no published figure tells them apart): the first
+    atom of each group, and each atom's group."""
+    a = a.tocsc()
+    a.sort_indices()
+    seen: dict[tuple[bytes, bytes], int] = {}
+    first: list[int] = []
+    group_of = np.empty(a.shape[1], dtype=np.int64)
+    for j in range(a.shape[1]):
+        lo, hi = a.indptr[j], a.indptr[j + 1]
+        key = (a.indices[lo:hi].tobytes(), a.data[lo:hi].tobytes())
+        g = seen.get(key)
+        if g is None:
+            g = seen[key] = len(first)
+            first.append(j)
+        group_of[j] = g
+    return np.array(first, dtype=np.int64), group_of
+
+
+def _optimum(objective: np.ndarray, a_eq: csc_matrix, b_eq: np.ndarray) -> float:
+    """The least value of ``objective · y`` over y >= 0 with ``a_eq y = b_eq`` (−inf when
+    unbounded below, so a maximisation returns +inf)."""
+    result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
     if result.status == 3:
         return -np.inf
     if result.status != 0:
         raise MedlerInternalError(
-            f"the cross-release audit could not be solved ({result.message}); this is a bug in "
+            f"the linked audit could not be solved ({result.message}); this is a bug in "
             "medler, and nothing was released"
         )
     return float(result.fun)
-
-
-def smallest_difference(
-    tables: Sequence[PublishedTable],
-    atom_cells: list[list[list[str]]],
-    atom_persons: list[int],
-) -> tuple[int, str] | None:
-    """Of every pair of released cells, one in the last table and one in an earlier table,
-    the smallest positive number of persons in one and not the other (with the earlier
-    release's name), or None. Two released cells whose populations differ by a handful of
-    persons give those persons away by subtraction, whatever the groupings that made them."""
-    persons = np.array(atom_persons, dtype=float)
-
-    def released(i: int) -> np.ndarray:
-        memberships = [cells[i] for cells in atom_cells]
-        rows = [_coefficients(c, memberships) for c in tables[i].cells
-                if not c.suppressed and all(k is not None for k in c.keys)]  # fmt: skip
-        return np.vstack(rows) if rows else np.zeros((0, len(atom_persons)))
-
-    last = released(len(tables) - 1)
-    if last.shape[0] == 0:
-        return None
-    sizes_last = last @ persons
-    best: tuple[int, str] | None = None
-    for i in range(len(tables) - 1):
-        earlier = released(i)
-        if earlier.shape[0] == 0:
-            continue
-        shared = (last * persons) @ earlier.T
-        differ = sizes_last[:, None] + (earlier @ persons)[None, :] - 2 * shared
-        positive = differ[differ > 0.5]
-        if positive.size and (best is None or positive.min() < best[0]):
-            best = (round(float(positive.min())), tables[i].name)
-    return best

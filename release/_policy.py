@@ -50,9 +50,17 @@ class KeySource(_Strict):
 
 
 class Column(_Strict):
+    """One research column. ``bands``: for a measure, the edges of its published bands; in
+    ``sdc`` mode a measure is filtered only between two of them, so that no threshold can be
+    moved one unit at a time. ``describes``: ``teachers`` for a measure of a pupil table whose
+    value is an attribute of the pupil's teachers (a cell showing it passes the teacher rules
+    on teacher minutes too)."""
+
     kind: ColumnKind
     keys: str | None = None
     bounds: tuple[float, float] | None = None
+    bands: tuple[float, ...] | None = None
+    describes: Literal["pupils", "teachers"] = "pupils"
 
     @model_validator(mode="after")
     def _complete(self) -> Column:
@@ -63,6 +71,14 @@ class Column(_Strict):
                 raise ValueError("a measure needs `bounds`")
             if not self.bounds[0] <= 0 <= self.bounds[1] or self.bounds[0] == self.bounds[1]:
                 raise ValueError("a measure's bounds must be increasing and include 0")
+        if self.bands is not None:
+            if self.kind != "measure":
+                raise ValueError("only a measure has bands")
+            assert self.bounds is not None
+            edges = list(self.bands)
+            ends = (edges[0], edges[-1]) if edges else None
+            if edges != sorted(set(edges)) or ends != tuple(self.bounds):
+                raise ValueError("bands must increase from the lower bound to the upper bound")
         return self
 
 
@@ -117,7 +133,11 @@ class SdcPolicy(_Strict):
     zeros: Literal["release", "suppress"]
     rounding_base: int = Field(ge=0)
     min_population: int = Field(ge=1)
-    differencing_min: int = Field(ge=1)
+    teacher_dominance_n: int = Field(ge=1, le=2)
+    teacher_dominance_k: float = Field(gt=0, le=1)
+    sum_protection: float = Field(gt=0, le=1)
+    quantile_min_side: int = Field(ge=1)
+    previews_per_day: int = Field(ge=0)
 
 
 class DpPolicy(_Strict):
@@ -127,7 +147,7 @@ class DpPolicy(_Strict):
     delta_for_private_keys: float = Field(gt=0, lt=1)
 
 
-ReviewableCheck = Literal["approval", "rho_per_query", "teachers", "differencing", "linked"]
+ReviewableCheck = Literal["approval", "rho_per_query", "teachers", "linked"]
 
 
 class ReviewPolicy(_Strict):

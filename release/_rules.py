@@ -10,12 +10,12 @@ cell describing too few teachers) are applied by the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import polars as pl
 
-from release._errors import QueryRefused
+from release._errors import Finding, QueryRefused
 from release._frames import Collapse
 from release._policy import Policies, Table
 from release._spec import Filter, QuerySpec
@@ -23,14 +23,25 @@ from release._spec import Filter, QuerySpec
 GROUPABLE = ("public_key", "category", "flag")
 
 
+class UnknownName(QueryRefused):
+    """The spec names a table or column that does not exist (a typo, most often): a mistake in
+    the request, not a refusal of it."""
+
+
 class Approval(Protocol):
-    """What a project may touch. Returns None when allowed, else the reason it is not."""
+    """What a project may touch. ``check`` returns None when allowed, else the reason it is
+    not; ``tables`` names the tables the project may use (None: every releasable table)."""
 
     def check(self, table: str, columns: set[str]) -> str | None: ...
+
+    @property
+    def tables(self) -> Any: ...
 
 
 class ApproveAll:
     """The approval used where no project restricts tables and columns."""
+
+    tables = None
 
     def check(self, table: str, columns: set[str]) -> str | None:
         return None
@@ -38,10 +49,25 @@ class ApproveAll:
 
 @dataclass(frozen=True)
 class Resolved:
+    """A spec checked against the catalogue: its table, how its rows collapse, its quantiles,
+    and the reviewable checks it failed (``findings``: outside the approval, too much ρ)."""
+
     spec: QuerySpec
     table: Table
     collapse: Collapse
     quantiles: dict[str, tuple[str, float]]
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def public_collapse(self) -> Collapse:
+        """The collapse with only the filters on public keys: what the schedule decides, not
+        the pupils (the teacher rules in dp mode are decided on it)."""
+        public = {n for n, c in self.table.columns.items() if c.kind == "public_key"}
+        kept = tuple(f for f, spec in zip(self.collapse.filters, self.spec.filters, strict=True)
+                     if spec.column in public)  # fmt: skip
+        by = tuple(k for k in self.collapse.by if k in public)
+        limits = tuple((k, v) for k, v in self.collapse.key_limits if k in by)
+        return replace(self.collapse, filters=kept, by=by, key_limits=limits)
 
 
 def _identifier(table: str, column: str) -> QueryRefused:
@@ -72,60 +98,71 @@ def _filter_expr(f: Filter, dtype: pl.DataType) -> pl.Expr:
 def resolve(
     spec: QuerySpec, policies: Policies, schema: dict[str, pl.DataType],
     approval: Approval | None = None, waive: frozenset[str] = frozenset(),
+    *, strict: bool = True,
 ) -> Resolved:  # fmt: skip
     """Check ``spec`` against the catalogue and the project's approval and resolve it into a
-    collapse. ``waive``: reviewable checks a reviewer has approved an exception to."""
-    table = _table(spec, policies)
-    _check_columns(spec, table, schema, None if "approval" in waive else approval)
+    collapse. ``waive``: reviewable checks a reviewer has approved an exception to.
+    ``strict=False`` resolves an earlier output for the linked audit: rules added since it
+    was published (band edges) do not apply to it."""
+    table = known_table(spec, policies, approval)
+    findings = []
+    outside = _check_columns(spec, table, schema, approval)
+    if outside is not None and "approval" not in waive:
+        findings.append(Finding("approval", f"outside the project's approval: {outside}"))
     _check_groups(spec, table)
-    filters = _filters(spec, table, schema)
+    filters = _filters(spec, table, schema, strict=strict)
     means, sums, flags, quantiles = _measures(spec, table)
     if spec.mode == "dp":
         assert spec.rho is not None
         if spec.rho > policies.release.dp.max_rho_per_query and "rho_per_query" not in waive:
-            raise QueryRefused(
+            findings.append(Finding(
+                "rho_per_query",
                 f"rho {spec.rho:g} is more than one query may spend "
                 f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
                 "statistics office",
-                check="rho_per_query",
-            )
+            ))  # fmt: skip
     collapse = Collapse(
         by=spec.group_by, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
         flags=tuple(dict.fromkeys(flags)), max_rows=table.max_rows_per_unit,
         key_limits=tuple(sorted((k, v) for k, v in table.max_keys_per_unit.items()
                                 if k in spec.group_by)),
     )  # fmt: skip
-    return Resolved(spec, table, collapse, quantiles)
+    return Resolved(spec, table, collapse, quantiles, tuple(findings))
 
 
-def _table(spec: QuerySpec, policies: Policies) -> Table:
+def known_table(spec: QuerySpec, policies: Policies, approval: Approval | None = None) -> Table:
+    """The spec's table from the catalogue, or ``UnknownName`` naming the tables the project
+    may use."""
     catalogue = policies.catalogue
     table = catalogue.tables.get(spec.table)
     if table is None or not table.releasable:
         releasable = sorted(n for n, t in catalogue.tables.items() if t.releasable)
-        raise QueryRefused(
-            f"there is no releasable research table {spec.table!r}; choose one of "
-            f"{', '.join(releasable)}"
-        )
+        allowed = getattr(approval, "tables", None)
+        if allowed is not None:
+            mine = sorted(t for t in allowed if t in releasable)
+            where = f"this project may use {', '.join(mine) or 'no table'}"
+        else:
+            where = f"choose one of {', '.join(releasable)}"
+        raise UnknownName(f"there is no releasable research table {spec.table!r}; {where}")
     return table
 
 
 def _check_columns(
     spec: QuerySpec, table: Table, schema: dict[str, pl.DataType], approval: Approval | None
-) -> None:
+) -> str | None:
+    """Refuses unknown columns and identifiers; returns why the project's approval does not
+    cover the columns, or None."""
     named = {*spec.group_by, *(f.column for f in spec.filters),
              *(m.column for m in spec.measures if m.column)}  # fmt: skip
     for name in sorted(named):
         if name not in table.columns or name not in schema:
-            raise QueryRefused(
+            raise UnknownName(
                 f"{spec.table} has no column {name!r}; the catalogue lists "
                 f"{', '.join(c for c, k in table.columns.items() if k.kind != 'identifier')}"
             )
         if table.columns[name].kind == "identifier":
             raise _identifier(spec.table, name)
-    reason = (approval or ApproveAll()).check(spec.table, named)
-    if reason is not None:
-        raise QueryRefused(f"outside the project's approval: {reason}", check="approval")
+    return (approval or ApproveAll()).check(spec.table, named)
 
 
 def _check_groups(spec: QuerySpec, table: Table) -> None:
@@ -144,7 +181,9 @@ def _check_groups(spec: QuerySpec, table: Table) -> None:
             )
 
 
-def _filters(spec: QuerySpec, table: Table, schema: dict[str, pl.DataType]) -> list[pl.Expr]:
+def _filters(
+    spec: QuerySpec, table: Table, schema: dict[str, pl.DataType], *, strict: bool = True
+) -> list[pl.Expr]:
     filters = []
     for f in spec.filters:
         kind = table.columns[f.column].kind
@@ -154,8 +193,28 @@ def _filters(spec: QuerySpec, table: Table, schema: dict[str, pl.DataType]) -> l
             raise QueryRefused(
                 f"filter on {spec.table}.{f.column} ({kind}): use {' or '.join(allowed)}"
             )
+        if strict and spec.mode == "sdc" and kind == "measure":
+            _check_bands(spec.table, f, table.columns[f.column].bands)
         filters.append(_filter_expr(f, schema[f.column]))
     return filters
+
+
+def _check_bands(table: str, f: Filter, bands: tuple[float, ...] | None) -> None:
+    """In sdc mode a measure is filtered only between two of its band edges: a threshold that
+    could move one unit at a time would let a run of queries (or of refusals) find one
+    person's value."""
+    if bands is None:
+        raise QueryRefused(
+            f"{table}.{f.column} has no published bands, so in sdc mode it cannot be filtered; "
+            "filter on a flag or a public key, or ask in dp mode"
+        )
+    edges = ", ".join(f"{b:g}" for b in bands)
+    for value in f.values:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value not in bands:
+            raise QueryRefused(
+                f"in sdc mode {table}.{f.column} is filtered only between its band edges "
+                f"({edges}); {value!r} is not one. Use two band edges, or ask in dp mode"
+            )
 
 
 def _measures(spec: QuerySpec, table: Table) -> tuple[
@@ -172,6 +231,12 @@ def _measures(spec: QuerySpec, table: Table) -> tuple[
             raise QueryRefused(f"{spec.table} is a table of teachers: use count_teachers")
         if m.kind == "count_teachers" and not teacher_info:
             raise QueryRefused(f"{spec.table} does not say which teachers are behind a row")
+        if m.kind == "count_teachers" and spec.mode == "dp" and table.teacher is None:
+            raise QueryRefused(
+                f"in dp mode {spec.table} protects pupils, not teachers, so it cannot count "
+                "teachers; count them in dp mode from teacher_terms, where the teacher is the "
+                "privacy unit, or in sdc mode"
+            )
         if m.column is None:
             continue
         column = table.columns[m.column]

@@ -36,6 +36,7 @@ from release._policy import SdcPolicy
 
 STUDENTS = "students"
 TEACHERS = "teachers"
+TEACHER_TOP = "teacher_minutes__top"
 TOP1_SUFFIX = "__top1"
 TOP2_SUFFIX = "__top2"
 MARGIN = "margin"
@@ -66,6 +67,16 @@ REASON_ZERO = "zero cell"
 """Zero cells: a zero can disclose that nobody in a group has some attribute. Policy ``zeros``
 says whether zeros (structural or true) are released or suppressed; a released zero is exempt
 from the thresholds, since there is nobody in it to identify."""
+
+REASON_TEACHER_DOMINANCE = "teacher dominance ({n}, {k})"
+"""Teacher dominance: in a cell that describes teachers (their certification, experience, …),
+when the n teachers with most minutes give more than k of the cell's teacher minutes, the
+figure is in effect those teachers' own, however many others stand behind the cell."""
+
+REASON_QUANTILE = "quantile too close to an edge"
+"""A quantile is one person's value (or between two persons' values). It is shown only where
+at least ``quantile_min_side`` persons lie strictly below it and strictly above it, so that it
+is never the largest or smallest few values of a cell."""
 
 REASON_COMPLEMENTARY = "complementary suppression"
 """Secondary suppression: the cell is safe by itself but is hidden to protect another one."""
@@ -128,14 +139,22 @@ def add_margins(
 
 
 def primary_suppression(
-    cells: pl.DataFrame, by: Sequence[str], policy: SdcPolicy, *, sums: Sequence[str]
+    cells: pl.DataFrame,
+    by: Sequence[str],
+    policy: SdcPolicy,
+    *,
+    sums: Sequence[str],
+    quantiles: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``cells`` with ``status`` and ``reason``: each cell is suppressed by the first rule it
-    fails (zero cell, pupils, teachers, then dominance and the p % rule for each of ``sums``).
+    fails (zero cell, pupils, teachers, teacher dominance, then dominance and the p % rule for
+    each of ``sums``, then the edge rule for each of ``quantiles``).
 
-    A rule is tested only where its inputs are present: margins built by ``add_margins`` have
-    no ``teachers`` or top contributions, so only the pupil threshold and the zero rule apply
-    to them, and secondary suppression protects their cells.
+    Every row passes every rule, margins and totals included: the release computes each
+    margin's teachers, top contributions and quantile sides from the margin's own persons
+    (``_frames.exact_table``). A rule whose input column a table lacks is not applied (a
+    table of ``add_margins`` carries none of them in its margins); a missing value in a
+    present column fails the rule.
     """
     tops = [f"{m}{suffix}" for m in sums for suffix in (TOP1_SUFFIX, TOP2_SUFFIX)]
     _require(cells, [*by, STUDENTS, *sums, *tops])
@@ -153,8 +172,17 @@ def primary_suppression(
     if TEACHERS in cells.columns:
         rules.append(
             (
-                pl.col(TEACHERS) < policy.min_teachers,
+                pl.col(TEACHERS).fill_null(0) < policy.min_teachers,
                 REASON_TEACHERS.format(min_teachers=policy.min_teachers),
+            )
+        )
+    if TEACHER_TOP in cells.columns:
+        rules.append(
+            (
+                pl.col(TEACHER_TOP).fill_null(1.0) > policy.teacher_dominance_k,
+                REASON_TEACHER_DOMINANCE.format(
+                    n=policy.teacher_dominance_n, k=policy.teacher_dominance_k
+                ),
             )
         )
     dominance = REASON_DOMINANCE.format(n=policy.dominance_n, k=policy.dominance_k)
@@ -170,6 +198,10 @@ def primary_suppression(
                 REASON_P_PERCENT,
             )
         )
+    for name in quantiles:
+        below, above = pl.col(f"{name}__below"), pl.col(f"{name}__above")
+        side = policy.quantile_min_side
+        rules.append(((below.fill_null(0) < side) | (above.fill_null(0) < side), REASON_QUANTILE))
     zero = pl.lit(REASON_ZERO if policy.zeros == "suppress" else None, dtype=pl.String)
     first_failed = pl.coalesce(pl.when(failed).then(pl.lit(text)) for failed, text in rules)
     reason = pl.when(students == 0).then(zero).otherwise(first_failed)
@@ -200,14 +232,22 @@ class _Grid:
 
 
 def audit_intervals(
-    table: pl.DataFrame, by: Sequence[str], value_column: str, policy: SdcPolicy
+    table: pl.DataFrame,
+    by: Sequence[str],
+    value_column: str,
+    policy: SdcPolicy,
+    *,
+    proportional: bool = False,
 ) -> list[Exposure]:
     """The suppressed cells an attacker can pin down, or an empty list when the table is safe.
 
     For each suppressed cell, two linear programmes find the smallest and largest value it can
     take, with every suppressed cell a variable >= 0, every released cell a constant and every
     margin equal to the sum of its cells. A cell is exposed when that interval is narrower than
-    ``policy.min_students`` (an exactly determined cell is the extreme case).
+    its protection width: ``policy.min_students`` for a count of persons, and with
+    ``proportional`` (sums of a measure, counts of a flag) ``policy.sum_protection`` times the
+    cell's own value, so that the width is in proportion to the figure whatever its unit (an
+    exactly determined cell is the extreme case).
 
     For one- and two-dimensional tables the constraints are totally unimodular, so these are
     also the bounds an attacker gets from knowing that counts are whole numbers. For three or
@@ -215,11 +255,16 @@ def audit_intervals(
     not compute. Run it on true values, before rounding.
     """
     grid = _grid(table, by, value_column)
-    return _exposures(grid, grid.suppressed, policy.min_students)
+    return _exposures(grid, grid.suppressed, _widths(grid, policy, proportional))
 
 
 def secondary_suppression(
-    table: pl.DataFrame, by: Sequence[str], value_column: str, policy: SdcPolicy
+    table: pl.DataFrame,
+    by: Sequence[str],
+    value_column: str,
+    policy: SdcPolicy,
+    *,
+    proportional: bool = False,
 ) -> pl.DataFrame:
     """``table`` (with margins and primary statuses) with complementary suppressions added
     until ``audit_intervals`` finds nothing.
@@ -235,11 +280,11 @@ def secondary_suppression(
     """
     grid = _grid(table, by, value_column)
     _require(table, [REASON])
-    width = policy.min_students
+    widths = _widths(grid, policy, proportional)
     suppressed = grid.suppressed.copy()
     while True:
-        _close_single_lines(grid, suppressed, width)
-        exposed = _exposures(grid, suppressed, width)
+        _close_single_lines(grid, suppressed, widths)
+        exposed = _exposures(grid, suppressed, widths)
         if not exposed:
             break
         added = False
@@ -247,7 +292,7 @@ def secondary_suppression(
             members = {m for line in grid.lines_of[exposure.row] for m in grid.lines[line]}
             if all(suppressed[m] for m in members):  # its lines are full: widen the search
                 members = {m for line in grid.lines for m in line if suppressed[list(line)].any()}
-            pick = _pick(grid, suppressed, sorted(members), width)
+            pick = _pick(grid, suppressed, sorted(members), float(widths[exposure.row]))
             if pick is not None:
                 suppressed[pick] = added = True
         if not added:
@@ -260,6 +305,54 @@ def secondary_suppression(
         pl.when(newly).then(pl.lit(SUPPRESSED)).otherwise(pl.col(STATUS)).alias(STATUS),
         pl.when(newly).then(pl.lit(REASON_COMPLEMENTARY)).otherwise(pl.col(REASON)).alias(REASON),
     )
+
+
+ALL_KEY = "__all"  # the key column of an ungrouped table
+LEVEL = "__level"  # from ``_frames.exact_table``: 0 for interior cells, else a margin
+
+
+def protect(
+    table: pl.DataFrame,
+    by: Sequence[str],
+    policy: SdcPolicy,
+    *,
+    margins: bool,
+    sums: Sequence[str] = (),
+    means: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    quantiles: Sequence[str] = (),
+) -> tuple[pl.DataFrame, list[str]]:
+    """The disclosure-controlled form of an exact table (``_frames.exact_table``, margins
+    included when asked): primary suppression of every row, then, with margins, secondary
+    suppression and its proof for every additive figure (pupils; sums, means' totals and
+    flags' counts in proportion to their values), then rounding. Returns the table with
+    ``status``, ``reason`` and ``margin``, and the key columns it is ordered by.
+
+    Refuses (``QueryRefused``) a table that cannot be protected."""
+    from release._errors import QueryRefused
+
+    cells = table.with_columns((pl.col(LEVEL) > 0).alias(MARGIN)).drop(LEVEL)
+    keys = list(by)
+    if not keys:
+        cells = cells.with_columns(pl.lit("all").alias(ALL_KEY))
+        keys = [ALL_KEY]
+    interior = cells.filter(~pl.col(MARGIN)).sort(keys)
+    cells = pl.concat([interior, cells.filter(pl.col(MARGIN))], how="vertical")
+    cells = primary_suppression(
+        cells, keys, policy, sums=[f"sum:{m}" for m in sums], quantiles=quantiles
+    )
+    if margins and by:
+        additive = [(STUDENTS, False), *((f"sum:{m}", True) for m in sums),
+                    *((f"total:{m}", True) for m in means),
+                    *((f"count:{f}", True) for f in flags)]  # fmt: skip
+        cells = cells.with_columns(pl.col(c).fill_null(0) for c, _ in additive)
+        for column, proportional in additive:
+            cells = secondary_suppression(cells, keys, column, policy, proportional=proportional)
+        for column, proportional in additive:
+            if audit_intervals(cells, keys, column, policy, proportional=proportional):
+                raise QueryRefused("the table cannot be protected; group more coarsely")
+    counts = [c for c in (STUDENTS, TEACHERS) if c in cells.columns]
+    return round_counts(cells, counts, policy.rounding_base), keys
 
 
 def round_counts(cells: pl.DataFrame, columns: Sequence[str], base: int) -> pl.DataFrame:
@@ -336,6 +429,13 @@ def _grid(table: pl.DataFrame, by: Sequence[str], value_column: str) -> _Grid:
     )
 
 
+def _widths(grid: _Grid, policy: SdcPolicy, proportional: bool) -> np.ndarray:
+    """Each cell's protection width (see ``audit_intervals``)."""
+    if proportional:
+        return policy.sum_protection * np.abs(grid.values)
+    return np.full(len(grid.values), float(policy.min_students))
+
+
 def _pick(grid: _Grid, suppressed: np.ndarray, members: Sequence[int], width: float) -> int | None:
     """The released member to suppress next (see ``secondary_suppression`` for the order)."""
 
@@ -357,18 +457,20 @@ def _pick(grid: _Grid, suppressed: np.ndarray, members: Sequence[int], width: fl
     )
 
 
-def _close_single_lines(grid: _Grid, suppressed: np.ndarray, width: float) -> None:
+def _close_single_lines(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> None:
     changed = True
     while changed:
         changed = False
         for line in grid.lines:
-            if int(suppressed[list(line)].sum()) == 1:
-                pick = _pick(grid, suppressed, line, width)
+            members = list(line)
+            if int(suppressed[members].sum()) == 1:
+                alone = members[int(np.flatnonzero(suppressed[members])[0])]
+                pick = _pick(grid, suppressed, line, float(widths[alone]))
                 if pick is not None:
                     suppressed[pick] = changed = True
 
 
-def _exposures(grid: _Grid, suppressed: np.ndarray, width: float) -> list[Exposure]:
+def _exposures(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> list[Exposure]:
     hidden = np.flatnonzero(suppressed)
     column = {int(row): j for j, row in enumerate(hidden)}
     rows: list[np.ndarray] = []
@@ -387,7 +489,7 @@ def _exposures(grid: _Grid, suppressed: np.ndarray, width: float) -> list[Exposu
     for j, row in enumerate(hidden):
         lower = _optimum(a_eq, b_eq, j, 1.0) if rows else 0.0
         upper = _optimum(a_eq, b_eq, j, -1.0) if rows else float(np.inf)
-        if upper - lower < width - LP_TOLERANCE:
+        if upper - lower < widths[row] - LP_TOLERANCE:
             exposed.append(Exposure(row=int(row), keys=grid.keys[row], lower=lower, upper=upper))
     return sorted(exposed, key=lambda e: int(grid.rank[e.row]))
 

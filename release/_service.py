@@ -29,8 +29,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release._engine import Preview, Release, ReleaseEngine, release_from_record
-from release._errors import REVIEWABLE_CHECKS, QueryRefused
+from release._engine import Assessment, Preview, Release, ReleaseEngine, release_from_record
+from release._errors import QueryRefused
 from release._spec import QuerySpec
 from release.governance import BudgetExhausted, append_audit
 from release.governance._access import (
@@ -40,11 +40,8 @@ from release.governance._access import (
     NotAllowed,
     NotFound,
     Principal,
-    ProjectApproval,
 )
 from release.governance._models import Request
-
-MAX_CHECK_ROUNDS = len(REVIEWABLE_CHECKS) + 1
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,7 @@ class ReleaseService:
         """Free: what a release would show (dp: the interval half-widths; sdc: which cells
         would be suppressed), within the project's approval."""
         approval = self.governance.project_access(actor, project, Action.PREVIEW)
-        return self.engine.preview(spec, approval)
+        return self.engine.preview(spec, approval, project=project, requester=actor.id)
 
     def submit(
         self, actor: Principal, project: str, spec: QuerySpec, *,
@@ -134,13 +131,15 @@ class ReleaseService:
         if justification is not None and not justification.strip():
             raise MedlerUserError("an exception request needs a justification")
         try:
-            failed = self._failed_checks(spec, project, approval)
+            assessment = self.engine.assess(spec, project=project, approval=approval)
+            failed = self._failed_checks(assessment)
         except QueryRefused as refusal:  # a check that no reviewer may waive
             self.engine.record_refusal(spec, actor.id, project, refusal)
             raise
         if not failed and justification is None:
-            return Outcome("released", self.engine.release(spec, actor.id, project=project,
-                                                            approval=approval))  # fmt: skip
+            return Outcome("released", self.engine.release(
+                spec, actor.id, project=project, approval=approval, assessment=assessment
+            ))  # fmt: skip
         with Session(self.governance.engine) as session, session.begin():
             row = Request(project=project, requester=actor.id, spec=spec.model_dump(mode="json"),
                           spec_digest=spec.digest(), snapshot=self.engine.snapshot.name,
@@ -152,24 +151,14 @@ class ReleaseService:
                     exception_asked=justification is not None)  # fmt: skip
         return Outcome("held", request_id=request_id, checks=tuple(failed))
 
-    def _failed_checks(
-        self, spec: QuerySpec, project: str, approval: ProjectApproval
-    ) -> list[dict[str, str]]:
-        """The reviewable checks ``spec`` fails (each waived in turn to find the next); a
-        failed check that the policy does not let a reviewer waive is raised."""
+    def _failed_checks(self, assessment: Assessment) -> list[dict[str, str]]:
+        """The reviewable checks the assessed request fails; a failed check that the policy
+        does not let a reviewer waive is raised."""
         reviewable = set(self.engine.policies.release.review.reviewable)
-        failed: list[dict[str, str]] = []
-        for _ in range(MAX_CHECK_ROUNDS):
-            waive = frozenset(f["check"] for f in failed)
-            try:
-                self.engine.check(spec, project=project, approval=approval, waive=waive)
-            except QueryRefused as refusal:
-                if refusal.check is None or refusal.check not in reviewable:
-                    raise
-                failed.append({"check": refusal.check, "reason": str(refusal)})
-                continue
-            return failed
-        raise AssertionError("a check failed again after it was waived")  # pragma: no cover
+        final = [f for f in assessment.findings if f.check is None or f.check not in reviewable]
+        if final:
+            raise final[0].refusal()
+        return [{"check": f.check, "reason": f.reason} for f in assessment.findings if f.check]
 
     def releases(self, actor: Principal) -> list[LogEntry]:
         """The actor's own releases, newest first."""

@@ -1,7 +1,8 @@
 """Where releases are kept: every release (with its values: they have left the service) and
 every refusal, one JSON line each, under ``DATA_DIR/release/``. The engine uses it to return an
-identical query's earlier release instead of drawing new noise, and to compare a new
-disclosure-controlled release with a project's earlier ones (differencing).
+identical query's earlier release instead of drawing new noise, and to audit a new
+disclosure-controlled output with a project's earlier ones (releases and previews: the linked
+audit).
 
 The governance layer replaces this file with database tables (projects, ledger, audit chain);
 the engine only needs ``find`` , ``earlier`` and ``add``.
@@ -53,7 +54,7 @@ class FileStore:
         return [
             r for r in self._records()
             if r["project"] == project and r["snapshot"] == snapshot
-            and r["spec"]["table"] == table and r["status"] == "released"
+            and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
         ]  # fmt: skip
 
     def add(self, record: dict[str, Any]) -> None:
@@ -82,7 +83,7 @@ class MemoryStore:
         return [
             r for r in self.records
             if r["project"] == project and r["snapshot"] == snapshot
-            and r["spec"]["table"] == table and r["status"] == "released"
+            and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
         ]  # fmt: skip
 
     def add(self, record: dict[str, Any]) -> None:

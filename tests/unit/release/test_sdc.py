@@ -30,7 +30,11 @@ POLICY = SdcPolicy(
     zeros="release",
     rounding_base=0,
     min_population=10,
-    differencing_min=10,
+    teacher_dominance_n=1,
+    teacher_dominance_k=0.85,
+    sum_protection=0.10,
+    quantile_min_side=10,
+    previews_per_day=200,
 )
 BY = ["grade", "year"]
 
