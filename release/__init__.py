@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         PrivacyInvariantBroken,
         QueryRefused,
         RowAccessRefused,
+        UnknownName,
     )
     from release._export import FORMATS, export_release, release_rows
     from release._policy import Policies, approvable_tables, load_policies
@@ -47,6 +48,7 @@ _HOME = {
     "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
     "LogEntry": "_service", "Outcome": "_service", "ReleaseService": "_service",
     "RequestInfo": "_service",
+    "UnknownName": "_errors",
     "Filter": "_spec", "Measure": "_spec", "QuerySpec": "_spec",
     "FileStore": "_store", "MemoryStore": "_store",
 }  # fmt: skip
@@ -74,6 +76,7 @@ __all__ = [
     "ReleaseService",
     "RequestInfo",
     "RowAccessRefused",
+    "UnknownName",
     "approvable_tables",
     "export_release",
     "load_policies",

@@ -156,6 +156,7 @@ class ReleaseEngine:
         ``QueryRefused`` for a spec the catalogue refuses (no data read); every other check's
         outcome is a finding. ``name``: the output's name in the project's history."""
         known_table(spec, self.policies, approval)  # before any file is opened
+        self._one_regime(spec, project, approval)
         frame = self._frame(spec.table)
         snapshot = self.snapshot.name
         resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
@@ -192,6 +193,30 @@ class ReleaseEngine:
                 f"by {sdc.min_students} persons or more"
             )))  # fmt: skip
         return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended)
+
+    def _one_regime(self, spec: QuerySpec, project: str, approval: Approval | None) -> None:
+        """One question, one regime: a DP guarantee means nothing once the exact answer to the
+        same question has left. The project's approval names the regime of each table; a
+        table it does not name takes the regime of the project's first output on it."""
+        regime_of = getattr(approval, "regime", None)
+        named = regime_of(spec.table) if regime_of is not None else None
+        if named is not None and named != spec.mode:
+            raise QueryRefused(
+                f"project {project} receives {spec.table} under {named} only: its approval "
+                f"names the regime, so that no {spec.mode} answer to a question answered "
+                f"under {named} leaves. Ask in {named} mode"
+            )
+        if named is None:
+            used = {r["mode"] for r in self.store.all()
+                    if r["project"] == project and r["spec"]["table"] == spec.table
+                    and r["status"] in OUTPUTS}  # fmt: skip
+            if used and spec.mode not in used:
+                (other,) = used
+                raise QueryRefused(
+                    f"project {project} has already received {spec.table} under {other}; a "
+                    f"table is answered under one regime per project, so ask in {other} mode "
+                    "(or have the statistics office approve a project for the other)"
+                )
 
     def _teacher_findings(
         self, resolved: Resolved, frame: PrivateFrame, c: Collapse, waive: frozenset[str]

@@ -30,6 +30,11 @@ class QueryRefused(MedlerUserError):
         self.check = check
 
 
+class UnknownName(QueryRefused):
+    """The spec names a table or column that does not exist (a typo, most often): a mistake in
+    the request, not a refusal of it. The message names what exists."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """What one automatic check found wrong with a request: ``check`` names it when a policy

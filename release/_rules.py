@@ -15,17 +15,13 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from release._errors import Finding, QueryRefused
+from release._errors import Finding, QueryRefused, UnknownName
 from release._frames import Collapse
 from release._policy import Policies, Table
 from release._spec import Filter, QuerySpec
 
 GROUPABLE = ("public_key", "category", "flag")
 
-
-class UnknownName(QueryRefused):
-    """The spec names a table or column that does not exist (a typo, most often): a mistake in
-    the request, not a refusal of it."""
 
 
 class Approval(Protocol):
@@ -39,11 +35,14 @@ class Approval(Protocol):
 
 
 class ApproveAll:
-    """The approval used where no project restricts tables and columns."""
+    """The approval used where no project restricts tables and columns (or regimes)."""
 
     tables = None
 
     def check(self, table: str, columns: set[str]) -> str | None:
+        return None
+
+    def regime(self, table: str) -> str | None:
         return None
 
 

@@ -79,6 +79,19 @@ def _tables(specs: list[str]) -> dict[str, list[str]]:
         raise UsageError(f"--table: {error}") from error
 
 
+def _regimes(specs: list[str]) -> dict[str, str]:
+    """``table=sdc`` or ``table=dp``, one per table."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        table, sep, regime = spec.partition("=")
+        if not sep or regime not in ("sdc", "dp") or not table:
+            raise UsageError(f"--regime: {spec!r} is not 'table=sdc' or 'table=dp'")
+        if out.get(table, regime) != regime:
+            raise UsageError(f"--regime: {table} is named twice with different regimes")
+        out[table] = regime
+    return out
+
+
 # --- projects ---------------------------------------------------------------------------------
 
 
@@ -97,6 +110,14 @@ def project_create(
             help="An approved research table, 'table' or 'table:col,col'; repeat for more.",
         ),
     ],
+    regime: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--regime",
+            help="'table=sdc' or 'table=dp': the one regime a table is answered under; a "
+            "table not named takes the regime of the project's first output on it.",
+        ),
+    ] = None,
     by: By = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -105,7 +126,7 @@ def project_create(
     gov.create_project(
         _actor(gov, by), project, purpose=purpose, legal_basis=legal_basis,
         organisation=organisation, valid_from=_date(valid_from, "--from"),
-        valid_to=_date(valid_to, "--to"), tables=_tables(table),
+        valid_to=_date(valid_to, "--to"), tables=_tables(table), regimes=_regimes(regime or []),
     )  # fmt: skip
     print(f"project {project}: proposed")
 
@@ -142,7 +163,10 @@ def project_list(by: By = None, data_dir: DataDir = None) -> None:
     table = Table("project", "status", "valid", "organisation", "tables", "members",
                   header_style="bold")  # fmt: skip
     for p in gov.projects(_actor(gov, by)):
-        tables = "; ".join(f"{t}: {', '.join(c)}" for t, c in sorted(p.tables.items()))
+        tables = "; ".join(
+            f"{t}{f' ({p.regimes[t]})' if t in p.regimes else ''}: {', '.join(c)}"
+            for t, c in sorted(p.tables.items())
+        )
         table.add_row(p.id, p.status, f"{p.valid_from} – {p.valid_to}", p.organisation, tables,
                       ", ".join(p.members) or "—")  # fmt: skip
     stdout_console().print(table)

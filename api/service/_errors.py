@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medler.errors import MedlerUserError
-from release import QueryRefused
+from release import QueryRefused, UnknownName
 from release.governance import BudgetExhausted, Conflict, NotAllowed, NotAuthenticated, NotFound
 
 
@@ -30,6 +30,7 @@ class RequestTooLarge(MedlerUserError):
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (NotAuthenticated, 401, "not_authenticated"),
     (NotAllowed, 403, "not_allowed"),
+    (UnknownName, 422, "invalid"),  # a typo in a table or column name: the request is wrong
     (QueryRefused, 403, "refused"),
     (NotFound, 404, "not_found"),
     (BudgetExhausted, 409, "budget_exhausted"),

@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import Engine, select
@@ -36,6 +36,7 @@ from release.governance._ledger import Ledger, check_cap, project_scope, researc
 from release.governance._models import Membership, Person, Project, Token
 
 ROLES = ("researcher", "statistician", "dpo", "admin")
+REGIMES = ("sdc", "dp")  # how a project may receive a table: disclosure control or DP
 TOKEN_PREFIX = "medler"
 DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 366
@@ -123,6 +124,11 @@ class ProjectApproval:
 
     project: str
     tables: Mapping[str, tuple[str, ...]]
+    regimes: Mapping[str, str] = field(default_factory=dict)
+
+    def regime(self, table: str) -> str | None:
+        """The regime the approval names for ``table`` (``sdc`` or ``dp``), or None."""
+        return self.regimes.get(table)
 
     def check(self, table: str, columns: set[str]) -> str | None:
         allowed = self.tables.get(table)
@@ -149,6 +155,7 @@ class ProjectInfo:
     members: list[str]
     created_by: str | None
     approved_by: str | None
+    regimes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -220,7 +227,8 @@ class Governance:
                 raise NotAllowed(f"project {project} is valid from {row.valid_from}")
             if row.valid_to is not None and today > row.valid_to:
                 raise NotAllowed(f"project {project} expired on {row.valid_to}")
-            return ProjectApproval(project, {t: tuple(c) for t, c in row.approved.items()})
+            return ProjectApproval(project, {t: tuple(c) for t, c in row.approved.items()},
+                                   dict(row.regimes or {}))  # fmt: skip
 
     # --- people -----------------------------------------------------------------------------
 
@@ -306,10 +314,12 @@ class Governance:
     def create_project(
         self, actor: Principal, project: str, *, purpose: str, legal_basis: str,
         organisation: str, valid_from: dt.date, valid_to: dt.date,
-        tables: Mapping[str, list[str]],
+        tables: Mapping[str, list[str]], regimes: Mapping[str, str] | None = None,
     ) -> None:  # fmt: skip
         """Register a project (status ``proposed``). ``tables``: research table -> approved
-        columns (``["*"]`` for all); the caller checks them against the catalogue."""
+        columns (``["*"]`` for all); the caller checks them against the catalogue.
+        ``regimes``: table -> ``sdc`` or ``dp``, the one regime the table is answered under
+        (a table not named takes the regime of the project's first output on it)."""
         self.require(actor, Action.CREATE_PROJECT)
         _check_name("project", project)
         if valid_to < valid_from:
@@ -318,17 +328,25 @@ class Governance:
             raise MedlerUserError("a project needs a statistical purpose and a legal basis")
         if not tables:
             raise MedlerUserError("a project needs at least one approved research table")
+        regimes = dict(regimes or {})
+        for table, regime in regimes.items():
+            if table not in tables:
+                raise MedlerUserError(f"a regime is named for {table}, which is not approved")
+            if regime not in REGIMES:
+                raise MedlerUserError(f"the regime of {table} is sdc or dp, not {regime!r}")
         with Session(self.engine) as session, session.begin():
             if session.get(Project, project) is not None:
                 raise Conflict(f"there is already a project {project!r}")
             session.add(Project(
                 id=project, purpose=purpose, legal_basis=legal_basis, organisation=organisation,
                 status="proposed", valid_from=valid_from, valid_to=valid_to,
-                approved={t: list(c) for t, c in tables.items()}, created_by=actor.id,
+                approved={t: list(c) for t, c in tables.items()}, regimes=regimes,
+                created_by=actor.id,
                 created_at=_now(),
             ))  # fmt: skip
         self._audit(actor, "project created", project,
                     {"purpose": purpose, "legal_basis": legal_basis, "tables": dict(tables),
+                     "regimes": regimes,
                      "valid_from": valid_from, "valid_to": valid_to})  # fmt: skip
 
     def approve_project(self, actor: Principal, project: str, *, rho: float) -> None:
@@ -391,7 +409,7 @@ class Governance:
                 out.append(ProjectInfo(row.id, row.purpose, row.legal_basis, row.organisation,
                                        row.status, row.valid_from, row.valid_to,
                                        dict(row.approved), people, row.created_by,
-                                       row.approved_by))  # fmt: skip
+                                       row.approved_by, dict(row.regimes or {})))  # fmt: skip
             return out
 
     def set_budget(self, actor: Principal, scope: str, rho: float) -> None:

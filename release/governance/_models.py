@@ -70,8 +70,9 @@ class AuditHead(Base):
 class Project(Base):
     """A registered research project: its statistical purpose and legal basis, the
     organisation that owns it, its validity dates and the research tables and columns it
-    may use (``approved``: table -> columns, ``["*"]`` for all). ``status``: proposed ->
-    approved -> closed."""
+    may use (``approved``: table -> columns, ``["*"]`` for all), with the regime each table is
+    answered under (``regimes``: table -> ``sdc`` or ``dp``; a table not named takes the
+    regime of its first output). ``status``: proposed -> approved -> closed."""
 
     __tablename__ = "projects"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -82,6 +83,7 @@ class Project(Base):
     valid_from: Mapped[dt.date | None] = mapped_column()
     valid_to: Mapped[dt.date | None] = mapped_column()
     approved: Mapped[dict[str, list[str]]] = mapped_column(JSON, nullable=False, default=dict)
+    regimes: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by: Mapped[str | None] = mapped_column(String(100))

@@ -655,7 +655,7 @@ def test_no_release_holds_a_pseudonym(research_dir: Path) -> None:
         released = e.release(query, "alice", project=f"project-{i}")
         assert released.cells
         documents.append(dataclasses.asdict(released))
-        documents.append(dataclasses.asdict(e.preview(query)))
+        documents.append(dataclasses.asdict(e.preview(query, project=f"project-{i}")))
     documents.extend(e.store.records)  # type: ignore[attr-defined]  # what is kept, too
     for document in documents:
         text = json.dumps(document, sort_keys=True, default=str)

@@ -363,3 +363,35 @@ def test_rounding_refuses_a_negative_base_and_non_counts() -> None:
         round_counts(pl.DataFrame({"students": [1]}), ["students"], -1)
     with pytest.raises(MedlerInternalError, match="only counts are rounded"):
         round_counts(pl.DataFrame({"share": [0.5]}), ["share"], 5)
+
+
+def _sums(values: list[list[float]]) -> pl.DataFrame:
+    """A grade x year table with 20 pupils per cell and ``values`` as a sum of minutes, its
+    margins added, and the cell (0, 2024) primarily suppressed."""
+    cells = _grid([[20] * len(values[0]) for _ in values]).with_columns(
+        pl.Series("sum:minutes", [v for row in values for v in row], dtype=pl.Float64)
+    )
+    table = add_margins(cells, BY, ["students", "sum:minutes"])
+    status = pl.when((pl.col("grade") == 0) & (pl.col("year") == 2024))
+    return table.with_columns(
+        status.then(pl.lit("suppressed")).otherwise(pl.lit("released")).alias("status"),
+        status.then(pl.lit("p % rule")).otherwise(pl.lit(None, dtype=pl.String)).alias("reason"),
+    )
+
+
+def test_a_suppressed_sum_is_protected_in_proportion_to_its_value() -> None:
+    """A suppressed sum of 5,000 minutes is protected by 10 % of it (500 minutes), not by ten
+    units of the measure: a partner cell of 100 minutes would leave it known within 100."""
+    table = _sums([[5000, 100], [3000, 4000]])
+    exposed = audit_intervals(table, BY, "sum:minutes", POLICY, proportional=True)
+    assert [e.keys for e in exposed] == [(0, 2024)]
+    protected = secondary_suppression(table, BY, "sum:minutes", POLICY, proportional=True)
+    assert audit_intervals(protected, BY, "sum:minutes", POLICY, proportional=True) == []
+    hidden = protected.filter(pl.col("status") == "suppressed")
+    # the partner chosen can hide 500 minutes by itself: the 3,000, not the 100
+    assert (0, 2025) not in set(hidden.select(BY).iter_rows())
+    assert (1, 2024) in set(hidden.select(BY).iter_rows())
+    # counted in units (the old rule), the 100-minute cell would have done
+    assert audit_intervals(
+        secondary_suppression(table, BY, "sum:minutes", POLICY), BY, "sum:minutes", POLICY
+    ) == []
