@@ -36,7 +36,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from medler.errors import MedlerInternalError
@@ -195,7 +194,12 @@ def audit(history: History, *, min_students: int) -> Finding | None:
     for hidden, incidence in zip(history.hidden, history.incidence, strict=True):
         targets += list((hidden @ incidence).toarray())
     exposed = []
+    seen: set[bytes] = set()
     for target in targets:
+        key = joint.signature(target)
+        if key in seen:  # the same target as far as the figures can tell: the same width
+            continue
+        seen.add(key)
         width = joint.width(target)
         if width >= min_students - LP_TOLERANCE:
             continue
@@ -214,7 +218,8 @@ def audit(history: History, *, min_students: int) -> Finding | None:
 
 class _System:
     """The published figures of some outputs as equations over atoms, merged into groups of
-    atoms that no figure tells apart."""
+    atoms that no figure tells apart, with one linear-programme solver kept for every
+    target (only the objective changes between them, so each solve starts from the last)."""
 
     def __init__(self, blocks: list[csr_matrix], sizes: np.ndarray) -> None:
         self.a = vstack(blocks).tocsc()
@@ -222,32 +227,81 @@ class _System:
         self.groups, self.group_of = _merge(self.a)
         self.members = np.bincount(self.group_of, minlength=len(self.groups))
         self.totals = np.bincount(self.group_of, weights=sizes, minlength=len(self.groups))
-        self.columns = self.a[:, self.groups]
-        self.b = self.a @ sizes
+        columns = self.a[:, self.groups].tocsc()
+        self.figures_of = np.diff(columns.indptr)  # how many figures count each group
+        self._solver = None if self.empty else _Solver(columns, self.a @ sizes)
 
     def small(self, min_students: int) -> np.ndarray:
         return np.flatnonzero((self.totals >= 1) & (self.totals < min_students))
+
+    def _bounds(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.groups)
+        least = np.full(n, np.inf)
+        most = np.zeros(n)
+        np.minimum.at(least, self.group_of, target)
+        np.maximum.at(most, self.group_of, target)
+        return least, most
+
+    def signature(self, target: np.ndarray) -> bytes:
+        least, most = self._bounds(target)
+        return least.tobytes() + most.tobytes()
 
     def width(self, target: np.ndarray) -> float:
         """How wide the published figures leave ``target · sizes`` (a small atom's size, or a
         suppressed cell's count; inf when unbounded). Atoms of one group can trade persons, so
         the least value takes each group at its members' least coefficient, the greatest at
         their greatest."""
-        if self.empty:
+        if self._solver is None:
             return float(np.inf)
-        n = len(self.groups)
-        least = np.full(n, np.inf)
-        most = np.zeros(n)
-        np.minimum.at(least, self.group_of, target)
-        np.maximum.at(most, self.group_of, target)
-        touched = np.flatnonzero(most > 0)
-        if any(self.columns[:, g].nnz == 0 for g in touched):
+        least, most = self._bounds(target)
+        if np.any(self.figures_of[most > 0] == 0):  # a group no figure counts: unbounded
             return float(np.inf)
-        high = -_optimum(-most, self.columns, self.b)
+        high = -self._solver.minimum(-most)
         if not np.isfinite(high):
             return float(np.inf)
-        low = _optimum(least, self.columns, self.b) if least.any() else 0.0
+        low = self._solver.minimum(least) if least.any() else 0.0
         return high - low
+
+
+class _Solver:
+    """min c·y over y >= 0 with A y = b, for many c: HiGHS with the model passed once.
+
+    It is the HiGHS build that SciPy's ``linprog`` runs (SciPy is already a dependency), used
+    through its model interface so that a new objective keeps the last basis."""
+
+    def __init__(self, a: csc_matrix, b: np.ndarray) -> None:
+        from scipy.optimize._highspy import _core as highs
+
+        self._highs = highs
+        self.h = highs._Highs()
+        self.h.setOptionValue("output_flag", False)
+        lp = highs.HighsLp()
+        lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+        lp.col_cost_ = np.zeros(a.shape[1])
+        lp.col_lower_ = np.zeros(a.shape[1])
+        lp.col_upper_ = np.full(a.shape[1], highs.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(float)
+        self.h.passModel(lp)
+        self.columns = np.arange(a.shape[1], dtype=np.int32)
+
+    def minimum(self, objective: np.ndarray) -> float:
+        """The least value of ``objective · y`` (−inf when unbounded below)."""
+        self.h.changeColsCost(len(self.columns), self.columns, objective.astype(float))
+        self.h.run()
+        status = self.h.getModelStatus()
+        statuses = self._highs.HighsModelStatus
+        if status == statuses.kOptimal:
+            return float(self.h.getInfo().objective_function_value)
+        if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
+            return -np.inf  # the true sizes are feasible, so this is unbounded
+        raise MedlerInternalError(
+            f"the linked audit could not be solved ({self.h.modelStatusToString(status)}); "
+            "this is a bug in medler, and nothing was released"
+        )
 
 
 def _unit(n: int, g: int) -> np.ndarray:
@@ -273,17 +327,3 @@ def _merge(a: csc_matrix) -> tuple[np.ndarray, np.ndarray]:
             first.append(j)
         group_of[j] = g
     return np.array(first, dtype=np.int64), group_of
-
-
-def _optimum(objective: np.ndarray, a_eq: csc_matrix, b_eq: np.ndarray) -> float:
-    """The least value of ``objective · y`` over y >= 0 with ``a_eq y = b_eq`` (−inf when
-    unbounded below, so a maximisation returns +inf)."""
-    result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-    if result.status == 3:
-        return -np.inf
-    if result.status != 0:
-        raise MedlerInternalError(
-            f"the linked audit could not be solved ({result.message}); this is a bug in "
-            "medler, and nothing was released"
-        )
-    return float(result.fun)

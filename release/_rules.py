@@ -23,7 +23,6 @@ from release._spec import Filter, QuerySpec
 GROUPABLE = ("public_key", "category", "flag")
 
 
-
 class Approval(Protocol):
     """What a project may touch. ``check`` returns None when allowed, else the reason it is
     not; ``tables`` names the tables the project may use (None: every releasable table)."""
