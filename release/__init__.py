@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from release._policy import Policies, approvable_tables, load_policies
     from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
     from release._spec import Filter, Measure, QuerySpec
-    from release._store import FileStore, MemoryStore
+    from release._store import FileStore, MemoryStore, exact_outputs
 
 # Where each public name lives. The package loads its modules on first use (PEP 562), so that
 # ``release.governance`` and the command line start without loading OpenDP and Polars.
@@ -50,7 +50,7 @@ _HOME = {
     "RequestInfo": "_service",
     "UnknownName": "_errors",
     "Filter": "_spec", "Measure": "_spec", "QuerySpec": "_spec",
-    "FileStore": "_store", "MemoryStore": "_store",
+    "FileStore": "_store", "MemoryStore": "_store", "exact_outputs": "_store",
 }  # fmt: skip
 
 
@@ -78,6 +78,7 @@ __all__ = [
     "RowAccessRefused",
     "UnknownName",
     "approvable_tables",
+    "exact_outputs",
     "export_release",
     "load_policies",
     "release_rows",

@@ -70,17 +70,22 @@ def show(
     data_dir: DataDir = None,
     delta: Annotated[float, typer.Option(help="Show ε at this δ as well.")] = 1e-9,
 ) -> None:
-    """Spent, reserved and remaining per budget, as ρ and as (ε, δ)."""
+    """Spent, reserved and remaining per budget, as ρ and as (ε, δ), with the exact (sdc)
+    tables released and previewed, which no ρ counts."""
     if not 0 < delta < 1:
         raise UsageError(f"--delta must be between 0 and 1, not {delta:g}")
     data_dir = _data_dir(data_dir)
+    from release import FileStore, exact_outputs
+
     table = Table("budget", "cap ρ", "spent ρ", "of which reserved", "remaining ρ",
-                  f"spent ε (δ={delta:g})", f"cap ε (δ={delta:g})",
-                  header_style="bold")  # fmt: skip
+                  f"spent ε (δ={delta:g})", f"cap ε (δ={delta:g})", "exact tables",
+                  "exact previews", header_style="bold")  # fmt: skip
+    exact = exact_outputs(FileStore(data_dir / "release").all())
     for t in Ledger(control_plane(data_dir)).totals():
+        released, previewed = exact.get(t.scope, (0, 0))
         table.add_row(t.scope, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
                       f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}",
-                      f"{epsilon(t.cap, delta):.4g}")  # fmt: skip
+                      f"{epsilon(t.cap, delta):.4g}", str(released), str(previewed))  # fmt: skip
     stdout_console().print(table)
 
 

@@ -65,11 +65,13 @@ def project_out(info: ProjectInfo) -> ProjectOut:
                       members=info.members)  # fmt: skip
 
 
-def budget_level_out(totals: LedgerTotals, delta: float) -> BudgetLevelOut:
+def budget_level_out(
+    totals: LedgerTotals, delta: float, exact: tuple[int, int] = (0, 0)
+) -> BudgetLevelOut:
     level = totals.scope.split(":")[0]
     return BudgetLevelOut(
         scope=totals.scope, level=level,  # type: ignore[arg-type]
         cap_rho=totals.cap, spent_rho=totals.spent, reserved_rho=totals.reserved,
         remaining_rho=totals.remaining, spent_epsilon=epsilon(totals.spent, delta),
-        cap_epsilon=epsilon(totals.cap, delta),
+        cap_epsilon=epsilon(totals.cap, delta), sdc_releases=exact[0], sdc_previews=exact[1],
     )  # fmt: skip

@@ -29,7 +29,7 @@ from api.service._schemas import (
     TokenIn,
     TokenOut,
 )
-from release import approvable_tables
+from release import approvable_tables, exact_outputs
 from release.governance import AuditChainBroken, audit_head, parse_witness, verify_audit
 
 dpo = APIRouter(prefix="/dpo", tags=["dpo"], responses=ERRORS)
@@ -96,7 +96,9 @@ def budgets(
     actor: CurrentOverseer, svc: ServicesDep,
     delta: Annotated[float, Query(gt=0, lt=1, description="δ for the ε figures.")] = DEFAULT_DELTA,
 ) -> BudgetOut:  # fmt: skip
-    levels = [budget_level_out(t, delta) for t in svc.governance.ledger.totals()]
+    exact = exact_outputs(svc.engine.store.all())
+    levels = [budget_level_out(t, delta, exact.get(t.scope, (0, 0)))
+              for t in svc.governance.ledger.totals()]  # fmt: skip
     return BudgetOut(delta=delta, data=svc.label, levels=levels)
 
 

@@ -34,7 +34,7 @@ from api.service import _errors
 from api.service._deps import Services, ServicesDep
 from api.service._researchers import DEFAULT_DELTA
 from medler.errors import MedlerUserError
-from release import LogEntry, RequestInfo
+from release import LogEntry, RequestInfo, exact_outputs
 from release.governance import (
     AuditChainBroken,
     LedgerTotals,
@@ -461,6 +461,8 @@ class BudgetBar:
     reserved_x: float
     reserved_width: float
     over: bool
+    exact_tables: int = 0
+    exact_previews: int = 0
 
 
 def _budget_name(scope: str) -> str:
@@ -483,7 +485,10 @@ def _budget_order(totals: LedgerTotals) -> tuple[int, str, int, str]:
     return (0, totals.scope, 0, "")
 
 
-def _budget_bars(totals: list[LedgerTotals], delta: float) -> list[BudgetBar]:
+def _budget_bars(
+    totals: list[LedgerTotals], delta: float, exact: dict[str, tuple[int, int]] | None = None
+) -> list[BudgetBar]:
+    exact = exact or {}
     bars = []
     for i, t in enumerate(sorted(totals, key=_budget_order)):
         scale = CHART_WIDTH / t.cap if t.cap > 0 else 0.0
@@ -497,13 +502,16 @@ def _budget_bars(totals: list[LedgerTotals], delta: float) -> list[BudgetBar]:
             share=f"{t.spent / t.cap:.0%}" if t.cap > 0 else "no cap",
             y=i * ROW, spent_width=round(spent, 2), reserved_x=round(spent - reserved, 2),
             reserved_width=round(reserved, 2), over=t.spent > t.cap,
+            exact_tables=exact.get(t.scope, (0, 0))[0],
+            exact_previews=exact.get(t.scope, (0, 0))[1],
         ))  # fmt: skip
     return bars
 
 
 @pages.get("/budgets", response_class=HTMLResponse)
 def budgets(request: Request, session: CurrentSession, svc: ServicesDep) -> HTMLResponse:
-    bars = _budget_bars(svc.governance.ledger.totals(), DEFAULT_DELTA)
+    bars = _budget_bars(svc.governance.ledger.totals(), DEFAULT_DELTA,
+                        exact_outputs(svc.engine.store.all()))  # fmt: skip
     return _render(request, svc, "budgets.html", session=session, bars=bars, delta=DEFAULT_DELTA,
                    width=CHART_WIDTH, bar=BAR,
                    height=max(len(bars), 1) * ROW)  # fmt: skip

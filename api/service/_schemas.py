@@ -119,7 +119,8 @@ class BudgetLevelOut(BaseModel):
 
     model_config = _examples({"scope": "project:absence-2027", "level": "project", "cap_rho": 1.0,
                               "spent_rho": 0.2, "reserved_rho": 0.0, "remaining_rho": 0.8,
-                              "spent_epsilon": 4.5, "cap_epsilon": 10.1})  # fmt: skip
+                              "spent_epsilon": 4.5, "cap_epsilon": 10.1, "sdc_releases": 3,
+                              "sdc_previews": 5})  # fmt: skip
     scope: str = Field(description="dataset, project:<id> or researcher:<project>:<id>.")
     level: Literal["dataset", "project", "researcher"]
     cap_rho: float = Field(description="The cap (zCDP ρ).")
@@ -129,6 +130,10 @@ class BudgetLevelOut(BaseModel):
     remaining_rho: float
     spent_epsilon: float = Field(description="spent_rho as ε of (ε, δ)-DP at the stated δ.")
     cap_epsilon: float = Field(description="cap_rho as ε at the stated δ.")
+    sdc_releases: int = Field(0, description="Exact (sdc) tables released at this level: no ρ "
+                              "counts them.")  # fmt: skip
+    sdc_previews: int = Field(0, description="Exact (sdc) previews at this level (each shows "
+                              "which cells the data suppress).")  # fmt: skip
 
 
 class BudgetOut(Labelled):

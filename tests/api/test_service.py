@@ -344,3 +344,23 @@ def test_no_answer_holds_a_pseudonym_or_an_identifier(world: World) -> None:
         assert not any(pid in text for pid in pupils)
         assert '"student_pid"' not in text.replace('"group_by":["student_pid"]', "")
         assert "teacher_pid" not in text and "secret_hash" not in text
+
+
+def test_the_budgets_show_exact_tables_beside_rho(world: World) -> None:
+    """Exact tables spend no ρ; the DPO's budgets (API and page) count them beside it."""
+
+    def levels() -> dict[str, Any]:
+        return {b["scope"]: b for b in world.get("dora", "/v1/dpo/budgets").json()["levels"]}
+
+    before = levels()["dataset"]
+    released = world.post("ann", f"/v1/projects/{world.project}/releases", {"spec": BY_GRADE})
+    assert released.status_code == 200, released.text
+    preview = {**BY_GRADE, "group_by": ["school_code"]}
+    assert world.post("ann", f"/v1/projects/{world.project}/preview", preview).status_code == 200
+    after = levels()
+    for scope in (f"project:{world.project}", f"researcher:{world.project}:ann"):
+        assert (after[scope]["sdc_releases"], after[scope]["sdc_previews"]) == (1, 1), scope
+    # the data set's count covers every project on the data directory
+    assert after["dataset"]["sdc_releases"] == before["sdc_releases"] + 1
+    assert after["dataset"]["sdc_previews"] == before["sdc_previews"] + 1
+    assert after[f"project:{world.project}"]["spent_rho"] == 0.0

@@ -351,6 +351,7 @@ def test_the_dpo_approves_one_held_request_and_rejects_another(
     totals = site.gov.ledger.totals()
     expect(page.locator("#budget-chart g.budget")).to_have_count(len(totals))
     expect(page.locator("#budgets tbody tr")).to_have_count(len(totals))
+    expect(page.locator("#budgets thead")).to_contain_text("Exact tables")
     ann = page.locator(f'#budget-chart g[data-scope="researcher:{site.project}:ann"]')
     assert float(ann.locator("rect.spent").get_attribute("width") or 0) > 0
     bob = page.locator(f'#budget-chart g[data-scope="researcher:{site.project}:bob"]')
