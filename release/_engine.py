@@ -187,8 +187,9 @@ class ReleaseEngine:
             earlier = [n for n in exposed.outputs if n != name]
             with_ = f"the project's output {', '.join(earlier)}" if earlier else "itself"
             findings.append(Finding("linked", (
-                f"together with {with_}, this table would pin {exposed.groups} group(s) of 1 to "
-                f"{sdc.min_students - 1} persons by subtraction. Ask for the same grouping and "
+                f"together with {with_}, this table would pin down a group of 1 to "
+                f"{sdc.min_students - 1} persons, or a suppressed cell, by subtraction. Ask for "
+                "the same grouping and "
                 "filters as the earlier output, or group and filter so that the groups differ "
                 f"by {sdc.min_students} persons or more"
             )))  # fmt: skip

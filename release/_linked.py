@@ -38,7 +38,6 @@ import numpy as np
 import polars as pl
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
-from medler.errors import MedlerInternalError
 from release._frames import (
     ALL,
     MARGIN_KEY,
@@ -50,8 +49,11 @@ from release._frames import (
     person_cells,
     persons,
 )
+from release._lp import Solver, sample, spread
 
 LP_TOLERANCE = 1e-6
+SAMPLED_VERTICES = 4  # random weightings of the targets, each pushed up and down, per audit
+SEED = 20261206
 
 
 @dataclass(frozen=True)
@@ -162,17 +164,17 @@ def _targets(cell: str, width: int, margins: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class Finding:
-    """Groups of persons the outputs together pin down: how many (never who or how many
-    persons), and the outputs whose figures do it."""
+    """A group of persons the outputs together pin down: the outputs whose figures count it
+    (never who, or how many persons). The audit stops at the first it finds."""
 
-    groups: int
     outputs: tuple[str, ...]
 
 
 def audit(history: History, *, min_students: int) -> Finding | None:
-    """The atoms of 1 to ``min_students − 1`` persons that the last output, together with
-    the earlier ones, narrows to an interval narrower than ``min_students`` and narrower than
-    either the earlier outputs or the last output alone leave it; None when there are none.
+    """An atom of 1 to ``min_students − 1`` persons, or a suppressed cell of any output, that
+    the last output together with the earlier ones narrows to an interval narrower than
+    ``min_students`` and narrower than either the earlier outputs or the last output alone
+    leave it; None when there is none.
 
     Why "narrower than either alone": a single table is protected by its own cell rules
     (thresholds, dominance, secondary suppression), as in every table builder; what only the
@@ -193,27 +195,40 @@ def audit(history: History, *, min_students: int) -> Finding | None:
     targets = [_unit(len(history.sizes), int(joint.groups[g])) for g in small]
     for hidden, incidence in zip(history.hidden, history.incidence, strict=True):
         targets += list((hidden @ incidence).toarray())
-    exposed = []
-    seen: set[bytes] = set()
-    for target in targets:
-        key = joint.signature(target)
-        if key in seen:  # the same target as far as the figures can tell: the same width
+    unique: dict[bytes, np.ndarray] = {}
+    for target in targets:  # the same target as far as the figures can tell: the same width
+        unique.setdefault(joint.signature(target), target)
+    candidates = list(unique.values())
+    joint.sample(candidates)
+    compared = False
+    for target in candidates:
+        if joint.certainly_wide(target, min_students - LP_TOLERANCE):
             continue
-        seen.add(key)
         width = joint.width(target)
         if width >= min_students - LP_TOLERANCE:
             continue
-        if width < min(earlier.width(target), alone.width(target)) - LP_TOLERANCE:
-            exposed.append(target)
-    if not exposed:
-        return None
+        if not compared:  # only now are the earlier outputs and the new one alone needed
+            earlier.sample(candidates)
+            alone.sample(candidates)
+            compared = True
+        wider = width + LP_TOLERANCE
+        if (earlier.certainly_wide(target, wider) and alone.certainly_wide(target, wider)) or (
+            width < min(earlier.width(target), alone.width(target)) - LP_TOLERANCE
+        ):
+            return _finding(history, blocks, joint, target)
+    return None
+
+
+def _finding(
+    history: History, blocks: list[csr_matrix], joint: _System, target: np.ndarray
+) -> Finding:
+    """The outputs whose figures count the exposed target's persons."""
     row_output = [
         n for n, b in zip(history.outputs, blocks, strict=True) for _ in range(b.shape[0])
     ]
-    involved: set[str] = set()
-    for target in exposed:
-        involved.update(row_output[i] for i in joint.a[:, np.flatnonzero(target)].nonzero()[0])
-    return Finding(len(exposed), tuple(n for n in history.outputs if n in involved))
+    rows = joint.a[:, np.flatnonzero(target)].nonzero()[0]
+    involved = {row_output[i] for i in rows}
+    return Finding(tuple(n for n in history.outputs if n in involved))
 
 
 class _System:
@@ -229,7 +244,33 @@ class _System:
         self.totals = np.bincount(self.group_of, weights=sizes, minlength=len(self.groups))
         columns = self.a[:, self.groups].tocsc()
         self.figures_of = np.diff(columns.indptr)  # how many figures count each group
-        self._solver = None if self.empty else _Solver(columns, self.a @ sizes)
+        self._solver = None if self.empty else Solver(columns, self.a @ sizes)
+        self.points = self.totals[:, None]  # feasible sizes of the groups: the truth, so far
+
+    def sample(self, targets: list[np.ndarray], random: int = SAMPLED_VERTICES) -> None:
+        """More feasible points (``_lp.sample``): the vertices that make the targets as large
+        and as small as they can be, all at once and under a few seeded weightings. A target
+        that the points already spread over ``min_students`` needs no programme of its own,
+        which is most of them."""
+        if self._solver is None or not targets:
+            return
+        n = len(self.groups)
+        most = np.zeros(n)
+        least = np.zeros(n)
+        for target in targets:
+            low, high = self._bounds(target)
+            most += high
+            least += np.where(np.isfinite(low), low, 0.0)
+        free = self.figures_of == 0  # unbounded above: never pushed up
+        found = sample(self._solver, most, least, free, seed=SEED, random=random)
+        self.points = np.hstack([self.points, *(p[:, None] for p in found)])
+
+    def certainly_wide(self, target: np.ndarray, width: float) -> bool:
+        """Whether two of the known feasible points already spread the target by ``width``."""
+        least, most = self._bounds(target)
+        if np.any(self.figures_of[most > 0] == 0):
+            return True  # a group no figure counts: unbounded
+        return spread(self.points, np.where(np.isfinite(least), least, 0.0), most) >= width
 
     def small(self, min_students: int) -> np.ndarray:
         return np.flatnonzero((self.totals >= 1) & (self.totals < min_students))
@@ -256,52 +297,14 @@ class _System:
         least, most = self._bounds(target)
         if np.any(self.figures_of[most > 0] == 0):  # a group no figure counts: unbounded
             return float(np.inf)
-        high = -self._solver.minimum(-most)
-        if not np.isfinite(high):
+        top = self._solver.vertex(-most)
+        if top is None:
             return float(np.inf)
-        low = self._solver.minimum(least) if least.any() else 0.0
-        return high - low
-
-
-class _Solver:
-    """min c·y over y >= 0 with A y = b, for many c: HiGHS with the model passed once.
-
-    It is the HiGHS build that SciPy's ``linprog`` runs (SciPy is already a dependency), used
-    through its model interface so that a new objective keeps the last basis."""
-
-    def __init__(self, a: csc_matrix, b: np.ndarray) -> None:
-        from scipy.optimize._highspy import _core as highs
-
-        self._highs = highs
-        self.h = highs._Highs()
-        self.h.setOptionValue("output_flag", False)
-        lp = highs.HighsLp()
-        lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-        lp.col_cost_ = np.zeros(a.shape[1])
-        lp.col_lower_ = np.zeros(a.shape[1])
-        lp.col_upper_ = np.full(a.shape[1], highs.kHighsInf)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
-        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(float)
-        self.h.passModel(lp)
-        self.columns = np.arange(a.shape[1], dtype=np.int32)
-
-    def minimum(self, objective: np.ndarray) -> float:
-        """The least value of ``objective · y`` (−inf when unbounded below)."""
-        self.h.changeColsCost(len(self.columns), self.columns, objective.astype(float))
-        self.h.run()
-        status = self.h.getModelStatus()
-        statuses = self._highs.HighsModelStatus
-        if status == statuses.kOptimal:
-            return float(self.h.getInfo().objective_function_value)
-        if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
-            return -np.inf  # the true sizes are feasible, so this is unbounded
-        raise MedlerInternalError(
-            f"the linked audit could not be solved ({self.h.modelStatusToString(status)}); "
-            "this is a bug in medler, and nothing was released"
-        )
+        bottom = self._solver.vertex(least) if least.any() else None
+        # each vertex found is one more feasible point for the targets still to come
+        self.points = np.hstack([self.points, top[:, None],
+                                 *([bottom[:, None]] if bottom is not None else [])])  # fmt: skip
+        return float(most @ top) - (float(least @ bottom) if bottom is not None else 0.0)
 
 
 def _unit(n: int, g: int) -> np.ndarray:

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
+from scipy.sparse import csc_matrix
 
 from medler.errors import MedlerInternalError, UsageError
+from release._lp import Solver, sample, spread
 from release._policy import SdcPolicy
 
 STUDENTS = "students"
@@ -86,6 +87,7 @@ MAX_DOMINANCE_N = 2
 dominance rule can look at most at the two largest contributors."""
 
 LP_TOLERANCE = 1e-6
+SEED = 20261206  # the seeded weightings of the audit's sampled vertices: the same every time
 """Slack for the solver's floating point: an interval this much narrower than the protection
 width still counts as wide enough (counts are integers, so nothing real hides in it)."""
 
@@ -326,10 +328,7 @@ def protect(
     included when asked): primary suppression of every row, then, with margins, secondary
     suppression and its proof for every additive figure (pupils; sums, means' totals and
     flags' counts in proportion to their values), then rounding. Returns the table with
-    ``status``, ``reason`` and ``margin``, and the key columns it is ordered by.
-
-    Refuses (``QueryRefused``) a table that cannot be protected."""
-    from release._errors import QueryRefused
+    ``status``, ``reason`` and ``margin``, and the key columns it is ordered by."""
 
     cells = table.with_columns((pl.col(LEVEL) > 0).alias(MARGIN)).drop(LEVEL)
     keys = list(by)
@@ -346,11 +345,10 @@ def protect(
                     *((f"total:{m}", True) for m in means),
                     *((f"count:{f}", True) for f in flags)]  # fmt: skip
         cells = cells.with_columns(pl.col(c).fill_null(0) for c, _ in additive)
+        # each column's suppression ends only when its audit finds nothing; suppressing more
+        # for a later column only widens the earlier columns' intervals
         for column, proportional in additive:
             cells = secondary_suppression(cells, keys, column, policy, proportional=proportional)
-        for column, proportional in additive:
-            if audit_intervals(cells, keys, column, policy, proportional=proportional):
-                raise QueryRefused("the table cannot be protected; group more coarsely")
     counts = [c for c in (STUDENTS, TEACHERS) if c in cells.columns]
     return round_counts(cells, counts, policy.rounding_base), keys
 
@@ -484,23 +482,23 @@ def _exposures(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> list[
                 equation[column[int(member)]] = sign
             rows.append(equation)
             constants.append(-float(signs[~mask] @ grid.values[list(line)][~mask]))
-    a_eq, b_eq = np.array(rows).reshape(len(rows), len(hidden)), np.array(constants)
+    if not rows:  # no line holds a suppressed cell: each is anywhere from 0 up
+        return []
+    a_eq = csc_matrix(np.array(rows).reshape(len(rows), len(hidden)))
+    solver = Solver(a_eq, np.array(constants))
+    # feasible points: the true values, and vertices that push every cell up and down at once
+    # (and under seeded weightings); a cell they already spread wide enough needs no programme
+    ones = np.ones(len(hidden))
+    found = sample(solver, ones, ones, np.zeros(len(hidden), bool), seed=SEED, random=2)
+    points = np.column_stack([grid.values[hidden], *found])
     exposed: list[Exposure] = []
     for j, row in enumerate(hidden):
-        lower = _optimum(a_eq, b_eq, j, 1.0) if rows else 0.0
-        upper = _optimum(a_eq, b_eq, j, -1.0) if rows else float(np.inf)
+        unit = np.zeros(len(hidden))
+        unit[j] = 1.0
+        if spread(points, unit, unit) >= widths[row] - LP_TOLERANCE:
+            continue
+        lower = solver.minimum(unit)
+        upper = -solver.minimum(-unit)
         if upper - lower < widths[row] - LP_TOLERANCE:
             exposed.append(Exposure(row=int(row), keys=grid.keys[row], lower=lower, upper=upper))
     return sorted(exposed, key=lambda e: int(grid.rank[e.row]))
-
-
-def _optimum(a_eq: np.ndarray, b_eq: np.ndarray, variable: int, sense: float) -> float:
-    """The least (sense 1) or greatest (sense -1) value of one suppressed cell."""
-    objective = np.zeros(a_eq.shape[1])
-    objective[variable] = sense
-    result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-    if result.status == 3 and sense < 0:
-        return float(np.inf)
-    if result.status != 0:
-        raise MedlerInternalError(f"the disclosure audit's solver failed ({result.message})")
-    return float(result.fun) * sense
