@@ -77,20 +77,81 @@ def _identifier(table: str, column: str) -> QueryRefused:
 
 
 def _filter_expr(f: Filter, dtype: pl.DataType) -> pl.Expr:
+    """``f`` as a predicate on a column of type ``dtype``. Each value is checked against the
+    column's type here and never cast by Polars: a cast fails on mixed values (``[0, 0.5]``)
+    and silently changes others (8.5 to 8, true to 1, 2**70 to null). A numeric column takes
+    finite numbers (never true or false), ``in`` on a whole-number column whole numbers within
+    its range, a flag true or false, and a text column text; other columns (dates) take text
+    read as their type. ``between`` takes its lower bound first; on a whole-number column it
+    keeps the whole numbers between its bounds, exactly, however large they are (``[0, 0.5]``
+    keeps 0)."""
     column = pl.col(f.column)
-    if f.op == "is_true":
-        return column.fill_null(False)
-    if f.op == "is_false":
-        return ~column.fill_null(True)
-    values = pl.Series(list(f.values)).cast(dtype, strict=False)
-    if values.null_count():
-        raise QueryRefused(
-            f"filter on {f.column}: a value does not fit the column's type ({dtype}); "
-            "give values of that type"
+    if f.op in ("is_true", "is_false"):
+        return column.fill_null(False) if f.op == "is_true" else ~column.fill_null(True)
+    number = dtype.is_integer() or dtype.is_float()
+    whole = dtype.is_integer() and f.op == "in"
+    if number:
+        one, many = ("a whole number", "whole numbers") if whole else ("a number", "numbers")
+    else:
+        one = many = "true or false" if dtype == pl.Boolean else "text"
+
+    def unfit(i: int, problem: str) -> QueryRefused:
+        return QueryRefused(
+            f"filter on {f.column}: value {i + 1} {problem}; {f.column} holds {many} "
+            f"({dtype}), so give {many}"
         )
-    if f.op == "between":
-        return column.is_between(values[0], values[1])
-    return column.is_in(values.implode())
+
+    for i, value in enumerate(f.values):
+        given = "text" if isinstance(value, str) else "a number"
+        given = "true or false" if isinstance(value, bool) else given
+        if given != ("a number" if number else one):
+            raise unfit(i, f"is {given}, not {one}")
+        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+            raise unfit(i, "is not valid Unicode text")
+        if isinstance(value, float) and not abs(value) < float("inf"):
+            raise unfit(i, "is not a finite number")
+        if whole and isinstance(value, float) and not value.is_integer():
+            raise unfit(i, "is not a whole number")
+
+    backwards = f"filter on {f.column}: between takes the lower bound first"
+
+    def typed() -> pl.Series:
+        """The values as the column holds them; for ``between`` on a whole-number column, the
+        first and last whole number of the column's range between the bounds (none: empty)."""
+        numbers = [v for v in f.values if isinstance(v, int | float)]
+        if not number:
+            read = pl.Series(list(f.values), dtype=pl.Boolean if one != "text" else pl.String)
+            read = read.cast(dtype, strict=False)  # dates and the like, from their ISO text
+            if read.null_count():
+                raise QueryRefused(
+                    f"filter on {f.column}: a value cannot be read as {dtype}; give text in "
+                    "its ISO format"
+                )
+            if f.op == "between" and read[0] > read[1]:
+                raise QueryRefused(backwards)
+            return read
+        if f.op == "between" and numbers[0] > numbers[1]:
+            raise QueryRefused(backwards)
+        if dtype.is_float():  # a number too large for a float lies beyond every value
+            big = float("inf")
+            floats = [float(v) if abs(v) < 2**1000 else big if v > 0 else -big for v in numbers]
+            return pl.Series(floats, dtype=dtype)
+        assert isinstance(dtype, pl.datatypes.IntegerType)
+        least, most = pl.select(dtype.min().alias("least"), dtype.max().alias("most")).row(0)
+        if f.op == "in":
+            outside = [i for i, v in enumerate(numbers) if not least <= v <= most]
+            if outside:
+                raise unfit(outside[0], "is out of the column's range")
+            return pl.Series([int(v) for v in numbers], dtype=dtype)
+        first, last = max(-int(-numbers[0] // 1), least), min(int(numbers[1] // 1), most)
+        return pl.Series([first, last] if first <= last else [], dtype=dtype)
+
+    values = typed()
+    if f.op == "in":
+        return column.is_in(values.implode())
+    if values.is_empty():  # no whole number of the column's range lies between the bounds
+        return pl.lit(False)
+    return column.is_between(pl.lit(values[0], dtype=dtype), pl.lit(values[1], dtype=dtype))
 
 
 def resolve(

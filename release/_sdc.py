@@ -32,7 +32,7 @@ import polars as pl
 from scipy.sparse import csc_matrix
 
 from medler.errors import MedlerInternalError, UsageError
-from release._lp import Solver, sample, spread
+from release._lp import Solver, sample
 from release._policy import SdcPolicy
 
 STUDENTS = "students"
@@ -286,7 +286,7 @@ def secondary_suppression(
     suppressed = grid.suppressed.copy()
     while True:
         _close_single_lines(grid, suppressed, widths)
-        exposed = _exposures(grid, suppressed, widths)
+        exposed = _exposures(grid, suppressed, widths, exact=False)
         if not exposed:
             break
         added = False
@@ -468,7 +468,37 @@ def _close_single_lines(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray)
                     suppressed[pick] = changed = True
 
 
-def _exposures(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> list[Exposure]:
+def _quick_exposures(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> list[Exposure]:
+    """Suppressed cells that one line alone pins too narrowly, found without a programme: in
+    a line whose total is shown, each suppressed part lies between 0 and what the shown
+    parts leave of the total. ``lower`` and ``upper`` are then bounds, not the exact interval."""
+    upper = np.full(len(grid.values), np.inf)
+    for line in grid.lines:
+        total, parts = line[0], list(line[1:])
+        if suppressed[total]:
+            continue
+        hidden = [p for p in parts if suppressed[p]]
+        if hidden:
+            rest = grid.values[total] - sum(grid.values[p] for p in parts if not suppressed[p])
+            for p in hidden:
+                upper[p] = min(upper[p], rest)
+    found = [
+        Exposure(row=int(r), keys=grid.keys[r], lower=0.0, upper=float(upper[r]))
+        for r in np.flatnonzero(suppressed & (upper < widths - LP_TOLERANCE))
+    ]
+    return sorted(found, key=lambda e: int(grid.rank[e.row]))
+
+
+def _exposures(
+    grid: _Grid, suppressed: np.ndarray, widths: np.ndarray, *, exact: bool = True
+) -> list[Exposure]:
+    """The suppressed cells pinned narrower than their widths. ``exact=False`` (while
+    secondary suppression is still adding cells) returns the cells one line pins, when there
+    are any, before solving anything."""
+    if not exact:
+        quick = _quick_exposures(grid, suppressed, widths)
+        if quick:
+            return quick
     hidden = np.flatnonzero(suppressed)
     column = {int(row): j for j, row in enumerate(hidden)}
     rows: list[np.ndarray] = []
@@ -490,15 +520,21 @@ def _exposures(grid: _Grid, suppressed: np.ndarray, widths: np.ndarray) -> list[
     # (and under seeded weightings); a cell they already spread wide enough needs no programme
     ones = np.ones(len(hidden))
     found = sample(solver, ones, ones, np.zeros(len(hidden), bool), seed=SEED, random=2)
-    points = np.column_stack([grid.values[hidden], *found])
+    points = [grid.values[hidden], *found]
+    high = np.max(points, axis=0)  # each cell's largest and least value over the points
+    low = np.min(points, axis=0)
     exposed: list[Exposure] = []
     for j, row in enumerate(hidden):
+        if high[j] - low[j] >= widths[row] - LP_TOLERANCE:
+            continue
         unit = np.zeros(len(hidden))
         unit[j] = 1.0
-        if spread(points, unit, unit) >= widths[row] - LP_TOLERANCE:
-            continue
-        lower = solver.minimum(unit)
-        upper = -solver.minimum(-unit)
+        bottom, top = solver.vertex(unit), solver.vertex(-unit)
+        lower = float(bottom[j]) if bottom is not None else 0.0
+        upper = float(top[j]) if top is not None else float(np.inf)
+        # each vertex found is a feasible point for the cells still to come
+        for point in (p for p in (bottom, top) if p is not None):
+            high, low = np.maximum(high, point), np.minimum(low, point)
         if upper - lower < widths[row] - LP_TOLERANCE:
             exposed.append(Exposure(row=int(row), keys=grid.keys[row], lower=lower, upper=upper))
     return sorted(exposed, key=lambda e: int(grid.rank[e.row]))
