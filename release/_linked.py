@@ -49,10 +49,11 @@ from release._frames import (
     person_cells,
     persons,
 )
-from release._lp import Solver, sample, spread
+from release._lp import Solver, pushed, sample, spread
 
 LP_TOLERANCE = 1e-6
 SAMPLED_VERTICES = 4  # random weightings of the targets, each pushed up and down, per audit
+PUSH_ROUNDS = 6  # rounds of points aimed at the targets not yet spread wide enough
 SEED = 20261206
 
 
@@ -199,7 +200,7 @@ def audit(history: History, *, min_students: int) -> Finding | None:
     for target in targets:  # the same target as far as the figures can tell: the same width
         unique.setdefault(joint.signature(target), target)
     candidates = list(unique.values())
-    joint.sample(candidates)
+    joint.sample(candidates, width=float(min_students))
     compared = False
     for target in candidates:
         if joint.certainly_wide(target, min_students - LP_TOLERANCE):
@@ -208,8 +209,8 @@ def audit(history: History, *, min_students: int) -> Finding | None:
         if width >= min_students - LP_TOLERANCE:
             continue
         if not compared:  # only now are the earlier outputs and the new one alone needed
-            earlier.sample(candidates)
-            alone.sample(candidates)
+            earlier.sample(candidates, width=float(min_students))
+            alone.sample(candidates, width=float(min_students))
             compared = True
         wider = width + LP_TOLERANCE
         if (earlier.certainly_wide(target, wider) and alone.certainly_wide(target, wider)) or (
@@ -242,28 +243,44 @@ class _System:
         self.groups, self.group_of = _merge(self.a)
         self.members = np.bincount(self.group_of, minlength=len(self.groups))
         self.totals = np.bincount(self.group_of, weights=sizes, minlength=len(self.groups))
-        columns = self.a[:, self.groups].tocsc()
-        self.figures_of = np.diff(columns.indptr)  # how many figures count each group
-        self._solver = None if self.empty else Solver(columns, self.a @ sizes)
+        self.columns = self.a[:, self.groups].tocsc()
+        self.b = self.a @ sizes
+        self.figures_of = np.diff(self.columns.indptr)  # how many figures count each group
+        self._solver = None if self.empty else Solver(self.columns, self.b)
         self.points = self.totals[:, None]  # feasible sizes of the groups: the truth, so far
 
-    def sample(self, targets: list[np.ndarray], random: int = SAMPLED_VERTICES) -> None:
-        """More feasible points (``_lp.sample``): the vertices that make the targets as large
-        and as small as they can be, all at once and under a few seeded weightings. A target
-        that the points already spread over ``min_students`` needs no programme of its own,
-        which is most of them."""
+    def sample(
+        self, targets: list[np.ndarray], width: float | None = None, random: int = SAMPLED_VERTICES
+    ) -> None:
+        """More feasible points: the vertices that make the targets as large and as small as
+        they can be, all at once and under a few seeded weightings (``_lp.sample``), then,
+        with ``width``, rounds of points that move every target not yet spread by ``width``
+        that far from its true value, as many at once as can be (``_lp.pushed``). A target
+        the points already spread needs no programme of its own, which is most of them."""
         if self._solver is None or not targets:
             return
-        n = len(self.groups)
-        most = np.zeros(n)
-        least = np.zeros(n)
-        for target in targets:
-            low, high = self._bounds(target)
-            most += high
-            least += np.where(np.isfinite(low), low, 0.0)
+        bounds = [self._bounds(t) for t in targets]
+        most = np.sum([high for _, high in bounds], axis=0)
+        least = np.sum([low for low, _ in bounds], axis=0)
         free = self.figures_of == 0  # unbounded above: never pushed up
         found = sample(self._solver, most, least, free, seed=SEED, random=random)
         self.points = np.hstack([self.points, *(p[:, None] for p in found)])
+        if width is None:
+            return
+        waiting = [b for b in bounds if not np.any(free[b[1] > 0])]
+        for _ in range(PUSH_ROUNDS):
+            waiting = [(low, high) for low, high in waiting
+                       if spread(self.points, low, high) < width]  # fmt: skip
+            if not waiting:
+                return
+            ups = csr_matrix(np.vstack([high for _, high in waiting]))
+            downs = csr_matrix(np.vstack([low for low, _ in waiting]))
+            aims = ((ups, ups @ self.totals + width, True),
+                    (downs, downs @ self.totals - width, False))  # fmt: skip
+            for matrix, limits, up in aims:
+                point = pushed(self.columns, self.b, matrix, limits, up=up)
+                if point is not None:
+                    self.points = np.hstack([self.points, point[:, None]])
 
     def certainly_wide(self, target: np.ndarray, width: float) -> bool:
         """Whether two of the known feasible points already spread the target by ``width``."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csc_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 
 from medler.errors import MedlerInternalError
 
@@ -20,7 +20,17 @@ class Solver:
     It is the HiGHS build that SciPy's ``linprog`` runs (SciPy is already a dependency), used
     through its model interface; ``linprog`` itself builds the model anew for every call."""
 
-    def __init__(self, a: csc_matrix, b: np.ndarray) -> None:
+    def __init__(
+        self,
+        a: csc_matrix,
+        b: np.ndarray,
+        *,
+        row_lower: np.ndarray | None = None,
+        col_lower: np.ndarray | None = None,
+        col_upper: np.ndarray | None = None,
+    ) -> None:
+        """``a y = b``; with ``row_lower``, ``row_lower <= a y <= b`` instead; ``col_lower``
+        and ``col_upper`` bound the variables (default: from 0 up, unbounded)."""
         from scipy.optimize._highspy import _core as highs
 
         self._highs = highs
@@ -29,9 +39,12 @@ class Solver:
         lp = highs.HighsLp()
         lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
         lp.col_cost_ = np.zeros(a.shape[1])
-        lp.col_lower_ = np.zeros(a.shape[1])
-        lp.col_upper_ = np.full(a.shape[1], highs.kHighsInf)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+        lp.col_lower_ = np.zeros(a.shape[1]) if col_lower is None else col_lower.astype(float)
+        lp.col_upper_ = (
+            np.full(a.shape[1], highs.kHighsInf) if col_upper is None else col_upper.astype(float)
+        )
+        lp.row_upper_ = np.asarray(b, dtype=float)
+        lp.row_lower_ = lp.row_upper_ if row_lower is None else np.asarray(row_lower, dtype=float)
         lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -90,4 +103,30 @@ def sample(
     return out
 
 
-__all__: list[Any] = ["Solver", "sample", "spread"]
+def pushed(
+    a: csc_matrix, b: np.ndarray, targets: csr_matrix, limits: np.ndarray, *, up: bool
+) -> np.ndarray | None:
+    """A feasible point (of ``a y = b``, ``y >= 0``) that moves as many targets (rows of
+    ``targets``) as it can to their ``limits`` at once: up, the most of
+    ``sum min(t·y, limit)``; down, the least of ``sum max(t·y, limit)``. As a programme, one
+    helper variable per target, capped (or floored) at its limit and tied to ``t·y``.
+    Pushing a plain sum instead piles everything on a few targets; the limits spread it."""
+    from scipy.sparse import bmat, identity
+
+    n, m = a.shape[1], targets.shape[0]
+    sign = 1.0 if up else -1.0  # up: z - t·y <= 0; down: t·y - z <= 0
+    system = bmat([[a, None], [-sign * targets, sign * identity(m, format="csc")]], format="csc")
+    inf = np.inf
+    lower = np.concatenate([b, np.full(m, -inf)])
+    upper = np.concatenate([b, np.zeros(m)])
+    if up:
+        col_lower, col_upper = np.zeros(n + m), np.concatenate([np.full(n, inf), limits])
+    else:
+        col_lower = np.concatenate([np.zeros(n), np.maximum(limits, 0.0)])
+        col_upper = np.full(n + m, inf)
+    solver = Solver(system, upper, row_lower=lower, col_lower=col_lower, col_upper=col_upper)
+    point = solver.vertex(np.concatenate([np.zeros(n), np.full(m, -sign)]))
+    return None if point is None else point[:n]
+
+
+__all__: list[Any] = ["Solver", "pushed", "sample", "spread"]
