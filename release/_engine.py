@@ -26,6 +26,7 @@ a cell was suppressed is kept for the DPO and never published.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -47,6 +48,8 @@ from release._frames import (
     open_table,
     population,
     run_measurement,
+    teacher_cells,
+    teacher_minutes,
 )
 from release._keys import key_frame, key_values
 from release._linked import History, Output, audit
@@ -62,6 +65,7 @@ __all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release
 
 RESEARCH = "research"
 OUTPUTS = ("released", "previewed")  # what the linked audit counts as published
+SCHEDULE_CACHE = 64  # dp teacher findings kept per snapshot (they depend on public keys only)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class ReleaseEngine:
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
         self._histories: dict[tuple[str, str], History] = {}
+        self._schedule: dict[tuple[Any, ...], Any] = {}  # teacher findings and minutes
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -117,7 +122,8 @@ class ReleaseEngine:
     def snapshot(self) -> Path:
         current = current_snapshot(self.data_dir / RESEARCH)
         if current != self._snapshot:
-            self._snapshot, self._frames, self._plans, self._histories = current, {}, {}, {}
+            self._snapshot, self._frames, self._plans = current, {}, {}
+            self._histories, self._schedule = {}, {}
         return current
 
     def _frame(self, name: str) -> PrivateFrame:
@@ -162,7 +168,7 @@ class ReleaseEngine:
         resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
         findings = list(resolved.findings)
         if spec.mode == "dp":
-            findings += self._teacher_findings(resolved, frame, resolved.public_collapse, waive)
+            findings += self._dp_teacher_findings(resolved, frame, waive)
             plan = self._plan(resolved, frame)
             return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
         sdc = self.policies.release.sdc
@@ -173,10 +179,11 @@ class ReleaseEngine:
                 "statistics about groups, so widen the filters"
             )))  # fmt: skip
             return Assessment(resolved, frame, snapshot, tuple(findings))
-        everyone = replace(resolved.collapse, by=())
-        findings += self._teacher_findings(resolved, frame, everyone, waive)
+        per_teacher = self._teacher_minutes(resolved, frame)
+        if "teachers" not in waive:
+            findings += self._teacher_findings(per_teacher, ())
         try:
-            cells = self._sdc_cells(resolved, frame)
+            cells = self._sdc_cells(resolved, frame, per_teacher)
         except QueryRefused as refusal:
             findings.append(Finding(refusal.check, str(refusal)))
             return Assessment(resolved, frame, snapshot, tuple(findings))
@@ -208,9 +215,7 @@ class ReleaseEngine:
                 f"under {named} leaves. Ask in {named} mode"
             )
         if named is None:
-            used = {r["mode"] for r in self.store.all()
-                    if r["project"] == project and r["spec"]["table"] == spec.table
-                    and r["status"] in OUTPUTS}  # fmt: skip
+            used = self.store.regimes(project, spec.table)
             if used and spec.mode not in used:
                 (other,) = used
                 raise QueryRefused(
@@ -220,24 +225,63 @@ class ReleaseEngine:
                 )
 
     def _teacher_findings(
-        self, resolved: Resolved, frame: PrivateFrame, c: Collapse, waive: frozenset[str]
+        self, per_teacher: pl.DataFrame | None, by: tuple[str, ...]
     ) -> list[Finding]:
-        """The teacher rules on the cells of ``c``: in dp mode, on the public-key cells (the
-        schedule's teachers), never on pupil-level filters; in sdc mode, on the population."""
-        link = self._teacher_link(resolved, minutes=False)
-        if link is None or "teachers" in waive:
+        """The teacher threshold on the cells of ``by``, from the teachers' minutes behind
+        each interior cell (``_frames.teacher_minutes``)."""
+        if per_teacher is None:
             return []
-        table = exact_table(frame, c, teachers=link)
-        teachers = table[_sdc.TEACHERS].fill_null(0)
-        fewest = teachers.min() if teachers.len() else 0
+        teachers = teacher_cells(per_teacher.lazy(), by, 1).collect()[_sdc.TEACHERS]
+        fewest = teachers.fill_null(0).min() if teachers.len() else 0
         minimum = self.policies.release.sdc.min_teachers
         if fewest is None or float(fewest) < minimum:  # type: ignore[arg-type]
-            where = "some cells of this grouping" if c.by else "the filters"
+            where = "some cells of this grouping" if by else "the filters"
             return [Finding("teachers", (
                 f"{where} would describe fewer than {minimum} teachers, so the result would "
                 "describe identifiable teachers; widen the filters or group more coarsely"
             ))]  # fmt: skip
         return []
+
+    def _teacher_minutes(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
+        """Each teacher's minutes behind each interior cell of an sdc spec: they depend on the
+        spec's filters and grouping only, so they are kept per snapshot like the dp teacher
+        findings (never released)."""
+        link = self._teacher_link(resolved, minutes=True)
+        if link is None:
+            return None
+        spec = resolved.spec
+        key = ("minutes", spec.table, json.dumps([f.model_dump(mode="json") for f in spec.filters],
+                                                 sort_keys=True), spec.group_by)  # fmt: skip
+        kept = self._schedule.get(key)
+        if kept is not None and self._current(frame):
+            return kept
+        found = teacher_minutes(frame, resolved.collapse, link)
+        if self._current(frame):
+            if len(self._schedule) >= SCHEDULE_CACHE:
+                self._schedule.pop(next(iter(self._schedule)))
+            self._schedule[key] = found
+        return found
+
+    def _dp_teacher_findings(
+        self, resolved: Resolved, frame: PrivateFrame, waive: frozenset[str]
+    ) -> list[Finding]:
+        """In dp mode the teacher threshold is decided on the cells of the spec's public-key
+        filters and grouping (the schedule's teachers), never on pupil-level filters; what it
+        finds depends on nothing else, so it is kept per table, public filters and grouping
+        for the snapshot's lifetime."""
+        link = self._teacher_link(resolved, minutes=False)
+        if link is None or "teachers" in waive:
+            return []
+        public = resolved.public_collapse
+        key = (resolved.spec.table, repr(public.filters), public.by)
+        if key not in self._schedule or not self._current(frame):
+            found = self._teacher_findings(teacher_minutes(frame, public, link), public.by)
+            if not self._current(frame):
+                return found
+            if len(self._schedule) >= SCHEDULE_CACHE:
+                self._schedule.pop(next(iter(self._schedule)))
+            self._schedule[key] = found
+        return list(self._schedule[key])
 
     def _teacher_link(self, resolved: Resolved, *, minutes: bool) -> TeacherLink | None:
         source = resolved.table.teachers_from
@@ -430,7 +474,9 @@ class ReleaseEngine:
 
     # --- sdc --------------------------------------------------------------------------------
 
-    def _sdc_cells(self, resolved: Resolved, frame: PrivateFrame) -> list[Cell]:
+    def _sdc_cells(
+        self, resolved: Resolved, frame: PrivateFrame, per_teacher: pl.DataFrame | None = None
+    ) -> list[Cell]:
         """The protected table of an sdc spec, every row (margins included) through every
         primary rule (``_sdc.protect``)."""
         spec, c = resolved.spec, resolved.collapse
@@ -439,13 +485,13 @@ class ReleaseEngine:
             or (m.column is not None and resolved.table.columns[m.column].describes == "teachers")
             for m in spec.measures
         )
-        link = self._teacher_link(resolved, minutes=describes_teachers)
         levels = [spec.group_by]
         if spec.margins and spec.group_by:
             levels += _margin_levels(spec.group_by)
         policy = self.policies.release.sdc
         table = exact_table(
-            frame, c, levels=levels, teachers=link, teacher_top_n=policy.teacher_dominance_n,
+            frame, c, levels=levels, per_teacher=per_teacher,
+            teacher_top_n=policy.teacher_dominance_n,
             own_teachers=resolved.table.teacher is not None, quantiles=resolved.quantiles,
         )  # fmt: skip
         if not describes_teachers and _sdc.TEACHER_TOP in table.columns:

@@ -173,7 +173,7 @@ def exact_table(
     c: Collapse,
     *,
     levels: Sequence[tuple[str, ...]] | None = None,
-    teachers: TeacherLink | None = None,
+    per_teacher: pl.DataFrame | None = None,
     teacher_top_n: int = 1,
     own_teachers: bool = False,
     quantiles: dict[str, tuple[str, float]] | None = None,
@@ -188,20 +188,22 @@ def exact_table(
       personal contributions (``sum:m__top1``, ``__top2``); per flag ``share:f`` and ``count:f``;
     - per quantile its value and how many persons lie strictly below (``name__below``) and
       strictly above it (``name__above``);
-    - with ``teachers`` (or ``own_teachers``, where the table's persons are teachers):
-      ``teachers``, the distinct teachers behind the cell, and with minutes ``TEACHER_TOP``, the
-      share of the cell's teacher minutes given by its ``teacher_top_n`` teachers with most.
+    - with ``per_teacher`` (``teacher_minutes``: each teacher's minutes behind each interior
+      cell), or ``own_teachers`` where the table's persons are teachers: ``teachers``, the
+      distinct teachers behind the cell, and ``TEACHER_TOP``, the share of the cell's teacher
+      minutes given by its ``teacher_top_n`` teachers with most.
     """
     people = _collapsed(frame, c).collect().lazy()
     quantiles = quantiles or {}
     levels = list(levels) if levels is not None else [c.by]
+    # the minutes of each teacher in each interior cell, joined once; every level sums them
     frames = []
     for index, keys in enumerate(levels):
         part = _level(people, keys, c, quantiles)
         if own_teachers:
             part = part.with_columns(pl.col(STUDENTS).alias(TEACHERS))
-        elif teachers is not None:
-            part = _join(part, _teacher_cells(frame, c, keys, teachers, teacher_top_n), keys)
+        elif per_teacher is not None:
+            part = _join(part, teacher_cells(per_teacher.lazy(), keys, teacher_top_n), keys)
         missing = [k for k in c.by if k not in keys]
         schema = people.collect_schema()
         frames.append(
@@ -265,20 +267,34 @@ def _level(
     return out
 
 
-def _teacher_cells(
-    frame: PrivateFrame, c: Collapse, keys: tuple[str, ...], link: TeacherLink, top_n: int
-) -> pl.LazyFrame:
-    """Per cell of ``keys``: the distinct teachers behind its rows, and the share of their
-    minutes given by the ``top_n`` teachers with most."""
+TEACHER = "__teacher"
+MINUTES = "__minutes"
+
+
+def teacher_minutes(frame: PrivateFrame, c: Collapse, link: TeacherLink) -> pl.DataFrame:
+    """The minutes of each teacher behind each interior cell of ``c`` (their minutes with the
+    cell's pupils; every row counts 1 without ``link.minutes``). Never released: the teacher
+    rules read it."""
     rows = _bounded(_filtered(frame, c), c)
     wanted = [*link.on, link.column, *([link.minutes] if link.minutes else [])]
-    pairs = rows.select(list(dict.fromkeys([*link.on, *keys]))).join(
+    pairs = rows.select(list(dict.fromkeys([*link.on, *c.by]))).join(
         link.frame._lazy().select(wanted), on=list(link.on)
     )
     minutes = pl.col(link.minutes).sum() if link.minutes else pl.len()
-    per_teacher = pairs.group_by([*keys, link.column]).agg(minutes.cast(pl.Float64).alias("__m"))
-    top = pl.col("__m").top_k(top_n).sum() / pl.col("__m").sum()
-    return _grouped(per_teacher, keys, [pl.len().alias(TEACHERS), top.alias(TEACHER_TOP)])
+    return (
+        pairs.group_by([*c.by, link.column])
+        .agg(minutes.cast(pl.Float64).alias(MINUTES))
+        .rename({link.column: TEACHER})
+        .collect()
+    )
+
+
+def teacher_cells(per_teacher: pl.LazyFrame, keys: Sequence[str], top_n: int) -> pl.LazyFrame:
+    """Per cell of ``keys`` (the interior's or a margin's): the distinct teachers behind it,
+    and the share of their minutes given by the ``top_n`` teachers with most."""
+    summed = per_teacher.group_by([*keys, TEACHER]).agg(pl.col(MINUTES).sum())
+    top = pl.col(MINUTES).top_k(top_n).sum() / pl.col(MINUTES).sum()
+    return _grouped(summed, keys, [pl.len().alias(TEACHERS), top.alias(TEACHER_TOP)])
 
 
 def measure_input(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:

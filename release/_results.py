@@ -40,9 +40,18 @@ class Release:
     notes: list[str] = field(default_factory=list)
 
     def digest(self) -> str:
-        """A digest of the released values (the audit log keeps this, never the values)."""
-        body = json.dumps([asdict(c) for c in self.cells], sort_keys=True, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()
+        """A digest of the released values (the audit log keeps this, never the values);
+        computed once (a release is never changed)."""
+        return _digest(self)
+
+
+def _digest(release: Release) -> str:
+    kept = release.__dict__.get("_digest")
+    if kept is None:
+        body = json.dumps([asdict(c) for c in release.cells], sort_keys=True, default=str)
+        kept = hashlib.sha256(body.encode()).hexdigest()
+        object.__setattr__(release, "_digest", kept)
+    return str(kept)
 
 
 @dataclass(frozen=True)

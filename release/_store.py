@@ -21,6 +21,8 @@ class ReleaseStore(Protocol):
 
     def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]: ...
 
+    def regimes(self, project: str, table: str) -> set[str]: ...
+
     def add(self, record: dict[str, Any]) -> None: ...
 
     def all(self) -> list[dict[str, Any]]: ...
@@ -57,6 +59,12 @@ class FileStore:
             and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
         ]  # fmt: skip
 
+    def regimes(self, project: str, table: str) -> set[str]:
+        """The modes in which ``project`` has had outputs on ``table``, on any snapshot."""
+        return {r["mode"] for r in self._records()
+                if r["project"] == project and r["spec"]["table"] == table
+                and r["status"] in ("released", "previewed")}  # fmt: skip
+
     def add(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
@@ -85,6 +93,12 @@ class MemoryStore:
             if r["project"] == project and r["snapshot"] == snapshot
             and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
         ]  # fmt: skip
+
+    def regimes(self, project: str, table: str) -> set[str]:
+        """The modes in which ``project`` has had outputs on ``table``, on any snapshot."""
+        return {r["mode"] for r in self.records
+                if r["project"] == project and r["spec"]["table"] == table
+                and r["status"] in ("released", "previewed")}  # fmt: skip
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(json.loads(json.dumps(record)))

@@ -258,9 +258,9 @@ def test_a_submit_computes_its_protected_table_once(
     computed: list[str] = []
     original = ReleaseEngine._sdc_cells
 
-    def counted(engine: ReleaseEngine, resolved: Any, frame: Any) -> Any:
+    def counted(engine: ReleaseEngine, resolved: Any, frame: Any, *more: Any) -> Any:
         computed.append(resolved.spec.digest())
-        return original(engine, resolved, frame)
+        return original(engine, resolved, frame, *more)
 
     monkeypatch.setattr(ReleaseEngine, "_sdc_cells", counted)
     first = world.service.submit(world.ann, "p", BY_GRADE)
