@@ -57,7 +57,8 @@ class DpPlan:
 def _expressions(c: Collapse, quantiles: dict[str, tuple[str, float]]) -> list[pl.Expr]:
     exprs = [dp.len(signed=True).alias("n")]
     for m, bounds in c.means.items():
-        exprs.append(DPExpr(pl.col(m).fill_null(0.0)).sum(bounds).alias(f"sum:{m}"))
+        # a mean's numerator is ``total:m``, apart from a sum of the same column (``sum:m``)
+        exprs.append(DPExpr(pl.col(m).fill_null(0.0)).sum(bounds).alias(f"total:{m}"))
         exprs.append(DPExpr(pl.col(m)).count(signed=True).alias(f"count:{m}"))
     for m, (lo, hi) in c.sums.items():
         bound = (lo * c.max_rows, hi * c.max_rows)

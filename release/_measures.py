@@ -130,13 +130,13 @@ class Mean(Kind):
         self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
     ) -> Interval:
         count = float(row[f"count:{m.column}"] or 0)
-        return mean_interval(row[f"sum:{m.column}"], count,
-                             accuracy.get(f"sum:{m.column}") or 0.0,
+        return mean_interval(row[f"total:{m.column}"], count,
+                             accuracy.get(f"total:{m.column}") or 0.0,
                              accuracy.get(f"count:{m.column}") or 0.0,
                              self.value_range(m, table))  # fmt: skip
 
     def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        return {"numerator_half_width": accuracy.get(f"sum:{m.column}"),
+        return {"numerator_half_width": accuracy.get(f"total:{m.column}"),
                 "count_half_width": accuracy.get(f"count:{m.column}")}  # fmt: skip
 
 

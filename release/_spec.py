@@ -22,16 +22,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 MeasureKind = Literal["count_students", "count_teachers", "share", "sum", "mean", "quantile"]
-Scalar = str | int | float | bool
+MIN_RHO = 1e-9
+"""The least ρ a dp query may ask: below it a release is pure noise, and OpenDP fails (a
+subnormal ρ) or runs for minutes (below about 1e-18)."""
+
+
+def _unicode(text: str) -> str:
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise ValueError("text with a lone surrogate is not Unicode; give valid text")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+Scalar = Text | int | float | bool
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Filter(_Spec):
@@ -44,7 +56,7 @@ class Filter(_Spec):
         {"column": "persistent_absence", "op": "is_true"},
     ]})  # fmt: skip
 
-    column: str = Field(description="A column of the research table (not an identifier).")
+    column: Text = Field(description="A column of the research table (not an identifier).")
     op: Literal["in", "between", "is_true", "is_false"] = Field(
         description="in: one of values; between: two values, inclusive; is_true / is_false: "
         "a flag column."
@@ -74,7 +86,7 @@ class Measure(_Spec):
         description="count_students / count_teachers: distinct persons; share: of rows where "
         "a flag is true; sum, mean, quantile: of a bounded measure column."
     )
-    column: str | None = Field(default=None, description="The column (not for counts).")
+    column: Text | None = Field(default=None, description="The column (not for counts).")
     q: float | None = Field(default=None, gt=0, lt=1, description="The quantile, for quantile.")
 
     @model_validator(mode="after")
@@ -110,13 +122,13 @@ class QuerySpec(_Spec):
         "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
     }]})  # fmt: skip
 
-    table: str = Field(description="A releasable research table (see the catalogue).")
+    table: Text = Field(description="A releasable research table (see the catalogue).")
     measures: tuple[Measure, ...] = Field(min_length=1, description="The statistics per cell.")
-    group_by: tuple[str, ...] = Field(default=(), description="Columns whose values make cells.")
+    group_by: tuple[Text, ...] = Field(default=(), description="Columns whose values make cells.")
     filters: tuple[Filter, ...] = Field(default=(), description="Rows kept (all must hold).")
     mode: Literal["sdc", "dp"] = Field(default="sdc", description="sdc or dp.")
     rho: float | None = Field(
-        default=None, gt=0, description="dp only: the privacy loss to spend (zCDP ρ)."
+        default=None, ge=MIN_RHO, description="dp only: the privacy loss to spend (zCDP ρ)."
     )
     margins: bool = Field(default=False, description="sdc only: add totals per group-by key.")
 

@@ -98,11 +98,14 @@ class Client:
         self.project = project
         self._auth = {"Authorization": f"Bearer {token.strip()}"}
         self._own = http is None
-        self._http = http if http is not None else httpx.Client(
-            base_url=self.url, headers=self._auth, timeout=timeout)  # fmt: skip
+        self._timeout = timeout
+        self._http = http if http is not None else self._connect()
         self._label: DataLabel | None = None
         self._warned = False
         self._only_project: str | None = None
+
+    def _connect(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self._auth, timeout=self._timeout)
 
     def __repr__(self) -> str:  # never the token
         return f"Client({self.url!r}, project={self.project!r})"
@@ -262,6 +265,11 @@ class Client:
         headers = {} if self._own else self._auth
         response = self._http.request(method, f"{self.url}/v1{path}", headers=headers, **kwargs)
         self._note_label(response)
+        if response.status_code >= 500 and self._own:
+            # a server that failed may close the connection after its answer: the next request
+            # goes on a new one rather than fail on the old (httpx.ReadError)
+            self._http.close()
+            self._http = self._connect()
         if response.status_code >= 400:
             raise error_from(response)
         return response

@@ -3,7 +3,7 @@ auth, a request-size limit, per-token rate limits and errors mapped in one modul
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import ConfigDict, Field
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.service import _errors, _pages
-from api.service._deps import RateLimiter, Services, ServicesDep
+from api.service._deps import RateLimiter, Services, ServicesDep, readable_json
 from api.service._overseers import dpo, office
 from api.service._researchers import router as researchers
 from api.service._schemas import DataLabel, Labelled
@@ -74,6 +74,35 @@ class _BodyLimit:
         await JSONResponse(body, 413)(scope, receive, send)
 
 
+class _Internal:
+    """An unexpected exception becomes the 500 answer here and goes no further. Starlette's
+    own last handler answers and then raises again, and the server then drops the connection
+    (the client's next request on it fails), logging the message, which may quote data."""
+
+    def __init__(self, app: ASGIApp, label: DataLabel) -> None:
+        self.app, self.label = app, label
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if started:  # too late for an answer of its own
+                raise
+            body = _errors.internal_body(error, self.label)
+            answer = JSONResponse(body, 500, headers={"X-Medler-Data": self.label})
+            await answer(scope, receive, send)
+
+
 class _Label(BaseHTTPMiddleware):
     """``X-Medler-Data: real | dummy`` on every answer, pages and files included."""
 
@@ -105,11 +134,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     label = svc.label
     title = "medler" + (" (dummy data)" if label == "dummy" else "")
     app = FastAPI(title=title, version=API_VERSION, description=DESCRIPTION,
-                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)  # fmt: skip
+                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
+                  dependencies=[Depends(readable_json)])  # fmt: skip
     app.state.medler = svc
     _errors.install(app, label)
     app.add_middleware(_Label, label=label)
     app.add_middleware(_BodyLimit, limit=svc.settings.max_request_bytes, label=label)
+    app.add_middleware(_Internal, label=label)  # the outermost: it sees every exception
 
     v1 = APIRouter(prefix="/v1")
 

@@ -14,9 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.service._errors import RateLimited
+from api.service._errors import RateLimited, unreadable
 from api.service._schemas import DataLabel
 from api.service._settings import Settings
+from medler.errors import MedlerUserError
 from release import ReleaseEngine, ReleaseService
 from release.governance import Governance, NotAllowed, NotAuthenticated, Principal
 
@@ -67,6 +68,23 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def readable_json(request: Request) -> None:
+    """Refuse a JSON body with a value no field takes (422), naming the field: NaN or an
+    infinity (a budget, a ρ or a filter bound must never be one) or text that is not Unicode.
+    Runs on every route, before its body is validated."""
+    if "json" not in request.headers.get("content-type", "") or not await request.body():
+        return
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # not JSON: the route's own reading says so
+        return
+    problem = unreadable(body)
+    if problem is not None:
+        raise MedlerUserError(problem)
+
+
 _bearer = HTTPBearer(auto_error=False, description="medler_<id>_<secret>, from the office.")
 
 

@@ -392,6 +392,9 @@ def test_a_suppressed_sum_is_protected_in_proportion_to_its_value() -> None:
     assert (0, 2025) not in set(hidden.select(BY).iter_rows())
     assert (1, 2024) in set(hidden.select(BY).iter_rows())
     # counted in units (the old rule), the 100-minute cell would have done
-    assert audit_intervals(
-        secondary_suppression(table, BY, "sum:minutes", POLICY), BY, "sum:minutes", POLICY
-    ) == []
+    assert (
+        audit_intervals(
+            secondary_suppression(table, BY, "sum:minutes", POLICY), BY, "sum:minutes", POLICY
+        )
+        == []
+    )
