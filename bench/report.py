@@ -165,6 +165,8 @@ def main() -> None:
         ("Building the research tables", "bench_build", [*size, *scratch]),
         ("Releasing: differential privacy and disclosure control", "bench_release",
          [*size, *scratch, "--runs", "11"]),
+        ("The linked audit with a project's history", "bench_linked",
+         [*size, *scratch, "--runs", "5"]),
     ):  # fmt: skip
         sections.append((title, f"bench/{name}.py {' '.join(extra)}",
                          run(name, extra, args.out, args.reuse, args.dir)))  # fmt: skip

@@ -58,7 +58,14 @@ from release._policy import Policies, load_policies
 from release._results import Cell, Preview, Release
 from release._rules import Approval, Resolved, known_table, resolve
 from release._spec import QuerySpec
-from release._store import FileStore, ReleaseStore
+from release._store import (
+    FileStore,
+    ReleaseStore,
+    output_name,
+    preview_id,
+    record_of,
+    release_from_record,
+)
 from release.governance import BudgetExhausted, Ledger, append_audit
 
 __all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
@@ -298,7 +305,7 @@ class ReleaseEngine:
         table = resolved.spec.table
         records = [r for r in self.store.earlier(project, snapshot, table)
                    if r["mode"] == "sdc" and r["status"] in OUTPUTS]  # fmt: skip
-        names = tuple(_output_name(r) for r in records)
+        names = tuple(output_name(r) for r in records)
         kept = self._histories.get((project, table))
         if kept is not None and kept.outputs == names and self._current(frame):
             return kept
@@ -340,7 +347,7 @@ class ReleaseEngine:
         if spec.mode == "sdc":
             self._meter_previews(project)
         assessment = self.assess(spec, project=project, approval=approval, waive=waive,
-                                 name=_preview_id(spec))  # fmt: skip
+                                 name=preview_id(spec))  # fmt: skip
         failed = assessment.unwaived(waive)
         if failed:
             refusal = failed[0].refusal()
@@ -355,8 +362,8 @@ class ReleaseEngine:
             return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
                            accuracy=accuracy, notes=notes)  # fmt: skip
         cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in assessment.cells]
-        name = assessment.history.outputs[-1] if assessment.history else _preview_id(spec)
-        record = _record(project, requester, assessment.snapshot, spec, "previewed", version)
+        name = assessment.history.outputs[-1] if assessment.history else preview_id(spec)
+        record = record_of(project, requester, assessment.snapshot, spec, "previewed", version)
         record["preview_id"] = name
         record["preview"] = {"cells": [asdict(c) for c in cells]}
         self.store.add(record)
@@ -427,7 +434,7 @@ class ReleaseEngine:
             snapshot=snapshot, policy_version=self.policies.version, rho=rho, cells=cells,
             notes=notes,
         )  # fmt: skip
-        record = _record(project, requester, snapshot, spec, "released", self.policies.version,
+        record = record_of(project, requester, snapshot, spec, "released", self.policies.version,
                          release=release)  # fmt: skip
         record["suppression_reasons"] = reasons
         self.store.add(record)
@@ -451,7 +458,7 @@ class ReleaseEngine:
         """Keep a refusal in the release store and the audit log (a refused preview too: in
         sdc mode its reason depends on the data)."""
         snapshot = self.snapshot.name
-        record = _record(project, requester, snapshot, spec, "refused", self.policies.version,
+        record = record_of(project, requester, snapshot, spec, "refused", self.policies.version,
                          reason=str(refusal))  # fmt: skip
         if preview:
             record["preview"] = True
@@ -487,7 +494,7 @@ class ReleaseEngine:
         )
         levels = [spec.group_by]
         if spec.margins and spec.group_by:
-            levels += _margin_levels(spec.group_by)
+            levels += _sdc.margin_levels(spec.group_by)
         policy = self.policies.release.sdc
         table = exact_table(
             frame, c, levels=levels, per_teacher=per_teacher,
@@ -583,17 +590,6 @@ class ReleaseEngine:
         return dp_cells(released, resolved.spec, resolved.table, plan.accuracy), plan.rho
 
 
-def _margin_levels(by: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Every proper subset of the group keys, largest first (the grand total last)."""
-    import itertools
-
-    out = []
-    for size in range(1, len(by) + 1):
-        for summed_out in itertools.combinations(by, size):
-            out.append(tuple(k for k in by if k not in summed_out))
-    return out
-
-
 def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell]) -> Output:
     def keys(c: Cell) -> tuple[object, ...]:
         return tuple(c.keys.get(k) for k in spec.group_by)
@@ -603,44 +599,9 @@ def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell
     return Output(name, collapse, shown, hidden)
 
 
-def _preview_id(spec: QuerySpec) -> str:
-    return f"p-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{spec.digest()[:8]}"
-
-
-def _output_name(record: dict[str, Any]) -> str:
-    return str(record.get("release_id") or record.get("preview_id") or record["digest"][:12])
-
-
 def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
     out: dict[str, pl.DataType] = {name: key_dtype(schema[name]) for name in c.by}
     out |= {m: pl.Float64() for m in c.means}
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}
     out |= {f: pl.Float64() for f in c.flags}
     return out
-
-
-def _record(
-    project: str, requester: str, snapshot: str, spec: QuerySpec, status: str, policy: str,
-    *, release: Release | None = None, reason: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    record: dict[str, Any] = {
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "project": project, "requester": requester, "snapshot": snapshot,
-        "digest": spec.digest(), "spec": spec.model_dump(mode="json"), "mode": spec.mode,
-        "status": status, "policy_version": policy,
-    }  # fmt: skip
-    if reason is not None:
-        record["reason"] = reason
-    if release is not None:
-        record |= {"release_id": release.release_id, "rho": release.rho,
-                   "result_digest": release.digest(),
-                   "release": asdict(release)}  # fmt: skip
-    return record
-
-
-def release_from_record(record: dict[str, Any], *, cached: bool = True) -> Release:
-    """A stored release; ``cached``: returned again for an identical query."""
-    body = dict(record["release"])
-    body["cells"] = [Cell(**c) for c in body["cells"]]
-    body["cached"] = cached
-    return Release(**body)

@@ -538,3 +538,12 @@ def _exposures(
         if upper - lower < widths[row] - LP_TOLERANCE:
             exposed.append(Exposure(row=int(row), keys=grid.keys[row], lower=lower, upper=upper))
     return sorted(exposed, key=lambda e: int(grid.rank[e.row]))
+
+
+def margin_levels(by: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every proper subset of the group keys, largest first (the grand total last)."""
+    out = []
+    for size in range(1, len(by) + 1):
+        for summed_out in itertools.combinations(by, size):
+            out.append(tuple(k for k in by if k not in summed_out))
+    return out

@@ -29,9 +29,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release._engine import Assessment, Preview, Release, ReleaseEngine, release_from_record
+from release._engine import Assessment, Preview, Release, ReleaseEngine
 from release._errors import QueryRefused
 from release._spec import QuerySpec
+from release._store import release_from_record
 from release.governance import BudgetExhausted, append_audit
 from release.governance._access import (
     Action,

@@ -10,10 +10,15 @@ the engine only needs ``find`` , ``earlier`` and ``add``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
+
+from release._results import Cell, Release
+from release._spec import QuerySpec
 
 
 class ReleaseStore(Protocol):
@@ -120,3 +125,38 @@ def exact_outputs(records: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
         for scope in ("dataset", f"project:{project}", f"researcher:{project}:{requester}"):
             counts.setdefault(scope, [0, 0])[which] += 1
     return {scope: (n[0], n[1]) for scope, n in counts.items()}
+
+
+def record_of(
+    project: str, requester: str, snapshot: str, spec: QuerySpec, status: str, policy: str,
+    *, release: Release | None = None, reason: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    record: dict[str, Any] = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "project": project, "requester": requester, "snapshot": snapshot,
+        "digest": spec.digest(), "spec": spec.model_dump(mode="json"), "mode": spec.mode,
+        "status": status, "policy_version": policy,
+    }  # fmt: skip
+    if reason is not None:
+        record["reason"] = reason
+    if release is not None:
+        record |= {"release_id": release.release_id, "rho": release.rho,
+                   "result_digest": release.digest(),
+                   "release": asdict(release)}  # fmt: skip
+    return record
+
+
+def release_from_record(record: dict[str, Any], *, cached: bool = True) -> Release:
+    """A stored release; ``cached``: returned again for an identical query."""
+    body = dict(record["release"])
+    body["cells"] = [Cell(**c) for c in body["cells"]]
+    body["cached"] = cached
+    return Release(**body)
+
+
+def preview_id(spec: QuerySpec) -> str:
+    return f"p-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{spec.digest()[:8]}"
+
+
+def output_name(record: dict[str, Any]) -> str:
+    return str(record.get("release_id") or record.get("preview_id") or record["digest"][:12])
