@@ -13,14 +13,16 @@ or not the spec asked for ``count_students``: a mean or a sum without its count 
 population, and an attacker who knows a cell's total and its other cells' totals needs only
 that. Previews count like releases: the cells they would show are outputs too.
 
-The rule: no atom holding between 1 and ``min_students − 1`` persons may be narrowed by the
-published figures to an interval narrower than ``min_students``. Each atom's interval comes
-from two linear programmes (its least and greatest size, with every published figure an
-equation and every atom's size at least 0). A union of atoms pinned to a small total pins each
-of its atoms at least as tightly, so differencing against a sum of earlier cells is caught as
-well as differencing against one. Atoms that no published figure tells apart are merged
-first (they can trade persons freely), so the programmes run over far fewer variables than
-there are atoms, and only for merged groups of fewer than ``min_students`` persons.
+The rule: no atom holding between 1 and ``min_students − 1`` persons, and no suppressed cell
+of any output, may be narrowed by the published figures to an interval narrower than
+``min_students`` that is also narrower than the earlier outputs, or the new output alone, leave
+it (a single table is protected by its own cell rules). Each interval comes from two linear
+programmes (the least and greatest value, with every published figure an equation and every
+atom's size at least 0). A union of atoms pinned to a small total pins each of its atoms at
+least as tightly, so differencing against a sum of earlier cells is caught as well as
+differencing against one. Atoms that no published figure tells apart are merged first (they
+can trade persons freely), and feasible points found on the way (``_lp``) spare most targets
+a programme of their own.
 
 Sums, means and shares are covered through their populations: a few persons' figure can only
 be isolated by isolating the persons, which the rule forbids. The audit models the published
