@@ -7,12 +7,17 @@ Modules
 - ``_rules``: statistical use only: a spec checked against the catalogue before data is read.
 - ``_frames``: the one module that opens research rows (``PrivateFrame``); it returns only
   aggregates, or runs an OpenDP measurement.
+- ``_measures``: one home per measure kind (its exact value, DP estimate, range, preview).
 - ``_sdc``: disclosure control: primary and secondary suppression, the interval (LP) audit,
-  rounding.
-- ``_dp``: OpenDP measurements (zero-concentrated DP), calibrated directly.
+  rounding; ``protect`` assembles a protected table.
+- ``_teachers``: the teacher rules (threshold, minutes behind each cell).
+- ``_linked``: the linked audit over a project's outputs on one table.
+- ``_lp``: the linear programmes both audits solve.
+- ``_dp``: OpenDP measurements (zero-concentrated DP), calibrated directly; DP cells.
 - ``_keys``: public key values, from public sources.
-- ``_store``: release records (cache of identical queries, history for differencing).
-- ``_engine``: ``ReleaseEngine.preview`` and ``ReleaseEngine.release``.
+- ``_results``: released cells, releases and previews.
+- ``_store``: release records (cache of identical queries, the history the linked audit reads).
+- ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).

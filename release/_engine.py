@@ -26,7 +26,6 @@ a cell was suppressed is kept for the DPO and never published.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -42,14 +41,11 @@ from release._errors import Finding, QueryRefused
 from release._frames import (
     Collapse,
     PrivateFrame,
-    TeacherLink,
     exact_table,
     key_dtype,
     open_table,
     population,
     run_measurement,
-    teacher_cells,
-    teacher_minutes,
 )
 from release._keys import key_frame, key_values
 from release._linked import History, Output, audit
@@ -66,13 +62,13 @@ from release._store import (
     record_of,
     release_from_record,
 )
+from release._teachers import TeacherRules
 from release.governance import BudgetExhausted, Ledger, append_audit
 
 __all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
 
 RESEARCH = "research"
 OUTPUTS = ("released", "previewed")  # what the linked audit counts as published
-SCHEDULE_CACHE = 64  # dp teacher findings kept per snapshot (they depend on public keys only)
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ class ReleaseEngine:
         self._frames: dict[str, PrivateFrame] = {}
         self._plans: dict[str, DpPlan] = {}
         self._histories: dict[tuple[str, str], History] = {}
-        self._schedule: dict[tuple[Any, ...], Any] = {}  # teacher findings and minutes
+        self.teachers = TeacherRules(self.policies, self._frame, self._current)
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -130,7 +126,8 @@ class ReleaseEngine:
         current = current_snapshot(self.data_dir / RESEARCH)
         if current != self._snapshot:
             self._snapshot, self._frames, self._plans = current, {}, {}
-            self._histories, self._schedule = {}, {}
+            self._histories = {}
+            self.teachers.reset()
         return current
 
     def _frame(self, name: str) -> PrivateFrame:
@@ -175,7 +172,7 @@ class ReleaseEngine:
         resolved = resolve(spec, self.policies, frame.schema(), approval, waive)
         findings = list(resolved.findings)
         if spec.mode == "dp":
-            findings += self._dp_teacher_findings(resolved, frame, waive)
+            findings += self.teachers.dp_findings(resolved, frame, waive)
             plan = self._plan(resolved, frame)
             return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
         sdc = self.policies.release.sdc
@@ -186,9 +183,9 @@ class ReleaseEngine:
                 "statistics about groups, so widen the filters"
             )))  # fmt: skip
             return Assessment(resolved, frame, snapshot, tuple(findings))
-        per_teacher = self._teacher_minutes(resolved, frame)
+        per_teacher = self.teachers.minutes(resolved, frame)
         if "teachers" not in waive:
-            findings += self._teacher_findings(per_teacher, ())
+            findings += self.teachers.threshold(per_teacher, ())
         try:
             cells = self._sdc_cells(resolved, frame, per_teacher)
         except QueryRefused as refusal:
@@ -230,72 +227,6 @@ class ReleaseEngine:
                     f"table is answered under one regime per project, so ask in {other} mode "
                     "(or have the statistics office approve a project for the other)"
                 )
-
-    def _teacher_findings(
-        self, per_teacher: pl.DataFrame | None, by: tuple[str, ...]
-    ) -> list[Finding]:
-        """The teacher threshold on the cells of ``by``, from the teachers' minutes behind
-        each interior cell (``_frames.teacher_minutes``)."""
-        if per_teacher is None:
-            return []
-        teachers = teacher_cells(per_teacher.lazy(), by, 1).collect()[_sdc.TEACHERS]
-        fewest = teachers.fill_null(0).min() if teachers.len() else 0
-        minimum = self.policies.release.sdc.min_teachers
-        if fewest is None or float(fewest) < minimum:  # type: ignore[arg-type]
-            where = "some cells of this grouping" if by else "the filters"
-            return [Finding("teachers", (
-                f"{where} would describe fewer than {minimum} teachers, so the result would "
-                "describe identifiable teachers; widen the filters or group more coarsely"
-            ))]  # fmt: skip
-        return []
-
-    def _teacher_minutes(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
-        """Each teacher's minutes behind each interior cell of an sdc spec: they depend on the
-        spec's filters and grouping only, so they are kept per snapshot like the dp teacher
-        findings (never released)."""
-        link = self._teacher_link(resolved, minutes=True)
-        if link is None:
-            return None
-        spec = resolved.spec
-        key = ("minutes", spec.table, json.dumps([f.model_dump(mode="json") for f in spec.filters],
-                                                 sort_keys=True), spec.group_by)  # fmt: skip
-        kept = self._schedule.get(key)
-        if kept is not None and self._current(frame):
-            return kept
-        found = teacher_minutes(frame, resolved.collapse, link)
-        if self._current(frame):
-            if len(self._schedule) >= SCHEDULE_CACHE:
-                self._schedule.pop(next(iter(self._schedule)))
-            self._schedule[key] = found
-        return found
-
-    def _dp_teacher_findings(
-        self, resolved: Resolved, frame: PrivateFrame, waive: frozenset[str]
-    ) -> list[Finding]:
-        """In dp mode the teacher threshold is decided on the cells of the spec's public-key
-        filters and grouping (the schedule's teachers), never on pupil-level filters; what it
-        finds depends on nothing else, so it is kept per table, public filters and grouping
-        for the snapshot's lifetime."""
-        link = self._teacher_link(resolved, minutes=False)
-        if link is None or "teachers" in waive:
-            return []
-        public = resolved.public_collapse
-        key = (resolved.spec.table, repr(public.filters), public.by)
-        if key not in self._schedule or not self._current(frame):
-            found = self._teacher_findings(teacher_minutes(frame, public, link), public.by)
-            if not self._current(frame):
-                return found
-            if len(self._schedule) >= SCHEDULE_CACHE:
-                self._schedule.pop(next(iter(self._schedule)))
-            self._schedule[key] = found
-        return list(self._schedule[key])
-
-    def _teacher_link(self, resolved: Resolved, *, minutes: bool) -> TeacherLink | None:
-        source = resolved.table.teachers_from
-        if source is None:
-            return None
-        return TeacherLink(self._frame(source.table), tuple(source.on), source.column,
-                           "minutes" if minutes else None)  # fmt: skip
 
     def _history(
         self, project: str, resolved: Resolved, frame: PrivateFrame, snapshot: str
