@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -64,3 +65,15 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
         raise SystemExit(f"{' '.join(command[:4])} … failed ({process.returncode}): "
                          f"{err[-500:]}\n(all of its error output: {log.name})")  # fmt: skip
     return elapsed, peak / 1024
+
+
+def timed(runs: int, call: Callable[[int], object], *, warm_up: bool = True) -> list[float]:
+    """Wall seconds of ``call(run)`` for each of ``runs`` runs, after one ``call(-1)``."""
+    if warm_up:
+        call(-1)
+    times = []
+    for run in range(runs):
+        started = time.perf_counter()
+        call(run)
+        times.append(time.perf_counter() - started)
+    return times

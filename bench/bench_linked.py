@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from _measure import timed
+
 from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine
 
 FLAGS = ["persistent_absence", "severe_absence", "any_month_over_20_percent", "many_days_absent"]
@@ -93,15 +95,6 @@ def _build_history(engine: ReleaseEngine, wanted: int) -> int:
     return outputs
 
 
-def _timed(runs: int, call: Any) -> list[float]:
-    times = []
-    for run in range(runs):
-        t0 = time.perf_counter()
-        call(run)
-        times.append(time.perf_counter() - t0)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
@@ -136,10 +129,9 @@ def main() -> None:
     def baseline(run: int) -> None:
         engine.release(_probe(run), "bench", project=f"empty-{run}")
 
-    baseline(-1)  # warm-up
-    times = {"with 200 outputs, kept in the process": _timed(args.runs, warm),
-             "with 200 outputs, rebuilt from the store": _timed(args.runs, cold),
-             "no history (baseline)": _timed(args.runs, baseline)}  # fmt: skip
+    times = {"with 200 outputs, kept in the process": timed(args.runs, warm),
+             "with 200 outputs, rebuilt from the store": timed(args.runs, cold),
+             "no history (baseline)": timed(args.runs, baseline)}  # fmt: skip
     times = {k.replace("200", str(outputs)): v for k, v in times.items()}
     print(f"{'release of counts and mean absence by school':<46}{'median s':>10}{'min s':>8}"
           f"{'max s':>8}")  # fmt: skip

@@ -25,11 +25,11 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import opendp.prelude as dp
 import polars as pl
+from _measure import timed
 
 from release import MemoryStore, QuerySpec, ReleaseEngine
 from release._frames import measure_input
@@ -54,17 +54,6 @@ def _crosstab(run: int) -> QuerySpec:
     })  # fmt: skip
 
 
-def _timed(runs: int, call: object) -> list[float]:
-    assert callable(call)
-    call(-1)  # warm-up
-    times = []
-    for run in range(runs):
-        started = time.perf_counter()
-        call(run)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
@@ -87,8 +76,8 @@ def main() -> None:
     def medler_sdc(run: int) -> None:
         engine.release(_crosstab(run + 10_000), f"bench-{run}", project=f"bench-{run}")
 
-    dp_times = _timed(args.runs, medler_dp)
-    sdc_times = _timed(args.runs, medler_sdc)
+    dp_times = timed(args.runs, medler_dp)
+    sdc_times = timed(args.runs, medler_sdc)
 
     # the baseline: the same question through OpenDP's Context, on the same collapsed rows
     assessed = engine.assess(_spec(RHO))
@@ -116,7 +105,7 @@ def main() -> None:
         ).with_keys(keys)  # fmt: skip
         query.release().collect()
 
-    context_times = _timed(args.runs, context_dp)
+    context_times = timed(args.runs, context_dp)
     rows_in = frame.schema()
     print(f"exposure: {len(rows_in)} columns; {rows.height:,} collapsed rows (pupil × school); "
           f"{keys.height} schools; {args.runs} runs each")  # fmt: skip

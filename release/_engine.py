@@ -280,10 +280,9 @@ class ReleaseEngine:
         assessment = self.assess(spec, project=project, approval=approval, waive=waive,
                                  name=preview_id(spec))  # fmt: skip
         failed = assessment.unwaived(waive)
-        if failed:
+        if failed:  # a check's outcome: recorded and audited, whatever the mode
             refusal = failed[0].refusal()
-            if spec.mode == "sdc":
-                self.record_refusal(spec, requester, project, refusal, preview=True)
+            self.record_refusal(spec, requester, project, refusal, preview=True)
             raise refusal
         if spec.mode == "dp":
             plan = assessment.plan
@@ -436,7 +435,7 @@ class ReleaseEngine:
             table = table.drop(_sdc.TEACHER_TOP)
         flags = [m.column for m in spec.measures if m.kind == "share" and m.column]
         means = [m.column for m in spec.measures if m.kind == "mean" and m.column]
-        protected, _ = _sdc.protect(
+        protected = _sdc.protect(
             table, spec.group_by, policy, margins=spec.margins, sums=list(c.sums),
             means=means, flags=flags, quantiles=list(resolved.quantiles),
         )  # fmt: skip

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from release._errors import RowAccessRefused
+from release._sdc import LEVEL, STUDENTS, TEACHER_TOP, TEACHERS
 
 UNIT = "__unit"  # the privacy unit's column after collapsing (never in any output)
 ROW = "__row"  # a constant column of the rows a measurement reads
@@ -163,11 +164,6 @@ class TeacherLink:
     minutes: str | None = "minutes"
 
 
-TEACHERS = "teachers"
-TEACHER_TOP = "teacher_minutes__top"  # the share of a cell's teacher minutes of its top teachers
-LEVEL = "__level"  # a row's position in ``levels`` (0: the interior cells)
-
-
 def exact_table(
     frame: PrivateFrame,
     c: Collapse,
@@ -215,9 +211,6 @@ def exact_table(
     columns = frames[0].collect_schema().names()
     ordered = [f.select([*c.by, *[n for n in columns if n not in c.by]]) for f in frames]
     return pl.concat(ordered, how="vertical").collect()
-
-
-STUDENTS = "students"
 
 
 def _join(left: pl.LazyFrame, right: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:

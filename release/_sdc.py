@@ -37,7 +37,8 @@ from release._policy import SdcPolicy
 
 STUDENTS = "students"
 TEACHERS = "teachers"
-TEACHER_TOP = "teacher_minutes__top"
+TEACHER_TOP = "teacher_minutes__top"  # the share of a cell's teacher minutes of its top teachers
+LEVEL = "__level"  # from ``_frames.exact_table``: 0 for interior cells, else a margin
 TOP1_SUFFIX = "__top1"
 TOP2_SUFFIX = "__top2"
 MARGIN = "margin"
@@ -310,7 +311,6 @@ def secondary_suppression(
 
 
 ALL_KEY = "__all"  # the key column of an ungrouped table
-LEVEL = "__level"  # from ``_frames.exact_table``: 0 for interior cells, else a margin
 
 
 def protect(
@@ -323,12 +323,12 @@ def protect(
     means: Sequence[str] = (),
     flags: Sequence[str] = (),
     quantiles: Sequence[str] = (),
-) -> tuple[pl.DataFrame, list[str]]:
+) -> pl.DataFrame:
     """The disclosure-controlled form of an exact table (``_frames.exact_table``, margins
     included when asked): primary suppression of every row, then, with margins, secondary
     suppression and its proof for every additive figure (pupils; sums, means' totals and
     flags' counts in proportion to their values), then rounding. Returns the table with
-    ``status``, ``reason`` and ``margin``, and the key columns it is ordered by."""
+    ``status``, ``reason`` and ``margin``."""
 
     cells = table.with_columns((pl.col(LEVEL) > 0).alias(MARGIN)).drop(LEVEL)
     keys = list(by)
@@ -350,7 +350,7 @@ def protect(
         for column, proportional in additive:
             cells = secondary_suppression(cells, keys, column, policy, proportional=proportional)
     counts = [c for c in (STUDENTS, TEACHERS) if c in cells.columns]
-    return round_counts(cells, counts, policy.rounding_base), keys
+    return round_counts(cells, counts, policy.rounding_base)
 
 
 def round_counts(cells: pl.DataFrame, columns: Sequence[str], base: int) -> pl.DataFrame:

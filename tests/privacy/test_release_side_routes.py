@@ -216,6 +216,21 @@ def test_the_dp_teacher_rule_is_no_oracle_on_pupil_filters(research_dir: Path) -
     assert releases[0] == releases[1], f"released {releases[0]!r}, then {releases[1]!r}"
 
 
+def test_a_refused_dp_preview_is_recorded(research_dir: Path) -> None:
+    """The dp teacher rule reads the schedule, so a preview it refuses is an answer that
+    depends on the data: it is kept in the release log (and audited) like any refusal."""
+    e = engine(research_dir)
+    few = QuerySpec.model_validate({
+        "table": "exposure", "group_by": ["school_code", "subject_code", "grade"],
+        "mode": "dp", "rho": 0.1,
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    })  # fmt: skip
+    with pytest.raises(QueryRefused, match="fewer than 3 teachers"):
+        e.preview(few, project="p", requester="mallory")
+    (record,) = e.store.records  # type: ignore[attr-defined]
+    assert (record["status"], record["preview"], record["mode"]) == ("refused", True, "dp")
+
+
 def test_count_teachers_in_dp_on_exposure_is_refused(research_dir: Path) -> None:
     """The attacker asks for count_teachers on exposure in dp mode: what comes back is the
     number of pupils, mislabelled; the teachers are counted in teacher_terms."""

@@ -279,19 +279,21 @@ def test_a_submit_computes_its_protected_table_once(
 
 
 def test_a_history_from_a_snapshot_no_longer_current_is_never_kept(world: World) -> None:
-    """A request that opened its frame before a new snapshot was switched in computes from
-    that frame, but its history of outputs is never kept for the new snapshot's requests."""
+    """A request that opened its frame before a new snapshot was switched in builds the
+    project's history from that frame, but that history is never kept for the new snapshot's
+    requests; one from a current frame is."""
     engine = world.service.engine
     world.service.submit(world.ann, "p", BY_GRADE)
-    engine._histories.clear()
-    frame = engine._frame("student_terms")
+    snapshot = engine.snapshot.name
+    resolved = resolve(BY_GRADE, engine.policies, engine._frame("student_terms").schema())
+    stale = engine._frame("student_terms")
     engine._frames.clear()  # what switching in a new snapshot does to the open frames
-    assert not engine._current(frame)
-    by_school = QuerySpec.model_validate({**BY_GRADE.model_dump(), "group_by": ["school_code"]})
-    assert world.service.submit(world.ann, "p", by_school).status == "released"
-    assert list(engine._histories) == [("p", "student_terms")]  # from the frame opened anew
-    kept = engine._histories[("p", "student_terms")]
-    assert len(kept.outputs) == 2 and kept.outputs[-1].startswith("r-")
+    engine._histories.clear()
+    built = engine._history("p", resolved, stale, snapshot)
+    assert len(built.outputs) == 1 and engine._histories == {}
+    current = engine._frame("student_terms")
+    assert engine._history("p", resolved, current, snapshot).outputs == built.outputs
+    assert list(engine._histories) == [("p", "student_terms")]
 
 
 def test_a_dp_plan_from_a_snapshot_no_longer_current_is_never_kept(world: World) -> None:
