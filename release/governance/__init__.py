@@ -35,6 +35,7 @@ from release.governance._audit import (
 )
 from release.governance._db import connect_control_plane
 from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals, epsilon
+from release.governance._sessions import OpenedSession, WebSessionInfo, WebSessions, csrf_matches
 
 __all__ = [
     "PERMISSIONS",
@@ -50,12 +51,16 @@ __all__ = [
     "NotAllowed",
     "NotAuthenticated",
     "NotFound",
+    "OpenedSession",
     "Principal",
     "ProjectApproval",
     "ProjectInfo",
+    "WebSessionInfo",
+    "WebSessions",
     "append_audit",
     "audit_head",
     "connect_control_plane",
+    "csrf_matches",
     "epsilon",
     "parse_witness",
     "verify_audit",

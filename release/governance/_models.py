@@ -142,3 +142,21 @@ class Request(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     release_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class WebSession(Base):
+    """A data protection officer's session on the web pages. The cookie holds a random session
+    id; only its SHA-256 hash is stored here, so the table holds no usable session. ``csrf``
+    is the session's own random form value; ``token_id`` the token it was opened with (the
+    session ends with it). Ended at logout or a new login (``ended_at``), after
+    ``MEDLER_SESSION_IDLE_MINUTES`` without a request (``seen_at``) and after
+    ``MEDLER_SESSION_HOURS`` whatever (``created_at``)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("tokens.id"), nullable=False)
+    person: Mapped[str] = mapped_column(ForeignKey("people.id"), nullable=False)
+    csrf: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
