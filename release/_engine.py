@@ -178,16 +178,17 @@ class ReleaseEngine:
         sdc = self.policies.release.sdc
         people = population(frame, resolved.table.unit, resolved.collapse.filters)
         if people < sdc.min_population:
+            floor = {"population": float(people), "min_population": float(sdc.min_population)}
             findings.append(Finding(None, (
                 f"the filters leave fewer than {sdc.min_population} persons; medler releases "
                 "statistics about groups, so widen the filters"
-            )))  # fmt: skip
+            ), floor))  # fmt: skip
             return Assessment(resolved, frame, snapshot, tuple(findings))
         per_teacher = self.teachers.minutes(resolved, frame)
         if "teachers" not in waive:
             findings += self.teachers.threshold(per_teacher, ())
         try:
-            cells = self._sdc_cells(resolved, frame, per_teacher)
+            cells, risk = self._sdc_cells(resolved, frame, per_teacher)
         except QueryRefused as refusal:
             findings.append(Finding(refusal.check, str(refusal)))
             return Assessment(resolved, frame, snapshot, tuple(findings))
@@ -197,13 +198,17 @@ class ReleaseEngine:
         if exposed is not None and "linked" not in waive:
             earlier = [n for n in exposed.outputs if n != name]
             with_ = f"the project's output {', '.join(earlier)}" if earlier else "itself"
+            narrowed = {"narrowest_interval": exposed.width,
+                        "min_students": float(sdc.min_students)}  # fmt: skip
             findings.append(Finding("linked", (
                 f"together with {with_}, this table would pin down a group of 1 to "
                 f"{sdc.min_students - 1} persons, or a suppressed cell, by subtraction. Ask for "
                 "the same grouping and "
                 "filters as the earlier output, or group and filter so that the groups differ "
                 f"by {sdc.min_students} persons or more"
-            )))  # fmt: skip
+            ), narrowed))  # fmt: skip
+        # each finding carries the table's risk for the DPO's review (never the researcher's)
+        findings = [replace(f, detail={**risk, **f.detail}) for f in findings]
         return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended)
 
     def _one_regime(self, spec: QuerySpec, project: str, approval: Approval | None) -> None:
@@ -413,9 +418,9 @@ class ReleaseEngine:
 
     def _sdc_cells(
         self, resolved: Resolved, frame: PrivateFrame, per_teacher: pl.DataFrame | None = None
-    ) -> list[Cell]:
+    ) -> tuple[list[Cell], dict[str, float]]:
         """The protected table of an sdc spec, every row (margins included) through every
-        primary rule (``_sdc.protect``)."""
+        primary rule (``_sdc.protect``), and its risk for the DPO (``_sdc.risk``)."""
         spec, c = resolved.spec, resolved.collapse
         describes_teachers = any(
             m.kind == "count_teachers"
@@ -449,7 +454,7 @@ class ReleaseEngine:
             status = ("rounded" if rounded else "released") if released else "suppressed"
             out.append(Cell(keys, status, values, reason=row[_sdc.REASON],
                             margin=bool(row[_sdc.MARGIN])))  # fmt: skip
-        return out
+        return out, _sdc.risk(table, protected, policy)
 
     # --- dp ---------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from medler.errors import MedlerInternalError, MedlerUserError
 
@@ -40,13 +41,27 @@ class Finding:
     """What one automatic check found wrong with a request: ``check`` names it when a policy
     may mark it reviewable (``REVIEWABLE_CHECKS``), else None (final). Checks return findings
     rather than raise, so that a request is assessed once and its findings read by the
-    service, the audit and the DPO alike."""
+    service, the audit and the DPO alike.
+
+    ``detail``: the numbers behind the finding (how many cells fall under which threshold, the
+    smallest population, the narrowest interval the linked audit found, ...), for the DPO's
+    review only. They depend on the data, so they never reach the researcher: the reason and
+    the refusal say what failed and what to do, never how far."""
 
     check: str | None
     reason: str
+    detail: Mapping[str, float] = field(default_factory=dict, hash=False, compare=False)
 
     def refusal(self) -> QueryRefused:
         return QueryRefused(self.reason, check=self.check)
+
+    def for_review(self) -> dict[str, object]:
+        """The finding as a held request keeps it (``Request.checks``): check, reason and,
+        when there is any, the detail for the DPO."""
+        kept: dict[str, object] = {"check": self.check, "reason": self.reason}
+        if self.detail:
+            kept["detail"] = {k: float(v) for k, v in sorted(self.detail.items())}
+        return kept
 
 
 class PrivacyInvariantBroken(MedlerInternalError):

@@ -168,9 +168,11 @@ def _targets(cell: str, width: int, margins: bool) -> list[str]:
 @dataclass(frozen=True)
 class Finding:
     """A group of persons the outputs together pin down: the outputs whose figures count it
-    (never who, or how many persons). The audit stops at the first it finds."""
+    (never who), and ``width``: how narrow an interval (in persons) the figures leave it, for
+    the DPO's review only. The audit stops at the first it finds."""
 
     outputs: tuple[str, ...]
+    width: float = 0.0
 
 
 def audit(history: History, *, min_students: int) -> Finding | None:
@@ -218,12 +220,12 @@ def audit(history: History, *, min_students: int) -> Finding | None:
         if (earlier.certainly_wide(target, wider) and alone.certainly_wide(target, wider)) or (
             width < min(earlier.width(target), alone.width(target)) - LP_TOLERANCE
         ):
-            return _finding(history, blocks, joint, target)
+            return _finding(history, blocks, joint, target, max(width, 0.0))
     return None
 
 
 def _finding(
-    history: History, blocks: list[csr_matrix], joint: _System, target: np.ndarray
+    history: History, blocks: list[csr_matrix], joint: _System, target: np.ndarray, width: float
 ) -> Finding:
     """The outputs whose figures count the exposed target's persons."""
     row_output = [
@@ -231,7 +233,7 @@ def _finding(
     ]
     rows = joint.a[:, np.flatnonzero(target)].nonzero()[0]
     involved = {row_output[i] for i in rows}
-    return Finding(tuple(n for n in history.outputs if n in involved))
+    return Finding(tuple(n for n in history.outputs if n in involved), round(width, 6))
 
 
 class _System:

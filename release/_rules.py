@@ -179,6 +179,7 @@ def resolve(
                 f"rho {spec.rho:g} is more than one query may spend "
                 f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
                 "statistics office",
+                {"rho": spec.rho, "max_rho_per_query": policies.release.dp.max_rho_per_query},
             ))  # fmt: skip
     collapse = Collapse(
         by=spec.group_by, unit=table.unit, filters=tuple(filters), means=means, sums=sums,

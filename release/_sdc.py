@@ -353,6 +353,51 @@ def protect(
     return round_counts(cells, counts, policy.rounding_base)
 
 
+# what each primary rule's cells are called in ``risk``
+RISK_REASONS = {
+    REASON_ZERO: "suppressed_zero",
+    REASON_P_PERCENT: "suppressed_p_percent",
+    REASON_QUANTILE: "suppressed_quantile_edge",
+    REASON_COMPLEMENTARY: "suppressed_complementary",
+}
+
+
+def risk(exact: pl.DataFrame, protected: pl.DataFrame, policy: SdcPolicy) -> dict[str, float]:
+    """How close an exact table comes to the rules, for the DPO's review of a held request
+    (never published): how many cells each rule suppressed, the smallest non-zero population
+    of any cell (``exact``: the table before rounding) and, when teacher dominance suppressed
+    a cell, the largest share of a cell's teacher minutes its top teachers give."""
+    out: dict[str, float] = {"table_cells": float(protected.height),
+                             "min_students": float(policy.min_students)}  # fmt: skip
+    reasons = protected[REASON].drop_nulls().to_list()
+    pupils = REASON_PUPILS.format(min_students=policy.min_students)
+    teachers = REASON_TEACHERS.format(min_teachers=policy.min_teachers)
+    for reason in reasons:
+        if reason == pupils:
+            key = "suppressed_under_min_students"
+        elif reason == teachers:
+            key = "suppressed_under_min_teachers"
+            out["min_teachers"] = float(policy.min_teachers)
+        elif reason.startswith("teacher dominance"):
+            key = "suppressed_teacher_dominance"
+        elif reason.startswith("dominance"):
+            key = "suppressed_dominance"
+        else:
+            key = RISK_REASONS.get(reason, "suppressed_other")
+        out[key] = out.get(key, 0.0) + 1
+    if reasons:
+        out["suppressed_cells"] = float(len(reasons))
+    populated = exact[STUDENTS].filter(exact[STUDENTS] > 0)
+    if populated.len():
+        out["smallest_population"] = float(populated.min())  # type: ignore[arg-type]
+    if "suppressed_teacher_dominance" in out and TEACHER_TOP in protected.columns:
+        dominated = protected.filter(pl.col(REASON).str.starts_with("teacher dominance"))
+        share = dominated[TEACHER_TOP].fill_null(1.0).max()
+        out["largest_teacher_share"] = round(float(share), 4)  # type: ignore[arg-type]
+        out["teacher_dominance_k"] = float(policy.teacher_dominance_k)
+    return out
+
+
 def round_counts(cells: pl.DataFrame, columns: Sequence[str], base: int) -> pl.DataFrame:
     """Each value of ``columns`` rounded to the nearest multiple of ``base`` (halves upwards);
     ``base`` 0 leaves the table as it is.

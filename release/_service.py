@@ -48,7 +48,7 @@ from release.governance._models import Request
 @dataclass(frozen=True)
 class Outcome:
     """What became of a submitted spec: ``released`` (with the release) or ``held`` (with the
-    request's number and the checks it failed)."""
+    request's number and the checks it failed: check and reason, never the DPO's detail)."""
 
     status: str
     release: Release | None = None
@@ -67,7 +67,7 @@ class RequestInfo:
     spec: dict[str, Any]
     snapshot: str
     status: str
-    checks: list[dict[str, str]]
+    checks: list[dict[str, Any]]  # check, reason and the DPO's ``detail`` (numbers)
     justification: str | None
     reviewer: str | None
     review_reason: str | None
@@ -148,18 +148,20 @@ class ReleaseService:
             session.add(row)
             session.flush()
             request_id = int(row.id)
-        self._audit(actor.id, "held", project, spec, request=request_id, checks=failed,
+        named = [{"check": str(c["check"]), "reason": str(c["reason"])} for c in failed]
+        self._audit(actor.id, "held", project, spec, request=request_id, checks=named,
                     exception_asked=justification is not None)  # fmt: skip
-        return Outcome("held", request_id=request_id, checks=tuple(failed))
+        return Outcome("held", request_id=request_id, checks=tuple(named))
 
-    def _failed_checks(self, assessment: Assessment) -> list[dict[str, str]]:
-        """The reviewable checks the assessed request fails; a failed check that the policy
-        does not let a reviewer waive is raised."""
+    def _failed_checks(self, assessment: Assessment) -> list[dict[str, Any]]:
+        """The reviewable checks the assessed request fails, as the request keeps them (with
+        the numbers behind each for the DPO); a failed check that the policy does not let a
+        reviewer waive is raised."""
         reviewable = set(self.engine.policies.release.review.reviewable)
         final = [f for f in assessment.findings if f.check is None or f.check not in reviewable]
         if final:
             raise final[0].refusal()
-        return [{"check": f.check, "reason": f.reason} for f in assessment.findings if f.check]
+        return [f.for_review() for f in assessment.findings if f.check]
 
     def releases(self, actor: Principal) -> list[LogEntry]:
         """The actor's own releases, newest first."""

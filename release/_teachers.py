@@ -63,14 +63,19 @@ class TeacherRules:
         if per_teacher is None:
             return []
         teachers = teacher_cells(per_teacher.lazy(), by, 1).collect()[_sdc.TEACHERS]
-        fewest = teachers.fill_null(0).min() if teachers.len() else 0
+        counts = teachers.fill_null(0).cast(pl.Float64)
+        fewest = float(counts.min()) if counts.len() else 0.0  # type: ignore[arg-type]
         minimum = self.policies.release.sdc.min_teachers
-        if fewest is None or float(fewest) < minimum:  # type: ignore[arg-type]
+        if fewest < minimum:
             where = "some cells of this grouping" if by else "the filters"
+            # for the DPO: how many cells fall under the threshold, and how far
+            detail = {"cells_checked": float(max(counts.len(), 1)),
+                      "cells_under_min_teachers": float(max((counts < minimum).sum(), 1)),
+                      "fewest_teachers": fewest, "min_teachers": float(minimum)}  # fmt: skip
             return [Finding("teachers", (
                 f"{where} would describe fewer than {minimum} teachers, so the result would "
                 "describe identifiable teachers; widen the filters or group more coarsely"
-            ))]  # fmt: skip
+            ), detail)]  # fmt: skip
         return []
 
     def minutes(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
