@@ -5,6 +5,7 @@ Modules
 - ``national_ids``: Swedish, Norwegian and Danish national IDs: recognise, check, normalise,
   and the ``IdPolicy`` that says which may be linked.
 - ``_domains``: ``Domain``, the closed set of pseudonym domains.
+- ``_audit_keys``: the audit key that authenticates the audit log's records.
 - ``_keys``: key files (``KeyFile``, ``KeyRef``): create, load and refuse bad ones, rotate.
 - ``_engine``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
 - ``_hashing``: ``Pseudonymiser``: columns of identifiers in, ``Int64`` pseudonyms out.
@@ -15,6 +16,9 @@ Modules
 Nothing outside this package may read a key or a raw identifier's structure.
 """
 
+from pseudonymise._audit_keys import AuditKeyError, AuditKeys, load_audit_keys, rotate_audit_key
+from pseudonymise._audit_keys import check_place as check_key_place
+from pseudonymise._audit_keys import key_path as audit_key_path
 from pseudonymise._collisions import CollisionGuard, check_collisions
 from pseudonymise._domains import Domain
 from pseudonymise._errors import (
@@ -58,6 +62,8 @@ __all__ = [
     "ENV_KEY_FILE",
     "PSEUDONYM_SCHEME",
     "STATUS_DTYPE",
+    "AuditKeyError",
+    "AuditKeys",
     "CollisionError",
     "CollisionGuard",
     "Country",
@@ -76,9 +82,12 @@ __all__ = [
     "UnknownDomainError",
     "Unlinkable",
     "UnlinkableIdError",
+    "audit_key_path",
     "check_collisions",
+    "check_key_place",
     "create_key_file",
     "default_key_path",
+    "load_audit_keys",
     "load_key_file",
     "luhn_check_digit",
     "luhn_valid",
@@ -86,5 +95,6 @@ __all__ = [
     "normalise_person_id",
     "normalise_person_ids",
     "resolve_key_path",
+    "rotate_audit_key",
     "rotate_key_file",
 ]

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from release._results import Cell, Release
 from release._spec import QuerySpec
+from release.governance import BudgetScope
+from release.governance._ledger import scopes_of
 
 
 class ReleaseStore(Protocol):
@@ -112,17 +114,17 @@ class MemoryStore:
         return [json.loads(json.dumps(r)) for r in self.records]
 
 
-def exact_outputs(records: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """How many exact (``sdc``) tables were released and previewed, per budget scope
-    (``dataset``, ``project:<id>``, ``researcher:<project>:<id>``): what the ρ figures do not
-    show, shown beside them."""
-    counts: dict[str, list[int]] = {}
+def exact_outputs(records: list[dict[str, Any]]) -> dict[BudgetScope, tuple[int, int]]:
+    """How many exact (``sdc``) tables were released and previewed, per budget scope (the
+    data set, a project, a researcher in it): what the ρ figures do not show, shown beside
+    them."""
+    counts: dict[BudgetScope, list[int]] = {}
     for record in records:
         if record.get("mode") != "sdc" or record["status"] not in ("released", "previewed"):
             continue
         which = 0 if record["status"] == "released" else 1
         project, requester = record["project"], record["requester"]
-        for scope in ("dataset", f"project:{project}", f"researcher:{project}:{requester}"):
+        for scope in scopes_of(project, requester):
             counts.setdefault(scope, [0, 0])[which] += 1
     return {scope: (n[0], n[1]) for scope, n in counts.items()}
 

@@ -28,3 +28,13 @@ def shared_path(relative: str) -> Path:
 def shared():
     """``shared("testdata/...")`` as a fixture: the path, or a skip when it is absent."""
     return shared_path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_key_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The audit key (and, beside it, each control plane's anchor file) in a folder of the
+    test run's own, never the user's configuration; subprocesses inherit it."""
+    import os
+
+    folder = tmp_path_factory.mktemp("audit-key")
+    os.environ.setdefault("MEDLER_AUDIT_KEY_FILE", str(folder / "audit-key.json"))

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from api.cli._control import audit_app, ledger_app
-from api.cli._governance import person_app, project_app, researcher_app, review_app, token_app
+from api.cli._governance import (
+    admin_app,
+    person_app,
+    project_app,
+    proposal_app,
+    researcher_app,
+    review_app,
+    token_app,
+)
 from api.cli._keys import KeyFileOption, keys_app
 from linkage._engines import DEFAULT_MEMORY_LIMIT
 
@@ -34,6 +42,8 @@ app.add_typer(researcher_app, name="researcher")
 app.add_typer(person_app, name="person")
 app.add_typer(token_app, name="token")
 app.add_typer(review_app, name="review")
+app.add_typer(proposal_app, name="proposal")
+app.add_typer(admin_app, name="admin")
 
 
 @app.command()

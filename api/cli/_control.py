@@ -19,14 +19,13 @@ from medler.errors import MedlerUserError, UsageError
 from release.governance import (
     Governance,
     Ledger,
-    Principal,
     audit_head,
     connect_control_plane,
+    default_url,
+    epsilon,
     parse_witness,
     verify_audit,
 )
-from release.governance._db import default_url
-from release.governance._ledger import epsilon
 
 CONTROL_URL_ENV = "MEDLER_CONTROL_URL"
 
@@ -58,11 +57,17 @@ def set_cap(
         str, typer.Argument(help="dataset, project:<id> or researcher:<project>:<id>")
     ],
     rho: Annotated[float, typer.Argument(help="The cap, in ρ.")],
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="A file holding your token.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Set a budget's cap (the statistics office)."""
-    Governance(control_plane(_data_dir(data_dir))).set_budget(Principal.office(), scope, rho)
-    print(f"{scope}: cap ρ {rho:g}")
+    """Set a budget's cap (a statistician). Lowering one is done at once; raising one is a
+    proposal that a second statistician or the DPO confirms ('medler proposal confirm')."""
+    from api.cli._governance import _actor, _proposed
+
+    gov = Governance(control_plane(_data_dir(data_dir)))
+    _proposed(gov.set_budget(_actor(gov, token_file), scope, rho), f"{scope}: cap ρ {rho:g}")
 
 
 @ledger_app.command("show")
@@ -83,7 +88,7 @@ def show(
     exact = exact_outputs(FileStore(data_dir / "release").all())
     for t in Ledger(control_plane(data_dir)).totals():
         released, previewed = exact.get(t.scope, (0, 0))
-        table.add_row(t.scope, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
+        table.add_row(t.scope.key, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
                       f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}",
                       f"{epsilon(t.cap, delta):.4g}", str(released), str(previewed))  # fmt: skip
     stdout_console().print(table)
@@ -106,9 +111,38 @@ def verify(
         typer.Option(help="A head written down earlier (SEQ:HASH): the log must still hold it."),
     ] = None,
 ) -> None:
-    """Check the audit chain; name the first record that was changed, removed or reordered."""
-    count = verify_audit(control_plane(_data_dir(data_dir)), witness=_witness(witness))
-    print(f"audit log verified: {count} records, unbroken")
+    """Check the audit chain (each record's key-authenticated seal, its order, and every anchor
+    written outside the database), then reconcile the budgets, the ledger and the release store
+    with it; name whatever was changed, removed or reordered."""
+    from release import FileStore
+
+    folder = _data_dir(data_dir)
+    count = verify_audit(control_plane(folder), witness=_witness(witness),
+                         store=FileStore(folder / "release").all())  # fmt: skip
+    print(f"audit log verified: {count} records, unbroken, and the budgets, the ledger and the "
+          "release store agree with it")  # fmt: skip
+
+
+@audit_app.command("rotate-key")
+def rotate_key(
+    approval: Annotated[int, typer.Option(help="The confirmed proposal to rotate the audit "
+                                          "key ('medler proposal').")],
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="A file holding your token.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:  # fmt: skip
+    """Add a new audit key version (the old ones stay, so older records still verify); needs
+    a rotation proposed by one person and confirmed by a second."""
+    from api.cli._governance import _actor
+    from pseudonymise import rotate_audit_key
+    from release.governance import database_folder
+
+    control = control_plane(_data_dir(data_dir))
+    gov = Governance(control)
+    gov.use_rotation(_actor(gov, token_file), approval, "audit")
+    key_id = rotate_audit_key(database_folder(control))
+    print(f"audit key rotated: new records are sealed with {key_id}")
 
 
 @audit_app.command("head")

@@ -33,9 +33,18 @@ from api.cli._synth import _generate, _summary_table
 from linkage import ingest_register
 from linkage.sources.synthetic import SynthConfig
 from pseudonymise import create_key_file
-from release import MemoryStore, QuerySpec, ReleaseEngine, ReleaseService
-from release.governance import Governance, Ledger, NotFound, Principal
-from release.governance._ledger import DATASET
+from release import QuerySpec, ReleaseEngine, ReleaseService
+from release.governance import (
+    DATASET,
+    Governance,
+    Ledger,
+    NotFound,
+    Office,
+    Principal,
+    anchor_path,
+    raise_cap,
+    set_up_office,
+)
 
 SOURCE_FOLDER = "medler-demo-source"
 DEMO_RELEASES = [
@@ -52,36 +61,36 @@ HELD = QuerySpec.model_validate({
     "table": "student_months", "group_by": ["month"], "mode": "sdc",
     "measures": [{"kind": "count_students"}, {"kind": "sum", "column": "absent_minutes"}],
 })  # fmt: skip
-REGISTRAR, APPROVER = Principal("office-registrar", "statistician"), Principal(
-    "office-approver", "statistician")  # fmt: skip
 
 
-def _person(gov: Governance, person: str, role: str, name: str) -> Principal:
+def _person(gov: Governance, office: Office, person: str, name: str) -> Principal:
     try:
         return gov.person(person)
     except NotFound:
-        actor = REGISTRAR if role == "researcher" else Principal("office-admin", "admin")
-        gov.add_person(actor, person, role=role, name=name, organisation="Demo University")
+        gov.add_person(office.registrar, person, role="researcher", name=name,
+                       organisation="Demo University")  # fmt: skip
         return gov.person(person)
 
 
 def _project(gov: Governance, engine: ReleaseEngine) -> tuple[str, Principal, Principal]:
-    """A fresh approved project (and budget) per demo run, a researcher and a DPO."""
+    """A fresh approved project (and budget) per demo run, a researcher and a DPO. The
+    office's people are registered under the two-person rules: a second statistician
+    confirms the first's proposals."""
+    office = set_up_office(gov, "office", "Demo University")
     project = f"demo-{engine.snapshot.name}".lower()
     spent = {t.scope: t.spent for t in Ledger(gov.engine).totals()}.get(DATASET, 0.0)
-    gov.set_budget(REGISTRAR, DATASET, spent + 1.0)
+    raise_cap(gov, office, DATASET.key, spent + 1.0)
     today = dt.datetime.now(dt.UTC).date()
     gov.create_project(
-        REGISTRAR, project, purpose="How teacher certification and absence vary between "
-        "schools (demo)", legal_basis="Official statistics (demo)",
+        office.registrar, project, purpose="How teacher certification and absence vary "
+        "between schools (demo)", legal_basis="Official statistics (demo)",
         organisation="Demo University", valid_from=today, valid_to=today + dt.timedelta(days=365),
         tables={"student_terms": ["*"], "exposure": ["*"]},
     )  # fmt: skip
-    gov.approve_project(APPROVER, project, rho=1.0)
-    researcher = _person(gov, "demo-researcher", "researcher", "Demo Researcher")
-    dpo = _person(gov, "demo-dpo", "dpo", "Demo Data Protection Officer")
-    gov.add_member(REGISTRAR, project, researcher.id, rho=1.0)
-    return project, researcher, dpo
+    gov.approve_project(office.approver, project, rho=1.0)
+    researcher = _person(gov, office, "demo-researcher", "Demo Researcher")
+    gov.add_member(office.registrar, project, researcher.id, rho=1.0)
+    return project, researcher, office.dpo
 
 
 def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
@@ -117,9 +126,12 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
 
     console.print("\n[bold]6. A research project[/bold], registered and approved by two people "
                   "of the statistics office")  # fmt: skip
+    fresh = not (data_dir / "control.db").exists()
     control = control_plane(data_dir)
+    if fresh:  # a new control plane: anchors of an earlier demo's log describe a log now gone
+        anchor_path(control).unlink(missing_ok=True)
     gov = Governance(control)
-    engine = ReleaseEngine(data_dir, store=MemoryStore(), control=control)
+    engine = ReleaseEngine(data_dir, control=control)
     service = ReleaseService(engine, gov)
     project, researcher, dpo = _project(gov, engine)
     console.print(f"Project {project}: approved for student_terms and exposure, budget ρ 1; "

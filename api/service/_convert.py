@@ -68,9 +68,8 @@ def project_out(info: ProjectInfo) -> ProjectOut:
 def budget_level_out(
     totals: LedgerTotals, delta: float, exact: tuple[int, int] = (0, 0)
 ) -> BudgetLevelOut:
-    level = totals.scope.split(":")[0]
     return BudgetLevelOut(
-        scope=totals.scope, level=level,  # type: ignore[arg-type]
+        scope=totals.scope.key, level=totals.scope.level,  # type: ignore[arg-type]
         cap_rho=totals.cap, spent_rho=totals.spent, reserved_rho=totals.reserved,
         remaining_rho=totals.remaining, spent_epsilon=epsilon(totals.spent, delta),
         cap_epsilon=epsilon(totals.cap, delta), sdc_releases=exact[0], sdc_previews=exact[1],

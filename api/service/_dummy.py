@@ -4,7 +4,8 @@ their queries before they touch real data. Every answer is labelled ``dummy``.
 ``prepare_dummy(folder)`` generates a small synthetic municipality, ingests it with a key kept
 beside the data (the synthetic identity numbers are not real people's), builds the research
 tables, and registers a project ``dummy`` approved for every research table, with a
-researcher (``dummy-researcher``) and a DPO (``dummy-dpo``) and a token for each."""
+researcher (``dummy-researcher``) and a DPO (``dummy-dpo``) and a token for each. The
+people of the office are registered through the same two-person rules as anywhere."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from linkage import build_research_tables, ingest_extract, ingest_register
 from linkage.sources.synthetic import SynthConfig, generate_municipality
 from pseudonymise import create_key_file
 from release import load_policies
-from release.governance import Governance, Principal, connect_control_plane
-from release.governance._db import default_url
-from release.governance._ledger import DATASET
+from release.governance import (
+    DATASET,
+    Governance,
+    anchor_path,
+    connect_control_plane,
+    default_url,
+    raise_cap,
+    set_up_office,
+)
 
 PROJECT, RESEARCHER, DPO = "dummy", "dummy-researcher", "dummy-dpo"
-_OFFICE_A, _OFFICE_B = Principal("dummy-office", "statistician"), Principal(
-    "dummy-office-2", "statistician")  # fmt: skip
-_ADMIN = Principal("dummy-admin", "admin")
 DUMMY_RHO = 1000.0  # synthetic pupils: the budget only shows how spending works
 
 
@@ -53,19 +57,22 @@ def prepare_dummy(folder: Path, *, students: int = 400, weeks: int = 3, seed: in
     build_research_tables(data)
     shutil.rmtree(source)  # the raw synthetic extract and its key are not needed any more
 
-    gov = Governance(connect_control_plane(default_url(data)))
-    gov.set_budget(_OFFICE_A, DATASET, DUMMY_RHO)
+    engine = connect_control_plane(default_url(data))
+    # the control plane was made afresh on purpose: its old anchors describe a log that is gone
+    anchor_path(engine).unlink(missing_ok=True)
+    gov = Governance(engine)
+    office = set_up_office(gov, "dummy", "medler")
+    raise_cap(gov, office, DATASET.key, DUMMY_RHO)
     today = dt.datetime.now(dt.UTC).date()
     tables = {name: ["*"] for name, t in load_policies().catalogue.tables.items() if t.releasable}
-    gov.create_project(_OFFICE_A, PROJECT, purpose="Query development on synthetic data",
+    gov.create_project(office.registrar, PROJECT, purpose="Query development on synthetic data",
                        legal_basis="None needed: synthetic data", organisation="medler",
                        valid_from=today, valid_to=today + dt.timedelta(days=366),
                        tables=tables)  # fmt: skip
-    gov.approve_project(_OFFICE_B, PROJECT, rho=DUMMY_RHO)
-    gov.add_person(_OFFICE_A, RESEARCHER, role="researcher", name="Dummy Researcher",
+    gov.approve_project(office.approver, PROJECT, rho=DUMMY_RHO)
+    gov.add_person(office.registrar, RESEARCHER, role="researcher", name="Dummy Researcher",
                    organisation="medler")  # fmt: skip
-    gov.add_person(_ADMIN, DPO, role="dpo", name="Dummy DPO", organisation="medler")
-    gov.add_member(_OFFICE_A, PROJECT, RESEARCHER, rho=DUMMY_RHO)
-    researcher = gov.issue_token(_OFFICE_A, RESEARCHER, days=366).token
-    dpo = gov.issue_token(_ADMIN, DPO, days=366).token
+    gov.add_member(office.registrar, PROJECT, RESEARCHER, rho=DUMMY_RHO)
+    researcher = gov.issue_token(office.registrar, RESEARCHER, days=366).token
+    dpo = gov.issue_token(office.admin, office.dpo.id, days=366).token
     return DummySetup(data, researcher, dpo)

@@ -31,8 +31,7 @@ from api.service._schemas import (
     TableOut,
 )
 from release import FORMATS, QuerySpec, export_release
-from release.governance import Action
-from release.governance._ledger import DATASET, project_scope, researcher_scope
+from release.governance import Action, BudgetScope
 
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut, "description": text}
@@ -79,7 +78,8 @@ def budget(
     delta: Annotated[float, Query(gt=0, lt=1, description="δ for the ε figures.")] = DEFAULT_DELTA,
 ) -> BudgetOut:  # fmt: skip
     svc.governance.project_access(actor, project, Action.READ_OWN_RELEASES)
-    wanted = {DATASET, project_scope(project), researcher_scope(project, actor.id)}
+    wanted = {BudgetScope.dataset(), BudgetScope.of_project(project),
+              BudgetScope.of_researcher(project, actor.id)}  # fmt: skip
     levels = [budget_level_out(t, delta) for t in svc.governance.ledger.totals()
               if t.scope in wanted]  # fmt: skip
     return BudgetOut(delta=delta, levels=levels, data=svc.label)

@@ -9,12 +9,17 @@ Modules
   researcher); a charge is reserved in one transaction before noise is drawn and never refunded.
 - ``_access``: people and roles (the role x action matrix), projects and memberships, API
   tokens (only their hashes are stored).
-- ``_audit``: the append-only, hash-chained record of every request, and its verification.
+- ``_audit``: the append-only, authenticated chain of every request, act and budget change,
+  and its verification.
+- ``_seal``: the audit chain's anchors outside the database (its key lives in
+  ``pseudonymise``, with the other key material).
+- ``_reconcile``: the budgets, the ledger and the release store, checked against the chain.
 """
 
 from release.governance._access import (
     PERMISSIONS,
     ROLES,
+    TWO_PERSON,
     Action,
     Conflict,
     Governance,
@@ -25,6 +30,8 @@ from release.governance._access import (
     Principal,
     ProjectApproval,
     ProjectInfo,
+    ProposalInfo,
+    TokenInfo,
 )
 from release.governance._audit import (
     AuditChainBroken,
@@ -33,16 +40,32 @@ from release.governance._audit import (
     parse_witness,
     verify_audit,
 )
-from release.governance._db import connect_control_plane
-from release.governance._ledger import BudgetExhausted, Ledger, LedgerTotals, epsilon
+from release.governance._audit_view import AuditEntry, AuditPage, audit_actions, list_audit
+from release.governance._db import connect_control_plane, default_url
+from release.governance._ledger import (
+    DATASET,
+    BudgetExhausted,
+    BudgetScope,
+    Ledger,
+    LedgerTotals,
+    epsilon,
+)
+from release.governance._seal import ANCHOR_ENV, anchor_path, database_folder
 from release.governance._sessions import OpenedSession, WebSessionInfo, WebSessions, csrf_matches
+from release.governance._setup import Office, raise_cap, set_up_office
 
 __all__ = [
+    "ANCHOR_ENV",
+    "DATASET",
     "PERMISSIONS",
     "ROLES",
+    "TWO_PERSON",
     "Action",
     "AuditChainBroken",
+    "AuditEntry",
+    "AuditPage",
     "BudgetExhausted",
+    "BudgetScope",
     "Conflict",
     "Governance",
     "IssuedToken",
@@ -51,17 +74,27 @@ __all__ = [
     "NotAllowed",
     "NotAuthenticated",
     "NotFound",
+    "Office",
     "OpenedSession",
     "Principal",
     "ProjectApproval",
     "ProjectInfo",
+    "ProposalInfo",
+    "TokenInfo",
     "WebSessionInfo",
     "WebSessions",
+    "anchor_path",
     "append_audit",
+    "audit_actions",
     "audit_head",
     "connect_control_plane",
     "csrf_matches",
+    "database_folder",
+    "default_url",
     "epsilon",
+    "list_audit",
     "parse_witness",
+    "raise_cap",
+    "set_up_office",
     "verify_audit",
 ]  # fmt: skip

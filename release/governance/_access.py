@@ -10,8 +10,17 @@ Roles (one per person):
   held requests, watches budgets and verifies the audit chain.
 - ``admin`` manages people and tokens of every role, and nothing that touches data.
 
-Separation of duties: nobody approves a project they registered, and nobody reviews their
-own request. Every change here is appended to the audit log.
+Identities: every act is done by a registered person with the role the act needs (a
+``Principal`` that names nobody registered, or the wrong role, is refused); the command line
+and the service prove who it is by the person's token.
+
+Separation of duties and two-person rules: nobody approves a project they registered, and
+nobody reviews their own request. Raising any cap, adding a statistician, a DPO or an admin,
+and rotating a key are *proposed* by one person and done only when a second registered person
+of the right role confirms (``TWO_PERSON``); an admin cannot grant an oversight role alone.
+The one exception is the first person of a role, who has nobody to confirm them. A
+researcher's cap never exceeds their project's. Every change here is appended to the audit
+log.
 
 A token is ``medler_<id>_<secret>``: the id finds the row, and only a SHA-256 hash of the secret
 is stored, so the database never holds a usable token. A token is shown once, when issued.
@@ -24,7 +33,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import Engine, select
@@ -32,8 +41,8 @@ from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
 from release.governance._audit import append_audit
-from release.governance._ledger import Ledger, check_cap, project_scope, researcher_scope
-from release.governance._models import Membership, Person, Project, Token
+from release.governance._ledger import BudgetScope, Ledger, check_cap
+from release.governance._models import Membership, Person, Project, Proposal, Token
 
 ROLES = ("researcher", "statistician", "dpo", "admin")
 REGIMES = ("sdc", "dp")  # how a project may receive a table: disclosure control or DP
@@ -64,6 +73,9 @@ class Action(StrEnum):
     READ_BUDGETS = "read budgets"
     VERIFY_AUDIT = "verify the audit log"
     LIST_PROJECTS = "list projects"
+    LIST_TOKENS = "list tokens"
+    PROPOSE = "propose an act that needs a second person"
+    ROTATE_KEY = "rotate a key"
 
 
 # The role x action matrix. Anything not listed is refused.
@@ -75,12 +87,35 @@ PERMISSIONS: Mapping[str, frozenset[Action]] = {
                                Action.READ_BUILD_STATUS, Action.ADD_RESEARCHER,
                                Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
                                Action.READ_BUDGETS, Action.LIST_PROJECTS,
-                               Action.READ_CATALOGUE}),
+                               Action.READ_CATALOGUE, Action.PROPOSE, Action.ROTATE_KEY}),
     "dpo": frozenset({Action.READ_RELEASE_LOG, Action.REVIEW, Action.READ_BUDGETS,
-                      Action.VERIFY_AUDIT, Action.LIST_PROJECTS, Action.READ_CATALOGUE}),
+                      Action.VERIFY_AUDIT, Action.LIST_PROJECTS, Action.READ_CATALOGUE,
+                      Action.PROPOSE}),
     "admin": frozenset({Action.ADD_PERSON, Action.ADD_RESEARCHER, Action.ISSUE_TOKEN,
                         Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
-                        Action.READ_BUILD_STATUS, Action.VERIFY_AUDIT}),
+                        Action.READ_BUILD_STATUS, Action.VERIFY_AUDIT, Action.LIST_TOKENS,
+                        Action.PROPOSE, Action.ROTATE_KEY}),
+}  # fmt: skip
+
+KEYS = ("audit", "pseudonymisation")
+
+
+@dataclass(frozen=True)
+class TwoPersonRule:
+    """Who may propose an act and who may confirm it (never the proposer)."""
+
+    proposers: frozenset[str]
+    confirmers: frozenset[str]
+
+
+# kind (and, for "add person", the role added) -> the rule
+TWO_PERSON: Mapping[str, TwoPersonRule] = {
+    "raise cap": TwoPersonRule(frozenset({"statistician"}), frozenset({"statistician", "dpo"})),
+    "add person:statistician": TwoPersonRule(frozenset({"admin"}), frozenset({"statistician"})),
+    "add person:dpo": TwoPersonRule(frozenset({"admin"}), frozenset({"dpo"})),
+    "add person:admin": TwoPersonRule(frozenset({"admin"}), frozenset({"admin"})),
+    "rotate key": TwoPersonRule(frozenset({"admin", "statistician"}),
+                                frozenset({"admin", "statistician"})),
 }  # fmt: skip
 
 
@@ -103,15 +138,11 @@ class Conflict(MedlerUserError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Someone acting: the person's id and role. The command line acts as the statistics
-    office (``Principal.office()``): whoever runs it has the data directory's files."""
+    """Someone acting: a registered person's id and role (checked against the register on
+    every act)."""
 
     id: str
     role: str
-
-    @staticmethod
-    def office(name: str = "office") -> Principal:
-        return Principal(name, "statistician")
 
     def may(self, action: Action) -> bool:
         return action in PERMISSIONS.get(self.role, frozenset())
@@ -159,6 +190,29 @@ class ProjectInfo:
 
 
 @dataclass(frozen=True)
+class ProposalInfo:
+    id: int
+    kind: str
+    params: dict[str, object]
+    proposed_by: str
+    proposed_at: dt.datetime
+    status: str  # proposed | confirmed | rejected | used
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token's metadata (never its secret)."""
+
+    id: str
+    person: str
+    role: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     token: str  # shown once, never stored
     token_id: str
@@ -173,6 +227,23 @@ def _now() -> dt.datetime:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; every time here is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _rule_key(kind: str, params: Mapping[str, object]) -> str:
+    return f"{kind}:{params['role']}" if kind == "add person" else kind
+
+
+def _describe(kind: str, params: Mapping[str, object]) -> str:
+    if kind == "add person":
+        return f"add {params['person']} as {params['role']}"
+    if kind == "raise cap":
+        return f"raise the budget {params['scope']} to ρ {params['rho']}"
+    return f"rotate the {params['key']} key"
+
+
+def _proposal_info(row: Proposal) -> ProposalInfo:
+    return ProposalInfo(row.id, row.kind, dict(row.params), row.proposed_by,
+                        _aware(row.proposed_at), row.status, row.decided_by)  # fmt: skip
 
 
 def _hash(secret: str) -> str:
@@ -204,10 +275,15 @@ class Governance:
 
     # --- permission checks ------------------------------------------------------------------
 
-    @staticmethod
-    def require(actor: Principal, action: Action) -> None:
+    def require(self, actor: Principal, action: Action) -> None:
+        """The actor is a registered person, with the role the principal claims, and that
+        role may do ``action``."""
         if not actor.may(action):
             raise NotAllowed(f"a {actor.role} may not {action.value}")
+        with Session(self.engine) as session:
+            row = session.get(Person, actor.id)
+            if row is None or row.role != actor.role:
+                raise NotAllowed(f"{actor.id!r} is not a registered {actor.role}")
 
     def project_access(
         self, actor: Principal, project: str, action: Action, *, today: dt.date | None = None
@@ -217,10 +293,12 @@ class Governance:
         self.require(actor, action)
         today = today or _now().date()
         with Session(self.engine) as session:
-            row = _project(session, project)
+            row = session.get(Project, project)
             member = session.get(Membership, (project, actor.id))
-            if member is None:
-                raise NotAllowed(f"{actor.id} is not a member of project {project}")
+            if row is None or member is None:
+                # the same answer for a project that exists and one that does not: a caller
+                # learns nothing about projects they are not in
+                raise NotFound(f"there is no project {project!r} that you are a member of")
             if row.status != "approved":
                 raise NotAllowed(f"project {project} is {row.status}, not approved")
             if row.valid_from is not None and today < row.valid_from:
@@ -234,16 +312,147 @@ class Governance:
 
     def add_person(
         self, actor: Principal, person: str, *, role: str, name: str, organisation: str
-    ) -> None:
+    ) -> int | None:
+        """Register a person. A researcher is added at once (by the office or an admin); a
+        statistician, DPO or admin is proposed by an admin and added when a second person of
+        that role confirms (returns the proposal's number), except the first of the role."""
         if role not in ROLES:
             raise MedlerUserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         self.require(actor, Action.ADD_RESEARCHER if role == "researcher" else Action.ADD_PERSON)
         _check_name("person", person)
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine) as session:
             if session.get(Person, person) is not None:
                 raise Conflict(f"there is already a person {person!r}")
-            session.add(Person(id=person, role=role, name=name, organisation=organisation))
-        self._audit(actor, "person added", None, {"person": person, "role": role})
+            holders = session.scalars(select(Person.id).where(Person.role == role)).first()
+        params: dict[str, object] = {"person": person, "role": role, "name": name,
+                                     "organisation": organisation}  # fmt: skip
+        if role != "researcher" and holders is not None:
+            return self._propose(actor, "add person", params)
+        self._add_person(actor, params)
+        return None
+
+    def _add_person(self, actor: Principal, params: Mapping[str, object],
+                    confirmed_by: str | None = None) -> None:  # fmt: skip
+        with Session(self.engine) as session, session.begin():
+            if session.get(Person, str(params["person"])) is not None:
+                raise Conflict(f"there is already a person {params['person']!r}")
+            session.add(Person(id=str(params["person"]), role=str(params["role"]),
+                               name=str(params["name"]),
+                               organisation=str(params["organisation"])))  # fmt: skip
+        body = {"person": params["person"], "role": params["role"]}
+        if confirmed_by is not None:
+            body["confirmed_by"] = confirmed_by
+        self._audit(actor, "person added", None, body)
+
+    def bootstrap(self, person: str, *, name: str, organisation: str,
+                  days: int = DEFAULT_TOKEN_DAYS) -> IssuedToken:  # fmt: skip
+        """The first person, an admin, with their token, on a control plane with nobody
+        registered yet (whoever holds the service's files starts it); refused once anyone is
+        registered."""
+        _check_name("person", person)
+        with Session(self.engine) as session, session.begin():
+            if session.scalars(select(Person.id)).first() is not None:
+                raise Conflict("people are registered already: the first admin is made only on "
+                               "an empty control plane; ask an admin")  # fmt: skip
+            session.add(Person(id=person, role="admin", name=name, organisation=organisation))
+        first = Principal(person, "admin")
+        self._audit(first, "person added", None, {"person": person, "role": "admin",
+                                                  "bootstrap": True})  # fmt: skip
+        return self.issue_token(first, person, days=days)
+
+    # --- two-person rules -------------------------------------------------------------------
+
+    def _propose(self, actor: Principal, kind: str, params: dict[str, object]) -> int:
+        rule = TWO_PERSON[_rule_key(kind, params)]
+        if actor.role not in rule.proposers:
+            raise NotAllowed(f"a {actor.role} may not propose to {_describe(kind, params)}")
+        with Session(self.engine) as session, session.begin():
+            row = Proposal(kind=kind, params=params, proposed_by=actor.id, proposed_at=_now(),
+                           status="proposed")  # fmt: skip
+            session.add(row)
+            session.flush()
+            number = int(row.id)
+        self._audit(
+            actor,
+            "proposed",
+            params.get("project")
+            if isinstance(  # type: ignore[arg-type]
+                params.get("project"), str
+            )
+            else None,
+            {"proposal": number, "kind": kind, **params},
+        )
+        return number
+
+    def proposals(self, actor: Principal, *, status: str | None = "proposed"
+                  ) -> list[ProposalInfo]:  # fmt: skip
+        """Proposals (those waiting for a second person, by default)."""
+        self.require(actor, Action.PROPOSE)
+        with Session(self.engine) as session:
+            query = select(Proposal).order_by(Proposal.id)
+            if status is not None:
+                query = query.where(Proposal.status == status)
+            return [_proposal_info(p) for p in session.scalars(query)]
+
+    def decide(self, actor: Principal, proposal: int, *, confirm: bool) -> ProposalInfo:
+        """Confirm (and do) or reject a proposal: by a registered person of a role the rule
+        names, never the one who proposed it."""
+        self.require(actor, Action.PROPOSE)
+        with Session(self.engine) as session:
+            row = session.get(Proposal, proposal)
+            if row is None:
+                raise NotFound(f"there is no proposal {proposal}")
+            info = _proposal_info(row)
+        if info.status != "proposed":
+            raise Conflict(f"proposal {proposal} is {info.status} already")
+        rule = TWO_PERSON[_rule_key(info.kind, info.params)]
+        what = _describe(info.kind, info.params)
+        if actor.id == info.proposed_by:
+            raise NotAllowed(f"{actor.id} proposed to {what}; a second person confirms it")
+        if actor.role not in rule.confirmers:
+            raise NotAllowed(f"to {what} needs a {' or '.join(sorted(rule.confirmers))} to "
+                             f"confirm it, not a {actor.role}")  # fmt: skip
+        proposer = self.person(info.proposed_by)
+        if confirm:
+            if info.kind == "add person":
+                self._add_person(proposer, info.params, confirmed_by=actor.id)
+            elif info.kind == "raise cap":
+                scope = BudgetScope.parse(str(info.params["scope"]))
+                self._set_cap(
+                    proposer,
+                    scope,
+                    float(info.params["rho"]),  # type: ignore[arg-type]
+                    confirmed_by=actor.id,
+                )
+        status = "confirmed" if confirm else "rejected"
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Proposal, proposal)
+            assert row is not None
+            if row.status != "proposed":  # decided meanwhile by someone else
+                raise Conflict(f"proposal {proposal} is {row.status} already")
+            row.status, row.decided_by, row.decided_at = status, actor.id, _now()
+        self._audit(actor, f"proposal {status}", None, {"proposal": proposal, "kind": info.kind})
+        return replace(info, status=status, decided_by=actor.id)
+
+    def propose_rotation(self, actor: Principal, key: str) -> int:
+        """Propose to rotate the ``audit`` or the ``pseudonymisation`` key."""
+        self.require(actor, Action.ROTATE_KEY)
+        if key not in KEYS:
+            raise MedlerUserError(f"the key is {' or '.join(KEYS)}, not {key!r}")
+        return self._propose(actor, "rotate key", {"key": key})
+
+    def use_rotation(self, actor: Principal, proposal: int, key: str) -> None:
+        """Spend a confirmed rotation of ``key`` (once): the caller rotates the key file."""
+        self.require(actor, Action.ROTATE_KEY)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Proposal, proposal)
+            if row is None or row.kind != "rotate key" or row.params.get("key") != key:
+                raise NotFound(f"there is no proposal {proposal} to rotate the {key} key")
+            if row.status != "confirmed":
+                raise NotAllowed(f"proposal {proposal} is {row.status}: a second person "
+                                 "confirms a rotation before it is done")  # fmt: skip
+            row.status = "used"
+        self._audit(actor, "key rotated", None, {"proposal": proposal, "key": key})
 
     def person(self, person: str) -> Principal:
         with Session(self.engine) as session:
@@ -289,6 +498,18 @@ class Governance:
             if row.revoked_at is None:
                 row.revoked_at = _now()
         self._audit(actor, "token revoked", None, {"token_id": token_id})
+
+    def tokens(self, actor: Principal, *, person: str | None = None) -> list[TokenInfo]:
+        """Every token's metadata (an admin), or one person's; never a secret."""
+        self.require(actor, Action.LIST_TOKENS)
+        with Session(self.engine) as session:
+            query = select(Token, Person.role).join(Person, Person.id == Token.person)
+            if person is not None:
+                query = query.where(Token.person == person)
+            rows = session.execute(query.order_by(Token.created_at, Token.id)).all()
+            return [TokenInfo(t.id, t.person, role, _aware(t.created_at), _aware(t.expires_at),
+                              None if t.revoked_at is None else _aware(t.revoked_at))
+                    for t, role in rows]  # fmt: skip
 
     def authenticate(self, token: str, *, now: dt.datetime | None = None) -> Principal:
         """The person a token belongs to, or ``NotAuthenticated``."""
@@ -365,7 +586,7 @@ class Governance:
                     f"{actor.id} registered project {project}; someone else approves it"
                 )
             row.status, row.approved_by, row.approved_at = "approved", actor.id, _now()
-        self.ledger.set_cap(project_scope(project), rho)
+        self.ledger.set_cap(BudgetScope.of_project(project), rho, actor=actor.id)
         self._audit(actor, "project approved", project, {"rho": rho})
 
     def close_project(self, actor: Principal, project: str) -> None:
@@ -384,13 +605,14 @@ class Governance:
         check_cap(rho)
         if self.person(researcher).role != "researcher":
             raise MedlerUserError(f"{researcher} is not a researcher")
+        self._within_project(BudgetScope.of_researcher(project, researcher), rho)
         with Session(self.engine) as session, session.begin():
             row = _project(session, project)
             if row.status == "closed":
                 raise Conflict(f"project {project} is closed")
             if session.get(Membership, (project, researcher)) is None:
                 session.add(Membership(project=project, researcher=researcher, role="researcher"))
-        self.ledger.set_cap(researcher_scope(project, researcher), rho)
+        self.ledger.set_cap(BudgetScope.of_researcher(project, researcher), rho, actor=actor.id)
         self._audit(actor, "member added", project, {"researcher": researcher, "rho": rho})
 
     def projects(self, actor: Principal) -> list[ProjectInfo]:
@@ -412,18 +634,39 @@ class Governance:
                                        row.approved_by, dict(row.regimes or {})))  # fmt: skip
             return out
 
-    def set_budget(self, actor: Principal, scope: str, rho: float) -> None:
-        """Set a cap: ``dataset``, ``project:<id>`` or ``researcher:<project>:<id>``."""
+    def set_budget(self, actor: Principal, scope: BudgetScope | str, rho: float) -> int | None:
+        """Set a cap. Lowering one is done at once; raising one (or setting one where there
+        was none) is proposed, and done when a second person confirms: returns the
+        proposal's number then, None when it is done. A researcher's cap never exceeds their
+        project's."""
         self.require(actor, Action.SET_BUDGET)
-        parts = scope.split(":")
-        if not (scope == "dataset" or (len(parts) == 2 and parts[0] == "project" and parts[1])
-                or (len(parts) == 3 and parts[0] == "researcher" and all(parts[1:]))):  # fmt: skip
+        scope = BudgetScope.parse(scope) if isinstance(scope, str) else scope
+        check_cap(rho)
+        self._within_project(scope, rho)
+        current = self.ledger.cap(scope)
+        if current is None or rho > current:
+            return self._propose(actor, "raise cap", {"scope": scope.key, "rho": rho,
+                                                      "from": current})  # fmt: skip
+        self._set_cap(actor, scope, rho)
+        return None
+
+    def _set_cap(self, actor: Principal, scope: BudgetScope, rho: float,
+                 confirmed_by: str | None = None) -> None:  # fmt: skip
+        self._within_project(scope, rho)
+        self.ledger.set_cap(scope, rho, actor=actor.id, confirmed_by=confirmed_by)
+
+    def _within_project(self, scope: BudgetScope, rho: float) -> None:
+        if scope.researcher is None or scope.project is None:
+            return
+        project_cap = self.ledger.cap(BudgetScope.of_project(scope.project))
+        if project_cap is None:
+            raise MedlerUserError(f"project {scope.project} has no budget yet; it is set when "
+                                  "the project is approved")  # fmt: skip
+        if rho > project_cap:
             raise MedlerUserError(
-                f"a budget is 'dataset', 'project:<id>' or 'researcher:<project>:<id>', not "
-                f"{scope!r}"
+                f"a researcher's budget (ρ {rho:g}) cannot exceed their project's (ρ "
+                f"{project_cap:g} for {scope.project})"
             )
-        self.ledger.set_cap(scope, rho)
-        self._audit(actor, "budget set", None, {"scope": scope, "rho": rho})
 
     def _audit(self, actor: Principal, action: str, project: str | None, body: dict[str, object]
                ) -> None:  # fmt: skip

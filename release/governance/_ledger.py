@@ -7,6 +7,11 @@ transaction that locks the three budgets, checks all of them and adds to all of 
 any noise is drawn; it is then marked released. It is never refunded: a crash between reserving
 and releasing leaves it charged, since noise may already have been drawn.
 
+Every cap set and every charge is also an audit record, written in the same transaction as
+the row it accounts for, so verification can recompute the tables from the authenticated chain
+(``_reconcile``). A scope is a ``BudgetScope``; its text form (``dataset``, ``project:<id>``,
+``researcher:<project>:<id>``) is made and read here only.
+
 ρ-zCDP implies (ε, δ)-DP for every δ > 0 with ε = ρ + 2·sqrt(ρ·ln(1/δ)).
 """
 
@@ -19,22 +24,84 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
+from release.governance._audit import append_audit
 from release.governance._models import Budget, LedgerEntry
+from release.governance._reconcile import BUDGET_CHARGED, BUDGET_SET, CHARGE_RELEASED
 
-DATASET = "dataset"
 TOLERANCE = 1e-12  # float sums: a charge that meets a cap exactly is allowed
+LEVELS = ("dataset", "project", "researcher")
 
 
 class BudgetExhausted(MedlerUserError):
     """The charge would exceed a cap. The message names the level and what remains."""
 
 
-def project_scope(project: str) -> str:
-    return f"project:{project}"
+@dataclass(frozen=True)
+class BudgetScope:
+    """What a budget caps: the data set (across its snapshots), a project, or a researcher
+    within a project."""
+
+    project: str | None = None
+    researcher: str | None = None
+
+    @staticmethod
+    def dataset() -> BudgetScope:
+        return BudgetScope()
+
+    @staticmethod
+    def of_project(project: str) -> BudgetScope:
+        return BudgetScope(project)
+
+    @staticmethod
+    def of_researcher(project: str, researcher: str) -> BudgetScope:
+        return BudgetScope(project, researcher)
+
+    @staticmethod
+    def parse(text: str) -> BudgetScope:
+        """``dataset``, ``project:<id>`` or ``researcher:<project>:<id>``."""
+        parts = text.split(":")
+        if text == "dataset":
+            return BudgetScope()
+        if len(parts) == 2 and parts[0] == "project" and parts[1]:
+            return BudgetScope(parts[1])
+        if len(parts) == 3 and parts[0] == "researcher" and all(parts[1:]):
+            return BudgetScope(parts[1], parts[2])
+        raise MedlerUserError(
+            f"a budget is 'dataset', 'project:<id>' or 'researcher:<project>:<id>', not {text!r}"
+        )
+
+    @property
+    def level(self) -> str:
+        """``dataset``, ``project`` or ``researcher``."""
+        return "dataset" if self.project is None else "project" if self.researcher is None \
+            else "researcher"  # fmt: skip
+
+    @property
+    def key(self) -> str:
+        """The text form, as stored."""
+        if self.project is None:
+            return "dataset"
+        if self.researcher is None:
+            return f"project:{self.project}"
+        return f"researcher:{self.project}:{self.researcher}"
+
+    @property
+    def parent(self) -> BudgetScope | None:
+        """The scope this one lies within (a researcher's project, a project's data set)."""
+        if self.project is None:
+            return None
+        return BudgetScope(self.project) if self.researcher is not None else BudgetScope()
+
+    def __str__(self) -> str:
+        return self.key
 
 
-def researcher_scope(project: str, researcher: str) -> str:
-    return f"researcher:{project}:{researcher}"
+DATASET = BudgetScope.dataset()
+
+
+def scopes_of(project: str, researcher: str) -> tuple[BudgetScope, ...]:
+    """The budgets a researcher's charge in ``project`` counts against, widest first."""
+    return (DATASET, BudgetScope(project), BudgetScope(project, researcher))
 
 
 def epsilon(rho: float, delta: float) -> float:
@@ -44,7 +111,7 @@ def epsilon(rho: float, delta: float) -> float:
 
 @dataclass(frozen=True)
 class LedgerTotals:
-    scope: str
+    scope: BudgetScope
     cap: float
     spent: float
     reserved: float
@@ -63,21 +130,34 @@ class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def set_cap(self, scope: str, cap: float) -> None:
+    def cap(self, scope: BudgetScope) -> float | None:
+        """The cap of ``scope``, or None when none is set."""
+        with Session(self.engine) as session:
+            row = session.get(Budget, scope.key)
+            return None if row is None else row.cap
+
+    def set_cap(self, scope: BudgetScope, cap: float, *, actor: str,
+                confirmed_by: str | None = None) -> None:  # fmt: skip
+        """Set a cap, with its audit record in the same transaction (naming the second
+        person who confirmed it, when one did)."""
         check_cap(cap)
         with Session(self.engine) as session, session.begin():
-            row = session.get(Budget, scope)
+            row = session.get(Budget, scope.key)
             if row is None:
-                session.add(Budget(scope=scope, cap=cap, spent=0.0))
+                session.add(Budget(scope=scope.key, cap=cap, spent=0.0))
             else:
                 row.cap = cap
+            append_audit(self.engine, actor=actor, action=BUDGET_SET, project=scope.project,
+                         body={"scope": scope.key, "rho": cap,
+                               **({"confirmed_by": confirmed_by} if confirmed_by else {})},
+                         session=session)  # fmt: skip
 
     def reserve(self, project: str, researcher: str, rho: float, spec_digest: str) -> int:
         """Charge ``rho`` at every level, or raise ``BudgetExhausted`` and charge nothing.
-        Returns the ledger entry's id."""
+        Returns the ledger entry's id. The charge's audit record commits with it."""
         if not rho > 0 or not math.isfinite(rho):
             raise MedlerUserError(f"a charge must be a finite ρ > 0, not {rho}")
-        scopes = sorted({DATASET, project_scope(project), researcher_scope(project, researcher)})
+        scopes = sorted(s.key for s in scopes_of(project, researcher))
         with Session(self.engine) as session, session.begin():
             rows = session.scalars(
                 select(Budget).where(Budget.scope.in_(scopes)).order_by(Budget.scope)
@@ -90,10 +170,9 @@ class Ledger:
                     raise BudgetExhausted(f"no budget is set for {scope}; the statistics office "
                                           "sets it")  # fmt: skip
                 if row.spent + rho > row.cap + TOLERANCE:
-                    raise BudgetExhausted(
-                        f"the {scope.split(':')[0]} budget has ρ {max(row.cap - row.spent, 0):.6g}"
-                        f" left, and this query costs ρ {rho:.6g}"
-                    )
+                    level, left = BudgetScope.parse(scope).level, max(row.cap - row.spent, 0)
+                    raise BudgetExhausted(f"the {level} budget has ρ {left:.6g} left, and this "
+                                          f"query costs ρ {rho:.6g}")  # fmt: skip
             session.execute(
                 update(Budget).where(Budget.scope.in_(scopes)).values(spent=Budget.spent + rho)
             )
@@ -101,6 +180,10 @@ class Ledger:
                                 state="reserved", spec_digest=spec_digest)  # fmt: skip
             session.add(entry)
             session.flush()
+            append_audit(self.engine, actor=researcher, action=BUDGET_CHARGED, project=project,
+                         body={"entry": entry.id, "researcher": researcher, "rho": rho,
+                               "scopes": scopes, "spec_digest": spec_digest},
+                         session=session)  # fmt: skip
             return int(entry.id)
 
     def mark_released(self, entry_id: int) -> None:
@@ -109,6 +192,9 @@ class Ledger:
             if entry is None:
                 raise MedlerUserError(f"no ledger entry {entry_id}")
             entry.state = "released"
+            append_audit(self.engine, actor=entry.researcher, action=CHARGE_RELEASED,
+                         project=entry.project, body={"entry": entry_id},
+                         session=session)  # fmt: skip
 
     def totals(self) -> list[LedgerTotals]:
         with Session(self.engine) as session:
@@ -116,13 +202,8 @@ class Ledger:
             entries = session.scalars(select(LedgerEntry)).all()
             out = []
             for b in budgets:
-                reserved = sum(
-                    e.rho for e in entries if e.state == "reserved" and _covers(b.scope, e)
-                )
-                out.append(LedgerTotals(b.scope, b.cap, b.spent, reserved))
+                scope = BudgetScope.parse(b.scope)
+                reserved = sum(e.rho for e in entries if e.state == "reserved"
+                               and scope in scopes_of(e.project, e.researcher))  # fmt: skip
+                out.append(LedgerTotals(scope, b.cap, b.spent, reserved))
             return out
-
-
-def _covers(scope: str, entry: LedgerEntry) -> bool:
-    return scope in (DATASET, project_scope(entry.project),
-                     researcher_scope(entry.project, entry.researcher))  # fmt: skip

@@ -43,7 +43,9 @@ class LedgerEntry(Base):
 
 
 class AuditRecord(Base):
-    """One request, in order. ``hash`` covers the record's content and the previous hash."""
+    """One record, in order. ``hash`` authenticates the record's content and the previous
+    record's ``hash``: an HMAC under the audit key version ``key_id`` (a record written before
+    keyed audit has no ``key_id`` and a plain SHA-256)."""
 
     __tablename__ = "audit"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,6 +56,7 @@ class AuditRecord(Base):
     body: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class AuditHead(Base):
@@ -89,6 +92,23 @@ class Project(Base):
     approved_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Proposal(Base):
+    """An act that needs a second person (the two-person rules): proposed by one registered
+    person, then ``confirmed`` (and done) or ``rejected`` by another of the right role.
+    ``kind``: ``raise cap``, ``add person`` or ``rotate key``; ``params``: what is to be done.
+    A confirmed ``rotate key`` is ``used`` once the key has been rotated."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    params: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Membership(Base):
