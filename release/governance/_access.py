@@ -113,7 +113,8 @@ TWO_PERSON: Mapping[str, TwoPersonRule] = {
     "raise cap": TwoPersonRule(frozenset({"statistician"}), frozenset({"statistician", "dpo"})),
     "add person:statistician": TwoPersonRule(frozenset({"admin"}), frozenset({"statistician"})),
     "add person:dpo": TwoPersonRule(frozenset({"admin"}), frozenset({"dpo"})),
-    "add person:admin": TwoPersonRule(frozenset({"admin"}), frozenset({"admin"})),
+    # another admin, or the DPO (who must be able to confirm while there is one admin only)
+    "add person:admin": TwoPersonRule(frozenset({"admin"}), frozenset({"admin", "dpo"})),
     "rotate key": TwoPersonRule(frozenset({"admin", "statistician"}),
                                 frozenset({"admin", "statistician"})),
 }  # fmt: skip

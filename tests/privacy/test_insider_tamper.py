@@ -45,8 +45,8 @@ def _release(engine: Engine, n: int, rho: float) -> dict[str, Any]:
     cells = [{"keys": [n], "values": {"count_students": 40 + n}, "status": "released"}]
     record = {"release_id": f"r-{n}", "status": "released", "project": "p", "rho": rho,
               "release": {"cells": cells}}  # fmt: skip
-    append_audit(engine, actor="alice", action="released", project="p",
-                 body={"release_id": f"r-{n}", "result": result_digest(record), "rho": rho})  # fmt: skip
+    body = {"release_id": f"r-{n}", "result": result_digest(record), "rho": rho}
+    append_audit(engine, actor="alice", action="released", project="p", body=body)
     return record
 
 
@@ -193,7 +193,8 @@ def test_two_records_swapped_are_caught(plane: Plane) -> None:
         ("DELETE FROM ledger", r"ledger entry 1 \(audit record \d+\) is missing from the ledger"),
         ("UPDATE ledger SET rho = rho / 10 WHERE id = 2",
          r"ledger entry 2: the table says rho 0.02"),
-        ("UPDATE ledger SET state = 'reserved'", r"ledger entry 1: the table says state 'reserved'"),
+        ("UPDATE ledger SET state = 'reserved'",
+         r"ledger entry 1: the table says state 'reserved'"),
         ("INSERT INTO ledger (project, researcher, rho, state, spec_digest) VALUES "
          "('p', 'mallory', 0.5, 'released', 'x')", r"ledger entry 4 has no 'budget charged'"),
     ],
