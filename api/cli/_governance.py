@@ -415,6 +415,19 @@ def proposal_list(
     stdout_console().print(table)
 
 
+@proposal_app.command("rotate-key")
+def proposal_rotate_key(
+    key: Annotated[str, typer.Argument(help="audit or pseudonymisation")],
+    token_file: As = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Propose to rotate a key (an admin or statistician); a second one confirms, then the
+    rotation is run with --approval."""
+    gov = _governance(data_dir)
+    number = gov.propose_rotation(_actor(gov, token_file), key)
+    _proposed(number, f"rotate the {key} key")
+
+
 @proposal_app.command("confirm")
 def proposal_confirm(
     proposal: Annotated[int, typer.Argument(help="The proposal's number.")],

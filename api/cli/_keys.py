@@ -88,19 +88,39 @@ def init(
 
 @keys_app.command("rotate")
 def rotate(
+    approval: Annotated[
+        int,
+        typer.Option(help="The confirmed proposal to rotate the pseudonymisation key: one "
+                     "person proposes it, a second confirms ('medler proposal')."),
+    ],
     key_file: KeyFileOption = None,
     yes: Annotated[
         bool,
         typer.Option("--yes", help="Confirm: the current key is replaced for good."),
     ] = False,
-) -> None:
-    """Replace the key with a new version. Every source must then be ingested again."""
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="A file holding your token.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or "
+                     "./medler-data): its control plane holds the proposal."),
+    ] = None,
+) -> None:  # fmt: skip
+    """Replace the key with a new version, under a confirmed two-person proposal. Every
+    source must then be ingested again."""
     if not yes:
         raise UsageError(
             "rotation replaces the key for good: pseudonyms under the new key do not match "
             "earlier ones, so every source must be ingested again and snapshots under the old "
-            "key retired; run 'medler keys rotate --yes' to go ahead"
+            "key retired; run 'medler keys rotate --approval N --yes' to go ahead"
         )
+    from api.cli._control import _data_dir, control_plane
+    from api.cli._governance import _actor
+    from release.governance import Governance
+
+    gov = Governance(control_plane(_data_dir(data_dir)))
+    gov.use_rotation(_actor(gov, token_file), approval, "pseudonymisation")
     key = rotate_key_file(key_file)
     typer.echo(
         f"Rotated: key {key.key_id} (version {key.version}) replaces {key.previous_key_id} "

@@ -10,6 +10,7 @@ import pytest
 
 from api.cli import run
 from api.cli._errors import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from release.governance import Governance, connect_control_plane, default_url, set_up_office
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,10 @@ def test_init_show_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert shown[3] == f"path:     {path}"
     assert shown[4] == "replaces: -"
 
-    assert run(["keys", "rotate", "--key-file", str(path), "--yes"]) == 0
+    data = tmp_path / "data"
+    token, approval = _confirmed_rotation(data, tmp_path / "admin.token")
+    assert run(["keys", "rotate", "--key-file", str(path), "--yes", "--approval", str(approval),
+                "--token-file", str(token), "--data-dir", str(data)]) == 0  # fmt: skip
     rotated = json.loads(path.read_text())
     out = capsys.readouterr().out
     assert rotated["version"] == 2 and rotated["previous_key_id"] == key_id
@@ -46,6 +50,19 @@ def test_init_show_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         f"Rotated: key {rotated['key_id']} (version 2) replaces {key_id} (version 1)."
     )
     assert f"retire the snapshots made under {key_id}" in out
+
+
+def _confirmed_rotation(data: Path, token_file: Path) -> tuple[Path, int]:
+    """An admin (whose token is written to ``token_file``) and a statistician on the control
+    plane in ``data``, and a rotation of the pseudonymisation key one proposed and the other
+    confirmed."""
+    data.mkdir(parents=True, exist_ok=True)
+    gov = Governance(connect_control_plane(default_url(data)))
+    office = set_up_office(gov, "keys", "Office")
+    token_file.write_text(gov.issue_token(office.admin, office.admin.id).token)
+    proposal = gov.propose_rotation(office.admin, "pseudonymisation")
+    gov.decide(office.registrar, proposal, confirm=True)
+    return token_file, proposal
 
 
 def test_default_location(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,11 +89,11 @@ def test_rotate_needs_yes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     run(["keys", "init", "--key-file", str(path)])
     before = path.read_bytes()
     capsys.readouterr()
-    assert run(["keys", "rotate", "--key-file", str(path)]) == EXIT_USAGE
+    assert run(["keys", "rotate", "--approval", "1", "--key-file", str(path)]) == EXIT_USAGE
     assert capsys.readouterr().err == (
         "error: rotation replaces the key for good: pseudonyms under the new key do not match "
         "earlier ones, so every source must be ingested again and snapshots under the old key "
-        "retired; run 'medler keys rotate --yes' to go ahead\n"
+        "retired; run 'medler keys rotate --approval N --yes' to go ahead\n"
     )
     assert path.read_bytes() == before
 
