@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -32,9 +32,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.service import _errors
 from api.service._deps import Services, ServicesDep
+from api.service._describe import (
+    CheckRow,
+    ReleaseView,
+    check_rows,
+    filters_of,
+    measures_of,
+    merged_risk,
+    release_view,
+)
 from api.service._researchers import DEFAULT_DELTA
 from medler.errors import MedlerUserError
-from release import LogEntry, RequestInfo, exact_outputs
+from release import LogEntry, RequestInfo, exact_outputs, governance
 from release.governance import (
     AuditChainBroken,
     LedgerTotals,
@@ -219,6 +228,8 @@ class LogRow:
     mode: str
     table: str
     group_by: str
+    filters: str
+    measures: str
     rho: str
     release_id: str | None
     reason: str | None
@@ -229,6 +240,8 @@ def _log_row(entry: LogEntry) -> LogRow:
     return LogRow(at=_when(entry.at), project=entry.project, requester=entry.requester,
                   status=entry.status, mode=entry.mode, table=entry.table,
                   group_by=", ".join(str(c) for c in group_by) or "(one cell)",
+                  filters="; ".join(filters_of(entry.spec)) or "none",
+                  measures="; ".join(measures_of(entry.spec)),
                   rho=_number(entry.rho) if entry.mode == "dp" else "–",
                   release_id=entry.release_id, reason=entry.reason)  # fmt: skip
 
@@ -286,6 +299,28 @@ def release_log(
     return _render(request, svc, "releases.html", session=session, **context)
 
 
+@pages.get("/releases/{release_id}", response_class=HTMLResponse)
+def release_page(request: Request, release_id: str, session: CurrentSession,
+                 svc: ServicesDep) -> HTMLResponse:  # fmt: skip
+    """One release: its spec, checks, cost, snapshot, requester and review; never a value."""
+    view = _release_view(svc, session, release_id)
+    return _render(request, svc, "release.html", session=session, item=view, delta=DEFAULT_DELTA)
+
+
+def _release_view(svc: Services, session: Session, release_id: str) -> ReleaseView:
+    found = [e for e in svc.releases.release_log(session.principal)
+             if e.release_id == release_id and e.status == "released"]  # fmt: skip
+    if not found:
+        raise _PageError(404, "Not found", f"There is no release {release_id!r}.", session)
+    entry = found[0]
+    record = next((r for r in svc.engine.store.all()
+                   if r.get("release_id") == release_id and r["status"] == "released"
+                   and "release" in r), None)  # fmt: skip
+    reviewed = [r for r in svc.releases.requests(session.principal) if r.release_id == release_id]
+    return release_view(entry, record, reviewed[0] if reviewed else None,
+                        svc.engine.policies.release.sdc, DEFAULT_DELTA)  # fmt: skip
+
+
 # --- requests and their review ----------------------------------------------------------------
 
 
@@ -323,7 +358,8 @@ class RequestView:
     rho: str | None
     epsilon: str | None
     margins: bool
-    checks: list[dict[str, str]]
+    checks: list[CheckRow]
+    risk: list[str]
     justification: str | None
     reviewer: str | None
     review_reason: str | None
@@ -339,41 +375,15 @@ def _request_view(info: RequestInfo) -> RequestView:
         requester=info.requester, status=info.status, snapshot=info.snapshot,
         table=str(spec.get("table", "")), mode=str(spec.get("mode", "sdc")),
         group_by=[str(c) for c in spec.get("group_by") or []],
-        filters=[_describe_filter(f) for f in spec.get("filters") or []],
-        measures=[_describe_measure(m) for m in spec.get("measures") or []],
+        filters=filters_of(spec), measures=measures_of(spec),
         rho=_number(float(rho)) if rho is not None else None,
         epsilon=_number(epsilon(float(rho), DEFAULT_DELTA)) if rho is not None else None,
         margins=bool(spec.get("margins")),
-        checks=[{"check": str(c.get("check", "")), "reason": str(c.get("reason", ""))}
-                for c in info.checks],
+        checks=check_rows(info.checks), risk=merged_risk(info.checks),
         justification=info.justification, reviewer=info.reviewer,
         review_reason=info.review_reason, release_id=info.release_id,
         spec_json=json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False),
     )  # fmt: skip
-
-
-def _describe_filter(spec: dict[str, Any]) -> str:
-    column, op = spec.get("column"), spec.get("op")
-    values = [str(v) for v in spec.get("values") or []]
-    if op == "in":
-        return f"{column} is one of: {', '.join(values)}"
-    if op == "between" and len(values) == 2:
-        return f"{column} from {values[0]} to {values[1]} (inclusive)"
-    if op == "is_true":
-        return f"{column} is true"
-    if op == "is_false":
-        return f"{column} is false"
-    return f"{column} {op} {', '.join(values)}"
-
-
-def _describe_measure(spec: dict[str, Any]) -> str:
-    kind, column = spec.get("kind"), spec.get("column")
-    described = {
-        "count_students": "number of pupils", "count_teachers": "number of teachers",
-        "share": f"share of rows where {column} is true", "sum": f"sum of {column}",
-        "mean": f"mean of {column}", "quantile": f"{spec.get('q')} quantile of {column}",
-    }  # fmt: skip
-    return described.get(str(kind), f"{kind} of {column}")
 
 
 def _request_id(text: str, session: Session) -> int:
@@ -513,8 +523,18 @@ def budgets(request: Request, session: CurrentSession, svc: ServicesDep) -> HTML
     bars = _budget_bars(svc.governance.ledger.totals(), DEFAULT_DELTA,
                         exact_outputs(svc.engine.store.all()))  # fmt: skip
     return _render(request, svc, "budgets.html", session=session, bars=bars, delta=DEFAULT_DELTA,
-                   width=CHART_WIDTH, bar=BAR,
-                   height=max(len(bars), 1) * ROW)  # fmt: skip
+                   width=CHART_WIDTH, bar=BAR, height=max(len(bars), 1) * ROW,
+                   exact=_exact_by_project(svc, session))  # fmt: skip
+
+
+def _exact_by_project(svc: Services, session: Session) -> list[tuple[str, int, int]]:
+    """Per project, its exact (sdc) tables released and previewed: outputs that spend no ρ
+    but count toward the project's linked audit."""
+    counts: dict[str, list[int]] = {}
+    for entry in svc.releases.release_log(session.principal):
+        if entry.mode == "sdc" and entry.status in ("released", "previewed"):
+            counts.setdefault(entry.project, [0, 0])[entry.status == "previewed"] += 1
+    return [(project, n[0], n[1]) for project, n in sorted(counts.items())]
 
 
 # --- the audit chain --------------------------------------------------------------------------
@@ -547,10 +567,51 @@ def _audit_state(svc: Services, witness: str | None) -> AuditState:
 
 
 @pages.get("/audit", response_class=HTMLResponse)
-def audit(request: Request, session: CurrentSession, svc: ServicesDep,
-          witness: str = "") -> HTMLResponse:  # fmt: skip
+def audit(
+    request: Request, session: CurrentSession, svc: ServicesDep, witness: str = "",
+    action: str = "", actor: str = "", project: str = "", since: str = "", until: str = "",
+    page: str = "1",
+) -> HTMLResponse:  # fmt: skip
+    """The chain's state, and its records, filtered and paged, newest first."""
     state = _audit_state(svc, witness.strip() or None)
-    return _render(request, svc, "audit.html", session=session, audit=state)
+    filters = {"action": action, "actor": actor, "project": project, "since": since,
+               "until": until}  # fmt: skip
+    filters = {k: v.strip() for k, v in filters.items()}
+    errors: list[str] = []
+    first, last = _day(filters["since"], "since", errors), _day(filters["until"], "until", errors)
+    if first is not None and last is not None and first > last:
+        errors.append("since: the first day is after the last day.")
+    engine = svc.governance.engine
+    context: dict[str, Any] = {"filters": filters, "errors": errors, "rows": [], "total": 0,
+                               "start": 0, "end": 0, "previous": None, "next": None,
+                               "page": 1, "pages": 1,
+                               "actions": governance.audit_actions(engine)}  # fmt: skip
+    if errors:
+        return _render(request, svc, "audit.html", status=422, session=session, audit=state,
+                       **context)  # fmt: skip
+    wanted: dict[str, Any] = {k: filters[k] or None for k in ("action", "actor", "project")}
+    wanted |= {"since": first, "until": last}
+    number = max(int(page) if page.isdigit() else 1, 1)
+    listed = governance.list_audit(engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                                   **wanted)  # fmt: skip
+    pages_count = max(1, math.ceil(listed.total / PAGE_SIZE))
+    if number > pages_count:
+        number = pages_count
+        listed = governance.list_audit(engine, offset=(number - 1) * PAGE_SIZE,
+                                       limit=PAGE_SIZE, **wanted)  # fmt: skip
+    kept = {k: v for k, v in {**filters, "witness": witness.strip()}.items() if v}
+
+    def link(n: int) -> str:
+        return "/dpo/audit?" + urlencode({**kept, "page": n})
+
+    offset = (number - 1) * PAGE_SIZE
+    context.update(
+        rows=[replace(e, at=_when(e.at)) for e in listed.entries], total=listed.total,
+        start=offset + 1 if listed.entries else 0, end=offset + len(listed.entries),
+        page=number, pages=pages_count, previous=link(number - 1) if number > 1 else None,
+        next=link(number + 1) if number < pages_count else None,
+    )  # fmt: skip
+    return _render(request, svc, "audit.html", session=session, audit=state, **context)
 
 
 @pages.get("/{rest:path}", response_class=HTMLResponse)
