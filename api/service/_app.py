@@ -1,5 +1,7 @@
 """The FastAPI application: ``/v1`` for researchers, the DPO and the office, with bearer-token
-auth, a request-size limit, per-token rate limits and errors mapped in one module."""
+auth, a request-size limit, per-token rate limits, a limit on failed logins, hardening headers
+(``_headers``), errors mapped in one module, and its documentation served from its own files
+(``_docs``)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service import _errors, _pages
+from api.service import _docs, _errors, _pages
 from api.service._deps import RateLimiter, Services, ServicesDep, readable_json
+from api.service._headers import SecurityHeaders
 from api.service._overseers import dpo, office
 from api.service._researchers import router as researchers
 from api.service._schemas import DataLabel, Labelled
@@ -134,13 +137,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     label = svc.label
     title = "medler" + (" (dummy data)" if label == "dummy" else "")
     app = FastAPI(title=title, version=API_VERSION, description=DESCRIPTION,
-                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
+                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None,
                   dependencies=[Depends(readable_json)])  # fmt: skip
     app.state.medler = svc
     _errors.install(app, label)
     app.add_middleware(_Label, label=label)
     app.add_middleware(_BodyLimit, limit=svc.settings.max_request_bytes, label=label)
-    app.add_middleware(_Internal, label=label)  # the outermost: it sees every exception
+    app.add_middleware(_Internal, label=label)  # it sees every exception
+    app.add_middleware(SecurityHeaders, behind_tls_proxy=svc.settings.behind_tls_proxy)
 
     v1 = APIRouter(prefix="/v1")
 
@@ -152,5 +156,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(dpo)
     v1.include_router(office)
     app.include_router(v1)
+    _docs.install(app)
     _pages.install(app)
     return app

@@ -1,8 +1,10 @@
 """What every route depends on: the service's parts, the bearer token's person, their role,
-and the per-token rate limit. Permission checks live here, not in the handlers."""
+the per-token rate limit and the limit on failed logins (``_failures``). Permission checks
+live here, not in the handlers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import threading
 import time
@@ -15,11 +17,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.service._errors import RateLimited, unreadable
+from api.service._failures import LoginFailures
 from api.service._schemas import DataLabel
 from api.service._settings import Settings
 from medler.errors import MedlerUserError
 from release import ReleaseEngine, ReleaseService
-from release.governance import Governance, NotAllowed, NotAuthenticated, Principal
+from release.governance import Governance, NotAllowed, NotAuthenticated, Principal, WebSessions
 
 
 class RateLimiter:
@@ -56,6 +59,17 @@ class Services:
     # the engine keeps per-snapshot caches: one computation at a time (the ledger and the
     # audit log are safe across processes on their own, by their database transactions)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # failed logins (bearer API and login form) and the DPO's web sessions, from the settings
+    failures: LoginFailures = field(init=False)
+    sessions: WebSessions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = LoginFailures(self.settings.login_failures,
+                                      self.settings.login_window_seconds)  # fmt: skip
+        self.sessions = WebSessions(
+            self.governance.engine, idle=dt.timedelta(minutes=self.settings.session_idle_minutes),
+            lifetime=dt.timedelta(hours=self.settings.session_hours),
+        )  # fmt: skip
 
     @property
     def label(self) -> DataLabel:
@@ -88,13 +102,20 @@ async def readable_json(request: Request) -> None:
 _bearer = HTTPBearer(auto_error=False, description="medler_<id>_<secret>, from the office.")
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server reports it (see ``_failures`` behind a proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def current_principal(
+    request: Request,
     svc: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise NotAuthenticated("send the header 'Authorization: Bearer <token>'")
-    principal = svc.governance.authenticate(credentials.credentials)
+    with svc.failures.attempt(client_address(request), credentials.credentials):
+        principal = svc.governance.authenticate(credentials.credentials)
     svc.limiter.hit(credentials.credentials.split("_")[1])
     return principal
 

@@ -1,25 +1,26 @@
 """The data protection officer's web pages under ``/dpo``: server-rendered HTML (Jinja2,
 autoescaped) and one stylesheet, with no JavaScript, behind a login by token.
 
-- ``/dpo/login``: the DPO posts their token once; it is kept in an HttpOnly, SameSite=Strict
-  cookie scoped to ``/dpo`` (Secure unless ``MEDLER_SECURE_COOKIES=false``). Only the ``dpo``
-  role may log in; every other page sends a visitor without a valid session to the login page.
+- ``/dpo/login``: the DPO posts their token once and gets a server-side session (``_sessions``:
+  its random id in an HttpOnly, SameSite=Strict cookie scoped to ``/dpo``, Secure unless
+  ``MEDLER_SECURE_COOKIES=false``; 15 minutes idle, 8 hours at most, ended by logout and with
+  the token). Only the ``dpo`` role may log in; failed logins are limited (``_failures``);
+  every other page sends a visitor without a valid session to the login page.
 - ``/dpo/``: an overview; ``/dpo/releases``: the release log, filtered and paged;
   ``/dpo/requests`` and ``/dpo/requests/{id}``: requests and the review of a held one;
   ``/dpo/budgets``: budget use as a chart and as a table; ``/dpo/audit``: the audit chain.
 
-Every form that changes something is a POST carrying ``csrf``, a digest of the session's token
-that another site cannot know; a POST without the right one is refused (403). The pages show
-metadata only: never a released value, never a pseudonym.
+Every form that changes something is a POST carrying ``csrf``, the session's own random value
+that another site cannot know; a POST without the right one is refused (403), and so is a login
+post without the login form's own value. The pages show metadata only: never a released value,
+never a pseudonym.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.service import _errors
+from api.service import _errors, _sessions
 from api.service._deps import Services, ServicesDep
 from api.service._describe import (
     CheckRow,
@@ -42,6 +43,7 @@ from api.service._describe import (
     release_view,
 )
 from api.service._researchers import DEFAULT_DELTA
+from api.service._sessions import COOKIE, LoginNeeded, Session
 from medler.errors import MedlerUserError
 from release import LogEntry, RequestInfo, exact_outputs, governance
 from release.governance import (
@@ -49,7 +51,6 @@ from release.governance import (
     LedgerTotals,
     NotAuthenticated,
     NotFound,
-    Principal,
     audit_head,
     epsilon,
     parse_witness,
@@ -57,7 +58,6 @@ from release.governance import (
 )
 
 HERE = Path(__file__).resolve().parent
-COOKIE = "medler_dpo"
 PAGE_SIZE = 25
 LOG_STATUSES = ("released", "refused")
 REQUEST_STATUSES = ("held", "approved", "released", "rejected", "refused")
@@ -77,26 +77,7 @@ _templates = Environment(
 )  # fmt: skip
 
 
-def csrf_token(token: str) -> str:
-    """The value every POST form of a session carries: derived from the session's token, so a
-    page of another site cannot know it."""
-    return hashlib.sha256(("csrf:" + token).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Session:
-    """A logged-in DPO: who, and the token their cookie holds."""
-
-    principal: Principal
-    token: str
-
-    @property
-    def csrf(self) -> str:
-        return csrf_token(self.token)
-
-
-class _LoginNeeded(Exception):
-    """No valid DPO session: the visitor is sent to the login page."""
+_LoginNeeded = LoginNeeded
 
 
 class _PageError(Exception):
@@ -121,28 +102,17 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def _current(request: Request, svc: ServicesDep) -> Session:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise _LoginNeeded
     try:
-        principal = svc.governance.authenticate(token)
-    except NotAuthenticated:
-        raise _LoginNeeded from None
-    if principal.role != "dpo":
-        raise _LoginNeeded
-    session = Session(principal, token)
-    try:
-        svc.limiter.hit(token.split("_")[1])
+        return _sessions.current(request, svc)
     except _errors.RateLimited as limited:
-        raise _PageError(429, "Too many requests", str(limited), session) from None
-    return session
+        raise _PageError(429, "Too many requests", str(limited), None) from None
 
 
 CurrentSession = Annotated[Session, Depends(_current)]
 
 
 def _check_csrf(session: Session, sent: str) -> None:
-    if not secrets.compare_digest(sent.encode(), session.csrf.encode()):
+    if not _sessions.csrf_ok(session, sent):
         raise _PageError(403, "Form refused", "This form did not come from these pages, or it "
                          "belongs to an earlier session: open the page again and resend it.",
                          session)  # fmt: skip
@@ -154,51 +124,63 @@ pages = APIRouter(prefix="/dpo", include_in_schema=False)
 # --- login and logout -------------------------------------------------------------------------
 
 
+def _login_page(request: Request, svc: Services, *, status: int = 200,
+                notice: str | None = None, error: str | None = None) -> HTMLResponse:  # fmt: skip
+    """The login form, with its own value in a hidden field and in the login cookie."""
+    value = _sessions.login_value(request)
+    response = _render(request, svc, "login.html", status=status, notice=notice, error=error,
+                       login_csrf=value)  # fmt: skip
+    _sessions.offer_login(response, svc, value)
+    return response
+
+
 @pages.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, svc: ServicesDep, out: str = "") -> HTMLResponse:
-    notice = "You are logged out." if out else None
-    return _render(request, svc, "login.html", notice=notice, error=None)
+    return _login_page(request, svc, notice="You are logged out." if out else None)
 
 
 @pages.post("/login", response_class=HTMLResponse)
-def login(request: Request, svc: ServicesDep,
-          token: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = "",
+          login_csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    if not _sessions.login_allowed(request, login_csrf):
+        return _login_page(request, svc, status=403,
+                           error="Not logged in: this form did not come from this page, or it "
+                           "was open too long. Log in again here (the browser must accept this "
+                           "page's cookie).")  # fmt: skip
     token = token.strip()
     if not token:
-        return _render(request, svc, "login.html", status=422, notice=None,
-                       error="Enter your token.")  # fmt: skip
+        return _login_page(request, svc, status=422, error="Enter your token.")
     try:
-        principal = svc.governance.authenticate(token)
-    except NotAuthenticated as refused:
-        return _render(request, svc, "login.html", status=401, notice=None,
-                       error=f"Not logged in: {refused}. Check it, or ask the administrator for "
-                       "a new one.")  # fmt: skip
-    if principal.role != "dpo":
-        return _render(request, svc, "login.html", status=403, notice=None,
-                       error=f"Not logged in: these pages are for the data protection officer, "
-                       f"and this is a {principal.role}'s token.")  # fmt: skip
-    try:
+        principal = _sessions.authenticate(request, svc, token)
         svc.limiter.hit(token.split("_")[1])
     except _errors.RateLimited as limited:
-        return _render(request, svc, "login.html", status=429, notice=None, error=str(limited))
+        response = _login_page(request, svc, status=429, error=f"Not logged in: {limited}.")
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    except NotAuthenticated as refused:
+        return _login_page(request, svc, status=401,
+                           error=f"Not logged in: {refused}. Check it, or ask the administrator "
+                           "for a new one.")  # fmt: skip
+    if principal.role != "dpo":
+        return _login_page(request, svc, status=403,
+                           error=f"Not logged in: these pages are for the data protection "
+                           f"officer, and this is a {principal.role}'s token.")  # fmt: skip
     response = _redirect("/dpo/")
-    response.set_cookie(COOKIE, token, path="/dpo", httponly=True, samesite="strict",
-                        secure=svc.settings.secure_cookies)  # fmt: skip
+    _sessions.start(request, response, svc, principal, token)
     return response
 
 
 @pages.post("/logout")
-def logout(session: CurrentSession, svc: ServicesDep,
+def logout(request: Request, session: CurrentSession, svc: ServicesDep,
            csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     _check_csrf(session, csrf)
     response = _redirect("/dpo/login?out=1")
-    _forget(response, svc)
+    _sessions.end(request, response, svc)
     return response
 
 
 def _forget(response: Response, svc: Services) -> None:
-    response.delete_cookie(COOKIE, path="/dpo", httponly=True, samesite="strict",
-                           secure=svc.settings.secure_cookies)  # fmt: skip
+    _sessions.forget(response, svc)
 
 
 # --- the overview -----------------------------------------------------------------------------

@@ -29,6 +29,25 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         default=True, description="Mark the DPO pages' cookie Secure (HTTPS only)."
     )
+    session_idle_minutes: int = Field(
+        default=15, gt=0, description="A DPO web session ends after this long without a request."
+    )
+    session_hours: int = Field(
+        default=8, gt=0, description="A DPO web session ends this long after its login."
+    )
+    login_failures: int = Field(
+        default=10,
+        gt=0,
+        description="Failed logins allowed per client address and per token id in the window.",
+    )
+    login_window_seconds: int = Field(
+        default=300, gt=0, description="The sliding window of the failed-login limit."
+    )
+    behind_tls_proxy: bool = Field(
+        default=False,
+        description="A TLS-terminating proxy is in front: send Strict-Transport-Security even "
+        "when the request reached the service over plain HTTP.",
+    )
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:
