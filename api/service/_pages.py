@@ -154,9 +154,9 @@ def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = ""
         principal = _sessions.authenticate(request, svc, token)
         svc.limiter.hit(token.split("_")[1])
     except _errors.RateLimited as limited:
-        response = _login_page(request, svc, status=429, error=f"Not logged in: {limited}.")
-        response.headers["Retry-After"] = str(limited.retry_after)
-        return response
+        waiting = _login_page(request, svc, status=429, error=f"Not logged in: {limited}.")
+        waiting.headers["Retry-After"] = str(limited.retry_after)
+        return waiting
     except NotAuthenticated as refused:
         return _login_page(request, svc, status=401,
                            error=f"Not logged in: {refused}. Check it, or ask the administrator "
