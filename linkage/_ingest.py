@@ -89,7 +89,10 @@ def ingest_extract(
         )
     policy = policy or IdPolicy()
     quarantine = Quarantine()
-    with Pseudonymiser.from_key_file(key_file) as pseudonymiser, SnapshotWriter(data_dir) as writer:
+    with (
+        Pseudonymiser.from_key_file(key_file, data_dir=data_dir) as pseudonymiser,
+        SnapshotWriter(data_dir) as writer,
+    ):
         context = AdapterContext(
             root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
             policy=policy, source=source_name or source_dir.resolve().name,

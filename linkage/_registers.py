@@ -35,7 +35,10 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
     previous = current_snapshot(data_dir)
     manifest = read_manifest(previous)
     quarantine = Quarantine()
-    with Pseudonymiser.from_key_file(key_file) as pseudonymiser, SnapshotWriter(data_dir) as writer:
+    with (
+        Pseudonymiser.from_key_file(key_file, data_dir=data_dir) as pseudonymiser,
+        SnapshotWriter(data_dir) as writer,
+    ):
         if manifest.get("key", {}).get("key_id") != pseudonymiser.key_ref.key_id:
             raise InputFileError(
                 "the key file is not the key the current snapshot was made with; use the same "

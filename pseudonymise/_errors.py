@@ -10,7 +10,8 @@ from medler.errors import InputFileError, OutputLocationError, UsageError
 
 
 class KeyFileError(InputFileError):
-    """The key file is missing, empty, readable by others or not a medler key file."""
+    """The key file is missing, empty, readable by others, not a medler key file, or inside
+    the data directory."""
 
 
 class KeyLocationError(OutputLocationError):

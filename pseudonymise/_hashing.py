@@ -209,9 +209,12 @@ class Pseudonymiser:
         self._guard = CollisionGuard()
 
     @classmethod
-    def from_key_file(cls, path: Path | None = None, *, workers: int | None = None) -> Self:
-        """Load the key file (``--key-file``, ``MEDLER_KEY_FILE`` or the default path)."""
-        return cls(load_key_file(path), workers=workers)
+    def from_key_file(
+        cls, path: Path | None = None, *, data_dir: Path | None = None, workers: int | None = None
+    ) -> Self:
+        """Load the key file (``--key-file``, ``MEDLER_KEY_FILE`` or the default path); one
+        inside ``data_dir``, when given, is refused."""
+        return cls(load_key_file(path, data_dir=data_dir), workers=workers)
 
     @property
     def workers(self) -> int:

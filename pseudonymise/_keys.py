@@ -15,7 +15,9 @@ refused. Snapshots record the ``KeyRef`` (key id and version), never the key.
 
 Where it lives: ``--key-file``, else ``$MEDLER_KEY_FILE``, else
 ``$XDG_CONFIG_HOME/medler/key.json`` (``~/.config/medler/key.json``): outside the data
-directory, so that a copy or a backup of the data never carries the key.
+directory, so that a copy or a backup of the data never carries the key. Creating a key there
+is refused, and so is loading one from there (a key copied or linked into the data directory)
+wherever the caller knows the data directory: every ingestion does.
 
 Rotation writes a new key, version + 1, to the same path (atomically) and records the previous
 key id. The previous key is not kept: the service holds no raw IDs, so a new key means
@@ -254,12 +256,31 @@ def _field(document: dict[str, Any], name: str, kind: type, path: Path) -> Any:
     return value
 
 
-def load_key_file(path: Path | None = None) -> KeyFile:
-    """Load and check the key file; refuse a missing, empty, loose or malformed one.
+def _check_place(target: Path, data_dir: Path) -> None:
+    """Refuse a key file inside ``data_dir``: named there, or reached there through a symlink."""
+    resolved = target.resolve()
+    named = target.parent.resolve() / target.name  # the link itself, where the path names one
+    directory = data_dir.resolve()
+    if not (named.is_relative_to(directory) or resolved.is_relative_to(directory)):
+        return
+    shown = str(target) if resolved == named else f"{target} (which is {resolved})"
+    raise KeyFileError(
+        f"refusing to use the key file {shown}: it is inside the data directory {data_dir}, "
+        "where a copy or a backup of the data carries the key with it; move the key file out "
+        "of the data directory (to ~/.config/medler/key.json, say) and point --key-file or "
+        f"{ENV_KEY_FILE} at its new place"
+    )
+
+
+def load_key_file(path: Path | None = None, *, data_dir: Path | None = None) -> KeyFile:
+    """Load and check the key file; refuse a missing, empty, loose or malformed one, and,
+    when ``data_dir`` is given, one inside it (symlinks resolved).
 
     Every refusal says how to fix it and never quotes the file's content.
     """
     target = resolve_key_path(path)
+    if data_dir is not None:
+        _check_place(target, data_dir)
     try:
         status = target.stat()
     except FileNotFoundError:

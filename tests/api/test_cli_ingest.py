@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -180,3 +181,35 @@ def test_a_register_under_another_id_policy_is_refused(ingested: Ingested, tmp_p
         ingest_register("teachers", register, data, key_file=ingested.key_file, policy=other)
     assert ingest_register("teachers", register, data, key_file=ingested.key_file,
                            policy=IdPolicy()).snapshot_id  # fmt: skip
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["copied", "linked"])
+def test_a_key_in_the_data_directory_is_refused_at_ingest(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str], linked: bool
+) -> None:
+    data = tmp_path / "data"
+    outside = ["--key-file", str(ingested.key_file), "--data-dir", str(data)]
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), *outside]) == 0
+    current = (data / "CURRENT").read_text()
+    inside = data / "key.json"
+    shutil.copy2(ingested.key_file, inside)
+    key = inside
+    if linked:
+        key = tmp_path / "key-link.json"
+        key.symlink_to(inside)
+    capsys.readouterr()
+    refused = (
+        f"error: refusing to use the key file {key}{f' (which is {inside})' if linked else ''}: "
+        f"it is inside the data directory {data}, where a copy or a backup of the data carries "
+        "the key with it; move the key file out of the data directory (to "
+        "~/.config/medler/key.json, say) and point --key-file or MEDLER_KEY_FILE at its new "
+        "place"
+    )
+    in_place = ["--key-file", str(key), "--data-dir", str(data)]
+    assert run(["ingest", str(ingested.extract.out / "ss12000"), *in_place]) == EXIT_INPUT
+    assert capsys.readouterr().err.strip() == refused
+    register = ingested.extract.out / "registers" / "teacher_register.csv"
+    assert run(["ingest-register", "teachers", str(register), *in_place]) == EXIT_INPUT
+    assert capsys.readouterr().err.strip() == refused
+    assert (data / "CURRENT").read_text() == current
+    assert run(["ingest-register", "teachers", str(register), *outside]) == 0
