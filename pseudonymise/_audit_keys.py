@@ -119,9 +119,18 @@ def _write_keys(path: Path, current: str, key: bytes, *, previous: dict[str, byt
         os.replace(target, path)
 
 
+_read_cache: dict[tuple[str, int, int, int], AuditKeys] = {}
+
+
 def _read_keys(path: Path) -> AuditKeys:
-    if path.stat().st_mode & 0o077:
+    """The key file, read again only when it changed (every token check reads it)."""
+    status = path.stat()
+    if status.st_mode & 0o077:
         raise AuditKeyError(f"the audit key file {path} is readable by others; 'chmod 600 {path}'")
+    stamp = (str(path.resolve()), status.st_mtime_ns, status.st_size, status.st_ino)
+    cached = _read_cache.get(stamp)
+    if cached is not None:
+        return cached
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         if body.get("kind") != KEY_KIND:
@@ -132,4 +141,6 @@ def _read_keys(path: Path) -> AuditKeys:
             raise ValueError("its keys are not 256-bit")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise AuditKeyError(f"the audit key file {path} cannot be read: {error}") from error
-    return AuditKeys(path, current, keys)
+    _read_cache.clear()
+    _read_cache[stamp] = AuditKeys(path, current, keys)
+    return _read_cache[stamp]

@@ -22,14 +22,15 @@ The one exception is the first person of a role, who has nobody to confirm them.
 researcher's cap never exceeds their project's. Every change here is appended to the audit
 log.
 
-A token is ``medler_<id>_<secret>``: the id finds the row, and only a SHA-256 hash of the secret
-is stored, so the database never holds a usable token. A token is shown once, when issued.
+A token is ``medler_<id>_<secret>``: the id finds the row, and only an HMAC of the id and
+secret under the audit key is stored, so the database never holds a usable token and its owner
+cannot add one. Each person's row is sealed the same way (id and role), so a row inserted or
+edited in the database (a researcher made a DPO) is nobody. A token is shown once, when issued.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -40,7 +41,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release.governance._audit import append_audit
+from pseudonymise import AuditKeys
+from release.governance._audit import append_audit, current_keys
 from release.governance._ledger import BudgetScope, Ledger, check_cap
 from release.governance._models import Membership, Person, Project, Proposal, Token
 
@@ -247,8 +249,37 @@ def _proposal_info(row: Proposal) -> ProposalInfo:
                         _aware(row.proposed_at), row.status, row.decided_by)  # fmt: skip
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def _token_mac(keys: AuditKeys, key_id: str, token_id: str, secret: str) -> str:
+    return keys.mac(key_id, f"token:{token_id}:{secret}")
+
+
+def _person_mac(keys: AuditKeys, key_id: str, person: str, role: str) -> str:
+    return keys.mac(key_id, f"person:{person}:{role}")
+
+
+def _sealed_person(session: Session, keys: AuditKeys, person: str, name: str, role: str,
+                   organisation: str) -> None:  # fmt: skip
+    """A new person's row, sealed under the current audit key."""
+    session.add(Person(id=person, role=role, name=name, organisation=organisation,
+                       key_id=keys.current,
+                       seal=_person_mac(keys, keys.current, person, role)))  # fmt: skip
+
+
+def _token_valid(keys: AuditKeys, row: Token, secret: str) -> bool:
+    if row.key_id is None or row.key_id not in keys.keys:
+        return False
+    return secrets.compare_digest(row.secret_hash, _token_mac(keys, row.key_id, row.id, secret))
+
+
+def _verified(keys: AuditKeys, row: Person) -> bool:
+    """Whether a person's row is as medler registered it (not inserted or edited in the
+    database). The keys are read before any session opens: on SQLite a second transaction
+    inside one waits for the first."""
+    if row.key_id is None or row.seal is None:
+        return False
+    if row.key_id not in keys.keys:
+        return False
+    return secrets.compare_digest(_person_mac(keys, row.key_id, row.id, row.role), row.seal)
 
 
 def _project(session: Session, project: str) -> Project:
@@ -281,9 +312,10 @@ class Governance:
         role may do ``action``."""
         if not actor.may(action):
             raise NotAllowed(f"a {actor.role} may not {action.value}")
+        keys = current_keys(self.engine)
         with Session(self.engine) as session:
             row = session.get(Person, actor.id)
-            if row is None or row.role != actor.role:
+            if row is None or row.role != actor.role or not _verified(keys, row):
                 raise NotAllowed(f"{actor.id!r} is not a registered {actor.role}")
 
     def project_access(
@@ -334,12 +366,18 @@ class Governance:
 
     def _add_person(self, actor: Principal, params: Mapping[str, object],
                     confirmed_by: str | None = None) -> None:  # fmt: skip
+        keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
             if session.get(Person, str(params["person"])) is not None:
                 raise Conflict(f"there is already a person {params['person']!r}")
-            session.add(Person(id=str(params["person"]), role=str(params["role"]),
-                               name=str(params["name"]),
-                               organisation=str(params["organisation"])))  # fmt: skip
+            _sealed_person(
+                session,
+                keys,
+                str(params["person"]),
+                str(params["name"]),
+                str(params["role"]),
+                str(params["organisation"]),
+            )
         body = {"person": params["person"], "role": params["role"]}
         if confirmed_by is not None:
             body["confirmed_by"] = confirmed_by
@@ -351,11 +389,12 @@ class Governance:
         registered yet (whoever holds the service's files starts it); refused once anyone is
         registered."""
         _check_name("person", person)
+        keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
             if session.scalars(select(Person.id)).first() is not None:
                 raise Conflict("people are registered already: the first admin is made only on "
                                "an empty control plane; ask an admin")  # fmt: skip
-            session.add(Person(id=person, role="admin", name=name, organisation=organisation))
+            _sealed_person(session, keys, person, name, "admin", organisation)
         first = Principal(person, "admin")
         self._audit(first, "person added", None, {"person": person, "role": "admin",
                                                   "bootstrap": True})  # fmt: skip
@@ -456,9 +495,10 @@ class Governance:
         self._audit(actor, "key rotated", None, {"proposal": proposal, "key": key})
 
     def person(self, person: str) -> Principal:
+        keys = current_keys(self.engine)
         with Session(self.engine) as session:
             row = session.get(Person, person)
-            if row is None:
+            if row is None or not _verified(keys, row):
                 raise NotFound(f"there is no person {person!r}")
             return Principal(row.id, row.role)
 
@@ -480,8 +520,10 @@ class Governance:
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         issued = _aware(now or _now()).astimezone(dt.UTC)
         expires = issued + dt.timedelta(days=days)
+        keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
-            session.add(Token(id=token_id, person=person, secret_hash=_hash(secret),
+            session.add(Token(id=token_id, person=person, key_id=keys.current,
+                              secret_hash=_token_mac(keys, keys.current, token_id, secret),
                               created_at=issued, expires_at=expires))  # fmt: skip
         self._audit(actor, "token issued", None, {"person": person, "token_id": token_id,
                                                   "expires_at": expires.isoformat()})  # fmt: skip
@@ -519,16 +561,18 @@ class Governance:
             raise NotAuthenticated("the token is not a medler token")
         _, token_id, secret = parts
         moment = _aware(now or _now())
+        keys = current_keys(self.engine)
         with Session(self.engine) as session:
             row = session.get(Token, token_id)
-            if row is None or not secrets.compare_digest(row.secret_hash, _hash(secret)):
+            if row is None or not _token_valid(keys, row, secret):
                 raise NotAuthenticated("the token is not valid")
             if row.revoked_at is not None:
                 raise NotAuthenticated("the token was revoked")
             if _aware(row.expires_at) <= moment:
                 raise NotAuthenticated("the token has expired")
             person = session.get(Person, row.person)
-            assert person is not None  # a foreign key
+            if person is None or not _verified(keys, person):
+                raise NotAuthenticated("the token is not valid")
             return Principal(person.id, person.role)
 
     # --- projects ---------------------------------------------------------------------------

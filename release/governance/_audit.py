@@ -95,6 +95,13 @@ def _append(engine: Engine, session: Session, actor: str, action: str, project: 
     return seq, record.hash
 
 
+def current_keys(engine: Engine) -> AuditKeys:
+    """The audit keys, made on a control plane whose log is still empty."""
+    with Session(engine) as session:
+        head = session.scalars(select(AuditHead).where(AuditHead.id == 1)).one()
+        return keys_for(engine, create=head.seq == 0)
+
+
 def _anchor(engine: Engine, seq: int, digest: str) -> None:
     try:
         write_anchor(engine, seq, digest)

@@ -128,10 +128,16 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(20), nullable=False)
     organisation: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # an HMAC of the id and role under the audit key version ``key_id``: a row the database's
+    # owner inserts or edits (a researcher made a DPO) does not verify
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(Base):
-    """An API token. Only a SHA-256 hash of its secret is stored; the token is shown once."""
+    """An API token. Only an HMAC of its id and secret under the audit key version ``key_id``
+    is stored (``secret_hash``), so the database neither holds a usable token nor lets its
+    owner add one; the token is shown once."""
 
     __tablename__ = "tokens"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -140,6 +146,7 @@ class Token(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class Request(Base):

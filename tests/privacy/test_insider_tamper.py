@@ -24,12 +24,14 @@ from release.governance import (
     AuditChainBroken,
     Governance,
     Ledger,
+    Principal,
     append_audit,
     connect_control_plane,
     raise_cap,
     set_up_office,
     verify_audit,
 )
+from release.governance._access import Action
 from release.governance._reconcile import result_digest
 from tests.control_plane import control_url  # noqa: F401  (a fixture)
 
@@ -263,3 +265,29 @@ def test_without_the_key_file_nothing_verifies(
 def test_an_untouched_plane_verifies_with_its_store(plane: Plane) -> None:
     """The control: everything above fails only because of the tampering."""
     assert verify_audit(plane.engine, store=plane.store) == len(_rows(plane.engine))
+
+
+def test_a_person_or_token_written_into_the_database_is_nobody(plane: Plane) -> None:
+    """The owner makes a researcher a DPO, inserts a DPO of their own, and inserts a token
+    row whose hash they computed for a secret they chose: none of them authenticates."""
+    gov = Governance(plane.engine)
+    token = gov.issue_token(gov.person("office-registrar"), "alice")
+    assert gov.authenticate(token.token).role == "researcher"
+    _sql(plane.engine, "UPDATE people SET role = 'dpo' WHERE id = 'alice'")
+    with pytest.raises(Exception, match="the token is not valid"):
+        gov.authenticate(token.token)
+    with pytest.raises(Exception, match="is not a registered dpo"):
+        gov.require(Principal("alice", "dpo"), Action.REVIEW)
+    secret = "s" * 43
+    for kid, digest in ((None, hashlib.sha256(secret.encode()).hexdigest()),
+                        ("ak-forged", hashlib.sha256(secret.encode()).hexdigest())):  # fmt: skip
+        _sql(plane.engine, "DELETE FROM tokens WHERE id = 'feedfacefeedface'")
+        _sql(plane.engine, "INSERT INTO tokens (id, person, secret_hash, created_at, expires_at, "
+             "key_id) VALUES ('feedfacefeedface', 'office-dpo', :h, :c, :e, :k)", h=digest,
+             c="2026-01-01 00:00:00", e="2099-01-01 00:00:00", k=kid)  # fmt: skip
+        with pytest.raises(Exception, match="the token is not valid"):
+            gov.authenticate(f"medler_feedfacefeedface_{secret}")
+    _sql(plane.engine, "INSERT INTO people (id, name, role, organisation, created_at) VALUES "
+         "('mallory', 'M', 'dpo', 'X', '2026-01-01 00:00:00')")  # fmt: skip
+    with pytest.raises(Exception, match="there is no person 'mallory'"):
+        gov.person("mallory")

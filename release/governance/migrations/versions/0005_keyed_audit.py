@@ -1,5 +1,9 @@
-"""Keyed audit records (the audit key version that authenticated each record), and the
-requests that need a second person (the two-person rules)."""
+"""Keyed audit records (the audit key version that authenticated each record), sealed people
+and keyed token hashes, and the requests that need a second person (the two-person rules).
+
+People and tokens registered before this revision have no seal and no key version: they no
+longer authenticate, and are registered again (``medler admin init`` on a control plane with
+nobody sealed, then the office)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ down_revision = "0004"
 
 def upgrade() -> None:
     with op.batch_alter_table("audit") as batch:
+        batch.add_column(sa.Column("key_id", sa.String(40), nullable=True))
+    with op.batch_alter_table("people") as batch:
+        batch.add_column(sa.Column("key_id", sa.String(40), nullable=True))
+        batch.add_column(sa.Column("seal", sa.String(64), nullable=True))
+    with op.batch_alter_table("tokens") as batch:
         batch.add_column(sa.Column("key_id", sa.String(40), nullable=True))
     op.create_table(
         "proposals",
@@ -28,5 +37,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("proposals")
+    with op.batch_alter_table("tokens") as batch:
+        batch.drop_column("key_id")
+    with op.batch_alter_table("people") as batch:
+        batch.drop_column("seal")
+        batch.drop_column("key_id")
     with op.batch_alter_table("audit") as batch:
         batch.drop_column("key_id")
