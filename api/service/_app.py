@@ -21,8 +21,7 @@ from api.service._schemas import DataLabel, Labelled
 from api.service._settings import Settings
 from medler.errors import MedlerUserError
 from release import FileStore, ReleaseEngine, ReleaseService
-from release.governance import Governance, connect_control_plane
-from release.governance._db import default_url
+from release.governance import Governance, connect_control_plane, default_url
 
 API_VERSION = "1"
 DESCRIPTION = """\

@@ -110,7 +110,7 @@ def audit(
     seen = parse_witness(witness) if witness is not None else None
     seq, digest = audit_head(svc.governance.engine)
     try:
-        count = verify_audit(svc.governance.engine, witness=seen)
+        count = verify_audit(svc.governance.engine, witness=seen, store=svc.engine.store.all())
     except AuditChainBroken as broken:
         return AuditOut(ok=False, records=0, head_seq=seq, head_hash=digest, problem=str(broken),
                         data=svc.label)  # fmt: skip

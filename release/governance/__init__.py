@@ -1,4 +1,4 @@
-"""The control plane: projects, researchers, the privacy-budget ledger and the hash-chained
+"""The control plane: projects, people, the privacy-budget ledger and the authenticated
 audit log, in SQLAlchemy 2 (SQLite file by default, PostgreSQL by URL), with Alembic
 migrations.
 
@@ -7,13 +7,16 @@ Modules
 - ``_models``: the tables.
 - ``_ledger``: budgets at three levels (the data set across its snapshots, the project, the
   researcher); a charge is reserved in one transaction before noise is drawn and never refunded.
-- ``_access``: people and roles (the role x action matrix), projects and memberships, API
-  tokens (only their hashes are stored).
+- ``_access``: people and roles (the role x action matrix), the two-person rules (proposals),
+  projects and memberships, API tokens (only keyed hashes are stored; people's rows sealed).
 - ``_audit``: the append-only, authenticated chain of every request, act and budget change,
   and its verification.
 - ``_seal``: the audit chain's anchors outside the database (its key lives in
   ``pseudonymise``, with the other key material).
 - ``_reconcile``: the budgets, the ledger and the release store, checked against the chain.
+- ``_audit_view``: the audit records as the DPO browses them (read only).
+- ``_sessions``: the DPO's server-side web sessions.
+- ``_setup``: an office registered under the rules, for synthetic setups (demo, dummy mode).
 """
 
 from release.governance._access import (
