@@ -18,8 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.service import Settings, create_app
-from release.governance import Governance, Principal
-from release.governance._ledger import DATASET
+from release.governance import Governance, raise_cap, set_up_office
 from release.governance._models import Request as HeldRequest
 from tests.research_data import research_dir
 
@@ -75,18 +74,20 @@ def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
     app = create_app(Settings(data_dir=research_dir, mode="development", secure_cookies=False,
                               control_url=f"sqlite:///{tmp_path / 'control.db'}"))  # fmt: skip
     gov: Governance = app.state.medler.governance
-    office, admin = Principal("registrar", "statistician"), Principal("root", "admin")
+    office = set_up_office(gov, "t", "Uni")
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()
-    gov.set_budget(office, DATASET, 1.0)
-    gov.create_project(office, project, purpose="Absence", legal_basis="Statistics",
+    raise_cap(gov, office, "dataset", 1.0)
+    gov.create_project(office.registrar, project, purpose="Absence", legal_basis="Statistics",
                        organisation="Uni", valid_from=today, valid_to=today + dt.timedelta(days=9),
                        tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
-    gov.approve_project(Principal("approver", "statistician"), project, rho=1.0)
-    for person, role in (("ann", "researcher"), ("dora", "dpo")):
-        gov.add_person(admin, person, role=role, name=person.title(), organisation="Uni")
-    gov.add_member(office, project, "ann", rho=0.5)
-    tokens = {p: gov.issue_token(admin, p).token for p in ("ann", "dora")}
+    gov.approve_project(office.approver, project, rho=1.0)
+    gov.add_person(office.admin, "ann", role="researcher", name="Ann", organisation="Uni")
+    proposal = gov.add_person(office.admin, "dora", role="dpo", name="Dora", organisation="Uni")
+    if proposal is not None:  # a second DPO is confirmed by the first
+        gov.decide(office.dpo, proposal, confirm=True)
+    gov.add_member(office.registrar, project, "ann", rho=0.5)
+    tokens = {p: gov.issue_token(office.admin, p).token for p in ("ann", "dora")}
     client = TestClient(app, raise_server_exceptions=False)
     log_in(client, tokens["dora"])
     yield Site(client, project, tokens, gov)
