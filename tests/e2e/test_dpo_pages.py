@@ -25,8 +25,8 @@ import uvicorn
 from sqlalchemy import create_engine, text
 
 from api.service import Settings, create_app
-from release.governance import Governance, Principal
-from release.governance._ledger import DATASET
+from release import MemoryStore
+from release.governance import Governance, raise_cap, set_up_office
 from tests.research_data import research_dir
 
 if TYPE_CHECKING:
@@ -151,24 +151,32 @@ def _start_site(research_dir: Path, tmp_path: Path, mode: str) -> tuple[Site, _S
     app = create_app(Settings(data_dir=research_dir, control_url=control_url, mode=mode,
                               secure_cookies=False))  # fmt: skip
     gov: Governance = app.state.medler.governance
-    office, admin = Principal("registrar", "statistician"), Principal("root", "admin")
-    # the release records go to the shared snapshot's folder: a project of this test's own
+    # release records of this site's own: the audit verification reconciles the release store
+    # with this site's chain, so another test's releases must not be in it
+    app.state.medler.engine.store = MemoryStore()
+    # registered through the two-person rules, as the control plane requires
+    office = set_up_office(gov, "e2e", "Uni")
+    # a project of this test's own
     project = f"e2e-{uuid.uuid4().hex[:10]}"
     today = dt.datetime.now(dt.UTC).date()
-    gov.set_budget(office, DATASET, 1.0)
-    gov.create_project(office, project, purpose="Teachers and absence",
+    raise_cap(gov, office, "dataset", 1.0)
+    gov.create_project(office.registrar, project, purpose="Teachers and absence",
                        legal_basis="Official statistics", organisation="Uni",
                        valid_from=today - dt.timedelta(days=1),
                        valid_to=today + dt.timedelta(days=30),
                        tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
-    gov.approve_project(Principal("approver", "statistician"), project, rho=1.0)
+    gov.approve_project(office.approver, project, rho=1.0)
     people = (("ann", "researcher"), ("bob", "researcher"), ("dora", "dpo"),
               ("olga", "statistician"))  # fmt: skip
+    confirmers = {"dpo": office.dpo, "statistician": office.approver}
     for person, role in people:
-        gov.add_person(admin, person, role=role, name=person.title(), organisation="Uni")
-    gov.add_member(office, project, "ann", rho=0.5)
-    gov.add_member(office, project, "bob", rho=0.5)
-    tokens = {p: gov.issue_token(admin, p).token for p, _ in people}
+        proposal = gov.add_person(office.admin, person, role=role, name=person.title(),
+                                  organisation="Uni")  # fmt: skip
+        if proposal is not None:  # a second person of an oversight role is confirmed
+            gov.decide(confirmers[role], proposal, confirm=True)
+    gov.add_member(office.registrar, project, "ann", rho=0.5)
+    gov.add_member(office.registrar, project, "bob", rho=0.5)
+    tokens = {p: gov.issue_token(office.admin, p).token for p, _ in people}
     server = _Server(app)
     return Site(server.start(), project, tokens, gov, control_url), server
 
@@ -564,7 +572,7 @@ def test_login_is_for_the_dpo_only_and_forms_need_their_csrf_value(
     log_in(page, site)
     expect(page).to_have_url(f"{site.url}/dpo/")
     token_id = site.tokens["dora"].split("_")[1]
-    site.gov.revoke_token(Principal("root", "admin"), token_id)
+    site.gov.revoke_token(site.gov.person("e2e-admin"), token_id)
     page.goto(f"{site.url}/dpo/releases")
     expect(page).to_have_url(f"{site.url}/dpo/login")
     assert session_cookies(context) == []
