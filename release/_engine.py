@@ -26,6 +26,7 @@ a cell was suppressed is kept for the DPO and never published.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -341,7 +342,9 @@ class ReleaseEngine:
             self._audit(requester, project, spec, "released", snapshot, rho=0.0, cached=True,
                         result=again.digest(), release_id=again.release_id, **more)  # fmt: skip
             return again
-        release_id = f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}"
+        # time, spec and a random part: two projects asking the same in one second get two ids
+        release_id = (f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}"
+                      f"{secrets.token_hex(3)}")  # fmt: skip
         try:
             if assessment is None or assessment.snapshot != snapshot:
                 assessment = self.assess(spec, project=project, approval=approval, waive=waive,

@@ -48,6 +48,7 @@ from medler.errors import MedlerUserError
 from release import LogEntry, RequestInfo, exact_outputs, governance
 from release.governance import (
     AuditChainBroken,
+    BudgetScope,
     LedgerTotals,
     NotAuthenticated,
     NotFound,
@@ -457,28 +458,25 @@ class BudgetBar:
     exact_previews: int = 0
 
 
-def _budget_name(scope: str) -> str:
-    parts = scope.split(":")
-    if parts[0] == "project" and len(parts) == 2:
-        return f"Project {parts[1]}"
-    if parts[0] == "researcher" and len(parts) == 3:
-        return f"Researcher {parts[2]} in {parts[1]}"
-    if scope == "dataset":
+def _budget_name(scope: BudgetScope) -> str:
+    if scope.project is None:
         return "The data set (every snapshot)"
-    return scope
+    if scope.researcher is None:
+        return f"Project {scope.project}"
+    return f"Researcher {scope.researcher} in {scope.project}"
 
 
 def _budget_order(totals: LedgerTotals) -> tuple[int, str, int, str]:
-    parts = totals.scope.split(":")
-    if parts[0] == "project" and len(parts) == 2:
-        return (1, parts[1], 0, "")
-    if parts[0] == "researcher" and len(parts) == 3:
-        return (1, parts[1], 1, parts[2])
-    return (0, totals.scope, 0, "")
+    scope = totals.scope
+    if scope.project is None:
+        return (0, "", 0, "")
+    return (1, scope.project, 0 if scope.researcher is None else 1, scope.researcher or "")
 
 
 def _budget_bars(
-    totals: list[LedgerTotals], delta: float, exact: dict[str, tuple[int, int]] | None = None
+    totals: list[LedgerTotals],
+    delta: float,
+    exact: dict[BudgetScope, tuple[int, int]] | None = None,
 ) -> list[BudgetBar]:
     exact = exact or {}
     bars = []
@@ -487,7 +485,7 @@ def _budget_bars(
         spent = min(t.spent * scale, CHART_WIDTH)
         reserved = min(t.reserved * scale, spent)
         bars.append(BudgetBar(
-            scope=t.scope, level=t.scope.split(":")[0], name=_budget_name(t.scope),
+            scope=t.scope.key, level=t.scope.level, name=_budget_name(t.scope),
             cap=_number(t.cap), spent=_number(t.spent), reserved=_number(t.reserved),
             remaining=_number(t.remaining), spent_epsilon=_number(epsilon(t.spent, delta)),
             cap_epsilon=_number(epsilon(t.cap, delta)),
@@ -542,7 +540,7 @@ def _audit_state(svc: Services, witness: str | None) -> AuditState:
             mistyped, witness = str(error), None
     seq, digest = audit_head(svc.governance.engine)
     try:
-        count = verify_audit(svc.governance.engine, witness=seen)
+        count = verify_audit(svc.governance.engine, witness=seen, store=svc.engine.store.all())
     except AuditChainBroken as broken:
         return AuditState(False, 0, f"{seq}:{digest}", str(broken), witness, mistyped)
     return AuditState(True, count, f"{seq}:{digest}", None, witness, mistyped)

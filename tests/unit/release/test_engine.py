@@ -51,6 +51,15 @@ def test_an_identical_query_returns_the_cached_release(research_dir: Path) -> No
     assert again.cells == first.cells and again.release_id == first.release_id
 
 
+def test_the_same_query_in_two_projects_at_once_gets_two_release_ids(research_dir: Path) -> None:
+    """Release ids name one release: the audit and the release store are reconciled by them."""
+    sdc = spec(table="student_terms", group_by=["grade"], mode="sdc",
+               measures=[{"kind": "count_students"}])  # fmt: skip
+    e = engine(research_dir)
+    ids = {e.release(sdc, "alice", project=p).release_id for p in ("p1", "p2", "p3")}
+    assert len(ids) == 3
+
+
 def test_preview_spends_nothing_and_shows_no_values(research_dir: Path) -> None:
     e = engine(research_dir)
     preview = e.preview(BY_SCHOOL)
