@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import release._engine
 from release import FileStore, QuerySpec, ReleaseEngine
-from release.governance import Ledger, connect_control_plane, verify_audit
-from release.governance._ledger import DATASET, project_scope, researcher_scope
+from release.governance import DATASET, BudgetScope, Ledger, connect_control_plane, verify_audit
+from release.governance._models import AuditRecord
 from tests.control_plane import control_url
 from tests.research_data import research_dir
 
@@ -25,7 +27,7 @@ DP = QuerySpec.model_validate({
     "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.2,
     "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
 })  # fmt: skip
-SCOPES = (DATASET, project_scope("p"), researcher_scope("p", "alice"))
+SCOPES = (DATASET, BudgetScope.of_project("p"), BudgetScope.of_researcher("p", "alice"))
 CHILD_SECONDS = 120
 
 
@@ -48,7 +50,7 @@ def test_a_release_killed_after_reserving_stays_charged(
 ) -> None:
     ledger = Ledger(connect_control_plane(control_url))
     for scope in SCOPES:
-        ledger.set_cap(scope, 1.0)
+        ledger.set_cap(scope, 1.0, actor="office")
     store = tmp_path / "release"
     child = multiprocessing.get_context("spawn").Process(
         target=_killed_mid_release, args=(research_dir, store, control_url)
@@ -66,6 +68,8 @@ def test_a_release_killed_after_reserving_stays_charged(
     for scope in SCOPES:  # charged at every level, and never marked released
         assert (totals[scope].spent, totals[scope].reserved) == (pytest.approx(0.2),) * 2
     audited = verify_audit(ledger.engine)
+    assert audited == len(SCOPES) + 1  # the caps, and the charge the child committed
+    assert _actions(ledger)[-1] == "budget charged"  # and nothing after it
 
     engine = ReleaseEngine(research_dir, store=FileStore(store), control=ledger.engine)
     again = engine.release(DP, "alice", project="p")
@@ -74,4 +78,10 @@ def test_a_release_killed_after_reserving_stays_charged(
     for scope in SCOPES:  # charged again: the killed release's charge was not refunded
         assert totals[scope].spent == pytest.approx(0.4)
         assert totals[scope].reserved == pytest.approx(0.2)
-    assert verify_audit(ledger.engine) == audited + 1
+    assert verify_audit(ledger.engine) == audited + 3
+    assert _actions(ledger)[audited:] == ["budget charged", "charge released", "released"]
+
+
+def _actions(ledger: Ledger) -> list[str]:
+    with Session(ledger.engine) as session:
+        return list(session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))

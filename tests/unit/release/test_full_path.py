@@ -10,9 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from release import MemoryStore, QuerySpec, ReleaseEngine
-from release.governance import BudgetExhausted, Ledger, connect_control_plane, verify_audit
+from release.governance import (
+    DATASET,
+    BudgetExhausted,
+    BudgetScope,
+    Ledger,
+    connect_control_plane,
+    verify_audit,
+)
 from release.governance._db import default_url
-from release.governance._ledger import DATASET, project_scope, researcher_scope
 from release.governance._models import AuditRecord
 from tests.research_data import research_dir
 
@@ -32,9 +38,9 @@ SDC = QuerySpec.model_validate({
 def control(research_dir: Path, tmp_path: Path) -> tuple[ReleaseEngine, Ledger]:
     engine = connect_control_plane(default_url(tmp_path))
     ledger = Ledger(engine)
-    ledger.set_cap(DATASET, 1.0)
-    ledger.set_cap(project_scope("p"), 0.5)
-    ledger.set_cap(researcher_scope("p", "alice"), 0.5)
+    ledger.set_cap(DATASET, 1.0, actor="office")
+    ledger.set_cap(BudgetScope.of_project("p"), 0.5, actor="office")
+    ledger.set_cap(BudgetScope.of_researcher("p", "alice"), 0.5, actor="office")
     return ReleaseEngine(research_dir, store=MemoryStore(), control=engine), ledger
 
 
@@ -53,13 +59,20 @@ def test_the_full_path_charges_dp_once_and_audits_every_request(
         e.release(QuerySpec.model_validate({**DP.model_dump(), "rho": 0.4}), "alice",
                   project="p")  # fmt: skip
     assert {t.scope: t.spent for t in ledger.totals()}[DATASET] == pytest.approx(first.rho)
-    assert verify_audit(e.control) == 4  # type: ignore[arg-type]
+    assert verify_audit(e.control) == 3 + 6  # type: ignore[arg-type]
     with Session(e.control) as session:
         records = session.scalars(select(AuditRecord).order_by(AuditRecord.seq)).all()
         actions = [r.action for r in records]
         bodies = [json.dumps(r.body) for r in records]
-    assert actions == ["released", "released", "released", "refused"]
-    assert [records[1].body.get("cached"), records[1].body["rho"]] == [True, 0.0]
-    for body in bodies:
+    assert actions[:3] == ["budget set"] * 3  # the fixture's caps
+    # the dp release's charge and its release, each in the chain; the refusal charges nothing
+    assert actions[3:] == ["budget charged", "charge released", "released", "released",
+                           "released", "refused"]  # fmt: skip
+    charged = records[3].body
+    assert (charged["researcher"], charged["rho"]) == ("alice", pytest.approx(first.rho))
+    assert charged["scopes"] == ["dataset", "project:p", "researcher:p:alice"]
+    requests = records[5:]
+    assert [requests[1].body.get("cached"), requests[1].body["rho"]] == [True, 0.0]
+    for body in bodies[5:]:
         assert '"values"' not in body and '"cells"' not in body and "_pid" not in body
         assert "policy_version" in body and "spec_digest" in body
