@@ -72,7 +72,15 @@ class World:
 def _world(research_dir: Path, tmp_path: Path, policies: Policies | None = None) -> World:
     control = connect_control_plane(default_url(tmp_path))
     gov = Governance(control)
-    gov.set_budget(OFFICE_A, DATASET, 1.0)
+    gov.bootstrap("root", name="Root", organisation="Uni")
+    for person in (OFFICE_A, OFFICE_B):  # the second statistician confirmed by the first
+        proposal = gov.add_person(gov.person("root"), person.id, role=person.role,
+                                  name=person.id.title(), organisation="Uni")  # fmt: skip
+        if proposal is not None:
+            gov.decide(OFFICE_A, proposal, confirm=True)
+    raised = gov.set_budget(OFFICE_A, DATASET, 1.0)
+    assert raised is not None  # setting a cap where there was none: a second person confirms
+    gov.decide(OFFICE_B, raised, confirm=True)
     today = dt.datetime.now(dt.UTC).date()
     gov.create_project(OFFICE_A, "p", purpose="Teachers and absence", legal_basis="Statistics",
                        organisation="Uni", valid_from=today - dt.timedelta(days=1),
@@ -101,7 +109,7 @@ def test_a_failed_reviewable_check_holds_the_request_and_approval_releases_it(
     assert held.status == "held" and held.release is None and held.request_id is not None
     assert [c["check"] for c in held.checks] == ["teachers"]
     assert world.spent() == 0.0  # nothing is charged while a request is held
-    with pytest.raises(NotAllowed, match="nobody reviews their own request"):
+    with pytest.raises(NotAllowed, match="'ann' is not a registered dpo"):
         world.service.review(Principal("ann", "dpo"), held.request_id, approve=True, reason="x")
     with pytest.raises(NotAllowed, match="a researcher may not review"):
         world.service.review(world.bob, held.request_id, approve=True, reason="x")
@@ -112,11 +120,25 @@ def test_a_failed_reviewable_check_holds_the_request_and_approval_releases_it(
     assert (done.status, done.reviewer) == ("released", "dora")
     assert done.release_id is not None
     assert world.spent() == pytest.approx(0.1)  # charged once, when released
-    assert world.actions()[-3:] == ["held", "approved", "released"]
+    assert world.actions()[-5:] == ["held", "approved", "budget charged", "charge released",
+                                    "released"]  # fmt: skip
     released = world.last_body("released")
     assert released["waived"] == ["teachers"]
     assert (released["request"], released["reviewer"]) == (held.request_id, "dora")
     assert verify_audit(world.gov.engine) == len(world.actions())
+
+
+def test_nobody_reviews_their_own_request(world: World) -> None:
+    """A person has one role, so a researcher cannot review as a DPO (above); should a held
+    request ever name its reviewer as its requester, the review is still refused."""
+    held = world.service.submit(world.ann, "p", FEW_TEACHERS)
+    with Session(world.gov.engine) as session, session.begin():
+        row = session.get(Request, held.request_id)
+        assert row is not None
+        row.requester = "dora"
+    with pytest.raises(NotAllowed, match="nobody reviews their own request"):
+        world.service.review(world.dora, held.request_id, approve=True, reason="x")
+    assert world.actions()[-1] == "held"
 
 
 def test_a_rejected_request_releases_nothing_and_is_reviewed_once(world: World) -> None:
