@@ -18,9 +18,8 @@ from api.client import Client, Invalid, MedlerApiError, Refused, Spec
 from api.service import Settings, create_app
 from api.service._errors import UNREAD, error_body
 from release import QueryRefused
-from release.governance import Governance, connect_control_plane
-from release.governance._ledger import DATASET
-from tests.api.test_client import OFFICE_A, Service, serving
+from release.governance import DATASET, Governance, connect_control_plane
+from tests.api.test_client import Service, register_office, serving, set_cap
 from tests.api.test_service import World, _world
 from tests.research_data import research_dir
 
@@ -307,7 +306,8 @@ def served(
         )
     )
     gov = Governance(connect_control_plane(control_url))
-    gov.set_budget(OFFICE_A, DATASET, 100.0)
+    register_office(gov)
+    set_cap(gov, DATASET, 100.0)
     with serving(app) as url:
         yield Service(url, gov), app
 

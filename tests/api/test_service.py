@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from api.service import Settings, create_app
+from api.service import Settings, create_app, make_services
 from api.service._deps import RateLimiter
 from linkage import current_snapshot, read_manifest
-from release.governance import Governance, Principal
-from release.governance._ledger import DATASET
+from release import FileStore
+from release.governance import DATASET, Governance, Principal
 from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
@@ -37,6 +37,8 @@ FEW_TEACHERS = {**DP, "group_by": ["school_code", "subject_code", "grade"]}
 # a 64-bit pseudonym printed as an integer: a run of 15+ digits standing alone (not inside a
 # hex digest, a decimal fraction or an identifier)
 PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
+ADMIN, DPO = Principal("adam", "admin"), Principal("dora", "dpo")
+OFFICE, APPROVER = Principal("registrar", "statistician"), Principal("approver", "statistician")
 
 
 @dataclass
@@ -59,21 +61,31 @@ class World:
 def _world(research_dir: Path, tmp_path: Path, **settings: Any) -> World:
     options = {"data_dir": research_dir, "control_url": f"sqlite:///{tmp_path / 'control.db'}",
                "mode": "development", "secure_cookies": False, **settings}  # fmt: skip
-    app = create_app(Settings(**options))
+    services = make_services(Settings(**options))
+    # the research data is shared by the session's tests, its release store is not: the audit
+    # check reconciles the store with this world's control plane
+    services.engine.store = FileStore(tmp_path / "release")
+    app = create_app(services=services)
     gov: Governance = app.state.medler.governance
-    office, admin = Principal("registrar", "statistician"), Principal("root", "admin")
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()
-    gov.set_budget(office, DATASET, 1.0)
-    gov.create_project(office, project, purpose="Absence", legal_basis="Statistics",
+    gov.bootstrap(ADMIN.id, name="Adam", organisation="Uni")  # the first admin
+    for person, role in (("registrar", "statistician"), ("approver", "statistician"),
+                         ("olga", "statistician"), ("dora", "dpo"), ("ann", "researcher"),
+                         ("bob", "researcher")):  # fmt: skip
+        proposal = gov.add_person(ADMIN, person, role=role, name=person.title(),
+                                  organisation="Uni")  # fmt: skip
+        if proposal is not None:  # a second statistician: the first confirms
+            gov.decide(OFFICE, proposal, confirm=True)
+    raised = gov.set_budget(OFFICE, DATASET, 1.0)
+    assert raised is not None
+    gov.decide(APPROVER, raised, confirm=True)
+    gov.create_project(OFFICE, project, purpose="Absence", legal_basis="Statistics",
                        organisation="Uni", valid_from=today, valid_to=today + dt.timedelta(days=9),
                        tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
-    gov.approve_project(Principal("approver", "statistician"), project, rho=1.0)
-    for person, role in (("ann", "researcher"), ("bob", "researcher"), ("dora", "dpo"),
-                         ("olga", "statistician"), ("adam", "admin")):  # fmt: skip
-        gov.add_person(admin, person, role=role, name=person.title(), organisation="Uni")
-    gov.add_member(office, project, "ann", rho=0.5)
-    tokens = {p: gov.issue_token(admin, p).token for p in ("ann", "bob", "dora", "olga", "adam")}
+    gov.approve_project(APPROVER, project, rho=1.0)
+    gov.add_member(OFFICE, project, "ann", rho=0.5)
+    tokens = {p: gov.issue_token(ADMIN, p).token for p in ("ann", "bob", "dora", "olga", "adam")}
     return World(TestClient(app, raise_server_exceptions=False), project, tokens, gov)
 
 
@@ -167,6 +179,7 @@ def test_a_held_request_is_approved_by_the_dpo(world: World) -> None:
     assert log["entries"][0]["requester"] == "ann"
     assert "cells" not in json.dumps(log) and "values" not in json.dumps(log)
     audit = world.get("dora", "/v1/dpo/audit").json()
+    assert audit["ok"], audit.get("problem", audit)
     assert audit["ok"] and audit["records"] == audit["head_seq"] > 0
     witness = f"{audit['head_seq']}:{audit['head_hash']}"
     assert world.get("dora", "/v1/dpo/audit", params={"witness": witness}).json()["ok"]
@@ -207,7 +220,8 @@ ROUTES = [
     ("get", "/v1/office/status", None),
     ("get", "/v1/office/projects", None),
 ]
-# who gets a 2xx answer (everyone else: 403)
+# who gets a 2xx answer (everyone else: 403, but a researcher outside the project gets the 404
+# of a project that does not exist: no enumeration)
 ALLOWED = {
     "/v1/projects": {"ann", "bob"}, "/v1/projects/{p}/catalogue": {"ann"},
     "/v1/projects/{p}/budget": {"ann"}, "/v1/projects/{p}/preview": {"ann"},
@@ -226,10 +240,16 @@ def test_every_route_answers_only_its_roles(
     for who in ("ann", "bob", "dora", "olga", "adam"):
         call = world.get if method == "get" else world.post
         response = call(who, path) if body is None else call(who, path, body)
-        expected = 200 if who in ALLOWED[route] else 403
+        outsider = who == "bob" and "{p}" in route
+        expected = 200 if who in ALLOWED[route] else 404 if outsider else 403
         assert response.status_code == expected, (who, response.text)
         if expected == 403:
             assert response.json()["error"]["code"] == "not_allowed"
+        if expected == 404:
+            assert response.json()["error"] == {
+                "code": "not_found",
+                "message": f"there is no project '{world.project}' that you are a member of",
+            }
     anonymous = getattr(world.client, method)(path)
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
 
@@ -238,7 +258,7 @@ def test_tokens_that_are_wrong_expired_or_revoked_get_401(world: World) -> None:
     bad = {"Authorization": "Bearer medler_0000_nope"}
     assert _error(world.client.get("/v1/projects", headers=bad)) == (
         401, "not_authenticated", "the token is not valid")  # fmt: skip
-    issued = world.gov.issue_token(Principal("root", "admin"), "ann", days=1,
+    issued = world.gov.issue_token(ADMIN, "ann", days=1,
                                    now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))  # fmt: skip
     old = {"Authorization": f"Bearer {issued.token}"}
     assert _error(world.client.get("/v1/projects", headers=old))[2] == "the token has expired"
@@ -253,13 +273,15 @@ def test_errors_have_their_status_and_a_message(world: World) -> None:
                              {"spec": {**BY_GRADE, "group_by": ["student_pid"]}}))[:2] == (
         403, "refused")  # fmt: skip
     assert _error(world.get("bob", f"/v1/projects/{p}/catalogue")) == (
-        403, "not_allowed", f"bob is not a member of project {p}")  # fmt: skip
+        404, "not_found", f"there is no project '{p}' that you are a member of")  # fmt: skip
+    assert _error(world.get("ann", "/v1/projects/nope/catalogue")) == (
+        404, "not_found", "there is no project 'nope' that you are a member of")  # fmt: skip
     assert _error(world.get("ann", "/v1/releases/r-nope")) == (
         404, "not_found", "there is no release 'r-nope' of yours")  # fmt: skip
     assert _error(world.get("ann", "/v1/projects/nope/budget"))[:2] == (404, "not_found")
     invalid = world.post("ann", f"/v1/projects/{p}/preview", {"table": "exposure"})
     assert _error(invalid) == (422, "invalid", "measures: Field required")
-    world.gov.set_budget(Principal("registrar", "statistician"), f"researcher:{p}:ann", 0.01)
+    assert world.gov.set_budget(OFFICE, f"researcher:{p}:ann", 0.01) is None  # a lowering
     assert _error(world.post("ann", f"/v1/projects/{p}/releases", {"spec": DP})) == (
         409, "budget_exhausted",
         "the researcher budget has ρ 0.01 left, and this query costs ρ 0.1")  # fmt: skip

@@ -21,9 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from release.governance import Principal
-from release.governance._ledger import DATASET
-from tests.api.test_service import PSEUDONYM, World, _world
+from release.governance import DATASET, BudgetScope
+from tests.api.test_service import APPROVER, OFFICE, PSEUDONYM, World, _world
 from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
@@ -196,12 +195,14 @@ def worlds(
     """The app, with a project per mode (a project answers a table under one regime) whose
     budgets and rate limit the fuzzing cannot exhaust."""
     made = {}
-    office = Principal("registrar", "statistician")
     for mode in ("sdc", "dp"):
         folder = tmp_path_factory.mktemp(f"spec-fuzz-{mode}")
         w = made[mode] = _world(research_dir, folder, rate_limit_per_minute=10**6)
-        for scope in (DATASET, f"project:{w.project}", f"researcher:{w.project}:ann"):
-            w.gov.set_budget(office, scope, 10_000.0)
+        for scope in (DATASET, BudgetScope.of_project(w.project),
+                      BudgetScope.of_researcher(w.project, "ann")):  # fmt: skip
+            raised = w.gov.set_budget(OFFICE, scope, 10_000.0)
+            assert raised is not None  # a raise: confirmed by a second statistician
+            w.gov.decide(APPROVER, raised, confirm=True)
     yield made
     for w in made.values():
         w.client.close()
