@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,32 +26,76 @@ MONTHS = {"table": "student_months", "group_by": ["month"],
           "measures": [{"kind": "count_students"}]}  # fmt: skip
 
 
+def _as(tmp_path: Path, who: str) -> list[str]:
+    """The option that makes a command act as ``who`` (their token, written by ``office``)."""
+    return ["--token-file", str(tmp_path / f"{who}.token")]
+
+
+def _confirmed(args: list[str], confirmer: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Run a command that makes a proposal, and have a second person confirm it."""
+    capsys.readouterr()
+    assert run(args) == 0, capsys.readouterr().err
+    proposal = re.search(r"proposal (\d+)", capsys.readouterr().out)
+    assert proposal is not None
+    assert run(["proposal", "confirm", proposal[1], *confirmer]) == 0, capsys.readouterr().err
+
+
+@pytest.fixture
+def data_dir(research_dir: Path, tmp_path: Path) -> Path:
+    """The session's research snapshot, copied without its release store: ``medler audit
+    verify`` reconciles the store with this test's control plane, so the releases of other
+    tests must not be in it."""
+    copy = tmp_path / "data"
+    shutil.copytree(
+        research_dir, copy, ignore=lambda at, _: ["release"] if Path(at) == research_dir else []
+    )
+    return copy
+
+
 @pytest.fixture
 def office(
-    research_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> tuple[list[str], str]:  # fmt: skip
-    """A fresh control plane with an approved project (its id unique to the test, since the
-    shared snapshot's release store outlives it), researcher ann in it, and DPO dora. Returns
-    the common options and the project's id."""
+    """A fresh control plane with an approved project, researcher ann in it, and DPO dora; everyone
+    registered by the first admin (root) or the office, with a token file each (``_as``).
+    Returns the common options and the project's id."""
     monkeypatch.setenv("MEDLER_CONTROL_URL", f"sqlite:///{tmp_path / 'control.db'}")
     monkeypatch.setenv("COLUMNS", "250")  # rich tables one line per row
-    data = ["--data-dir", str(research_dir)]
+    monkeypatch.delenv("MEDLER_TOKEN", raising=False)
+    monkeypatch.delenv("MEDLER_TOKEN_FILE", raising=False)
+    data = ["--data-dir", str(data_dir)]
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
-    steps = [
-        ["ledger", "set-cap", "dataset", "0.5"],
-        ["project", "create", project, "--purpose", "Absence and certification",
+
+    def step(*args: str) -> None:
+        assert run([*args, *data]) == 0, capsys.readouterr().err
+
+    def token(who: str, by: str) -> None:
+        step("token", "issue", who, "--token-out", str(tmp_path / f"{who}.token"),
+             *_as(tmp_path, by))  # fmt: skip
+
+    step("admin", "init", "root", "--name", "Root", "--organisation", "Office", "--token-out",
+         str(tmp_path / "root.token"))  # fmt: skip
+    step("person", "add", "registrar", "--role", "statistician", "--name", "Reg",
+         "--organisation", "Office", *_as(tmp_path, "root"))  # fmt: skip
+    token("registrar", by="root")
+    _confirmed(["person", "add", "approver", "--role", "statistician", "--name", "App",
+                "--organisation", "Office", *_as(tmp_path, "root"), *data],
+               [*_as(tmp_path, "registrar"), *data], capsys)  # fmt: skip
+    token("approver", by="root")
+    step("person", "add", "dora", "--role", "dpo", "--name", "Dora D", "--organisation",
+         "Office", *_as(tmp_path, "root"))  # fmt: skip
+    token("dora", by="root")
+    _confirmed(["ledger", "set-cap", "dataset", "0.5", *_as(tmp_path, "registrar"), *data],
+               [*_as(tmp_path, "approver"), *data], capsys)  # fmt: skip
+    step("project", "create", project, "--purpose", "Absence and certification",
          "--legal-basis", "Official statistics", "--organisation", "Uni", "--from",
          "2020-01-01", "--to", "2099-12-31", "--table", "student_terms", "--table",
-         "exposure:school_code,certified_share", "--by", "registrar"],
-        ["project", "approve", project, "--rho", "0.5", "--by", "approver"],
-        ["researcher", "add", "ann", "--name", "Ann A", "--organisation", "Uni",
-         "--project", project, "--rho", "0.5"],
-        ["person", "add", "dora", "--role", "dpo", "--name", "Dora D", "--organisation",
-         "Office"],
-    ]  # fmt: skip
-    for step in steps:
-        assert run([*step, *data]) == 0, capsys.readouterr().err
+         "exposure:school_code,certified_share", *_as(tmp_path, "registrar"))  # fmt: skip
+    step("project", "approve", project, "--rho", "0.5", *_as(tmp_path, "approver"))
+    step("researcher", "add", "ann", "--name", "Ann A", "--organisation", "Uni",
+         "--project", project, "--rho", "0.5", *_as(tmp_path, "registrar"))  # fmt: skip
+    token("ann", by="registrar")
     capsys.readouterr()
     return [*data, "--project", project, "--requester", "ann"], project
 
@@ -94,10 +139,10 @@ def test_a_bad_spec_names_the_field(research_dir: Path, capsys: pytest.CaptureFi
 
 
 def test_the_ledger_charges_a_dp_release_and_the_audit_log_verifies(
-    office: tuple[list[str], str], research_dir: Path, capsys: pytest.CaptureFixture[str]
+    office: tuple[list[str], str], data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options, project = office
-    data = ["--data-dir", str(research_dir)]
+    data = ["--data-dir", str(data_dir)]
     assert run(["release", json.dumps(DP), *options]) == 0
     capsys.readouterr()
     assert run(["ledger", "show", *data]) == 0
@@ -107,15 +152,26 @@ def test_the_ledger_charges_a_dp_release_and_the_audit_log_verifies(
         cells = [c.strip() for c in rows[scope].split("│")[1:-1]]
         assert cells[1:5] == ["0.5", "0.1", "0", "0.4"]  # cap, spent, reserved, remaining
     assert run(["audit", "verify", *data]) == 0
-    # set-cap, created, approved, researcher added, member added, dpo added, released
-    assert "7 records, unbroken" in capsys.readouterr().out
+    setup = [
+        "root added", "root's token", "registrar added", "registrar's token",
+        "approver proposed", "approver added", "proposal confirmed", "approver's token",
+        "dora added", "dora's token",
+        "dataset cap proposed", "dataset cap set", "proposal confirmed",
+        "project created", "project cap set", "project approved",
+        "ann added", "ann's cap set", "ann made a member", "ann's token",
+    ]  # fmt: skip
+    release = ["budget charged", "charge released", "released"]
+    out = capsys.readouterr().out
+    assert f"{len(setup) + len(release)} records, unbroken" in out
+    assert "the budgets, the ledger and the release store agree with it" in out
 
 
 def test_a_release_needs_a_member_of_an_approved_project(
-    office: tuple[list[str], str], research_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     options, project = office
-    data = ["--data-dir", str(research_dir)]
+    data = ["--data-dir", str(data_dir)]
     assert run(["release", json.dumps(BY_GRADE), *data, "--project", project,
                 "--requester", "nobody"]) == 1  # fmt: skip
     assert "there is no person 'nobody'" in capsys.readouterr().err
@@ -124,64 +180,78 @@ def test_a_release_needs_a_member_of_an_approved_project(
     assert "a dpo may not submit a query" in capsys.readouterr().err
     assert run(["release", json.dumps(BY_GRADE), *data]) == 2
     assert "give --requester and --project" in capsys.readouterr().err
-    assert run(["project", "close", project, *data]) == 0
+    assert run(["project", "close", project, *data, *_as(tmp_path, "registrar")]) == 0
     assert run(["release", json.dumps(BY_GRADE), *options]) == 1
     assert f"project {project} is closed, not approved" in capsys.readouterr().err
 
 
 def test_the_registrar_cannot_approve_their_own_project(
-    office: tuple[list[str], str], research_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = ["--data-dir", str(research_dir)]
+    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    data = ["--data-dir", str(data_dir)]
+    registrar = _as(tmp_path, "registrar")
     assert run(["project", "create", "second", "--purpose", "p", "--legal-basis", "b",
                 "--organisation", "o", "--from", "2020-01-01", "--to", "2020-12-31",
-                "--table", "exposure", "--by", "reg", *data]) == 0  # fmt: skip
-    assert run(["project", "approve", "second", "--rho", "1", "--by", "reg", *data]) == 1
-    assert "someone else approves it" in capsys.readouterr().err
+                "--table", "exposure", *registrar, *data]) == 0  # fmt: skip
+    assert run(["project", "approve", "second", "--rho", "1", *registrar, *data]) == 1
+    assert "registrar registered project second; someone else approves it" in (
+        capsys.readouterr().err
+    )
     assert run(["project", "create", "third", "--purpose", "p", "--legal-basis", "b",
                 "--organisation", "o", "--from", "2020-01-01", "--to", "2020-12-31",
-                "--table", "exposure:student_pid", *data]) == 2  # fmt: skip
+                "--table", "exposure:student_pid", *registrar, *data]) == 2  # fmt: skip
     assert "exposure.student_pid identifies a person" in capsys.readouterr().err
-    assert run(["project", "list", *data]) == 0
+    assert run(["project", "list", *registrar, *data]) == 0
     listed = capsys.readouterr().out
     assert "second" in listed and "proposed" in listed and "ann" in listed
 
 
 def test_a_held_request_is_reviewed_by_the_dpo(
-    office: tuple[list[str], str], research_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     """student_months is outside the project's approval: the request is held, not refused;
     the requester cannot review it, the DPO approves it with a reason and it is released."""
     options, _ = office
-    data = ["--data-dir", str(research_dir)]
+    data = ["--data-dir", str(data_dir)]
     assert run(["release", json.dumps(MONTHS), *options]) == 0
     out = capsys.readouterr().out
     assert "Request 1 is held" in out and "failed check approval" in out
     assert "count_students" not in out  # nothing released
-    assert run(["review", "list", "--by", "dora", *data]) == 0
+    dora, ann = _as(tmp_path, "dora"), _as(tmp_path, "ann")
+    assert run(["review", "list", *dora, *data]) == 0
     assert "student_months" in capsys.readouterr().out
-    assert run(["review", "approve", "1", "--reason", "fine", "--by", "ann", *data]) == 1
+    assert run(["review", "approve", "1", "--reason", "fine", *ann, *data]) == 1
     assert "a researcher may not review a held request" in capsys.readouterr().err
-    assert run(["review", "approve", "1", "--reason", "In the purpose", "--by", "dora",
-                *data]) == 0  # fmt: skip
+    assert run(["review", "approve", "1", "--reason", "In the purpose", *dora, *data]) == 0
     assert re.search(r"request 1: released as r-", capsys.readouterr().out)
-    assert run(["review", "reject", "1", "--reason", "late", "--by", "dora", *data]) == 1
+    assert run(["review", "reject", "1", "--reason", "late", *dora, *data]) == 1
     assert "request 1 is released, not held" in capsys.readouterr().err
     assert run(["audit", "verify", *data]) == 0
 
 
 def test_tokens_are_shown_once_and_revoked(
-    office: tuple[list[str], str], research_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = ["--data-dir", str(research_dir)]
-    assert run(["token", "issue", "ann", "--days", "30", *data]) == 0
+    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    data = ["--data-dir", str(data_dir)]
+    registrar = _as(tmp_path, "registrar")
+    assert run(["token", "issue", "ann", "--days", "30", *registrar, *data]) == 0
     shown = capsys.readouterr()
     token = shown.out.strip()
     assert re.fullmatch(r"medler_[0-9a-f]{16}_[A-Za-z0-9_-]{40,}", token)
     assert "shown only now" in shown.err
     token_id = token.split("_")[1]
-    assert run(["token", "issue", "dora", "--by", "ann", *data]) == 1
+    assert run(["token", "issue", "dora", *_as(tmp_path, "ann"), *data]) == 1
     assert "a researcher may not issue a token" in capsys.readouterr().err
-    assert run(["token", "revoke", token_id, *data]) == 0
-    assert run(["token", "revoke", "0000", *data]) == 1
+    assert run(["token", "revoke", token_id, *registrar, *data]) == 0
+    assert run(["token", "revoke", "0000", *registrar, *data]) == 1
     assert "there is no token '0000'" in capsys.readouterr().err
+    assert run(["release", json.dumps(BY_GRADE), *office[0]]) == 0  # ann's other token aside
+    capsys.readouterr()
+    assert run(["token", "list", *registrar, *data]) == 1  # an admin's view only
+    assert "a statistician may not list tokens" in capsys.readouterr().err
+    assert run(["token", "list", "--person", "ann", *_as(tmp_path, "root"), *data]) == 0
+    listed = capsys.readouterr().out
+    assert token_id in listed and "revoked" in listed
