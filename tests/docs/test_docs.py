@@ -361,7 +361,7 @@ def test_every_documented_bash_block_can_be_parsed() -> None:
 def test_the_command_line_check_catches_what_it_should() -> None:
     commands, unparsed = command_lines(
         "medler keys init   # once\n"
-        ".venv/bin/medler project create p --by anna \\\n  --purpose 'x' ; medler audit head\n"
+        ".venv/bin/medler project create p --token-file a \\\n  --purpose 'x' ; medler audit head\n"
         "W=$(medler audit head) && MEDLER_DATA_DIR=d medler build --memory-limit=2GB\n"
         'medler release \'{"table":\n  "exposure"}\' --project P\n'
         "echo medler --no-such-option | medler ledger show\n"
@@ -369,7 +369,7 @@ def test_the_command_line_check_catches_what_it_should() -> None:
     assert unparsed == []
     assert commands == [
         ["medler", "keys", "init"],
-        ["medler", "project", "create", "p", "--by", "anna", "--purpose", "x"],
+        ["medler", "project", "create", "p", "--token-file", "a", "--purpose", "x"],
         ["medler", "audit", "head"],
         ["medler", "audit", "head"],
         ["medler", "build", "--memory-limit=2GB"],
@@ -381,7 +381,11 @@ def test_the_command_line_check_catches_what_it_should() -> None:
     assert (
         check_command(["medler", "build", "--dry-run"]) == "'medler build' has no option --dry-run"
     )
-    assert check_command(["medler", "review", "list", "--by", "dora", "--help"]) is None
+    assert check_command(["medler", "review", "list", "--token-file", "d.token", "--help"]) is None
+    assert (  # acting on a name alone is gone: a doc that still shows it is caught
+        check_command(["medler", "review", "list", "--by", "dora"])
+        == "'medler review list' has no option --by"
+    )
     assert command_lines("medler release '{\n")[1] == ["medler release '{"]
 
 
@@ -489,7 +493,8 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     out = office.result.stdout
     assert "Created key mk-" in out
     assert "project absence-2027: approved, budget ρ 1" in out
-    assert "audit log verified: 6 records, unbroken" in out
+    # the office's people and tokens (8), the data set's cap (3), the project (3), eva (4)
+    assert "audit log verified: 18 records, unbroken" in out
     assert "3 people kept with a source-local pseudonym" in out
     assert "ID policy: SE; unlinkable IDs: local;" in out
     assert re.search(r"absence-2027\s*│\s*approved\s*│", out)

@@ -141,9 +141,13 @@ def test_the_office_path_runs_line_for_line(office: Office) -> None:
     out = office.result.stdout
     assert "Created key mk-" in out
     assert "project absence-2027: approved, budget ρ 1" in out
-    assert re.search(r"^Release r-\d{8}T\d{6}-[0-9a-f]{8}: sdc", out, re.MULTILINE), out
+    # a release id: its time, 8 hex digits of its digest and 6 random ones
+    assert re.search(r"^Release r-\d{8}T\d{6}-[0-9a-f]{14}: sdc", out, re.MULTILINE), out
+    assert "statistician bertil: proposal 1, waiting for a second person" in out
+    assert "dataset: cap ρ 5: proposal 2, waiting for a second person" in out
     assert re.search(r"audit log verified: \d+ records, unbroken", out)
-    assert_token_file(office.folder / "eva.token")
+    for holder in ("rut", "anna", "bertil", "eva", "dora"):
+        assert_token_file(office.folder / f"{holder}.token")
     key = office.folder.parent / "home" / ".config" / "medler" / "key.json"
     assert key.exists(), "medler keys init keeps the key in the home folder, outside the data"
     assert (office.folder / "medler-data" / "research" / "CURRENT").exists()
