@@ -177,7 +177,9 @@ def _plain_sha256(_key_id: str, prev: str, content: str) -> str:
 
 def _with_the_key(url: str) -> Seal:
     """What a forger who also stole the audit key file can compute."""
-    keys = keys_for(connect_control_plane(url))
+    engine = connect_control_plane(url)
+    keys = keys_for(engine)
+    engine.dispose()
     return lambda key_id, prev, content: keys.mac(key_id, prev + content)
 
 
