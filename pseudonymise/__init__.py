@@ -16,47 +16,110 @@ Modules
 Nothing outside this package may read a key or a raw identifier's structure.
 """
 
-from pseudonymise._audit_keys import AuditKeyError, AuditKeys, load_audit_keys, rotate_audit_key
-from pseudonymise._audit_keys import check_place as check_key_place
-from pseudonymise._audit_keys import key_path as audit_key_path
-from pseudonymise._collisions import CollisionGuard, check_collisions
-from pseudonymise._domains import Domain
-from pseudonymise._errors import (
-    CollisionError,
-    KeyFileError,
-    KeyLocationError,
-    ScopeError,
-    UnknownDomainError,
-    UnlinkableIdError,
-)
-from pseudonymise._hashing import (
-    PSEUDONYM_SCHEME,
-    STATUS_DTYPE,
-    Pseudonymiser,
-    normalise_object_ids,
-)
-from pseudonymise._keys import (
-    ENV_KEY_FILE,
-    KeyFile,
-    KeyRef,
-    create_key_file,
-    default_key_path,
-    load_key_file,
-    resolve_key_path,
-    rotate_key_file,
-)
-from pseudonymise.luhn import luhn_check_digit, luhn_valid
-from pseudonymise.national_ids import (
-    Country,
-    IdKind,
-    IdPolicy,
-    IdReason,
-    IdStatus,
-    NationalId,
-    Unlinkable,
-    normalise_person_id,
-    normalise_person_ids,
-)
+from typing import TYPE_CHECKING
+
+from medler._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from pseudonymise._audit_keys import (
+        AuditKeyError,
+        AuditKeys,
+        audit_key_path,
+        check_key_place,
+        load_audit_keys,
+        rotate_audit_key,
+    )
+    from pseudonymise._collisions import (
+        CollisionGuard,
+        check_collisions,
+    )
+    from pseudonymise._domains import (
+        Domain,
+    )
+    from pseudonymise._errors import (
+        CollisionError,
+        KeyFileError,
+        KeyLocationError,
+        ScopeError,
+        UnknownDomainError,
+        UnlinkableIdError,
+    )
+    from pseudonymise._hashing import (
+        PSEUDONYM_SCHEME,
+        STATUS_DTYPE,
+        Pseudonymiser,
+        normalise_object_ids,
+    )
+    from pseudonymise._keys import (
+        ENV_KEY_FILE,
+        KeyFile,
+        KeyRef,
+        create_key_file,
+        default_key_path,
+        load_key_file,
+        resolve_key_path,
+        rotate_key_file,
+    )
+    from pseudonymise.luhn import (
+        luhn_check_digit,
+        luhn_valid,
+    )
+    from pseudonymise.national_ids import (
+        Country,
+        IdKind,
+        IdPolicy,
+        IdReason,
+        IdStatus,
+        NationalId,
+        Unlinkable,
+        normalise_person_id,
+        normalise_person_ids,
+    )
+
+# Where each public name lives, loaded on first use (PEP 562): the control plane reads the
+# audit key without loading the hashing engine and Polars.
+_HOME = {
+    "AuditKeyError": "_audit_keys",
+    "AuditKeys": "_audit_keys",
+    "load_audit_keys": "_audit_keys",
+    "rotate_audit_key": "_audit_keys",
+    "check_key_place": "_audit_keys",
+    "audit_key_path": "_audit_keys",
+    "CollisionGuard": "_collisions",
+    "check_collisions": "_collisions",
+    "Domain": "_domains",
+    "CollisionError": "_errors",
+    "KeyFileError": "_errors",
+    "KeyLocationError": "_errors",
+    "ScopeError": "_errors",
+    "UnknownDomainError": "_errors",
+    "UnlinkableIdError": "_errors",
+    "PSEUDONYM_SCHEME": "_hashing",
+    "STATUS_DTYPE": "_hashing",
+    "Pseudonymiser": "_hashing",
+    "normalise_object_ids": "_hashing",
+    "ENV_KEY_FILE": "_keys",
+    "KeyFile": "_keys",
+    "KeyRef": "_keys",
+    "create_key_file": "_keys",
+    "default_key_path": "_keys",
+    "load_key_file": "_keys",
+    "resolve_key_path": "_keys",
+    "rotate_key_file": "_keys",
+    "luhn_check_digit": "luhn",
+    "luhn_valid": "luhn",
+    "Country": "national_ids",
+    "IdKind": "national_ids",
+    "IdPolicy": "national_ids",
+    "IdReason": "national_ids",
+    "IdStatus": "national_ids",
+    "NationalId": "national_ids",
+    "Unlinkable": "national_ids",
+    "normalise_person_id": "national_ids",
+    "normalise_person_ids": "national_ids",
+}
+
+__getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "ENV_KEY_FILE",

@@ -48,14 +48,14 @@ class AuditKeys:
         return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-def key_path() -> Path:
+def audit_key_path() -> Path:
     configured = os.environ.get(KEY_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
     return Path.home() / ".config" / "medler" / "audit-key.json"
 
 
-def check_place(path: Path, folder: Path | None, what: str, setting: str) -> None:
+def check_key_place(path: Path, folder: Path | None, what: str, setting: str) -> None:
     """Refuse ``path`` inside ``folder`` (the control database's folder): whoever holds the
     database would hold it too."""
     if folder is None:
@@ -73,8 +73,8 @@ def check_place(path: Path, folder: Path | None, what: str, setting: str) -> Non
 def load_audit_keys(database_folder: Path | None, *, create: bool = False) -> AuditKeys:
     """The audit keys (created when ``create`` and there is no key file yet). The file's place
     (never in ``database_folder``) and permissions are checked on every load."""
-    path = key_path()
-    check_place(path, database_folder, "audit key file", KEY_ENV)
+    path = audit_key_path()
+    check_key_place(path, database_folder, "audit key file", KEY_ENV)
     with _lock:
         if not path.exists():
             if not create:

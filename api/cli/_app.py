@@ -208,21 +208,24 @@ def release_command(
     preview: Annotated[
         bool, typer.Option("--preview", help="Show accuracy or suppression only; spend nothing.")
     ] = False,
-    requester: Annotated[
-        str, typer.Option(help="The registered researcher who asks (a member of --project).")
-    ] = "",
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="A file holding the researcher's token (default: "
+                     "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN)."),
+    ] = None,
     project: Annotated[str, typer.Option(help="The approved project the release is for.")] = "",
     justification: Annotated[
         str | None,
         typer.Option(help="Ask for an exception: the request is held for the DPO's review."),
     ] = None,
 ) -> None:
-    """Preview or release a query spec (docs/reference/query-spec.md) for a researcher in a
-    project; a request that fails a reviewable check is held for the DPO."""
+    """Preview or release a query spec (docs/reference/query-spec.md) as the researcher whose
+    token is given, in a project they belong to; a request that fails a reviewable check is
+    held for the DPO."""
     from api.cli import _release  # loaded for this command only
 
     _release.run_release(spec_text=spec, data_dir=data_dir or _default_data_dir(),
-                         requester=requester, project=project, preview=preview,
+                         token_file=token_file, project=project, preview=preview,
                          justification=justification)  # fmt: skip
 
 

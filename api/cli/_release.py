@@ -100,17 +100,18 @@ def print_outcome(outcome: Outcome, spec: QuerySpec, console: Console) -> None:
 
 
 def run_release(
-    *, spec_text: str, data_dir: Path, requester: str, project: str, preview: bool,
+    *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, preview: bool,
     justification: str | None = None,
 ) -> None:  # fmt: skip
+    from api.cli._governance import _actor
+
     spec = read_spec(spec_text)
-    if not requester or not project:
-        raise UsageError("a release is for a researcher in a project: give --requester and "
-                         "--project")  # fmt: skip
+    if not project:
+        raise UsageError("a release is for a project: give --project")
     control = control_plane(data_dir)
     governance = Governance(control)
+    actor = _actor(governance, token_file)  # the researcher, by their token
     service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
-    actor = governance.person(requester)
     console = stdout_console()
     if preview:
         print_preview(service.preview(actor, project, spec), spec, console)

@@ -650,6 +650,8 @@ class Governance:
         check_cap(rho)
         if self.person(researcher).role != "researcher":
             raise MedlerUserError(f"{researcher} is not a researcher")
+        with Session(self.engine) as session:
+            _project(session, project)  # NotFound before anything about its budget
         self._within_project(BudgetScope.of_researcher(project, researcher), rho)
         with Session(self.engine) as session, session.begin():
             row = _project(session, project)

@@ -97,7 +97,7 @@ def office(
          "--project", project, "--rho", "0.5", *_as(tmp_path, "registrar"))  # fmt: skip
     token("ann", by="registrar")
     capsys.readouterr()
-    return [*data, "--project", project, "--requester", "ann"], project
+    return [*data, "--project", project, *_as(tmp_path, "ann")], project
 
 
 def test_an_sdc_release_prints_its_cells(
@@ -172,14 +172,17 @@ def test_a_release_needs_a_member_of_an_approved_project(
 ) -> None:  # fmt: skip
     options, project = office
     data = ["--data-dir", str(data_dir)]
+    (tmp_path / "nobody.token").write_text("medler_0123456789abcdef_" + "x" * 43)
     assert run(["release", json.dumps(BY_GRADE), *data, "--project", project,
-                "--requester", "nobody"]) == 1  # fmt: skip
-    assert "there is no person 'nobody'" in capsys.readouterr().err
+                *_as(tmp_path, "nobody")]) == 1  # fmt: skip
+    assert "the token is not valid" in capsys.readouterr().err
     assert run(["release", json.dumps(BY_GRADE), *data, "--project", project,
-                "--requester", "dora"]) == 1  # fmt: skip
+                *_as(tmp_path, "dora")]) == 1  # fmt: skip
     assert "a dpo may not submit a query" in capsys.readouterr().err
-    assert run(["release", json.dumps(BY_GRADE), *data]) == 2
-    assert "give --requester and --project" in capsys.readouterr().err
+    assert run(["release", json.dumps(BY_GRADE), *data, *_as(tmp_path, "ann")]) == 2
+    assert "give --project" in capsys.readouterr().err
+    assert run(["release", json.dumps(BY_GRADE), *data, "--project", project]) == 2
+    assert "acts as a registered person" in capsys.readouterr().err
     assert run(["project", "close", project, *data, *_as(tmp_path, "registrar")]) == 0
     assert run(["release", json.dumps(BY_GRADE), *options]) == 1
     assert f"project {project} is closed, not approved" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.service import Settings, create_app
+from release import MemoryStore
 from release.governance import Governance, raise_cap, set_up_office
 from release.governance._models import Request as HeldRequest
 from tests.research_data import research_dir
@@ -74,6 +75,9 @@ def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
     app = create_app(Settings(data_dir=research_dir, mode="development", secure_cookies=False,
                               control_url=f"sqlite:///{tmp_path / 'control.db'}"))  # fmt: skip
     gov: Governance = app.state.medler.governance
+    # a release store of the site's own: the research folder is shared by other tests, and the
+    # audit page reconciles the store with this control plane's chain
+    app.state.medler.engine.store = MemoryStore()
     office = set_up_office(gov, "t", "Uni")
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()

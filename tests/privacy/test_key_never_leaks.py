@@ -27,6 +27,7 @@ from pseudonymise import (
     load_key_file,
     rotate_key_file,
 )
+from tests.api.test_cli_keys import _confirmed_rotation
 
 PIN = "194608239986"
 
@@ -108,7 +109,10 @@ def test_cli_output_and_logs_never_show_the_key(
     assert run(["keys", "init", "--key-file", str(path)]) == 0
     first = load_key_file(path)
     assert run(["keys", "show", "--key-file", str(path)]) == 0
-    assert run(["keys", "rotate", "--key-file", str(path), "--yes"]) == 0
+    data = tmp_path / "data"
+    token, approval = _confirmed_rotation(data, tmp_path / "admin.token")
+    assert run(["keys", "rotate", "--key-file", str(path), "--yes", "--approval", str(approval),
+                "--token-file", str(token), "--data-dir", str(data)]) == 0  # fmt: skip
     second = load_key_file(path)
     path.chmod(0o644)
     assert run(["keys", "show", "--key-file", str(path)]) != 0

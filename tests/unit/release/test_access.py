@@ -499,12 +499,6 @@ def test_calls_on_an_unknown_project_raise_not_found(world: World) -> None:
     assert _caps(world) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MedlerUserError,
-    reason="source bug: add_member checks the project's budget before the project exists, so "
-    "an unknown project reads 'project p9 has no budget yet' instead of NotFound",
-)
 def test_adding_a_member_to_an_unknown_project_raises_not_found(world: World) -> None:
     with pytest.raises(NotFound, match="no project 'p9'"):
         world.gov.add_member(world.registrar, "p9", "alice", rho=0.1)
