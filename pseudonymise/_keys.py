@@ -211,13 +211,16 @@ def create_key_file(
     return key
 
 
-def rotate_key_file(path: Path | None = None, *, now: dt.datetime | None = None) -> KeyFile:
-    """Replace the key at ``path`` with a new one, version + 1; returns the new key.
+def rotate_key_file(
+    path: Path | None = None, *, now: dt.datetime | None = None, data_dir: Path | None = None
+) -> KeyFile:
+    """Replace the key at ``path`` with a new one, version + 1; returns the new key. With
+    ``data_dir``, a key inside it is refused, as on every load.
 
     The file is replaced atomically (a new file, then a rename), so a crash leaves either the
     old key or the new one, never half of either.
     """
-    current = load_key_file(path)
+    current = load_key_file(path, data_dir=data_dir)
     new = _new_key(current.path, version=current.version + 1, previous=current.key_id, now=now)
     temporary = current.path.with_name(f".{current.path.name}.{secrets.token_hex(6)}.tmp")
     try:

@@ -46,6 +46,11 @@ review_app = _typer("review", "Held requests: list, approve, reject (the DPO).")
 proposal_app = _typer("proposal", "Acts that need a second person: list, confirm, reject.")
 admin_app = _typer("admin", "The first administrator of an empty control plane.")
 
+TokenOut = Annotated[
+    Path | None,
+    typer.Option("--token-out",
+                 help="Write the token to this new file (mode 0600) instead of printing it."),
+]  # fmt: skip
 As = Annotated[
     Path | None,
     typer.Option("--token-file", help="A file holding your token (default: "
@@ -262,13 +267,7 @@ def person_add(
 def token_issue(
     person: Annotated[str, typer.Argument(help="A registered person's id.")],
     days: Annotated[int, typer.Option(help="Days until it expires (1-366).")] = 90,
-    token_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--token-out",
-            help="Write the token to this new file (mode 0600) instead of printing it.",
-        ),
-    ] = None,
+    token_out: TokenOut = None,
     token_file: As = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -367,13 +366,7 @@ def admin_init(
     person: Annotated[str, typer.Argument(help="The first admin's user name.")],
     name: Annotated[str, typer.Option(help="Their full name.")],
     organisation: Annotated[str, typer.Option(help="Their organisation.")],
-    token_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--token-out",
-            help="Write the token to this new file (mode 0600) instead of printing it.",
-        ),
-    ] = None,
+    token_out: TokenOut = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register the first admin on an empty control plane, with their token (whoever holds

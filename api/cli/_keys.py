@@ -119,9 +119,11 @@ def rotate(
     from api.cli._governance import _actor
     from release.governance import Governance
 
-    gov = Governance(control_plane(_data_dir(data_dir)))
+    folder = _data_dir(data_dir)
+    load_key_file(key_file, data_dir=folder)  # its place, before the rotation is spent
+    gov = Governance(control_plane(folder))
     gov.use_rotation(_actor(gov, token_file), approval, "pseudonymisation")
-    key = rotate_key_file(key_file)
+    key = rotate_key_file(key_file, data_dir=folder)
     typer.echo(
         f"Rotated: key {key.key_id} (version {key.version}) replaces {key.previous_key_id} "
         f"(version {key.version - 1})."
@@ -136,8 +138,17 @@ def rotate(
 
 
 @keys_app.command("show")
-def show(key_file: KeyFileOption = None) -> None:
-    """Check the key file and show its id, version, creation time and path (never the key)."""
-    key = load_key_file(key_file)
+def show(
+    key_file: KeyFileOption = None,
+    data_dir: Annotated[
+        Path,
+        typer.Option("--data-dir", envvar="MEDLER_DATA_DIR",
+                     help="The data directory (default: $MEDLER_DATA_DIR or ./medler-data); a "
+                     "key inside it is refused."),
+    ] = Path("medler-data"),
+) -> None:  # fmt: skip
+    """Check the key file (its place too) and show its id, version, creation time and path
+    (never the key)."""
+    key = load_key_file(key_file, data_dir=data_dir)
     for line in _describe(key):
         typer.echo(line)

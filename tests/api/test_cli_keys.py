@@ -146,3 +146,23 @@ def test_show_refuses_a_bad_key_file(
     err = capsys.readouterr().err
     assert err.startswith("error: " + message.format(path=path))
     assert err.count("\n") == 1
+
+
+def test_show_and_rotate_refuse_a_key_copied_into_the_data_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key's place is checked on every load, not only when it is made."""
+    path = tmp_path / "keys" / "key.json"
+    assert run(["keys", "init", "--key-file", str(path)]) == 0
+    data = tmp_path / "data"
+    data.mkdir()
+    copy = data / "key.json"
+    copy.write_bytes(path.read_bytes())
+    copy.chmod(0o600)
+    capsys.readouterr()
+    assert run(["keys", "show", "--key-file", str(copy), "--data-dir", str(data)]) != 0
+    assert "data directory" in capsys.readouterr().err
+    token, approval = _confirmed_rotation(tmp_path / "control", tmp_path / "admin.token")
+    assert run(["keys", "rotate", "--key-file", str(copy), "--yes", "--approval", str(approval),
+                "--token-file", str(token), "--data-dir", str(data)]) != 0  # fmt: skip
+    assert "data directory" in capsys.readouterr().err
