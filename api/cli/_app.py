@@ -210,8 +210,11 @@ def release_command(
     ] = False,
     token_file: Annotated[
         Path | None,
-        typer.Option("--token-file", help="A file holding the researcher's token (default: "
-                     "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN)."),
+        typer.Option(
+            "--token-file",
+            help="A file holding the researcher's token (default: "
+            "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN).",
+        ),
     ] = None,
     project: Annotated[str, typer.Option(help="The approved project the release is for.")] = "",
     justification: Annotated[
