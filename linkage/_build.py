@@ -32,15 +32,18 @@ from linkage.build import (
     student_days,
     student_lessons,
     student_months,
+    student_profiles,
     student_teachers,
+    student_term_teachers,
     student_terms,
     teacher_terms,
+    turnover,
 )
 from medler.errors import UsageError
 
 RESEARCH = "research"
 TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "student_terms",
-          "teacher_terms", "quality")  # fmt: skip
+          "student_term_teachers", "student_profiles", "teacher_terms", "quality")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,14 @@ def build_research_tables(
             facts = e.keep("lesson_facts", lesson_facts(t))
             sl = write("student_lessons", student_lessons(t, facts))
             first, last = _date_range(paths["student_lessons"], "local_date")
-            met = write("student_teachers", student_teachers(sl, lesson_teachers(t)))
-            write("exposure", exposure(sl, met))
+            taught = e.keep("lesson_teachers", lesson_teachers(t))
+            met = write("student_teachers", student_teachers(sl, taught))
+            exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
             days = e.keep("student_days", student_days(sl))
             months = write("student_months", student_months(sl, days))
-            write("student_terms", student_terms(sl, months, t["student_register"], days))
+            terms = write("student_terms", student_terms(sl, months, t["student_register"], days))
+            term_teachers = write("student_term_teachers", student_term_teachers(met))
+            write("student_profiles", student_profiles(exposed, terms, term_teachers))
             write("teacher_terms", teacher_terms(t, sl))
             write("quality", quality(t, sl, facts))
             e.close()

@@ -7,21 +7,29 @@ Modules
   teachers (with substitutes marked) of every held lesson.
 - ``_student_lessons``: ``student_lessons``, one row per pupil and held lesson.
 - ``_exposure``: ``exposure``, per pupil × term × subject: the teachers the pupil met.
+- ``_turnover``: per pupil × term × subject, whether the pupil's teacher was replaced or left.
+- ``_profiles``: ``student_profiles``, per pupil × term: teaching, turnover, absence and merit
+  in one row; ``student_term_teachers``, the teachers behind it.
 - ``_absence``: ``student_months`` and ``student_terms``: absence indicators.
 - ``_teachers``: ``teacher_terms``: certification, experience and turnover per teacher × term.
 - ``_quality``: ``quality``, per school × month: how complete and timely registration is.
-- ``_calendar``, ``_rates``: terms and months; the rate and threshold functions.
+- ``_calendar``, ``_rates``, ``_bands``: terms and months; the rate and threshold functions;
+  the bands (public keys) of absence, merit and experience.
 """
 
 from linkage.build._absence import student_days, student_months, student_terms
+from linkage.build._bands import absence_band, experience_band, merit_band
 from linkage.build._exposure import exposure, student_teachers
 from linkage.build._participation import lesson_pupils, lesson_teachers
+from linkage.build._profiles import student_profiles, student_term_teachers
 from linkage.build._quality import quality
 from linkage.build._student_lessons import lesson_facts, student_lessons
 from linkage.build._tables import open_snapshot, snapshot_files
 from linkage.build._teachers import teacher_terms
+from linkage.build._turnover import turnover
 
-__all__ = ["exposure", "lesson_facts", "lesson_pupils", "lesson_teachers", "open_snapshot",
-           "quality", "snapshot_files",
-           "student_days", "student_lessons", "student_months", "student_teachers", "student_terms",
-           "teacher_terms"]  # fmt: skip
+__all__ = ["absence_band", "experience_band", "exposure", "lesson_facts", "lesson_pupils",
+           "lesson_teachers", "merit_band", "open_snapshot", "quality", "snapshot_files",
+           "student_days", "student_lessons", "student_months", "student_profiles",
+           "student_teachers", "student_term_teachers", "student_terms", "teacher_terms",
+           "turnover"]  # fmt: skip

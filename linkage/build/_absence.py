@@ -11,8 +11,10 @@ Absent minutes are valid (anmäld, beviljad ledighet) plus invalid (ogiltig) abs
 ``other_minutes`` (attending elsewhere) are not absence. A **day absent** is a school day on which
 the pupil had at least one reported lesson and attended none of them (no present or other
 minutes). Persistent (≥ 10 %) and severe (≥ 50 %) absence, the month alert (> 20 %) and ≥ 15
-days are taken over the pupil's own reported time (``_rates``). These are research variables,
-built and kept inside the service; they leave it only as counts and shares.
+days are taken over the pupil's own reported time (``_rates``). ``absence_band`` is the band of
+``absence_rate_reported`` (< 5, 5–10, 10–20, 20–50, ≥ 50 %) and ``merit_band`` that of the merit
+value (``_bands``), public keys to group by. These are research variables, built and kept inside
+the service; they leave it only as counts and shares.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from linkage.build._bands import absence_band, merit_band
 from linkage.build._calendar import month, term
 from linkage.build._rates import (
     MANY_DAYS_ABSENT,
@@ -82,6 +85,7 @@ def _rates(sums: ir.Table) -> dict[str, ir.Value]:
         "absent_minutes": absent,
         "absence_rate_reported": rate(absent, sums.reported_minutes),
         "absence_rate_planned": rate(absent, sums.planned_minutes),
+        "absence_band": absence_band(absent, sums.reported_minutes),
         "valid_absence_rate": rate(sums.valid_absence_minutes, sums.reported_minutes),
         "invalid_absence_rate": rate(sums.invalid_absence_minutes, sums.reported_minutes),
         "reported_share": rate(sums.reported_lessons, sums.lessons),
@@ -122,4 +126,5 @@ def student_terms(
         days_absent=joined.days_absent,
         many_days_absent=joined.days_absent >= MANY_DAYS_ABSENT,
         merit_value=joined.merit_value,
+        merit_band=merit_band(joined.merit_value),
     )  # fmt: skip

@@ -10,9 +10,14 @@ school with most minutes.
 - ``teacher_switches``: regular (non-substitute) teachers whose first lesson with the pupil in
   the subject came after the pupil's first lesson in it that term — a teacher taking over, a
   change of class, or a teacher joining.
+- ``turnover_hit``: the pupil's teacher in the subject was replaced during the term or left
+  the school since the term before (``_turnover``).
 - ``certified_share``, ``legitimated_share``, ``novice_share``, ``new_teacher_share``,
   ``two_teacher_share``, ``substitute_share``: minutes of lessons with such a teacher (or two
   teachers, or a substitute) over all minutes.
+- ``certified_minutes``, ``legitimated_minutes``, ``novice_minutes``, ``new_teacher_minutes``,
+  ``substitute_minutes``: the numerators of those shares, so that a share over many rows is
+  exact as a ratio of sums (Σ ``certified_minutes`` ÷ Σ ``minutes``), weighted by minutes.
 - ``mean_experience``: minutes-weighted mean of the lessons' mean teacher experience, over lessons
   whose teachers' experience is known.
 - Absence: ``absence_rate_reported`` (absent over reported minutes) and ``absence_rate_planned``
@@ -49,7 +54,8 @@ def student_teachers(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir
     )
 
 
-def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
+def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
+    """``turnover``: ``linkage.build.turnover`` (one row per pupil × term × subject)."""
     sl = student_lessons
     absent = sl.valid_absence_minutes.fill_null(0) + sl.invalid_absence_minutes.fill_null(0)
     # one pass over the pupil-lessons, per key and school; the totals and the main school are
@@ -85,7 +91,13 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
         main_teacher_minutes=with_first.teacher_minutes.max(),
         teacher_switches=(with_first.first_regular > with_first.first_start).cast("int64").sum(),
     )
-    joined = totals.join(school, KEY).left_join(teachers, KEY)
+    joined = (
+        totals.join(school, KEY)
+        .left_join(teachers, KEY)
+        .drop(*(f"{k}_right" for k in KEY))
+        .left_join(turnover.select(*KEY, "turnover_hit"), KEY)
+        .drop(*(f"{k}_right" for k in KEY))
+    )
     m = joined.minutes
     return joined.select(
         *KEY, "school_code", "grade", grade_band=grade_band(joined.grade),
@@ -93,6 +105,7 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
         teachers=joined.teachers.fill_null(0),
         main_teacher_share=rate(joined.main_teacher_minutes.fill_null(0), m),
         teacher_switches=joined.teacher_switches.fill_null(0),
+        turnover_hit=joined.turnover_hit.fill_null(False),
         certified_share=rate(joined.certified_minutes, m),
         legitimated_share=rate(joined.legitimated_minutes, m),
         mean_experience=rate(joined.experience_sum, joined.experience_weight),
@@ -100,6 +113,11 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table) -> ir.Table:
         new_teacher_share=rate(joined.new_teacher_minutes, m),
         two_teacher_share=rate(joined.two_teacher_minutes, m),
         substitute_share=rate(joined.substitute_minutes, m),
+        certified_minutes=joined.certified_minutes,
+        legitimated_minutes=joined.legitimated_minutes,
+        novice_minutes=joined.novice_minutes,
+        new_teacher_minutes=joined.new_teacher_minutes,
+        substitute_minutes=joined.substitute_minutes,
         reported_share=rate(joined.reported_lessons, joined.lessons),
         absence_rate_reported=rate(joined.absent_minutes, joined.reported_minutes),
         absence_rate_planned=rate(joined.absent_minutes, m),

@@ -5,8 +5,9 @@
   as a substitute. ``regular``: taught at least one lesson as the activity's own teacher.
 - ``certified_share``: minutes in lessons where the teacher is certified in the lesson's subject
   for every grade band among its pupils.
-- ``legitimated``, ``experience_years``, ``novice`` (< 3 years) and ``new_to_school`` (arrived
-  this school year) from the teacher register; null when the teacher is not in it.
+- ``legitimated``, ``experience_years`` (and its ``experience_band``, 0-2, 3-9, 10-19, 20+),
+  ``novice`` (< 3 years) and ``new_to_school`` (arrived this school year) from the teacher
+  register; null when the teacher is not in it.
 - ``leaves``: the teacher leaves the school by the next school year: none of their duties at the
   school is open-ended or runs to 1 August of the following year (null without a duty there).
 - ``school_turnover``: the share of the school's regular teachers that term who leave.
@@ -21,6 +22,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from linkage.build._bands import experience_band
 from linkage.build._calendar import school_year_start, term
 from linkage.build._participation import lesson_teachers
 from linkage.build._rates import rate
@@ -97,6 +99,7 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
         certified_share=rate(joined.certified_minutes, joined.minutes),
         legitimated=joined.legitimated,
         experience_years=joined.experience_years,
+        experience_band=experience_band(joined.experience_years),
         novice=joined.experience_years < NOVICE_YEARS,
         new_to_school=joined.arrival_year >= joined.year,
         leaves=ibis.ifelse(joined.last_day.isnull(), ibis.null("boolean"),

@@ -453,10 +453,11 @@ def test_a_pseudonym_cannot_be_grouped_filtered_or_measured(
         e.release(query, "mallory")
 
 
-def test_the_pupil_teacher_link_table_is_never_released(research_dir: Path) -> None:
+@pytest.mark.parametrize("link", ["student_teachers", "student_term_teachers"])
+def test_the_pupil_teacher_link_table_is_never_released(research_dir: Path, link: str) -> None:
     e = engine(research_dir)
     with pytest.raises(QueryRefused, match="no releasable research table"):
-        e.release(counts(table="student_teachers"), "mallory")
+        e.release(counts(table=link), "mallory")
 
 
 # --- margins --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import exposure, lesson_teachers, student_lessons, student_teachers
+from linkage.build import exposure, lesson_teachers, student_lessons, student_teachers, turnover
 from tests.spec.tables import dicts, rows, spec_tables
 
 SCHOOL = {
@@ -108,7 +108,8 @@ SCHOOL = {
 def table() -> dict[int, dict[str, object]]:
     t = spec_tables(**SCHOOL)
     sl = student_lessons(t)
-    out = exposure(sl, student_teachers(sl, lesson_teachers(t)))
+    taught = lesson_teachers(t)
+    out = exposure(sl, student_teachers(sl, taught), turnover(t, sl, taught))
     return {row["student_pid"]: row for row in dicts(out)}  # type: ignore[misc]
 
 

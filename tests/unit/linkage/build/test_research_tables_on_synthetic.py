@@ -48,8 +48,8 @@ def _t(research: dict[str, Any], name: str) -> pl.DataFrame:
 def test_the_snapshot_holds_every_table_with_its_row_count(research: dict[str, Any]) -> None:
     report = research["report"]
     assert set(report.rows) == {"student_lessons", "student_teachers", "exposure",
-                                "student_months", "student_terms", "teacher_terms",
-                                "quality"}  # fmt: skip
+                                "student_months", "student_terms", "student_term_teachers",
+                                "student_profiles", "teacher_terms", "quality"}  # fmt: skip
     for name, rows in report.rows.items():
         assert _t(research, name).height == rows
     counts = research["truth"]["counts"]
@@ -99,6 +99,56 @@ def test_certified_minutes_in_exposure(research: dict[str, Any]) -> None:
     assert exposure["minutes"].sum() == _t(research, "student_lessons")["minutes"].sum()
     assert (exposure["teachers"] >= 1).all()
     assert exposure["main_teacher_share"].is_between(0, 1).all()
+
+
+def test_the_minute_weighted_certified_share_is_the_generators(
+    research: dict[str, Any],
+) -> None:
+    """Σ certified_minutes ÷ Σ minutes is the share of pupils' lesson minutes with a teacher
+    certified for the subject and the pupil's grade band, as the generator counts it
+    (``certified_share_of_pupil_minutes``), exactly; the mean of the pupils' shares is not."""
+    figure = research["truth"]["figures"]["certified_share_of_pupil_minutes"]
+    for name in ("exposure", "student_profiles"):
+        rows = _t(research, name)
+        assert rows["certified_minutes"].sum() / rows["minutes"].sum() == pytest.approx(
+            figure, abs=EXACT
+        ), name
+    exposure = _t(research, "exposure")
+    assert exposure["certified_share"].mean() != pytest.approx(figure, abs=0.01)
+    for column in ("certified", "legitimated", "novice", "new_teacher", "substitute"):
+        share = exposure[f"{column}_minutes"] / exposure["minutes"]
+        assert (share - exposure[f"{column}_share"]).abs().max() < EXACT, column
+
+
+def test_profiles_are_one_per_pupil_and_term(research: dict[str, Any]) -> None:
+    profiles, terms = _t(research, "student_profiles"), _t(research, "student_terms")
+    assert profiles.select("student_pid", "term").is_unique().all()
+    assert profiles.height == terms.height
+    joined = profiles.join(terms, on=["student_pid", "term"], suffix="_terms")
+    assert (joined["minutes"] == joined["planned_minutes"]).all()
+    assert (joined["school_code"] == joined["school_code_terms"]).all()
+    assert profiles["minutes"].sum() == _t(research, "exposure")["minutes"].sum()
+    assert (profiles["teachers"] >= 1).all()
+    links = _t(research, "student_term_teachers")
+    assert links.select("student_pid", "term", "teacher_pid").is_unique().all()
+    assert profiles["teachers"].sum() == links.height
+
+
+def test_bands_take_only_their_public_values(research: dict[str, Any]) -> None:
+    for name, column, values in [
+        ("student_terms", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
+        ("student_months", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
+        ("student_profiles", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
+        ("student_terms", "merit_band",
+         {"<100", "100-160", "160-200", "200-240", "240-280", ">=280"}),
+        ("teacher_terms", "experience_band", {"0-2", "3-9", "10-19", "20+"}),
+    ]:  # fmt: skip
+        assert set(_t(research, name)[column].drop_nulls()) <= values, (name, column)
+    terms = _t(research, "student_terms")
+    known = terms.filter(pl.col("reported_minutes") > 0)
+    assert known["absence_band"].null_count() == 0
+    persistent = known.filter(pl.col("persistent_absence"))
+    assert set(persistent["absence_band"]) <= {"10-20%", "20-50%", ">=50%"}
 
 
 def test_registration_quality(research: dict[str, Any]) -> None:

@@ -1,0 +1,101 @@
+"""Teacher turnover as the pupil meets it: per pupil × term × subject, whether the pupil's
+teacher in the subject was replaced during the term or left the school since the term before.
+
+Read from the schedule alone (who taught which held lesson); a substitute never counts, in
+either direction. A pupil's **regular** teacher is one who taught them a lesson as the
+activity's own teacher.
+
+- ``teacher_replaced`` (within the term): on one activity of the subject, one regular teacher's
+  lessons with the pupil ended before the pupil's last lesson on it, and a different regular
+  teacher's lessons with the pupil began after the pupil's first lesson on it, and began and
+  ended later than the first teacher's. A change of class (the pupil moving to another
+  activity), a teacher joining while the first stays, and a teacher off sick with substitutes
+  covering are not replacements.
+- ``teacher_left`` (between terms): a regular teacher of the pupil in the subject at a school
+  in the term before taught no held lesson at that school this term, while the pupil has the
+  subject at that school this term. The first term of a snapshot has no term before it in the
+  schedule, so only replacements within it can be seen.
+- ``turnover_hit``: either.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from linkage.build._calendar import term
+
+KEY = ["student_pid", "term", "subject_code"]
+
+
+def next_term(this: ir.StringValue) -> ir.StringValue:
+    """The term after ``this`` (``2026HT`` → ``2027VT`` → ``2027HT``)."""
+    year = this.substr(0, 4).cast("int32")
+    return ibis.ifelse(
+        this.endswith("HT"),
+        (year + 1).cast("string").concat("VT"),
+        year.cast("string").concat("HT"),
+    )
+
+
+def turnover(
+    t: dict[str, ir.Table], student_lessons: ir.Table, lesson_teachers: ir.Table
+) -> ir.Table:
+    """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
+    ``turnover_hit``. ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
+    lessons = t["lessons"]
+    held = lessons.filter(~lessons.cancelled).select("lesson_pid", "activity_pid", "local_date")
+    where = held.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
+    # the teachers who taught at each school each term, substitutes included (lesson-level)
+    present = (
+        lesson_teachers.join(where, "lesson_pid")
+        .select("teacher_pid", "school_code", term=term(where.local_date))
+        .distinct()
+    )
+    sl = student_lessons.select(*KEY, "school_code", "lesson_pid", "start_time").join(
+        held.select("lesson_pid", "activity_pid"), "lesson_pid"
+    )
+    on = [*KEY, "school_code", "activity_pid"]
+    span = sl.group_by(on).aggregate(first=sl.start_time.min(), last=sl.start_time.max())
+    regular = lesson_teachers.filter(~lesson_teachers.substitute).select(
+        "lesson_pid", "teacher_pid"
+    )
+    taught = sl.join(regular, "lesson_pid")
+    runs = (
+        taught.group_by([*on, "teacher_pid"])
+        .aggregate(since=taught.start_time.min(), until=taught.start_time.max())
+        .join(span, on)
+    )
+
+    stopped = runs.filter(runs.until < runs.last)
+    began = runs.filter(runs.since > runs.first).select(
+        *on, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
+    )
+    pairs = stopped.join(
+        began,
+        [*on, stopped.teacher_pid != began.new_teacher, began.new_since > stopped.since,
+         began.new_until > stopped.until],
+    )  # fmt: skip
+    replaced = pairs.select(*KEY).distinct().mutate(teacher_replaced=ibis.literal(True))
+
+    before = runs.select(*KEY, "school_code", "teacher_pid").distinct()
+    carried = before.mutate(term=next_term(before.term))
+    left = (
+        carried.semi_join(span.select(*KEY, "school_code"), [*KEY, "school_code"])
+        .anti_join(present, ["teacher_pid", "school_code", "term"])
+        .select(*KEY)
+        .distinct()
+        .mutate(teacher_left=ibis.literal(True))
+    )
+
+    rows = span.select(*KEY).distinct()
+    for hits in (replaced, left):
+        rows = rows.left_join(hits, KEY).drop(*(f"{k}_right" for k in KEY))
+    replaced_flag = rows.teacher_replaced.fill_null(False)
+    left_flag = rows.teacher_left.fill_null(False)
+    return rows.select(
+        *KEY,
+        teacher_replaced=replaced_flag,
+        teacher_left=left_flag,
+        turnover_hit=replaced_flag | left_flag,
+    )
