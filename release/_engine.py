@@ -26,6 +26,7 @@ a cell was suppressed is kept for the DPO and never published.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -52,6 +53,7 @@ from release._frames import (
 from release._keys import key_frame, key_values
 from release._linked import History, Output, audit
 from release._measures import kind, notes
+from release._planner import AccuracyPlan, plan_accuracy
 from release._policy import Policies, load_policies
 from release._results import Cell, Preview, Release
 from release._rules import Approval, Resolved, known_table, resolve
@@ -66,8 +68,9 @@ from release._store import (
 )
 from release._teachers import TeacherRules
 from release.governance import BudgetExhausted, Ledger, append_audit
+from release.governance._ledger import scopes_of
 
-__all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
+__all__ = ["AccuracyPlan", "Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
 
 RESEARCH = "research"
 OUTPUTS = ("released", "previewed")  # what the linked audit counts as published
@@ -307,6 +310,42 @@ class ReleaseEngine:
         self._keep_history(project, assessment, name)
         self._audit(requester, project, spec, "previewed", assessment.snapshot, preview=name)
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
+
+    def plan(
+        self,
+        spec: QuerySpec,
+        *,
+        persons: int,
+        half_width: float,
+        measure: str | None = None,
+        approval: Approval | None = None,
+        project: str = "default",
+        requester: str = "anonymous",
+    ) -> AccuracyPlan:
+        """The ρ a dp question costs for a 95 % half-width of ``half_width`` in cells of
+        ``persons`` (``measure``: one of the spec's, else all), and how many such questions
+        the remaining budget holds. From the spec, the public keys and the policies alone: no
+        row is read, nothing is spent or recorded."""
+        if spec.mode != "dp":
+            raise QueryRefused("the planner prices dp questions; give a spec in dp mode")
+        known_table(spec, self.policies, approval)
+        frame = self._frame(spec.table)
+        resolved = resolve(spec, self.policies, frame.schema(), approval)
+        outside = [f for f in resolved.findings if f.check == "approval"]
+        if outside:
+            raise outside[0].refusal()
+        planned = plan_accuracy(self._plan(resolved, frame), spec, resolved.table,
+                                persons=persons, half_width=half_width,
+                                measure=measure)  # fmt: skip
+        if self.ledger is None:
+            return planned
+        mine = set(scopes_of(project, requester))
+        remaining = min((t.remaining for t in self.ledger.totals() if t.scope in mine),
+                        default=None)  # fmt: skip
+        if remaining is None:
+            return planned
+        return replace(planned, remaining_rho=remaining,
+                       questions=math.floor(remaining / planned.rho + 1e-9))  # fmt: skip
 
     def _meter_previews(self, project: str) -> None:
         limit = self.policies.release.sdc.previews_per_day

@@ -150,7 +150,7 @@ def histogram_quantile(
         j = min(max(j, 1), k)
         within = kept[j - 1]
         frac = 0.0 if within <= 0 else (target - below[j - 1]) / within
-        estimate = edges[j - 1] + min(max(frac, 0.0), 1.0) * (edges[j] - edges[j - 1])
+        estimate = float(edges[j - 1] + min(max(frac, 0.0), 1.0) * (edges[j] - edges[j - 1]))
     z = z_of(alpha)  # per edge; the bins' width already makes it cover more than 1 − α
     sums = np.concatenate(([0.0], np.cumsum(raw)))
     d = sums - q * sums[-1]
