@@ -299,7 +299,7 @@ def _bands(spec: QuerySpec, table: Table) -> tuple[tuple[str, pl.Expr], ...]:
     band = pl.lit(None, dtype=pl.String)
     for label, low, high in reversed(list(zip(band_labels(edges), edges, edges[1:],
                                              strict=False))):  # fmt: skip
-        inside = (value >= low) & ((value < high) | (value == edges[-1]))
+        inside = (value >= low) & ((value < high) | pl.lit(high == edges[-1]))
         band = pl.when(inside).then(pl.lit(label)).otherwise(band)
     return ((band_column(spec.bands), band),)
 
