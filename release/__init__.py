@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 # Where each public name lives. The package loads its modules on first use (PEP 562), so that
 # ``release.governance`` and the command line start without loading OpenDP and Polars.
 _HOME = {
-    "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine", "ReleaseEngine": "_engine",
+    "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine",
+    "ReleaseEngine": "_engine",
     "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors",
     "QueryRefused": "_errors", "RowAccessRefused": "_errors",
     "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
@@ -67,8 +68,8 @@ __getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "FORMATS",
-    "AccuracyPlan",
     "REVIEWABLE_CHECKS",
+    "AccuracyPlan",
     "Cell",
     "FileStore",
     "Filter",

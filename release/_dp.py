@@ -162,9 +162,9 @@ def plan_release(
     for m in c.bins:
         binned = [*by, BIN + m]
         bins = pl.DataFrame({BIN + m: list(range(QUANTILE_BINS))}, schema={BIN + m: pl.Int64})
-        cells = keys.join(bins, how="cross") if keys is not None else bins
+        grid = keys.join(bins, how="cross") if keys is not None else bins
         counts = empty.group_by(binned).agg(dp.len(signed=True).alias(HIST + m))
-        plans.append(cells.lazy().join(counts, on=binned, how="left", nulls_equal=True))
+        plans.append(grid.lazy().join(counts, on=binned, how="left", nulls_equal=True))
     measure = dp.zero_concentrated_divergence()
 
     def make(scale: float) -> Measurements:

@@ -70,7 +70,15 @@ from release._teachers import TeacherRules
 from release.governance import BudgetExhausted, Ledger, append_audit
 from release.governance._ledger import scopes_of
 
-__all__ = ["AccuracyPlan", "Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
+__all__ = [
+    "AccuracyPlan",
+    "Assessment",
+    "Cell",
+    "Preview",
+    "Release",
+    "ReleaseEngine",
+    "release_from_record",
+]
 
 RESEARCH = "research"
 OUTPUTS = ("released", "previewed")  # what the linked audit counts as published

@@ -154,8 +154,8 @@ def histogram_quantile(
     z = z_of(alpha)  # per edge; the bins' width already makes it cover more than 1 − α
     sums = np.concatenate(([0.0], np.cumsum(raw)))
     d = sums - q * sums[-1]
-    j = np.arange(k + 1)
-    sd = noise.scale * np.sqrt(j * (1 - q) ** 2 + (k - j) * q**2)
+    at = np.arange(k + 1)
+    sd = noise.scale * np.sqrt(at * (1 - q) ** 2 + (k - at) * q**2)
     sure_below = np.nonzero(d + z * sd < 0)[0]  # the quantile is at or above e_j
     sure_above = np.nonzero(d - z * sd >= 0)[0]  # the quantile is below e_j
     low = float(edges[int(sure_below.max())]) if sure_below.size else float(edges[0])

@@ -10,6 +10,7 @@ cell describing too few teachers) are applied by the engine.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -297,8 +298,8 @@ def _bands(spec: QuerySpec, table: Table) -> tuple[tuple[str, pl.Expr], ...]:
     lo, hi = column.bounds
     value = pl.col(spec.bands).clip(lo, hi)
     band = pl.lit(None, dtype=pl.String)
-    for label, low, high in reversed(list(zip(band_labels(edges), edges, edges[1:],
-                                             strict=False))):  # fmt: skip
+    pairs = list(itertools.pairwise(edges))
+    for label, (low, high) in reversed(list(zip(band_labels(edges), pairs, strict=True))):
         inside = (value >= low) & ((value < high) | pl.lit(high == edges[-1]))
         band = pl.when(inside).then(pl.lit(label)).otherwise(band)
     return ((band_column(spec.bands), band),)

@@ -27,6 +27,7 @@ so in dp mode the bands cost no budget to list).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Annotated, Literal
 
@@ -59,7 +60,7 @@ def band_column(column: str) -> str:
 def band_labels(edges: tuple[float, ...]) -> list[str]:
     """The bands' labels, in order: ``0-5``, ``5-10``, …; each band holds its lower edge, the
     last its upper edge too."""
-    return [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    return [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
 
 
 class _Spec(BaseModel):

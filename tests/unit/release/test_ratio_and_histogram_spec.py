@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from release import QuerySpec, QueryRefused, load_policies
+from release import QueryRefused, QuerySpec, load_policies
 from release._frames import PrivateFrame, exact_table
 from release._measures import kind
 from release._rules import resolve
