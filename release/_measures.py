@@ -111,6 +111,8 @@ class CountTeachers(CountStudents):
 class _Quotient(Kind):
     """A noisy sum over another noisy sum or count: a mean, a share, a ratio."""
 
+    denominator_word: ClassVar[str] = "count"  # the preview's name for the denominator
+
     def parts(self, m: Measure) -> tuple[str, str]:
         """The released numerator and denominator columns."""
         raise NotImplementedError
@@ -143,7 +145,7 @@ class _Quotient(Kind):
     def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
         top, bottom = self.parts(m)
         return {"numerator_half_width": _width(noise, top),
-                "denominator_half_width": _width(noise, bottom),
+                f"{self.denominator_word}_half_width": _width(noise, bottom),
                 f"half_width_if_{PREVIEW_PERSONS}_persons":
                     self.planned_half_width(m, noise, table, PREVIEW_PERSONS)}  # fmt: skip
 
@@ -193,6 +195,7 @@ class Mean(_Quotient):
 
 class Ratio(_Quotient):
     name = "ratio"
+    denominator_word = "denominator"
 
     def exact(self, row: dict[str, Any], m: Measure) -> float | None:
         top, bottom = row.get(f"sum:{m.numerator}"), row.get(f"sum:{m.denominator}")
