@@ -233,13 +233,13 @@ class PlanOut(Labelled):
     rho: float = Field(description="The ρ the question costs.")
     persons: int
     half_width: float
-    measure: str | None
+    measure: str | None = Field(default=None, description="The measure it is for (null: all).")
     half_widths: dict[str, float | None] = Field(
         description="Each measure's 95 % half-width at that ρ in such a cell (null: a "
         "quantile's, which depends on the data)."
     )
-    remaining_rho: float | None = Field(description="Your smallest remaining budget.")
-    questions: int | None = Field(description="How many such questions it holds.")
+    remaining_rho: float | None = Field(default=None, description="Your smallest remaining budget.")
+    questions: int | None = Field(default=None, description="How many such questions it holds.")
 
 
 class CheckOut(BaseModel):
