@@ -17,7 +17,11 @@ Modules
 - ``_keys``: public key values, from public sources.
 - ``_results``: released cells, releases and previews.
 - ``_store``: release records (cache of identical queries, the history the linked audit reads).
-- ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``.
+- ``_intervals``: intervals from known noise (discrete Gaussian quantiles, Fieller's interval,
+  quantiles from a noisy histogram): pure maths.
+- ``_planner``: the ρ a dp question costs for the accuracy wanted (``AccuracyPlan``).
+- ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``,
+  ``plan``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING
 from medler._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from release._engine import Cell, Preview, Release, ReleaseEngine
+    from release._engine import AccuracyPlan, Cell, Preview, Release, ReleaseEngine
     from release._errors import (
         REVIEWABLE_CHECKS,
         PrivacyInvariantBroken,
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
 # Where each public name lives. The package loads its modules on first use (PEP 562), so that
 # ``release.governance`` and the command line start without loading OpenDP and Polars.
 _HOME = {
-    "Cell": "_engine", "Preview": "_engine", "Release": "_engine", "ReleaseEngine": "_engine",
+    "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine",
+    "ReleaseEngine": "_engine",
     "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors",
     "QueryRefused": "_errors", "RowAccessRefused": "_errors",
     "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
@@ -64,6 +69,7 @@ __getattr__ = lazy_exports(__name__, _HOME)
 __all__ = [
     "FORMATS",
     "REVIEWABLE_CHECKS",
+    "AccuracyPlan",
     "Cell",
     "FileStore",
     "Filter",

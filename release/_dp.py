@@ -15,8 +15,15 @@ verified. OpenDP's own path (``Context``) binary-searches the scale, building th
 dozens of times per query.
 
 Per cell the measurement releases the number of persons (``n``) and, per measure, a noisy sum
-(and, for means, a noisy count of persons with a value). Means are noisy sum ÷ noisy count;
-their interval is the widest ratio the two 95 % intervals allow, clipped to the bounds.
+(and, for means, a noisy count of persons with a value; for ratios, a noisy sum of each
+column). A quantile is read from a second measurement: a noisy histogram of the measure over
+public bins in each cell (the bins are a further public key, so each person still touches one
+group per cell). The two run one after the other on the same rows, and their losses add
+(zCDP composes by sums); both share one scale, calibrated together.
+
+Every released column's noise (its distribution and scale, as OpenDP reports it) is kept, and
+the intervals are computed from it exactly (``_intervals``): the discrete Gaussian's own
+quantile for counts, Fieller's interval for a noisy sum over a noisy count or sum.
 """
 
 from __future__ import annotations
@@ -31,32 +38,79 @@ from opendp.accuracy import summarize_polars_measurement
 from opendp.extras.polars import DPExpr
 
 from release._errors import PrivacyInvariantBroken
-from release._frames import ROW, Collapse
-from release._measures import clip, interval, kind
+from release._frames import BIN, ROW, Collapse
+from release._intervals import ALPHA, QUANTILE_BINS, Noise
+from release._measures import half_width, kind
 from release._policy import Table
 from release._results import Cell
 from release._spec import QuerySpec
 
 dp.enable_features("contrib")
 
-QUANTILE_CANDIDATES = 101  # evenly spaced over the measure's bounds
 CALIBRATION_TRIES = 8
+HIST = "hist:"  # a quantile's histogram: per cell, the noisy count of each bin, in bin order
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """The measurements of one release, run in turn on the same collapsed rows: the cells'
+    counts and sums, then one histogram per quantile's measure, joined into one row per cell
+    (a histogram as a list of counts, ``hist:<column>``)."""
+
+    parts: tuple[Any, ...]
+    by: tuple[str, ...]
+    bins: tuple[str, ...]
+
+    def __call__(self, rows: pl.LazyFrame) -> pl.DataFrame:
+        main, *histograms = (_collected(part(rows)) for part in self.parts)
+        for column, counts in zip(self.bins, histograms, strict=True):
+            name = HIST + column
+            lists = counts.sort([*self.by, BIN + column]).group_by(
+                list(self.by) or pl.lit(0), maintain_order=True
+            ).agg(pl.col(name).cast(pl.Float64))  # fmt: skip
+            if self.by:
+                main = main.join(lists, on=list(self.by), how="left", nulls_equal=True)
+            else:
+                main = main.with_columns(pl.lit(lists[name][0]).alias(name))
+        return main
+
+    def map(self, d_in: Any) -> float:
+        return sum(float(part.map(d_in)) for part in self.parts)
+
+
+def _collected(released: Any) -> pl.DataFrame:
+    out = released.collect() if hasattr(released, "collect") else released
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 @dataclass(frozen=True)
 class DpPlan:
-    """A calibrated measurement, ready to run, with what it costs and how accurate it is."""
+    """Calibrated measurements, ready to run, with what they cost and the noise each released
+    column carries (``noise``: distribution and scale, as OpenDP reports them)."""
 
-    measurement: Any
+    measurement: Measurements
     rho: float
     scale: float
-    accuracy: dict[str, float | None]  # per released column, the 95 % half-width
-    columns: dict[str, str]  # released column → what it estimates
+    noise: dict[str, Noise]
+
+    @property
+    def accuracy(self) -> dict[str, float | None]:
+        """Per released column, the 95 % half-width of its noise."""
+        return accuracy_at(self, ALPHA)
+
+    def rescaled(self, factor: float) -> DpPlan:
+        """The same plan with every scale multiplied by ``factor`` (and ρ divided by its
+        square): what the planner reads, never run."""
+        noise = {k: v.scaled(factor) for k, v in self.noise.items()}
+        return DpPlan(self.measurement, self.rho / factor**2, self.scale * factor, noise)
 
 
-def _expressions(c: Collapse, quantiles: dict[str, tuple[str, float]]) -> list[pl.Expr]:
+def _expressions(c: Collapse) -> list[pl.Expr]:
     exprs = [dp.len(signed=True).alias("n")]
     for m, bounds in c.means.items():
+        if m in c.quantile_only:
+            continue
         # a mean's numerator is ``total:m``, apart from a sum of the same column (``sum:m``)
         exprs.append(DPExpr(pl.col(m).fill_null(0.0)).sum(bounds).alias(f"total:{m}"))
         exprs.append(DPExpr(pl.col(m)).count(signed=True).alias(f"count:{m}"))
@@ -65,11 +119,6 @@ def _expressions(c: Collapse, quantiles: dict[str, tuple[str, float]]) -> list[p
         exprs.append(DPExpr(pl.col(f"sum:{m}").fill_null(0.0)).sum(bound).alias(f"sum:{m}"))
     for f in c.flags:
         exprs.append(DPExpr(pl.col(f).fill_null(0.0)).sum((0.0, 1.0)).alias(f"sum:{f}"))
-    for name, (m, q) in quantiles.items():
-        lo, hi = c.means[m]
-        step = (hi - lo) / (QUANTILE_CANDIDATES - 1)
-        candidates = [lo + i * step for i in range(QUANTILE_CANDIDATES)]
-        exprs.append(DPExpr(pl.col(m).fill_null(lo)).quantile(q, candidates).alias(name))
     return exprs
 
 
@@ -82,9 +131,9 @@ def plan_release(
     max_persons: int,
     quantiles: dict[str, tuple[str, float]] | None = None,
 ) -> DpPlan:
-    """Build and calibrate the measurement for collapsed rows with ``schema``, grouped by
-    ``c.by`` over the public ``keys`` (None for an ungrouped query)."""
-    quantiles = quantiles or {}
+    """Build and calibrate the measurements for collapsed rows with ``schema``, grouped by
+    ``c.by`` over the public ``keys`` (None for an ungrouped query). ``quantiles`` is kept for
+    the callers' sake: the histograms come from ``c.bins``."""
     empty = pl.LazyFrame(schema={**schema, ROW: pl.Boolean()})
     domain = dp.domain_of(empty, infer=True)
     by = list(c.by)
@@ -96,18 +145,32 @@ def plan_release(
     bounds = [dp.polars.Bound(by=[], per_group=reach)]
     if by:
         bounds.append(dp.polars.Bound(by=by, per_group=1, num_groups=reach))
+    for m in c.bins:  # a person's collapsed row per cell falls in one bin
+        binned = [*by, BIN + m]
+        domain = dp.with_margin(
+            domain, dp.polars.Margin(by=binned, invariant="keys", max_length=max_persons)
+        )
+        bounds.append(dp.polars.Bound(by=binned, per_group=1, num_groups=reach))
     metric, d_in = dp.unit_of(contributions=bounds)
-    exprs = _expressions(c, quantiles)
+    exprs = _expressions(c)
     if by:
         assert keys is not None
-        plan = keys.lazy().join(empty.group_by(by).agg(exprs), on=by, how="left",
-                                nulls_equal=True)  # fmt: skip
+        plans = [keys.lazy().join(empty.group_by(by).agg(exprs), on=by, how="left",
+                                  nulls_equal=True)]  # fmt: skip
     else:
-        plan = empty.select(exprs)
+        plans = [empty.select(exprs)]
+    for m in c.bins:
+        binned = [*by, BIN + m]
+        bins = pl.DataFrame({BIN + m: list(range(QUANTILE_BINS))}, schema={BIN + m: pl.Int64})
+        grid = keys.join(bins, how="cross") if keys is not None else bins
+        counts = empty.group_by(binned).agg(dp.len(signed=True).alias(HIST + m))
+        plans.append(grid.lazy().join(counts, on=binned, how="left", nulls_equal=True))
     measure = dp.zero_concentrated_divergence()
 
-    def make(scale: float) -> Any:
-        return dp.m.make_private_lazyframe(domain, metric, measure, plan, global_scale=scale)
+    def make(scale: float) -> Measurements:
+        return Measurements(tuple(dp.m.make_private_lazyframe(domain, metric, measure, plan,
+                                                              global_scale=scale)
+                                  for plan in plans), tuple(by), c.bins)  # fmt: skip
 
     unit_loss = float(make(1.0).map(d_in))
     scale = math.sqrt(unit_loss / rho)
@@ -122,28 +185,35 @@ def plan_release(
             "the calibrated measurement costs more than its budget; this is a bug in medler, "
             "and nothing was released"
         )
-    summary = summarize_polars_measurement(measurement, 0.05)
-    accuracy = {
-        str(row["column"]): (None if row["accuracy"] is None else float(row["accuracy"]))
-        for row in summary.iter_rows(named=True)
-    }
-    return DpPlan(measurement, spent, scale, accuracy, {})
+    return DpPlan(measurement, spent, scale, noise_of(measurement))
+
+
+def noise_of(measurements: Measurements) -> dict[str, Noise]:
+    """The noise OpenDP says each released column carries: its distribution and scale."""
+    noise = {}
+    for part in measurements.parts:
+        for row in summarize_polars_measurement(part, ALPHA).iter_rows(named=True):
+            distribution = str(row["distribution"])
+            if "Gaussian" not in distribution:
+                raise PrivacyInvariantBroken(
+                    f"column {row['column']} carries {distribution} noise, which medler does "
+                    "not know the intervals of; this is a bug in medler"
+                )
+            noise[str(row["column"])] = Noise(float(row["scale"]), "Integer" in distribution)
+    return noise
 
 
 def accuracy_at(plan: DpPlan, alpha: float) -> dict[str, float | None]:
     """The half-width of each released column's (1 − alpha) interval."""
-    if math.isclose(alpha, 0.05):
-        return plan.accuracy
-    summary = summarize_polars_measurement(plan.measurement, alpha)
-    return {str(r["column"]): r["accuracy"] for r in summary.iter_rows(named=True)}
+    return {column: n.half_width(alpha) for column, n in plan.noise.items()}
 
 
 def dp_cells(
-    released: pl.DataFrame, spec: QuerySpec, table: Table, accuracy: dict[str, float | None]
+    released: pl.DataFrame, spec: QuerySpec, table: Table, noise: dict[str, Noise]
 ) -> list[Cell]:
     """The cells of an OpenDP release, in key order: each measure's estimate with its 95 %
-    half-width and interval, clipped to what the measure can be (post-processing: free)."""
-    by = list(spec.group_by)
+    interval and half-width, clipped to what the measure can be (post-processing: free)."""
+    by = list(spec.keys)
     ordered = released.sort(by, nulls_last=True) if by else released
     out = []
     for row in ordered.iter_rows(named=True):
@@ -152,11 +222,9 @@ def dp_cells(
         lower: dict[str, float | None] = {}
         upper: dict[str, float | None] = {}
         for m in spec.measures:
-            behaviour = kind(m)
-            value, widths[m.name] = behaviour.estimate(row, m, accuracy, table)
-            bounds = behaviour.value_range(m, table)
-            values[m.name] = clip(value, bounds)
-            lower[m.name], upper[m.name] = interval(values[m.name], widths[m.name], bounds)
+            estimate = kind(m).estimate(row, m, noise, table, ALPHA)
+            values[m.name], lower[m.name], upper[m.name] = estimate
+            widths[m.name] = half_width(estimate)
         keys = {k: row[k] for k in by}
         out.append(Cell(keys, "released", values, widths, lower=lower, upper=upper))
     return out

@@ -26,6 +26,7 @@ a cell was suppressed is kept for the DPO and never published.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -40,6 +41,7 @@ from release import _sdc
 from release._dp import DpPlan, dp_cells, plan_release
 from release._errors import Finding, QueryRefused
 from release._frames import (
+    BIN,
     Collapse,
     PrivateFrame,
     exact_table,
@@ -50,11 +52,12 @@ from release._frames import (
 )
 from release._keys import key_frame, key_values
 from release._linked import History, Output, audit
-from release._measures import RATIO_NOTE, is_ratio, kind
+from release._measures import kind, notes
+from release._planner import AccuracyPlan, plan_accuracy
 from release._policy import Policies, load_policies
 from release._results import Cell, Preview, Release
 from release._rules import Approval, Resolved, known_table, resolve
-from release._spec import QuerySpec
+from release._spec import QuerySpec, band_column, band_labels
 from release._store import (
     FileStore,
     ReleaseStore,
@@ -65,8 +68,17 @@ from release._store import (
 )
 from release._teachers import TeacherRules
 from release.governance import BudgetExhausted, Ledger, append_audit
+from release.governance._ledger import scopes_of
 
-__all__ = ["Assessment", "Cell", "Preview", "Release", "ReleaseEngine", "release_from_record"]
+__all__ = [
+    "AccuracyPlan",
+    "Assessment",
+    "Cell",
+    "Preview",
+    "Release",
+    "ReleaseEngine",
+    "release_from_record",
+]
 
 RESEARCH = "research"
 OUTPUTS = ("released", "previewed")  # what the linked audit counts as published
@@ -293,10 +305,10 @@ class ReleaseEngine:
         if spec.mode == "dp":
             plan = assessment.plan
             assert plan is not None
-            accuracy = {m.name: kind(m).preview(m, plan.accuracy) for m in spec.measures}
-            notes = [RATIO_NOTE] if any(is_ratio(m) for m in spec.measures) else []
+            table = assessment.resolved.table
+            accuracy = {m.name: kind(m).preview(m, plan.noise, table) for m in spec.measures}
             return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
-                           accuracy=accuracy, notes=notes)  # fmt: skip
+                           accuracy=accuracy, notes=notes(spec.measures))  # fmt: skip
         cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in assessment.cells]
         name = assessment.history.outputs[-1] if assessment.history else preview_id(spec)
         record = record_of(project, requester, assessment.snapshot, spec, "previewed", version)
@@ -306,6 +318,42 @@ class ReleaseEngine:
         self._keep_history(project, assessment, name)
         self._audit(requester, project, spec, "previewed", assessment.snapshot, preview=name)
         return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
+
+    def plan(
+        self,
+        spec: QuerySpec,
+        *,
+        persons: int,
+        half_width: float,
+        measure: str | None = None,
+        approval: Approval | None = None,
+        project: str = "default",
+        requester: str = "anonymous",
+    ) -> AccuracyPlan:
+        """The ρ a dp question costs for a 95 % half-width of ``half_width`` in cells of
+        ``persons`` (``measure``: one of the spec's, else all), and how many such questions
+        the remaining budget holds. From the spec, the public keys and the policies alone: no
+        row is read, nothing is spent or recorded."""
+        if spec.mode != "dp":
+            raise QueryRefused("the planner prices dp questions; give a spec in dp mode")
+        known_table(spec, self.policies, approval)
+        frame = self._frame(spec.table)
+        resolved = resolve(spec, self.policies, frame.schema(), approval)
+        outside = [f for f in resolved.findings if f.check == "approval"]
+        if outside:
+            raise outside[0].refusal()
+        planned = plan_accuracy(self._plan(resolved, frame), spec, resolved.table,
+                                persons=persons, half_width=half_width,
+                                measure=measure)  # fmt: skip
+        if self.ledger is None:
+            return planned
+        mine = set(scopes_of(project, requester))
+        remaining = min((t.remaining for t in self.ledger.totals() if t.scope in mine),
+                        default=None)  # fmt: skip
+        if remaining is None:
+            return planned
+        return replace(planned, remaining_rho=remaining,
+                       questions=math.floor(remaining / planned.rho + 1e-9))  # fmt: skip
 
     def _meter_previews(self, project: str) -> None:
         limit = self.policies.release.sdc.previews_per_day
@@ -360,8 +408,6 @@ class ReleaseEngine:
         except (QueryRefused, BudgetExhausted) as refusal:
             self.record_refusal(spec, requester, project, refusal, **more)
             raise
-        ratios = spec.mode == "dp" and any(is_ratio(m) for m in spec.measures)
-        notes = [RATIO_NOTE] if ratios else []
         # why a cell was suppressed is kept for the DPO, never published: a published reason
         # would tell an attacker that a cell holds fewer than the threshold, and narrow it
         reasons = [{"keys": c.keys, "margin": c.margin, "reason": c.reason}
@@ -370,7 +416,7 @@ class ReleaseEngine:
         release = Release(
             release_id=release_id, spec=spec.model_dump(mode="json"), mode=spec.mode,
             snapshot=snapshot, policy_version=self.policies.version, rho=rho, cells=cells,
-            notes=notes,
+            notes=notes(spec.measures) if spec.mode == "dp" else [],
         )  # fmt: skip
         record = record_of(project, requester, snapshot, spec, "released", self.policies.version,
                          release=release)  # fmt: skip
@@ -430,9 +476,9 @@ class ReleaseEngine:
             or (m.column is not None and resolved.table.columns[m.column].describes == "teachers")
             for m in spec.measures
         )
-        levels = [spec.group_by]
-        if spec.margins and spec.group_by:
-            levels += _sdc.margin_levels(spec.group_by)
+        levels = [spec.keys]
+        if spec.margins and spec.keys:
+            levels += _sdc.margin_levels(spec.keys)
         policy = self.policies.release.sdc
         table = exact_table(
             frame, c, levels=levels, per_teacher=per_teacher,
@@ -444,14 +490,14 @@ class ReleaseEngine:
         flags = [m.column for m in spec.measures if m.kind == "share" and m.column]
         means = [m.column for m in spec.measures if m.kind == "mean" and m.column]
         protected = _sdc.protect(
-            table, spec.group_by, policy, margins=spec.margins, sums=list(c.sums),
+            table, spec.keys, policy, margins=spec.margins, sums=list(c.sums),
             means=means, flags=flags, quantiles=list(resolved.quantiles),
         )  # fmt: skip
         rounded = policy.rounding_base > 0
         out = []
         for row in protected.iter_rows(named=True):
             released = row[_sdc.STATUS] == _sdc.RELEASED
-            keys = {k: row[k] for k in spec.group_by}
+            keys = {k: row[k] for k in spec.keys}
             values = {m.name: (kind(m).exact(row, m) if released else None)
                       for m in spec.measures}  # fmt: skip
             status = ("rounded" if rounded else "released") if released else "suppressed"
@@ -462,16 +508,25 @@ class ReleaseEngine:
     # --- dp ---------------------------------------------------------------------------------
 
     def _keys(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
-        if not resolved.spec.group_by:
-            return None
+        """The public cells: every combination of the group-by keys' public values, and with
+        ``bands``, of the bands (from the catalogue's published edges)."""
+        spec = resolved.spec
+        bands = None
+        if spec.bands is not None:
+            edges = resolved.table.columns[spec.bands].bands
+            assert edges is not None
+            bands = pl.DataFrame({band_column(spec.bands): band_labels(edges)})
+        if not spec.group_by:
+            return bands
         research = read_manifest(self.snapshot)
         canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
         widened = {name: key_dtype(dtype) for name, dtype in frame.schema().items()}
-        return key_frame(
-            resolved.table, resolved.spec.group_by, self.policies.catalogue.keys,
+        keys = key_frame(
+            resolved.table, spec.group_by, self.policies.catalogue.keys,
             widened, canonical=canonical, manifest=read_manifest(canonical),
             period=research.get("period", {}),
         )  # fmt: skip
+        return keys.join(bands, how="cross") if bands is not None else keys
 
     def public_keys(self) -> dict[str, list[Any]]:
         """Every public key source's values for the current snapshot (from public registers,
@@ -525,12 +580,12 @@ class ReleaseEngine:
         released = run_measurement(assessment.frame, resolved.collapse, plan.measurement)
         if self.ledger is not None and entry is not None:
             self.ledger.mark_released(entry)
-        return dp_cells(released, resolved.spec, resolved.table, plan.accuracy), plan.rho
+        return dp_cells(released, resolved.spec, resolved.table, plan.noise), plan.rho
 
 
 def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell]) -> Output:
     def keys(c: Cell) -> tuple[object, ...]:
-        return tuple(c.keys.get(k) for k in spec.group_by)
+        return tuple(c.keys.get(k) for k in spec.keys)
 
     shown = tuple(keys(c) for c in cells if c.status != "suppressed")
     hidden = tuple(keys(c) for c in cells if c.status == "suppressed")
@@ -538,8 +593,10 @@ def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell
 
 
 def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
-    out: dict[str, pl.DataType] = {name: key_dtype(schema[name]) for name in c.by}
+    out: dict[str, pl.DataType] = {name: key_dtype(schema.get(name, pl.String()))
+                                   for name in c.by}  # fmt: skip
     out |= {m: pl.Float64() for m in c.means}
+    out |= {BIN + m: pl.Int64() for m in c.bins}
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}
     out |= {f: pl.Float64() for f in c.flags}
     return out

@@ -26,8 +26,8 @@ FORMATS = {
 def release_rows(release: Release) -> list[dict[str, Any]]:
     """One flat row per cell: the keys (None in a margin: "all"), the status, each measure's
     value and, in dp mode, ``<measure>_lower`` and ``<measure>_upper``."""
-    group_by = list(release.spec.get("group_by", []))
     spec = QuerySpec.model_validate(release.spec)
+    group_by = list(spec.keys)
     measures = [m.name for m in spec.measures]
     counts = {m.name for m in spec.measures if m.kind in ("count_students", "count_teachers")}
     rows = []

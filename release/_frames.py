@@ -21,12 +21,14 @@ from typing import Any
 import polars as pl
 
 from release._errors import RowAccessRefused
+from release._intervals import QUANTILE_BINS
 from release._sdc import LEVEL, STUDENTS, TEACHER_TOP, TEACHERS
 
 UNIT = "__unit"  # the privacy unit's column after collapsing (never in any output)
 ROW = "__row"  # a constant column of the rows a measurement reads
 NTH = "__nth"  # a row's position among its person's rows
 RANK = "__rank:"  # the rank of a key's value among its person's values
+BIN = "bin:"  # a person's bin of a measure, for a dp quantile (``Collapse.bins``)
 
 
 class PrivateFrame:
@@ -97,6 +99,9 @@ class Collapse:
     flags: tuple[str, ...]
     max_rows: int
     key_limits: tuple[tuple[str, int], ...] = ()
+    derived: tuple[tuple[str, pl.Expr], ...] = ()
+    bins: tuple[str, ...] = ()
+    quantile_only: tuple[str, ...] = ()  # means kept for a dp quantile's bins alone
 
     @property
     def reach(self) -> int:
@@ -125,10 +130,7 @@ def _bounded(lf: pl.LazyFrame, c: Collapse) -> pl.LazyFrame:
 
 
 def _collapsed(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
-    lf = frame._lazy()
-    for predicate in c.filters:
-        lf = lf.filter(predicate)
-    lf = _bounded(lf, c)
+    lf = _bounded(_filtered(frame, c), c)
     aggregates = [
         *(pl.col(m).clip(lo, hi).mean().alias(m) for m, (lo, hi) in c.means.items()),
         *(pl.col(m).clip(lo, hi).sum().alias(f"sum:{m}") for m, (lo, hi) in c.sums.items()),
@@ -136,8 +138,14 @@ def _collapsed(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
         pl.lit(True).alias(ROW),  # one per person and cell, so the frame is never empty
     ]
     schema = frame.schema()
-    widened = [pl.col(k).cast(key_dtype(schema[k])) for k in c.by]
-    return lf.group_by([c.unit, *c.by]).agg(aggregates).rename({c.unit: UNIT}).with_columns(widened)
+    widened = [pl.col(k).cast(key_dtype(schema.get(k, pl.String()))) for k in c.by]
+    bins = []
+    for m in c.bins:
+        lo, hi = c.means[m]
+        at = ((pl.col(m) - lo) / (hi - lo) * QUANTILE_BINS).floor()
+        bins.append(at.clip(0, QUANTILE_BINS - 1).cast(pl.Int64).alias(BIN + m))
+    grouped = lf.group_by([c.unit, *c.by]).agg(aggregates).rename({c.unit: UNIT})
+    return grouped.with_columns(*widened, *bins)
 
 
 def key_dtype(dtype: pl.DataType) -> pl.DataType:
@@ -346,7 +354,11 @@ def persons(frame: PrivateFrame, unit: str) -> pl.DataFrame:
 
 
 def _filtered(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
+    """The rows the filters keep, with the collapse's derived columns (a histogram's band;
+    a row outside every band is left out)."""
     lf = frame._lazy()
     for predicate in c.filters:
         lf = lf.filter(predicate)
+    for name, expr in c.derived:
+        lf = lf.with_columns(expr.alias(name)).filter(pl.col(name).is_not_null())
     return lf

@@ -4,23 +4,34 @@ the data, and what the preview says of its accuracy.
 
 A measure is one statistic per cell (``_spec.Measure``). Counts count persons; ``share`` is the
 share of a cell's persons with a flag; ``sum`` and ``mean`` are of a bounded measure column,
-each person's value clamped to the catalogue's bounds; ``quantile`` is of a bounded measure.
-In ``dp`` mode a count is the noisy number of persons ``n``; a sum is a noisy sum; a mean or a
-share is a noisy sum over a noisy count, and its interval the widest ratio the two intervals
-allow.
+each person's value clamped to the catalogue's bounds; ``ratio`` is one column's sum over
+another's; ``quantile`` is of a bounded measure. In ``dp`` mode a count is the noisy number of
+persons ``n``; a sum is a noisy sum; a mean, share or ratio is a noisy sum over another noisy
+sum or count, with Fieller's interval from the two noises (``_intervals``); a quantile is read
+from a noisy histogram over public bins, with the edges its counts allow.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from release._intervals import (
+    ALPHA,
+    Noise,
+    bin_edges,
+    fieller,
+    fieller_half_width,
+    histogram_quantile,
+    z_of,
+)
 from release._policy import Table
 from release._spec import Measure
 
-Interval = tuple[float | None, float | None]
+Estimate = tuple[float | None, float | None, float | None]  # value, lower, upper
+Noises = dict[str, Noise]
+PREVIEW_PERSONS = 100  # the preview states a mean's or share's half-width in a cell this size
 
 
 @dataclass(frozen=True)
@@ -34,10 +45,10 @@ class Kind:
         raise NotImplementedError
 
     def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        """The value and its half-width from a row of an OpenDP release (``n`` is the cell's
-        noisy number of persons)."""
+        self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
+    ) -> Estimate:
+        """The value and its (1 − α) interval from a row of an OpenDP release, given the
+        noise on each released column."""
         raise NotImplementedError
 
     def value_range(self, m: Measure, table: Table) -> tuple[float, float]:
@@ -46,13 +57,30 @@ class Kind:
         bounds = table.columns[m.column].bounds
         return bounds if bounds is not None else (-math.inf, math.inf)
 
-    def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        """What the preview says of the value's accuracy (95 % half-widths)."""
+    def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
+        """What the preview says of the value's accuracy (95 % half-widths), from the noise
+        alone: never from the data."""
         return {"half_width": None}
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _width(noise: Noises, column: str, alpha: float = ALPHA) -> float | None:
+    return noise[column].half_width(alpha) if column in noise else None
+
+
+def _plain(value: Any, noise: Noises, column: str, bounds: tuple[float, float],
+           alpha: float) -> Estimate:  # fmt: skip
+    """A value with symmetric noise: value ± its half-width, clipped to what it can be."""
+    if value is None:
+        return None, None, None
+    v = min(max(float(value), bounds[0]), bounds[1])
+    width = _width(noise, column, alpha)
+    if width is None:
+        return v, None, None
+    return v, max(float(value) - width, bounds[0]), min(float(value) + width, bounds[1])
 
 
 class CountStudents(Kind):
@@ -62,15 +90,15 @@ class CountStudents(Kind):
         return _float(row.get("students"))
 
     def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        return max(float(row["n"] or 0), 0.0), accuracy.get("n")
+        self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
+    ) -> Estimate:
+        return _plain(row["n"] or 0, noise, "n", self.value_range(m, table), alpha)
 
     def value_range(self, m: Measure, table: Table) -> tuple[float, float]:
         return 0.0, math.inf
 
-    def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        return {"half_width": accuracy.get("n")}
+    def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
+        return {"half_width": _width(noise, "n")}
 
 
 class CountTeachers(CountStudents):
@@ -80,25 +108,59 @@ class CountTeachers(CountStudents):
         return _float(row.get("teachers"))
 
 
-class Share(Kind):
+class _Quotient(Kind):
+    """A noisy sum over another noisy sum or count: a mean, a share, a ratio."""
+
+    denominator_word: ClassVar[str] = "count"  # the preview's name for the denominator
+
+    def parts(self, m: Measure) -> tuple[str, str]:
+        """The released numerator and denominator columns."""
+        raise NotImplementedError
+
+    def estimate(
+        self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
+    ) -> Estimate:
+        top, bottom = self.parts(m)
+        return fieller(row[top], row[bottom], noise[top], noise[bottom],
+                       self.value_range(m, table), alpha)  # fmt: skip
+
+    def typical(self, m: Measure, table: Table) -> float:
+        """What one person adds to the denominator, for the preview and the planner."""
+        return 1.0
+
+    def planned_half_width(
+        self, m: Measure, noise: Noises, table: Table, persons: float, alpha: float = ALPHA
+    ) -> float:
+        """The half-width in a cell of ``persons``, at the value in the measure's range
+        where it is widest (the value is not known before the release)."""
+        top, bottom = self.parts(m)
+        lo, hi = self.value_range(m, table)
+        hi = hi if math.isfinite(hi) else 1.0
+        lo = lo if math.isfinite(lo) else -hi
+        size = persons * self.typical(m, table)
+        values = [lo + (hi - lo) * i / 20 for i in range(21)]
+        return max(fieller_half_width(v, size, noise[top], noise[bottom], (lo, hi), alpha)
+                   for v in values)  # fmt: skip
+
+    def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
+        top, bottom = self.parts(m)
+        return {"numerator_half_width": _width(noise, top),
+                f"{self.denominator_word}_half_width": _width(noise, bottom),
+                f"half_width_if_{PREVIEW_PERSONS}_persons":
+                    self.planned_half_width(m, noise, table, PREVIEW_PERSONS)}  # fmt: skip
+
+
+class Share(_Quotient):
     name = "share"
 
     def exact(self, row: dict[str, Any], m: Measure) -> float | None:
         return _float(row.get(f"share:{m.column}"))
 
-    def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        total, width = row[f"sum:{m.column}"], accuracy.get(f"sum:{m.column}") or 0.0
-        return mean_interval(total, float(row["n"] or 0), width, accuracy.get("n") or 0.0,
-                             (0.0, 1.0))  # fmt: skip
+    def parts(self, m: Measure) -> tuple[str, str]:
+        return f"sum:{m.column}", "n"
 
     def value_range(self, m: Measure, table: Table) -> tuple[float, float]:
         return 0.0, 1.0
-
-    def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        return {"numerator_half_width": accuracy.get(f"sum:{m.column}"),
-                "count_half_width": accuracy.get("n")}  # fmt: skip
 
 
 class Sum(Kind):
@@ -108,36 +170,55 @@ class Sum(Kind):
         return _float(row.get(f"sum:{m.column}"))
 
     def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        return row[f"sum:{m.column}"], accuracy.get(f"sum:{m.column}")
+        self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
+    ) -> Estimate:
+        column = f"sum:{m.column}"
+        return _plain(row[column], noise, column, self.value_range(m, table), alpha)
 
     def value_range(self, m: Measure, table: Table) -> tuple[float, float]:
         lo, hi = super().value_range(m, table)
         return (0.0 if lo >= 0 else -math.inf), (0.0 if hi <= 0 else math.inf)
 
-    def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        return {"half_width": accuracy.get(f"sum:{m.column}")}
+    def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
+        return {"half_width": _width(noise, f"sum:{m.column}")}
 
 
-class Mean(Kind):
+class Mean(_Quotient):
     name = "mean"
 
     def exact(self, row: dict[str, Any], m: Measure) -> float | None:
         return _float(row.get(f"mean:{m.column}"))
 
-    def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        count = float(row[f"count:{m.column}"] or 0)
-        return mean_interval(row[f"total:{m.column}"], count,
-                             accuracy.get(f"total:{m.column}") or 0.0,
-                             accuracy.get(f"count:{m.column}") or 0.0,
-                             self.value_range(m, table))  # fmt: skip
+    def parts(self, m: Measure) -> tuple[str, str]:
+        return f"total:{m.column}", f"count:{m.column}"
 
-    def preview(self, m: Measure, accuracy: dict[str, float | None]) -> dict[str, float | None]:
-        return {"numerator_half_width": accuracy.get(f"total:{m.column}"),
-                "count_half_width": accuracy.get(f"count:{m.column}")}  # fmt: skip
+
+class Ratio(_Quotient):
+    name = "ratio"
+    denominator_word = "denominator"
+
+    def exact(self, row: dict[str, Any], m: Measure) -> float | None:
+        top, bottom = row.get(f"sum:{m.numerator}"), row.get(f"sum:{m.denominator}")
+        if top is None or not bottom:
+            return None
+        return float(top) / float(bottom)
+
+    def parts(self, m: Measure) -> tuple[str, str]:
+        return f"sum:{m.numerator}", f"sum:{m.denominator}"
+
+    def value_range(self, m: Measure, table: Table) -> tuple[float, float]:
+        assert m.numerator is not None and m.denominator is not None
+        top = table.columns[m.numerator].bounds or (-math.inf, math.inf)
+        bottom = table.columns[m.denominator].bounds or (0.0, math.inf)
+        if top[0] >= 0 and bottom[0] >= 0:
+            return 0.0, math.inf
+        return -math.inf, math.inf
+
+    def typical(self, m: Measure, table: Table) -> float:
+        """A person's denominator at the middle of its bounds (the planner takes a figure)."""
+        assert m.denominator is not None
+        lo, hi = table.columns[m.denominator].bounds or (0.0, 1.0)
+        return (lo + hi) / 2
 
 
 class Quantile(Kind):
@@ -147,18 +228,40 @@ class Quantile(Kind):
         return _float(row.get(m.name))
 
     def estimate(
-        self, row: dict[str, Any], m: Measure, accuracy: dict[str, float | None], table: Table
-    ) -> Interval:
-        return row[m.name], None
+        self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
+    ) -> Estimate:
+        assert m.column is not None and m.q is not None
+        column = f"hist:{m.column}"
+        counts = row.get(column)
+        edges = bin_edges(self.value_range(m, table))
+        if not counts:
+            counts = [0.0] * (len(edges) - 1)
+        return histogram_quantile(counts, edges, m.q, noise[column], alpha)
+
+    def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
+        """Persons: how far the count below the quantile may be off (its rank), and the
+        bins' width, the least the interval can be."""
+        assert m.column is not None and m.q is not None
+        column = f"hist:{m.column}"
+        if column not in noise:
+            return {"rank_half_width": None, "bin_width": None}
+        edges = bin_edges(self.value_range(m, table))
+        bins = len(edges) - 1
+        spread = noise[column].scale * math.sqrt(bins * m.q * (1 - m.q))
+        return {"rank_half_width": z_of() * spread, "bin_width": edges[1] - edges[0]}
 
 
 KINDS: dict[str, Kind] = {
-    k.name: k() for k in (CountStudents, CountTeachers, Share, Sum, Mean, Quantile)
+    k.name: k() for k in (CountStudents, CountTeachers, Share, Sum, Mean, Ratio, Quantile)
 }
 
 RATIO_NOTE = (
-    "means and shares are a noisy sum divided by a noisy count; their interval is the widest "
-    "ratio the two 95 % intervals allow"
+    "means, shares and ratios are a noisy sum divided by a noisy count or sum; their interval "
+    "is Fieller's, from both noises, and covers the truth 95 % of the time"
+)
+QUANTILE_NOTE = (
+    "quantiles are read from a noisy histogram over public bins; their interval runs between "
+    "the bin edges the noisy counts allow"
 )
 
 
@@ -167,34 +270,18 @@ def kind(m: Measure) -> Kind:
 
 
 def is_ratio(m: Measure) -> bool:
-    return m.kind in ("mean", "share")
+    return m.kind in ("mean", "share", "ratio")
 
 
-def clip(value: float | None, bounds: tuple[float, float]) -> float | None:
-    return None if value is None else min(max(value, bounds[0]), bounds[1])
+def notes(measures: tuple[Measure, ...]) -> list[str]:
+    """The notes a dp release or preview carries for its measures."""
+    out = [RATIO_NOTE] if any(is_ratio(m) for m in measures) else []
+    return out + ([QUANTILE_NOTE] if any(m.kind == "quantile" for m in measures) else [])
 
 
-def interval(value: float | None, width: float | None, bounds: tuple[float, float]) -> Interval:
-    if value is None or width is None:
-        return None, None
-    lo, hi = bounds
-    return max(value - width, lo), min(value + width, hi)
-
-
-def mean_interval(
-    total: float, count: float, a_total: float, a_count: float, bounds: Sequence[float]
-) -> tuple[float | None, float | None]:
-    """A noisy mean ``total / count`` and the half-width of the widest interval the two
-    estimates' intervals allow, clipped to the measure's bounds."""
-    lo, hi = bounds
-    if count <= 0:
-        return None, None
-    estimate = min(max(total / count, lo), hi)
-    low_count = count - a_count
-    if low_count <= 0:
-        return estimate, (hi - lo) / 2
-    candidates = [(total - a_total) / (count + a_count), (total + a_total) / low_count,
-                  (total - a_total) / low_count, (total + a_total) / (count + a_count)]  # fmt: skip
-    low = max(min(candidates), lo)
-    high = min(max(candidates), hi)
-    return estimate, max(estimate - low, high - estimate)
+def half_width(estimate: Estimate) -> float | None:
+    """The larger distance from the value to its interval's ends (None: open or unknown)."""
+    value, low, high = estimate
+    if value is None or low is None or high is None:
+        return None
+    return max(value - low, high - value)

@@ -10,6 +10,7 @@ cell describing too few teachers) are applied by the engine.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ import polars as pl
 from release._errors import Finding, QueryRefused, UnknownName
 from release._frames import Collapse
 from release._policy import Policies, Table
-from release._spec import Filter, QuerySpec
+from release._spec import Filter, QuerySpec, band_column, band_labels
 
 GROUPABLE = ("public_key", "category", "flag")
 
@@ -171,6 +172,8 @@ def resolve(
     _check_groups(spec, table)
     filters = _filters(spec, table, schema, strict=strict)
     means, sums, flags, quantiles = _measures(spec, table)
+    derived = _bands(spec, table)
+    bins = tuple(dict.fromkeys(m for m, _ in quantiles.values())) if spec.mode == "dp" else ()
     if spec.mode == "dp":
         assert spec.rho is not None
         if spec.rho > policies.release.dp.max_rho_per_query and "rho_per_query" not in waive:
@@ -182,10 +185,13 @@ def resolve(
                 {"rho": spec.rho, "max_rho_per_query": policies.release.dp.max_rho_per_query},
             ))  # fmt: skip
     collapse = Collapse(
-        by=spec.group_by, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
+        by=spec.keys, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
         flags=tuple(dict.fromkeys(flags)), max_rows=table.max_rows_per_unit,
         key_limits=tuple(sorted((k, v) for k, v in table.max_keys_per_unit.items()
                                 if k in spec.group_by)),
+        derived=derived, bins=bins, quantile_only=tuple(
+            m for m in bins if not any(x.kind == "mean" and x.column == m for x in spec.measures)
+        ),
     )  # fmt: skip
     return Resolved(spec, table, collapse, quantiles, tuple(findings))
 
@@ -212,8 +218,7 @@ def _check_columns(
 ) -> str | None:
     """Refuses unknown columns and identifiers; returns why the project's approval does not
     cover the columns, or None."""
-    named = {*spec.group_by, *(f.column for f in spec.filters),
-             *(m.column for m in spec.measures if m.column)}  # fmt: skip
+    named = set(spec.columns)
     for name in sorted(named):
         if name not in table.columns or name not in schema:
             raise UnknownName(
@@ -277,6 +282,29 @@ def _check_bands(table: str, f: Filter, bands: tuple[float, ...] | None) -> None
             )
 
 
+def _bands(spec: QuerySpec, table: Table) -> tuple[tuple[str, pl.Expr], ...]:
+    """The band column of a histogram (``spec.bands``): each row's value, clamped to its
+    bounds, in the band of the column's published edges that holds it."""
+    if spec.bands is None:
+        return ()
+    column = table.columns[spec.bands]
+    if column.kind != "measure" or column.bands is None or column.bounds is None:
+        raise QueryRefused(
+            f"bands need a measure column with published band edges; {spec.table}."
+            f"{spec.bands} has none. Choose one of "
+            f"{', '.join(n for n, c in table.columns.items() if c.bands) or 'none'}"
+        )
+    edges = column.bands
+    lo, hi = column.bounds
+    value = pl.col(spec.bands).clip(lo, hi)
+    band = pl.lit(None, dtype=pl.String)
+    pairs = list(itertools.pairwise(edges))
+    for label, (low, high) in reversed(list(zip(band_labels(edges), pairs, strict=True))):
+        inside = (value >= low) & ((value < high) | pl.lit(high == edges[-1]))
+        band = pl.when(inside).then(pl.lit(label)).otherwise(band)
+    return ((band_column(spec.bands), band),)
+
+
 def _measures(spec: QuerySpec, table: Table) -> tuple[
     dict[str, tuple[float, float]], dict[str, tuple[float, float]], list[str],
     dict[str, tuple[str, float]],
@@ -297,6 +325,17 @@ def _measures(spec: QuerySpec, table: Table) -> tuple[
                 "teachers; count them in dp mode from teacher_terms, where the teacher is the "
                 "privacy unit, or in sdc mode"
             )
+        if m.kind == "ratio":
+            for part in (m.numerator, m.denominator):
+                assert part is not None
+                column = table.columns[part]
+                if column.kind != "measure":
+                    raise QueryRefused(
+                        f"ratio needs measure columns; {spec.table}.{part} is a {column.kind}"
+                    )
+                assert column.bounds is not None
+                sums[part] = column.bounds
+            continue
         if m.column is None:
             continue
         column = table.columns[m.column]

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release._engine import Assessment, Preview, Release, ReleaseEngine
+from release._engine import AccuracyPlan, Assessment, Preview, Release, ReleaseEngine
 from release._errors import QueryRefused
 from release._spec import QuerySpec
 from release._store import release_from_record
@@ -117,6 +117,17 @@ class ReleaseService:
         would be suppressed), within the project's approval."""
         approval = self.governance.project_access(actor, project, Action.PREVIEW)
         return self.engine.preview(spec, approval, project=project, requester=actor.id)
+
+    def plan(
+        self, actor: Principal, project: str, spec: QuerySpec, *, persons: int,
+        half_width: float, measure: str | None = None,
+    ) -> AccuracyPlan:  # fmt: skip
+        """Free and data-free: the ρ a dp question costs for the accuracy wanted, and how many
+        such questions the actor's remaining budget in the project holds."""
+        approval = self.governance.project_access(actor, project, Action.PREVIEW)
+        return self.engine.plan(spec, persons=persons, half_width=half_width, measure=measure,
+                                approval=approval, project=project,
+                                requester=actor.id)  # fmt: skip
 
     def submit(
         self, actor: Principal, project: str, spec: QuerySpec, *,

@@ -15,18 +15,28 @@ Measures:
 - ``share``: the share of the cell's rows where a flag column is true.
 - ``sum``, ``mean``: of a bounded measure column over the cell's rows, each value clamped to
   the catalogue's bounds.
+- ``ratio``: the sum of one bounded measure column over the sum of another, over the cell's
+  persons (``numerator``, ``denominator``): a share of minutes, weighted by minutes.
 - ``quantile``: of a bounded measure column (``q`` between 0 and 1).
+
+``bands`` names a measure column with published band edges: each cell is split by the band
+its rows' values fall in, a key column ``<column>_band`` (a histogram; the edges are public,
+so in dp mode the bands cost no budget to list).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-MeasureKind = Literal["count_students", "count_teachers", "share", "sum", "mean", "quantile"]
+MeasureKind = Literal[
+    "count_students", "count_teachers", "share", "sum", "mean", "ratio", "quantile"
+]
+LATER_MEASURE_FIELDS = ("numerator", "denominator")
 MIN_RHO = 1e-9
 """The least ρ a dp query may ask: below it a release is pure noise, and OpenDP fails (a
 subnormal ρ) or runs for minutes (below about 1e-18)."""
@@ -40,6 +50,17 @@ def _unicode(text: str) -> str:
 
 Text = Annotated[str, AfterValidator(_unicode)]
 Scalar = Text | int | float | bool
+
+
+def band_column(column: str) -> str:
+    """The key column of a histogram over ``column``'s bands."""
+    return f"{column}_band"
+
+
+def band_labels(edges: tuple[float, ...]) -> list[str]:
+    """The bands' labels, in order: ``0-5``, ``5-10``, …; each band holds its lower edge, the
+    last its upper edge too."""
+    return [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
 
 
 class _Spec(BaseModel):
@@ -80,30 +101,45 @@ class Measure(_Spec):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"kind": "count_students"}, {"kind": "mean", "column": "certified_share"},
         {"kind": "quantile", "column": "days_absent", "q": 0.5},
+        {"kind": "ratio", "numerator": "absent_minutes", "denominator": "planned_minutes"},
     ]})  # fmt: skip
 
     kind: MeasureKind = Field(
         description="count_students / count_teachers: distinct persons; share: of rows where "
-        "a flag is true; sum, mean, quantile: of a bounded measure column."
+        "a flag is true; sum, mean, quantile: of a bounded measure column; ratio: the sum of "
+        "numerator over the sum of denominator."
     )
     column: Text | None = Field(default=None, description="The column (not for counts).")
+    numerator: Text | None = Field(default=None, description="ratio: the summed numerator.")
+    denominator: Text | None = Field(default=None, description="ratio: the summed denominator.")
     q: float | None = Field(default=None, gt=0, lt=1, description="The quantile, for quantile.")
 
     @model_validator(mode="after")
     def _arguments(self) -> Measure:
         counting = self.kind in ("count_students", "count_teachers")
+        ratio = self.kind == "ratio"
+        if ratio != (self.numerator is not None and self.denominator is not None) or (
+            not ratio and (self.numerator is not None or self.denominator is not None)
+        ):
+            raise ValueError("ratio takes a numerator and a denominator column, and only ratio")
+        if ratio and self.column is not None:
+            raise ValueError("ratio takes numerator and denominator, not column")
+        if (self.kind == "quantile") != (self.q is not None):
+            raise ValueError("q is given with quantile, and only with quantile")
+        if ratio:
+            return self
         if counting and self.column is not None:
             raise ValueError(f"{self.kind} takes no column")
         if not counting and self.column is None:
             raise ValueError(f"{self.kind} needs a column")
-        if (self.kind == "quantile") != (self.q is not None):
-            raise ValueError("q is given with quantile, and only with quantile")
         return self
 
     @property
     def name(self) -> str:
         """The measure's column in the result: ``count_students``, ``mean_certified_share``,
-        ``quantile_0.5_days_absent``."""
+        ``quantile_0.5_days_absent``, ``ratio_absent_minutes_planned_minutes``."""
+        if self.kind == "ratio":
+            return f"ratio_{self.numerator}_{self.denominator}"
         if self.column is None:
             return self.kind
         if self.kind == "quantile":
@@ -131,6 +167,11 @@ class QuerySpec(_Spec):
         default=None, ge=MIN_RHO, description="dp only: the privacy loss to spend (zCDP ρ)."
     )
     margins: bool = Field(default=False, description="sdc only: add totals per group-by key.")
+    bands: Text | None = Field(
+        default=None,
+        description="A measure column with published band edges: each cell is split by the "
+        "band of its rows' values, in a key column <column>_band (a histogram).",
+    )
 
     @model_validator(mode="after")
     def _mode(self) -> QuerySpec:
@@ -143,12 +184,34 @@ class QuerySpec(_Spec):
         names = [m.name for m in self.measures]
         if len(set(names)) != len(names):
             raise ValueError("a measure is asked for twice")
-        if len(set(self.group_by)) != len(self.group_by):
+        if len(set(self.keys)) != len(self.keys):
             raise ValueError("a group-by column is named twice")
         return self
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The result's key columns: ``group_by``, then ``<bands>_band`` with ``bands``."""
+        return (*self.group_by, *((band_column(self.bands),) if self.bands else ()))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every research-table column the spec names."""
+        named = [*self.group_by, *(f.column for f in self.filters)]
+        for m in self.measures:
+            named += [c for c in (m.column, m.numerator, m.denominator) if c is not None]
+        return tuple(dict.fromkeys([*named, *((self.bands,) if self.bands else ())]))
+
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The spec as JSON, keys sorted; fields added later are left out while unset, so
+        that a spec written before them keeps its digest."""
+        body = self.model_dump(mode="json")
+        if body.get("bands") is None:
+            body.pop("bands", None)
+        for m in body["measures"]:
+            for name in LATER_MEASURE_FIELDS:
+                if m.get(name) is None:
+                    m.pop(name, None)
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     def digest(self) -> str:
         """Identical specs have identical digests: the key of the release cache."""

@@ -84,7 +84,7 @@ class TeacherRules:
         if link is None:
             return None
         spec = resolved.spec
-        key = ("minutes", spec.table, _filters(resolved, public=False), spec.group_by)
+        key = ("minutes", spec.table, _filters(resolved, public=False), spec.keys)
         return self._keep(key, frame, lambda: teacher_minutes(frame, resolved.collapse, link))
 
     def dp_findings(

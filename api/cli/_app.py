@@ -232,6 +232,35 @@ def release_command(
                          justification=justification)  # fmt: skip
 
 
+@app.command("plan")
+def plan_command(
+    spec: Annotated[str, typer.Argument(help="A dp query spec: a JSON file, or JSON inline.")],
+    persons: Annotated[int, typer.Option(min=1, help="The persons in a typical cell.")],
+    half_width: Annotated[float, typer.Option(min=0, help="The 95 % half-width wanted.")],
+    measure: Annotated[
+        str | None, typer.Option(help="The measure it is for (default: every measure).")
+    ] = None,
+    data_dir: DataDirOption = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="A file holding the researcher's token (default: "
+            "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN).",
+        ),
+    ] = None,
+    project: Annotated[str, typer.Option(help="The approved project the question is for.")] = "",
+) -> None:
+    """Price a dp question: the rho at which a measure's 95 % interval has the half-width
+    wanted in cells of --persons, and how many such questions the remaining budget holds.
+    Spends nothing and reads no data."""
+    from api.cli import _release  # loaded for this command only
+
+    _release.run_plan(spec_text=spec, data_dir=data_dir or _default_data_dir(),
+                      token_file=token_file, project=project, persons=persons,
+                      half_width=half_width, measure=measure)  # fmt: skip
+
+
 @app.command()
 def serve(
     data_dir: DataDirOption = None,

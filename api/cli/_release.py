@@ -13,7 +13,16 @@ from rich.table import Table
 from api.cli._console import stdout_console
 from api.cli._control import control_plane
 from medler.errors import UsageError
-from release import Cell, Outcome, Preview, QuerySpec, Release, ReleaseEngine, ReleaseService
+from release import (
+    AccuracyPlan,
+    Cell,
+    Outcome,
+    Preview,
+    QuerySpec,
+    Release,
+    ReleaseEngine,
+    ReleaseService,
+)
 from release.governance import Governance
 
 
@@ -97,6 +106,36 @@ def print_outcome(outcome: Outcome, spec: QuerySpec, console: Console) -> None:
                   "review; nothing was released or charged.")  # fmt: skip
     for check in outcome.checks:
         console.print(f"  failed check {check['check']}: {check['reason']}")
+
+
+def print_plan(plan: AccuracyPlan, console: Console) -> None:
+    table = Table("measure", f"95 % half-width, {plan.persons} persons", header_style="bold")
+    for name, width in plan.half_widths.items():
+        table.add_row(name, "— (depends on the data)" if width is None else f"{width:,.4g}")
+    console.print(table)
+    console.print(f"Plan: rho {plan.rho:.4g} gives a half-width of {plan.half_width:g} "
+                  f"({plan.measure or 'every measure'}); nothing was spent.")  # fmt: skip
+    if plan.remaining_rho is not None:
+        console.print(f"Remaining budget rho {plan.remaining_rho:.4g}: {plan.questions} such "
+                      "questions.")  # fmt: skip
+
+
+def run_plan(
+    *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, persons: int,
+    half_width: float, measure: str | None,
+) -> None:  # fmt: skip
+    from api.cli._governance import _actor
+
+    spec = read_spec(spec_text)
+    if not project:
+        raise UsageError("a plan is for a project: give --project")
+    control = control_plane(data_dir)
+    governance = Governance(control)
+    actor = _actor(governance, token_file)  # the researcher, by their token
+    service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
+    planned = service.plan(actor, project, spec, persons=persons,
+                           half_width=half_width, measure=measure)  # fmt: skip
+    print_plan(planned, stdout_console())
 
 
 def run_release(

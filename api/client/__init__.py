@@ -15,7 +15,7 @@ Modules
 - ``_spec``: ``Spec``, the immutable query spec builder (docs/reference/query-spec.md), with
   its ``Measure`` and ``Filter``.
 - ``_results``: what comes back: ``Result`` (a released table as a pandas DataFrame, one row per
-  cell, or a held request), ``Preview``, ``Catalogue`` and ``Check``.
+  cell, or a held request), ``Preview``, ``Plan``, ``Catalogue`` and ``Check``.
 - ``_errors``: the service's error answers as exceptions, under ``MedlerApiError``.
 
 The client speaks only HTTP: it never imports the release, linkage or pseudonymise layers, and
@@ -35,7 +35,7 @@ from api.client._errors import (
     Refused,
     RequestTooLarge,
 )
-from api.client._results import Catalogue, Check, Preview, Result
+from api.client._results import Catalogue, Check, Plan, Preview, Result
 from api.client._spec import Filter, Measure, Spec
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "NotAllowed",
     "NotAuthenticated",
     "NotFound",
+    "Plan",
     "Preview",
     "RateLimited",
     "Refused",

@@ -13,6 +13,7 @@ It speaks only HTTP: nothing here reads data or keys. Error answers become the e
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from api.client._errors import error_from
 from api.client._results import (
     Catalogue,
     DataLabel,
+    Plan,
     Preview,
     Result,
     frame,
@@ -170,6 +172,21 @@ class Client:
         wire = _spec_json(spec)
         body = self._json("POST", f"/projects/{_quote(name)}/preview", json=wire)
         return preview_result(wire, body, body["data"])
+
+    def plan(self, spec: SpecLike, *, persons: int, half_width: float,
+             measure: str | None = None, project: str | None = None) -> Plan:  # fmt: skip
+        """Price a dp question before spending: the ρ at which ``measure`` (every measure,
+        without one) has a 95 % half-width of ``half_width`` in cells of ``persons``, and how
+        many such questions your remaining budget holds. Free, and the same whatever the data."""
+        name = self._project(project)
+        payload = {"spec": _spec_json(spec), "persons": persons, "half_width": half_width,
+                   "measure": measure}  # fmt: skip
+        body = self._json("POST", f"/projects/{_quote(name)}/plan", json=payload)
+        widths = {k: math.nan if v is None else float(v) for k, v in body["half_widths"].items()}
+        return Plan(rho=float(body["rho"]), persons=int(body["persons"]),
+                    half_width=float(body["half_width"]), measure=body["measure"],
+                    half_widths=widths, remaining_rho=body["remaining_rho"],
+                    questions=body["questions"], data_label=body["data"])  # fmt: skip
 
     def submit(self, spec: SpecLike, project: str | None = None,
                justification: str | None = None) -> Result:  # fmt: skip

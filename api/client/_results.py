@@ -102,6 +102,22 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """What a dp question costs for the accuracy wanted: ``rho``, each measure's 95 %
+    half-width at that ρ in a cell of ``persons`` (``half_widths``; NaN for a quantile), your
+    smallest ``remaining_rho`` and how many such ``questions`` it holds."""
+
+    rho: float
+    persons: int
+    half_width: float
+    measure: str | None
+    half_widths: dict[str, float]
+    remaining_rho: float | None
+    questions: int | None
+    data_label: DataLabel
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """The research tables a project may query. ``columns``: one row per table and column with
     its ``kind`` (public_key, category, flag, measure), whether the project is ``approved`` for
@@ -126,8 +142,15 @@ class Catalogue:
 
 
 def measure_names(spec: Mapping[str, Any]) -> list[str]:
-    return [measure_name(str(m.get("kind")), m.get("column"), m.get("q"))
+    return [measure_name(str(m.get("kind")), m.get("column"), m.get("q"), m.get("numerator"),
+                         m.get("denominator"))
             for m in spec.get("measures") or ()]  # fmt: skip
+
+
+def key_names(spec: Mapping[str, Any]) -> list[str]:
+    """The result's key columns: the group-by columns, then a histogram's band column."""
+    bands = spec.get("bands")
+    return [*(spec.get("group_by") or ()), *([f"{bands}_band"] if bands else [])]
 
 
 def _count_names(spec: Mapping[str, Any]) -> set[str]:
@@ -175,7 +198,7 @@ def _whole(values: list[Any]) -> pd.Series:
 def release_table(spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[str, Any]]
                   ) -> pd.DataFrame:  # fmt: skip
     """One row per cell: the group-by keys, status, each measure and, in dp mode, its interval."""
-    group_by = list(spec.get("group_by") or ())
+    group_by = key_names(spec)
     names = measure_names(spec)
     counts = _count_names(spec)
     ordered = _sorted_cells(cells, group_by)
@@ -227,7 +250,7 @@ def preview_result(spec: Mapping[str, Any], body: Mapping[str, Any], label: Data
             **{w: _floats(accuracy.get(n, {}).get(w) for n in order) for w in widths},
         }
     )
-    group_by = list(spec.get("group_by") or ())
+    group_by = key_names(spec)
     cells = _sorted_cells(body.get("cells") or (), group_by)
     table = pd.DataFrame(
         {

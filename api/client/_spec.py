@@ -20,10 +20,12 @@ from typing import Any, Literal
 
 Scalar = str | int | float | bool
 Mode = Literal["sdc", "dp"]
-MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "quantile")
+MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "ratio",
+                 "quantile")  # fmt: skip
 COUNTS = ("count_students", "count_teachers")
 FILTER_OPS = ("in", "between", "is_true", "is_false")
-_SPEC_FIELDS = ("table", "measures", "group_by", "filters", "mode", "rho", "margins")
+_SPEC_FIELDS = ("table", "measures", "group_by", "filters", "mode", "rho", "margins", "bands")
+_MEASURE_FIELDS = {"kind", "column", "q", "numerator", "denominator"}
 
 
 def _scalar(value: Any, where: str) -> Scalar:
@@ -43,8 +45,11 @@ def _column(name: Any, what: str) -> str:
     return name
 
 
-def measure_name(kind: str, column: str | None = None, q: float | None = None) -> str:
+def measure_name(kind: str, column: str | None = None, q: float | None = None,
+                 numerator: str | None = None, denominator: str | None = None) -> str:  # fmt: skip
     """A measure's column in a result, as the service names it."""
+    if kind == "ratio":
+        return f"ratio_{numerator}_{denominator}"
     if column is None:
         return kind
     if kind == "quantile" and q is not None:
@@ -60,10 +65,20 @@ class Measure:
     kind: str
     column: str | None = None
     q: float | None = None
+    numerator: str | None = None
+    denominator: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in MEASURE_KINDS:
             raise ValueError(f"unknown measure {self.kind!r}; one of {', '.join(MEASURE_KINDS)}")
+        if (self.kind == "ratio") != (self.numerator is not None or self.denominator is not None):
+            raise ValueError("numerator and denominator are for ratio, and ratio needs both")
+        if self.kind == "ratio":
+            _column(self.numerator, "ratio's numerator")
+            _column(self.denominator, "ratio's denominator")
+            if self.column is not None or self.q is not None:
+                raise ValueError("ratio takes a numerator and a denominator, not column or q")
+            return
         if self.kind in COUNTS:
             if self.column is not None:
                 raise ValueError(f"{self.kind} takes no column")
@@ -78,10 +93,13 @@ class Measure:
 
     @property
     def name(self) -> str:
-        return measure_name(self.kind, self.column, self.q)
+        return measure_name(self.kind, self.column, self.q, self.numerator, self.denominator)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
+        if self.numerator is not None:
+            out["numerator"] = self.numerator
+            out["denominator"] = self.denominator
         if self.column is not None:
             out["column"] = self.column
         if self.q is not None:
@@ -139,6 +157,7 @@ class Spec:
     mode: Mode = "sdc"
     rho: float | None = None
     margins: bool = False
+    bands: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.table, str) or not self.table.strip():
@@ -243,6 +262,20 @@ class Spec:
         """The ``q``-quantile (0 < q < 1) of a bounded measure column over persons."""
         return self._measure(Measure("quantile", column, q))
 
+    def ratio(self, numerator: str, denominator: str) -> Spec:
+        """The sum of ``numerator`` over the sum of ``denominator`` per cell."""
+        return self._measure(Measure("ratio", numerator=numerator, denominator=denominator))
+
+    def histogram(self, column: str) -> Spec:
+        """Split each cell by the published band of ``column`` its rows fall in (a key column
+        ``<column>_band``): counts per band make a histogram."""
+        return replace(self, bands=_column(column, "histogram()"))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The result's key columns: the group-by columns, then the band column."""
+        return (*self.group_by, *((f"{self.bands}_band",) if self.bands else ()))
+
     def _measure(self, m: Measure) -> Spec:
         return replace(self, measures=(*self.measures, m))
 
@@ -282,6 +315,8 @@ class Spec:
             out["rho"] = self.rho
         if self.margins:
             out["margins"] = True
+        if self.bands is not None:
+            out["bands"] = self.bands
         return out
 
     @classmethod
@@ -302,13 +337,15 @@ class Spec:
             raise ValueError("group_by is a list of columns")
         return cls(table=spec["table"], measures=measures, group_by=tuple(group_by),
                    filters=filters, mode=spec.get("mode") or "sdc", rho=spec.get("rho"),
-                   margins=spec.get("margins") or False)  # fmt: skip
+                   margins=spec.get("margins") or False,
+                   bands=spec.get("bands"))  # fmt: skip
 
 
 def _measure_from(m: Any) -> Measure:
-    if not isinstance(m, Mapping) or set(m) - {"kind", "column", "q"}:
-        raise ValueError(f"a measure is {{kind, column, q}}, not {m!r}")
-    return Measure(m.get("kind", ""), m.get("column"), m.get("q"))
+    if not isinstance(m, Mapping) or set(m) - _MEASURE_FIELDS:
+        raise ValueError(f"a measure is {{kind, column, q, numerator, denominator}}, not {m!r}")
+    return Measure(m.get("kind", ""), m.get("column"), m.get("q"), m.get("numerator"),
+                   m.get("denominator"))  # fmt: skip
 
 
 def _filter_from(f: Any) -> Filter:

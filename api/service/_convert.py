@@ -8,12 +8,13 @@ from api.service._schemas import (
     CheckOut,
     DataLabel,
     LogEntryOut,
+    PlanOut,
     PreviewOut,
     ProjectOut,
     ReleaseOut,
     RequestOut,
 )
-from release import Cell, LogEntry, Preview, Release, RequestInfo
+from release import AccuracyPlan, Cell, LogEntry, Preview, Release, RequestInfo
 from release.governance import LedgerTotals, ProjectInfo, epsilon
 
 
@@ -36,6 +37,13 @@ def preview_out(preview: Preview, label: DataLabel) -> PreviewOut:
     return PreviewOut(mode=preview.mode, rho=preview.rho, policy_version=preview.policy_version,
                       accuracy=preview.accuracy, notes=list(preview.notes),
                       cells=[cell_out(c, False) for c in preview.cells], data=label)  # fmt: skip
+
+
+def plan_out(plan: AccuracyPlan, label: DataLabel) -> PlanOut:
+    return PlanOut(rho=plan.rho, persons=plan.persons, half_width=plan.half_width,
+                   measure=plan.measure, half_widths=plan.half_widths,
+                   remaining_rho=plan.remaining_rho, questions=plan.questions,
+                   data=label)  # fmt: skip
 
 
 def request_out(info: RequestInfo) -> RequestOut:

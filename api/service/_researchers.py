@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.service._convert import (
     budget_level_out,
     log_entry_out,
+    plan_out,
     preview_out,
     project_out,
     release_out,
@@ -22,6 +23,8 @@ from api.service._schemas import (
     ColumnOut,
     ErrorOut,
     LogOut,
+    PlanIn,
+    PlanOut,
     PreviewOut,
     ProjectsOut,
     ReleaseOut,
@@ -91,6 +94,15 @@ def preview(project: str, spec: QuerySpec, actor: CurrentResearcher, svc: Servic
             ) -> PreviewOut:  # fmt: skip
     with svc.lock:
         return preview_out(svc.releases.preview(actor, project, spec), svc.label)
+
+
+@router.post("/projects/{project}/plan", response_model=PlanOut,
+             summary="Price a dp question: the ρ for the accuracy wanted, free")  # fmt: skip
+def plan(project: str, body: PlanIn, actor: CurrentResearcher, svc: ServicesDep) -> PlanOut:
+    with svc.lock:
+        planned = svc.releases.plan(actor, project, body.spec, persons=body.persons,
+                                    half_width=body.half_width, measure=body.measure)  # fmt: skip
+    return plan_out(planned, svc.label)
 
 
 @router.post("/projects/{project}/releases", response_model=SubmitOut,

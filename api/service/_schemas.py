@@ -210,6 +210,38 @@ class PreviewOut(Labelled):
     notes: list[str]
 
 
+class PlanIn(BaseModel):
+    """A dp question to price: the spec (its rho is ignored), the persons in a typical cell,
+    and the 95 % half-width wanted for one measure (or every measure)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "spec": {"table": "student_terms", "group_by": ["grade"], "mode": "dp", "rho": 0.01,
+                 "measures": [{"kind": "mean", "column": "absence_rate_planned"}]},
+        "persons": 120, "half_width": 0.05, "measure": None}]})  # fmt: skip
+    spec: QuerySpec
+    persons: int = Field(ge=1, description="The persons in a typical cell.")
+    half_width: float = Field(gt=0, allow_inf_nan=False, description="The 95 % half-width wanted.")
+    measure: str | None = Field(default=None, description="The measure it is for (default: all).")
+
+
+class PlanOut(Labelled):
+    """What a dp question costs for the accuracy wanted, from the spec and public keys alone."""
+
+    model_config = _examples({"rho": 0.012, "persons": 120, "half_width": 0.05, "measure": None,
+                              "half_widths": {"mean_absence_rate_planned": 0.05},
+                              "remaining_rho": 0.8, "questions": 66, "data": "real"})  # fmt: skip
+    rho: float = Field(description="The ρ the question costs.")
+    persons: int
+    half_width: float
+    measure: str | None = Field(default=None, description="The measure it is for (null: all).")
+    half_widths: dict[str, float | None] = Field(
+        description="Each measure's 95 % half-width at that ρ in such a cell (null: a "
+        "quantile's, which depends on the data)."
+    )
+    remaining_rho: float | None = Field(default=None, description="Your smallest remaining budget.")
+    questions: int | None = Field(default=None, description="How many such questions it holds.")
+
+
 class CheckOut(BaseModel):
     """An automatic check a request failed, and why."""
 

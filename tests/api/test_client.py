@@ -233,6 +233,13 @@ def test_a_dp_preview_gives_accuracy_and_costs_nothing(client: Client) -> None:
     assert client.budget().set_index("level").loc["researcher", "spent_rho"] == 0.0
 
 
+def test_the_planner_prices_a_question_and_costs_nothing(client: Client) -> None:
+    plan = client.plan(DP_BY_GRADE, persons=120, half_width=0.5, measure="mean_days_absent")
+    assert plan.rho > 0 and plan.half_widths["mean_days_absent"] == pytest.approx(0.5, rel=1e-3)
+    assert plan.remaining_rho is not None and plan.questions == int(plan.remaining_rho / plan.rho)
+    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == 0.0
+
+
 def test_an_sdc_preview_gives_statuses_and_no_values(client: Client) -> None:
     preview = client.preview(BY_GRADE.with_margins())
     assert preview.mode == "sdc" and preview.rho == 0.0 and preview.accuracy.empty

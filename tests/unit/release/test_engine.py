@@ -103,3 +103,75 @@ def test_refusals_are_recorded(research_dir: Path) -> None:
                        measures=[{"kind": "count_students"}]), "mallory")  # fmt: skip
     (record,) = e.store.records  # type: ignore[attr-defined]
     assert record["status"] == "refused" and "identifies a person" in record["reason"]
+
+
+RATIO_SPEC = spec(table="student_terms", group_by=["grade"], mode="dp", rho=0.1,
+                  measures=[{"kind": "count_students"},
+                            {"kind": "mean", "column": "absence_rate_planned"},
+                            {"kind": "ratio", "numerator": "absent_minutes",
+                             "denominator": "planned_minutes"},
+                            {"kind": "quantile", "column": "days_absent", "q": 0.5}])  # fmt: skip
+
+
+def test_a_dp_quantile_and_ratio_come_with_intervals_never_nan(research_dir: Path) -> None:
+    release = engine(research_dir).release(RATIO_SPEC, "alice")
+    for cell in release.cells:
+        value = cell.values["quantile_0.5_days_absent"]
+        low, high = cell.lower["quantile_0.5_days_absent"], cell.upper["quantile_0.5_days_absent"]
+        assert value is not None and low is not None and high is not None
+        assert 0 <= low <= value <= high <= 100
+        assert cell.lower["ratio_absent_minutes_planned_minutes"] is not None
+    assert any("Fieller" in n for n in release.notes)
+
+
+def test_the_preview_states_every_measure_s_accuracy(research_dir: Path) -> None:
+    accuracy = engine(research_dir).preview(RATIO_SPEC).accuracy
+    assert accuracy["count_students"]["half_width"] is not None
+    assert accuracy["mean_absence_rate_planned"]["half_width_if_100_persons"] is not None
+    assert accuracy["ratio_absent_minutes_planned_minutes"]["numerator_half_width"] is not None
+    assert accuracy["quantile_0.5_days_absent"]["rank_half_width"] is not None
+
+
+def test_a_dp_histogram_lists_every_public_band_in_every_cell(research_dir: Path) -> None:
+    histogram = spec(table="student_terms", group_by=["grade"], mode="dp", rho=0.05,
+                     bands="days_absent", measures=[{"kind": "count_students"}])  # fmt: skip
+    cells = engine(research_dir).release(histogram, "alice").cells
+    bands = {c.keys["days_absent_band"] for c in cells}
+    assert bands == {"0-5", "5-10", "10-15", "15-20", "20-30", "30-50", "50-100"}
+    assert len(cells) == len(bands) * len({c.keys["grade"] for c in cells})
+
+
+def test_the_planner_prices_a_mean_and_its_rho_gives_that_accuracy(research_dir: Path) -> None:
+    e = engine(research_dir)
+    planned = e.plan(RATIO_SPEC, persons=120, half_width=0.1,
+                     measure="mean_absence_rate_planned")  # fmt: skip
+    assert planned.half_widths["mean_absence_rate_planned"] == pytest.approx(0.1, rel=1e-3)
+    assert planned.half_widths["quantile_0.5_days_absent"] is None
+    # the same question at the ρ planned previews the same accuracy
+    at = spec(**{**RATIO_SPEC.model_dump(), "rho": planned.rho})
+    shown = e.preview(at).accuracy["mean_absence_rate_planned"]["half_width_if_100_persons"]
+    assert shown is not None and shown > 0.1  # 100 persons, fewer than 120: wider
+    half = e.plan(RATIO_SPEC, persons=120, half_width=0.2, measure="mean_absence_rate_planned")
+    assert half.rho == pytest.approx(planned.rho / 4, rel=0.1)  # ρ ∝ 1 / half-width²
+
+
+def test_the_planner_and_the_dp_preview_read_no_row(
+    research_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In dp mode the planner and the preview depend on the spec, the public keys and the
+    policies only: with every path to research rows cut, they give the same answers."""
+    from release import _frames
+
+    e = engine(research_dir)
+    before = (e.plan(RATIO_SPEC, persons=80, half_width=0.1), e.preview(RATIO_SPEC).accuracy)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a research row was read")
+
+    for name in ("_collapsed", "_filtered", "population", "exact_table", "teacher_minutes"):
+        monkeypatch.setattr(_frames, name, refuse)
+    fresh = engine(research_dir)
+    fresh.teachers.dp_findings = lambda *a, **k: []  # type: ignore[method-assign]
+    after = (fresh.plan(RATIO_SPEC, persons=80, half_width=0.1),
+             fresh.preview(RATIO_SPEC).accuracy)  # fmt: skip
+    assert after == before
