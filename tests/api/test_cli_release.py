@@ -258,3 +258,17 @@ def test_tokens_are_shown_once_and_revoked(
     assert run(["token", "list", "--person", "ann", *_as(tmp_path, "root"), *data]) == 0
     listed = capsys.readouterr().out
     assert token_id in listed and "revoked" in listed
+
+
+def test_plan_prices_a_dp_question_by_the_researchers_token(
+    office: tuple[list[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ρ a question costs, before anything is spent; nothing is charged."""
+    question = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
+                "measures": [{"kind": "mean", "column": "certified_share"}]}  # fmt: skip
+    assert run(["plan", json.dumps(question), "--persons", "100", "--half-width", "0.1",
+                *office[0]]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "rho" in out and "such" in out and "questions" in out
+    assert run(["ledger", "show", *office[0][:2]]) == 0
+    assert "0.5" in capsys.readouterr().out  # the caps, nothing spent
