@@ -5,6 +5,7 @@ projects, the catalogue) as DataFrames."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -157,12 +158,25 @@ def _count_names(spec: Mapping[str, Any]) -> set[str]:
     return {str(m.get("kind")) for m in spec.get("measures") or () if m.get("kind") in COUNTS}
 
 
+# a band's label: "<5%", "5-10%", ">=50%", "0-5", "20+": in the order of its numbers
+_BAND = re.compile(r"^(<|>=)?(\d+(?:\.\d+)?)(?:-\d+(?:\.\d+)?)?%?(\+)?$")
+
+
 def _sort_key(keys: Mapping[str, Any], group_by: Sequence[str]) -> tuple[Any, ...]:
-    # per column: values first, in order (by type, then value), the margin ("all") last
+    # per column: values first, in order (by type, then value; bands by their edges), the
+    # margin ("all") last
     out = []
     for k in group_by:
         value = keys.get(k)
-        out.append((1, "", 0) if value is None else (0, type(value).__name__, value))
+        if value is None:
+            out.append((1, "", 0))
+            continue
+        band = _BAND.match(value) if isinstance(value, str) else None
+        if band is not None:
+            side = -1 if band[1] == "<" else 1 if band[1] == ">=" or band[3] else 0
+            out.append((0, "band", (float(band[2]), side)))
+        else:
+            out.append((0, type(value).__name__, value))
     return tuple(out)
 
 
