@@ -288,7 +288,8 @@ def _legend(ax: Axes, series_key: str | None) -> None:
 
 def _label(ax: Axes, result: Result, measure: str, xs: list[Any], x_key: str | None) -> None:
     ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-    if len(xs) > 8 or max((len(str(x)) for x in xs), default=0) > 6:
+    widths = [len(str(x)) + 1 for x in xs]
+    if sum(widths) > 60 or max(widths, default=0) > 12:  # long labels would overlap
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_xlim(-0.6, len(xs) - 0.4)
     ax.set_xlabel(x_key or "")
