@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 
 Kind = Literal["bar", "point"]
 KINDS: tuple[Kind, ...] = ("bar", "point")
-INSTALL_HINT = "pip install 'medler[plot]'"
+INSTALL_HINT = (
+    "pip install 'medler[plot]' "
+    "(from a clone: pip install -c requirements/constraints.txt -e '.[plot]')"
+)
 SUPPRESSED = "suppressed"
 NO_VALUE = "no value"
 INTERVAL = "95 % interval"
