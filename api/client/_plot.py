@@ -23,6 +23,7 @@ alone. Without a display, matplotlib draws with its Agg backend and ``savefig`` 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -63,12 +64,21 @@ def _pyplot() -> Any:
 # --- what is plotted ----------------------------------------------------------------------------
 
 
+def keys_of(result: Result) -> list[str]:
+    """The grouping keys: the spec's ``group_by`` or, in a result made without a spec, the
+    columns before ``status`` (where the client puts them)."""
+    if "group_by" in result.spec or result.table is None:
+        return list(result.spec.get("group_by") or ())
+    columns = [str(c) for c in result.table.columns]
+    return columns[: columns.index("status")] if "status" in columns else []
+
+
 def measures_of(result: Result) -> list[str]:
     """The measure columns of a released table, in the spec's order: every column that is not a
     grouping key, the status or a measure's interval."""
     table = result.table
     assert table is not None
-    keys = set(result.spec.get("group_by") or ())
+    keys = set(keys_of(result))
     columns = [str(c) for c in table.columns]
     return [
         c
@@ -121,8 +131,7 @@ def key_order(values: Sequence[Any], order: Sequence[Any] | None = None) -> list
     if order is not None:
         given = [v for v in order if v in seen]
         return given + [v for v in seen if v not in given] + margins
-    numbers = [v for v in seen if isinstance(v, int | float) and not isinstance(v, bool)]
-    if len(numbers) == len(seen):
+    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in seen):
         return sorted(seen) + margins
     labels = [str(v) for v in seen]
     for rank in (_band_rank, _term_rank):
@@ -155,7 +164,7 @@ def _grouping(keys: Sequence[str]) -> str:
 
 def title(result: Result, measure: str) -> str:
     """``<table>: <measure> by <keys>`` over the mode (ρ in dp), and *dummy data* when it is."""
-    keys = list(result.spec.get("group_by") or ())
+    keys = keys_of(result)
     table = result.spec.get("table") or "release"
     how = (
         f"dp, ρ = {result.rho:g}, {INTERVAL}s"
@@ -203,7 +212,7 @@ def _panel(
 ) -> None:
     table = result.table
     assert table is not None
-    keys = list(result.spec.get("group_by") or ())
+    keys = keys_of(result)
     if len(keys) > 2:
         raise ValueError(
             f"plot() draws at most two grouping keys (x and colour); this result "

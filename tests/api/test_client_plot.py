@@ -20,6 +20,7 @@ import matplotlib
 import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer, ErrorbarContainer
@@ -276,6 +277,21 @@ def test_several_measures_are_one_panel_each_and_measure_chooses() -> None:
         "measures: count_students, mean_days_absent",
     ):
         result.plot("sum_lessons")
+
+
+def test_a_result_made_by_hand_without_a_spec_takes_its_keys_from_the_table() -> None:
+    table = pd.DataFrame(
+        {
+            "grade": [2, 1],
+            "status": ["released", "suppressed"],
+            "count_students": pd.array([12, None], dtype="Int64"),
+        }
+    )
+    result = Result("released", "r-1", "sdc", 0.0, "s", "p", False, (), "real", table)
+    ax = result.plot()
+    assert isinstance(ax, Axes) and ax.get_xlabel() == "grade"
+    assert ticks(ax) == ["1", "2"] and [b.get_height() for b in bars(ax)] == [12]
+    assert gap_marks(ax) == [0.0]
 
 
 def test_it_draws_into_the_axes_it_is_given() -> None:
