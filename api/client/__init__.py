@@ -16,10 +16,13 @@ Modules
   its ``Measure`` and ``Filter``.
 - ``_results``: what comes back: ``Result`` (a released table as a pandas DataFrame, one row per
   cell, or a held request), ``Preview``, ``Plan``, ``Catalogue`` and ``Check``.
+- ``_plot``: ``Result.plot()``: a released table as a matplotlib chart, each value with its
+  interval, suppressed cells as marked gaps.
 - ``_errors``: the service's error answers as exceptions, under ``MedlerApiError``.
 
 The client speaks only HTTP: it never imports the release, linkage or pseudonymise layers, and
-runs with httpx and pandas alone. Tutorial: docs/tutorials/first-release.md.
+runs with httpx and pandas alone; charts need matplotlib (``pip install 'medler[plot]'``),
+imported only when one is drawn. Tutorial: docs/tutorials/first-release.md.
 """
 
 from api.client._client import Client, DummyDataWarning

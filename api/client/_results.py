@@ -8,11 +8,15 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from api.client._spec import COUNTS, measure_name
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DataLabel = Literal["real", "dummy"]
 MARGIN = "all"  # a margin's key: the total over every value of that column
@@ -61,6 +65,30 @@ class Result:
     @property
     def released(self) -> bool:
         return self.status == "released"
+
+    def plot(
+        self,
+        measure: str | Sequence[str] | None = None,
+        *,
+        ax: Axes | None = None,
+        margins: bool = False,
+        kind: Literal["bar", "point"] | None = None,
+        order: Sequence[Any] | None = None,
+    ) -> Axes | Figure:
+        """The released table as a chart (matplotlib; ``pip install 'medler[plot]'``).
+
+        One panel per measure (``measure=`` names one, or a list): the first grouping key
+        along the x axis, the second as coloured series; dp values with their 95 % intervals
+        as error bars, exact (sdc) values without; a suppressed cell is a gap marked
+        ``suppressed``, never a zero; margins only with ``margins=True``. Counts and sums are
+        bars, means, shares and quantiles points (``kind="bar"`` or ``"point"`` to choose);
+        ``order=`` sets the first key's order (``catalogue.keys(table, column)``). Draws into
+        ``ax`` when given (one measure). Returns the ``Axes`` of one panel, or the ``Figure``
+        of several: ``.figure.savefig("table.png")`` or ``.savefig(...)`` keeps it.
+        """
+        from api.client._plot import plot_result
+
+        return plot_result(self, measure, ax=ax, margins=margins, kind=kind, order=order)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Result):
