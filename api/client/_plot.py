@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pandas as pd
 
-from api.client._results import MARGIN, Result
+from api.client._results import MARGIN, Result, key_names
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -44,6 +44,7 @@ INSTALL_HINT = (
 )
 SUPPRESSED = "suppressed"
 NO_VALUE = "no value"
+UNBOUNDED = "interval unbounded"
 INTERVAL = "95 % interval"
 _BAR_PREFIXES = ("count_", "sum_", "histogram")  # quantities that start at zero
 _GAP_COLOUR = "0.45"
@@ -65,10 +66,13 @@ def _pyplot() -> Any:
 
 
 def keys_of(result: Result) -> list[str]:
-    """The grouping keys: the spec's ``group_by`` or, in a result made without a spec, the
-    columns before ``status`` (where the client puts them)."""
+    """The grouping keys, in plotting order: the spec's ``group_by`` (a histogram's band column
+    first) or, in a result made without a spec, the columns before ``status`` (where the
+    client puts them)."""
     if "group_by" in result.spec or result.table is None:
-        return list(result.spec.get("group_by") or ())
+        keys = key_names(result.spec)
+        # a histogram: its bands along the x axis, the grouping as series
+        return keys[-1:] + keys[:-1] if result.spec.get("bands") else keys
     columns = [str(c) for c in result.table.columns]
     return columns[: columns.index("status")] if "status" in columns else []
 
@@ -229,7 +233,7 @@ def _panel(
     drawn = _kind(measure, kind)
     width = 0.8 / len(series)
     gaps: dict[str, list[float]] = {}
-    any_interval = False
+    any_interval = any_unbounded = False
     for i, name in enumerate(series):
         part = rows if series_key is None else rows[[_same_key(v, name) for v in rows[series_key]]]
         cells = _cells(part, x_key, xs, measure)
@@ -241,24 +245,10 @@ def _panel(
             ax.bar(px, py, width=width * 0.95, color=colour, label=label, gid="values")
         else:
             ax.plot(px, py, marker="o", linestyle="none", color=colour, label=label, gid="values")
-        bounded = [
-            p for p in shown if not (math.isnan(cells[p].lower) or math.isnan(cells[p].upper))
-        ]
-        if bounded:
-            below = [max(cells[p].value - cells[p].lower, 0.0) for p in bounded]
-            above = [max(cells[p].upper - cells[p].value, 0.0) for p in bounded]
-            ax.errorbar(
-                [p + offset for p in bounded],
-                [cells[p].value for p in bounded],
-                yerr=[below, above],
-                fmt="none",
-                ecolor="black" if drawn == "bar" else colour,
-                elinewidth=1,
-                capsize=3,
-                gid="intervals",
-                label=None if any_interval else INTERVAL,
-            )
-            any_interval = True
+        any_interval, any_unbounded = _intervals(
+            ax, cells, shown, offset, colour if drawn != "bar" else "black", colour,
+            f"{measure}_lower" in part.columns, (any_interval, any_unbounded),
+        )  # fmt: skip
         for p, cell in sorted(cells.items()):
             if math.isnan(cell.value):
                 note = SUPPRESSED if cell.status == SUPPRESSED else NO_VALUE
@@ -280,14 +270,38 @@ def _panel(
     if drawn == "bar":
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     _label(ax, result, measure, xs, x_key)
-    if series_key is not None or gaps or any_interval:
+    if series_key is not None or gaps or any_interval or any_unbounded:
         _legend(ax, series_key)
+
+
+def _intervals(
+    ax: Axes, cells: dict[int, Any], shown: list[int], offset: float, bar_colour: str,
+    colour: str, has_intervals: bool, drawn: tuple[bool, bool],
+) -> tuple[bool, bool]:  # fmt: skip
+    """Each value's interval as an error bar; a dp value whose interval has no end (a ratio
+    whose denominator's noise could reach zero) as a dotted line across the panel, never a
+    bare point that looks exact. Returns whether either was drawn so far (for the legend)."""
+    any_interval, any_unbounded = drawn
+    bounded = [p for p in shown if not (math.isnan(cells[p].lower) or math.isnan(cells[p].upper))]
+    if bounded:
+        below = [max(cells[p].value - cells[p].lower, 0.0) for p in bounded]
+        above = [max(cells[p].upper - cells[p].value, 0.0) for p in bounded]
+        ax.errorbar([p + offset for p in bounded], [cells[p].value for p in bounded],
+                    yerr=[below, above], fmt="none", ecolor=bar_colour, elinewidth=1, capsize=3,
+                    gid="intervals", label=None if any_interval else INTERVAL)  # fmt: skip
+        any_interval = True
+    if has_intervals:
+        for p in (p for p in shown if p not in bounded):
+            ax.axvline(p + offset, linestyle=":", linewidth=1, color=colour, gid="unbounded",
+                       label=None if any_unbounded else UNBOUNDED)  # fmt: skip
+            any_unbounded = True
+    return any_interval, any_unbounded
 
 
 def _legend(ax: Axes, series_key: str | None) -> None:
     """The series first, then what the marks mean: the interval, then the gaps."""
     handles, labels = ax.get_legend_handles_labels()
-    last = {INTERVAL: 1, SUPPRESSED: 2, NO_VALUE: 3}
+    last = {INTERVAL: 1, UNBOUNDED: 2, SUPPRESSED: 3, NO_VALUE: 4}
     order = sorted(range(len(labels)), key=lambda i: last.get(labels[i], 0))
     ax.legend(
         [handles[i] for i in order],

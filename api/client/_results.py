@@ -187,20 +187,24 @@ def _count_names(spec: Mapping[str, Any]) -> set[str]:
 
 
 # a band's label: "<5%", "5-10%", ">=50%", "0-5", "20+": in the order of its numbers
+_TERM = re.compile(r"^(\d{4})(VT|HT)$")
 _BAND = re.compile(r"^(<|>=)?(\d+(?:\.\d+)?)(?:-\d+(?:\.\d+)?)?%?(\+)?$")
 
 
 def _sort_key(keys: Mapping[str, Any], group_by: Sequence[str]) -> tuple[Any, ...]:
     # per column: values first, in order (by type, then value; bands by their edges), the
     # margin ("all") last
-    out = []
+    out: list[tuple[int, str, Any]] = []
     for k in group_by:
         value = keys.get(k)
         if value is None:
             out.append((1, "", 0))
             continue
+        term = _TERM.match(value) if isinstance(value, str) else None
         band = _BAND.match(value) if isinstance(value, str) else None
-        if band is not None:
+        if term is not None:  # spring (VT) before autumn (HT) within a year
+            out.append((0, "term", (int(term[1]), term[2] == "HT")))
+        elif band is not None:
             side = -1 if band[1] == "<" else 1 if band[1] == ">=" or band[3] else 0
             out.append((0, "band", (float(band[2]), side)))
         else:

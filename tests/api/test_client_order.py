@@ -24,4 +24,5 @@ def test_measure_bands_and_open_ended_bands_follow_their_edges() -> None:
 
 def test_other_keys_keep_their_natural_order() -> None:
     assert _order(["2026VT", "2025HT"]) == ["2025HT", "2026VT"]
+    assert _order(["2027HT", "2027VT"]) == ["2027VT", "2027HT"]  # spring, then autumn
     assert _order([9, 1, 10]) == [1, 9, 10]
