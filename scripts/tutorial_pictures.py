@@ -37,6 +37,7 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 # the answer's name in the tutorial -> (its picture, what plot() is asked)
 PICTURES: dict[str, tuple[str, dict[str, Any]]] = {
     "by_month": ("question-absence-by-month", {"measure": "mean_absence_rate_reported"}),
+    "over_20": ("question-over-20-by-school", {}),
     "certified": ("question-certified-minutes", {}),
     "teachers": ("question-teachers-in-maths", {}),
     "turnover": ("question-turnover", {"measure": "share_turnover_hit"}),
