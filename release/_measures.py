@@ -80,7 +80,11 @@ def _plain(value: Any, noise: Noises, column: str, bounds: tuple[float, float],
     width = _width(noise, column, alpha)
     if width is None:
         return v, None, None
-    return v, max(float(value) - width, bounds[0]), min(float(value) + width, bounds[1])
+    # both ends clipped into what the value can be, so the interval always holds the value
+    # it is shown with (noise that pushes the whole interval below the least possible value
+    # gives the least value and the interval [least, least])
+    low, high = float(value) - width, float(value) + width
+    return v, min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
 
 
 class CountStudents(Kind):

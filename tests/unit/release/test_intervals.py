@@ -158,3 +158,16 @@ def test_the_scales_simulated_are_those_opendp_reports_and_draws() -> None:
     ])  # fmt: skip
     assert errors.std(ddof=1) == pytest.approx(plan.noise["n"].scale, rel=0.08)
     assert not plan.noise["sum:f"].integer
+
+
+def test_a_plain_interval_always_holds_its_clipped_value() -> None:
+    """Noise far below the least possible value: the value is clipped, and so is the whole
+    interval, so lower <= value <= upper still holds (it once gave an upper end below 0)."""
+    from release._intervals import Noise
+    from release._measures import _plain
+
+    noise = {"s": Noise(scale=10.0, integer=False)}
+    for raw in (-1e6, -30.0, 5.0, 1e9):
+        value, low, high = _plain(raw, noise, "s", (0.0, 100.0), 0.05)
+        assert value is not None and low is not None and high is not None
+        assert 0.0 <= low <= value <= high <= 100.0
