@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from pseudonymise._cell_keys import (
         RECORD_KEY_RANGE,
+        cell_key_path,
         load_cell_key_secret,
         record_keys,
     )
@@ -93,6 +94,7 @@ _HOME = {
     "audit_key_path": "_audit_keys",
     "RECORD_KEY_RANGE": "_cell_keys",
     "load_cell_key_secret": "_cell_keys",
+    "cell_key_path": "_cell_keys",
     "record_keys": "_cell_keys",
     "CollisionGuard": "_collisions",
     "check_collisions": "_collisions",
@@ -156,6 +158,7 @@ __all__ = [
     "Unlinkable",
     "UnlinkableIdError",
     "audit_key_path",
+    "cell_key_path",
     "check_collisions",
     "check_key_place",
     "create_key_file",

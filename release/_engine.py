@@ -42,7 +42,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from linkage import current_snapshot, read_manifest
-from pseudonymise import load_cell_key_secret
+from pseudonymise import cell_key_path, load_cell_key_secret
 from release import _sdc
 from release._ckm import ckm_cells, record_keys_with
 from release._dp import DpPlan, dp_cells, plan_release
@@ -131,7 +131,8 @@ class ReleaseEngine:
         is charged to the ledger before its noise is drawn, and every request is appended to
         the audit log; without it (tests, dummy data) nothing is charged or audited.
         ``cell_key_secret``: the file of the cell-key method's secret (created on first use;
-        by default ``release/cell_key.secret`` under ``data_dir``)."""
+        by default ``$MEDLER_CELL_KEY_FILE``, else beside the audit key; never in
+        ``data_dir``)."""
         self.data_dir = data_dir
         self.policies = policies or load_policies()
         self.store = store or FileStore(data_dir / "release")
@@ -142,7 +143,7 @@ class ReleaseEngine:
         self._plans: dict[str, DpPlan] = {}
         self._histories: dict[tuple[str, str], History] = {}
         self.teachers = TeacherRules(self.policies, self._frame, self._current)
-        self.cell_key_secret = cell_key_secret or data_dir / "release" / "cell_key.secret"
+        self.cell_key_secret = cell_key_secret or cell_key_path()
         ckm = self.policies.release.ckm
         self.ptable = build_ptable(ckm.max_noise, ckm.variance, ckm.small)
 
@@ -205,7 +206,9 @@ class ReleaseEngine:
         if spec.mode == "ckm":
             if findings:
                 return Assessment(resolved, frame, snapshot, tuple(findings))
-            keys_of = record_keys_with(load_cell_key_secret(self.cell_key_secret))
+            keys_of = record_keys_with(
+                load_cell_key_secret(self.cell_key_secret, data_dir=self.data_dir)
+            )
             cells = ckm_cells(frame, resolved.collapse, spec, self.ptable, keys_of)
             return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells))
         sdc = self.policies.release.sdc

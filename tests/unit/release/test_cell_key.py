@@ -141,3 +141,14 @@ def test_a_ckm_preview_lists_cells_without_values(research_dir: Path) -> None:
     preview = engine(research_dir).preview(BY_SCHOOL, project="p")
     assert preview.mode == "ckm" and preview.cells
     assert all(c.values == {} for c in preview.cells)
+
+
+def test_the_secret_is_refused_inside_the_data_directory(tmp_path: Path) -> None:
+    """Whoever holds the secret can take the perturbation off: it is kept like the other keys,
+    never beside the data."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(Exception, match="cell-key secret .* is in the folder"):
+        load_cell_key_secret(data / "cell-key.secret", data_dir=data)
+    assert not (data / "cell-key.secret").exists()
+    assert len(load_cell_key_secret(tmp_path / "keys" / "cell-key.secret", data_dir=data)) == 32
