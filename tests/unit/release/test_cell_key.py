@@ -148,7 +148,7 @@ def test_the_secret_is_refused_inside_the_data_directory(tmp_path: Path) -> None
     never beside the data."""
     data = tmp_path / "data"
     data.mkdir()
-    with pytest.raises(Exception, match="cell-key secret .* is in the folder"):
+    with pytest.raises(Exception, match=r"cell-key secret .* is in the folder"):
         load_cell_key_secret(data / "cell-key.secret", data_dir=data)
     assert not (data / "cell-key.secret").exists()
     assert len(load_cell_key_secret(tmp_path / "keys" / "cell-key.secret", data_dir=data)) == 32
