@@ -6,6 +6,7 @@ Modules
   and the ``IdPolicy`` that says which may be linked.
 - ``_domains``: ``Domain``, the closed set of pseudonym domains.
 - ``_audit_keys``: the audit key that authenticates the audit log's records.
+- ``_cell_keys``: the cell-key method's record keys (a keyed hash of a pseudonym).
 - ``_keys``: key files (``KeyFile``, ``KeyRef``): create, load and refuse bad ones, rotate.
 - ``_engine``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
 - ``_hashing``: ``Pseudonymiser``: columns of identifiers in, ``Int64`` pseudonyms out.
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
         check_key_place,
         load_audit_keys,
         rotate_audit_key,
+    )
+    from pseudonymise._cell_keys import (
+        RECORD_KEY_RANGE,
+        cell_key_path,
+        load_cell_key_secret,
+        record_keys,
     )
     from pseudonymise._collisions import (
         CollisionGuard,
@@ -85,6 +92,10 @@ _HOME = {
     "rotate_audit_key": "_audit_keys",
     "check_key_place": "_audit_keys",
     "audit_key_path": "_audit_keys",
+    "RECORD_KEY_RANGE": "_cell_keys",
+    "load_cell_key_secret": "_cell_keys",
+    "cell_key_path": "_cell_keys",
+    "record_keys": "_cell_keys",
     "CollisionGuard": "_collisions",
     "check_collisions": "_collisions",
     "Domain": "_domains",
@@ -124,6 +135,7 @@ __getattr__ = lazy_exports(__name__, _HOME)
 __all__ = [
     "ENV_KEY_FILE",
     "PSEUDONYM_SCHEME",
+    "RECORD_KEY_RANGE",
     "STATUS_DTYPE",
     "AuditKeyError",
     "AuditKeys",
@@ -146,17 +158,20 @@ __all__ = [
     "Unlinkable",
     "UnlinkableIdError",
     "audit_key_path",
+    "cell_key_path",
     "check_collisions",
     "check_key_place",
     "create_key_file",
     "default_key_path",
     "load_audit_keys",
+    "load_cell_key_secret",
     "load_key_file",
     "luhn_check_digit",
     "luhn_valid",
     "normalise_object_ids",
     "normalise_person_id",
     "normalise_person_ids",
+    "record_keys",
     "resolve_key_path",
     "rotate_audit_key",
     "rotate_key_file",

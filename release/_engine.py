@@ -5,7 +5,8 @@ catalogue (``_rules``), then, in ``sdc`` mode, against the data (the population 
 teacher rules), its disclosure-controlled table computed (``_sdc.protect``) and audited with
 the project's earlier outputs on the same table (``_linked``); in ``dp`` mode its OpenDP
 measurement is planned from public keys alone. Checks return their findings as data; the
-service reads them once to release, hold or refuse.
+service reads them once to release, hold or refuse. In ``ckm`` mode (the cell-key method,
+``_ckm``) its counts are computed and perturbed from the cells' keys.
 
 What each mode decides on:
 
@@ -18,6 +19,10 @@ What each mode decides on:
   would be suppressed, so it is recorded, audited, metered (``previews_per_day``) and joins
   the project's history for the linked audit like a release; a refusal of a preview is
   recorded and audited too. A measure is filtered only between its band edges.
+- ``ckm``: counts of pupils, each published with the noise its cell key selects in the
+  published perturbation table. No count is exact, so there is no population floor and no
+  linked audit (differencing two outputs yields noise); a preview lists the non-empty cells,
+  an output like an sdc preview.
 
 Identical specs within a project return the earlier release (no new noise, no new cost). Why
 a cell was suppressed is kept for the DPO and never published.
@@ -37,7 +42,9 @@ import polars as pl
 from sqlalchemy import Engine
 
 from linkage import current_snapshot, read_manifest
+from pseudonymise import cell_key_path, load_cell_key_secret
 from release import _sdc
+from release._ckm import ckm_cells, record_keys_with
 from release._dp import DpPlan, dp_cells, plan_release
 from release._errors import Finding, QueryRefused
 from release._frames import (
@@ -55,6 +62,7 @@ from release._linked import History, Output, audit
 from release._measures import kind, notes
 from release._planner import AccuracyPlan, plan_accuracy
 from release._policy import Policies, load_policies
+from release._ptable import build_ptable
 from release._results import Cell, Preview, Release
 from release._rules import Approval, Resolved, known_table, resolve
 from release._spec import QuerySpec, band_column, band_labels
@@ -117,10 +125,14 @@ class ReleaseEngine:
         policies: Policies | None = None,
         store: ReleaseStore | None = None,
         control: Engine | None = None,
+        cell_key_secret: Path | None = None,
     ) -> None:
         """``control``: the control plane (``release.governance``). With it, every dp release
         is charged to the ledger before its noise is drawn, and every request is appended to
-        the audit log; without it (tests, dummy data) nothing is charged or audited."""
+        the audit log; without it (tests, dummy data) nothing is charged or audited.
+        ``cell_key_secret``: the file of the cell-key method's secret (created on first use;
+        by default ``$MEDLER_CELL_KEY_FILE``, else beside the audit key; never in
+        ``data_dir``)."""
         self.data_dir = data_dir
         self.policies = policies or load_policies()
         self.store = store or FileStore(data_dir / "release")
@@ -131,6 +143,9 @@ class ReleaseEngine:
         self._plans: dict[str, DpPlan] = {}
         self._histories: dict[tuple[str, str], History] = {}
         self.teachers = TeacherRules(self.policies, self._frame, self._current)
+        self.cell_key_secret = cell_key_secret or cell_key_path()
+        ckm = self.policies.release.ckm
+        self.ptable = build_ptable(ckm.max_noise, ckm.variance, ckm.small)
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -188,6 +203,14 @@ class ReleaseEngine:
             findings += self.teachers.dp_findings(resolved, frame, waive)
             plan = self._plan(resolved, frame)
             return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
+        if spec.mode == "ckm":
+            if findings:
+                return Assessment(resolved, frame, snapshot, tuple(findings))
+            keys_of = record_keys_with(
+                load_cell_key_secret(self.cell_key_secret, data_dir=self.data_dir)
+            )
+            cells = ckm_cells(frame, resolved.collapse, spec, self.ptable, keys_of)
+            return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells))
         sdc = self.policies.release.sdc
         people = population(frame, resolved.table.unit, resolved.collapse.filters)
         if people < sdc.min_population:
@@ -293,7 +316,7 @@ class ReleaseEngine:
         which cells would be suppressed (no values), which is an output: recorded, audited,
         metered and part of the project's history."""
         version = self.policies.version
-        if spec.mode == "sdc":
+        if spec.mode != "dp":
             self._meter_previews(project)
         assessment = self.assess(spec, project=project, approval=approval, waive=waive,
                                  name=preview_id(spec))  # fmt: skip
@@ -317,7 +340,7 @@ class ReleaseEngine:
         self.store.add(record)
         self._keep_history(project, assessment, name)
         self._audit(requester, project, spec, "previewed", assessment.snapshot, preview=name)
-        return Preview(spec.model_dump(mode="json"), "sdc", 0.0, version, cells=cells)
+        return Preview(spec.model_dump(mode="json"), spec.mode, 0.0, version, cells=cells)
 
     def plan(
         self,

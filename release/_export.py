@@ -39,7 +39,7 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
         row["status"] = cell.status
         for name in measures:
             value = cell.values.get(name)
-            row[name] = _count(value) if name in counts and release.mode == "sdc" else value
+            row[name] = _count(value) if name in counts and release.mode != "dp" else value
             if release.mode == "dp":
                 row[f"{name}_lower"] = cell.lower.get(name)
                 row[f"{name}_upper"] = cell.upper.get(name)

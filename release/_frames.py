@@ -362,3 +362,12 @@ def _filtered(frame: PrivateFrame, c: Collapse) -> pl.LazyFrame:
     for name, expr in c.derived:
         lf = lf.with_columns(expr.alias(name)).filter(pl.col(name).is_not_null())
     return lf
+
+
+def cell_members(frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
+    """Each person's cells: the distinct (``UNIT``, keys…) pairs the filters keep, with the
+    keys widened as in every release (the cell-key method sums its members' record keys)."""
+    schema = frame.schema()
+    lf = _bounded(_filtered(frame, c), c)
+    widened = [pl.col(k).cast(key_dtype(schema.get(k, pl.String()))) for k in c.by]
+    return lf.select(pl.col(c.unit).alias(UNIT), *widened).unique().collect()

@@ -147,6 +147,24 @@ class DpPolicy(_Strict):
     delta_for_private_keys: float = Field(gt=0, lt=1)
 
 
+class CkmPolicy(_Strict):
+    """The cell-key method: the tables a project may receive under it, and its published
+    perturbation table for counts (``release._ptable``: noise in ``-max_noise .. max_noise``
+    of variance about ``variance``; no count published in ``1 .. small``)."""
+
+    tables: tuple[str, ...] = ()
+    max_noise: int = Field(default=3, ge=1, le=20)
+    variance: float = Field(default=2.0, gt=0)
+    small: int = Field(default=2, ge=0)
+    ptable: str = "counts-v1"
+
+    @model_validator(mode="after")
+    def _noise_covers_small(self) -> CkmPolicy:
+        if self.max_noise <= self.small:
+            raise ValueError("max_noise must exceed small, so that a count of 1 can become 0")
+        return self
+
+
 ReviewableCheck = Literal["approval", "rho_per_query", "teachers", "linked"]
 
 
@@ -162,6 +180,7 @@ class ReleasePolicy(_Strict):
     sdc: SdcPolicy
     dp: DpPolicy
     review: ReviewPolicy
+    ckm: CkmPolicy = Field(default_factory=CkmPolicy)
 
 
 def approvable_tables(catalogue: Catalogue, tables: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -12,10 +12,11 @@ from typing import Any
 @dataclass(frozen=True)
 class Cell:
     """One released cell: its keys (None = all, in a margin), status (released, suppressed,
-    rounded), the measures' values (None when suppressed) and, in dp mode, the half-width of
-    each value's 95 % interval and the interval itself (``lower``, ``upper``), clipped to what
-    the measure can be: a count or a sum of non-negative values is never below 0, a share lies
-    in [0, 1], a mean within its column's bounds."""
+    rounded; perturbed, by the cell-key method), the measures' values (None when suppressed)
+    and, in dp mode, the half-width of each value's 95 % interval and the interval itself
+    (``lower``, ``upper``), clipped to what the measure can be: a count or a sum of
+    non-negative values is never below 0, a share lies in [0, 1], a mean within its column's
+    bounds."""
 
     keys: dict[str, Any]
     status: str

@@ -170,6 +170,12 @@ def resolve(
     if outside is not None and "approval" not in waive:
         findings.append(Finding("approval", f"outside the project's approval: {outside}"))
     _check_groups(spec, table)
+    if spec.mode == "ckm" and spec.table not in policies.release.ckm.tables:
+        allowed = ", ".join(policies.release.ckm.tables) or "no table"
+        raise QueryRefused(
+            f"{spec.table} is not released under the cell-key method (the policy allows "
+            f"{allowed}); ask in sdc or dp mode"
+        )
     filters = _filters(spec, table, schema, strict=strict)
     means, sums, flags, quantiles = _measures(spec, table)
     derived = _bands(spec, table)

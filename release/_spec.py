@@ -1,8 +1,10 @@
 """The query spec: a typed, data-free, JSON-serialisable description of one release.
 
-The same spec drives both modes: ``sdc`` (exact aggregates, disclosure-controlled) and ``dp``
-(differentially private, with its ``rho``). A spec names a research table, filters on allowed
-columns, the columns to group by and the measures wanted::
+The same spec drives three modes: ``sdc`` (exact aggregates, disclosure-controlled), ``dp``
+(differentially private, with its ``rho``) and ``ckm`` (the cell-key method: counts of pupils,
+each perturbed by the same small noise every time the same cell is asked for). A spec names
+a research table, filters on allowed columns, the columns to group by and the measures
+wanted::
 
     {"table": "exposure", "group_by": ["school_code"],
      "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
@@ -162,11 +164,15 @@ class QuerySpec(_Spec):
     measures: tuple[Measure, ...] = Field(min_length=1, description="The statistics per cell.")
     group_by: tuple[Text, ...] = Field(default=(), description="Columns whose values make cells.")
     filters: tuple[Filter, ...] = Field(default=(), description="Rows kept (all must hold).")
-    mode: Literal["sdc", "dp"] = Field(default="sdc", description="sdc or dp.")
+    mode: Literal["sdc", "dp", "ckm"] = Field(
+        default="sdc", description="sdc, dp or ckm (the cell-key method; count_students only)."
+    )
     rho: float | None = Field(
         default=None, ge=MIN_RHO, description="dp only: the privacy loss to spend (zCDP ρ)."
     )
-    margins: bool = Field(default=False, description="sdc only: add totals per group-by key.")
+    margins: bool = Field(
+        default=False, description="sdc and ckm only: add totals per group-by key."
+    )
     bands: Text | None = Field(
         default=None,
         description="A measure column with published band edges: each cell is split by the "
@@ -177,10 +183,12 @@ class QuerySpec(_Spec):
     def _mode(self) -> QuerySpec:
         if self.mode == "dp" and self.rho is None:
             raise ValueError("a dp query needs rho, its privacy loss")
-        if self.mode == "sdc" and self.rho is not None:
+        if self.mode != "dp" and self.rho is not None:
             raise ValueError("rho is for dp queries only")
-        if self.margins and self.mode != "sdc":
-            raise ValueError("margins are for sdc tables")
+        if self.margins and self.mode == "dp":
+            raise ValueError("margins are for sdc and ckm tables")
+        if self.mode == "ckm" and any(m.kind != "count_students" for m in self.measures):
+            raise ValueError("a ckm query counts pupils: its measure is count_students")
         names = [m.name for m in self.measures]
         if len(set(names)) != len(names):
             raise ValueError("a measure is asked for twice")

@@ -112,12 +112,12 @@ def _tables(specs: list[str]) -> dict[str, list[str]]:
 
 
 def _regimes(specs: list[str]) -> dict[str, str]:
-    """``table=sdc`` or ``table=dp``, one per table."""
+    """``table=sdc``, ``table=dp`` or ``table=ckm``, one per table."""
     out: dict[str, str] = {}
     for spec in specs:
         table, sep, regime = spec.partition("=")
-        if not sep or regime not in ("sdc", "dp") or not table:
-            raise UsageError(f"--regime: {spec!r} is not 'table=sdc' or 'table=dp'")
+        if not sep or regime not in ("sdc", "dp", "ckm") or not table:
+            raise UsageError(f"--regime: {spec!r} is not 'table=sdc', 'table=dp' or 'table=ckm'")
         if out.get(table, regime) != regime:
             raise UsageError(f"--regime: {table} is named twice with different regimes")
         out[table] = regime

@@ -252,7 +252,7 @@ def release_table(spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[st
     columns["status"] = [c.get("status") for c in ordered]
     for name in names:
         values = [c.get("values", {}).get(name) for c in ordered]
-        columns[name] = _whole(values) if name in counts and mode == "sdc" else _floats(values)
+        columns[name] = _whole(values) if name in counts and mode != "dp" else _floats(values)
         if mode == "dp":
             columns[f"{name}_lower"] = _floats(c.get("lower", {}).get(name) for c in ordered)
             columns[f"{name}_upper"] = _floats(c.get("upper", {}).get(name) for c in ordered)

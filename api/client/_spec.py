@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Scalar = str | int | float | bool
-Mode = Literal["sdc", "dp"]
+Mode = Literal["sdc", "dp", "ckm"]
 MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "ratio",
                  "quantile")  # fmt: skip
 COUNTS = ("count_students", "count_teachers")
@@ -186,12 +186,12 @@ class Spec:
     def _check_mode(self) -> None:
         if not isinstance(self.margins, bool):
             raise ValueError(f"margins is true or false, not {self.margins!r}")
-        if self.mode == "sdc":
+        if self.mode in ("sdc", "ckm"):
             if self.rho is not None:
                 raise ValueError("rho is for dp specs only; call dp(rho=...) for a dp spec")
             return
         if self.mode != "dp":
-            raise ValueError(f"mode is sdc or dp, not {self.mode!r}")
+            raise ValueError(f"mode is sdc, dp or ckm, not {self.mode!r}")
         rho = self.rho
         if (
             isinstance(rho, bool)
@@ -289,8 +289,14 @@ class Spec:
         """Exact figures under disclosure control (the default); costs no budget."""
         return replace(self, mode="sdc", rho=None)
 
+    def ckm(self) -> Spec:
+        """Counts of pupils perturbed by the cell-key method (``count_students`` only, on the
+        tables the policy names); the same cell always gets the same small noise, and it costs
+        no budget."""
+        return replace(self, mode="ckm", rho=None)
+
     def with_margins(self, margins: bool = True) -> Spec:
-        """sdc only: add totals over each group-by column and the grand total ("all")."""
+        """sdc and ckm only: add totals over each group-by column and the grand total ("all")."""
         return replace(self, margins=margins)
 
     # --- JSON -------------------------------------------------------------------------------

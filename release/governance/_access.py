@@ -47,7 +47,8 @@ from release.governance._ledger import BudgetScope, Ledger, check_cap
 from release.governance._models import Membership, Person, Project, Proposal, Token
 
 ROLES = ("researcher", "statistician", "dpo", "admin")
-REGIMES = ("sdc", "dp")  # how a project may receive a table: disclosure control or DP
+# how a project may receive a table: disclosure control, DP or the cell-key method
+REGIMES = ("sdc", "dp", "ckm")
 TOKEN_PREFIX = "medler"
 DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 366

@@ -610,7 +610,7 @@ def test_a_spec_reads_back_from_its_json_and_from_a_release() -> None:
         (lambda: Spec("t").mean(""), "needs a column name"),
         (lambda: Spec(""), "names a research table"),
         (lambda: Spec("t").to_dict(), "at least one measure"),
-        (lambda: Spec("t", mode="fast"), "mode is sdc or dp"),
+        (lambda: Spec("t", mode="fast"), "mode is sdc, dp or ckm"),
         (lambda: Spec.from_dict({"table": "t", "measures": [{"kind": "median"}]}),
          "unknown measure"),
         (lambda: Spec.from_dict({"table": "t",
@@ -646,3 +646,12 @@ def test_a_result_compares_by_value() -> None:
     assert one != dataclasses.replace(one, table=table.assign(count_students=[13]))
     assert one != dataclasses.replace(one, table=None)
     assert one != "r-1"
+
+
+def test_ckm_asks_for_counts_under_the_cell_key_method() -> None:
+    spec = Spec("student_terms").by("school_code").count_students().with_margins().ckm()
+    assert spec.to_dict()["mode"] == "ckm" and spec.to_dict()["margins"] is True
+    assert "rho" not in spec.to_dict() or spec.to_dict()["rho"] is None
+    assert spec.with_margins(False).dp(rho=0.1).ckm().rho is None
+    with pytest.raises(ValueError, match="rho is for dp specs only"):
+        Spec("t", mode="ckm", rho=0.1)

@@ -140,6 +140,22 @@ def test_a_researcher_goes_from_catalogue_to_a_downloaded_release(world: World) 
     assert [e["release_id"] for e in log["entries"]] == [rid] and log["total"] == 1
 
 
+def test_a_ckm_release_publishes_perturbed_whole_counts(world: World) -> None:
+    p = world.project
+    spec = {"table": "student_terms", "group_by": ["grade"], "margins": True, "mode": "ckm",
+            "measures": [{"kind": "count_students"}]}  # fmt: skip
+    preview = world.post("ann", f"/v1/projects/{p}/preview", spec).json()
+    assert preview["mode"] == "ckm" and all(c["values"] == {} for c in preview["cells"])
+    release = world.post("ann", f"/v1/projects/{p}/releases", {"spec": spec}).json()["release"]
+    assert release["mode"] == "ckm" and release["rho"] == 0
+    assert {c["status"] for c in release["cells"]} == {"perturbed"}
+    csv = world.get("ann", f"/v1/releases/{release['release_id']}/download",
+                    params={"format": "csv"})  # fmt: skip
+    assert pd.read_csv(io.StringIO(csv.text))["count_students"].dtype.kind == "i"
+    sdc = world.post("ann", f"/v1/projects/{p}/releases", {"spec": {**spec, "mode": "sdc"}})
+    assert sdc.status_code == 403 and "under ckm" in sdc.json()["error"]["message"]
+
+
 def test_a_dp_release_has_intervals_and_is_charged_once(world: World) -> None:
     p = world.project
     preview = world.post("ann", f"/v1/projects/{p}/preview", DP).json()
