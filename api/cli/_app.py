@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._control import audit_app, ledger_app
+from api.cli._control import As, audit_app, ledger_app
 from api.cli._governance import (
     admin_app,
     person_app,
@@ -208,14 +208,7 @@ def release_command(
     preview: Annotated[
         bool, typer.Option("--preview", help="Show accuracy or suppression only; spend nothing.")
     ] = False,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--token-file",
-            help="A file holding the researcher's token (default: "
-            "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN).",
-        ),
-    ] = None,
+    token_file: As = None,
     project: Annotated[str, typer.Option(help="The approved project the release is for.")] = "",
     justification: Annotated[
         str | None,
@@ -241,14 +234,7 @@ def plan_command(
         str | None, typer.Option(help="The measure it is for (default: every measure).")
     ] = None,
     data_dir: DataDirOption = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--token-file",
-            help="A file holding the researcher's token (default: "
-            "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN).",
-        ),
-    ] = None,
+    token_file: As = None,
     project: Annotated[str, typer.Option(help="The approved project the question is for.")] = "",
 ) -> None:
     """Price a dp question: the rho at which a measure's 95 % interval has the half-width

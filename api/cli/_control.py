@@ -42,6 +42,14 @@ DataDir = Annotated[
 ]
 
 
+# who acts: a registered person, by their token
+As = Annotated[
+    Path | None,
+    typer.Option("--token-file", help="A file holding your token (default: "
+                 "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN)."),
+]  # fmt: skip
+
+
 def control_plane(data_dir: Path) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
     return connect_control_plane(os.environ.get(CONTROL_URL_ENV) or default_url(data_dir))
@@ -57,9 +65,7 @@ def set_cap(
         str, typer.Argument(help="dataset, project:<id> or researcher:<project>:<id>")
     ],
     rho: Annotated[float, typer.Argument(help="The cap, in ρ.")],
-    token_file: Annotated[
-        Path | None, typer.Option("--token-file", help="A file holding your token.")
-    ] = None,
+    token_file: As = None,
     data_dir: DataDir = None,
 ) -> None:
     """Set a budget's cap (a statistician). Lowering one is done at once; raising one is a
@@ -127,9 +133,7 @@ def verify(
 def rotate_key(
     approval: Annotated[int, typer.Option(help="The confirmed proposal to rotate the audit "
                                           "key ('medler proposal').")],
-    token_file: Annotated[
-        Path | None, typer.Option("--token-file", help="A file holding your token.")
-    ] = None,
+    token_file: As = None,
     data_dir: DataDir = None,
 ) -> None:  # fmt: skip
     """Add a new audit key version (the old ones stay, so older records still verify); needs

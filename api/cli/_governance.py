@@ -22,7 +22,7 @@ import typer
 from rich.table import Table
 
 from api.cli._console import stdout_console
-from api.cli._control import DataDir, _data_dir, control_plane
+from api.cli._control import As, DataDir, _data_dir, control_plane
 from medler.errors import MedlerUserError, UsageError
 from release._policy import approvable_tables, load_policies
 from release.governance import Governance, Principal
@@ -50,11 +50,6 @@ TokenOut = Annotated[
     Path | None,
     typer.Option("--token-out",
                  help="Write the token to this new file (mode 0600) instead of printing it."),
-]  # fmt: skip
-As = Annotated[
-    Path | None,
-    typer.Option("--token-file", help="A file holding your token (default: "
-                 "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN)."),
 ]  # fmt: skip
 
 

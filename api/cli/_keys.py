@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli._control import As
 from medler.errors import UsageError
 from pseudonymise import (
     ENV_KEY_FILE,
@@ -98,9 +99,7 @@ def rotate(
         bool,
         typer.Option("--yes", help="Confirm: the current key is replaced for good."),
     ] = False,
-    token_file: Annotated[
-        Path | None, typer.Option("--token-file", help="A file holding your token.")
-    ] = None,
+    token_file: As = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or "

@@ -23,7 +23,7 @@ from release import (
     ReleaseEngine,
     ReleaseService,
 )
-from release.governance import Governance
+from release.governance import Governance, Principal
 
 
 def read_spec(text: str) -> QuerySpec:
@@ -120,19 +120,25 @@ def print_plan(plan: AccuracyPlan, console: Console) -> None:
                       "questions.")  # fmt: skip
 
 
+def _as_researcher(data_dir: Path, token_file: Path | None, project: str, what: str
+                   ) -> tuple[ReleaseService, Principal]:  # fmt: skip
+    """The release service on ``data_dir`` and the researcher whose token is given."""
+    from api.cli._governance import _actor
+
+    if not project:
+        raise UsageError(f"{what} is for a project: give --project")
+    control = control_plane(data_dir)
+    governance = Governance(control)
+    actor = _actor(governance, token_file)
+    return ReleaseService(ReleaseEngine(data_dir, control=control), governance), actor
+
+
 def run_plan(
     *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, persons: int,
     half_width: float, measure: str | None,
 ) -> None:  # fmt: skip
-    from api.cli._governance import _actor
-
     spec = read_spec(spec_text)
-    if not project:
-        raise UsageError("a plan is for a project: give --project")
-    control = control_plane(data_dir)
-    governance = Governance(control)
-    actor = _actor(governance, token_file)  # the researcher, by their token
-    service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
+    service, actor = _as_researcher(data_dir, token_file, project, "a plan")
     planned = service.plan(actor, project, spec, persons=persons,
                            half_width=half_width, measure=measure)  # fmt: skip
     print_plan(planned, stdout_console())
@@ -142,15 +148,8 @@ def run_release(
     *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, preview: bool,
     justification: str | None = None,
 ) -> None:  # fmt: skip
-    from api.cli._governance import _actor
-
     spec = read_spec(spec_text)
-    if not project:
-        raise UsageError("a release is for a project: give --project")
-    control = control_plane(data_dir)
-    governance = Governance(control)
-    actor = _actor(governance, token_file)  # the researcher, by their token
-    service = ReleaseService(ReleaseEngine(data_dir, control=control), governance)
+    service, actor = _as_researcher(data_dir, token_file, project, "a release")
     console = stdout_console()
     if preview:
         print_preview(service.preview(actor, project, spec), spec, console)

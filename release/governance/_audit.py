@@ -26,7 +26,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from pseudonymise import AuditKeys
+from pseudonymise import AuditKeys, audit_key_path
 from release.governance._models import AuditHead, AuditRecord
 from release.governance._seal import keys_for, read_anchors, write_anchor
 
@@ -96,7 +96,10 @@ def _append(engine: Engine, session: Session, actor: str, action: str, project: 
 
 
 def current_keys(engine: Engine) -> AuditKeys:
-    """The audit keys, made on a control plane whose log is still empty."""
+    """The audit keys, made on a control plane whose log is still empty. Every token check
+    reads them: the database is asked only when there is no key file yet."""
+    if audit_key_path().exists():
+        return keys_for(engine)
     with Session(engine) as session:
         head = session.scalars(select(AuditHead).where(AuditHead.id == 1)).one()
         return keys_for(engine, create=head.seq == 0)
