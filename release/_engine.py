@@ -60,6 +60,14 @@ from release._frames import (
 from release._keys import key_frame, key_values
 from release._linked import History, Output, audit
 from release._measures import kind, notes
+from release._models import (
+    ModelOutcome,
+    ModelPlan,
+    assess_sdc,
+    dp_levels,
+    plan_dp,
+    release_dp,
+)
 from release._planner import AccuracyPlan, plan_accuracy
 from release._policy import Policies, load_policies
 from release._ptable import build_ptable
@@ -106,6 +114,8 @@ class Assessment:
     cells: tuple[Cell, ...] = ()
     plan: DpPlan | None = None
     history: History | None = None
+    model: ModelPlan | None = None  # a dp model's measurement (``_models``)
+    notes: tuple[str, ...] = ()
 
     @property
     def spec(self) -> QuerySpec:
@@ -201,8 +211,7 @@ class ReleaseEngine:
         findings = list(resolved.findings)
         if spec.mode == "dp":
             findings += self.teachers.dp_findings(resolved, frame, waive)
-            plan = self._plan(resolved, frame)
-            return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
+            return self._assess_dp(resolved, frame, snapshot, findings)
         if spec.mode == "ckm":
             if findings:
                 return Assessment(resolved, frame, snapshot, tuple(findings))
@@ -223,11 +232,10 @@ class ReleaseEngine:
         per_teacher = self.teachers.minutes(resolved, frame)
         if "teachers" not in waive:
             findings += self.teachers.threshold(per_teacher, ())
-        try:
-            cells, risk = self._sdc_cells(resolved, frame, per_teacher)
-        except QueryRefused as refusal:
-            findings.append(Finding(refusal.check, str(refusal)))
-            return Assessment(resolved, frame, snapshot, tuple(findings))
+        fitted = self._exact(resolved, frame, per_teacher)
+        if fitted.findings:
+            return Assessment(resolved, frame, snapshot, (*findings, *fitted.findings))
+        cells, risk = list(fitted.cells), fitted.risk
         history = self._history(project, resolved, frame, snapshot)
         extended = history.extend(frame, _output(name, resolved.collapse, spec, cells))
         exposed = audit(extended, min_students=sdc.min_students)
@@ -245,7 +253,34 @@ class ReleaseEngine:
             ), narrowed))  # fmt: skip
         # each finding carries the table's risk for the DPO's review (never the researcher's)
         findings = [replace(f, detail={**risk, **f.detail}) for f in findings]
-        return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended)
+        return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended,
+                          notes=fitted.notes)  # fmt: skip
+
+    def _assess_dp(
+        self, resolved: Resolved, frame: PrivateFrame, snapshot: str, findings: list[Finding]
+    ) -> Assessment:
+        """A dp request's measurement, planned from public keys alone: a table's cells, or a
+        model's sufficient statistics (``_models``)."""
+        if resolved.spec.model is None:
+            plan = self._plan(resolved, frame)
+            return Assessment(resolved, frame, snapshot, tuple(findings), plan=plan)
+        planned = plan_dp(resolved, self.policies, dp_levels(resolved, self.public_keys()))
+        if isinstance(planned, list):
+            return Assessment(resolved, frame, snapshot, (*findings, *planned))
+        return Assessment(resolved, frame, snapshot, tuple(findings), model=planned)
+
+    def _exact(
+        self, resolved: Resolved, frame: PrivateFrame, per_teacher: pl.DataFrame | None
+    ) -> ModelOutcome:
+        """An sdc request's protected cells (a table's, ``_sdc_cells``, or a model's
+        parameters, ``_models``), or the findings that refuse it."""
+        if resolved.spec.model is not None:
+            return assess_sdc(resolved, frame, self.policies)
+        try:
+            cells, risk = self._sdc_cells(resolved, frame, per_teacher)
+        except QueryRefused as refusal:
+            return ModelOutcome((Finding(refusal.check, str(refusal)),))
+        return ModelOutcome((), tuple(cells), risk=risk)
 
     def _one_regime(self, spec: QuerySpec, project: str, approval: Approval | None) -> None:
         """One question, one regime: a DP guarantee means nothing once the exact answer to the
@@ -325,6 +360,9 @@ class ReleaseEngine:
             refusal = failed[0].refusal()
             self.record_refusal(spec, requester, project, refusal, preview=True)
             raise refusal
+        if spec.mode == "dp" and assessment.model is not None:
+            return Preview(spec.model_dump(mode="json"), "dp", assessment.model.rho, version,
+                           accuracy=assessment.model.accuracy)  # fmt: skip
         if spec.mode == "dp":
             plan = assessment.plan
             assert plan is not None
@@ -423,9 +461,9 @@ class ReleaseEngine:
             failed = assessment.unwaived(waive)
             if failed:
                 raise failed[0].refusal()
-            rho = 0.0
+            rho, more_notes = 0.0, list(assessment.notes)
             if spec.mode == "dp":
-                cells, rho = self._dp_cells(assessment, project, requester)
+                cells, rho, more_notes = self._dp_cells(assessment, project, requester)
             else:
                 cells = list(assessment.cells)
         except (QueryRefused, BudgetExhausted) as refusal:
@@ -439,7 +477,7 @@ class ReleaseEngine:
         release = Release(
             release_id=release_id, spec=spec.model_dump(mode="json"), mode=spec.mode,
             snapshot=snapshot, policy_version=self.policies.version, rho=rho, cells=cells,
-            notes=notes(spec.measures) if spec.mode == "dp" else [],
+            notes=[*more_notes, *(notes(spec.measures) if spec.mode == "dp" else [])],
         )  # fmt: skip
         record = record_of(project, requester, snapshot, spec, "released", self.policies.version,
                          release=release)  # fmt: skip
@@ -592,26 +630,34 @@ class ReleaseEngine:
 
     def _dp_cells(
         self, assessment: Assessment, project: str, requester: str
-    ) -> tuple[list[Cell], float]:
-        """The released cells, and the ρ charged for them."""
-        plan, resolved = assessment.plan, assessment.resolved
-        assert plan is not None
+    ) -> tuple[list[Cell], float, list[str]]:
+        """The released cells, the ρ charged for them, and notes on a model's fit."""
+        plan, model, resolved = assessment.plan, assessment.model, assessment.resolved
+        rho = model.rho if model is not None else plan.rho if plan is not None else None
+        assert rho is not None
         # the charge is reserved (and committed) before any noise is drawn, and never refunded
         entry = None
         if self.ledger is not None:
-            entry = self.ledger.reserve(project, requester, plan.rho, resolved.spec.digest())
-        released = run_measurement(assessment.frame, resolved.collapse, plan.measurement)
+            entry = self.ledger.reserve(project, requester, rho, resolved.spec.digest())
+        if model is not None:
+            cells, fit_notes = release_dp(model, assessment.frame, resolved)
+        else:
+            assert plan is not None
+            released = run_measurement(assessment.frame, resolved.collapse, plan.measurement)
+            cells = dp_cells(released, resolved.spec, resolved.table, plan.noise)
+            fit_notes = []
         if self.ledger is not None and entry is not None:
             self.ledger.mark_released(entry)
-        return dp_cells(released, resolved.spec, resolved.table, plan.noise), plan.rho
+        return cells, rho, fit_notes
 
 
 def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell]) -> Output:
     def keys(c: Cell) -> tuple[object, ...]:
         return tuple(c.keys.get(k) for k in spec.keys)
 
-    shown = tuple(keys(c) for c in cells if c.status != "suppressed")
-    hidden = tuple(keys(c) for c in cells if c.status == "suppressed")
+    # a model's cells are its parameters: one published figure, its population (no keys)
+    shown = tuple(dict.fromkeys(keys(c) for c in cells if c.status != "suppressed"))
+    hidden = tuple(dict.fromkeys(keys(c) for c in cells if c.status == "suppressed"))
     return Output(name, collapse, shown, hidden)
 
 

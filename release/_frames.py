@@ -371,3 +371,47 @@ def cell_members(frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
     lf = _bounded(_filtered(frame, c), c)
     widened = [pl.col(k).cast(key_dtype(schema.get(k, pl.String()))) for k in c.by]
     return lf.select(pl.col(c.unit).alias(UNIT), *widened).unique().collect()
+
+
+def fit_rows(
+    frame: PrivateFrame,
+    c: Collapse,
+    columns: Sequence[pl.Expr],
+    fit: Callable[[Any], Any],
+) -> Any:
+    """A model fitted on the rows ``c`` keeps (each person's rows bounded as in every
+    release): ``columns`` (the outcome, then the design's columns, as expressions over the
+    row) are read into one float matrix that only ``fit`` sees. ``fit`` returns what the
+    model publishes (coefficients, their errors, counts), never a row: ``release._models``
+    passes its fitters (``release._regression``) alone."""
+    selected = _bounded(_filtered(frame, c), c).select(
+        [e.cast(pl.Float64).alias(f"__x{i}") for i, e in enumerate(columns)]
+    )
+    return fit(selected.collect().to_numpy())
+
+
+def level_persons(frame: PrivateFrame, c: Collapse, column: str) -> dict[Any, int]:
+    """The distinct persons in each level of ``column`` among the rows ``c`` keeps (a
+    categorical predictor's levels; never released: the model's checks read them)."""
+    rows = _bounded(_filtered(frame, c), c)
+    counts = rows.group_by(column).agg(pl.col(c.unit).n_unique().alias("persons")).collect()
+    return dict(zip(counts[column].to_list(), counts["persons"].to_list(), strict=True))
+
+
+def run_model_measurement(
+    frame: PrivateFrame,
+    c: Collapse,
+    columns: Sequence[pl.Expr],
+    measurement: Callable[[pl.LazyFrame], Any],
+) -> pl.DataFrame:
+    """Run an OpenDP measurement of a model's sufficient statistics on the rows ``c`` keeps
+    (each person's rows bounded to ``c.max_rows``), given as ``columns`` (expressions over the
+    row, named), and return its noisy release."""
+    rows = _bounded(_filtered(frame, c), c).select(*columns, pl.lit(True).alias(ROW))
+    return _collected_release(measurement(rows.collect().lazy()))
+
+
+def _collected_release(released: Any) -> pl.DataFrame:
+    result = released.collect() if hasattr(released, "collect") else released
+    assert isinstance(result, pl.DataFrame)
+    return result

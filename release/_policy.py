@@ -165,6 +165,16 @@ class CkmPolicy(_Strict):
         return self
 
 
+class ModelPolicy(_Strict):
+    """Models (a spec's ``model``, ``release._models``): the least residual degrees of
+    freedom an sdc model leaves, the most parameters any model has, and the noisy Newton
+    steps a dp logistic model takes (each spending an equal share of its ρ)."""
+
+    min_residual_df: int = Field(default=10, ge=1)
+    max_parameters: int = Field(default=30, ge=2)
+    dp_newton_steps: int = Field(default=4, ge=1, le=20)
+
+
 ReviewableCheck = Literal["approval", "rho_per_query", "teachers", "linked"]
 
 
@@ -181,6 +191,7 @@ class ReleasePolicy(_Strict):
     dp: DpPolicy
     review: ReviewPolicy
     ckm: CkmPolicy = Field(default_factory=CkmPolicy)
+    models: ModelPolicy = Field(default_factory=ModelPolicy)
 
 
 def approvable_tables(catalogue: Catalogue, tables: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ import polars as pl
 
 from release._errors import Finding, QueryRefused, UnknownName
 from release._frames import Collapse
-from release._policy import Policies, Table
+from release._policy import Column, Policies, Table
 from release._spec import Filter, QuerySpec, band_column, band_labels
 
 GROUPABLE = ("public_key", "category", "flag")
@@ -62,7 +62,8 @@ class Resolved:
         """The collapse with only the filters on public keys: what the schedule decides, not
         the pupils (the teacher rules in dp mode are decided on it)."""
         public = {n for n, c in self.table.columns.items() if c.kind == "public_key"}
-        kept = tuple(f for f, spec in zip(self.collapse.filters, self.spec.filters, strict=True)
+        given = self.collapse.filters[: len(self.spec.filters)]  # a model's own come after
+        kept = tuple(f for f, spec in zip(given, self.spec.filters, strict=True)
                      if spec.column in public)  # fmt: skip
         by = tuple(k for k in self.collapse.by if k in public)
         limits = tuple((k, v) for k, v in self.collapse.key_limits if k in by)
@@ -177,6 +178,8 @@ def resolve(
             f"{allowed}); ask in sdc or dp mode"
         )
     filters = _filters(spec, table, schema, strict=strict)
+    if spec.model is not None:  # a model's rows: those with a value in each of its columns
+        filters += _model_columns(spec, table, schema, policies)
     means, sums, flags, quantiles = _measures(spec, table)
     derived = _bands(spec, table)
     bins = tuple(dict.fromkeys(m for m, _ in quantiles.values())) if spec.mode == "dp" else ()
@@ -200,6 +203,52 @@ def resolve(
         ),
     )  # fmt: skip
     return Resolved(spec, table, collapse, quantiles, tuple(findings))
+
+
+def _model_columns(
+    spec: QuerySpec, table: Table, schema: dict[str, pl.DataType], policies: Policies
+) -> list[pl.Expr]:
+    """Refuses a model whose columns are of the wrong kind; returns the predicates that keep
+    the rows with a value in every model column (rows without one are left out)."""
+    model = spec.model
+    assert model is not None
+    wanted = ("flag",) if model.kind == "logistic" else ("measure", "flag")
+    outcome = table.columns[model.outcome].kind
+    if outcome not in wanted:
+        raise QueryRefused(
+            f"a {model.kind} model's outcome is a {' or '.join(wanted)}; {spec.table}."
+            f"{model.outcome} is a {outcome}"
+        )
+    for name in model.predictors:
+        column = table.columns[name]
+        ordered = column.kind == "public_key" and numeric_key(column, policies) is not None
+        if column.kind not in ("measure", "flag") and not (ordered and schema[name].is_integer()):
+            raise QueryRefused(
+                f"{spec.table}.{name} is a {column.kind} without an order of numbers, so it "
+                "cannot be a numeric predictor; name it under categorical"
+            )
+    for name in model.categorical:
+        kind = table.columns[name].kind
+        if kind not in GROUPABLE:
+            raise QueryRefused(
+                f"{spec.table}.{name} is a {kind}; categorical predictors are public keys, "
+                "categories or flags. Name a measure under predictors"
+            )
+        if spec.mode == "dp" and kind == "category":
+            raise QueryRefused(
+                f"{spec.table}.{name} has no public list of values, so its levels would spend "
+                "privacy; in dp mode use public keys or flags as categorical predictors"
+            )
+    return [pl.col(name).is_not_null() for name in model.columns]
+
+
+def numeric_key(column: Column, policies: Policies) -> tuple[float, float] | None:
+    """A public key with whole-number values from a published range (grade): its bounds."""
+    source = policies.catalogue.keys.get(column.keys or "")
+    if source is None or source.source != "range":
+        return None
+    assert source.first is not None and source.last is not None
+    return float(source.first), float(source.last)
 
 
 def known_table(spec: QuerySpec, policies: Policies, approval: Approval | None = None) -> Table:

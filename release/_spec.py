@@ -24,6 +24,16 @@ Measures:
 ``bands`` names a measure column with published band edges: each cell is split by the band
 its rows' values fall in, a key column ``<column>_band`` (a histogram; the edges are public,
 so in dp mode the bands cost no budget to list).
+
+A spec may fit a **model** instead of measuring cells: a linear or logistic regression of one
+column on others, over the rows the filters keep (``release._models``)::
+
+    {"table": "student_profiles", "mode": "sdc",
+     "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
+     "model": {"kind": "linear", "outcome": "absence_rate_reported",
+               "predictors": ["certified_share", "novice_share"], "categorical": ["grade"]}}
+
+Its result is one row per parameter (key ``parameter``), never a fitted value or a residual.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ MeasureKind = Literal[
     "count_students", "count_teachers", "share", "sum", "mean", "ratio", "quantile"
 ]
 LATER_MEASURE_FIELDS = ("numerator", "denominator")
+LATER_SPEC_FIELDS = ("bands", "model")
 MIN_RHO = 1e-9
 """The least ρ a dp query may ask: below it a release is pure noise, and OpenDP fails (a
 subnormal ρ) or runs for minutes (below about 1e-18)."""
@@ -149,6 +160,42 @@ class Measure(_Spec):
         return f"{self.kind}_{self.column}"
 
 
+class Regression(_Spec):
+    """A regression of ``outcome`` on ``predictors`` (numbers: measures, flags as 0/1, whole-
+    number public keys such as grade) and ``categorical`` columns (one indicator per level but
+    the first, which is the reference), with an intercept. ``linear``: least squares;
+    ``logistic``: a flag outcome, maximum likelihood."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "kind": "linear", "outcome": "absence_rate_reported",
+        "predictors": ["certified_share", "novice_share"], "categorical": ["grade"],
+    }]})  # fmt: skip
+
+    kind: Literal["linear", "logistic"] = Field(
+        description="linear: least squares; logistic: a flag outcome, maximum likelihood."
+    )
+    outcome: Text = Field(description="The modelled column: a measure (linear) or a flag.")
+    predictors: tuple[Text, ...] = Field(
+        default=(), description="Numeric predictors: measures, flags (0/1), whole-number keys."
+    )
+    categorical: tuple[Text, ...] = Field(
+        default=(), description="Categorical predictors: one indicator per level but the first."
+    )
+
+    @model_validator(mode="after")
+    def _columns(self) -> Regression:
+        named = [self.outcome, *self.predictors, *self.categorical]
+        if not self.predictors and not self.categorical:
+            raise ValueError("a model needs at least one predictor or categorical column")
+        if len(set(named)) != len(named):
+            raise ValueError("a model names a column twice (outcome, predictors, categorical)")
+        return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.outcome, *self.predictors, *self.categorical)
+
+
 class QuerySpec(_Spec):
     """One release: a research table, filters, the columns to group by, the measures, and the
     mode (``sdc``: exact and disclosure-controlled; ``dp``: differentially private, spending
@@ -161,7 +208,9 @@ class QuerySpec(_Spec):
     }]})  # fmt: skip
 
     table: Text = Field(description="A releasable research table (see the catalogue).")
-    measures: tuple[Measure, ...] = Field(min_length=1, description="The statistics per cell.")
+    measures: tuple[Measure, ...] = Field(
+        default=(), description="The statistics per cell (at least one, unless a model)."
+    )
     group_by: tuple[Text, ...] = Field(default=(), description="Columns whose values make cells.")
     filters: tuple[Filter, ...] = Field(default=(), description="Rows kept (all must hold).")
     mode: Literal["sdc", "dp", "ckm"] = Field(
@@ -178,6 +227,11 @@ class QuerySpec(_Spec):
         description="A measure column with published band edges: each cell is split by the "
         "band of its rows' values, in a key column <column>_band (a histogram).",
     )
+    model: Regression | None = Field(
+        default=None,
+        description="sdc and dp only: fit a regression over the filtered rows instead of "
+        "measuring cells (no measures, group_by, margins or bands then).",
+    )
 
     @model_validator(mode="after")
     def _mode(self) -> QuerySpec:
@@ -187,6 +241,15 @@ class QuerySpec(_Spec):
             raise ValueError("rho is for dp queries only")
         if self.margins and self.mode == "dp":
             raise ValueError("margins are for sdc and ckm tables")
+        if self.model is not None:
+            if self.measures or self.group_by or self.margins or self.bands:
+                raise ValueError("a model takes filters only: no measures, group_by, margins "
+                                 "or bands")  # fmt: skip
+            if self.mode == "ckm":
+                raise ValueError("a model is fitted in sdc or dp mode, not ckm")
+            return self
+        if not self.measures:
+            raise ValueError("a spec needs at least one measure (or a model)")
         if self.mode == "ckm" and any(m.kind != "count_students" for m in self.measures):
             raise ValueError("a ckm query counts pupils: its measure is count_students")
         names = [m.name for m in self.measures]
@@ -207,14 +270,17 @@ class QuerySpec(_Spec):
         named = [*self.group_by, *(f.column for f in self.filters)]
         for m in self.measures:
             named += [c for c in (m.column, m.numerator, m.denominator) if c is not None]
+        if self.model is not None:
+            named += list(self.model.columns)
         return tuple(dict.fromkeys([*named, *((self.bands,) if self.bands else ())]))
 
     def canonical_json(self) -> str:
         """The spec as JSON, keys sorted; fields added later are left out while unset, so
         that a spec written before them keeps its digest."""
         body = self.model_dump(mode="json")
-        if body.get("bands") is None:
-            body.pop("bands", None)
+        for name in LATER_SPEC_FIELDS:
+            if body.get(name) is None:
+                body.pop(name, None)
         for m in body["measures"]:
             for name in LATER_MEASURE_FIELDS:
                 if m.get(name) is None:
