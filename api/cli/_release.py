@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from api.cli._console import stdout_console
 from api.cli._control import control_plane
@@ -56,6 +57,8 @@ def _format(value: float | None, width: float | None) -> str:
 
 
 def _cells_table(spec: QuerySpec, cells: list[Cell], values: bool) -> Table:
+    if spec.model is not None:
+        return _model_table(cells, values)
     table = Table(header_style="bold")
     for key in spec.group_by:
         table.add_column(key)
@@ -70,6 +73,23 @@ def _cells_table(spec: QuerySpec, cells: list[Cell], values: bool) -> Table:
                  for m in spec.measures] if values else []  # fmt: skip
         status = cell.status + (f" ({cell.reason})" if cell.reason else "")
         table.add_row(*keys, *shown, status)
+    return table
+
+
+def _model_table(cells: list[Cell], values: bool) -> Table:
+    """A model's result: one row per parameter, its values (dp: the estimate's interval)."""
+    names = list(dict.fromkeys(n for c in cells for n in c.values)) if values else []
+    table = Table("parameter", *(Column(n, justify="right") for n in names), "status",
+                  header_style="bold")  # fmt: skip
+    for cell in cells:
+        shown = []
+        for n in names:
+            value, low, high = cell.values.get(n), cell.lower.get(n), cell.upper.get(n)
+            text = "—" if value is None else f"{value:.4g}"
+            if low is not None and high is not None:
+                text += f" [{low:.4g}, {high:.4g}]"
+            shown.append(text)
+        table.add_row(escape(str(cell.keys.get("parameter"))), *shown, cell.status)
     return table
 
 

@@ -13,7 +13,7 @@ Modules
 - ``_client``: ``Client``: projects, catalogue, budget, preview, submit, releases, downloads and
   requests over httpx; ``DummyDataWarning`` when the service runs over synthetic data.
 - ``_spec``: ``Spec``, the immutable query spec builder (docs/reference/query-spec.md), with
-  its ``Measure`` and ``Filter``.
+  its ``Measure``, ``Filter`` and ``Model`` (a regression).
 - ``_results``: what comes back: ``Result`` (a released table as a pandas DataFrame, one row per
   cell, or a held request), ``Preview``, ``Plan``, ``Catalogue`` and ``Check``.
 - ``_plot``: ``Result.plot()``: a released table as a matplotlib chart, each value with its
@@ -39,7 +39,7 @@ from api.client._errors import (
     RequestTooLarge,
 )
 from api.client._results import Catalogue, Check, Plan, Preview, Result
-from api.client._spec import Filter, Measure, Spec
+from api.client._spec import Filter, Measure, Model, Spec
 
 __all__ = [
     "BudgetExhausted",
@@ -52,6 +52,7 @@ __all__ = [
     "Invalid",
     "Measure",
     "MedlerApiError",
+    "Model",
     "NotAllowed",
     "NotAuthenticated",
     "NotFound",

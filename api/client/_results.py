@@ -170,14 +170,24 @@ class Catalogue:
 # --- from the wire ---------------------------------------------------------------------------
 
 
-def measure_names(spec: Mapping[str, Any]) -> list[str]:
+def measure_names(spec: Mapping[str, Any], mode: str = "sdc") -> list[str]:
+    """The value columns of a result: the measures, or a model's values per parameter."""
+    model = spec.get("model")
+    if model:
+        if mode == "dp":
+            return ["estimate", "std_error"]
+        return ["estimate", "std_error", "z" if model.get("kind") == "logistic" else "t",
+                "p_value"]  # fmt: skip
     return [measure_name(str(m.get("kind")), m.get("column"), m.get("q"), m.get("numerator"),
                          m.get("denominator"))
             for m in spec.get("measures") or ()]  # fmt: skip
 
 
 def key_names(spec: Mapping[str, Any]) -> list[str]:
-    """The result's key columns: the group-by columns, then a histogram's band column."""
+    """The result's key columns: the group-by columns, then a histogram's band column (a
+    model's: ``parameter``)."""
+    if spec.get("model"):
+        return ["parameter"]
     bands = spec.get("bands")
     return [*(spec.get("group_by") or ()), *([f"{bands}_band"] if bands else [])]
 
@@ -245,15 +255,16 @@ def release_table(spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[st
                   ) -> pd.DataFrame:  # fmt: skip
     """One row per cell: the group-by keys, status, each measure and, in dp mode, its interval."""
     group_by = key_names(spec)
-    names = measure_names(spec)
+    names = measure_names(spec, mode)
     counts = _count_names(spec)
-    ordered = _sorted_cells(cells, group_by)
+    # a model's parameters keep the service's order (the intercept first)
+    ordered = list(cells) if spec.get("model") else _sorted_cells(cells, group_by)
     columns: dict[str, Any] = dict(_key_columns(ordered, group_by))
     columns["status"] = [c.get("status") for c in ordered]
     for name in names:
         values = [c.get("values", {}).get(name) for c in ordered]
         columns[name] = _whole(values) if name in counts and mode != "dp" else _floats(values)
-        if mode == "dp":
+        if mode == "dp" and (not spec.get("model") or name == "estimate"):
             columns[f"{name}_lower"] = _floats(c.get("lower", {}).get(name) for c in ordered)
             columns[f"{name}_upper"] = _floats(c.get("upper", {}).get(name) for c in ordered)
     frame = pd.DataFrame({k: pd.Series(v) if isinstance(v, list) else v

@@ -24,7 +24,9 @@ MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "ra
                  "quantile")  # fmt: skip
 COUNTS = ("count_students", "count_teachers")
 FILTER_OPS = ("in", "between", "is_true", "is_false")
-_SPEC_FIELDS = ("table", "measures", "group_by", "filters", "mode", "rho", "margins", "bands")
+_SPEC_FIELDS = ("table", "measures", "group_by", "filters", "mode", "rho", "margins", "bands",
+                "model")  # fmt: skip
+MODEL_KINDS = ("linear", "logistic")
 _MEASURE_FIELDS = {"kind", "column", "q", "numerator", "denominator"}
 
 
@@ -147,6 +149,41 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Model:
+    """A regression of ``outcome`` on ``predictors`` (numbers) and ``categorical`` columns (one
+    indicator per level but the first), with an intercept: ``linear`` or ``logistic``."""
+
+    kind: str
+    outcome: str
+    predictors: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model {self.kind!r}; one of {', '.join(MODEL_KINDS)}")
+        _column(self.outcome, f"a {self.kind} model's outcome")
+        for name in ("predictors", "categorical"):
+            given = getattr(self, name)
+            if isinstance(given, str):
+                raise ValueError(f"{name} is a list of columns, not {given!r}")
+            object.__setattr__(self, name, tuple(_column(c, name) for c in given))
+        if not self.predictors and not self.categorical:
+            raise ValueError("a model needs at least one predictor or categorical column")
+        named = [self.outcome, *self.predictors, *self.categorical]
+        if len(set(named)) != len(named):
+            raise ValueError("a model names a column twice")
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        """The values per parameter in a result (sdc; dp has estimate and std_error)."""
+        return ("estimate", "std_error", "z" if self.kind == "logistic" else "t", "p_value")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "outcome": self.outcome, "predictors": list(self.predictors),
+                "categorical": list(self.categorical)}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Spec:
     """A query spec, built one clause at a time. Each method returns a new ``Spec``."""
 
@@ -158,6 +195,7 @@ class Spec:
     rho: float | None = None
     margins: bool = False
     bands: str | None = None
+    model: Model | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.table, str) or not self.table.strip():
@@ -175,6 +213,14 @@ class Spec:
         for column in self.group_by:
             _column(column, "by()")
         self._check_mode()
+        if self.model is not None:
+            if not isinstance(self.model, Model):
+                raise ValueError(f"a model is a Model, not {self.model!r}")
+            if self.measures or self.group_by or self.margins or self.bands:
+                raise ValueError("a model takes filters only: no measures, by(), margins or "
+                                 "histogram()")  # fmt: skip
+            if self.mode == "ckm":
+                raise ValueError("a model is fitted in sdc or dp mode, not ckm")
         names = [m.name for m in self.measures]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -271,9 +317,28 @@ class Spec:
         ``<column>_band``): counts per band make a histogram."""
         return replace(self, bands=_column(column, "histogram()"))
 
+    def linear(
+        self, outcome: str, predictors: Iterable[str] = (), categorical: Iterable[str] = ()
+    ) -> Spec:
+        """Fit a linear regression of ``outcome`` on ``predictors`` and ``categorical``
+        columns over the rows the filters keep, instead of measuring cells: the result has
+        one row per parameter."""
+        return replace(self, model=Model("linear", outcome, tuple(predictors),
+                                         tuple(categorical)))  # fmt: skip
+
+    def logistic(
+        self, outcome: str, predictors: Iterable[str] = (), categorical: Iterable[str] = ()
+    ) -> Spec:
+        """Fit a logistic regression of the flag ``outcome`` (as ``linear``)."""
+        return replace(self, model=Model("logistic", outcome, tuple(predictors),
+                                         tuple(categorical)))  # fmt: skip
+
     @property
     def keys(self) -> tuple[str, ...]:
-        """The result's key columns: the group-by columns, then the band column."""
+        """The result's key columns: the group-by columns, then the band column (a model's
+        result: ``parameter``)."""
+        if self.model is not None:
+            return ("parameter",)
         return (*self.group_by, *((f"{self.bands}_band",) if self.bands else ()))
 
     def _measure(self, m: Measure) -> Spec:
@@ -308,10 +373,12 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON spec the service takes."""
-        if not self.measures:
+        if not self.measures and self.model is None:
             raise ValueError("a spec needs at least one measure: count_students(), mean(column), …")
         out: dict[str, Any] = {"table": self.table,
                                "measures": [m.to_dict() for m in self.measures]}  # fmt: skip
+        if self.model is not None:
+            out["model"] = self.model.to_dict()
         if self.group_by:
             out["group_by"] = list(self.group_by)
         if self.filters:
@@ -341,10 +408,11 @@ class Spec:
         group_by = spec.get("group_by") or ()
         if isinstance(group_by, str):
             raise ValueError("group_by is a list of columns")
+        model = _model_from(spec["model"]) if spec.get("model") is not None else None
         return cls(table=spec["table"], measures=measures, group_by=tuple(group_by),
                    filters=filters, mode=spec.get("mode") or "sdc", rho=spec.get("rho"),
                    margins=spec.get("margins") or False,
-                   bands=spec.get("bands"))  # fmt: skip
+                   bands=spec.get("bands"), model=model)  # fmt: skip
 
 
 def _measure_from(m: Any) -> Measure:
@@ -352,6 +420,13 @@ def _measure_from(m: Any) -> Measure:
         raise ValueError(f"a measure is {{kind, column, q, numerator, denominator}}, not {m!r}")
     return Measure(m.get("kind", ""), m.get("column"), m.get("q"), m.get("numerator"),
                    m.get("denominator"))  # fmt: skip
+
+
+def _model_from(m: Any) -> Model:
+    if not isinstance(m, Mapping) or set(m) - {"kind", "outcome", "predictors", "categorical"}:
+        raise ValueError(f"a model is {{kind, outcome, predictors, categorical}}, not {m!r}")
+    return Model(m.get("kind", ""), m.get("outcome", ""), tuple(m.get("predictors") or ()),
+                 tuple(m.get("categorical") or ()))  # fmt: skip
 
 
 def _filter_from(f: Any) -> Filter:

@@ -272,3 +272,18 @@ def test_plan_prices_a_dp_question_by_the_researchers_token(
     assert "rho" in out and "such" in out and "questions" in out
     assert run(["ledger", "show", *office[0][:2]]) == 0
     assert "0.5" in capsys.readouterr().out  # the caps, nothing spent
+
+
+def test_a_model_prints_one_row_per_parameter(
+    office: tuple[list[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {"table": "student_terms",
+            "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
+            "model": {"kind": "linear", "outcome": "absence_rate_reported",
+                      "predictors": ["grade"], "categorical": ["persistent_absence"]}}  # fmt: skip
+    code = run(["release", json.dumps(spec), *office[0]])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "parameter" in out and "persistent_absence[true]" in out and "p_value" in out
+    assert "linear regression of absence_rate_reported: n = " in out
+    assert "_pid" not in out

@@ -655,3 +655,35 @@ def test_ckm_asks_for_counts_under_the_cell_key_method() -> None:
     assert spec.with_margins(False).dp(rho=0.1).ckm().rho is None
     with pytest.raises(ValueError, match="rho is for dp specs only"):
         Spec("t", mode="ckm", rho=0.1)
+
+
+def test_a_model_over_http_is_one_row_per_parameter(service: Service) -> None:
+    """A regression through the client: sdc gives estimates, errors, t and p; dp gives the
+    estimate's interval and charges its ρ. Nothing identifying in either table."""
+    autumn = Spec("student_profiles").where_in("term", "2026HT")
+    model = autumn.linear(
+        "absence_rate_reported", ["certified_share", "novice_share"], ["grade_band"]
+    )
+    assert Spec.from_dict(model.to_dict()) == model
+    tables = {"student_profiles": ["*"]}
+    with service.client("model-sdc", tables=tables) as medler:
+        exact = medler.submit(model)
+        assert exact.released and exact.rho == 0.0
+        assert exact.table is not None
+        assert list(exact.table.columns) == ["parameter", "status", "estimate", "std_error",
+                                             "t", "p_value"]  # fmt: skip
+        assert list(exact.table["parameter"]) == ["intercept", "certified_share", "novice_share",
+                                                  "grade_band[7-9]", "grade_band[F-3]"]  # fmt: skip
+        assert exact.notes[0].startswith("linear regression of absence_rate_reported: n = ")
+    with service.client("model-dp", tables=tables) as medler:
+        preview = medler.preview(model.dp(rho=0.2))
+        assert preview.rho == pytest.approx(0.2)
+        noisy = medler.submit(model.dp(rho=0.2))
+        assert noisy.rho == pytest.approx(0.2)
+        assert noisy.table is not None
+        assert list(noisy.table.columns) == ["parameter", "status", "estimate", "estimate_lower",
+                                             "estimate_upper", "std_error"]  # fmt: skip
+        assert (noisy.table["estimate_lower"] <= noisy.table["estimate"]).all()
+        budget = medler.budget()
+        assert budget["spent_rho"].max() == pytest.approx(0.2)
+    _no_identifiers(exact.table, noisy.table)
