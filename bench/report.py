@@ -169,6 +169,8 @@ def main() -> None:
          [*size, *scratch, "--runs", "5"]),
         ("A dp ratio and the planner, beside a plain dp mean", "bench_ratio",
          [*size, *scratch, "--runs", "9"]),
+        ("Regressions, sdc and dp, beside a plain dp mean", "bench_regression",
+         [*size, *scratch, "--runs", "9"]),
     ):  # fmt: skip
         sections.append((title, f"bench/{name}.py {' '.join(extra)}",
                          run(name, extra, args.out, args.reuse, args.dir)))  # fmt: skip

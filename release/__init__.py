@@ -17,6 +17,9 @@ Modules
 - ``_keys``: public key values, from public sources.
 - ``_results``: released cells, releases and previews.
 - ``_store``: release records (cache of identical queries, the history the linked audit reads).
+- ``_models``: models (a spec's ``model``): linear and logistic regression, exact with output
+  checks (``sdc``) or from noisy sufficient statistics (``dp``).
+- ``_regression``: the regressions' maths (least squares, logistic likelihood, bootstrap).
 - ``_intervals``: intervals from known noise (discrete Gaussian quantiles, Fieller's interval,
   quantiles from a noisy histogram): pure maths.
 - ``_planner``: the ρ a dp question costs for the accuracy wanted (``AccuracyPlan``).
