@@ -29,7 +29,7 @@ from scipy import stats
 
 LOGISTIC_TOLERANCE = 1e-10  # Newton's method stops when no estimate moves more than this
 LOGISTIC_MAX_STEPS = 100
-SEPARATED = 1e-8  # a fitted probability this near 0 or 1 for every row of a level: separation
+SEPARATED = 1e-10  # a fitted probability this near 0 or 1: the rows are separated
 BOOTSTRAP_DRAWS = 2000
 EIGEN_FLOOR = 1e-9  # the least eigenvalue of a noisy XᵀX, relative to its largest
 
@@ -84,17 +84,21 @@ def fit_logistic(data: np.ndarray) -> Fit:
     for _ in range(LOGISTIC_MAX_STEPS):
         p = _expit(x @ beta)
         hessian = x.T @ (x * (p * (1 - p))[:, None])
-        step = np.linalg.solve(hessian, x.T @ (y - p))
+        step = np.linalg.lstsq(hessian, x.T @ (y - p), rcond=None)[0]
+        if not np.all(np.isfinite(step)):  # the likelihood runs off to infinity
+            break
         beta = beta + step
         if np.max(np.abs(step)) < LOGISTIC_TOLERANCE:
             converged = True
             break
     p = _expit(x @ beta)
-    separated = bool(np.all((p < SEPARATED) | (p > 1 - SEPARATED)))
+    # (quasi-)separation: rows fitted with certainty, their estimates running off to infinity
+    separated = bool(np.any((p < SEPARATED) | (p > 1 - SEPARATED)))
     hessian = x.T @ (x * (p * (1 - p))[:, None])
-    cov = np.linalg.pinv(hessian)
-    std_error = np.sqrt(np.diag(cov))
-    z = beta / std_error
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std_error = np.sqrt(np.diag(np.linalg.pinv(hessian)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = beta / std_error
     p_value = 2 * stats.norm.sf(np.abs(z))
     ok = converged and not separated and bool(np.all(np.isfinite(std_error)))
     return Fit(beta, std_error, z, p_value, nobs, nobs - rank, rank, ok)

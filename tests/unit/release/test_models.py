@@ -241,3 +241,19 @@ def _actions(control: Any) -> list[str]:
 
     with Session(control) as session:
         return list(session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))
+
+
+def test_a_logistic_fit_with_separated_rows_does_not_converge() -> None:
+    from release._regression import fit_logistic
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, 200)
+    level = (np.arange(200) < 30).astype(float)  # a level in which nobody has the outcome
+    y = np.where(level == 1, 0.0, (rng.uniform(0, 1, 200) < 0.5).astype(float))
+    design = np.column_stack([y, np.ones(200), x, level])
+    assert not fit_logistic(design).converged
+    complete = np.column_stack([(x > 0.5).astype(float), np.ones(200), x])
+    assert not fit_logistic(complete).converged
+    mixed = np.column_stack([(rng.uniform(0, 1, 200) < 0.3 + 0.4 * x).astype(float),
+                             np.ones(200), x])  # fmt: skip
+    assert fit_logistic(mixed).converged
