@@ -27,6 +27,11 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
     """One flat row per cell: the keys (None in a margin: "all"), the status, each measure's
     value and, in dp mode, ``<measure>_lower`` and ``<measure>_upper``."""
     spec = QuerySpec.model_validate(release.spec)
+    if spec.model is not None:  # one row per parameter, its values in the order they came
+        return [{"parameter": c.keys.get("parameter"), "status": c.status, **c.values,
+                 **{f"{n}_{side}": v for n in c.lower for side, v in
+                    (("lower", c.lower[n]), ("upper", c.upper.get(n)))}}
+                for c in release.cells]  # fmt: skip
     group_by = list(spec.keys)
     measures = [m.name for m in spec.measures]
     counts = {m.name for m in spec.measures if m.kind in ("count_students", "count_teachers")}

@@ -257,3 +257,15 @@ def test_a_logistic_fit_with_separated_rows_does_not_converge() -> None:
     mixed = np.column_stack([(rng.uniform(0, 1, 200) < 0.3 + 0.4 * x).astype(float),
                              np.ones(200), x])  # fmt: skip
     assert fit_logistic(mixed).converged
+
+
+def test_a_model_exports_one_row_per_parameter(research_dir: Path) -> None:
+    from release import export_release, release_rows
+
+    released = engine(research_dir).release(_spec("linear", "absence_rate_reported"), "eva",
+                                            project="p")  # fmt: skip
+    rows = release_rows(released)
+    assert [r["parameter"] for r in rows][:3] == ["intercept", *PREDICTORS]
+    assert list(rows[0]) == ["parameter", "status", "estimate", "std_error", "t", "p_value"]
+    assert export_release(released, "csv").decode().startswith(
+        "parameter,status,estimate,std_error,t,p_value")  # fmt: skip
