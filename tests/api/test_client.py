@@ -684,6 +684,19 @@ def test_a_model_over_http_is_one_row_per_parameter(service: Service) -> None:
         assert list(noisy.table.columns) == ["parameter", "status", "estimate", "estimate_lower",
                                              "estimate_upper", "std_error"]  # fmt: skip
         assert (noisy.table["estimate_lower"] <= noisy.table["estimate"]).all()
-        budget = medler.budget()
-        assert budget["spent_rho"].max() == pytest.approx(0.2)
+        spent = medler.budget().set_index("level").loc["researcher", "spent_rho"]
+        assert spent == pytest.approx(0.2)
     _no_identifiers(exact.table, noisy.table)
+
+
+def test_a_model_outside_the_approval_is_held_for_review(client: Client) -> None:
+    """A model is a request like a table: outside the project's approval it is held for the
+    DPO (nothing computed, nothing charged), with the check it failed."""
+    model = (
+        Spec("student_profiles")
+        .where_in("term", "2026HT")
+        .linear("absence_rate_reported", ["certified_share"])
+    )
+    result = client.submit(model.dp(rho=0.1))
+    assert result.status == "held" and [c.check for c in result.checks] == ["approval"]
+    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == 0.0

@@ -296,7 +296,9 @@ def test_errors_have_their_status_and_a_message(world: World) -> None:
         404, "not_found", "there is no release 'r-nope' of yours")  # fmt: skip
     assert _error(world.get("ann", "/v1/projects/nope/budget"))[:2] == (404, "not_found")
     invalid = world.post("ann", f"/v1/projects/{p}/preview", {"table": "exposure"})
-    assert _error(invalid) == (422, "invalid", "measures: Field required")
+    assert _error(invalid) == (
+        422, "invalid", "request: Value error, a spec needs at least one measure (or a model)"
+    )  # fmt: skip
     assert world.gov.set_budget(OFFICE, f"researcher:{p}:ann", 0.01) is None  # a lowering
     assert _error(world.post("ann", f"/v1/projects/{p}/releases", {"spec": DP})) == (
         409, "budget_exhausted",
