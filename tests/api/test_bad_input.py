@@ -178,7 +178,10 @@ MALFORMED = {
         "filters.0.values.0: Input should be a valid string, a valid integer, a valid number or "
         "a valid boolean",
     ),
-    "no measures": ({"table": "student_terms"}, "measures: Field required"),
+    "no measures": (
+        {"table": "student_terms"},
+        "request: Value error, a spec needs at least one measure (or a model)",
+    ),
     "an unknown op": (
         _filtered("grade", "like", [7]),
         "filters.0.op: Input should be 'in', 'between', 'is_true' or 'is_false'",
@@ -321,7 +324,7 @@ def test_the_client_keeps_working_after_a_spec_with_mixed_bounds(
         assert client.preview(mixed.count_students()).mode == "dp"
         with pytest.raises(Refused, match=r"^filter on grade: value 1 is true or false"):
             client.preview(_filtered("grade", "in", [True]))
-        with pytest.raises(Invalid, match=r"^measures: Field required"):
+        with pytest.raises(Invalid, match=r"^request: Value error, a spec needs at least one"):
             client.preview({"table": "student_terms"})
         assert client.submit(mixed.count_students()).released
         assert not client.budget().empty
