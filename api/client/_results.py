@@ -297,7 +297,7 @@ def preview_result(spec: Mapping[str, Any], body: Mapping[str, Any], label: Data
                    ) -> Preview:  # fmt: skip
     accuracy: dict[str, Mapping[str, Any]] = body.get("accuracy") or {}
     # dp: a row per measure (empty widths where the service gives none, as for a quantile)
-    order = measure_names(spec) if accuracy else []
+    order = measure_names(spec) if accuracy and not spec.get("model") else []
     order += [n for n in accuracy if n not in order]
     widths = sorted({w for n in order for w in accuracy.get(n, {})},
                     key=lambda w: (w != "half_width", w))  # fmt: skip

@@ -678,6 +678,7 @@ def test_a_model_over_http_is_one_row_per_parameter(service: Service) -> None:
     with service.client("model-dp", tables=tables) as medler:
         preview = medler.preview(model.dp(rho=0.2))
         assert preview.rho == pytest.approx(0.2)
+        assert list(preview.accuracy["measure"])[:2] == ["n", "intercept"]
         noisy = medler.submit(model.dp(rho=0.2))
         assert noisy.rho == pytest.approx(0.2)
         assert noisy.table is not None
