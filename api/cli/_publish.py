@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -170,6 +172,18 @@ def _plots(out: Path, results: Sequence[Published]) -> dict[str, str]:
     released = [r for r in results if r.release is not None]
     if not released:
         return {}
+    own = "matplotlib" not in sys.modules and not os.environ.get("MPLCONFIGDIR")
+    with tempfile.TemporaryDirectory(prefix="medler-plots-") as scratch:
+        if own:  # matplotlib's settings and font cache in a folder of this run, not the home
+            os.environ["MPLCONFIGDIR"] = scratch
+        try:
+            return _draw(out, released)
+        finally:
+            if own:
+                os.environ.pop("MPLCONFIGDIR", None)
+
+
+def _draw(out: Path, released: Sequence[Published]) -> dict[str, str]:
     try:
         import matplotlib
 

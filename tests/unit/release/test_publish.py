@@ -92,3 +92,13 @@ def test_a_mistake_names_the_file_the_indicator_and_the_field(
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"nothing\.toml: cannot read the indicator set"):
         load_indicators(tmp_path / "nothing.toml")
+
+
+def test_the_reference_lists_every_indicator_of_the_set() -> None:
+    page = Path(__file__).parents[3] / "docs" / "reference" / "official-indicators.md"
+    listed = {
+        line.split("|")[1].strip().strip("`")
+        for line in page.read_text("utf-8").splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    }
+    assert listed == {i.name for i in load_indicators().indicators}
