@@ -172,20 +172,25 @@ def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
     """Pupil 1 is recorded as Kvinna, pupil 2 as Man, pupil 3 with no sex and pupil 4 with a
     value outside SS 12000's code list; every pupil has a sex in both tables."""
     t = _tables()
-    t["students"] = spec_tables(students="""
+    t["students"] = spec_tables(
+        students="""
         student_pid | sex
         1           | Kvinna
         2           | Man
         3           |
         4           | Annat
-    """)["students"]
+    """
+    )["students"]
     sl = student_lessons(t)
     months = student_months(sl, t["students"])
     terms = student_terms(sl, months, t["student_register"], t["students"])
     expected = {1: "Kvinna", 2: "Man", 3: "Okänt", 4: "Okänt"}
     assert {r["student_pid"]: r["sex"] for r in dicts(terms)} == expected
     assert {(r["student_pid"], r["sex"]) for r in dicts(months)} == {
-        (1, "Kvinna"), (2, "Man"), (3, "Okänt"), (4, "Okänt")
+        (1, "Kvinna"),
+        (2, "Man"),
+        (3, "Okänt"),
+        (4, "Okänt"),
     }
 
 
