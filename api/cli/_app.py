@@ -265,8 +265,9 @@ def publish_command(
     """Publish the official tables: release every indicator of the set through the release
     service as the project member whose token is given, and write each as NAME.csv and
     NAME.parquet, with report.md (plots, protection, anything held or refused) and
-    publication.json (docs/reference/official-indicators.md). Publishing again from the same research snapshot spends nothing twice.
-    Exit code 3: some tables were held or refused (the report says why)."""
+    publication.json (docs/reference/official-indicators.md). Publishing again from the same
+    research snapshot spends nothing twice. Exit code 3: some tables were held or refused (the
+    report says why)."""
     from api.cli import _publish  # loaded for this command only
 
     _publish.run_publish(data_dir=data_dir or _default_data_dir(), token_file=token_file,
