@@ -29,5 +29,10 @@ class OutputLocationError(MedlerUserError):
     """An output location cannot be created or written."""
 
 
+class Incomplete(MedlerUserError):
+    """A command did part of its work and wrote what it did; the rest (a table held for
+    review, a refusal) is named in its output and in this message, never lost."""
+
+
 class MedlerInternalError(Exception):
     """An internal inconsistency: this is a bug in medler, never the user's fault."""

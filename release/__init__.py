@@ -28,6 +28,8 @@ Modules
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
+- ``_publish``: the official tables: the indicator set (``policies/official_indicators.toml``)
+  released table by table through the service (``publish``).
 - ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
 """
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     )
     from release._export import FORMATS, export_release, release_rows
     from release._policy import Policies, approvable_tables, load_policies
+    from release._publish import IndicatorSet, Published, load_indicators, publish
     from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
     from release._spec import Filter, Measure, QuerySpec
     from release._store import FileStore, MemoryStore, exact_outputs
@@ -59,6 +62,8 @@ _HOME = {
     "QueryRefused": "_errors", "RowAccessRefused": "_errors",
     "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
     "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
+    "IndicatorSet": "_publish", "Published": "_publish", "load_indicators": "_publish",
+    "publish": "_publish",
     "LogEntry": "_service", "Outcome": "_service", "ReleaseService": "_service",
     "RequestInfo": "_service",
     "UnknownName": "_errors",
@@ -76,6 +81,7 @@ __all__ = [
     "Cell",
     "FileStore",
     "Filter",
+    "IndicatorSet",
     "LogEntry",
     "Measure",
     "MemoryStore",
@@ -83,6 +89,7 @@ __all__ = [
     "Policies",
     "Preview",
     "PrivacyInvariantBroken",
+    "Published",
     "QueryRefused",
     "QuerySpec",
     "Release",
@@ -94,6 +101,8 @@ __all__ = [
     "approvable_tables",
     "exact_outputs",
     "export_release",
+    "load_indicators",
     "load_policies",
+    "publish",
     "release_rows",
 ]  # fmt: skip

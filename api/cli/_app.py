@@ -247,6 +247,33 @@ def plan_command(
                       half_width=half_width, measure=measure)  # fmt: skip
 
 
+@app.command("publish")
+def publish_command(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the tables and the report into.")
+    ],
+    project: Annotated[str, typer.Option(help="The approved project published for.")] = "",
+    indicators: Annotated[
+        Path | None,
+        typer.Option(
+            help="The indicator set (default: official_indicators.toml in the policy folder)."
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    token_file: As = None,
+) -> None:
+    """Publish the official tables: release every indicator of the set through the release
+    service as the project member whose token is given, and write each as NAME.csv and
+    NAME.parquet, with report.md (plots, protection, anything held or refused) and
+    publication.json (docs/reference/official-indicators.md). Publishing again from the same
+    research snapshot spends nothing twice. Exit code 3: some tables were held or refused (the
+    report says why)."""
+    from api.cli import _publish  # loaded for this command only
+
+    _publish.run_publish(data_dir=data_dir or _default_data_dir(), token_file=token_file,
+                         project=project, out=out, indicators_file=indicators)  # fmt: skip
+
+
 @app.command()
 def serve(
     data_dir: DataDirOption = None,

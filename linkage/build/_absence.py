@@ -13,8 +13,10 @@ the pupil had at least one reported lesson and attended none of them (no present
 minutes). Persistent (≥ 10 %) and severe (≥ 50 %) absence, the month alert (> 20 %) and ≥ 15
 days are taken over the pupil's own reported time (``_rates``). ``absence_band`` is the band of
 ``absence_rate_reported`` (< 5, 5–10, 10–20, 20–50, ≥ 50 %) and ``merit_band`` that of the merit
-value (``_bands``), public keys to group by. These are research variables, built and kept inside
-the service; they leave it only as counts and shares.
+value (``_bands``), public keys to group by. ``sex`` is the pupil's sex as the school system
+records it (SS 12000 ``Person.sex``: ``Kvinna``, ``Man``, else ``Okänt``), a public category
+to group by. These are research variables, built and kept inside the service; they leave it
+only as counts and shares.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from linkage.build._rates import (
     severe,
 )
 from linkage.build._student_lessons import pick_main_school
+
+SEXES = ("Kvinna", "Man")  # SS 12000's Code_Sex; anything else, or nothing, is Okänt
+UNKNOWN_SEX = "Okänt"
 
 
 def student_days(student_lessons: ir.Table) -> ir.Table:
@@ -92,15 +97,35 @@ def _rates(sums: ir.Table) -> dict[str, ir.Value]:
     }
 
 
-def student_months(student_lessons: ir.Table, days: ir.Table | None = None) -> ir.Table:
-    """``days``: ``student_days(student_lessons)``, or the same already computed."""
+def pupil_sex(students: ir.Table) -> ir.Table:
+    """One row per pupil of the canonical ``students``: ``sex`` as ``Kvinna``, ``Man`` or
+    ``Okänt`` (unknown, or anything else the source wrote)."""
+    sex = students.sex
+    known = sex.isin(SEXES).fill_null(False)
+    return students.group_by("student_pid").aggregate(
+        sex=ibis.ifelse(known, sex, ibis.literal(UNKNOWN_SEX)).max()
+    )
+
+
+def _with_sex(table: ir.Table, students: ir.Table) -> ir.Table:
+    """``table`` with the pupil's ``sex``: ``Okänt`` for a pupil the students table lacks."""
+    sexes = pupil_sex(students)
+    joined = table.left_join(sexes, table.student_pid == sexes.student_pid)
+    return joined.select(*table.columns, sex=joined.sex.fill_null(UNKNOWN_SEX))
+
+
+def student_months(
+    student_lessons: ir.Table, students: ir.Table, days: ir.Table | None = None
+) -> ir.Table:
+    """``students``: the canonical students (their sex); ``days``:
+    ``student_days(student_lessons)``, or the same already computed."""
     days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "month"]
     terms = days.group_by(key).aggregate(term=days.term.max())
-    joined = _sums(days, key).join(terms, key)
+    joined = _with_sex(_sums(days, key).join(terms, key), students)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "term", "school_code", "grade", *COUNTS, **_rates(joined),
+        *key, "term", "school_code", "grade", "sex", *COUNTS, **_rates(joined),
         days_absent=joined.days_absent,
         over_20_percent=over_percent(absent, joined.reported_minutes, MONTH_ALERT_PERCENT),
     )  # fmt: skip
@@ -108,7 +133,7 @@ def student_months(student_lessons: ir.Table, days: ir.Table | None = None) -> i
 
 def student_terms(
     student_lessons: ir.Table, months: ir.Table, student_register: ir.Table,
-    days: ir.Table | None = None,
+    students: ir.Table, days: ir.Table | None = None,
 ) -> ir.Table:  # fmt: skip
     days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "term"]
@@ -116,10 +141,11 @@ def student_terms(
         any_month_over_20_percent=months.over_20_percent.fill_null(False).any(),
     )
     register = student_register.select("student_pid", "merit_value")
-    joined = _sums(days, key).join(alert, key).left_join(register, "student_pid")
+    joined = _with_sex(_sums(days, key).join(alert, key), students)
+    joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "school_code", "grade", *COUNTS, **_rates(joined),
+        *key, "school_code", "grade", "sex", *COUNTS, **_rates(joined),
         persistent_absence=persistent(absent, joined.reported_minutes),
         severe_absence=severe(absent, joined.reported_minutes),
         any_month_over_20_percent=joined.any_month_over_20_percent,

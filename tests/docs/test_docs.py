@@ -34,6 +34,7 @@ import typer.core
 from typer import _click as click
 
 from api.cli._app import app
+from release import load_indicators
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
@@ -499,6 +500,16 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     assert "ID policy: SE; unlinkable IDs: local;" in out
     assert re.search(r"absence-2027\s*│\s*approved\s*│", out)
     assert_token_file(office.folder / "eva.token")
+    # the official tables, published twice: the second time, every table is the earlier release
+    assert out.count("Published 9 of 9 official tables to official") == 2
+    assert len(re.findall(r"│ released │ r-\S+ \(earlier\)", out)) == 9
+    official = office.folder / "official"
+    assert {p.name for p in official.glob("*.csv")} == {
+        f"{i.name}.csv" for i in load_indicators().indicators
+    }
+    assert "Disclosure control: a cell of fewer than 10 pupils is suppressed" in (
+        official / "report.md"
+    ).read_text(encoding="utf-8")
     assert (office.folder / "keys" / "medler-key.json").exists()
     assert not (office.folder.parent / f"{office.folder.name}-home" / ".config").exists()
 

@@ -93,8 +93,8 @@ def _tables() -> dict[str, object]:
 def built() -> tuple[dict[tuple[int, str], dict[str, object]], dict[int, dict[str, object]]]:
     t = _tables()
     sl = student_lessons(t)
-    months = student_months(sl)
-    terms = student_terms(sl, months, t["student_register"])
+    months = student_months(sl, t["students"])
+    terms = student_terms(sl, months, t["student_register"], t["students"])
     by_month = {(r["student_pid"], r["month"]): r for r in dicts(months)}
     by_term = {r["student_pid"]: r for r in dicts(terms)}
     return by_month, by_term  # type: ignore[return-value]
@@ -163,5 +163,41 @@ def test_fifteen_days_absent() -> None:
         attendance="\n".join(attendance),
     )
     sl = student_lessons(t)
-    (row,) = dicts(student_terms(sl, student_months(sl), t["student_register"]))
+    months = student_months(sl, t["students"])
+    (row,) = dicts(student_terms(sl, months, t["student_register"], t["students"]))
     assert (row["days_absent"], row["many_days_absent"]) == (15, True)
+
+
+def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
+    """Pupil 1 is recorded as Kvinna, pupil 2 as Man, pupil 3 with no sex and pupil 4 with a
+    value outside SS 12000's code list; every pupil has a sex in both tables."""
+    t = _tables()
+    t["students"] = spec_tables(
+        students="""
+        student_pid | sex
+        1           | Kvinna
+        2           | Man
+        3           |
+        4           | Annat
+    """
+    )["students"]
+    sl = student_lessons(t)
+    months = student_months(sl, t["students"])
+    terms = student_terms(sl, months, t["student_register"], t["students"])
+    expected = {1: "Kvinna", 2: "Man", 3: "Okänt", 4: "Okänt"}
+    assert {r["student_pid"]: r["sex"] for r in dicts(terms)} == expected
+    assert {(r["student_pid"], r["sex"]) for r in dicts(months)} == {
+        (1, "Kvinna"),
+        (2, "Man"),
+        (3, "Okänt"),
+        (4, "Okänt"),
+    }
+
+
+def test_a_pupil_missing_from_the_students_table_is_of_unknown_sex() -> None:
+    t = _tables()  # no students table: every pupil is missing from it
+    sl = student_lessons(t)
+    months = student_months(sl, t["students"])
+    terms = student_terms(sl, months, t["student_register"], t["students"])
+    assert {r["sex"] for r in dicts(terms)} == {"Okänt"}
+    assert len(dicts(terms)) == 4
