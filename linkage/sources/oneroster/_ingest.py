@@ -52,7 +52,8 @@ from pseudonymise import CollisionError, Domain, IdPolicy, Pseudonymiser
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
     "absence_notices tables are empty, and lesson-level exposure, absence rates and "
-    "substitutes cannot be built from this source (class-level exposure can)"
+    "substitutes cannot be built from this source; the class-level links (classes, their "
+    "pupils and teachers) are in group_memberships and activity_teachers"
 )
 _OUT_OF_SCOPE = (
     "lineItems",
