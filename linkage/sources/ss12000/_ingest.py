@@ -524,10 +524,11 @@ class Ss12000Ingest:
             try:
                 if not isinstance(assignment, dict):
                     raise f.BadField(f"teachers[{i}]", "not an object", assignment)
-                if "duty" not in assignment and "person" in assignment:
-                    duty = self._duty_of_person(assignment, i, org)
-                else:
-                    duty = f.reference(assignment, "duty")
+                duty: str | None = (
+                    self._duty_of_person(assignment, i, org)
+                    if "duty" not in assignment and "person" in assignment
+                    else f.reference(assignment, "duty")
+                )
                 if duty not in self.duties:
                     raise f.BadField(f"teachers[{i}].duty", "unknown duty")
                 duty_pid, teacher_pid = self.duties[str(duty)]
