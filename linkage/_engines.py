@@ -136,14 +136,16 @@ class SparkEngine:
                 .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.log.level", "ERROR")
+                # silent while reaching the master: a failure is medler's one error line
+                # below, not also Spark's own (its level is set to ERROR once started)
+                .config("spark.log.level", "OFF")
                 .config("spark.sql.parquet.compression.codec", "zstd")
                 .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                 .config("spark.sql.ansi.enabled", "false")
                 .getOrCreate()
             )  # fmt: skip
-            self.session.sparkContext.setLogLevel("ERROR")
             self.session.range(1).count()  # reach the master now, not half-way through a build
+            self.session.sparkContext.setLogLevel("ERROR")
         except Exception as error:  # py4j and Spark raise many kinds; one clear message
             raise UsageError(
                 f"cannot start Spark on master {master!r}: {type(error).__name__}: "

@@ -6,18 +6,24 @@ records, per resource, the records read, accepted and quarantined, the source fi
 SHA-256, the key id (never the key), the ID policy and the software version.
 
 Source formats are adapters (``linkage.sources``) registered in ``ADAPTERS``.
+
+Alerts (``_completeness``) are loud warnings that something the research tables need is missing
+as a whole; with ``strict`` an ingest that has any writes nothing and says why. ``compat`` names
+vendor quirks to map (``linkage.sources._compat``), recorded in the manifest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
+from linkage._completeness import find_alerts
 from linkage._snapshot import SnapshotWriter, file_sha256
 from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
+from linkage.sources._compat import compat_switches
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.oneroster import ingest_oneroster, looks_like_oneroster
 from linkage.sources.ss12000 import RESOURCES, ingest_ss12000, looks_like_ss12000
@@ -40,6 +46,7 @@ class IngestReport:
     quarantine_entries: int
     kept_local: int
     warnings: list[str]
+    alerts: list[str] = field(default_factory=list)
 
 
 def detect_format(source_dir: Path) -> str:
@@ -49,8 +56,9 @@ def detect_format(source_dir: Path) -> str:
         return "oneroster"
     raise InputFileError(
         f"{source_dir} holds neither an SS 12000 extract (folders or files named after the "
-        f"resources: {', '.join(RESOURCES)}) nor a OneRoster CSV set (manifest.csv); "
-        "point at the extract's folder, or pass --format"
+        f"resources: {', '.join(RESOURCES)}) nor a OneRoster CSV set (manifest.csv, or for "
+        "OneRoster 1.0 users.csv with orgs.csv, classes.csv or enrollments.csv); point at the "
+        "extract's folder, or pass --format"
     )
 
 
@@ -64,9 +72,13 @@ def ingest_extract(
     policy: IdPolicy | None = None,
     progress: Callable[[str, int], None] | None = None,
     updates: Sequence[Path] = (),
+    compat: Sequence[str] = (),
+    strict: bool = False,
 ) -> IngestReport:
     """Read the extract in ``source_dir``, and its incremental ``updates`` (oldest first), into a
-    new snapshot under ``data_dir``."""
+    new snapshot under ``data_dir``. With ``strict``, an ingest with alerts (a resource missing,
+    a whole relation lost) raises ``InputFileError`` and leaves the current snapshot in use."""
+    quirks = compat_switches(compat)
     if source_format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{source_format}'")
     if not source_dir.is_dir():
@@ -97,9 +109,17 @@ def ingest_extract(
             root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
             policy=policy, source=source_name or source_dir.resolve().name,
             ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=progress,
-            updates=tuple(updates),
+            updates=tuple(updates), compat=quirks,
         )  # fmt: skip
         result = adapter(context)
+        alerts = [*result.alerts, *find_alerts(result.counts, writer.rows, quarantine)]
+        if strict and alerts:
+            raise InputFileError(
+                f"--strict: {source_dir} was not ingested, because "
+                f"{'; and '.join(alerts)}. Nothing was written; the snapshot in use is "
+                "unchanged. Correct the extract (or name the vendor's quirk with --compat), or "
+                "ingest without --strict"
+            )
         for name, schema in SCHEMAS.items():
             writer.ensure(name, schema)
         writer.write("quarantine", quarantine.table())
@@ -116,11 +136,13 @@ def ingest_extract(
             "key": asdict(pseudonymiser.key_ref),
             "id_policy": policy.as_record(),
             "records": {name: asdict(c) for name, c in result.counts.items()},
+            "compat": sorted(quirks),
             "warnings": result.warnings,
+            "alerts": alerts,
         })  # fmt: skip
     kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
     return IngestReport(snapshot_id, result.standard, result.counts, len(quarantine.rows),
-                        kept_local, result.warnings)  # fmt: skip
+                        kept_local, result.warnings, alerts)  # fmt: skip
 
 
 def _relative(path: Path, root: Path, updates: Sequence[Path]) -> str:

@@ -137,6 +137,12 @@ class SnapshotWriter:
         self._carried[name] = (target, metadata.schema_arrow, metadata.metadata.num_rows)
         return target
 
+    def rows(self, name: str) -> int:
+        """Rows written so far to table ``name`` (0 if none)."""
+        if name in self._tables:
+            return self._tables[name].rows
+        return self._carried[name][2] if name in self._carried else 0
+
     def ensure(self, name: str, schema: pa.Schema) -> None:
         """Make sure table ``name`` exists, empty if nothing was written to it."""
         if name not in self._tables and name not in self._carried:

@@ -132,10 +132,28 @@ def ingest(
             "--no-coordination", help="Do not link coordination numbers (samordningsnummer, D)."
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse the ingest (exit 65, nothing written) when a resource is missing or a "
+            "whole relation is lost (every teacher link set aside, say): for unattended runs.",
+        ),
+    ] = False,
+    compat: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compat",
+            help="Map a known vendor quirk (repeatable): activity-teachers-as-person. Off by "
+            "default; recorded in the snapshot.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest an extract into a new pseudonymised snapshot of the canonical tables. The ID
     policy (--country, --unlinkable, --allow-interim, --no-coordination) is recorded in the
-    snapshot, and registers added to it later are linked under the same policy."""
+    snapshot, and registers added to it later are linked under the same policy. A resource
+    missing or a whole relation lost is printed as a WARNING; --strict refuses the ingest
+    then."""
     from api.cli import _ingest  # loaded for this command only
 
     policy = _ingest.id_policy(country=country, unlinkable=unlinkable,
@@ -149,6 +167,8 @@ def ingest(
         source_format=source_format,
         source_name=source_name,
         policy=policy,
+        compat=compat or [],
+        strict=strict,
     )
 
 

@@ -37,7 +37,7 @@ def id_policy(*, country: str, unlinkable: str, allow_interim: bool, allow_coord
 def ingest_with_progress(
     source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
     source_name: str | None = None, updates: list[Path] | None = None,
-    policy: IdPolicy | None = None,
+    policy: IdPolicy | None = None, compat: list[str] | None = None, strict: bool = False,
 ) -> IngestReport:  # fmt: skip
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:  # fmt: skip
@@ -49,16 +49,19 @@ def ingest_with_progress(
         return ingest_extract(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
             source_name=source_name, progress=report, updates=updates or [], policy=policy,
+            compat=compat or [], strict=strict,
         )  # fmt: skip
 
 
 def run_ingest(
     *, source_dir: Path, updates: list[Path], data_dir: Path, key_file: Path | None,
     source_format: str, source_name: str | None, policy: IdPolicy | None = None,
+    compat: list[str] | None = None, strict: bool = False,
 ) -> None:  # fmt: skip
     result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
                                   source_format=source_format, source_name=source_name,
-                                  updates=updates, policy=policy)  # fmt: skip
+                                  updates=updates, policy=policy, compat=compat,
+                                  strict=strict)  # fmt: skip
     _print_report(result, data_dir)
     stdout_console().print(f"ID policy: {(policy or IdPolicy()).describe()}")
 
@@ -101,4 +104,12 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
         f"Data directory: {data_dir}"
     )
     for warning in result.warnings:
-        console.print(f"warning: {warning}")
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+    for alert in result.alerts:
+        console.print(f"WARNING: {alert}", style="bold red", markup=False, highlight=False)
+    if result.alerts:
+        console.print(
+            f"WARNING: {len(result.alerts)} of the above mean research tables will be empty or "
+            "incomplete; 'medler ingest --strict' refuses such an ingest",
+            style="bold red", markup=False, highlight=False,
+        )  # fmt: skip

@@ -5,6 +5,12 @@ snapshot being written, the pseudonymiser, the quarantine, the ID policy, the so
 the ingest time. An adapter reads the extract, writes canonical tables (see ``_canonical``) with
 ``context.writer.write(table, pyarrow_table)``, records every record it sets aside in
 ``context.quarantine``, and returns an ``AdapterResult``.
+
+An adapter's ``warnings`` say what the office should know; its ``alerts`` say that something
+the research tables need is missing as a whole (a resource the extract lacks, every link of a
+relation set aside): the command line prints them loudly, and ``--strict`` refuses the ingest.
+``context.compat`` names the vendor quirks the office chose to map (``linkage.sources._compat``);
+an adapter maps a quirk only when it is named there.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class AdapterContext:
     ingested_at: dt.datetime
     progress: Callable[[str, int], None] | None = None
     updates: tuple[Path, ...] = ()  # incremental extracts after ``root``, oldest first
+    compat: frozenset[str] = frozenset()  # vendor quirks to map (``_compat.QUIRKS``)
 
 
 @dataclass
@@ -54,6 +61,7 @@ class AdapterResult:
     counts: dict[str, ResourceCount]
     files: list[Path]  # every file read, for the manifest's hashes
     warnings: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # something needed is missing as a whole
 
 
 Adapter = Callable[[AdapterContext], AdapterResult]

@@ -11,9 +11,10 @@ other separator (a space, a slash) is malformed, as in the personnummer specific
 Rules, and where the sources disagree (docs/explanation/national-ids.md):
 
 - **Century of a 10-digit form**: the latest year ending in ``YY`` such that the birth date is
-  on or before the extract date (``as_of``); with ``+`` the person was at least 100 years old
-  then, so the latest such date at least 100 years before it. A 12-digit form carries its
-  century and its separator is ignored.
+  on or before the extract date (``as_of``). ``+`` is written from the year the person turns
+  100 (Skatteverket's rule), so with ``+`` it is the latest year ending in ``YY`` at least 100
+  years before the year of ``as_of``, whatever the day: ``261215+0934`` read in 2026 is born
+  in 1926. A 12-digit form carries its century and its separator is ignored.
 - **Samordningsnummer**: day + 60. Skatteverket's own test numbers use month 00 and day 60
   for an unknown month or day, and day numbers past the end of the month, so only the ranges
   are checked (month 00-12, day 60-91), not the calendar.
@@ -148,10 +149,12 @@ def parse(raw: pl.Series, as_of: dt.date) -> pl.DataFrame:
     day = np.where(coordination, dd - COORDINATION_DAY_OFFSET, dd)
 
     # Century: given by a 12-digit form, else the latest one that puts the birth date on or
-    # before as_of (100 years earlier with '+').
-    base = as_of.year - 100 * (separated & (byte[8] == _PLUS)).astype(np.int32)
+    # before as_of; with '+' (written from the year the person turns 100) the latest year at
+    # least 100 years before as_of's year, whatever the month and day.
+    plus = separated & (byte[8] == _PLUS)
+    base = as_of.year - 100 * plus.astype(np.int32)
     latest = base - (base - yy) % 100
-    after_as_of = (latest == base) & (mm * 100 + day > as_of.month * 100 + as_of.day)
+    after_as_of = ~plus & (latest == base) & (mm * 100 + day > as_of.month * 100 + as_of.day)
     year = np.where(long, century * 100 + yy, latest - 100 * after_as_of)
 
     organisation = (

@@ -213,3 +213,27 @@ def test_a_key_in_the_data_directory_is_refused_at_ingest(
     assert capsys.readouterr().err.strip() == refused
     assert (data / "CURRENT").read_text() == current
     assert run(["ingest-register", "teachers", str(register), *outside]) == 0
+
+
+def test_strict_exits_65_and_a_lost_relation_is_a_loud_warning(
+    ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.linkage.oneroster.conftest import write_set
+
+    folder = write_set(tmp_path / "set")
+    text = (folder / "enrollments.csv").read_text(encoding="utf-8")
+    (folder / "enrollments.csv").write_text(text.replace("u-tea,teacher", "u-tea,instructor"),
+                                            encoding="utf-8")  # fmt: skip
+    key = ["--key-file", str(ingested.key_file), "--data-dir", str(tmp_path / "data")]
+    assert run(["ingest", str(folder), *key]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "WARNING: no activity has a teacher" in out
+    assert "'medler ingest --strict' refuses such an ingest" in out
+    before = (tmp_path / "data" / "CURRENT").read_text(encoding="utf-8")
+    assert run(["ingest", str(folder), *key, "--strict"]) == EXIT_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --strict: {folder} was not ingested, because no activity")
+    assert "\n" not in err
+    assert (tmp_path / "data" / "CURRENT").read_text(encoding="utf-8") == before
+    assert run(["ingest", str(folder), *key, "--compat", "nonsense"]) == EXIT_USAGE
+    assert "--compat nonsense is not a known quirk" in capsys.readouterr().err

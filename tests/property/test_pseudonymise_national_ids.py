@@ -39,8 +39,8 @@ def swedish_ids(draw: st.DrawFn) -> tuple[str, list[str]]:
     payload = f"{born:%y%m}{day:02d}" + serial_text.replace(letter or "#", "1")
     check = luhn_check_digit(payload)
     canonical = f"{born:%Y%m}{day:02d}{serial_text}{check}"
-    hundred = AS_OF.replace(year=AS_OF.year - 100)
-    short_separator = "+" if born <= hundred else draw(st.sampled_from(["-", ""]))
+    # '+' from the year the person turns 100 (Skatteverket's rule)
+    short_separator = "+" if born.year <= AS_OF.year - 100 else draw(st.sampled_from(["-", ""]))
     date8, date6, rest = canonical[:8], canonical[2:8], canonical[8:]
     forms = [
         canonical,
@@ -79,9 +79,10 @@ def test_every_written_form_gives_one_pseudonym(people: list[tuple[str, list[str
 def _reference_year(century: str | None, yy: str, plus: bool, month: int, day: int) -> int:
     if century is not None:
         return int(century + yy)
-    base = AS_OF.year - (100 if plus else 0)
-    year = base - (base - int(yy)) % 100
-    return year - 100 if year == base and (month, day) > (AS_OF.month, AS_OF.day) else year
+    if plus:  # the latest year at least 100 years before the year of reading
+        return AS_OF.year - 100 - (AS_OF.year - 100 - int(yy)) % 100
+    year = AS_OF.year - (AS_OF.year - int(yy)) % 100
+    return year - 100 if year == AS_OF.year and (month, day) > (AS_OF.month, AS_OF.day) else year
 
 
 def _possible(year: int, month: int, day: int, coordination: bool) -> bool:
@@ -153,3 +154,23 @@ def test_no_input_crashes(values: list[str | None], country: Country) -> None:
         assert (people["teacher_pid"].filter(people["id_status"] == "local") < 0).all()
         quarantine = IdPolicy(country=country, on_unlinkable=Unlinkable.QUARANTINE)
         pseudonymiser.pseudonymise_people("student", column, policy=quarantine, as_of=AS_OF)
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
+    st.dates(dt.date(1800, 1, 1), dt.date(2100, 12, 31)),
+    st.integers(1, 999),
+)
+def test_plus_means_a_hundred_or_more_in_the_year_of_reading(
+    as_of: dt.date, born: dt.date, serial: int
+) -> None:
+    """With '+', the birth year is the latest one ending in the written digits for which the
+    person is 100 or older in the year of reading, whatever the day of either date."""
+    born = born.replace(day=min(born.day, 28))  # 29 February is not in every century
+    payload = f"{born:%y%m%d}{serial:03d}"
+    written = f"{payload[:6]}+{payload[6:]}{luhn_check_digit(payload)}"
+    result = normalise_person_ids(pl.Series([written]), policy=INTERIM, as_of=as_of)
+    year = int(result["canonical"][0][:4])
+    assert year % 100 == born.year % 100
+    assert 100 <= as_of.year - year < 200

@@ -52,7 +52,8 @@ from pseudonymise import CollisionError, Domain, IdPolicy, Pseudonymiser
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
     "absence_notices tables are empty, and lesson-level exposure, absence rates and "
-    "substitutes cannot be built from this source (class-level exposure can)"
+    "substitutes cannot be built from this source; the class-level links (classes, their "
+    "pupils and teachers) are in group_memberships and activity_teachers"
 )
 _OUT_OF_SCOPE = (
     "lineItems",
@@ -92,6 +93,7 @@ class OneRosterIngest:
     manifest: Manifest
     counts: dict[str, ResourceCount] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     # what was accepted, by sourcedId
     orgs: dict[str, Org] = field(default_factory=dict)
@@ -159,8 +161,7 @@ class OneRosterIngest:
                     if sid in gone:
                         count.deleted += 1
                         continue
-                    if "(extra)" in row:
-                        raise f.BadField("(row)", "more cells than the header", row["(extra)"])
+                    _check_width(row)
                     if sid in seen:
                         raise f.BadField("sourcedId", "duplicate sourcedId")
                     seen.add(sid)
@@ -323,13 +324,21 @@ class OneRosterIngest:
                         f"{MANIFEST} of {root.name} lists {stem}.csv but the set has no such "
                         "file; export the whole set again, or mark the file absent"
                     )
-        if self.manifest.version is None:
+        if not self.manifest.present:
+            self.warnings.append(
+                f"the set has no {MANIFEST}: read as a OneRoster 1.0 bulk set (1.0 came without "
+                "a manifest), every file in the folder as bulk"
+            )
+        elif self.manifest.version is None:
             self.warnings.append(f"{MANIFEST} gives no oneroster.version; read as 1.1")
         for stem in self.manifest.blank:
             self.warnings.append(f"{MANIFEST} gives {stem} no mode; the file is taken as absent")
         for stem in ("orgs", "users", "classes", "enrollments"):
             if not self.present(stem):
-                self.warnings.append(f"the set has no {stem}.csv (absent in the manifest)")
+                why = "absent in the manifest" if self.manifest.present else "no such file"
+                self.alerts.append(
+                    f"the set has no {stem}.csv ({why}): the research tables need it"
+                )
         skipped = [s for s in _OUT_OF_SCOPE if self.manifest.mode(s) != "absent"]
         if skipped:
             self.warnings.append(
@@ -353,6 +362,15 @@ class OneRosterIngest:
         people.write_staff(classes.teacher_rows)
 
 
+def _check_width(row: Row) -> None:
+    """A row with more cells than the header, or fewer than it names, is set aside: which
+    cells are missing or extra cannot be known."""
+    if "(extra)" in row:
+        raise f.BadField("(row)", "more cells than the header", row["(extra)"])
+    if "(short)" in row:
+        raise f.BadField("(row)", f"fewer cells than the header ({row['(short)']})")
+
+
 def ingest_oneroster(context: AdapterContext) -> AdapterResult:
     """The OneRoster adapter: every file of a bulk set, in dependency order."""
     ingest = OneRosterIngest(
@@ -363,7 +381,7 @@ def ingest_oneroster(context: AdapterContext) -> AdapterResult:
         source=context.source,
         policy=context.policy,
         ingested_at=context.ingested_at,
-        manifest=read_manifest(context.root),
+        manifest=read_manifest(context.root, manifestless=True),
         updates=tuple((u, read_manifest(u)) for u in context.updates),
     )
     ingest.run(context.progress)
@@ -372,4 +390,4 @@ def ingest_oneroster(context: AdapterContext) -> AdapterResult:
     for stem, count in ingest.counts.items():
         if count.read != count.accepted + count.quarantined + count.superseded + count.deleted:
             raise MedlerInternalError(f"the counts of {stem}.csv do not add up; this is a bug")
-    return AdapterResult(ingest.standard, ingest.counts, files, ingest.warnings)
+    return AdapterResult(ingest.standard, ingest.counts, files, ingest.warnings, ingest.alerts)

@@ -1,16 +1,23 @@
 """Reading a OneRoster CSV set: its manifest, and each file one row at a time.
 
-A set is a folder holding ``manifest.csv`` (``propertyName,value``) and one CSV file per kind
-of object. The manifest says which version the set follows (``oneroster.version``) and, for
-each file, whether it is ``bulk`` (every object), ``delta`` (changes since an earlier export)
-or ``absent``. File names and column names are matched without regard to case
-(``userprofiles.csv``, ``birthdate``), and the few columns renamed between versions are read
-under their current name (``grade`` → ``grades``, ``userSourcedId`` → ``sourcedId`` in
-demographics).
+A set is a folder holding ``manifest.csv`` (``propertyName,value``, quoted or not) and one CSV
+file per kind of object. The manifest says which version the set follows (``oneroster.version``)
+and, for each file, whether it is ``bulk`` (every object), ``delta`` (changes since an earlier
+export) or ``absent``. OneRoster 1.0 had no manifest: a folder without one whose ``users.csv``
+and ``orgs.csv``, ``classes.csv`` or ``enrollments.csv`` start with a ``sourcedId`` column is
+read as a 1.0 bulk set (every file present is bulk). File names and column names are matched
+without regard to case (``userprofiles.csv``, ``birthdate``), and the few columns renamed
+between versions are read under their current name (``grade`` → ``grades``, ``userSourcedId`` →
+``sourcedId`` in demographics).
+
+A row with fewer cells than the header names is marked (``"(short)"``), as is one with more
+(``"(extra)"``): the ingest quarantines both rather than guess which cells are missing. (Cells
+under trailing blank header cells may be left out, as some exports do.)
 
 A file that cannot be read as a CSV table (undecodable bytes, bad quoting, a missing required
-column, a duplicated column) stops the ingest with one ``InputFileError`` that names the file
-and says what to do; nothing of the set is written. Messages never quote a cell.
+column, a duplicated column, columns separated by ``;`` or tabs) stops the ingest with one
+``InputFileError`` that names the file and says what to do; nothing of the set is written.
+Messages never quote a cell.
 """
 
 from __future__ import annotations
@@ -115,11 +122,14 @@ Row = dict[str, str]
 @dataclass(frozen=True)
 class Manifest:
     """What ``manifest.csv`` says: the version, and each file's mode (``bulk``, ``delta``,
-    ``absent``); a file the manifest does not name, or names with a blank mode, is absent."""
+    ``absent``); a file the manifest does not name, or names with a blank mode, is absent.
+    ``present`` is False for a OneRoster 1.0 set, which has no manifest: its modes are then
+    ``bulk`` for every file in the folder."""
 
     version: str | None
     modes: dict[str, str]
     blank: tuple[str, ...]  # files named with a blank mode
+    present: bool = True
 
     def mode(self, stem: str) -> str:
         return self.modes.get(stem.lower(), "absent")
@@ -134,21 +144,50 @@ def find_file(root: Path, stem: str) -> Path | None:
     return _csv_files(root).get(f"{stem.lower()}.csv")
 
 
-def looks_like_oneroster(root: Path) -> bool:
-    """A folder with a ``manifest.csv`` whose header starts with ``propertyName``."""
-    path = find_file(root, "manifest") if root.is_dir() else None
-    if path is None:
-        return False
+def _first_cell(path: Path) -> str:
+    """The first cell of a file's header, unquoted and lower-case ("" if unreadable)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
-            first = f.readline(200)
+            first = f.readline(2000)
     except (OSError, UnicodeDecodeError):
+        return ""
+    cells = next(csv.reader([first]), [])
+    return cells[0].strip().lower() if cells else ""
+
+
+def looks_like_oneroster(root: Path) -> bool:
+    """A folder with a ``manifest.csv`` whose header starts with ``propertyName`` (quoted or
+    not), or a OneRoster 1.0 set: no manifest, and a ``users.csv`` with one of ``orgs.csv``,
+    ``classes.csv``, ``enrollments.csv``, each starting with a ``sourcedId`` column."""
+    if not root.is_dir():
         return False
-    return first.strip().lower().startswith("propertyname")
-
-
-def read_manifest(root: Path) -> Manifest:
     path = find_file(root, "manifest")
+    if path is not None:
+        return _first_cell(path).startswith("propertyname")
+    return is_manifestless_set(root)
+
+
+def is_manifestless_set(root: Path) -> bool:
+    """A folder that looks like a OneRoster 1.0 set (which came without ``manifest.csv``)."""
+    if find_file(root, "manifest") is not None:
+        return False
+    files = _csv_files(root)
+    core = [files.get(f"{stem}.csv") for stem in ("orgs", "classes", "enrollments")]
+    users = files.get("users.csv")
+    return (
+        users is not None
+        and _first_cell(users) == "sourcedid"
+        and any(p is not None and _first_cell(p) == "sourcedid" for p in core)
+    )
+
+
+def read_manifest(root: Path, *, manifestless: bool = False) -> Manifest:
+    """The set's manifest; with ``manifestless``, a OneRoster 1.0 set without one is read as
+    a bulk set of the files it holds."""
+    path = find_file(root, "manifest")
+    if path is None and manifestless and is_manifestless_set(root):
+        present = {stem.lower(): "bulk" for stem in FILES if find_file(root, stem) is not None}
+        return Manifest("1.0", present, (), present=False)
     if path is None:
         raise InputFileError(
             f"{root} has no manifest.csv; a OneRoster CSV set starts with a manifest.csv "
@@ -218,6 +257,8 @@ def _rows(
             header = next(reader, None)
             columns = _header(name, header or [], required, names)
             width = len(columns)
+            # a row may leave out cells under trailing blank header cells, as some exports do
+            named = max((i + 1 for i, c in enumerate(header or []) if c.strip()), default=0)
             for cells in reader:
                 if not cells or all(not c.strip() for c in cells):
                     continue  # blank lines are not rows
@@ -225,6 +266,8 @@ def _rows(
                 row = {col: cells[i] for i, col in enumerate(columns) if col and i < len(cells)}
                 if len(cells) > width and any(c.strip() for c in cells[width:]):
                     row["(extra)"] = ",".join(cells[width:])
+                elif len(cells) < named:
+                    row["(short)"] = f"{len(cells)} of {named} cells, line {reader.line_num}"
                 yield position, row
     except csv.Error as error:
         raise InputFileError(
@@ -242,6 +285,14 @@ def _header(
     (unread). A missing required column or a column given twice is refused."""
     columns = [names.get(cell.strip().lower(), "") for cell in header]
     missing = [c for c in required if c not in columns]
+    separator = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+    if missing and separator is not None:
+        shown = "tabs" if separator == "\t" else f"'{separator}'"
+        raise InputFileError(
+            f"{name} separates its columns with {shown}, not commas (its header is one "
+            "column); OneRoster CSV files are comma-separated UTF-8: export the file again as "
+            "comma-separated UTF-8 (in a spreadsheet: 'CSV UTF-8 (comma delimited)')"
+        )
     if missing:
         raise InputFileError(
             f"{name} has no column {', '.join(missing)} in its header; a OneRoster "

@@ -12,6 +12,13 @@ Rules:
   without one is staff (``teacher`` domain). A national ID that cannot be linked gives a
   source-local pseudonym or quarantines the person, as the ID policy says; either way the
   reason is recorded.
+- A person with neither an enrolment nor a duty (a guardian, say) is read and accepted but not
+  stored: no table holds them, and a warning counts them. The quarantine's ``kept-local``
+  entries are of people stored (pupils, and staff with a duty).
+- An activity's teacher is a duty (``{"duty": {"id": …}}``). A source that names the person
+  instead (``{"person": …}``) has each such link set aside with a reason naming the switch;
+  with ``--compat activity-teachers-as-person`` it is read as that person's duty at the
+  activity's organisation, or their only duty.
 - Dropped at the door: names, e-mail, eduPersonPrincipalNames, photos, addresses, phone
   numbers, signatures, group and activity display names, comments and absence reasons. The
   birth date becomes a birth year; the security marking becomes a flag.
@@ -32,6 +39,7 @@ import pyarrow as pa
 from linkage._canonical import SCHEMAS
 from linkage._snapshot import SnapshotWriter
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
+from linkage.sources._compat import ACTIVITY_TEACHERS_AS_PERSON
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from linkage.sources.ss12000 import _fields as f
 from linkage.sources.ss12000._dedupe import deduplicate_attendance
@@ -64,12 +72,18 @@ class Ss12000Ingest:
     as_of: dt.date | None = None
     counts: dict[str, ResourceCount] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    compat: frozenset[str] = frozenset()
     # what was accepted, by source id
     schools: dict[str, str] = field(default_factory=dict)  # school unit → school code
     organisations: set[str] = field(default_factory=set)
     students: dict[str, int] = field(default_factory=dict)  # person id → student_pid
     staff: dict[str, int] = field(default_factory=dict)  # person id → teacher_pid
     duties: dict[str, tuple[int, int]] = field(default_factory=dict)  # → (duty_pid, teacher_pid)
+    person_duties: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # → (duty, at)
+    # staff kept under a local pseudonym, recorded once they are known to have a duty
+    _local_staff: dict[str, tuple[str, int, str, Any]] = field(default_factory=dict)
+    _by_person: int = 0  # teacher links read from {"person": …} (the compat switch)
     groups: dict[str, int] = field(default_factory=dict)
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
@@ -113,11 +127,34 @@ class Ss12000Ingest:
                         progress(resource, count.read)
                 self._newer.update(pending)
             if count.pages == 0 and resource not in OPTIONAL_RESOURCES:
-                self.warnings.append(f"the extract has no '{resource}' resource")
+                self.alerts.append(f"the extract has no '{resource}' resource")
+            if resource == "duties":
+                self._settle_staff()
         if self._stale:
             self.warnings.append(
                 f"{self._stale} records of an earlier extract were modified later (meta.modified) "
                 "than the version kept from a later extract; the later extract's version was kept"
+            )
+
+        if self._by_person:
+            self.warnings.append(
+                f"--compat {ACTIVITY_TEACHERS_AS_PERSON}: {self._by_person:,} teacher links of "
+                "activities named a person, not a duty, and were read as the person's duty"
+            )
+
+    def _settle_staff(self) -> None:
+        """Once duties are read: staff with a duty are stored, so their local pseudonyms are
+        recorded; persons with neither an enrolment nor a duty are not stored, and counted."""
+        for rid, (source_file, position, reason, value) in self._local_staff.items():
+            if rid in self.person_duties:
+                self.quarantine.add("persons", source_file, position, "civicNo", reason, value,
+                                    outcome=KEPT_LOCAL)  # fmt: skip
+        self._local_staff = {}
+        unstored = sum(1 for rid in self.staff if rid not in self.person_duties)
+        if unstored:
+            self.warnings.append(
+                f"{unstored:,} persons have neither an enrolment nor a duty (guardians, for "
+                "instance): they are not data subjects of the research tables and are not stored"
             )
 
     # --- helpers -------------------------------------------------------------------------------
@@ -279,7 +316,10 @@ class Ss12000Ingest:
                 self._reject(count, "persons", page, position, "civicNo", f"national ID: {reason}",
                              value)  # fmt: skip
                 continue
-            if status == IdStatus.LOCAL.value:
+            if status == IdStatus.LOCAL.value and domain is Domain.TEACHER:
+                self._local_staff[rid] = (page.source_file, position, f"national ID: {reason}",
+                                          value)  # fmt: skip
+            elif status == IdStatus.LOCAL.value:
                 self.quarantine.add(
                     "persons", page.source_file, position, "civicNo", f"national ID: {reason}",
                     value, outcome=KEPT_LOCAL,
@@ -318,6 +358,7 @@ class Ss12000Ingest:
     # --- duties ----------------------------------------------------------------------------------
     def _page_duties(self, page: Page, count: ResourceCount) -> None:
         accepted: list[tuple[str, Row]] = []
+        holders: dict[str, tuple[str, str]] = {}  # duty id → (person id, dutyAt id)
         for position, record in self._records(page, count, "duties"):
             try:
                 rid = f.record_id(record)
@@ -341,10 +382,13 @@ class Ss12000Ingest:
                 continue
             row["id_status"] = "local" if row["teacher_pid"] < 0 else "linked"
             accepted.append((rid, row))
+            holders[rid] = (str(person), str(at))
         for (rid, row), pid in zip(accepted, self._pids(Domain.DUTY, [r for r, _ in accepted]),
                                    strict=True):  # fmt: skip
             row["duty_pid"] = pid
             self.duties[rid] = (pid, int(row["teacher_pid"]))
+            person, at = holders[rid]
+            self.person_duties.setdefault(person, []).append((rid, at))
         count.accepted += len(accepted)
         self._write("staff", [row for _, row in accepted], page)
 
@@ -450,7 +494,8 @@ class Ss12000Ingest:
             except f.BadField as error:
                 self._bad(count, "activities", page, position, error)
                 continue
-            group_pids, assigned = self._activity_links(page, position, groups, teachers)
+            group_pids, assigned = self._activity_links(page, position, groups, teachers,
+                                                        str(org))  # fmt: skip
             accepted.append((rid, row, group_pids, assigned))
         pids = self._pids(Domain.ACTIVITY, [rid for rid, _, _, _ in accepted])
         links, teachers_out = [], []
@@ -464,7 +509,7 @@ class Ss12000Ingest:
         self._write("activity_teachers", teachers_out, page)
 
     def _activity_links(
-        self, page: Page, position: int, groups: list[Any], teachers: list[Any]
+        self, page: Page, position: int, groups: list[Any], teachers: list[Any], org: str
     ) -> tuple[list[int], list[Row]]:
         """The activity's known groups and teacher assignments; unknown ones are set aside."""
         group_pids = []
@@ -479,7 +524,11 @@ class Ss12000Ingest:
             try:
                 if not isinstance(assignment, dict):
                     raise f.BadField(f"teachers[{i}]", "not an object", assignment)
-                duty = f.reference(assignment, "duty")
+                duty: str | None = (
+                    self._duty_of_person(assignment, i, org)
+                    if "duty" not in assignment and "person" in assignment
+                    else f.reference(assignment, "duty")
+                )
                 if duty not in self.duties:
                     raise f.BadField(f"teachers[{i}].duty", "unknown duty")
                 duty_pid, teacher_pid = self.duties[str(duty)]
@@ -491,6 +540,33 @@ class Ss12000Ingest:
             except f.BadField as error:
                 self._nested("activities.teachers", page, position, error)
         return group_pids, assigned
+
+    def _duty_of_person(self, assignment: dict[str, Any], i: int, org: str) -> str:
+        """A teacher link that names a person instead of a duty (a vendor quirk): set aside
+        unless the office chose ``--compat activity-teachers-as-person``; then the person's
+        duty at the activity's organisation (or its school unit), or their only duty."""
+        if ACTIVITY_TEACHERS_AS_PERSON not in self.compat:
+            raise f.BadField(
+                f"teachers[{i}].duty",
+                "missing: the link names a person, not a duty (if the source always does, "
+                f"ingest with --compat {ACTIVITY_TEACHERS_AS_PERSON})",
+            )
+        person = str(f.reference(assignment, "person"))
+        held = self.person_duties.get(person, [])
+        if not held:
+            reason = "a pupil, not staff" if person in self.students else "no duty"
+            raise f.BadField(f"teachers[{i}].person", reason)
+        school = self.schools.get(org)
+        here = [d for d, at in held if at == org or (school and self.schools.get(at) == school)]
+        if len(here) == 1 or (not here and len(held) == 1):
+            self._by_person += 1
+            return (here or [held[0][0]])[0]
+        raise f.BadField(
+            f"teachers[{i}].person",
+            "several duties at the activity's organisation"
+            if here
+            else "several duties, none at the activity's organisation",
+        )
 
     # --- lessons ----------------------------------------------------------------------------------
     def _page_calendarEvents(self, page: Page, count: ResourceCount) -> None:
@@ -542,7 +618,7 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
     ingest = Ss12000Ingest(
         root=context.root, writer=context.writer, pseudonymiser=context.pseudonymiser,
         quarantine=context.quarantine, source=context.source, policy=context.policy,
-        ingested_at=context.ingested_at, updates=context.updates,
+        ingested_at=context.ingested_at, updates=context.updates, compat=context.compat,
     )  # fmt: skip
     ingest.run(context.progress)
     context.writer.rewrite(
@@ -556,4 +632,4 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         for r in (*RESOURCES, "deletedEntities")
         for p in resource_files(root, r)
     ]
-    return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings)
+    return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts)

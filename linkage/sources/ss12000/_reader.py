@@ -7,7 +7,8 @@ single file ``<resource>.json``. Only one page is in memory at a time, whatever 
 resource.
 
 A page may also be a bare list of records, an object holding the list under the resource's
-name, or a single record, as some exports and samples are. An object whose ``data`` is not a
+name, or a single record, as some exports and samples are. A UTF-8 byte-order mark at the
+start of a file is skipped, as in CSV. An object whose ``data`` is not a
 list, JSON that is not an object or a list, or a file that is not JSON stops the ingest with
 one clear error that names the file.
 """
@@ -51,6 +52,9 @@ class Page:
     records: list[Any]
 
 
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as some Windows tools write: skipped
+
+
 def resource_files(root: Path, resource: str) -> list[Path]:
     folder = root / resource
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -66,7 +70,7 @@ def looks_like_ss12000(root: Path) -> bool:
 
 def _load(path: Path, relative: str) -> Any:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes().removeprefix(_BOM))
     except orjson.JSONDecodeError as error:
         raise InputFileError(
             f"{relative} is not valid JSON ({error.msg} at character {error.pos}); an SS 12000 "

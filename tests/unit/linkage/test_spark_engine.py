@@ -79,11 +79,15 @@ def test_spark_builds_the_same_table(both: tuple[dict[str, pl.DataFrame], ...], 
     _same(name, duck[name], spark[name])
 
 
-def test_an_unreachable_master_says_what_to_check(tmp_path: Path) -> None:
+def test_an_unreachable_master_says_what_to_check(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from linkage._engines import SparkEngine
 
     with pytest.raises(UsageError, match=r"cannot start Spark on master 'spark://127\.0\.0\.1:9'"):
         SparkEngine("spark://127.0.0.1:9", tmp_path)
+    # medler's error is the only one: Spark's own log lines stay silent
+    assert " ERROR " not in capfd.readouterr().err
 
 
 def test_the_engines_are_named() -> None:

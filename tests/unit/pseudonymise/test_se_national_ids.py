@@ -174,6 +174,24 @@ def test_skolverkets_sample_civic_number_fails_its_check_digit() -> None:
             pin("19261231238"),
         ),
         (" 4608239986 ", dt.date(2026, 11, 22), "194608239986"),
+        # '+' is written from the year the person turns 100 (Skatteverket): born in December
+        # 1926 and read in November 2026 is 1926, not 1826.
+        (
+            pin("19261215093")[2:8] + "+" + pin("19261215093")[8:],
+            dt.date(2026, 11, 22),
+            pin("19261215093"),
+        ),
+        (
+            pin("19261215093")[2:8] + "+" + pin("19261215093")[8:],
+            dt.date(2027, 1, 5),
+            pin("19261215093"),
+        ),
+        # Read a year earlier, '+' cannot be 1926 (99 that year): the century before.
+        (
+            pin("19261215093")[2:8] + "+" + pin("19261215093")[8:],
+            dt.date(2025, 12, 31),
+            pin("18261215093"),
+        ),
     ],
 )
 def test_century_of_a_ten_digit_form(written: str, as_of: dt.date, canonical: str) -> None:
