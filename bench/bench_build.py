@@ -42,6 +42,7 @@ SEED = 1
 READY = "prepared.json"
 COMPARED = {
     "exposure": ["student_pid", "term", "subject_code"],
+    "student_months": ["student_pid", "month"],
     "student_terms": ["student_pid", "term"],
 }
 RELATIVE = 1e-9
