@@ -1,12 +1,17 @@
 """Benchmark: `medler build` against a hand-written DuckDB script. Wall time, peak memory.
 
-The named baseline is what a competent analyst would write without medler: one DuckDB SQL
-script (``_reference_build.sql``; the plain ``duckdb`` package, default settings, no Ibis)
-that reads the same canonical Parquet files and computes ``exposure`` and ``student_terms``
-from scratch. Both run as processes in the same run, under ``_measure.measure`` (wall time,
-peak resident memory of the process tree); their ``exposure`` and ``student_terms`` must be
-equal (same rows by key, integers exactly, floats within 1e-9 relative, nulls alike), else
-the benchmark fails and says which columns differ.
+The named baseline is what a competent engineer would write by hand without medler: one
+DuckDB SQL script (``_reference_build.sql``; the plain ``duckdb`` package, default settings,
+no Ibis) that reads the same canonical Parquet files and computes ``exposure`` (every column,
+teacher turnover included), ``student_months`` and ``student_terms`` from scratch. It is
+written to be strong: whatever depends only on the lesson is computed once per lesson, pupils
+are joined late, and the pupil-lessons are kept once, lean, and read in three grouped passes.
+``tests/unit/linkage/build/test_reference_sql.py`` checks it against the build. Both run as
+processes in the same run, under ``_measure.measure`` (wall time, peak resident memory of the
+process tree); the three tables must be equal (same rows by key, integers exactly, floats
+within 1e-9 relative, nulls alike), else the benchmark fails and says which columns differ.
+The 1-minute load average is printed as each run starts and ends: the ratio is only
+meaningful on an otherwise quiet machine.
 
 Goal: medler at least as fast as the reference, with no more memory — although medler writes
 every research table (``student_lessons`` too, one row per pupil and held lesson) and the
@@ -42,6 +47,7 @@ SEED = 1
 READY = "prepared.json"
 COMPARED = {
     "exposure": ["student_pid", "term", "subject_code"],
+    "student_months": ["student_pid", "month"],
     "student_terms": ["student_pid", "term"],
 }
 RELATIVE = 1e-9
@@ -173,9 +179,12 @@ def main() -> None:
     shutil.rmtree(data_dir / "research", ignore_errors=True)  # every run builds from nothing
     out = scratch / f"{args.students}x{args.weeks}" / "reference"
     shutil.rmtree(out, ignore_errors=True)
+    load = [os.getloadavg()[0]]
     build = measure([*CLI, "build", "--data-dir", str(data_dir)])
+    load.append(os.getloadavg()[0])
     baseline = measure([sys.executable, str(Path(__file__).resolve()), "--reference",
                         str(data_dir), str(out)])  # fmt: skip
+    load.append(os.getloadavg()[0])
     built = research_tables(data_dir)
     problems: list[str] = []
     notes: list[str] = []
@@ -196,10 +205,14 @@ def main() -> None:
           f"{build[1]:>10,.0f}")  # fmt: skip
     print(f"{'DuckDB reference (' + ', '.join(COMPARED) + ')':<44}{baseline[0]:>10.1f}"
           f"{baseline[1]:>10,.0f}")  # fmt: skip
+    print(
+        "load average (1 minute) at the build's start, between the runs, at the end: "
+        + ", ".join(f"{x:.2f}" for x in load)
+    )
     print(f"ratios medler/reference: time {build[0] / baseline[0]:.2f}, "
           f"peak memory {build[1] / baseline[1]:.2f} (goal: both ≤ 1)")  # fmt: skip
     print(f"medler also writes {', '.join(extra)} ({rows.get('student_lessons', 0):,} "
-          "student_lessons rows); the reference computes only the two tables compared")  # fmt: skip
+          "student_lessons rows); the reference computes only the tables compared")  # fmt: skip
     if notes:
         print("equal values, different stored types (integers compared exactly):")
         for note in notes:
@@ -209,7 +222,7 @@ def main() -> None:
         for problem in problems:
             print(f"  {problem}")
         raise SystemExit(1)
-    print("exposure and student_terms: medler and the reference are equal")
+    print(f"{', '.join(COMPARED)}: medler and the reference are equal")
 
 
 if __name__ == "__main__":
