@@ -1,12 +1,14 @@
 """The R client (clients/r/medler) against the dummy service: the package installed with
 ``R CMD INSTALL`` into a library of the test's own, its testthat tests run with the service's
 address and the dummy researcher's token in the environment, and its vignette's R code
-(extracted with ``knitr::purl``) run as a reader would. Skipped, with the reason, where R or
+(extracted with ``knitr::purl``) and the R blocks of docs/how-to/use-r-or-stata.md run as a
+reader would. Skipped, with the reason, where R or
 the Debian packages it needs are missing (``scripts/_r.sh`` installs them)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +20,9 @@ from tests.dummy_service import DummyService, dummy_service
 
 __all__ = ["dummy_service"]
 
-PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "r" / "medler"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "clients" / "r" / "medler"
+HOW_TO = REPO / "docs" / "how-to" / "use-r-or-stata.md"
 R_PACKAGES = ("httr2", "jsonlite", "testthat", "knitr")
 INSTALL_HINT = ("bash scripts/test.sh installs them with scripts/_r.sh: Debian's r-base-core, "
                 "r-cran-httr2, r-cran-jsonlite, r-cran-testthat and r-cran-knitr")  # fmt: skip
@@ -32,16 +36,19 @@ cat(sprintf("\\nCOUNTS expectations=%d failed=%d skipped=%d errors=%d\\n", sum(r
             sum(results$failed), sum(results$skipped), sum(results$error)))
 """
 
-# the vignette's code, as purl writes it: any warning but the dummy data's fails the run
-RUN_VIGNETTE = f"""
-script <- knitr::purl({str(PACKAGE / "vignettes" / "medler.Rmd")!r}, output = "vignette.R",
-                      quiet = TRUE)
+# an R script run as a reader would: any warning but the dummy data's fails the run
+RUN_SCRIPT = """
 withCallingHandlers(
-  source(script, echo = TRUE, max.deparse.length = Inf),
+  source({script!r}, echo = TRUE, max.deparse.length = Inf),
   medler_dummy_data = function(w) invokeRestart("muffleWarning"),
-  warning = function(w) stop("the vignette warned: ", conditionMessage(w))
+  warning = function(w) stop("the script warned: ", conditionMessage(w))
 )
-cat("\\nVIGNETTE DONE\\n")
+cat("\\nSCRIPT DONE\\n")
+"""
+# the vignette's code, as purl writes it
+RUN_VIGNETTE = f"""
+knitr::purl({str(PACKAGE / "vignettes" / "medler.Rmd")!r}, output = "vignette.R", quiet = TRUE)
+{RUN_SCRIPT.format(script="vignette.R")}
 """
 
 
@@ -124,9 +131,25 @@ def test_the_vignette_runs_against_the_dummy_service(
     run = _rscript(RUN_VIGNETTE, r_library, tmp_path, dummy_service)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
-    assert "VIGNETTE DONE" in run.stdout
+    assert "SCRIPT DONE" in run.stdout
     for shown in ("<medler client: ", "<medler spec>", '"mode": "dp"', "medler_not_found",
                   "(403 refused)", '[1] "held"'):  # fmt: skip
         assert shown in run.stdout, f"{shown!r} is not in the vignette's output:\n{output}"
     assert (tmp_path / "Rplots.pdf").stat().st_size > 0  # plot_release() drew
+    assert dummy_service.researcher_token not in output
+
+
+@pytest.mark.slow
+def test_the_how_to_s_r_blocks_run_against_the_dummy_service(
+    r_library: Path, dummy_service: DummyService, tmp_path: Path
+) -> None:
+    code = re.findall(r"```r\n(.*?)```", HOW_TO.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(code) >= 2
+    (tmp_path / "how-to.R").write_text("\n".join(code), encoding="utf-8")
+    run = _rscript(RUN_SCRIPT.format(script="how-to.R"), r_library, tmp_path, dummy_service)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "SCRIPT DONE" in run.stdout
+    assert "there is no release 'r-20200101T000000-00000000' of yours" in run.stdout
+    assert "remaining_rho" in run.stdout
     assert dummy_service.researcher_token not in output
