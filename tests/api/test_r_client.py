@@ -23,9 +23,11 @@ __all__ = ["dummy_service"]
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "clients" / "r" / "medler"
 HOW_TO = REPO / "docs" / "how-to" / "use-r-or-stata.md"
-R_PACKAGES = ("httr2", "jsonlite", "testthat", "knitr")
-INSTALL_HINT = ("bash scripts/test.sh installs them with scripts/_r.sh: Debian's r-base-core, "
-                "r-cran-httr2, r-cran-jsonlite, r-cran-testthat and r-cran-knitr")  # fmt: skip
+R_PACKAGES = ("httr2", "jsonlite", "testthat", "knitr", "roxygen2")
+INSTALL_HINT = (
+    "bash scripts/test.sh installs them with scripts/_r.sh: Debian's r-base-core, r-cran-httr2, "
+    "r-cran-jsonlite, r-cran-testthat, r-cran-knitr and r-cran-roxygen2"
+)
 
 # testthat's results as one line of counts, so that the test knows what ran
 RUN_TESTS = f"""
@@ -153,3 +155,21 @@ def test_the_how_to_s_r_blocks_run_against_the_dummy_service(
     assert "there is no release 'r-20200101T000000-00000000' of yours" in run.stdout
     assert "remaining_rho" in run.stdout
     assert dummy_service.researcher_token not in output
+
+
+def test_the_help_pages_are_what_roxygen2_makes_of_the_comments(tmp_path: Path) -> None:
+    why = _missing_r()
+    if why is not None:
+        pytest.skip(why)
+    copy = tmp_path / "medler"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("man"))
+    code = f'roxygen2::roxygenise({str(copy)!r}, roclets = "rd")'
+    done = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = {p.name: p.read_text(encoding="utf-8") for p in (copy / "man").glob("*.Rd")}
+    committed = {p.name: p.read_text(encoding="utf-8") for p in (PACKAGE / "man").glob("*.Rd")}
+    assert made == committed, (
+        'clients/r/medler/man is out of date: run roxygen2::roxygenise(roclets = "rd") in '
+        "clients/r/medler"
+    )
