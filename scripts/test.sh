@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install medler with its development tools into .venv, check the code and run every test
 # (with a throwaway PostgreSQL server for the control plane's tests, Chromium for the web pages'
-# tests and Java for the Spark engine's).
+# tests, Java for the Spark engine's and R for the R client's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="[dev,spark]" source scripts/_venv.sh
@@ -11,5 +11,6 @@ echo "== mypy"; .venv/bin/mypy
 source scripts/_postgres.sh
 source scripts/_browser.sh
 source scripts/_java.sh
+source scripts/_r.sh
 # not exec: the PostgreSQL server is stopped when this shell exits
 echo "== pytest"; status=0; .venv/bin/python -m pytest "$@" || status=$?; exit "$status"
