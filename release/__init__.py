@@ -23,6 +23,9 @@ Modules
 - ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``,
   ``plan``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
+- ``_retention``: the retention policy, its plan, and deletion that no crash leaves half
+  done.
+- ``_register``: the public register: approved projects and their releases, never a value.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
 - ``governance``: the control plane: people, projects, tokens, the budget ledger, the audit log.
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from release._engine import AccuracyPlan, Cell, Preview, Release, ReleaseEngine
     from release._errors import (
         REVIEWABLE_CHECKS,
+        Gone,
         PrivacyInvariantBroken,
         QueryRefused,
         RowAccessRefused,
@@ -52,7 +56,7 @@ if TYPE_CHECKING:
 _HOME = {
     "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine",
     "ReleaseEngine": "_engine",
-    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors",
+    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors", "Gone": "_errors",
     "QueryRefused": "_errors", "RowAccessRefused": "_errors",
     "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
     "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
@@ -73,6 +77,7 @@ __all__ = [
     "Cell",
     "FileStore",
     "Filter",
+    "Gone",
     "LogEntry",
     "Measure",
     "MemoryStore",
