@@ -173,3 +173,26 @@ def test_a_shredded_key_version_is_refused_for_good(tmp_path: Path) -> None:
     key_path.write_bytes(backup)  # the old key restored from a backup
     with pytest.raises(MedlerUserError, match=r"was shredded on .*nothing may be pseudonymised"):
         load_key_file(key_path, data_dir=data)
+
+
+def test_the_command_line_plans_proposes_and_applies(world: tuple[Governance, Path]) -> None:
+    from api.cli import run
+
+    gov, data = world
+    office = set_up_office(gov, "t", "Office")
+    tokens = {}
+    for who in (office.registrar, office.dpo):
+        path = data.parent / f"{who.id}.token"
+        path.write_text(gov.issue_token(office.admin, who.id).token, encoding="utf-8")
+        tokens[who.id] = str(path)
+    base = ["--data-dir", str(data)]
+    assert run(["retention", "plan", *base]) == 0
+    assert run(["retention", "propose", *base, "--token-file", tokens["t-registrar"]]) == 0
+    (waiting,) = gov.proposals(office.dpo)
+    number = str(waiting.id)
+    assert waiting.kind == "delete data"
+    assert run(["proposal", "confirm", number, *base, "--token-file", tokens["t-dpo"]]) == 0
+    assert run(["retention", "apply", "--approval", number, *base,
+                "--token-file", tokens["t-registrar"]]) == 0  # fmt: skip
+    assert not (data / "snapshots" / "old").exists()
+    assert plan(gov, MemoryStore(), data) == []
