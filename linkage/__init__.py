@@ -12,6 +12,7 @@ Modules
 - ``_engines``: what the build runs on: DuckDB in process (default) or Apache Spark.
 - ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
 - ``_canonical``: the canonical tables' schemas.
+- ``_inventory``: every snapshot in the data directory, its age, key version and use.
 """
 
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from linkage._build import BuildReport, build_research_tables
     from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
     from linkage._ingest import IngestReport, ingest_extract
+    from linkage._inventory import SnapshotEntry, list_snapshots
     from linkage._registers import ingest_register
     from linkage._snapshot import current_snapshot, read_manifest
 
@@ -31,6 +33,7 @@ _HOME = {
     "BuildReport": "_build", "build_research_tables": "_build",
     "DEFAULT_MEMORY_LIMIT": "_engines", "ENGINES": "_engines",
     "IngestReport": "_ingest", "ingest_extract": "_ingest", "ingest_register": "_registers",
+    "SnapshotEntry": "_inventory", "list_snapshots": "_inventory",
     "current_snapshot": "_snapshot", "read_manifest": "_snapshot",
 }  # fmt: skip
 
@@ -42,9 +45,11 @@ __all__ = [
     "ENGINES",
     "BuildReport",
     "IngestReport",
+    "SnapshotEntry",
     "build_research_tables",
     "current_snapshot",
     "ingest_extract",
     "ingest_register",
+    "list_snapshots",
     "read_manifest",
 ]

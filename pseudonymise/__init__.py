@@ -8,6 +8,7 @@ Modules
 - ``_audit_keys``: the audit key that authenticates the audit log's records.
 - ``_cell_keys``: the cell-key method's record keys (a keyed hash of a pseudonym).
 - ``_keys``: key files (``KeyFile``, ``KeyRef``): create, load and refuse bad ones, rotate.
+- ``_shred``: crypto-shredding a key version, and the record that refuses it for good.
 - ``_engine``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
 - ``_hashing``: ``Pseudonymiser``: columns of identifiers in, ``Int64`` pseudonyms out.
 - ``_collisions``: ``check_collisions`` and ``CollisionGuard``: two inputs with one
@@ -67,6 +68,11 @@ if TYPE_CHECKING:
         resolve_key_path,
         rotate_key_file,
     )
+    from pseudonymise._shred import (
+        ShreddedKey,
+        shred_key_version,
+        shredded_keys,
+    )
     from pseudonymise.luhn import (
         luhn_check_digit,
         luhn_valid,
@@ -117,6 +123,9 @@ _HOME = {
     "load_key_file": "_keys",
     "resolve_key_path": "_keys",
     "rotate_key_file": "_keys",
+    "ShreddedKey": "_shred",
+    "shred_key_version": "_shred",
+    "shredded_keys": "_shred",
     "luhn_check_digit": "luhn",
     "luhn_valid": "luhn",
     "Country": "national_ids",
@@ -154,6 +163,7 @@ __all__ = [
     "NationalId",
     "Pseudonymiser",
     "ScopeError",
+    "ShreddedKey",
     "UnknownDomainError",
     "Unlinkable",
     "UnlinkableIdError",
@@ -175,4 +185,6 @@ __all__ = [
     "resolve_key_path",
     "rotate_audit_key",
     "rotate_key_file",
+    "shred_key_version",
+    "shredded_keys",
 ]

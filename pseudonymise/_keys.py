@@ -277,7 +277,8 @@ def _check_place(target: Path, data_dir: Path) -> None:
 
 def load_key_file(path: Path | None = None, *, data_dir: Path | None = None) -> KeyFile:
     """Load and check the key file; refuse a missing, empty, loose or malformed one, and,
-    when ``data_dir`` is given, one inside it (symlinks resolved).
+    when ``data_dir`` is given, one inside it (symlinks resolved) and one whose key was
+    shredded for that data (``_shred``).
 
     Every refusal says how to fix it and never quotes the file's content.
     """
@@ -316,7 +317,12 @@ def load_key_file(path: Path | None = None, *, data_dir: Path | None = None) -> 
             "create a new key with 'medler keys init' (a new key means re-ingesting every "
             "source)"
         )
-    return _parse(target, raw)
+    key = _parse(target, raw)
+    if data_dir is not None:
+        from pseudonymise._shred import refuse_shredded
+
+        refuse_shredded(key, data_dir)
+    return key
 
 
 def _parse(path: Path, raw: bytes) -> KeyFile:

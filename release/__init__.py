@@ -26,6 +26,8 @@ Modules
 - ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``,
   ``plan``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
+- ``_retention``: the retention policy, its plan, and deletion that no crash leaves half
+  done.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
 - ``_publish``: the official tables: the indicator set (``policies/official_indicators.toml``)
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from release._engine import AccuracyPlan, Cell, Preview, Release, ReleaseEngine
     from release._errors import (
         REVIEWABLE_CHECKS,
+        Gone,
         PrivacyInvariantBroken,
         QueryRefused,
         RowAccessRefused,
@@ -58,7 +61,7 @@ if TYPE_CHECKING:
 _HOME = {
     "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine",
     "ReleaseEngine": "_engine",
-    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors",
+    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors", "Gone": "_errors",
     "QueryRefused": "_errors", "RowAccessRefused": "_errors",
     "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
     "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
@@ -81,6 +84,7 @@ __all__ = [
     "Cell",
     "FileStore",
     "Filter",
+    "Gone",
     "IndicatorSet",
     "LogEntry",
     "Measure",

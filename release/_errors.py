@@ -31,6 +31,11 @@ class QueryRefused(MedlerUserError):
         self.check = check
 
 
+class Gone(MedlerUserError):
+    """A release that was, and is no longer, kept: its project closed longer ago than the
+    retention policy keeps released tables (HTTP 410). The message says when and why."""
+
+
 class UnknownName(QueryRefused):
     """The spec names a table or column that does not exist (a typo, most often): a mistake in
     the request, not a refusal of it. The message names what exists."""

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from medler.errors import MedlerUserError
 from release._engine import AccuracyPlan, Assessment, Preview, Release, ReleaseEngine
 from release._errors import QueryRefused
+from release._retention import check_download
 from release._spec import QuerySpec
 from release._store import release_from_record
 from release.governance import BudgetExhausted, append_audit
@@ -182,10 +183,12 @@ class ReleaseService:
         return [_entry(r) for r in reversed(records)]
 
     def release(self, actor: Principal, release_id: str) -> Release:
-        """One of the actor's own releases, with its values."""
+        """One of the actor's own releases, with its values; ``Gone`` once the retention
+        policy no longer keeps them (its project closed long enough ago)."""
         self.governance.require(actor, Action.READ_OWN_RELEASES)
         for record in self.engine.store.all():
             if record.get("release_id") == release_id and record["requester"] == actor.id:
+                check_download(self.governance, record)
                 return release_from_record(record, cached=False)
         raise NotFound(f"there is no release {release_id!r} of yours")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +34,24 @@ class ReleaseStore(Protocol):
     def add(self, record: dict[str, Any]) -> None: ...
 
     def all(self) -> list[dict[str, Any]]: ...
+
+    def forget_values(self, project: str, at: str) -> list[str]: ...
+
+
+def _forget(records: list[dict[str, Any]], project: str, at: str) -> list[str]:
+    """Remove the values of ``project``'s releases from ``records`` (in place), keeping what
+    the log and the register show (who, what, when, ρ, the result's digest); returns the ids
+    of the project's releases, whose values are now gone. Safe to repeat."""
+    ids = []
+    for record in records:
+        if record["project"] != project or record["status"] != "released":
+            continue
+        if "release" in record:
+            del record["release"]
+            record["values_deleted"] = at
+        if record.get("release_id"):
+            ids.append(str(record["release_id"]))
+    return ids
 
 
 class FileStore:
@@ -55,7 +74,7 @@ class FileStore:
         for record in reversed(self._records()):
             if (record["project"], record["snapshot"], record["digest"]) == (
                 project, snapshot, digest,
-            ) and record["status"] == "released":  # fmt: skip
+            ) and record["status"] == "released" and "release" in record:  # fmt: skip
                 return record
         return None
 
@@ -79,6 +98,19 @@ class FileStore:
             f.flush()
             os.fsync(f.fileno())
 
+    def forget_values(self, project: str, at: str) -> list[str]:
+        """Delete the values of ``project``'s releases (retention): the file is written anew
+        beside the old one and renamed over it, so a crash leaves one or the other whole."""
+        records = self._records()
+        ids = _forget(records, project, at)
+        temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        with temporary.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, self.path)
+        return ids
+
 
 class MemoryStore:
     """Release records in memory (tests, the dummy mode)."""
@@ -90,7 +122,7 @@ class MemoryStore:
         for record in reversed(self.records):
             if (record["project"], record["snapshot"], record["digest"], record["status"]) == (
                 project, snapshot, digest, "released",
-            ):  # fmt: skip
+            ) and "release" in record:  # fmt: skip
                 return record
         return None
 
@@ -112,6 +144,9 @@ class MemoryStore:
 
     def all(self) -> list[dict[str, Any]]:
         return [json.loads(json.dumps(r)) for r in self.records]
+
+    def forget_values(self, project: str, at: str) -> list[str]:
+        return _forget(self.records, project, at)
 
 
 def exact_outputs(records: list[dict[str, Any]]) -> dict[BudgetScope, tuple[int, int]]:

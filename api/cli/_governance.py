@@ -145,6 +145,10 @@ def project_create(
             "table not named takes the regime of the project's first output on it.",
         ),
     ] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(help="The project's public title, shown in the register (default: its id)."),
+    ] = None,
     token_file: As = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -154,6 +158,7 @@ def project_create(
         _actor(gov, token_file), project, purpose=purpose, legal_basis=legal_basis,
         organisation=organisation, valid_from=_date(valid_from, "--from"),
         valid_to=_date(valid_to, "--to"), tables=_tables(table), regimes=_regimes(regime or []),
+        title=title,
     )  # fmt: skip
     print(f"project {project}: proposed")
 
@@ -177,10 +182,11 @@ def project_close(
     token_file: As = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Close a project: its members' access ends at once."""
+    """Close a project: its members' access ends at once, and so do the tokens of members in
+    no other open project."""
     gov = _governance(data_dir)
-    gov.close_project(_actor(gov, token_file), project)
-    print(f"project {project}: closed")
+    ended = gov.close_project(_actor(gov, token_file), project)
+    print(f"project {project}: closed; {ended} token(s) of its members ended")
 
 
 @project_app.command("list")

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medler.errors import MedlerUserError
-from release import QueryRefused, UnknownName
+from release import Gone, QueryRefused, UnknownName
 from release.governance import BudgetExhausted, Conflict, NotAllowed, NotAuthenticated, NotFound
 
 
@@ -40,6 +40,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (UnknownName, 422, "invalid"),  # a typo in a table or column name: the request is wrong
     (QueryRefused, 403, "refused"),
     (NotFound, 404, "not_found"),
+    (Gone, 410, "gone"),
     (BudgetExhausted, 409, "budget_exhausted"),
     (Conflict, 409, "conflict"),
     (RequestTooLarge, 413, "request_too_large"),

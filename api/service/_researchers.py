@@ -39,7 +39,8 @@ from release.governance import Action, BudgetScope
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in ((401, "No valid token."), (403, "Not allowed, or refused."),
-                       (404, "Not found."), (409, "Budget exhausted."), (422, "Invalid."),
+                       (404, "Not found."), (409, "Budget exhausted."),
+                       (410, "Gone: kept no longer under the retention policy."), (422, "Invalid."),
                        (429, "Rate limited."))
 }  # fmt: skip
 router = APIRouter(tags=["researcher"], responses=ERRORS)

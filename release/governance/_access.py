@@ -79,6 +79,7 @@ class Action(StrEnum):
     LIST_TOKENS = "list tokens"
     PROPOSE = "propose an act that needs a second person"
     ROTATE_KEY = "rotate a key"
+    DELETE_DATA = "delete data under the retention policy"
 
 
 # The role x action matrix. Anything not listed is refused.
@@ -90,7 +91,8 @@ PERMISSIONS: Mapping[str, frozenset[Action]] = {
                                Action.READ_BUILD_STATUS, Action.ADD_RESEARCHER,
                                Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
                                Action.READ_BUDGETS, Action.LIST_PROJECTS,
-                               Action.READ_CATALOGUE, Action.PROPOSE, Action.ROTATE_KEY}),
+                               Action.READ_CATALOGUE, Action.PROPOSE, Action.ROTATE_KEY,
+                               Action.DELETE_DATA}),
     "dpo": frozenset({Action.READ_RELEASE_LOG, Action.REVIEW, Action.READ_BUDGETS,
                       Action.VERIFY_AUDIT, Action.LIST_PROJECTS, Action.READ_CATALOGUE,
                       Action.PROPOSE}),
@@ -120,6 +122,11 @@ TWO_PERSON: Mapping[str, TwoPersonRule] = {
     "add person:admin": TwoPersonRule(frozenset({"admin"}), frozenset({"admin", "dpo"})),
     "rotate key": TwoPersonRule(frozenset({"admin", "statistician"}),
                                 frozenset({"admin", "statistician"})),
+    # deleting what the retention policy expires, and shredding a pseudonymisation key
+    # version: the office proposes, another statistician or the DPO confirms
+    "delete data": TwoPersonRule(frozenset({"statistician"}), frozenset({"statistician", "dpo"})),
+    "shred key": TwoPersonRule(frozenset({"admin", "statistician"}),
+                               frozenset({"admin", "statistician", "dpo"})),
 }  # fmt: skip
 
 
@@ -191,6 +198,9 @@ class ProjectInfo:
     created_by: str | None
     approved_by: str | None
     regimes: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    approved_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +252,10 @@ def _describe(kind: str, params: Mapping[str, object]) -> str:
         return f"add {params['person']} as {params['role']}"
     if kind == "raise cap":
         return f"raise the budget {params['scope']} to ρ {params['rho']}"
+    if kind == "delete data":
+        return f"delete {len(params['items'])} item(s) the retention policy expires"  # type: ignore[arg-type]
+    if kind == "shred key":
+        return f"shred version {params['version']} of the pseudonymisation key"
     return f"rotate the {params['key']} key"
 
 
@@ -281,6 +295,16 @@ def _verified(keys: AuditKeys, row: Person) -> bool:
     if row.key_id not in keys.keys:
         return False
     return secrets.compare_digest(_person_mac(keys, row.key_id, row.id, row.role), row.seal)
+
+
+def project_info(row: Project, members: list[str]) -> ProjectInfo:
+    def moment(value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else _aware(value)
+
+    return ProjectInfo(row.id, row.purpose, row.legal_basis, row.organisation, row.status,
+                       row.valid_from, row.valid_to, dict(row.approved), members,
+                       row.created_by, row.approved_by, dict(row.regimes or {}), row.title,
+                       moment(row.approved_at), moment(row.closed_at))  # fmt: skip
 
 
 def _project(session: Session, project: str) -> Project:
@@ -495,6 +519,36 @@ class Governance:
             row.status = "used"
         self._audit(actor, "key rotated", None, {"proposal": proposal, "key": key})
 
+    def propose_act(self, actor: Principal, kind: str, params: dict[str, object]) -> int:
+        """Propose a ``delete data`` or ``shred key`` act (``params``: what is to be done); a
+        second person confirms it, then the act is run with the proposal's number."""
+        if kind not in ("delete data", "shred key"):
+            raise MedlerUserError(f"{kind!r} is not an act proposed this way")
+        self.require(actor, Action.DELETE_DATA if kind == "delete data" else Action.ROTATE_KEY)
+        return self._propose(actor, kind, params)
+
+    def use_approval(self, actor: Principal, proposal: int, kind: str) -> ProposalInfo:
+        """Spend a confirmed ``kind`` proposal (once); returns it, with what was confirmed."""
+        self.require(actor, Action.DELETE_DATA if kind == "delete data" else Action.ROTATE_KEY)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Proposal, proposal)
+            if row is None or row.kind != kind:
+                raise NotFound(f"there is no proposal {proposal} to {kind}")
+            if row.status != "confirmed":
+                raise NotAllowed(f"proposal {proposal} is {row.status}: a second person "
+                                 f"confirms it before it is done")  # fmt: skip
+            row.status = "used"
+            info = _proposal_info(row)
+        return info
+
+    def approval(self, proposal: int) -> ProposalInfo:
+        """A proposal, as it stands."""
+        with Session(self.engine) as session:
+            row = session.get(Proposal, proposal)
+            if row is None:
+                raise NotFound(f"there is no proposal {proposal}")
+            return _proposal_info(row)
+
     def person(self, person: str) -> Principal:
         keys = current_keys(self.engine)
         with Session(self.engine) as session:
@@ -582,12 +636,16 @@ class Governance:
         self, actor: Principal, project: str, *, purpose: str, legal_basis: str,
         organisation: str, valid_from: dt.date, valid_to: dt.date,
         tables: Mapping[str, list[str]], regimes: Mapping[str, str] | None = None,
+        title: str | None = None,
     ) -> None:  # fmt: skip
         """Register a project (status ``proposed``). ``tables``: research table -> approved
         columns (``["*"]`` for all); the caller checks them against the catalogue.
         ``regimes``: table -> ``sdc`` or ``dp``, the one regime the table is answered under
-        (a table not named takes the regime of the project's first output on it)."""
+        (a table not named takes the regime of the project's first output on it). ``title``:
+        the project's public name in the register (its id when there is none)."""
         self.require(actor, Action.CREATE_PROJECT)
+        if title is not None and not title.strip():
+            raise MedlerUserError("a project's title, when given, is not empty")
         _check_name("project", project)
         if valid_to < valid_from:
             raise MedlerUserError(f"the project ends ({valid_to}) before it starts ({valid_from})")
@@ -605,14 +663,16 @@ class Governance:
             if session.get(Project, project) is not None:
                 raise Conflict(f"there is already a project {project!r}")
             session.add(Project(
-                id=project, purpose=purpose, legal_basis=legal_basis, organisation=organisation,
+                id=project, title=title, purpose=purpose, legal_basis=legal_basis,
+                organisation=organisation,
                 status="proposed", valid_from=valid_from, valid_to=valid_to,
                 approved={t: list(c) for t, c in tables.items()}, regimes=regimes,
                 created_by=actor.id,
                 created_at=_now(),
             ))  # fmt: skip
         self._audit(actor, "project created", project,
-                    {"purpose": purpose, "legal_basis": legal_basis, "tables": dict(tables),
+                    {"title": title, "purpose": purpose, "legal_basis": legal_basis,
+                     "tables": dict(tables),
                      "regimes": regimes,
                      "valid_from": valid_from, "valid_to": valid_to})  # fmt: skip
 
@@ -635,15 +695,29 @@ class Governance:
         self.ledger.set_cap(BudgetScope.of_project(project), rho, actor=actor.id)
         self._audit(actor, "project approved", project, {"rho": rho})
 
-    def close_project(self, actor: Principal, project: str) -> None:
-        """Close a project: every member's access ends at once."""
+    def close_project(self, actor: Principal, project: str) -> int:
+        """Close a project: every member's access to it ends at once, and so do the tokens of
+        its members who belong to no other open project (returns how many tokens ended). A
+        member of another open project keeps their token, which no longer opens this one."""
         self.require(actor, Action.CLOSE_PROJECT)
+        now = _now()
         with Session(self.engine) as session, session.begin():
             row = _project(session, project)
             if row.status == "closed":
                 raise Conflict(f"project {project} is already closed")
-            row.status, row.closed_at = "closed", _now()
-        self._audit(actor, "project closed", project, {})
+            row.status, row.closed_at = "closed", now
+            members = set(session.scalars(
+                select(Membership.researcher).where(Membership.project == project)))  # fmt: skip
+            elsewhere = set(session.scalars(
+                select(Membership.researcher).join(Project, Project.id == Membership.project)
+                .where(Membership.project != project, Project.status != "closed")))  # fmt: skip
+            ending = sorted(members - elsewhere)
+            tokens = list(session.scalars(select(Token).where(
+                Token.person.in_(ending), Token.revoked_at.is_(None))))  # fmt: skip
+            for token in tokens:
+                token.revoked_at = now
+        self._audit(actor, "project closed", project, {"tokens_ended": len(tokens)})
+        return len(tokens)
 
     def add_member(self, actor: Principal, project: str, researcher: str, *, rho: float) -> None:
         """Add a researcher to a project, with their own budget of ``rho`` within it."""
@@ -676,10 +750,7 @@ class Governance:
                 people = sorted(by_project.get(row.id, []))
                 if not actor.may(Action.LIST_PROJECTS) and actor.id not in people:
                     continue
-                out.append(ProjectInfo(row.id, row.purpose, row.legal_basis, row.organisation,
-                                       row.status, row.valid_from, row.valid_to,
-                                       dict(row.approved), people, row.created_by,
-                                       row.approved_by, dict(row.regimes or {})))  # fmt: skip
+                out.append(project_info(row, people))
             return out
 
     def set_budget(self, actor: Principal, scope: BudgetScope | str, rho: float) -> int | None:

@@ -75,10 +75,13 @@ class Project(Base):
     organisation that owns it, its validity dates and the research tables and columns it
     may use (``approved``: table -> columns, ``["*"]`` for all), with the regime each table is
     answered under (``regimes``: table -> ``sdc`` or ``dp``; a table not named takes the
-    regime of its first output). ``status``: proposed -> approved -> closed."""
+    regime of its first output). ``title`` is the project's public name in the register (the
+    id stands in for a project registered without one). ``status``: proposed -> approved ->
+    closed."""
 
     __tablename__ = "projects"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(300))  # public, in the register
     purpose: Mapped[str] = mapped_column(Text, nullable=False)
     legal_basis: Mapped[str] = mapped_column(Text, nullable=False)
     organisation: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -187,3 +190,24 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Deletion(Base):
+    """One deletion under a confirmed proposal (``proposal``): an expired item under the
+    retention policy (``kind``: ``raw extract``, ``canonical snapshot``, ``research snapshot``,
+    ``released tables``) or a shredded key version (``key version``), named by ``name`` (a
+    snapshot id, an extract's folder name, a project id, a key id and version: never anything
+    about a person). ``rule``: why it goes. ``state``: ``started`` (the intent, written before
+    anything is touched) -> ``done``; a deletion left ``started`` by a crash is finished by the
+    next run, every step of it being safe to repeat."""
+
+    __tablename__ = "deletions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    rule: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    started_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -76,6 +76,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.LIST_TOKENS:             (N,         N,           N,  Y),
     Action.PROPOSE:                 (N,         Y,           Y,  Y),
     Action.ROTATE_KEY:              (N,         Y,           N,  Y),
+    Action.DELETE_DATA:             (N,         Y,           N,  N),
 }  # fmt: skip
 
 
@@ -985,7 +986,7 @@ def test_every_change_is_audited_in_order_by_its_actor(world: World) -> None:
     assert bodies["token issued"] == {"person": "alice", "token_id": issued.token_id,
                                       "expires_at": issued.expires_at.isoformat()}  # fmt: skip
     assert bodies["token revoked"] == {"token_id": issued.token_id}
-    assert bodies["project closed"] == {}
+    assert bodies["project closed"] == {"tokens_ended": 0}
     created = bodies["project created"]
     assert created["purpose"] == "school attendance and results"
     assert created["legal_basis"] == "public interest research"

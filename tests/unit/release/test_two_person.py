@@ -62,7 +62,8 @@ def people(tmp_path: Path) -> Iterator[People]:
 
 def test_every_act_under_the_rule_has_a_rule() -> None:
     assert set(TWO_PERSON) == {"raise cap", "add person:statistician", "add person:dpo",
-                               "add person:admin", "rotate key"}  # fmt: skip
+                               "add person:admin", "rotate key", "delete data",
+                               "shred key"}  # fmt: skip
     for rule in TWO_PERSON.values():
         assert "researcher" not in rule.proposers | rule.confirmers
 
