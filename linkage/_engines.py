@@ -43,7 +43,7 @@ class BuildEngine(Protocol):
     name: str
     con: Any
 
-    def read_parquet(self, path: Path, name: str) -> ir.Table: ...
+    def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table: ...
 
     def keep(self, name: str, expression: ir.Table) -> ir.Table: ...
 
@@ -71,7 +71,8 @@ class DuckDBEngine:
         self.con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
         self.con.raw_sql("SET preserve_insertion_order = false")
 
-    def read_parquet(self, path: Path, name: str) -> ir.Table:
+    def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table:
+        """One file, or the parts of one table (read as one)."""
         return self.con.read_parquet(path, table_name=name)
 
     def keep(self, name: str, expression: ir.Table) -> ir.Table:
@@ -157,7 +158,11 @@ class SparkEngine:
 
         self.con = ibis.pyspark.connect(self.session)
 
-    def read_parquet(self, path: Path, name: str) -> ir.Table:
+    def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table:
+        """One file, or the parts of one table (read as one)."""
+        if isinstance(path, list):
+            self.session.read.parquet(*map(str, path)).createOrReplaceTempView(name)
+            return self.con.table(name)
         return self.con.read_parquet(str(path), table_name=name)
 
     def keep(self, name: str, expression: ir.Table) -> ir.Table:

@@ -18,9 +18,18 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._completeness import find_alerts
+from linkage._deliveries import (
+    BULK_TABLES,
+    check_delivery,
+    earlier_files,
+    earlier_quarantine,
+    finish_delivery,
+    merged_counts,
+)
 from linkage._snapshot import SnapshotWriter, file_sha256
 from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
 from linkage.sources._compat import compat_switches
@@ -47,6 +56,7 @@ class IngestReport:
     kept_local: int
     warnings: list[str]
     alerts: list[str] = field(default_factory=list)
+    delivery: dict[str, Any] | None = None  # a weekly delivery: what it added (``_deliveries``)
 
 
 def detect_format(source_dir: Path) -> str:
@@ -74,10 +84,13 @@ def ingest_extract(
     updates: Sequence[Path] = (),
     compat: Sequence[str] = (),
     strict: bool = False,
+    delivery: bool = False,
 ) -> IngestReport:
     """Read the extract in ``source_dir``, and its incremental ``updates`` (oldest first), into a
     new snapshot under ``data_dir``. With ``strict``, an ingest with alerts (a resource missing,
-    a whole relation lost) raises ``InputFileError`` and leaves the current snapshot in use."""
+    a whole relation lost) raises ``InputFileError`` and leaves the current snapshot in use.
+    With ``delivery``, the last of ``updates`` is a weekly delivery added onto the current
+    snapshot, which holds the rest (``linkage._deliveries``)."""
     quirks = compat_switches(compat)
     if source_format not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{source_format}'")
@@ -101,17 +114,41 @@ def ingest_extract(
         )
     policy = policy or IdPolicy()
     quarantine = Quarantine()
+    source = source_name or source_dir.resolve().name
+    onto = check_delivery(data_dir, source_dir, list(updates), fmt, source) if delivery else None
     with (
         Pseudonymiser.from_key_file(key_file, data_dir=data_dir) as pseudonymiser,
         SnapshotWriter(data_dir) as writer,
     ):
+        if onto is not None:
+            if (onto.manifest.get("key") or {}).get("key_id") != pseudonymiser.key_ref.key_id:
+                raise InputFileError(
+                    "the key file is not the key the current snapshot was made with; a delivery "
+                    "is pseudonymised under the same key as the snapshot it is added onto"
+                )
+            if onto.manifest.get("id_policy") != policy.as_record():
+                raise UsageError(
+                    "the current snapshot was ingested under another ID policy; a delivery is "
+                    "ingested under the same one (or ingest everything in full)"
+                )
+            writer.share(onto.snapshot, BULK_TABLES)
         context = AdapterContext(
             root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
-            policy=policy, source=source_name or source_dir.resolve().name,
+            policy=policy, source=source,
             ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=progress,
-            updates=tuple(updates), compat=quirks,
+            updates=tuple(updates), compat=quirks, delivery=onto is not None,
+            earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
         )  # fmt: skip
         result = adapter(context)
+        more: dict[str, Any] = {}
+        records = {name: asdict(c) for name, c in result.counts.items()}
+        files = {_relative(p, source_dir, updates): file_sha256(p) for p in result.files}
+        if onto is not None:
+            more["delivery"] = finish_delivery(writer, onto, updates[-1])
+            more["registers"] = onto.manifest.get("registers", {})
+            records = merged_counts(onto, result.counts)
+            files = {**earlier_files(onto, source_dir.name), **files}
+            writer.write("quarantine", earlier_quarantine(onto))
         alerts = [*result.alerts, *find_alerts(result.counts, writer.rows, quarantine)]
         if strict and alerts:
             raise InputFileError(
@@ -130,19 +167,20 @@ def ingest_extract(
                 "format": fmt,
                 "name": context.source,
                 "updates": [u.name for u in updates],
-                "files": {_relative(p, source_dir, updates): file_sha256(p)
-                          for p in result.files},
+                "files": files,
             },
             "key": asdict(pseudonymiser.key_ref),
             "id_policy": policy.as_record(),
-            "records": {name: asdict(c) for name, c in result.counts.items()},
+            "records": records,
             "compat": sorted(quirks),
             "warnings": result.warnings,
             "alerts": alerts,
+            **more,
         })  # fmt: skip
     kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
     return IngestReport(snapshot_id, result.standard, result.counts, len(quarantine.rows),
-                        kept_local, result.warnings, alerts)  # fmt: skip
+                        kept_local, result.warnings, alerts,
+                        more.get("delivery"))  # fmt: skip
 
 
 def _relative(path: Path, root: Path, updates: Sequence[Path]) -> str:

@@ -3,10 +3,17 @@
 Layout::
 
     DATA_DIR/
-      snapshots/<snapshot_id>/<table>.parquet   one file per table
+      snapshots/<snapshot_id>/<table>.parquet   one file per table, or parts of one table:
+      snapshots/<snapshot_id>/<table>.<tag>.parquet   one per delivery added incrementally
       snapshots/<snapshot_id>/manifest.json     row counts, content hashes, key id, sources
       snapshots/.staging-<random>/              a build in progress (never read)
       CURRENT                                   the id of the snapshot in use
+
+A table's manifest entry names its ``file`` (rows, sha256), or, when it is held in parts, its
+``files`` (each with its rows and sha256). A snapshot never changes, so a new snapshot shares a
+file of an earlier one as a hard link (``share``): nothing is copied, and deleting either
+snapshot's folder leaves the other's files whole (a file is freed with its last link). Where
+the file system has no hard links, the file is copied.
 
 A build writes into a staging folder, renames it into place when complete, and only then
 switches ``CURRENT`` with an atomic rename. A crash at any point leaves the previous snapshot
@@ -62,6 +69,8 @@ class SnapshotWriter:
     _staging: Path | None = None
     _tables: dict[str, _Table] = field(default_factory=dict)
     _carried: dict[str, tuple[Path, pa.Schema, int]] = field(default_factory=dict)
+    # parts shared with earlier snapshots: table → [{"file", "rows", "sha256"}, …]
+    _shared: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __enter__(self) -> SnapshotWriter:
         root = self.data_dir / SNAPSHOTS
@@ -90,7 +99,9 @@ class SnapshotWriter:
         assert self._staging is not None, "use SnapshotWriter as a context manager"
         table = self._tables.get(name)
         if table is None:
-            path = self._staging / f"{name}.parquet"
+            # a table that shares parts of an earlier snapshot gets a new part beside them
+            part = f".{secrets.token_hex(4)}" if name in self._shared else ""
+            path = self._staging / f"{name}{part}.parquet"
             writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
             table = self._tables[name] = _Table(batch.schema, writer, path)
         table.writer.write_table(batch.cast(table.schema))
@@ -111,19 +122,40 @@ class SnapshotWriter:
             table.rows = rows
 
     def carry_over(self, previous: Path, names: Iterable[str]) -> None:
-        """Take tables unchanged from an earlier snapshot (hard links where possible: a
-        snapshot is never modified, so sharing its files is safe)."""
+        """Take tables unchanged from an earlier snapshot: every part of each, shared."""
+        self.share(previous, names)
+
+    def share(self, previous: Path, names: Iterable[str]) -> None:
+        """Share tables ``names`` of the earlier snapshot ``previous`` (hard links where
+        possible: a snapshot is never modified, so sharing its files is safe). Rows written to
+        such a table afterwards go to a new part beside the shared ones."""
         assert self._staging is not None
+        tables = read_manifest(previous)["tables"]
         for name in names:
-            source = previous / f"{name}.parquet"
-            target = self._staging / source.name
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
-            schema = pq.read_schema(target)
-            rows = pq.ParquetFile(target).metadata.num_rows
-            self._carried[name] = (target, schema, rows)
+            assert name not in self._tables and name not in self._carried, name
+            for part in table_parts(tables[name]):
+                target = self._staging / part["file"]
+                try:
+                    os.link(previous / part["file"], target)
+                except OSError:
+                    shutil.copyfile(previous / part["file"], target)
+                self._shared.setdefault(name, []).append(dict(part))
+
+    def written(self, name: str) -> Path | None:
+        """The file written to table ``name`` in this snapshot (closed, so that it can be
+        read; nothing may be appended afterwards), or None."""
+        table = self._tables.get(name)
+        if table is None:
+            return None
+        table.writer.close()
+        return table.path
+
+    def discard(self, name: str) -> None:
+        """Forget what was written to table ``name`` in this snapshot (to share instead)."""
+        table = self._tables.pop(name, None)
+        if table is not None:
+            table.writer.close()
+            table.path.unlink()
 
     def write_file(self, name: str, write: Callable[[Path], None]) -> Path:
         """Let ``write(path)`` write table ``name`` as one Parquet file (an engine writing in
@@ -131,6 +163,7 @@ class SnapshotWriter:
         committed."""
         assert self._staging is not None, "use SnapshotWriter as a context manager"
         assert name not in self._tables and name not in self._carried, name
+        assert name not in self._shared, name
         target = self._staging / f"{name}.parquet"
         write(target)
         metadata = pq.ParquetFile(target)
@@ -138,14 +171,15 @@ class SnapshotWriter:
         return target
 
     def rows(self, name: str) -> int:
-        """Rows written so far to table ``name`` (0 if none)."""
+        """Rows of table ``name`` so far, shared parts included (0 if none)."""
+        shared = sum(int(part["rows"]) for part in self._shared.get(name, []))
         if name in self._tables:
-            return self._tables[name].rows
-        return self._carried[name][2] if name in self._carried else 0
+            return shared + self._tables[name].rows
+        return shared + (self._carried[name][2] if name in self._carried else 0)
 
     def ensure(self, name: str, schema: pa.Schema) -> None:
         """Make sure table ``name`` exists, empty if nothing was written to it."""
-        if name not in self._tables and name not in self._carried:
+        if name not in self._tables and name not in self._carried and name not in self._shared:
             self.write(name, schema.empty_table())
 
     def commit(self, manifest: dict[str, Any]) -> str:
@@ -156,21 +190,20 @@ class SnapshotWriter:
             table.writer.close()
         now = dt.datetime.now(dt.UTC)
         snapshot_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        parts: dict[str, list[dict[str, Any]]] = {n: list(p) for n, p in self._shared.items()}
+        for name, (path, rows) in {
+            **{n: (t.path, t.rows) for n, t in self._tables.items()},
+            **{n: (c[0], c[2]) for n, c in self._carried.items()},
+        }.items():
+            own = {"file": path.name, "rows": rows, "sha256": file_sha256(path)}
+            parts.setdefault(name, []).append(own)
         manifest = {
             "snapshot_id": snapshot_id,
             "kind": self.kind,
             "created": now.isoformat(timespec="seconds"),
             "software_version": __version__,
             **manifest,
-            "tables": {
-                name: {"rows": rows, "sha256": file_sha256(path), "file": path.name}
-                for name, (path, rows) in sorted(
-                    {
-                        **{n: (t.path, t.rows) for n, t in self._tables.items()},
-                        **{n: (c[0], c[2]) for n, c in self._carried.items()},
-                    }.items()
-                )
-            },
+            "tables": {name: _entry(parts[name]) for name in sorted(parts)},
         }
         (self._staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -179,6 +212,7 @@ class SnapshotWriter:
         os.replace(self._staging, final)
         self._tables.clear()
         self._carried.clear()
+        self._shared.clear()
         self._staging = None
         pointer = self.data_dir / POINTER
         tmp = pointer.with_name(f".{POINTER}.{secrets.token_hex(4)}")
@@ -210,3 +244,26 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
 def table_rows(snapshot: Path, names: Iterable[str]) -> dict[str, int]:
     manifest = read_manifest(snapshot)
     return {name: int(manifest["tables"][name]["rows"]) for name in names}
+
+
+def _entry(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A table's manifest entry: its one file, or its parts."""
+    if len(parts) == 1:
+        part = parts[0]
+        return {"rows": int(part["rows"]), "sha256": part["sha256"], "file": part["file"]}
+    return {"rows": sum(int(p["rows"]) for p in parts),
+            "files": [{"file": p["file"], "rows": int(p["rows"]), "sha256": p["sha256"]}
+                      for p in parts]}  # fmt: skip
+
+
+def table_parts(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files of one table's manifest entry, each with its rows and sha256."""
+    if "files" in entry:
+        return [dict(part) for part in entry["files"]]
+    return [{"file": entry["file"], "rows": entry["rows"], "sha256": entry["sha256"]}]
+
+
+def table_files(snapshot: Path, name: str) -> list[Path]:
+    """Every file of table ``name`` in ``snapshot``, in order."""
+    entry = read_manifest(snapshot)["tables"][name]
+    return [snapshot / part["file"] for part in table_parts(entry)]

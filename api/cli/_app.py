@@ -71,6 +71,10 @@ def synth(
         typer.Option(help="Processes to generate lessons with (default: the number of cores)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an earlier extract in --out.")] = False,
+    deliveries: Annotated[
+        int,
+        typer.Option(help="Write the last D weeks as weekly deliveries (deliveries/week-NN)."),
+    ] = 0,
 ) -> None:
     """Write a synthetic municipality as SS 12000 v2.1 JSON, with registers and truth.json."""
     from api.cli import _synth  # loaded for this command only
@@ -83,6 +87,7 @@ def synth(
         school_year=school_year,
         workers=workers,
         overwrite=overwrite,
+        deliveries=deliveries,
     )
 
 
@@ -150,12 +155,21 @@ def ingest(
             "default; recorded in the snapshot.",
         ),
     ] = None,
+    delivery: Annotated[
+        bool,
+        typer.Option(
+            "--delivery",
+            help="The last folder is a weekly delivery: add it onto the current snapshot, "
+            "sharing every unchanged file (SS 12000).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest an extract into a new pseudonymised snapshot of the canonical tables. The ID
     policy (--country, --unlinkable, --allow-interim, --no-coordination) is recorded in the
     snapshot, and registers added to it later are linked under the same policy. A resource
     missing or a whole relation lost is printed as a WARNING; --strict refuses the ingest
-    then."""
+    then. With --delivery, the extract and the deliveries before the last are those the
+    current snapshot holds, and only the last is added."""
     from api.cli import _ingest  # loaded for this command only
 
     policy = _ingest.id_policy(country=country, unlinkable=unlinkable,
@@ -171,6 +185,7 @@ def ingest(
         policy=policy,
         compat=compat or [],
         strict=strict,
+        delivery=delivery,
     )
 
 

@@ -38,6 +38,7 @@ def ingest_with_progress(
     source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
     source_name: str | None = None, updates: list[Path] | None = None,
     policy: IdPolicy | None = None, compat: list[str] | None = None, strict: bool = False,
+    delivery: bool = False,
 ) -> IngestReport:  # fmt: skip
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:  # fmt: skip
@@ -49,19 +50,19 @@ def ingest_with_progress(
         return ingest_extract(
             source_dir, data_dir, key_file=key_file, source_format=source_format,
             source_name=source_name, progress=report, updates=updates or [], policy=policy,
-            compat=compat or [], strict=strict,
+            compat=compat or [], strict=strict, delivery=delivery,
         )  # fmt: skip
 
 
 def run_ingest(
     *, source_dir: Path, updates: list[Path], data_dir: Path, key_file: Path | None,
     source_format: str, source_name: str | None, policy: IdPolicy | None = None,
-    compat: list[str] | None = None, strict: bool = False,
+    compat: list[str] | None = None, strict: bool = False, delivery: bool = False,
 ) -> None:  # fmt: skip
     result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
                                   source_format=source_format, source_name=source_name,
                                   updates=updates, policy=policy, compat=compat,
-                                  strict=strict)  # fmt: skip
+                                  strict=strict, delivery=delivery)  # fmt: skip
     _print_report(result, data_dir)
     stdout_console().print(f"ID policy: {(policy or IdPolicy()).describe()}")
 
@@ -103,6 +104,14 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
         f"({result.kept_local:,} people kept with a source-local pseudonym). "
         f"Data directory: {data_dir}"
     )
+    if result.delivery is not None:
+        d = result.delivery
+        console.print(
+            f"Delivery {d['folder']} added onto snapshot {d['onto']}: lessons from "
+            f"{d['first_day']} to {d['last_day']} (months {', '.join(d['months']) or 'none'}); "
+            f"tables changed: {', '.join(d['changed']) or 'none'}; every other file shared",
+            markup=False, highlight=False,
+        )  # fmt: skip
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
     for alert in result.alerts:

@@ -52,9 +52,15 @@ def run_synth(
     school_year: int,
     workers: int | None,
     overwrite: bool,
+    deliveries: int = 0,
 ) -> None:
     config = SynthConfig(
-        students=students, seed=seed, weeks=weeks, school_year=school_year, workers=workers
+        students=students,
+        seed=seed,
+        weeks=weeks,
+        school_year=school_year,
+        workers=workers,
+        deliveries=deliveries,
     )
     console = Console(stderr=True)
     summary = _generate(config, out, overwrite=overwrite, console=console)

@@ -8,21 +8,24 @@ import ibis
 from ibis.backends.duckdb import Backend
 
 from linkage._canonical import SCHEMAS
-from linkage._snapshot import read_manifest
+from linkage._snapshot import read_manifest, table_parts
 
 
-def snapshot_files(snapshot: Path) -> dict[str, Path]:
-    """The Parquet file of every canonical table the build reads."""
+def snapshot_files(snapshot: Path) -> dict[str, list[Path]]:
+    """The Parquet files of every canonical table the build reads (a table added to by weekly
+    deliveries is held in parts, one file each)."""
     tables = read_manifest(snapshot)["tables"]
-    return {name: snapshot / tables[name]["file"] for name in SCHEMAS if name in tables}
+    return {
+        name: [snapshot / part["file"] for part in table_parts(tables[name])]
+        for name in SCHEMAS
+        if name in tables
+    }
 
 
 def open_snapshot(snapshot: Path, con: Backend | None = None) -> dict[str, ibis.Table]:
     """Every canonical table of ``snapshot`` (read lazily from its Parquet files)."""
     con = con or ibis.duckdb.connect()
-    tables = read_manifest(snapshot)["tables"]
     return {
-        name: con.read_parquet(snapshot / tables[name]["file"], table_name=f"canonical_{name}")
-        for name in SCHEMAS
-        if name in tables
+        name: con.read_parquet(paths, table_name=f"canonical_{name}")
+        for name, paths in snapshot_files(snapshot).items()
     }

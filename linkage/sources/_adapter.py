@@ -53,6 +53,11 @@ class AdapterContext:
     progress: Callable[[str, int], None] | None = None
     updates: tuple[Path, ...] = ()  # incremental extracts after ``root``, oldest first
     compat: frozenset[str] = frozenset()  # vendor quirks to map (``_compat.QUIRKS``)
+    # a weekly delivery added onto the current snapshot (``linkage._deliveries``): the bulk
+    # resources (lessons, attendance, absence notices) are read only from the last extract,
+    # the rest from every extract; the earlier snapshot's lessons are known
+    delivery: bool = False
+    earlier_lessons: frozenset[int] = frozenset()
 
 
 @dataclass

@@ -101,6 +101,7 @@ class Ss12000Ingest:
     _base: bool = True
     _stale: int = 0
     _issued: dict[str, set[int]] = field(default_factory=dict)
+    delivery: bool = False  # bulk resources from the last extract only (a weekly delivery)
 
     def run(self, progress: Callable[[str, int], None] | None = None) -> None:
         """Every resource in dependency order. With incremental extracts, each resource is read
@@ -113,6 +114,8 @@ class Ss12000Ingest:
             handler = getattr(self, f"_page_{resource}")
             self._newer, self._gone = {}, set()
             for k in reversed(range(len(roots))):
+                if self.delivery and resource in BULK and k < len(roots) - 1:
+                    continue  # already in the snapshot the delivery is added onto
                 self._gone |= deletions[k].get(resource, set())
                 self._base = k == 0
                 pending: dict[str, str] = {}
@@ -126,7 +129,11 @@ class Ss12000Ingest:
                     if progress is not None:
                         progress(resource, count.read)
                 self._newer.update(pending)
-            if count.pages == 0 and resource not in OPTIONAL_RESOURCES:
+            if (
+                count.pages == 0
+                and resource not in OPTIONAL_RESOURCES
+                and not (self.delivery and resource in BULK)
+            ):
                 self.alerts.append(f"the extract has no '{resource}' resource")
             if resource == "duties":
                 self._settle_staff()
@@ -595,6 +602,9 @@ class Ss12000Ingest:
         aggregated_page(self, page, count)
 
 
+# The resources that grow week by week: a weekly delivery adds these, and only these, in parts.
+BULK = ("calendarEvents", "attendances", "absences")
+
 _DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuses", "activities",
                       "calendarEvents", "absences", "grades"})  # fmt: skip
 
@@ -619,6 +629,7 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         root=context.root, writer=context.writer, pseudonymiser=context.pseudonymiser,
         quarantine=context.quarantine, source=context.source, policy=context.policy,
         ingested_at=context.ingested_at, updates=context.updates, compat=context.compat,
+        delivery=context.delivery, lessons=set(context.earlier_lessons),
     )  # fmt: skip
     ingest.run(context.progress)
     context.writer.rewrite(
@@ -626,10 +637,12 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         lambda old, new: deduplicate_attendance(old, new, context.quarantine,
                                                 ingest.counts["attendances"]),
     )  # fmt: skip
+    roots = (context.root, *context.updates)
     files = [
         p
-        for root in (context.root, *context.updates)
+        for k, root in enumerate(roots)
         for r in (*RESOURCES, "deletedEntities")
+        if not (context.delivery and r in BULK and k < len(roots) - 1)
         for p in resource_files(root, r)
     ]
     return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts)

@@ -3,7 +3,10 @@
 ``generate_municipality`` writes a whole school year (or its first weeks) of a municipality's
 compulsory schools as SS 12000 v2.1 JSON, shaped as the API's paged list responses, plus a
 teacher register and a student register keyed by identity number, plus ``truth.json`` with the
-planted parameters and the figures they imply. Output is byte-identical for a seed.
+planted parameters and the figures they imply. Output is byte-identical for a seed. With
+``deliveries``, the lessons, attendance and absence notices of the last weeks are written as
+weekly deliveries instead (``deliveries/week-NN/``, one SS 12000 incremental extract per
+teaching week ``NN``), to be added onto the extract's snapshot one by one.
 
 Modules
 - ``_calendar``: teaching days, terms, holidays, UTC offsets.
@@ -44,10 +47,18 @@ from linkage.sources.synthetic._truth import TruthAccumulator
 from medler import __version__
 from medler.errors import OutputLocationError, UsageError
 
-__all__ = ["SS12000_RESOURCES", "SynthConfig", "SynthSummary", "generate_municipality"]
+__all__ = [
+    "DELIVERIES",
+    "SS12000_RESOURCES",
+    "SynthConfig",
+    "SynthSummary",
+    "generate_municipality",
+]
 
 MIN_STUDENTS = 50
 MAX_STUDENTS = 1_000_000
+# The folder of the weekly deliveries (``--deliveries``), beside ``ss12000``.
+DELIVERIES = "deliveries"
 # Below this many pupils the lessons are drawn in this process: starting workers costs more.
 PARALLEL_FROM_STUDENTS = 5000
 
@@ -74,6 +85,7 @@ class SynthConfig:
     weeks: int | None = None
     school_year: int = 2026
     workers: int | None = None
+    deliveries: int = 0  # the last so many teaching weeks, each as a weekly delivery
 
     def __post_init__(self) -> None:
         if not MIN_STUDENTS <= self.students <= MAX_STUDENTS:
@@ -91,6 +103,12 @@ class SynthConfig:
             )
         if self.seed < 0:
             raise UsageError(f"--seed must be zero or positive, not {self.seed}")
+        if not 0 <= self.deliveries < (self.weeks or 37):
+            raise UsageError(
+                f"--deliveries must be from 0 to one less than the weeks generated "
+                f"({(self.weeks or 37) - 1}), not {self.deliveries}: the first weeks are the "
+                "extract that the weekly deliveries add onto"
+            )
 
 
 @dataclass
@@ -219,7 +237,14 @@ def generate_municipality(
         summary.files += pages
         summary.bytes += size
 
-    chunks = plan_chunks(m)
+    weekly_from = year.n_weeks - config.deliveries if config.deliveries else None
+    chunks = plan_chunks(m, weekly_from)
+    # each chunk's pages go to the extract, or to the delivery of its week
+    folders = [ss if weekly_from is None or year.week_of_day[c.days[0]] < weekly_from
+               else staging / DELIVERIES / f"week-{year.week_of_day[c.days[0]] + 1:02d}"
+               for c in chunks]  # fmt: skip
+    pages_in = {folder: folders.count(folder) for folder in folders}
+    written: dict[Path, int] = dict.fromkeys(pages_in, 0)
     workers = config.workers or (
         min(os.cpu_count() or 1, len(chunks)) if config.students >= PARALLEL_FROM_STUDENTS else 1
     )
@@ -229,14 +254,17 @@ def generate_municipality(
         "absences": "absences",
     }
     for name in bulk:
-        (ss / name).mkdir(parents=True)
+        for folder in pages_in:
+            (folder / name).mkdir(parents=True)
         summary.records[name], summary.pages[name] = 0, len(chunks)
     truth = TruthAccumulator(m)
     for done, result in enumerate(_results(m, chunks, workers), start=1):
-        last = done == len(chunks)
+        folder = folders[result.number]
+        written[folder] += 1
         for name, attribute in bulk.items():
             text = getattr(result, attribute)
-            summary.bytes += _writer.write_page(ss / name, done, text, last)
+            summary.bytes += _writer.write_page(folder / name, written[folder], text,
+                                                written[folder] == pages_in[folder])  # fmt: skip
             summary.files += 1
         summary.records["calendarEvents"] += result.counts["lessons"]
         summary.records["attendances"] += result.counts["attendance_records"]
@@ -263,6 +291,7 @@ def generate_municipality(
             "seed": config.seed,
             "weeks": config.weeks,
             "school_year": f"{year.start_year}/{year.start_year + 1}",
+            "deliveries": config.deliveries,
         },
         "layout": {
             "ss12000": {

@@ -40,11 +40,17 @@ class Chunk:
     days: tuple[int, ...]
 
 
-def plan_chunks(m: Municipality) -> list[Chunk]:
+def plan_chunks(m: Municipality, weekly_from: int | None = None) -> list[Chunk]:
+    """Chunks of ``WEEKS_PER_CHUNK`` weeks; from teaching week index ``weekly_from`` on, one
+    chunk per week (so that each of those weeks can be written as its own delivery)."""
     weeks = m.year.week_of_day
     blocks: dict[int, list[int]] = {}
     for day, week in enumerate(weeks):
-        blocks.setdefault(week // WEEKS_PER_CHUNK, []).append(day)
+        if weekly_from is not None and week >= weekly_from:
+            block = -(-weekly_from // WEEKS_PER_CHUNK) + week - weekly_from
+        else:
+            block = week // WEEKS_PER_CHUNK
+        blocks.setdefault(block, []).append(day)
     chunks: list[Chunk] = []
     for school in m.schools:
         for block in sorted(blocks):

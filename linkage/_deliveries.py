@@ -1,0 +1,215 @@
+"""Weekly deliveries: an SS 12000 incremental extract added onto the current snapshot.
+
+A delivery is the next folder after the extract and the deliveries already ingested (``medler
+ingest EXTRACT EARLIER… NEW --delivery``). The new snapshot shares every unchanged file of the
+one it is added onto (hard links, ``SnapshotWriter.share``):
+
+- the **bulk tables** (lessons, their exceptions, attendance, absence notices) keep their
+  earlier parts, and the delivery's records become one new part of each;
+- the **other tables** (schools, pupils, staff, groups, activities, …) are read again from the
+  extract and every delivery (they are small, and a delivery may change them); a table whose
+  content came out the same is shared, one that changed is written anew and named in the
+  manifest;
+- the **registers** are shared as they are.
+
+The manifest's ``delivery`` records the snapshot it was added onto, the delivery's first and
+last day, the months its lessons fall in (what an incremental build recomputes) and which
+tables changed. Refused with a clear error, before anything is written: a delivery for another
+source, deliveries out of order, and a delivery that reaches back into the weeks already held
+(lessons on or before their last day, registrations of earlier lessons, deletions of earlier
+lessons, registrations or absence notices). Those are ingested in full, without ``--delivery``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from linkage._canonical import LINEAGE, QUARANTINE_SCHEMA, SCHEMAS
+from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest, table_files
+from linkage.sources._adapter import ResourceCount
+from linkage.sources.ss12000 import RESOURCES
+from linkage.sources.ss12000._ingest import BULK
+from linkage.sources.ss12000._reader import read_deletions
+from medler.errors import InputFileError, UsageError
+
+# the canonical tables the bulk resources fill: a delivery adds a part to each
+BULK_TABLES = ("lessons", "lesson_student_exceptions", "lesson_teacher_exceptions",
+               "attendance", "absence_notices")  # fmt: skip
+REGISTER_TABLES = ("teacher_register", "teacher_certifications", "student_register",
+                   "student_grades")  # fmt: skip
+SMALL_TABLES = tuple(n for n in SCHEMAS if n not in BULK_TABLES and n not in REGISTER_TABLES)
+_REREAD = frozenset(r for r in RESOURCES if r not in BULK)  # resources read again every time
+_LINEAGE = {name for name, _ in LINEAGE}
+
+
+@dataclass(frozen=True)
+class Onto:
+    """The snapshot a delivery is added onto."""
+
+    snapshot: Path
+    manifest: dict[str, Any]
+    last_day: dt.date | None
+    earlier_lessons: frozenset[int]
+
+
+def check_delivery(data_dir: Path, source_dir: Path, updates: list[Path], fmt: str,
+                   source_name: str) -> Onto:  # fmt: skip
+    """The current snapshot, if the last of ``updates`` can be added onto it; else a clear
+    error and nothing written."""
+    if fmt != "ss12000":
+        raise UsageError(
+            "--delivery adds an SS 12000 incremental extract onto the current snapshot; a "
+            "OneRoster delta set is ingested in full (without --delivery)"
+        )
+    if not updates:
+        raise UsageError(
+            "--delivery needs the new delivery's folder after the extract (and after the "
+            "deliveries already ingested, oldest first): medler ingest EXTRACT [EARLIER…] NEW "
+            "--delivery"
+        )
+    try:
+        previous = current_snapshot(data_dir)
+    except InputFileError:
+        raise InputFileError(
+            f"the data directory {data_dir} has no snapshot to add the delivery onto; ingest "
+            "the extract first (without --delivery)"
+        ) from None
+    manifest = read_manifest(previous)
+    source = manifest.get("source") or {}
+    new = updates[-1]
+    if source.get("format") != fmt or source.get("name") != source_name:
+        raise InputFileError(
+            f"{new.name} is a delivery for the source '{source_name}' ({fmt}), but the current "
+            f"snapshot holds '{source.get('name')}' ({source.get('format')}); a delivery is "
+            "added onto a snapshot of the same source (name it with --source-name, or ingest "
+            "it in full)"
+        )
+    held = list(source.get("updates") or [])
+    given = [u.name for u in updates[:-1]]
+    if held != given:
+        raise InputFileError(
+            f"the current snapshot holds the deliveries {held or 'none'}, but {given or 'none'} "
+            f"were given before {new.name}; give the extract, then every delivery already "
+            "ingested in that order, then the new one"
+        )
+    if new.name in held:
+        raise InputFileError(f"{new.name} is already in the current snapshot")
+    removed = {r: ids for r, ids in read_deletions(new).items() if r in BULK and ids}
+    if removed:
+        raise InputFileError(
+            f"{new.name}/deletedEntities removes {', '.join(sorted(removed))} records of weeks "
+            "already ingested; a weekly delivery only adds weeks. Ingest the extract and every "
+            "delivery in full (without --delivery)"
+        )
+    table = _read(table_files(previous, "lessons"), ["lesson_pid", "local_date"])
+    last = pc.max(table["local_date"]).as_py() if table.num_rows else None
+    earlier = frozenset(table["lesson_pid"].to_pylist())
+    return Onto(previous, manifest, last, earlier)
+
+
+def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, Any]:
+    """After the adapter has read the delivery: refuse it if it reaches back into the weeks
+    already held, share every table that did not change, and say what the delivery holds."""
+    lessons = _own(writer, "lessons", ["lesson_pid", "local_date"])
+    days = lessons["local_date"]
+    first = pc.min(days).as_py() if lessons.num_rows else None
+    last = pc.max(days).as_py() if lessons.num_rows else None
+    if first is not None and onto.last_day is not None and first <= onto.last_day:
+        raise InputFileError(
+            f"{new.name} holds lessons from {first}, on or before {onto.last_day}, the last "
+            "day already ingested: the weeks overlap. A weekly delivery holds only later "
+            "weeks; ingest the extract and every delivery in full (without --delivery)"
+        )
+    pids = lessons["lesson_pid"]
+    if pc.any(pc.is_in(pids, pa.array(list(onto.earlier_lessons), pa.int64()))).as_py():
+        raise InputFileError(
+            f"{new.name} holds lessons already ingested (changed since?); ingest the extract "
+            "and every delivery in full (without --delivery)"
+        )
+    attended = _own(writer, "attendance", ["lesson_pid"])["lesson_pid"]
+    late = pc.sum(pc.invert(pc.is_in(attended, pids))).as_py() or 0
+    if late:
+        raise InputFileError(
+            f"{new.name} holds {late:,} registrations for lessons of weeks already ingested; "
+            "ingest the extract and every delivery in full (without --delivery)"
+        )
+    changed = []
+    for name in SMALL_TABLES:
+        if name not in onto.manifest["tables"]:
+            continue
+        if _same(writer, onto.snapshot, name):
+            writer.discard(name)
+            writer.share(onto.snapshot, [name])
+        else:
+            changed.append(name)
+    writer.share(onto.snapshot, [n for n in REGISTER_TABLES if n in onto.manifest["tables"]])
+    months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None})
+    return {
+        "onto": onto.manifest["snapshot_id"],
+        "folder": new.name,
+        "first_day": None if first is None else first.isoformat(),
+        "last_day": None if last is None else last.isoformat(),
+        "months": months,
+        "changed": changed,
+    }
+
+
+def earlier_quarantine(onto: Onto) -> pa.Table:
+    """What the snapshot's quarantine holds of records not read again: the bulk resources'
+    entries of earlier weeks and the registers'."""
+    table = _read(table_files(onto.snapshot, "quarantine"), None).cast(QUARANTINE_SCHEMA)
+    resource = pc.split_pattern(table["resource"], ".", max_splits=1)
+    head = pc.list_element(resource, 0)
+    return table.filter(pc.invert(pc.is_in(head, pa.array(sorted(_REREAD)))))
+
+
+def merged_counts(onto: Onto, counts: dict[str, ResourceCount]) -> dict[str, dict[str, int]]:
+    """The snapshot's record counts: the bulk resources' of earlier weeks plus the delivery's,
+    every other resource as read this time."""
+    earlier = onto.manifest.get("records") or {}
+    out = {name: asdict(c) for name, c in counts.items()}
+    for name in BULK:
+        before = earlier.get(name) or {}
+        out[name] = {k: int(before.get(k, 0)) + v for k, v in out.get(name, {}).items()}
+    return out
+
+
+def earlier_files(onto: Onto, base: str) -> dict[str, str]:
+    """The source files of the bulk resources already ingested, with their SHA-256 (not read
+    again), named as a full ingest of the extract and its deliveries names them."""
+    source = onto.manifest.get("source") or {}
+    files = source.get("files") or {}
+    prefix = "" if source.get("updates") else f"{base}/"
+    out = {}
+    for name, digest in files.items():
+        parts = name.split("/")
+        resource = parts[0 if prefix else min(1, len(parts) - 1)].removesuffix(".json")
+        if resource in BULK:
+            out[prefix + name] = digest
+    return out
+
+
+def _read(paths: list[Path], columns: list[str] | None) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+
+
+def _own(writer: SnapshotWriter, name: str, columns: list[str]) -> pa.Table:
+    path = writer.written(name)
+    if path is None:
+        return SCHEMAS[name].empty_table().select(columns)
+    return pq.read_table(path, columns=columns)
+
+
+def _same(writer: SnapshotWriter, previous: Path, name: str) -> bool:
+    """Whether table ``name`` came out as the earlier snapshot holds it (lineage aside)."""
+    columns = [c for c in SCHEMAS[name].names if c not in _LINEAGE]
+    new = _own(writer, name, columns)
+    old = _read(table_files(previous, name), columns)
+    return bool(new.cast(old.schema).equals(old))
