@@ -16,12 +16,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES, open_engine, parquet_rows
+from linkage._incremental import Plan, build_changed, plan_incremental
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
     exposure,
@@ -51,20 +53,27 @@ class BuildReport:
     snapshot_id: str
     built_from: str
     rows: dict[str, int]
+    # with ``incremental``: what was recomputed (``linkage._incremental``), or why all was
+    incremental: dict[str, Any] | None = None
 
 
 def build_research_tables(
     data_dir: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
-    spark_master: str | None = None,
+    spark_master: str | None = None, incremental: bool = False,
 ) -> BuildReport:  # fmt: skip
     """Build the research tables from the current canonical snapshot on ``engine`` (duckdb or
-    spark); the same ibis expressions run on either, and write the same files."""
+    spark); the same ibis expressions run on either, and write the same files. With
+    ``incremental``, after weekly deliveries only the months and terms they touched are
+    recomputed (``linkage._incremental``), when the data allow it; else everything is."""
     if engine not in ENGINES:
         raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
     rows: dict[str, int] = {}
     paths: dict[str, Path] = {}
+    plan = (
+        plan_incremental(data_dir, data_dir / RESEARCH, canonical, TABLES) if incremental else None
+    )
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
         e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
@@ -77,32 +86,41 @@ def build_research_tables(
                 rows[name], paths[name] = parquet_rows(path), path
                 return e.read_parquet(path, f"research_{name}")
 
-            # the lesson-level facts, small, kept by the engine: it then knows their size and
-            # joins the pupils to them once
-            facts = e.keep("lesson_facts", lesson_facts(t))
-            sl = write("student_lessons", student_lessons(t, facts))
+            if isinstance(plan, Plan):
+                build_changed(e, t, plan, write)
+            else:
+                # the lesson-level facts, small, kept by the engine: it then knows their size
+                # and joins the pupils to them once
+                facts = e.keep("lesson_facts", lesson_facts(t))
+                sl = write("student_lessons", student_lessons(t, facts))
+                taught = e.keep("lesson_teachers", lesson_teachers(t))
+                met = write("student_teachers", student_teachers(sl, taught))
+                exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
+                days = e.keep("student_days", student_days(sl))
+                months = write("student_months", student_months(sl, t["students"], days))
+                terms = write("student_terms", student_terms(sl, months, t["student_register"],
+                                                             t["students"], days))  # fmt: skip
+                term_teachers = write("student_term_teachers", student_term_teachers(met))
+                write("student_profiles", student_profiles(exposed, terms, term_teachers))
+                write("teacher_terms", teacher_terms(t, sl))
+                write("quality", quality(t, sl, facts))
             first, last = _date_range(paths["student_lessons"], "local_date")
-            taught = e.keep("lesson_teachers", lesson_teachers(t))
-            met = write("student_teachers", student_teachers(sl, taught))
-            exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
-            days = e.keep("student_days", student_days(sl))
-            months = write("student_months", student_months(sl, t["students"], days))
-            terms = write("student_terms", student_terms(sl, months, t["student_register"],
-                                                         t["students"], days))  # fmt: skip
-            term_teachers = write("student_term_teachers", student_term_teachers(met))
-            write("student_profiles", student_profiles(exposed, terms, term_teachers))
-            write("teacher_terms", teacher_terms(t, sl))
-            write("quality", quality(t, sl, facts))
             e.close()
+            done: dict[str, Any] | None = None
+            if isinstance(plan, Plan):
+                done = plan.record()
+            elif plan is not None:
+                done = {"full": plan}
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
                 "period": {"first_day": None if first is None else first.isoformat(),
                            "last_day": None if last is None else last.isoformat()},
                 "engine": engine,
+                **({} if done is None else {"incremental": done}),
             })  # fmt: skip
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return BuildReport(snapshot_id, source["snapshot_id"], rows)
+    return BuildReport(snapshot_id, source["snapshot_id"], rows, done)
 
 
 def _date_range(path: Path, column: str) -> tuple[dt.date | None, dt.date | None]:

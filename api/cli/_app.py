@@ -230,12 +230,21 @@ def build(
             help="The Spark master (default local[*]), e.g. spark://host:7077.",
         ),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="After weekly deliveries: recompute only the months and terms they touched "
+            "(a full build where the data do not allow it, saying why).",
+        ),
+    ] = False,
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
     from api.cli import _ingest  # loaded for this command only
 
     _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit,
-                      engine=engine, spark_master=spark_master)  # fmt: skip
+                      engine=engine, spark_master=spark_master,
+                      incremental=incremental)  # fmt: skip
 
 
 @app.command("release")

@@ -73,10 +73,11 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
 
 def run_build(
     *, data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
-    spark_master: str | None = None,
+    spark_master: str | None = None, incremental: bool = False,
 ) -> None:  # fmt: skip
     report = build_research_tables(data_dir, memory_limit=memory_limit, engine=engine,
-                                   spark_master=spark_master)  # fmt: skip
+                                   spark_master=spark_master,
+                                   incremental=incremental)  # fmt: skip
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")
@@ -85,6 +86,15 @@ def run_build(
     console = stdout_console()
     console.print(table)
     console.print(f"Built from snapshot {report.built_from}. Data directory: {data_dir}")
+    done = report.incremental
+    if done is not None and "full" in done:
+        console.print(f"Built in full: {done['full']}.", markup=False, highlight=False)
+    elif done is not None:
+        console.print(
+            f"Incremental: recomputed the months {', '.join(done['months'])} (terms "
+            f"{', '.join(done['terms'])}); every other row is research snapshot {done['onto']}'s.",
+            markup=False, highlight=False,
+        )  # fmt: skip
 
 
 def _print_report(result: IngestReport, data_dir: Path) -> None:

@@ -1,0 +1,237 @@
+"""Weekly deliveries: two weeks added onto a snapshot, one at a time, share every unchanged
+file; the incremental build then recomputes September only, and every research table equals
+a full rebuild of the same data, on both engines."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
+from linkage._build import RESEARCH, TABLES
+from linkage._deliveries import BULK_TABLES
+from linkage._registers import ingest_register
+from linkage._snapshot import file_sha256, table_parts
+from linkage.sources.synthetic import DELIVERIES, SynthConfig, generate_municipality
+from medler.errors import InputFileError, UsageError
+from pseudonymise import create_key_file
+
+# six weeks from 17 August: four in the extract (August and September), two delivered weekly
+CONFIG = SynthConfig(students=200, seed=8, weeks=6, deliveries=2)
+
+
+@dataclass(frozen=True)
+class Source:
+    extract: Path
+    week5: Path
+    week6: Path
+    registers: Path
+    key: Path
+
+
+def _registers(source: Source, data: Path) -> None:
+    for kind, name in (("teachers", "teacher"), ("students", "student")):
+        ingest_register(kind, source.registers / f"{name}_register.csv", data, key_file=source.key)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
+    root = tmp_path_factory.mktemp("weekly")
+    out = generate_municipality(CONFIG, root / "extract").out
+    key = root / "key.json"
+    create_key_file(key)
+    return Source(out / "ss12000", out / DELIVERIES / "week-05", out / DELIVERIES / "week-06",
+                  out / "registers", key)  # fmt: skip
+
+
+def _weekly(source: Source, data: Path, engine: str) -> None:
+    """The office's path: the extract and a build, then each week a delivery; the research
+    tables are built after the first delivery, and incrementally after the second."""
+    ingest_extract(source.extract, data, key_file=source.key)
+    _registers(source, data)
+    build_research_tables(data, engine=engine, spark_master="local[2]")
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
+                   delivery=True)  # fmt: skip
+    report = build_research_tables(data, engine=engine, spark_master="local[2]",
+                                   incremental=True)  # fmt: skip
+    assert report.incremental is not None and report.incremental["months"] == ["2026-09"]
+    ingest_extract(source.extract, data, key_file=source.key,
+                   updates=[source.week5, source.week6], delivery=True)  # fmt: skip
+    report = build_research_tables(data, engine=engine, spark_master="local[2]",
+                                   incremental=True)  # fmt: skip
+    assert report.incremental is not None
+    assert (report.incremental["months"], report.incremental["terms"]) == (["2026-09"], ["2026HT"])
+
+
+def _full(source: Source, data: Path, engine: str) -> None:
+    """The same data ingested and built in one go."""
+    ingest_extract(source.extract, data, key_file=source.key,
+                   updates=[source.week5, source.week6])  # fmt: skip
+    _registers(source, data)
+    build_research_tables(data, engine=engine, spark_master="local[2]")
+
+
+def _tables(data: Path) -> dict[str, pl.DataFrame]:
+    snapshot = current_snapshot(data / RESEARCH)
+    files = read_manifest(snapshot)["tables"]
+    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+
+
+def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFrame]) -> None:
+    for name in TABLES:
+        left, right = incremental[name], full[name]
+        assert left.schema == right.schema, name
+        assert left.height == right.height > 0, name
+        columns = left.columns
+        assert_frame_equal(left.sort(columns, nulls_last=True),
+                                      right.sort(columns, nulls_last=True),
+                                      check_exact=True)  # fmt: skip
+
+
+def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Path) -> None:
+    _weekly(source, tmp_path / "weekly", "duckdb")
+    _full(source, tmp_path / "full", "duckdb")
+    incremental = _tables(tmp_path / "weekly")
+    # August was not recomputed, yet is there, as the full rebuild has it
+    assert incremental["student_months"]["month"].unique().sort().to_list() == [
+        "2026-08", "2026-09"]  # fmt: skip
+    _assert_same(incremental, _tables(tmp_path / "full"))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.skipif(importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
+                    reason="Spark needs the spark extra and a Java runtime")  # fmt: skip
+def test_an_incremental_build_equals_a_full_rebuild_on_spark(
+    source: Source, tmp_path: Path
+) -> None:
+    _weekly(source, tmp_path / "weekly", "spark")
+    _full(source, tmp_path / "full", "spark")
+    _assert_same(_tables(tmp_path / "weekly"), _tables(tmp_path / "full"))
+
+
+def test_a_delivery_shares_every_unchanged_file(source: Source, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    _registers(source, data)
+    before = current_snapshot(data)
+    report = ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
+                            delivery=True)  # fmt: skip
+    after = current_snapshot(data)
+    manifest = read_manifest(after)
+    delivery = manifest["delivery"]
+    assert (delivery["onto"], delivery["folder"], delivery["changed"]) == (
+        before.name, "week-05", [])  # fmt: skip
+    assert (delivery["first_day"], delivery["last_day"]) == ("2026-09-14", "2026-09-18")
+    assert report.delivery == delivery
+    old = read_manifest(before)["tables"]
+    for name, entry in manifest["tables"].items():
+        if name == "quarantine":  # written anew: the earlier weeks' entries and the week's
+            assert entry["rows"] >= old[name]["rows"]
+            continue
+        parts = table_parts(entry)
+        earlier = {p["file"] for p in table_parts(old[name])}
+        shared = [p for p in parts if p["file"] in earlier]
+        if name in ("lessons", "attendance", "absence_notices"):
+            assert len(parts) == 2 and len(shared) == 1, name  # the earlier part and the week's
+        elif name in BULK_TABLES:  # a week may hold no lesson exception: then no new part
+            assert len(shared) == 1 and len(parts) in (1, 2), name
+        else:
+            assert len(parts) == 1 and len(shared) == 1, name
+        for part in shared:  # the same file, not a copy
+            assert os.path.samefile(after / part["file"], before / part["file"]), name
+        assert sum(p["rows"] for p in parts) == entry["rows"]
+    # every record read is accounted for, and the counts are those of the snapshot's rows
+    for name, c in manifest["records"].items():
+        assert c["read"] == c["accepted"] + c["quarantined"] + c["superseded"] + c["deleted"], name
+    assert (
+        manifest["records"]["calendarEvents"]["accepted"] == manifest["tables"]["lessons"]["rows"]
+    )
+    attendance = manifest["tables"]["attendance"]["rows"]
+    assert manifest["records"]["attendances"]["accepted"] == attendance
+    # the registers were kept
+    assert manifest["tables"]["teacher_register"]["rows"] > 0
+    assert set(manifest["registers"]) == {"teachers", "students"}
+
+
+def test_a_kept_snapshot_keeps_its_shared_files_when_the_earlier_one_is_deleted(
+    source: Source, tmp_path: Path
+) -> None:
+    """Deleting a snapshot (as retention does: rename, then remove) frees only what no other
+    snapshot shares: the delivery's snapshot stays whole and builds."""
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    _registers(source, data)
+    earlier = current_snapshot(data)
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
+                   delivery=True)  # fmt: skip
+    kept = current_snapshot(data)
+    trash = earlier.with_name(f".trash-1-{earlier.name}")
+    os.replace(earlier, trash)
+    shutil.rmtree(trash)
+    for entry in read_manifest(kept)["tables"].values():
+        for part in table_parts(entry):
+            assert file_sha256(kept / part["file"]) == part["sha256"]
+    report = build_research_tables(data)
+    assert report.rows["student_lessons"] > 0
+
+
+def _page(folder: Path, resource: str) -> dict[str, object]:
+    return dict(orjson.loads(next((folder / resource).glob("*.json")).read_bytes()))
+
+
+def test_a_delivery_that_overlaps_the_weeks_held_is_refused(source: Source, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    overlap = tmp_path / "week-99"
+    for resource in ("calendarEvents", "attendances", "absences"):
+        (overlap / resource).mkdir(parents=True)
+        shutil.copy(next((source.extract / resource).glob("*.json")), overlap / resource)
+    before = current_snapshot(data)
+    with pytest.raises(
+        InputFileError,
+        match=r"week-99 holds lessons from 2026-08-17, on or "
+        r"before 2026-09-11, the last day already ingested: the weeks overlap",
+    ):
+        ingest_extract(source.extract, data, key_file=source.key, updates=[overlap],
+                       delivery=True)  # fmt: skip
+    assert current_snapshot(data) == before
+
+
+def test_a_delivery_for_another_source_or_out_of_order_is_refused(
+    source: Source, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    with pytest.raises(InputFileError, match="is a delivery for the source 'elsewhere'"):
+        ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
+                       delivery=True, source_name="elsewhere")  # fmt: skip
+    with pytest.raises(InputFileError, match=r"holds the deliveries none, but \['week-05'\]"):
+        ingest_extract(source.extract, data, key_file=source.key,
+                       updates=[source.week5, source.week6], delivery=True)  # fmt: skip
+    with pytest.raises(UsageError, match="--delivery needs the new delivery's folder"):
+        ingest_extract(source.extract, data, key_file=source.key, delivery=True)
+    with pytest.raises(InputFileError, match="has no snapshot to add the delivery onto"):
+        ingest_extract(source.extract, tmp_path / "empty", key_file=source.key,
+                       updates=[source.week5], delivery=True)  # fmt: skip
+
+
+def test_an_incremental_build_after_a_register_is_a_full_one_and_says_why(
+    source: Source, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    first = build_research_tables(data, incremental=True)
+    assert first.incremental == {"full": "there is no research snapshot to add to yet"}
+    _registers(source, data)
+    report = build_research_tables(data, incremental=True)
+    assert report.incremental is not None
+    assert "is not a weekly delivery onto the snapshot" in str(report.incremental["full"])
