@@ -163,6 +163,8 @@ def main() -> None:
         ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
         ("Ingesting an SS 12000 extract", "bench_ingest", [*size, *scratch]),
         ("Building the research tables", "bench_build", [*size, *scratch]),
+        ("Adding a weekly delivery", "bench_weekly",
+         ["--students", str(args.students), "--weeks", str(args.weeks + 1), *scratch]),
         ("Releasing: differential privacy and disclosure control", "bench_release",
          [*size, *scratch, "--runs", "11"]),
         ("The linked audit with a project's history", "bench_linked",
