@@ -197,14 +197,14 @@ def earlier_files(onto: Onto, base: str) -> dict[str, str]:
 
 
 def _read(paths: list[Path], columns: list[str] | None) -> pa.Table:
-    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+    return pa.concat_tables([pq.ParquetFile(p).read(columns=columns) for p in paths])
 
 
 def _own(writer: SnapshotWriter, name: str, columns: list[str]) -> pa.Table:
     path = writer.written(name)
     if path is None:
         return SCHEMAS[name].empty_table().select(columns)
-    return pq.read_table(path, columns=columns)
+    return pq.ParquetFile(path).read(columns=columns)
 
 
 def _same(writer: SnapshotWriter, previous: Path, name: str) -> bool:

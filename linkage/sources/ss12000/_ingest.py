@@ -117,7 +117,8 @@ class Ss12000Ingest:
                 if self.delivery and resource in BULK and k < len(roots) - 1:
                     continue  # already in the snapshot the delivery is added onto
                 self._gone |= deletions[k].get(resource, set())
-                self._base = k == 0
+                # a delivery's bulk records are the only ones read: nothing older to shadow
+                self._base = k == 0 or (self.delivery and resource in BULK)
                 pending: dict[str, str] = {}
                 self._pending = pending
                 for read in read_pages(roots[k], resource):
