@@ -63,7 +63,7 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
         registers = dict(manifest.get("registers", {}))
         registers[kind] = {"file": path.name, "sha256": file_sha256(path),
                            "records": asdict(rows.count)}  # fmt: skip
-        own = {"snapshot_id", "kind", "created", "software_version", "tables"}
+        own = {"snapshot_id", "kind", "created", "software_version", "tables", "delivery"}
         kept = {k: v for k, v in manifest.items() if k not in own}
         snapshot_id = writer.commit({**kept, "registers": registers,
                                      "previous_snapshot": manifest["snapshot_id"]})  # fmt: skip
