@@ -95,7 +95,7 @@ def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFr
         # bits of a sum depend on the order the engine adds in (even between two full builds)
         assert_frame_equal(left.sort(columns, nulls_last=True),
                            right.sort(columns, nulls_last=True),
-                           check_exact=False, rtol=1e-12, atol=0)  # fmt: skip
+                           check_exact=False, rel_tol=1e-12, abs_tol=0)  # fmt: skip
 
 
 def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Path) -> None:
