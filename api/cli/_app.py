@@ -19,6 +19,7 @@ from api.cli._governance import (
     token_app,
 )
 from api.cli._keys import KeyFileOption, keys_app
+from api.cli._register import register_app
 from api.cli._retention import retention_app
 from linkage._engines import DEFAULT_MEMORY_LIMIT
 
@@ -46,6 +47,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(proposal_app, name="proposal")
 app.add_typer(admin_app, name="admin")
 app.add_typer(retention_app, name="retention")
+app.add_typer(register_app, name="register")
 
 
 @app.command()
