@@ -277,7 +277,9 @@ def _differences(rebuilt: dict[str, Any], published: dict[str, Any]) -> list[str
         for release in sorted(set(listed) - set(chain), key=str):
             out.append(f"release {release} of {project} is in the register but not in the chain")
         for release in sorted(set(chain) & set(listed)):
-            if chain[release] != listed[release]:
-                out.append(f"release {release} of {project} differs: the register says "
-                           f"{listed[release]!r}, the chain {chain[release]!r}")  # fmt: skip
+            for name in sorted(chain[release]):
+                if chain[release][name] != listed[release].get(name):
+                    out.append(f"release {release} of {project}: {name} is "
+                               f"{listed[release].get(name)!r} in the register, "
+                               f"{chain[release][name]!r} in the chain")  # fmt: skip
     return out
