@@ -21,6 +21,7 @@ from api.cli._governance import (
 from api.cli._keys import KeyFileOption, keys_app
 from api.cli._register import register_app
 from api.cli._retention import retention_app
+from api.cli._shred import shred_app
 from linkage._engines import DEFAULT_MEMORY_LIMIT
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app = typer.Typer(
 
 # Sub-applications (command groups) are registered here, one line each.
 app.add_typer(keys_app, name="keys")
+keys_app.add_typer(shred_app, name="shred")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(project_app, name="project")
