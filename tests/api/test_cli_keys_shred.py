@@ -179,6 +179,9 @@ def test_a_shredding_killed_in_the_middle_is_finished_by_the_next_run(
         [world.new] if stop == "shred" else [])  # fmt: skip
     assert [a for a, _ in world.actions()][-1] == "deletion started"
     capsys.readouterr()
+    assert run(["retention", "plan", "--data-dir", str(world.data)]) == 0
+    assert (f"unfinished: key version {world.new} (proposal {number}); 'medler keys shred "
+            f"apply --approval {number}' finishes it") in capsys.readouterr().out  # fmt: skip
     assert run(apply) == 0, capsys.readouterr().err
     out = " ".join(capsys.readouterr().out.split())
     assert f"shredded: key {world.new} (version 2) (finished after an interrupted run)" in out
