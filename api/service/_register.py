@@ -15,11 +15,11 @@ import threading
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.service._deps import Services, ServicesDep
 from api.service._pages import _number, _render
-from api.service._schemas import Labelled
+from api.service._schemas import Labelled, _examples
 from release import Register, register_of
 from release.governance import audit_head
 
@@ -30,7 +30,24 @@ REGIMES = {
 }
 
 
+HEAD = "ab" * 32
+RELEASE = {
+    "release_id": "r-20270110T101500-1a2b3c4d5e6f7a", "date": "2027-01-10", "table": "exposure",
+    "regime": "dp", "rho": 0.1, "audit_record": 40, "values_deleted": None,
+}  # fmt: skip
+PROJECT = {
+    "id": "absence-2027", "title": "Absence and certified teaching", "organisation": "Uni",
+    "purpose": "Absence and certification", "legal_basis": "Official Statistics Act",
+    "tables": {"exposure": "dp"}, "valid_from": "2027-01-01", "valid_to": "2027-12-31",
+    "approved": "2027-01-02", "closed": None, "status": "active", "budget_rho": 1.0,
+    "spent_rho": 0.1, "releases": [RELEASE],
+}  # fmt: skip
+
+
 class AnchorOut(BaseModel):
+    """The audit chain's head the register was made up to."""
+
+    model_config = _examples({"records": 42, "head": HEAD, "witness": f"42:{HEAD}"})
     records: int = Field(
         description="How many records the audit chain held (the last one's number)."
     )
@@ -39,6 +56,9 @@ class AnchorOut(BaseModel):
 
 
 class RegisterReleaseOut(BaseModel):
+    """One release: when, from which table, how protected, at what cost; never a value."""
+
+    model_config = _examples(RELEASE)
     release_id: str
     date: str = Field(description="The day it was released (YYYY-MM-DD, UTC).")
     table: str = Field(description="The research table it was computed from.")
@@ -49,11 +69,15 @@ class RegisterReleaseOut(BaseModel):
     rho: float = Field(description="The privacy cost charged, as zCDP ρ (0 for sdc and ckm).")
     audit_record: int = Field(description="The number of its 'released' audit record.")
     values_deleted: str | None = Field(
-        description="The day its values were deleted under the retention policy, if they were."
+        default=None,
+        description="The day its values were deleted under the retention policy, if they were.",
     )
 
 
 class RegisterProjectOut(BaseModel):
+    """An approved project, and its releases; never a person."""
+
+    model_config = _examples(PROJECT)
     id: str
     title: str
     organisation: str
@@ -66,7 +90,7 @@ class RegisterProjectOut(BaseModel):
     valid_from: str
     valid_to: str
     approved: str = Field(description="The day it was approved.")
-    closed: str | None = Field(description="The day it was closed, if it was.")
+    closed: str | None = Field(default=None, description="The day it was closed, if it was.")
     status: str = Field(
         description="active, not started, expired (its period is over) or "
         "closed, on the register's day."
@@ -80,48 +104,12 @@ class RegisterOut(Labelled):
     """The public register: approved projects and their releases, never a value or a person,
     with the audit chain's anchor it was made up to."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "format": 1,
-                    "as_of": "2027-03-01",
-                    "data": "real",
-                    "anchor": {"records": 42, "head": "ab" * 32, "witness": f"42:{'ab' * 32}"},
-                    "dataset_budget_rho": 5.0,
-                    "dataset_spent_rho": 0.1,
-                    "projects": [
-                        {
-                            "id": "absence-2027",
-                            "title": "Absence and certified teaching",
-                            "organisation": "Uni",
-                            "purpose": "Absence and certification",
-                            "legal_basis": "Official Statistics Act",
-                            "tables": {"exposure": "dp"},
-                            "valid_from": "2027-01-01",
-                            "valid_to": "2027-12-31",
-                            "approved": "2027-01-02",
-                            "closed": None,
-                            "status": "active",
-                            "budget_rho": 1.0,
-                            "spent_rho": 0.1,
-                            "releases": [
-                                {
-                                    "release_id": "r-20270110T101500-1a2b3c4d5e6f7a",
-                                    "date": "2027-01-10",
-                                    "table": "exposure",
-                                    "regime": "dp",
-                                    "rho": 0.1,
-                                    "audit_record": 40,
-                                    "values_deleted": None,
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = _examples({
+        "format": 1, "as_of": "2027-03-01", "data": "real",
+        "anchor": {"records": 42, "head": HEAD, "witness": f"42:{HEAD}"},
+        "dataset_budget_rho": 5.0, "dataset_spent_rho": 0.1, "projects": [PROJECT],
+    })  # fmt: skip
+
     format: int = Field(description="The feed's format version.")
     as_of: str = Field(description="The day the statuses are for (YYYY-MM-DD, UTC).")
     anchor: AnchorOut
