@@ -1,9 +1,9 @@
-"""The public register over HTTP (TestClient): reachable without a token, listing approved
-projects (a closed and an expired one shown as such, a proposed one not at all) and their
-releases (a held or refused request is not a release; a repeat is listed once); and, as an
-attack, a project with real releases whose values, pseudonyms, tokens and people must appear
-nowhere in the page or the feed. Then the register checked against the chain: a published copy
-that leaves out, invents or changes anything is named."""
+"""The public register over HTTP (TestClient), on SQLite and on PostgreSQL: reachable without a
+token, listing approved projects (a closed and an expired one shown as such, a proposed one not
+at all) and their releases (a held or refused request is not a release; a repeat is listed
+once); and, as an attack, a project with real releases whose values, pseudonyms, tokens and
+people must appear nowhere in the page or the feed. Then the register checked against the
+chain: a published copy that leaves out, invents or changes anything is named."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from fastapi.testclient import TestClient
 from api.service import Settings, create_app
 from release import MemoryStore, compare_register
 from release.governance import Governance, audit_head, raise_cap, set_up_office
+from tests.control_plane import control_url
 from tests.research_data import research_dir
 
-__all__ = ["research_dir"]
+__all__ = ["control_url", "research_dir"]
 
 RESEARCHER = "qx-researcher7"
 PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
@@ -55,9 +56,9 @@ def _days(n: int) -> dt.date:
 
 
 @pytest.fixture
-def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
+def site(research_dir: Path, control_url: str) -> Iterator[Site]:
     app = create_app(Settings(data_dir=research_dir, mode="development", secure_cookies=False,
-                              control_url=f"sqlite:///{tmp_path / 'control.db'}"))  # fmt: skip
+                              control_url=control_url))  # fmt: skip
     gov: Governance = app.state.medler.governance
     app.state.medler.engine.store = MemoryStore()  # the research folder is shared
     office = set_up_office(gov, "office", "Statistics Office")
