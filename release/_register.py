@@ -226,12 +226,13 @@ def compare_register(engine: Engine, published: Mapping[str, Any]) -> tuple[Anch
         return anchor, [f"the register's anchor is record {anchor.records}, but this audit "
                         f"chain has {seq} records: it is not this chain, or its tail was "
                         "cut"]  # fmt: skip
-    if anchor.records and records[anchor.records - 1].hash != anchor.head:
+    held = next((r.hash for r in records if r.seq == anchor.records), None)
+    if anchor.records and held != anchor.head:
         return anchor, [f"record {anchor.records} of this audit chain is not the register's "
                         f"anchor ({anchor.witness}): the register is not this chain's, or the "
                         "chain was rewritten"]  # fmt: skip
-    rebuilt = build_register(records[: anchor.records], anchor, as_of,
-                             _organisations(engine)).to_json()  # fmt: skip
+    before = [r for r in records if r.seq <= anchor.records]
+    rebuilt = build_register(before, anchor, as_of, _organisations(engine)).to_json()
     return anchor, _differences(rebuilt, dict(published))
 
 
