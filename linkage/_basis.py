@@ -74,10 +74,9 @@ def build_basis(files: dict[str, Path]) -> str:
 def _dated(files: dict[str, Path]) -> tuple[pa.Table, int]:
     """The activities with both dates, and how many activities there are."""
     if "activities" not in files:
-        return pa.table(
-            {"start_date": pa.array([], pa.date32()), "end_date": pa.array([], pa.date32())}
-        ), 0
-    a = pq.read_table(files["activities"], columns=["start_date", "end_date"])
+        empty = {"start_date": pa.date32(), "end_date": pa.date32(), "school_code": pa.string()}
+        return pa.table({name: pa.array([], kind) for name, kind in empty.items()}), 0
+    a = pq.read_table(files["activities"], columns=["start_date", "end_date", "school_code"])
     both = pc.and_(pc.is_valid(a["start_date"]), pc.is_valid(a["end_date"]))
     return a.filter(both), a.num_rows
 
@@ -117,6 +116,13 @@ def class_tables(
         notes.append(
             f"{total - dated.num_rows:,} of {total:,} classes have no dated term (no known "
             "academic session with start and end dates): they are in no term and no table"
+        )
+    schoolless = dated["school_code"].null_count
+    if schoolless:
+        notes.append(
+            f"{schoolless:,} of {dated.num_rows:,} dated classes are at no known school (their "
+            "organisation is not a school and has none above it): their rows have no "
+            "school_code"
         )
     return tables, notes
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
+import ibis.expr.datatypes as dt_
 import ibis.expr.schema as sch
 import ibis.expr.types as ir
 
@@ -36,6 +37,9 @@ from linkage.build._turnover import next_term
 
 KEY = ["student_pid", "term", "subject_code"]
 LINK = ["activity_pid", "term"]
+# never a school or subject code (codes are never blank): a class at no known school or
+# without a subject keeps its rows, grouped and joined under this value, null in the tables
+NO_SCHOOL = NO_SUBJECT = ""
 
 
 def term_calendar(first: dt.date, last: dt.date) -> list[dict[str, object]]:
@@ -87,8 +91,8 @@ def class_windows(t: dict[str, ir.Table], calendar: ir.Table) -> ir.Table:
     return j.select(
         "activity_pid",
         "term",
-        "school_code",
-        "subject_code",
+        school_code=j.school_code.fill_null(NO_SCHOOL),
+        subject_code=j.subject_code.fill_null(NO_SUBJECT),
         year=school_year_start(first),
         first_day=first,
         last_day=ibis.least(j.end_date, j.last_day),
@@ -147,16 +151,22 @@ def class_links(pupils: ir.Table, teachers: ir.Table) -> ir.Table:
     )
 
 
+def _known(table: ir.Table) -> ir.Table:
+    """``table`` with the codes of no school and no subject null again."""
+    codes = ("school_code", "subject_code")
+    return table.mutate(**{c: table[c].nullif(NO_SCHOOL) for c in codes if c in table.columns})
+
+
 def class_student_teachers(links: ir.Table) -> ir.Table:
     """``student_teachers`` at class level: one row per pupil × term × subject × teacher
     linked; ``minutes`` and ``first_regular`` (a lesson's start) are unknown."""
-    return (
+    return _known(
         links.select(*KEY, "teacher_pid")
         .distinct()
         .mutate(
             minutes=ibis.null("int64"),
             regular=ibis.literal(True),
-            first_regular=ibis.null("timestamp"),
+            first_regular=ibis.null(dt_.Timestamp(timezone="UTC")),
         )
     )
 
@@ -272,7 +282,7 @@ def class_exposure(
         j = j.left_join(right, KEY).drop(*(f"{k}_right" for k in KEY))
     n = j.classes
     unknown_int, unknown_share = ibis.null("int64"), ibis.null("float64")
-    return j.select(
+    return _known(j).select(
         *KEY,
         "school_code",
         "grade",
@@ -322,23 +332,34 @@ def class_teacher_terms(
     per_term = taught.group_by(["teacher_pid", "term", "school_code"]).aggregate(
         year=taught.year.max(), classes=taught.count(), certified=certified.cast("int64").sum()
     )
-    return teacher_rows(
-        t,
-        per_term.select(
-            "teacher_pid",
-            "term",
-            "school_code",
-            "year",
-            lessons=ibis.null("int64"),
-            minutes=ibis.null("int64"),
-            substitute_lessons=ibis.null("int64"),
-            regular=ibis.literal(True),
-            certified_share=rate(per_term.certified, per_term.classes),
-        ),
+    return _known(
+        teacher_rows(
+            t,
+            per_term.select(
+                "teacher_pid",
+                "term",
+                "school_code",
+                "year",
+                lessons=ibis.null("int64"),
+                minutes=ibis.null("int64"),
+                substitute_lessons=ibis.null("int64"),
+                regular=ibis.literal(True),
+                certified_share=rate(per_term.certified, per_term.classes),
+            ),
+        )
     )
 
 
 def conform(expression: ir.Table, schema: sch.Schema) -> ir.Table:
     """``expression`` with exactly the columns and types of ``schema`` (the lesson-level
-    table's), so that both kinds of build write the same files."""
-    return expression.select(*(expression[name].cast(kind) for name, kind in schema.items()))
+    table's), so that both kinds of build write the same files. A timestamp keeps its own
+    type: the lesson-level one is declared without its time zone (the minimum of a UTC column
+    and a null) though the engines write it in UTC, as the class-level one declares."""
+    return expression.select(
+        *(
+            expression[name]
+            if kind.is_timestamp() and expression.schema()[name].is_timestamp()
+            else expression[name].cast(kind)
+            for name, kind in schema.items()
+        )
+    )
