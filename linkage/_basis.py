@@ -14,6 +14,8 @@ table, the reason: a table is never empty without a word.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,24 +83,29 @@ def _dated(files: dict[str, Path]) -> tuple[pa.Table, int]:
     return a.filter(both), a.num_rows
 
 
+@dataclass(frozen=True)
+class ClassBuild:
+    """What a class-level build adds: the tables (by research-table name, to be written in
+    place of the lesson-level ones), the notes the summary prints, and the period the classes
+    span (the first and last day of their dated terms: the calendar keys of a release)."""
+
+    tables: dict[str, ir.Table]
+    notes: list[str]
+    period: tuple[dt.date | None, dt.date | None]
+
+
 def class_tables(
     e: BuildEngine, t: dict[str, ir.Table], files: dict[str, Path], scratch: Path
-) -> tuple[dict[str, ir.Table], list[str]]:
-    """The class-level tables (by research-table name) and the notes the summary prints."""
+) -> ClassBuild:
     dated, total = _dated(files)
-    rows = []
-    if dated.num_rows:
-        rows = term_calendar(pc.min(dated["start_date"]).as_py(), pc.max(dated["end_date"]).as_py())
+    first = pc.min(dated["start_date"]).as_py() if dated.num_rows else None
+    last = pc.max(dated["end_date"]).as_py() if dated.num_rows else None
+    rows = term_calendar(first, last) if first and last else []
     path = scratch / "term_calendar.parquet"
-    pq.write_table(
-        pa.Table.from_pylist(
-            rows,
-            schema=pa.schema(
-                [("term", pa.string()), ("first_day", pa.date32()), ("last_day", pa.date32())]
-            ),
-        ),
-        path,
+    schema = pa.schema(
+        [("term", pa.string()), ("first_day", pa.date32()), ("last_day", pa.date32())]
     )
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     calendar = e.read_parquet(path, "term_calendar")
     windows = e.keep("class_windows", class_windows(t, calendar))
     pupils = e.keep("class_pupils", class_pupils(t, windows))
@@ -124,7 +131,7 @@ def class_tables(
             "organisation is not a school and has none above it): their rows have no "
             "school_code"
         )
-    return tables, notes
+    return ClassBuild(tables, notes, (first, last))
 
 
 def empty_reasons(basis: str, rows: dict[str, int], files: dict[str, Path]) -> dict[str, str]:

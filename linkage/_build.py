@@ -77,10 +77,8 @@ def build_research_tables(
         t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
         # a source without lessons: these tables from its classes instead (linkage/_basis.py)
         basis = build_basis(files)
-        by_classes: dict[str, ir.Table] = {}
-        notes: list[str] = []
-        if basis == CLASSES:
-            by_classes, notes = class_tables(e, t, files, spill)
+        classes = class_tables(e, t, files, spill) if basis == CLASSES else None
+        by_classes = classes.tables if classes else {}
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
             def write(name: str, expression: ir.Table) -> ir.Table:
@@ -95,6 +93,7 @@ def build_research_tables(
             facts = e.keep("lesson_facts", lesson_facts(t))
             sl = write("student_lessons", student_lessons(t, facts))
             first, last = _date_range(paths["student_lessons"], "local_date")
+            first, last = classes.period if classes else (first, last)
             taught = e.keep("lesson_teachers", lesson_teachers(t))
             met = write("student_teachers", student_teachers(sl, taught))
             exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
@@ -108,6 +107,7 @@ def build_research_tables(
             write("quality", quality(t, sl, facts))
             e.close()
             empty = empty_reasons(basis, rows, files)
+            notes = classes.notes if classes else []
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
                 "period": {"first_day": None if first is None else first.isoformat(),

@@ -278,6 +278,37 @@ def test_the_tables_without_lessons_are_empty_and_the_build_says_why(
         assert built[name].height == 0, name
     for name in set(TABLES) - set(EMPTY_WITHOUT_LESSONS):
         assert built[name].height > 0, name
+    # the classes' dated terms are the period: a release's term and month keys come from it
+    assert manifest["period"] == {"first_day": "2024-08-19", "last_day": "2025-06-13"}
+
+
+def test_a_release_reads_the_class_level_exposure_and_counts_its_teachers(
+    ingested: Path, built: dict[str, pl.DataFrame]
+) -> None:
+    """The release layer reads a class-level snapshot, and the teacher rules count the
+    teachers linked per class: x, y and z over the whole set, only y in the spring term."""
+    from release import QueryRefused, QuerySpec
+    from tests.research_data import engine
+
+    def spec(group_by: list[str]) -> QuerySpec:
+        return QuerySpec.model_validate(
+            {
+                "table": "exposure",
+                "group_by": group_by,
+                "mode": "dp",
+                "rho": 0.1,
+                "measures": [
+                    {"kind": "count_students"},
+                    {"kind": "mean", "column": "certified_share"},
+                ],
+            }
+        )
+
+    e = engine(ingested)
+    release = e.release(spec([]), "alice")
+    assert [c.status for c in release.cells] == ["released"]
+    with pytest.raises(QueryRefused, match="would describe fewer than 3 teachers"):
+        e.release(spec(["term"]), "alice")
 
 
 def test_the_class_tables_have_the_lesson_tables_columns(
