@@ -23,14 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from linkage.build._class_tables import class_exposure, class_teacher_terms, class_turnover
 from linkage.build._classes import (
-    class_exposure,
     class_links,
     class_pupils,
     class_student_teachers,
-    class_teacher_terms,
     class_teachers,
-    class_turnover,
     class_windows,
     term_calendar,
 )

@@ -13,8 +13,9 @@ Modules
 - ``_absence``: ``student_months`` and ``student_terms``: absence indicators.
 - ``_teachers``: ``teacher_terms``: certification, experience and turnover per teacher × term.
 - ``_quality``: ``quality``, per school × month: how complete and timely registration is.
-- ``_classes``: the class-level ``exposure``, ``student_teachers`` and ``teacher_terms`` of a
-  source with classes but no lessons (OneRoster): shares of classes, minutes unknown.
+- ``_classes``, ``_class_tables``: for a source with classes but no lessons (OneRoster), who
+  was taught by whom per class and term, and from it ``student_teachers``, ``exposure`` and
+  ``teacher_terms`` with shares of classes, minutes unknown (``linkage/_basis.py`` chooses).
 - ``_calendar``, ``_rates``, ``_bands``: terms and months; the rate and threshold functions;
   the bands (public keys) of absence, merit and experience.
 """
