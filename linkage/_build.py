@@ -98,9 +98,11 @@ def build_research_tables(
             met = write("student_teachers", student_teachers(sl, taught))
             exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
             days = e.keep("student_days", student_days(sl))
-            months = write("student_months", student_months(sl, t["students"], days))
+            months = write("student_months", student_months(sl, t["students"], days,
+                                                             schools=t["schools"]))  # fmt: skip
             terms = write("student_terms", student_terms(sl, months, t["student_register"],
-                                                         t["students"], days))  # fmt: skip
+                                                         t["students"], days,
+                                                         schools=t["schools"]))  # fmt: skip
             term_teachers = write("student_term_teachers", student_term_teachers(met))
             write("student_profiles", student_profiles(exposed, terms, term_teachers))
             write("teacher_terms", teacher_terms(t, sl))

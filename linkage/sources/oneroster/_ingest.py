@@ -47,7 +47,7 @@ from linkage.sources.oneroster._reader import (
     read_rows,
 )
 from medler.errors import InputFileError, MedlerInternalError
-from pseudonymise import CollisionError, Domain, IdPolicy, Pseudonymiser
+from pseudonymise import CollisionError, Domain, IdPolicy, OrganiserType, Pseudonymiser
 
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
@@ -294,11 +294,17 @@ class OneRosterIngest:
                 "municipality_code": None,
                 "organisation_type": "school",
                 "school_types": None,
+                "organiser_type": OrganiserType.UNKNOWN.value,
             }
             for o in self.orgs.values()
             if o.type == "school"
         ]
         self.write("schools", rows, "orgs.csv")
+        if rows:  # OneRoster has no organisation number, nor any other sign of the organiser
+            self.warnings.append(
+                f"{len(rows):,} school units have no organiser type (they are counted as "
+                "'unknown'): OneRoster's orgs.csv does not say who runs a school"
+            )
 
     # --- the whole set ---------------------------------------------------------------------------
     def check_manifest(self) -> None:
