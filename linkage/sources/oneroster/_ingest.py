@@ -52,8 +52,8 @@ from pseudonymise import CollisionError, Domain, IdPolicy, OrganiserType, Pseudo
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
     "absence_notices tables are empty; 'medler build' links pupils and teachers per class "
-    "and term instead (exposure weighted by classes, not minutes), and leaves the absence "
-    "tables, student_lessons and quality empty"
+    "and term instead (exposure weighted by classes, not minutes), and leaves "
+    "student_lessons, the absence tables, student_profiles and quality empty"
 )
 _OUT_OF_SCOPE = (
     "lineItems",
