@@ -14,16 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons
 from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES, open_engine, parquet_rows
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
+    conform,
     exposure,
     lesson_facts,
     lesson_teachers,
@@ -51,6 +53,9 @@ class BuildReport:
     snapshot_id: str
     built_from: str
     rows: dict[str, int]
+    basis: str = "lessons"  # or "classes": linkage/_basis.py
+    empty: dict[str, str] = field(default_factory=dict)  # empty table → why
+    notes: tuple[str, ...] = ()
 
 
 def build_research_tables(
@@ -68,11 +73,17 @@ def build_research_tables(
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
         e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
-        t = {name: e.read_parquet(path, f"canonical_{name}")
-             for name, path in snapshot_files(canonical).items()}  # fmt: skip
+        files = snapshot_files(canonical)
+        t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
+        # a source without lessons: these tables from its classes instead (linkage/_basis.py)
+        basis = build_basis(files)
+        classes = class_tables(e, t, files, spill) if basis == CLASSES else None
+        by_classes = classes.tables if classes else {}
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
             def write(name: str, expression: ir.Table) -> ir.Table:
+                if name in by_classes:
+                    expression = conform(by_classes[name], expression.schema())
                 path = writer.write_file(name, lambda target: e.write_parquet(expression, target))
                 rows[name], paths[name] = parquet_rows(path), path
                 return e.read_parquet(path, f"research_{name}")
@@ -82,6 +93,7 @@ def build_research_tables(
             facts = e.keep("lesson_facts", lesson_facts(t))
             sl = write("student_lessons", student_lessons(t, facts))
             first, last = _date_range(paths["student_lessons"], "local_date")
+            first, last = classes.period if classes else (first, last)
             taught = e.keep("lesson_teachers", lesson_teachers(t))
             met = write("student_teachers", student_teachers(sl, taught))
             exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
@@ -96,15 +108,18 @@ def build_research_tables(
             write("teacher_terms", teacher_terms(t, sl))
             write("quality", quality(t, sl, facts))
             e.close()
+            empty = empty_reasons(basis, rows, files)
+            notes = classes.notes if classes else []
             snapshot_id = writer.commit({
                 "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
                 "period": {"first_day": None if first is None else first.isoformat(),
                            "last_day": None if last is None else last.isoformat()},
                 "engine": engine,
+                "basis": basis, "empty_tables": empty, "notes": notes,
             })  # fmt: skip
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return BuildReport(snapshot_id, source["snapshot_id"], rows)
+    return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes))
 
 
 def _date_range(path: Path, column: str) -> tuple[dt.date | None, dt.date | None]:

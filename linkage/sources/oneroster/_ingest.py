@@ -51,9 +51,9 @@ from pseudonymise import CollisionError, Domain, IdPolicy, OrganiserType, Pseudo
 
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
-    "absence_notices tables are empty, and lesson-level exposure, absence rates and "
-    "substitutes cannot be built from this source; the class-level links (classes, their "
-    "pupils and teachers) are in group_memberships and activity_teachers"
+    "absence_notices tables are empty; 'medler build' links pupils and teachers per class "
+    "and term instead (exposure weighted by classes, not minutes), and leaves "
+    "student_lessons, the absence tables, student_profiles and quality empty"
 )
 _OUT_OF_SCOPE = (
     "lineItems",
