@@ -389,9 +389,26 @@ CREATE MACRO absence_band(absent, reported) AS
          WHEN absent * 100 >= reported * 5 THEN '5-10%'
          ELSE '<5%' END;
 
+-- Public keys of a pupil and a school: the pupil's sex as the school system records it
+-- (Kvinna, Man, else Okänt) and the school's organiser type (unknown where its school units
+-- disagree or have none, or the school is not in the schools table).
+CREATE TEMP TABLE pupil_sex AS
+SELECT student_pid,
+       max(CASE WHEN sex IN ('Kvinna', 'Man') THEN sex ELSE 'Okänt' END) AS sex
+FROM students
+GROUP BY student_pid;
+
+CREATE TEMP TABLE school_organiser AS
+SELECT school_code,
+       CASE WHEN count(DISTINCT organiser_type) = 1
+            THEN max(organiser_type) ELSE 'unknown' END AS organiser_type
+FROM schools
+GROUP BY school_code;
+
 CREATE TABLE student_months AS
 SELECT
     student_pid, period AS month, term, school_code, grade,
+    coalesce(x.sex, 'Okänt') AS sex, coalesce(o.organiser_type, 'unknown') AS organiser_type,
     lessons, reported_lessons, planned_minutes, reported_minutes,
     valid_absence_minutes, invalid_absence_minutes,
     valid_absence_minutes + invalid_absence_minutes AS absent_minutes,
@@ -413,6 +430,8 @@ SELECT
          THEN (valid_absence_minutes + invalid_absence_minutes) * 100 > reported_minutes * 20
     END AS over_20_percent
 FROM period_sums
+LEFT JOIN pupil_sex x USING (student_pid)
+LEFT JOIN school_organiser o USING (school_code)
 WHERE kind = 'month';
 
 CREATE TABLE student_terms AS
@@ -424,6 +443,7 @@ WITH alert AS (
 )
 SELECT
     student_pid, period AS term, p.school_code, p.grade,
+    coalesce(x.sex, 'Okänt') AS sex, coalesce(o.organiser_type, 'unknown') AS organiser_type,
     p.lessons, p.reported_lessons, p.planned_minutes, p.reported_minutes,
     p.valid_absence_minutes, p.invalid_absence_minutes,
     p.valid_absence_minutes + p.invalid_absence_minutes AS absent_minutes,
@@ -457,4 +477,6 @@ SELECT
 FROM period_sums p
 JOIN alert a USING (student_pid, period)
 LEFT JOIN student_register r USING (student_pid)
+LEFT JOIN pupil_sex x USING (student_pid)
+LEFT JOIN school_organiser o ON o.school_code = p.school_code
 WHERE p.kind = 'term';

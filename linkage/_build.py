@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,18 @@ import ibis.expr.types as ir
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES, open_engine, parquet_rows
+from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons
+from linkage._engines import (
+    DEFAULT_MEMORY_LIMIT,
+    ENGINES,
+    BuildEngine,
+    open_engine,
+    parquet_rows,
+)
 from linkage._incremental import Plan, build_changed, plan_incremental
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.build import (
+    conform,
     exposure,
     lesson_facts,
     lesson_teachers,
@@ -53,6 +62,9 @@ class BuildReport:
     snapshot_id: str
     built_from: str
     rows: dict[str, int]
+    basis: str = "lessons"  # or "classes": linkage/_basis.py
+    empty: dict[str, str] = field(default_factory=dict)  # empty table → why
+    notes: tuple[str, ...] = ()
     # with ``incremental``: what was recomputed (``linkage._incremental``), or why all was
     incremental: dict[str, Any] | None = None
 
@@ -77,11 +89,19 @@ def build_research_tables(
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
         e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
-        t = {name: e.read_parquet(path, f"canonical_{name}")
-             for name, path in snapshot_files(canonical).items()}  # fmt: skip
+        files = snapshot_files(canonical)
+        t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
+        # a source without lessons: these tables from its classes instead (linkage/_basis.py)
+        basis = build_basis(files)
+        classes = class_tables(e, t, files, spill) if basis == CLASSES else None
+        by_classes = classes.tables if classes else {}
+        if isinstance(plan, Plan) and classes is not None:
+            plan = "a build from classes (no lessons) is always a full one"
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
             def write(name: str, expression: ir.Table) -> ir.Table:
+                if name in by_classes:
+                    expression = conform(by_classes[name], expression.schema())
                 path = writer.write_file(name, lambda target: e.write_parquet(expression, target))
                 rows[name], paths[name] = parquet_rows(path), path
                 return e.read_parquet(path, f"research_{name}")
@@ -89,23 +109,12 @@ def build_research_tables(
             if isinstance(plan, Plan):
                 build_changed(e, t, plan, write)
             else:
-                # the lesson-level facts, small, kept by the engine: it then knows their size
-                # and joins the pupils to them once
-                facts = e.keep("lesson_facts", lesson_facts(t))
-                sl = write("student_lessons", student_lessons(t, facts))
-                taught = e.keep("lesson_teachers", lesson_teachers(t))
-                met = write("student_teachers", student_teachers(sl, taught))
-                exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
-                days = e.keep("student_days", student_days(sl))
-                months = write("student_months", student_months(sl, t["students"], days))
-                terms = write("student_terms", student_terms(sl, months, t["student_register"],
-                                                             t["students"], days))  # fmt: skip
-                term_teachers = write("student_term_teachers", student_term_teachers(met))
-                write("student_profiles", student_profiles(exposed, terms, term_teachers))
-                write("teacher_terms", teacher_terms(t, sl))
-                write("quality", quality(t, sl, facts))
+                _build_all(e, t, write)
             first, last = _date_range(paths["student_lessons"], "local_date")
+            first, last = classes.period if classes else (first, last)
             e.close()
+            empty = empty_reasons(basis, rows, files)
+            notes = classes.notes if classes else []
             done: dict[str, Any] | None = None
             if isinstance(plan, Plan):
                 done = plan.record()
@@ -116,11 +125,35 @@ def build_research_tables(
                 "period": {"first_day": None if first is None else first.isoformat(),
                            "last_day": None if last is None else last.isoformat()},
                 "engine": engine,
+                "basis": basis, "empty_tables": empty, "notes": notes,
                 **({} if done is None else {"incremental": done}),
             })  # fmt: skip
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return BuildReport(snapshot_id, source["snapshot_id"], rows, done)
+    return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes),
+                       done)  # fmt: skip
+
+
+def _build_all(e: BuildEngine, t: dict[str, ir.Table],
+               write: Callable[[str, ir.Table], ir.Table]) -> None:  # fmt: skip
+    """Every research table from every lesson."""
+    # the lesson-level facts, small, kept by the engine: it then knows their size
+    # and joins the pupils to them once
+    facts = e.keep("lesson_facts", lesson_facts(t))
+    sl = write("student_lessons", student_lessons(t, facts))
+    taught = e.keep("lesson_teachers", lesson_teachers(t))
+    met = write("student_teachers", student_teachers(sl, taught))
+    exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
+    days = e.keep("student_days", student_days(sl))
+    months = write("student_months", student_months(sl, t["students"], days,
+                                                     schools=t["schools"]))  # fmt: skip
+    terms = write("student_terms", student_terms(sl, months, t["student_register"],
+                                                 t["students"], days,
+                                                 schools=t["schools"]))  # fmt: skip
+    term_teachers = write("student_term_teachers", student_term_teachers(met))
+    write("student_profiles", student_profiles(exposed, terms, term_teachers))
+    write("teacher_terms", teacher_terms(t, sl))
+    write("quality", quality(t, sl, facts))
 
 
 def _date_range(path: Path, column: str) -> tuple[dt.date | None, dt.date | None]:

@@ -19,7 +19,8 @@ LINEAGE: list[tuple[str, pa.DataType]] = [
 
 _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "schools": [("school_code", pa.string()), ("municipality_code", pa.string()),
-                ("organisation_type", pa.string()), ("school_types", pa.string())],
+                ("organisation_type", pa.string()), ("school_types", pa.string()),
+                ("organiser_type", pa.string())],
     "students": [("student_pid", pa.int64()), ("id_status", pa.string()),
                  ("birth_year", pa.int16()), ("sex", pa.string()),
                  ("protected_identity", pa.bool_())],

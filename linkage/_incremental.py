@@ -145,8 +145,8 @@ def build_changed(
     sl_new = e.keep("changed_student_lessons", student_lessons(tm, facts))
     sl = merged("student_lessons", sl_new, "month", months)
     days_new = e.keep("changed_student_days", student_days(sl_new))
-    by_month = merged("student_months", student_months(sl_new, t["students"], days_new), "month",
-                      months)  # fmt: skip
+    new_months = student_months(sl_new, t["students"], days_new, schools=t["schools"])
+    by_month = merged("student_months", new_months, "month", months)
 
     sl_terms, sl_before = only(sl, terms), only(sl, with_before)
     t_before = _restrict(t, lessons.filter(term(lessons.local_date).isin(with_before)))
@@ -157,7 +157,8 @@ def build_changed(
                      "term", terms)  # fmt: skip
     days = e.keep("changed_student_term_days", student_days(sl_terms))
     absence = merged("student_terms", student_terms(sl_terms, only(by_month, terms),
-                                                    t["student_register"], t["students"], days),
+                                                    t["student_register"], t["students"], days,
+                                                    schools=t["schools"]),
                      "term", terms)  # fmt: skip
     term_teachers = merged("student_term_teachers", student_term_teachers(met), "term", terms)
     profiles = student_profiles(only(exposed, terms), only(absence, terms),

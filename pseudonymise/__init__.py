@@ -2,6 +2,8 @@
 
 Modules
 - ``luhn``: the Luhn (mod-10) check digit used by Swedish personnummer.
+- ``organisation_numbers``: the kind of a school's organiser (municipal, independent,
+  regional, state) read from its Swedish organisation number.
 - ``national_ids``: Swedish, Norwegian and Danish national IDs: recognise, check, normalise,
   and the ``IdPolicy`` that says which may be linked.
 - ``_domains``: ``Domain``, the closed set of pseudonym domains.
@@ -88,6 +90,11 @@ if TYPE_CHECKING:
         normalise_person_id,
         normalise_person_ids,
     )
+    from pseudonymise.organisation_numbers import (
+        OrganiserReading,
+        OrganiserType,
+        classify_organisation_number,
+    )
 
 # Where each public name lives, loaded on first use (PEP 562): the control plane reads the
 # audit key without loading the hashing engine and Polars.
@@ -128,6 +135,9 @@ _HOME = {
     "shredded_keys": "_shred",
     "luhn_check_digit": "luhn",
     "luhn_valid": "luhn",
+    "OrganiserReading": "organisation_numbers",
+    "OrganiserType": "organisation_numbers",
+    "classify_organisation_number": "organisation_numbers",
     "Country": "national_ids",
     "IdKind": "national_ids",
     "IdPolicy": "national_ids",
@@ -161,6 +171,8 @@ __all__ = [
     "KeyLocationError",
     "KeyRef",
     "NationalId",
+    "OrganiserReading",
+    "OrganiserType",
     "Pseudonymiser",
     "ScopeError",
     "ShreddedKey",
@@ -171,6 +183,7 @@ __all__ = [
     "cell_key_path",
     "check_collisions",
     "check_key_place",
+    "classify_organisation_number",
     "create_key_file",
     "default_key_path",
     "load_audit_keys",

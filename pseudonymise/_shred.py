@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,14 +67,17 @@ def refuse_shredded(key: KeyFile, data_dir: Path) -> None:
 
 def shred_key_version(
     path: Path | None, key_id: str, version: int, *, data_dir: Path,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, after_rotation: Callable[[], object] | None = None,
 ) -> KeyFile | None:  # fmt: skip
     """Shred key ``key_id`` (version ``version``): if the key file holds it, replace it with a
-    new version (returned); record it as shredded for ``data_dir``. Safe to repeat."""
+    new version (returned); record it as shredded for ``data_dir``. Safe to repeat.
+    ``after_rotation`` is called between the two steps (the crash tests stop there)."""
     current = load_key_file(path, data_dir=data_dir)
     replaced = None
     if current.key_id == key_id:
         replaced = rotate_key_file(path, now=now, data_dir=data_dir)
+    if after_rotation is not None:
+        after_rotation()
     _record(data_dir, key_id, version, now)
     return replaced
 

@@ -26,6 +26,8 @@ Modules
 - ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``,
   ``plan``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
+- ``_register``: the public register (approved projects and their releases, never a value),
+  made from the audit chain up to an anchor it publishes, and its comparison with the chain.
 - ``_retention``: the retention policy, its plan, and deletion that no crash leaves half
   done.
 - ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from release._export import FORMATS, export_release, release_rows
     from release._policy import Policies, approvable_tables, load_policies
     from release._publish import IndicatorSet, Published, load_indicators, publish
+    from release._register import Register, compare_register, register_of
     from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
     from release._spec import Filter, Measure, QuerySpec
     from release._store import FileStore, MemoryStore, exact_outputs
@@ -67,6 +70,7 @@ _HOME = {
     "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
     "IndicatorSet": "_publish", "Published": "_publish", "load_indicators": "_publish",
     "publish": "_publish",
+    "Register": "_register", "compare_register": "_register", "register_of": "_register",
     "LogEntry": "_service", "Outcome": "_service", "ReleaseService": "_service",
     "RequestInfo": "_service",
     "UnknownName": "_errors",
@@ -96,6 +100,7 @@ __all__ = [
     "Published",
     "QueryRefused",
     "QuerySpec",
+    "Register",
     "Release",
     "ReleaseEngine",
     "ReleaseService",
@@ -103,10 +108,12 @@ __all__ = [
     "RowAccessRefused",
     "UnknownName",
     "approvable_tables",
+    "compare_register",
     "exact_outputs",
     "export_release",
     "load_indicators",
     "load_policies",
     "publish",
+    "register_of",
     "release_rows",
 ]  # fmt: skip

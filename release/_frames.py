@@ -274,14 +274,15 @@ MINUTES = "__minutes"
 
 def teacher_minutes(frame: PrivateFrame, c: Collapse, link: TeacherLink) -> pl.DataFrame:
     """The minutes of each teacher behind each interior cell of ``c`` (their minutes with the
-    cell's pupils; every row counts 1 without ``link.minutes``). Never released: the teacher
-    rules read it."""
+    cell's pupils; every row counts 1 without ``link.minutes``, and a row whose minutes are
+    unknown counts 1: a class-level build links pupils and teachers per class, not per
+    minute). Never released: the teacher rules read it."""
     rows = _bounded(_filtered(frame, c), c)
     wanted = [*link.on, link.column, *([link.minutes] if link.minutes else [])]
     pairs = rows.select(list(dict.fromkeys([*link.on, *c.by]))).join(
         link.frame._lazy().select(wanted), on=list(link.on)
     )
-    minutes = pl.col(link.minutes).sum() if link.minutes else pl.len()
+    minutes = pl.col(link.minutes).fill_null(1).sum() if link.minutes else pl.len()
     return (
         pairs.group_by([*c.by, link.column])
         .agg(minutes.cast(pl.Float64).alias(MINUTES))

@@ -19,7 +19,9 @@ from api.cli._governance import (
     token_app,
 )
 from api.cli._keys import KeyFileOption, keys_app
+from api.cli._register import register_app
 from api.cli._retention import retention_app
+from api.cli._shred import shred_app
 from linkage._engines import DEFAULT_MEMORY_LIMIT
 
 app = typer.Typer(
@@ -36,6 +38,7 @@ app = typer.Typer(
 
 # Sub-applications (command groups) are registered here, one line each.
 app.add_typer(keys_app, name="keys")
+keys_app.add_typer(shred_app, name="shred")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(project_app, name="project")
@@ -46,6 +49,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(proposal_app, name="proposal")
 app.add_typer(admin_app, name="admin")
 app.add_typer(retention_app, name="retention")
+app.add_typer(register_app, name="register")
 
 
 @app.command()

@@ -81,11 +81,20 @@ def run_build(
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")
+    table.add_column("empty because")
     for name, rows in report.rows.items():
-        table.add_row(name, f"{rows:,}")
+        table.add_row(name, f"{rows:,}", report.empty.get(name, ""))
     console = stdout_console()
     console.print(table)
-    console.print(f"Built from snapshot {report.built_from}. Data directory: {data_dir}")
+    console.print(
+        f"Built from snapshot {report.built_from}, on {report.basis}. Data directory: {data_dir}"
+    )
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    for name, why in report.empty.items():
+        console.print(
+            f"WARNING: {name} is empty: {why}", style="bold red", markup=False, highlight=False
+        )
     done = report.incremental
     if done is not None and "full" in done:
         console.print(f"Built in full: {done['full']}.", markup=False, highlight=False)

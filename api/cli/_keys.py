@@ -1,4 +1,5 @@
-"""``medler keys``: create, rotate and inspect the pseudonymisation key.
+"""``medler keys``: create, rotate and inspect the pseudonymisation key (and shred a version of
+it: ``_shred``).
 
 The commands print the key id, version, creation time and path, never the key itself.
 See docs/how-to/manage-keys.md.
@@ -26,8 +27,8 @@ from pseudonymise import (
 keys_app = typer.Typer(
     name="keys",
     help=(
-        "Create, rotate and inspect the secret key that turns IDs into pseudonyms. The key "
-        "is kept outside the data directory and never printed."
+        "Create, rotate, inspect and shred the secret key that turns IDs into pseudonyms. The "
+        "key is kept outside the data directory and never printed."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -53,8 +53,9 @@ def retention_plan(extracts: Extracts = None, data_dir: DataDir = None) -> None:
     stdout_console().print(table)
     print(f"{len(items)} item(s) expired")
     for left in unfinished(gov):
+        command = "keys shred apply" if left.kind == "key version" else "retention apply"
         print(f"unfinished: {left.kind} {left.name} (proposal {left.proposal}); "
-              f"'medler retention apply --approval {left.proposal}' finishes it")  # fmt: skip
+              f"'medler {command} --approval {left.proposal}' finishes it")  # fmt: skip
 
 
 @retention_app.command("propose")

@@ -9,6 +9,8 @@ Modules
 - ``_convert``: release-layer objects to wire schemas.
 - ``_researchers``: the researcher's routes; ``_overseers``: the DPO's and the office's.
 - ``_dummy``: a synthetic snapshot to serve in dummy mode.
+- ``_register``: the public register, without login: a page (``/register``) and its JSON feed
+  (``/v1/register``).
 - ``_pages``: the DPO's web pages (Jinja2 templates in ``templates/``, no JavaScript).
 - ``_openapi``: the OpenAPI document, made without data (the committed snapshot's source).
 

@@ -1,7 +1,7 @@
 """The FastAPI application: ``/v1`` for researchers, the DPO and the office, with bearer-token
-auth, a request-size limit, per-token rate limits, a limit on failed logins, hardening headers
-(``_headers``), errors mapped in one module, and its documentation served from its own files
-(``_docs``)."""
+auth (the public register, ``/register`` and ``/v1/register``, needs none), a request-size
+limit, per-token rate limits, a limit on failed logins, hardening headers (``_headers``),
+errors mapped in one module, and its documentation served from its own files (``_docs``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service import _docs, _errors, _pages
+from api.service import _docs, _errors, _pages, _register
 from api.service._deps import RateLimiter, Services, ServicesDep, readable_json
 from api.service._headers import SecurityHeaders
 from api.service._overseers import dpo, office
@@ -30,7 +30,8 @@ download released tables; the data protection officer reviews the release log, h
 budgets and the audit chain; the statistics office administers projects, people and tokens.
 
 Only aggregates leave: every answer is a released table, its accuracy, or metadata about
-requests; never a row or a pseudonym. Authenticate with `Authorization: Bearer <token>`.
+requests; never a row or a pseudonym. Authenticate with `Authorization: Bearer <token>`;
+the public register (`GET /v1/register`: approved projects and their releases) needs none.
 Every answer says whether it is about `real` data or `dummy` data (a synthetic snapshot for
 writing queries).
 """
@@ -154,7 +155,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(researchers)
     v1.include_router(dpo)
     v1.include_router(office)
+    v1.include_router(_register.feed)
     app.include_router(v1)
+    app.include_router(_register.page)
     _docs.install(app)
     _pages.install(app)
     return app

@@ -13,12 +13,16 @@ Modules
 - ``_absence``: ``student_months`` and ``student_terms``: absence indicators.
 - ``_teachers``: ``teacher_terms``: certification, experience and turnover per teacher × term.
 - ``_quality``: ``quality``, per school × month: how complete and timely registration is.
+- ``_classes``, ``_class_tables``: for a source with classes but no lessons (OneRoster), who
+  was taught by whom per class and term, and from it ``student_teachers``, ``exposure`` and
+  ``teacher_terms`` with shares of classes, minutes unknown (``linkage/_basis.py`` chooses).
 - ``_calendar``, ``_rates``, ``_bands``: terms and months; the rate and threshold functions;
   the bands (public keys) of absence, merit and experience.
 """
 
 from linkage.build._absence import student_days, student_months, student_terms
 from linkage.build._bands import absence_band, experience_band, merit_band
+from linkage.build._classes import conform
 from linkage.build._exposure import exposure, student_teachers
 from linkage.build._participation import lesson_pupils, lesson_teachers
 from linkage.build._profiles import student_profiles, student_term_teachers
@@ -28,8 +32,8 @@ from linkage.build._tables import open_snapshot, snapshot_files
 from linkage.build._teachers import teacher_terms
 from linkage.build._turnover import turnover
 
-__all__ = ["absence_band", "experience_band", "exposure", "lesson_facts", "lesson_pupils",
-           "lesson_teachers", "merit_band", "open_snapshot", "quality", "snapshot_files",
-           "student_days", "student_lessons", "student_months", "student_profiles",
-           "student_teachers", "student_term_teachers", "student_terms", "teacher_terms",
-           "turnover"]  # fmt: skip
+__all__ = ["absence_band", "conform", "experience_band", "exposure", "lesson_facts",
+           "lesson_pupils", "lesson_teachers", "merit_band", "open_snapshot", "quality",
+           "snapshot_files", "student_days", "student_lessons", "student_months",
+           "student_profiles", "student_teachers", "student_term_teachers", "student_terms",
+           "teacher_terms", "turnover"]  # fmt: skip

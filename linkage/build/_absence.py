@@ -38,6 +38,7 @@ from linkage.build._student_lessons import pick_main_school
 
 SEXES = ("Kvinna", "Man")  # SS 12000's Code_Sex; anything else, or nothing, is Okänt
 UNKNOWN_SEX = "Okänt"
+UNKNOWN_ORGANISER = "unknown"
 
 
 def student_days(student_lessons: ir.Table) -> ir.Table:
@@ -114,18 +115,47 @@ def _with_sex(table: ir.Table, students: ir.Table) -> ir.Table:
     return joined.select(*table.columns, sex=joined.sex.fill_null(UNKNOWN_SEX))
 
 
+def school_organisers(schools: ir.Table) -> ir.Table:
+    """One row per school code of the canonical ``schools``: its ``organiser_type``, or
+    ``unknown`` when its school units disagree or none has one."""
+    if "organiser_type" not in schools.columns:  # a snapshot ingested before it was derived
+        return (
+            schools.select("school_code")
+            .distinct()
+            .mutate(organiser_type=ibis.literal(UNKNOWN_ORGANISER))
+        )
+    kind = schools.organiser_type
+    return schools.group_by("school_code").aggregate(
+        organiser_type=ibis.ifelse(kind.nunique() == 1, kind.max(), UNKNOWN_ORGANISER)
+    )
+
+
+def _with_organiser(table: ir.Table, schools: ir.Table) -> ir.Table:
+    """``table`` with its school's ``organiser_type``: ``unknown`` for a school not in
+    ``schools``."""
+    kinds = school_organisers(schools)
+    joined = table.left_join(kinds, table.school_code == kinds.school_code)
+    return joined.select(
+        *table.columns, organiser_type=joined.organiser_type.fill_null(UNKNOWN_ORGANISER)
+    )
+
+
 def student_months(
-    student_lessons: ir.Table, students: ir.Table, days: ir.Table | None = None
-) -> ir.Table:
-    """``students``: the canonical students (their sex); ``days``:
-    ``student_days(student_lessons)``, or the same already computed."""
+    student_lessons: ir.Table, students: ir.Table, days: ir.Table | None = None, *,
+    schools: ir.Table,
+) -> ir.Table:  # fmt: skip
+    """``students``: the canonical students (their sex); ``schools``: the canonical schools
+    (their organiser type); ``days``: ``student_days(student_lessons)``, or the same already
+    computed."""
     days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "month"]
     terms = days.group_by(key).aggregate(term=days.term.max())
     joined = _with_sex(_sums(days, key).join(terms, key), students)
+    joined = _with_organiser(joined, schools)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "term", "school_code", "grade", "sex", *COUNTS, **_rates(joined),
+        *key, "term", "school_code", "grade", "sex", "organiser_type", *COUNTS,
+        **_rates(joined),
         days_absent=joined.days_absent,
         over_20_percent=over_percent(absent, joined.reported_minutes, MONTH_ALERT_PERCENT),
     )  # fmt: skip
@@ -133,7 +163,7 @@ def student_months(
 
 def student_terms(
     student_lessons: ir.Table, months: ir.Table, student_register: ir.Table,
-    students: ir.Table, days: ir.Table | None = None,
+    students: ir.Table, days: ir.Table | None = None, *, schools: ir.Table,
 ) -> ir.Table:  # fmt: skip
     days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "term"]
@@ -142,10 +172,11 @@ def student_terms(
     )
     register = student_register.select("student_pid", "merit_value")
     joined = _with_sex(_sums(days, key).join(alert, key), students)
+    joined = _with_organiser(joined, schools)
     joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "school_code", "grade", "sex", *COUNTS, **_rates(joined),
+        *key, "school_code", "grade", "sex", "organiser_type", *COUNTS, **_rates(joined),
         persistent_absence=persistent(absent, joined.reported_minutes),
         severe_absence=severe(absent, joined.reported_minutes),
         any_month_over_20_percent=joined.any_month_over_20_percent,

@@ -78,7 +78,19 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
         regular=(~taught.substitute).any(),
         certified_minutes=ibis.ifelse(is_certified, taught.minutes, 0).sum(),
     )
+    return teacher_rows(
+        t,
+        per_term.mutate(certified_share=rate(per_term.certified_minutes, per_term.minutes)).drop(
+            "certified_minutes"
+        ),
+    )
 
+
+def teacher_rows(t: dict[str, ir.Table], per_term: ir.Table) -> ir.Table:
+    """The rows of ``teacher_terms`` from what was taught per ``KEY`` (``year, lessons,
+    minutes, substitute_lessons, regular, certified_share``): the register's figures, whether
+    the teacher leaves, and the school's turnover. Shared by the lesson-level and the
+    class-level build (``_classes``)."""
     register = t["teacher_register"].select(
         "teacher_pid", "legitimated", "experience_years", "arrival_year"
     )
@@ -96,7 +108,7 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
     next_year = ibis.date(joined.year + 1, 8, 1)
     rows = joined.select(
         *KEY, "lessons", "minutes", "substitute_lessons", "regular",
-        certified_share=rate(joined.certified_minutes, joined.minutes),
+        certified_share=joined.certified_share,
         legitimated=joined.legitimated,
         experience_years=joined.experience_years,
         experience_band=experience_band(joined.experience_years),

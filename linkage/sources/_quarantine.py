@@ -3,9 +3,10 @@
 An entry names the resource, the file, the record's position in it (1-based), the field and
 the reason. ``shape`` is a redacted form of the offending value: every digit becomes ``9`` and
 every letter ``A`` (``19990101-1234`` → ``99999999-9999``), so the kind of mistake shows
-without the value. ``outcome`` says what happened to the record: ``quarantined`` (set aside)
-or ``kept-local`` (kept, with a source-local pseudonym, because its person ID could not be
-linked).
+without the value. ``outcome`` says what happened to the record: ``quarantined`` (set aside),
+``kept-local`` (kept, with a source-local pseudonym, because its person ID could not be
+linked), or ``kept-unknown`` (a school unit kept whose organiser type could not be derived: it
+is ``unknown``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from linkage._canonical import QUARANTINE_SCHEMA
 
 QUARANTINED = "quarantined"
 KEPT_LOCAL = "kept-local"
+KEPT_UNKNOWN = "kept-unknown"
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[^\W\d_]")
 

@@ -672,7 +672,7 @@ class Governance:
             ))  # fmt: skip
         self._audit(actor, "project created", project,
                     {"title": title, "purpose": purpose, "legal_basis": legal_basis,
-                     "tables": dict(tables),
+                     "organisation": organisation, "tables": dict(tables),
                      "regimes": regimes,
                      "valid_from": valid_from, "valid_to": valid_to})  # fmt: skip
 

@@ -236,7 +236,7 @@ def test_every_indicator_is_written_with_its_plot_and_the_report(published: Publ
         )
     assert "Disclosure control: a cell of fewer than 10 pupils is suppressed" in report
     assert "Disclosure control: a cell of fewer than 10 teachers is suppressed" in report
-    assert "9 of 9 tables" in report
+    assert "10 of 10 tables" in report
     assert not list(out.rglob("*.partial"))
 
 
@@ -279,6 +279,36 @@ def test_released_values_are_those_of_the_research_table(published: Publication)
     )
     assert cells.height > 10
     assert (cells["ratio_certified_minutes_minutes"] - cells["direct"]).abs().max() < 1e-9
+
+
+def test_absence_by_organiser_type_is_that_of_the_research_table(
+    published: Publication,
+) -> None:
+    """The synthetic municipality has municipal schools and one independent (aktiebolag)
+    school: both kinds are released, each cell equal to a direct computation."""
+    terms = _research(published.office, "student_terms")
+    expected = terms.group_by("organiser_type", "term").agg(
+        pl.col("student_pid").n_unique().alias("n"),
+        pl.col("absence_rate_reported").clip(0, 1).mean().alias("reported"),
+        pl.col("absence_rate_planned").clip(0, 1).mean().alias("planned"),
+    )
+    table = pl.read_csv(published.out / "absence_by_organiser_type.csv")
+    assert set(table["organiser_type"]) <= {
+        "municipal", "independent", "regional", "state", "unknown"
+    }  # fmt: skip
+    got = _released(published.out, "absence_by_organiser_type").join(
+        expected, on=["organiser_type", "term"]
+    )
+    assert set(got["organiser_type"]) == {"municipal", "independent"}
+    assert got.height == expected.height
+    assert (got["count_students"] == got["n"]).all()
+    for column, direct in (
+        ("mean_absence_rate_reported", "reported"),
+        ("mean_absence_rate_planned", "planned"),
+    ):
+        assert (got[column] - got[direct]).abs().max() < 1e-9, column
+    report = (published.out / "report.md").read_text(encoding="utf-8")
+    assert "Absence by organiser type" in report
 
 
 def test_every_table_has_its_release_in_the_audit_log(published: Publication) -> None:

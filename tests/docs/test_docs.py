@@ -501,8 +501,8 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     assert re.search(r"absence-2027\s*│\s*approved\s*│", out)
     assert_token_file(office.folder / "eva.token")
     # the official tables, published twice: the second time, every table is the earlier release
-    assert out.count("Published 9 of 9 official tables to official") == 2
-    assert len(re.findall(r"│ released │ r-\S+ \(earlier\)", out)) == 9
+    assert out.count("Published 10 of 10 official tables to official") == 2
+    assert len(re.findall(r"│ released │ r-\S+ \(earlier\)", out)) == 10
     official = office.folder / "official"
     assert {p.name for p in official.glob("*.csv")} == {
         f"{i.name}.csv" for i in load_indicators().indicators
@@ -512,6 +512,15 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     ).read_text(encoding="utf-8")
     assert (office.folder / "keys" / "medler-key.json").exists()
     assert not (office.folder.parent / f"{office.folder.name}-home" / ".config").exists()
+    # an old key version retired: shredded once nothing in use was made with it
+    assert re.search(r"shredded: key mk-\S+ \(version 1\); unlinkable now: canonical "
+                     r"snapshot \S+, canonical snapshot \S+, canonical snapshot \S+, "
+                     r"research snapshot \S+", out)  # fmt: skip
+    # the register: both projects, each official table released once, and it agrees with the
+    # chain
+    tables = len(load_indicators().indicators)
+    assert f"2 project(s), {tables} release(s); anchor " in out
+    assert "the register agrees with the audit chain up to record " in out
 
 
 @pytest.mark.slow
@@ -528,6 +537,7 @@ def test_the_dpo_tutorial_runs(office: Office, tmp_path: Path) -> None:
     assert "request 3: released as r-" in out
     assert "request 4: rejected" in out
     assert re.search(r"audit log verified: \d+ records, unbroken", out)
+    assert "the register agrees with the audit chain up to record " in out
     witness = (folder / "witness.txt").read_text(encoding="utf-8").strip()
     assert re.fullmatch(r"\d+:[0-9a-f]{64}", witness)
     skipped = [b for b in blocks(TUTORIALS / "dpo.md") if b.skip is not None]

@@ -93,8 +93,8 @@ def _tables() -> dict[str, object]:
 def built() -> tuple[dict[tuple[int, str], dict[str, object]], dict[int, dict[str, object]]]:
     t = _tables()
     sl = student_lessons(t)
-    months = student_months(sl, t["students"])
-    terms = student_terms(sl, months, t["student_register"], t["students"])
+    months = student_months(sl, t["students"], schools=t["schools"])
+    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
     by_month = {(r["student_pid"], r["month"]): r for r in dicts(months)}
     by_term = {r["student_pid"]: r for r in dicts(terms)}
     return by_month, by_term  # type: ignore[return-value]
@@ -163,8 +163,10 @@ def test_fifteen_days_absent() -> None:
         attendance="\n".join(attendance),
     )
     sl = student_lessons(t)
-    months = student_months(sl, t["students"])
-    (row,) = dicts(student_terms(sl, months, t["student_register"], t["students"]))
+    months = student_months(sl, t["students"], schools=t["schools"])
+    (row,) = dicts(
+        student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    )
     assert (row["days_absent"], row["many_days_absent"]) == (15, True)
 
 
@@ -182,8 +184,8 @@ def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
     """
     )["students"]
     sl = student_lessons(t)
-    months = student_months(sl, t["students"])
-    terms = student_terms(sl, months, t["student_register"], t["students"])
+    months = student_months(sl, t["students"], schools=t["schools"])
+    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
     expected = {1: "Kvinna", 2: "Man", 3: "Okänt", 4: "Okänt"}
     assert {r["student_pid"]: r["sex"] for r in dicts(terms)} == expected
     assert {(r["student_pid"], r["sex"]) for r in dicts(months)} == {
@@ -197,7 +199,52 @@ def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
 def test_a_pupil_missing_from_the_students_table_is_of_unknown_sex() -> None:
     t = _tables()  # no students table: every pupil is missing from it
     sl = student_lessons(t)
-    months = student_months(sl, t["students"])
-    terms = student_terms(sl, months, t["student_register"], t["students"])
+    months = student_months(sl, t["students"], schools=t["schools"])
+    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
     assert {r["sex"] for r in dicts(terms)} == {"Okänt"}
     assert len(dicts(terms)) == 4
+
+
+def _two_schools(schools: str) -> dict[str, object]:
+    """Pupil 1's lessons at school 12345678, pupils 2-4's at school 87654321."""
+    t = _tables()
+    t["activities"] = spec_tables(
+        activities="""
+            activity_pid | school_code | syllabus_pid
+            11           | 12345678    | 901
+            12           | 87654321    | 901
+        """
+    )["activities"]
+    t["schools"] = spec_tables(schools=schools)["schools"]
+    return t
+
+
+def _organisers(t: dict[str, object]) -> tuple[dict[int, str], set[tuple[int, str]]]:
+    sl = student_lessons(t)
+    months = student_months(sl, t["students"], schools=t["schools"])
+    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    by_term = {r["student_pid"]: r["organiser_type"] for r in dicts(terms)}
+    by_month = {(r["student_pid"], r["organiser_type"]) for r in dicts(months)}
+    return by_term, by_month
+
+
+def test_organiser_type_is_that_of_the_pupil_s_school() -> None:
+    by_term, by_month = _organisers(_two_schools("""
+        school_code | organiser_type
+        12345678    | independent
+        87654321    | state
+    """))  # fmt: skip
+    assert by_term == {1: "independent", 2: "state", 3: "state", 4: "state"}
+    assert by_month == {(1, "independent"), (2, "state"), (3, "state"), (4, "state")}
+
+
+def test_organiser_type_is_unknown_for_a_missing_or_ambiguous_school() -> None:
+    """12345678 is not in the schools table; two school units with the code 87654321 name
+    different kinds of organiser. Neither is guessed."""
+    by_term, by_month = _organisers(_two_schools("""
+        school_code | organiser_type
+        87654321    | municipal
+        87654321    | state
+    """))  # fmt: skip
+    assert by_term == dict.fromkeys((1, 2, 3, 4), "unknown")
+    assert {kind for _, kind in by_month} == {"unknown"}

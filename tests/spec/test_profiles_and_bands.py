@@ -118,8 +118,8 @@ def built() -> dict[str, list[dict[str, object]]]:
     taught = lesson_teachers(t)
     met = student_teachers(sl, taught)
     exposed = exposure(sl, met, turnover(t, sl, taught))
-    months = student_months(sl, t["students"])
-    terms = student_terms(sl, months, t["student_register"], t["students"])
+    months = student_months(sl, t["students"], schools=t["schools"])
+    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
     term_teachers = student_term_teachers(met)
     profiles = student_profiles(exposed, terms, term_teachers)
     return {name: dicts(table) for name, table in [

@@ -9,7 +9,8 @@ Modules
 - ``_people``: users, roles, user profiles and demographics → students, enrolments, staff.
 - ``_classes``: classes and enrollments → groups, syllabuses, activities and their members.
 
-OneRoster carries no lessons and no attendance: those tables stay empty (docs/reference/
+OneRoster carries no lessons and no attendance: those tables stay empty, and the build links
+pupils and teachers per class and term instead (``linkage/_basis.py``; docs/reference/
 oneroster.md).
 """
 

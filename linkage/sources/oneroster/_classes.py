@@ -8,10 +8,12 @@
   ``Domain.SCHOOL_LOCAL_ID`` with the scope ``syllabus``. The subject code is the first of the
   class's ``subjectCodes``, else the course's, else the class's ``subjects``, else the
   course's. Subject codes are public keys and are kept as they are.
-- A student enrollment is a **group membership**; a staff enrollment (teacher,
-  administrator, aide, proctor…) is an **activity teacher**, under the teacher's duty at the
-  class's school. ``primary`` has no column in ``activity_teachers``: it is counted in the
-  warnings.
+- A student enrollment is a **group membership**; a ``teacher`` enrollment is an **activity
+  teacher**, under the teacher's duty at the class's school: the class-level build links every
+  pupil of the class with it. Another staff enrollment (administrator, aide, proctor…) is
+  accepted and gives its user a duty at the class's school, but is not a teaching link (an aide
+  is not the pupils' teacher); the warnings count them. ``primary`` has no column in
+  ``activity_teachers``: it is counted in the warnings.
 - A class of an unknown school, or an enrollment of an unknown class or user, is quarantined;
   an enrollment whose role does not match the user (a teacher enrolled as a student) too.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linkage.sources.oneroster import _fields as f
-from linkage.sources.oneroster._people import STAFF_ROLES, STUDENT, DutyKey, People
+from linkage.sources.oneroster._people import STAFF_ROLES, STUDENT, TEACHER, DutyKey, People
 from linkage.sources.oneroster._reader import Row
 from pseudonymise import Domain
 
@@ -54,6 +56,7 @@ class Classes:
         self.memberships: list[dict[str, Any]] = []
         self.teacher_rows: list[tuple[DutyKey, dict[str, Any]]] = []
         self._primary = 0
+        self._not_teaching = 0
         self._several_codes = 0
 
     def read(self, progress: Callable[[str, int], None] | None) -> None:
@@ -65,6 +68,12 @@ class Classes:
             self.ingest.warnings.append(
                 f"activity_teachers has no column for OneRoster's 'primary' flag: "
                 f"{self._primary} primary teacher enrollments are not marked as such"
+            )
+        if self._not_teaching:
+            self.ingest.warnings.append(
+                f"{self._not_teaching} staff enrollments with a role other than teacher (aide, "
+                "administrator, proctor…) give their staff a duty at the class's school but are "
+                "not teaching links: their classes' pupils are not linked to them"
             )
         if self._several_codes:
             self.ingest.warnings.append(
@@ -223,6 +232,9 @@ class Classes:
             if user not in people.staff:
                 raise f.BadField("userSourcedId", "a student, not staff")
             key = people.duty(user, org, STAFF_ROLES[role.lower()])
+            if role.lower() != TEACHER:
+                self._not_teaching += 1
+                return
             self.teacher_rows.append(
                 (
                     key,

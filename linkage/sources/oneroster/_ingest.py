@@ -47,13 +47,13 @@ from linkage.sources.oneroster._reader import (
     read_rows,
 )
 from medler.errors import InputFileError, MedlerInternalError
-from pseudonymise import CollisionError, Domain, IdPolicy, Pseudonymiser
+from pseudonymise import CollisionError, Domain, IdPolicy, OrganiserType, Pseudonymiser
 
 NO_LESSONS = (
     "OneRoster has no lesson times and no attendance: the lessons, attendance and "
-    "absence_notices tables are empty, and lesson-level exposure, absence rates and "
-    "substitutes cannot be built from this source; the class-level links (classes, their "
-    "pupils and teachers) are in group_memberships and activity_teachers"
+    "absence_notices tables are empty; 'medler build' links pupils and teachers per class "
+    "and term instead (exposure weighted by classes, not minutes), and leaves "
+    "student_lessons, the absence tables, student_profiles and quality empty"
 )
 _OUT_OF_SCOPE = (
     "lineItems",
@@ -294,11 +294,17 @@ class OneRosterIngest:
                 "municipality_code": None,
                 "organisation_type": "school",
                 "school_types": None,
+                "organiser_type": OrganiserType.UNKNOWN.value,
             }
             for o in self.orgs.values()
             if o.type == "school"
         ]
         self.write("schools", rows, "orgs.csv")
+        if rows:  # OneRoster has no organisation number, nor any other sign of the organiser
+            self.warnings.append(
+                f"{len(rows):,} school units have no organiser type (they are counted as "
+                "'unknown'): OneRoster's orgs.csv does not say who runs a school"
+            )
 
     # --- the whole set ---------------------------------------------------------------------------
     def check_manifest(self) -> None:

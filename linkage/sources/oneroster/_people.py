@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from linkage.sources.oneroster._ingest import OneRosterIngest
 
 STUDENT = "student"
+TEACHER = "teacher"
 STAFF_ROLES = {
     r.lower(): r
     for r in (

@@ -19,6 +19,9 @@ Rules:
   instead (``{"person": …}``) has each such link set aside with a reason naming the switch;
   with ``--compat activity-teachers-as-person`` it is read as that person's duty at the
   activity's organisation, or their only duty.
+- A school unit's organiser type (municipal, independent, regional, state) is derived from
+  the organisation number of the ``Huvudman`` above it (``_organisers``); where it cannot be,
+  it is ``unknown``, the school unit is kept, and the reason is recorded and counted.
 - Dropped at the door: names, e-mail, eduPersonPrincipalNames, photos, addresses, phone
   numbers, signatures, group and activity display names, comments and absence reasons. The
   birth date becomes a birth year; the security marking becomes a flag.
@@ -40,9 +43,10 @@ from linkage._canonical import SCHEMAS
 from linkage._snapshot import SnapshotWriter
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._compat import ACTIVITY_TEACHERS_AS_PERSON
-from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
+from linkage.sources._quarantine import KEPT_LOCAL, KEPT_UNKNOWN, Quarantine
 from linkage.sources.ss12000 import _fields as f
 from linkage.sources.ss12000._dedupe import deduplicate_attendance
+from linkage.sources.ss12000._organisers import OrgNode, find_organiser_type, org_node
 from linkage.sources.ss12000._reader import (
     OPTIONAL_RESOURCES,
     RESOURCES,
@@ -77,6 +81,9 @@ class Ss12000Ingest:
     # what was accepted, by source id
     schools: dict[str, str] = field(default_factory=dict)  # school unit → school code
     organisations: set[str] = field(default_factory=set)
+    # organisations as the organiser walk needs them, and school rows waiting for their kind
+    _org_nodes: dict[str, OrgNode] = field(default_factory=dict)
+    _school_rows: list[tuple[str, str, int, Row]] = field(default_factory=list)
     students: dict[str, int] = field(default_factory=dict)  # person id → student_pid
     staff: dict[str, int] = field(default_factory=dict)  # person id → teacher_pid
     duties: dict[str, tuple[int, int]] = field(default_factory=dict)  # → (duty_pid, teacher_pid)
@@ -136,6 +143,8 @@ class Ss12000Ingest:
                 and not (self.delivery and resource in BULK)
             ):
                 self.alerts.append(f"the extract has no '{resource}' resource")
+            if resource == "organisations":
+                self._settle_schools()
             if resource == "duties":
                 self._settle_staff()
         if self._stale:
@@ -255,7 +264,6 @@ class Ss12000Ingest:
 
     # --- organisations -------------------------------------------------------------------------
     def _page_organisations(self, page: Page, count: ResourceCount) -> None:
-        rows = []
         for position, record in self._records(page, count, "organisations"):
             try:
                 rid = f.record_id(record)
@@ -271,15 +279,42 @@ class Ss12000Ingest:
                 continue
             count.accepted += 1
             self.organisations.add(rid)
+            self._org_nodes[rid] = org_node(record, str(org_type))
             if code:
                 self.schools[rid] = code
-                rows.append({
+                self._school_rows.append((rid, page.source_file, position, {
                     "school_code": code,
                     "municipality_code": f.text(record, "municipalityCode"),
                     "organisation_type": org_type,
                     "school_types": ",".join(str(t) for t in types),
-                })  # fmt: skip
-        self._write("schools", rows, page)
+                }))  # fmt: skip
+
+    def _settle_schools(self) -> None:
+        """Once every organisation is read: each school unit's organiser kind, from the chain
+        of parents up to its Huvudman (``_organisers``); the schools are written then. A school
+        unit whose kind is unknown is kept, named in the quarantine table (``kept-unknown``)
+        with the field and reason, and counted in a warning."""
+        by_file: dict[str, list[Row]] = {}
+        unknown: dict[str, int] = {}
+        for rid, source_file, position, row in self._school_rows:
+            found = find_organiser_type(rid, self._org_nodes)
+            row["organiser_type"] = found.organiser_type.value
+            if found.reason is not None:
+                unknown[found.reason] = unknown.get(found.reason, 0) + 1
+                self.quarantine.add("organisations", source_file, position,
+                                    found.field or "parentOrganisation", found.reason,
+                                    outcome=KEPT_UNKNOWN)  # fmt: skip
+            by_file.setdefault(source_file, []).append(row)
+        for source_file, rows in by_file.items():
+            self._write("schools", rows, Page(source_file, []))
+        self._school_rows, self._org_nodes = [], {}
+        if unknown:
+            total = sum(unknown.values())
+            reasons = "; ".join(f"{n:,}: {reason}" for reason, n in sorted(unknown.items()))
+            self.warnings.append(
+                f"{total:,} school units have no organiser type (they are counted as "
+                f"'unknown'; the quarantine table names each, as kept-unknown): {reasons}"
+            )
 
     # --- persons -------------------------------------------------------------------------------
     def _page_persons(self, page: Page, count: ResourceCount) -> None:

@@ -20,6 +20,7 @@ from linkage.sources.synthetic._curriculum import (
     teacher_family,
 )
 from linkage.sources.synthetic._ids import IdAllocator, IssuedId
+from linkage.sources.synthetic._organisers import plant_organisers
 from linkage.sources.synthetic._population import (
     ADJUSTED_SCHEDULE_SHARE,
     CLASS_CHANGE_SHARE,
@@ -478,12 +479,13 @@ class _Builder:
 
     def finish(self) -> Municipality:
         grades9, merit = grade_nine(self.pupils, self.pupil_rng)
+        organisers = plant_organisers(self.seed, "2599", "Exempelby kommun", self.schools)
         return Municipality(
             seed=self.seed,
             year=self.year,
-            uuid=uuid_of(self.seed, "organiser", 0),
+            uuid=organisers[0].uuid,
             municipality_code="2599",
-            name="Exempelby kommun",
+            name=organisers[0].name,
             schools=self.schools,
             pupils=self.pupils,
             groups=self.groups,
@@ -493,4 +495,5 @@ class _Builder:
             pupil_exceptions=self.exceptions,
             grade9_grades=grades9,
             merit=merit,
+            organisers=organisers,
         )

@@ -73,6 +73,18 @@ class School:
     ses: float  # the school's socio-economic index (mean 0, sd 1)
     unreported_rate: float  # share of lessons whose attendance is never registered
     late_report_rate: float
+    organiser: int = 0  # index into Municipality.organisers
+
+
+@dataclass(frozen=True)
+class Organiser:
+    """A school organiser (huvudman): the municipality itself, or an independent or state one.
+    ``organiser_type`` is what medler derives from ``organisation_number``."""
+
+    uuid: str
+    name: str
+    organisation_number: str  # NNNNNN-NNNN, with its Luhn check digit
+    organiser_type: str
 
 
 @dataclass
@@ -173,6 +185,7 @@ class Municipality:
     pupil_exceptions: list[tuple[int, int, bool, int | None]]
     grade9_grades: dict[int, dict[str, str]]
     merit: dict[int, float]
+    organisers: list[Organiser] = field(default_factory=list)  # the first is the municipality
 
     def day(self, index: int) -> dt.date:
         return self.year.teaching_days[index]

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from linkage.sources.synthetic._curriculum import LANGUAGES, SUBJECTS, school_type
-from linkage.sources.synthetic._ids import with_check_digit
 from linkage.sources.synthetic._population import Municipality, Teacher
 from linkage.sources.synthetic._uuids import uuid_of
 
@@ -44,16 +43,18 @@ def syllabus_uuids(m: Municipality) -> dict[tuple[str, str, str | None], str]:
 
 
 def organisations(m: Municipality) -> Iterator[dict[str, Any]]:
-    org_number = with_check_digit(f"21{m.municipality_code}00" + "123")[2:]
-    yield {
-        "id": m.uuid,
-        "meta": _meta(m),
-        "displayName": m.name,
-        "organisationType": "Huvudman",
-        "organisationNumber": f"{org_number[:6]}-{org_number[6:]}",
-        "municipalityCode": m.municipality_code,
-        "startDate": "1971-01-01",
-    }
+    """The organisers (``Huvudman``, with their organisation numbers), then the school units,
+    each naming its organiser as ``parentOrganisation``."""
+    for organiser in m.organisers:
+        yield {
+            "id": organiser.uuid,
+            "meta": _meta(m),
+            "displayName": organiser.name,
+            "organisationType": "Huvudman",
+            "organisationNumber": organiser.organisation_number,
+            "municipalityCode": m.municipality_code,
+            "startDate": "1971-01-01",
+        }
     for school in m.schools:
         types = (["FKLASS"] if 0 in school.grades else []) + (
             ["GR"] if any(g > 0 for g in school.grades) else []
@@ -66,7 +67,7 @@ def organisations(m: Municipality) -> Iterator[dict[str, Any]]:
             "schoolUnitCode": school.unit_code,
             "schoolTypes": types,
             "municipalityCode": m.municipality_code,
-            "parentOrganisation": {"id": m.uuid},
+            "parentOrganisation": {"id": m.organisers[school.organiser].uuid},
             "email": f"{school.name.split()[0].lower()}@exempelby.se",
             "startDate": "2001-07-01",
         }

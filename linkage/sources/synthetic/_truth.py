@@ -116,6 +116,10 @@ class TruthAccumulator:
                 **extra_counts,
                 **c,
                 "schools": len(m.schools),
+                "schools_by_organiser_type": {
+                    kind: sum(m.organisers[x.organiser].organiser_type == kind for x in m.schools)
+                    for kind in sorted({o.organiser_type for o in m.organisers})
+                },
                 "pupils": len(m.pupils.uuid),
                 "teachers": len(regular),
                 "substitute_teachers": sum(t.substitute for t in m.teachers),

@@ -44,7 +44,7 @@ def both(
 ) -> Iterator[tuple[dict[str, pl.DataFrame], ...]]:
     monkeypatch = pytest.MonkeyPatch()
     data = build_research_data(tmp_path_factory.mktemp("spark"),
-                               SynthConfig(students=400, seed=5, weeks=3))  # fmt: skip
+                               SynthConfig(students=900, seed=5, weeks=3))  # fmt: skip
     duck = _tables(data)
     # results over the direct-result limit are fetched from the driver's block manager, the
     # path a larger build takes: make every result take it
@@ -77,6 +77,17 @@ def _same(name: str, left: pl.DataFrame, right: pl.DataFrame) -> None:
 def test_spark_builds_the_same_table(both: tuple[dict[str, pl.DataFrame], ...], name: str) -> None:
     duck, spark = both
     _same(name, duck[name], spark[name])
+
+
+def test_the_organiser_types_compared_are_several(
+    both: tuple[dict[str, pl.DataFrame], ...],
+) -> None:
+    """Three schools, one of them independent: the comparison of organiser_type is not one of
+    a column holding a single value."""
+    duck, spark = both
+    for tables in (duck, spark):
+        for name in ("student_terms", "student_months"):
+            assert set(tables[name]["organiser_type"]) == {"municipal", "independent"}, name
 
 
 def test_an_unreachable_master_says_what_to_check(
