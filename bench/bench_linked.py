@@ -86,6 +86,9 @@ def _build_history(engine: ReleaseEngine, wanted: int) -> int:
         try:
             engine.release(QuerySpec.model_validate(next(specs)), "bench", project="history")
             outputs += 1
+            if outputs % 25 == 0:
+                print(f"  {outputs} outputs after {time.perf_counter() - started:.0f} s",
+                      flush=True)  # fmt: skip
         except QueryRefused:
             refused += 1
     history = engine._histories[("history", "student_terms")]

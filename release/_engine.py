@@ -238,7 +238,8 @@ class ReleaseEngine:
         cells, risk = list(fitted.cells), fitted.risk
         history = self._history(project, resolved, frame, snapshot)
         extended = history.extend(frame, _output(name, resolved.collapse, spec, cells))
-        exposed = audit(extended, min_students=sdc.min_students)
+        checked = audit(extended, min_students=sdc.min_students)
+        exposed, extended = checked.finding, checked.history
         if exposed is not None and "linked" not in waive:
             earlier = [n for n in exposed.outputs if n != name]
             with_ = f"the project's output {', '.join(earlier)}" if earlier else "itself"

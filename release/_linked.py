@@ -57,6 +57,9 @@ LP_TOLERANCE = 1e-6
 SAMPLED_VERTICES = 4  # random weightings of the targets, each pushed up and down, per audit
 PUSH_ROUNDS = 6  # rounds of points aimed at the targets not yet spread wide enough
 SEED = 20261206
+FEW_TARGETS = 8  # fewer targets left than this: solve each, without sampling first
+POOL = 256  # feasible points kept from one audit for the next
+POINT_TOLERANCE = 1e-7  # relative: a kept point still reproduces a figure
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What one audit learnt, for the audit of the next output: feasible points (``shares``:
+    atoms × points, each atom's size at the point as a share of its true size, so that an
+    atom split by the next output passes its share on to its parts) and the exact widths the
+    audit solved or inherited, by ``_key`` (a group named by its first atom)."""
+
+    shares: np.ndarray
+    widths: dict[bytes, float]
+
+
+@dataclass(frozen=True, eq=False)
 class History:
     """The common refinement of a sequence of outputs: which atom each person is in, how many
     persons each atom holds, and per output two matrices: ``incidence`` (its interior cells ×
@@ -85,6 +99,9 @@ class History:
     incidence: tuple[csr_matrix, ...] = ()
     figures: tuple[csr_matrix, ...] = ()
     hidden: tuple[csr_matrix, ...] = ()
+    parent: np.ndarray | None = None  # each atom's atom in the history this one extends
+    prior: Evidence | None = None  # what the audit of that history learnt
+    evidence: Evidence | None = None  # what the audit of this one learnt (``audit``)
 
     @classmethod
     def start(cls, frame: PrivateFrame, unit: str) -> History:
@@ -113,6 +130,8 @@ class History:
             incidence=(*(m.tocsc()[:, parent].tocsr() for m in self.incidence), incidence),
             figures=(*self.figures, figures),
             hidden=(*self.hidden, hidden),
+            parent=parent,
+            prior=self.evidence,
         )
 
     def renamed(self, name: str) -> History:
@@ -175,11 +194,27 @@ class Finding:
     width: float = 0.0
 
 
-def audit(history: History, *, min_students: int) -> Finding | None:
+@dataclass(frozen=True)
+class Audit:
+    """An audit's outcome: the ``finding`` (None when the outputs pin nobody down), the
+    ``history`` with what the audit learnt kept for the next one (``Evidence``; partial when
+    the audit stopped at a finding, and still true), and how each
+    target was settled: by the known feasible points, by a width remembered from the last
+    audit, or by linear programmes (``programmes`` counts them)."""
+
+    finding: Finding | None
+    history: History
+    targets: int = 0
+    by_points: int = 0
+    by_memory: int = 0
+    programmes: int = 0
+
+
+def audit(history: History, *, min_students: int) -> Audit:
     """An atom of 1 to ``min_students − 1`` persons, or a suppressed cell of any output, that
     the last output together with the earlier ones narrows to an interval narrower than
     ``min_students`` and narrower than either the earlier outputs or the last output alone
-    leave it; None when there is none.
+    leave it; its ``finding`` is None when there is none.
 
     Why "narrower than either alone": a single table is protected by its own cell rules
     (thresholds, dominance, secondary suppression), as in every table builder; what only the
@@ -187,41 +222,181 @@ def audit(history: History, *, min_students: int) -> Finding | None:
     one table (a pupil in many subjects) form atoms of their combination of cells, and counts
     of two such cells can differ by one pupil in a single table; a later table that shows
     nothing new about that pupil is not refused for it, and one that does (splits the pupil
-    off by an attribute) is."""
+    off by an attribute) is.
+
+    The audit of a long history is incremental. The last audit's feasible points that
+    reproduce the new output's figures too are feasible points of the new system, and they
+    alone show most targets wide enough. A target the earlier outputs left narrow has a
+    width remembered from the last audit; when the known points spread it that far, the new
+    output did not narrow it (the joint width can only be smaller than the earlier one, and
+    it is at least the spread), so it is not refused and no programme is solved. Only what
+    is left goes through the programmes, exactly as without a history."""
     blocks = [f @ m for f, m in zip(history.figures, history.incidence, strict=True)]
-    if len(blocks) < 2:
-        return None
+    if not blocks:
+        return Audit(None, history)
     joint = _System(blocks, history.sizes)
-    if joint.empty:
-        return None
-    small = joint.small(min_students)
-    earlier = _System(blocks[:-1], history.sizes)
-    alone = _System(blocks[-1:], history.sizes)
-    targets = [_unit(len(history.sizes), int(joint.groups[g])) for g in small]
-    for hidden, incidence in zip(history.hidden, history.incidence, strict=True):
-        targets += list((hidden @ incidence).toarray())
-    unique: dict[bytes, np.ndarray] = {}
-    for target in targets:  # the same target as far as the figures can tell: the same width
-        unique.setdefault(joint.signature(target), target)
-    candidates = list(unique.values())
-    joint.sample(candidates, width=float(min_students))
-    compared = False
-    for target in candidates:
-        if joint.certainly_wide(target, min_students - LP_TOLERANCE):
-            continue
-        width = joint.width(target)
-        if width >= min_students - LP_TOLERANCE:
-            continue
-        if not compared:  # only now are the earlier outputs and the new one alone needed
-            earlier.sample(candidates, width=float(min_students))
-            alone.sample(candidates, width=float(min_students))
-            compared = True
+    joint.seed(_rescued(_pool(history), history.sizes, blocks[-1]))
+    if len(blocks) < 2 or joint.empty:
+        return Audit(None, replace(history, evidence=joint.evidence({})))
+    tolerance = LP_TOLERANCE
+    small = joint.groups[joint.small(min_students)]
+    units = csr_matrix((np.ones(len(small)), (np.arange(len(small)), small)),
+                       shape=(len(small), len(history.sizes)))  # fmt: skip
+    hidden = [h @ m for h, m in zip(history.hidden, history.incidence, strict=True)]
+    every = vstack([units, *hidden]).tocsr()
+    every.sum_duplicates()
+    every.eliminate_zeros()
+    least, most = joint.bounds(every)
+    # the same target as far as the figures can tell: the same width
+    first: dict[bytes, int] = {}
+    for row in range(every.shape[0]):
+        first.setdefault(_key(least, most, row, joint.groups), row)
+    rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    targets = every[rows]
+    least, most = joint.bounds(targets)
+    wide = joint.spreads(least, most) >= min_students - tolerance
+    pending = np.flatnonzero(~wide)
+    by_points = len(rows) - len(pending)
+    widths: dict[bytes, float] = {}
+    remembered = np.full(len(rows), np.nan)
+    if len(pending) and history.prior is not None and history.parent is not None:
+        earlier = _System(blocks[:-1], history.sizes)
+        e_least, e_most = earlier.bounds(targets[pending])
+        names = history.parent[earlier.groups]  # a group of the last audit: its first atom
+        for i in range(len(pending)):
+            known = history.prior.widths.get(_key(e_least, e_most, i, names))
+            if known is not None:
+                remembered[pending[i]] = known
+        spreads = joint.spreads(least[pending], most[pending])
+        settled = spreads >= remembered[pending] - tolerance  # nan compares False
+        for row in pending[settled]:
+            widths[_key(least, most, int(row), joint.groups)] = float(remembered[row])
+        pending = pending[~settled]
+    by_memory = len(rows) - by_points - len(pending)
+    outcome = _Programmes(joint, blocks, history, float(min_students))
+    finding = outcome.run(targets, least, most, pending, remembered, widths)
+    counts = {"targets": len(rows), "by_points": by_points, "by_memory": by_memory,
+              "programmes": sum(s.solved for s in outcome.systems)}  # fmt: skip
+    # with a finding, the evidence is partial (the audit stopped there) but true: a DPO who
+    # approves the output keeps it for the next audit
+    return Audit(finding, replace(history, evidence=joint.evidence(widths)), **counts)
+
+
+class _Programmes:
+    """The targets that neither the known points nor a remembered width settle: each one's
+    width under the joint system, solved, and where that is narrow, under the earlier
+    outputs and the last output alone."""
+
+    def __init__(
+        self, joint: _System, blocks: list[csr_matrix], history: History, min_students: float
+    ) -> None:
+        self.joint, self.blocks, self.history = joint, blocks, history
+        self.min_students = min_students
+        self.systems: list[_System] = [joint]
+        self._earlier: _System | None = None
+        self._alone: _System | None = None
+
+    def _exposes(self, target: np.ndarray, width: float, before: float, others: csr_matrix) -> bool:
+        """Whether a target the joint system leaves ``width`` wide (narrow) is narrower than
+        the earlier outputs (``before``, their width when remembered, else nan) and the last
+        output alone leave it. ``others``: every pending target, for sampling the two."""
+        if self._alone is None:
+            self._earlier = _System(self.blocks[:-1], self.history.sizes)
+            self._alone = _System(self.blocks[-1:], self.history.sizes)
+            self.systems += [self._earlier, self._alone]
+            for system in (self._earlier, self._alone):
+                system.sample(*system.bounds(others), width=self.min_students)
+        earlier, alone = self._earlier, self._alone
+        assert earlier is not None
         wider = width + LP_TOLERANCE
-        if (earlier.certainly_wide(target, wider) and alone.certainly_wide(target, wider)) or (
-            width < min(earlier.width(target), alone.width(target)) - LP_TOLERANCE
-        ):
-            return _finding(history, blocks, joint, target, max(width, 0.0))
-    return None
+        if not np.isnan(before):
+            if before <= wider:
+                return False  # the earlier outputs left it as narrow: not this output's doing
+        else:
+            bounds = earlier.target_bounds(target)
+            if not earlier.certainly_wide(*bounds, wider) and earlier.width(*bounds) <= wider:
+                return False
+        bounds = alone.target_bounds(target)
+        return alone.certainly_wide(*bounds, wider) or alone.width(*bounds) > wider
+
+    def run(
+        self,
+        targets: csr_matrix,
+        least: csr_matrix,
+        most: csr_matrix,
+        pending: np.ndarray,
+        remembered: np.ndarray,
+        widths: dict[bytes, float],
+    ) -> Finding | None:
+        """The first pending target the last output exposes; every width solved goes into
+        ``widths``."""
+        if not len(pending):
+            return None
+        joint, tolerance = self.joint, LP_TOLERANCE
+        least, most = least[pending], most[pending]
+        if len(pending) > FEW_TARGETS:
+            joint.sample(least, most, width=self.min_students)
+        spreads, known = joint.spreads(least, most), joint.points.shape[1]
+        for i, row in enumerate(pending):
+            if joint.points.shape[1] > known:  # the last width's vertices: more points
+                spreads[i:] = joint.spreads(least[i:], most[i:])
+                known = joint.points.shape[1]
+            if spreads[i] >= self.min_students - tolerance:
+                continue
+            low, high = least[i].toarray().ravel(), most[i].toarray().ravel()
+            width = joint.width(low, high)
+            widths[_key(least, most, i, joint.groups)] = width
+            if width >= self.min_students - tolerance:
+                continue
+            target = targets[row].toarray().ravel()
+            if self._exposes(target, width, remembered[row], targets[pending]):
+                return _finding(self.history, self.blocks, joint, target, max(width, 0.0))
+        return None
+
+
+def _pool(history: History) -> np.ndarray | None:
+    """The last audit's feasible points, carried over to this history's atoms (an atom split
+    by the new output shares its parent's size in proportion): each reproduces every earlier
+    figure; whether also the new output's, ``_System.seed`` checks."""
+    if history.prior is None or history.parent is None:
+        return None
+    return history.prior.shares[history.parent] * history.sizes[:, None]
+
+
+def _rescued(points: np.ndarray | None, sizes: np.ndarray, new: csr_matrix) -> np.ndarray | None:
+    """The kept points moved, as little as the new output's figures ``new`` demand, onto
+    its solutions. Each point is the truth plus a move that every earlier figure is blind
+    to; any combination of the moves is blind to them too, and the combinations that the
+    new figures are also blind to form a subspace. Each move they see is replaced by its
+    projection onto that subspace, shortened where it would leave an atom with fewer than 0
+    persons; a point that reproduces the new figures already is kept as it is."""
+    if points is None or points.shape[1] < 2:
+        return points
+    moves = points - sizes[:, None]
+    seen = np.asarray(new @ moves)
+    figures = np.abs(np.asarray(new @ sizes))
+    misses = np.any(np.abs(seen) > POINT_TOLERANCE * (1.0 + figures)[:, None], axis=0)
+    if not misses.any():
+        return points
+    _, singular, rows = np.linalg.svd(seen, full_matrices=True)
+    rank = int(np.sum(singular > POINT_TOLERANCE * (1.0 + figures.max())))
+    blind = rows[rank:]  # an orthonormal basis of the moves' combinations the figures miss
+    if not len(blind):
+        return points[:, ~misses]
+    moved = moves @ (blind.T @ blind[:, misses])
+    below = np.where(moved < 0, sizes[:, None] / np.where(moved < 0, -moved, 1.0), np.inf)
+    scale = np.minimum(1.0, below.min(axis=0))
+    return np.hstack([points[:, ~misses], sizes[:, None] + moved * scale])
+
+
+def _key(least: csr_matrix, most: csr_matrix, row: int, names: np.ndarray) -> bytes:
+    """A target as the figures see it: each group it touches (by the name given, the group's
+    first atom), with its least and greatest coefficient there. Two targets with one key have
+    one width. (``least`` holds an entry, maybe 0, wherever ``most`` does: ``bounds``.)"""
+    lo, hi = most.indptr[row], most.indptr[row + 1]
+    return (names[most.indices[lo:hi]].astype(np.int64).tobytes()
+            + most.data[lo:hi].astype(float).tobytes()
+            + least.data[lo:hi].astype(float).tobytes())  # fmt: skip
 
 
 def _finding(
@@ -250,74 +425,116 @@ class _System:
         self.columns = self.a[:, self.groups].tocsc()
         self.b = self.a @ sizes
         self.figures_of = np.diff(self.columns.indptr)  # how many figures count each group
+        self.unbounded = (self.figures_of == 0).astype(float)
         self._solver = None if self.empty else Solver(self.columns, self.b)
         self.points = self.totals[:, None]  # feasible sizes of the groups: the truth, so far
+        self.solved = 0  # programmes solved
+        self._gather = csr_matrix(
+            (np.ones(len(self.group_of)), (self.group_of, np.arange(len(self.group_of)))),
+            shape=(len(self.groups), len(self.group_of)),
+        )
 
-    def sample(
-        self, targets: list[np.ndarray], width: float | None = None, random: int = SAMPLED_VERTICES
-    ) -> None:
-        """More feasible points: the vertices that make the targets as large and as small as
-        they can be, all at once and under a few seeded weightings (``_lp.sample``), then,
-        with ``width``, rounds of points that move every target not yet spread by ``width``
-        that far from its true value, as many at once as can be (``_lp.pushed``). A target
-        the points already spread needs no programme of its own, which is most of them."""
-        if self._solver is None or not targets:
+    def seed(self, points: np.ndarray | None) -> None:
+        """Add the atom-level ``points`` that reproduce every figure of this system."""
+        if points is None or not points.shape[1]:
             return
-        bounds = [self._bounds(t) for t in targets]
-        most = np.sum([high for _, high in bounds], axis=0)
-        least = np.sum([low for low, _ in bounds], axis=0)
+        off = np.abs(self.a @ points - self.b[:, None])
+        fits = np.all(off <= POINT_TOLERANCE * (1.0 + np.abs(self.b))[:, None], axis=0)
+        if fits.any():
+            self.points = np.hstack([self.points, self._gather @ points[:, fits]])
+
+    def evidence(self, widths: dict[bytes, float]) -> Evidence:
+        """The points known so far, as shares of each atom's size, and the widths solved."""
+        kept = (
+            self.points
+            if self.points.shape[1] <= POOL
+            else np.hstack([self.points[:, :1], self.points[:, -(POOL - 1) :]])
+        )
+        return Evidence((kept / self.totals[:, None])[self.group_of], widths)
+
+    def bounds(self, targets: csr_matrix) -> tuple[csr_matrix, csr_matrix]:
+        """Each target's least and greatest coefficient in each group (targets × groups):
+        atoms of one group can trade persons, so a target counts a group's persons at least
+        at its members' least coefficient and at most at their greatest."""
+        coo = targets.tocoo()
+        n = len(self.groups)
+        cell = coo.row.astype(np.int64) * n + self.group_of[coo.col]
+        order = np.argsort(cell, kind="stable")
+        cell, values = cell[order], coo.data[order]
+        shape = (targets.shape[0], n)
+        if not len(cell):
+            return csr_matrix(shape), csr_matrix(shape)
+        starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+        unique = cell[starts]
+        rows, groups = unique // n, unique % n
+        greatest = np.maximum.reduceat(values, starts)
+        counted = np.diff(np.r_[starts, len(cell)])
+        least = np.where(counted == self.members[groups], np.minimum.reduceat(values, starts), 0)
+        # both on one pattern (a least of 0 is kept as an entry), which ``_key`` relies on
+        return (csr_matrix((least, (rows, groups)), shape=shape),
+                csr_matrix((greatest, (rows, groups)), shape=shape))  # fmt: skip
+
+    def target_bounds(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``bounds`` of one dense target, dense."""
+        least, most = self.bounds(csr_matrix(target[None, :]))
+        return least.toarray().ravel(), most.toarray().ravel()
+
+    def spreads(self, least: csr_matrix, most: csr_matrix) -> np.ndarray:
+        """How far the known points spread each target (inf where a group no figure counts
+        leaves it unbounded): a lower bound of each one's width."""
+        spread_ = (most @ self.points).max(axis=1) - (least @ self.points).min(axis=1)
+        return np.where(most @ self.unbounded > 0, np.inf, spread_)
+
+    def sample(self, least: csr_matrix, most: csr_matrix, width: float | None = None,
+               random: int = SAMPLED_VERTICES) -> None:  # fmt: skip
+        """More feasible points for the targets whose ``bounds`` are ``least`` and ``most``:
+        the vertices that make the targets as large and as small as they can be, all at once
+        and under a few seeded weightings (``_lp.sample``), then, with ``width``, rounds of
+        points that move every target not yet spread by ``width`` that far from its true
+        value, as many at once as can be (``_lp.pushed``). A target the points already spread
+        needs no programme of its own, which is most of them."""
+        if self._solver is None or not most.shape[0]:
+            return
         free = self.figures_of == 0  # unbounded above: never pushed up
-        found = sample(self._solver, most, least, free, seed=SEED, random=random)
+        found = sample(self._solver, np.asarray(most.sum(axis=0)).ravel(),
+                       np.asarray(least.sum(axis=0)).ravel(), free, seed=SEED,
+                       random=random)  # fmt: skip
+        self.solved += 2 * (random + 1)
         self.points = np.hstack([self.points, *(p[:, None] for p in found)])
         if width is None:
             return
-        waiting = [b for b in bounds if not np.any(free[b[1] > 0])]
+        waiting = np.flatnonzero(most @ free.astype(float) == 0)
         for _ in range(PUSH_ROUNDS):
-            waiting = [(low, high) for low, high in waiting
-                       if spread(self.points, low, high) < width]  # fmt: skip
-            if not waiting:
+            waiting = waiting[self.spreads(least[waiting], most[waiting]) < width]
+            if not len(waiting):
                 return
-            ups = csr_matrix(np.vstack([high for _, high in waiting]))
-            downs = csr_matrix(np.vstack([low for low, _ in waiting]))
+            ups, downs = most[waiting], least[waiting]
             aims = ((ups, ups @ self.totals + width, True),
                     (downs, downs @ self.totals - width, False))  # fmt: skip
             for matrix, limits, up in aims:
                 point = pushed(self.columns, self.b, matrix, limits, up=up)
+                self.solved += 1
                 if point is not None:
                     self.points = np.hstack([self.points, point[:, None]])
 
-    def certainly_wide(self, target: np.ndarray, width: float) -> bool:
+    def certainly_wide(self, least: np.ndarray, most: np.ndarray, width: float) -> bool:
         """Whether two of the known feasible points already spread the target by ``width``."""
-        least, most = self._bounds(target)
         if np.any(self.figures_of[most > 0] == 0):
             return True  # a group no figure counts: unbounded
-        return spread(self.points, np.where(np.isfinite(least), least, 0.0), most) >= width
+        return spread(self.points, least, most) >= width
 
     def small(self, min_students: int) -> np.ndarray:
         return np.flatnonzero((self.totals >= 1) & (self.totals < min_students))
 
-    def _bounds(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.groups)
-        least = np.full(n, np.inf)
-        most = np.zeros(n)
-        np.minimum.at(least, self.group_of, target)
-        np.maximum.at(most, self.group_of, target)
-        return least, most
-
-    def signature(self, target: np.ndarray) -> bytes:
-        least, most = self._bounds(target)
-        return least.tobytes() + most.tobytes()
-
-    def width(self, target: np.ndarray) -> float:
-        """How wide the published figures leave ``target · sizes`` (a small atom's size, or a
-        suppressed cell's count; inf when unbounded). Atoms of one group can trade persons, so
-        the least value takes each group at its members' least coefficient, the greatest at
-        their greatest."""
+    def width(self, least: np.ndarray, most: np.ndarray) -> float:
+        """How wide the published figures leave a target whose value lies between
+        ``least · y`` and ``most · y`` (a small atom's size, or a suppressed cell's count;
+        inf when unbounded)."""
         if self._solver is None:
             return float(np.inf)
-        least, most = self._bounds(target)
         if np.any(self.figures_of[most > 0] == 0):  # a group no figure counts: unbounded
             return float(np.inf)
+        self.solved += 1 + bool(least.any())
         top = self._solver.vertex(-most)
         if top is None:
             return float(np.inf)
