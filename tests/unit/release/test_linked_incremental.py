@@ -17,7 +17,7 @@ import pytest
 import release._engine
 from release import QueryRefused, QuerySpec
 from release._frames import Collapse, PrivateFrame
-from release._linked import Audit, History, Output, audit
+from release._linked import Audit, History, Output, _pool, _System, audit
 from tests.research_data import engine, research_dir
 
 __all__ = ["research_dir"]
@@ -125,17 +125,14 @@ def test_a_kept_point_that_no_longer_fits_the_figures_is_dropped(research_dir: P
     look wide."""
     e = engine(research_dir)
     count = [{"kind": "count_students"}]
-    e.release(QuerySpec.model_validate(
-        {"table": "student_terms", "group_by": ["grade"], "measures": count}), "mallory")  # fmt: skip
-    e.release(QuerySpec.model_validate(
-        {"table": "student_terms", "group_by": ["school_code"], "measures": count}), "mallory")  # fmt: skip
+    for by in (["grade"], ["school_code"]):
+        spec = {"table": "student_terms", "group_by": by, "measures": count}
+        e.release(QuerySpec.model_validate(spec), "mallory")
     history = e._histories[("default", "student_terms")]
     assert history.evidence is not None
     bogus = history.evidence.shares.copy()
     bogus[:, 1:] = np.linspace(0.0, 3.0, bogus.shape[0])[:, None]  # far from every figure
     spoiled = replace(history, evidence=replace(history.evidence, shares=bogus))
-    from release._linked import _pool, _System
-
     blocks = [f @ m for f, m in zip(spoiled.figures, spoiled.incidence, strict=True)]
     system = _System(blocks, spoiled.sizes)
     system.seed(_pool(replace(spoiled, prior=spoiled.evidence,
