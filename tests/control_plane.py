@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from weakref import WeakSet
 
 import pytest
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
@@ -43,10 +42,13 @@ def fresh_database(server: str) -> Iterator[str]:
     connected meanwhile is disposed of (no connection is left open) and the database dropped."""
     url = make_url(server)
     name = f"medler_test_{uuid.uuid4().hex[:16]}"
-    engines: WeakSet[Engine] = WeakSet()
+    # held strongly: an engine a test drops unused would otherwise reach the collector with
+    # its pooled connection open, and psycopg's warning about it would fail whichever test
+    # happened to be running then
+    engines: dict[int, Engine] = {}
 
     def track(connection: Connection) -> None:
-        engines.add(connection.engine)
+        engines.setdefault(id(connection.engine), connection.engine)
 
     _admin(url, f'CREATE DATABASE "{name}"')
     event.listen(Engine, "engine_connect", track)
@@ -54,7 +56,7 @@ def fresh_database(server: str) -> Iterator[str]:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         event.remove(Engine, "engine_connect", track)
-        for engine in list(engines):
+        for engine in list(engines.values()):
             engine.dispose()
         # FORCE: a killed process's connection may not have been noticed by the server yet
         _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
