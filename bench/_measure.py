@@ -3,12 +3,15 @@ process tree (sampled from /proc every 0.1 s, so worker processes count too)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -77,3 +80,31 @@ def timed(runs: int, call: Callable[[int], object], *, warm_up: bool = True) -> 
         call(run)
         times.append(time.perf_counter() - started)
     return times
+
+
+def research_data(
+    description: str,
+    *,
+    weeks: int = 8,
+    runs: int = 15,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> tuple[argparse.Namespace, Path]:
+    """The command line the release benchmarks share (``--students``, ``--weeks``, ``--dir``,
+    ``--runs``, and what ``options`` adds) and the data directory of ``bench_build.py``'s
+    prepared municipality of that size, its research tables built once."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--weeks", type=int, default=weeks)
+    parser.add_argument("--dir", type=Path, required=True, help="bench_build.py's scratch folder")
+    parser.add_argument("--runs", type=int, default=runs)
+    if options is not None:
+        options(parser)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_build import prepare  # the same prepared municipality as the build benchmark
+
+    data = prepare(args.dir, args.students, args.weeks)
+    if not (data / "research" / "CURRENT").exists():
+        subprocess.run([sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    return args, data

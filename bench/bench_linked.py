@@ -22,19 +22,15 @@ Medians of ``--runs`` runs; the goal is at most 1 s more than the baseline with 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from _measure import timed
+from _measure import research_data, timed
 
 from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine
 
@@ -99,20 +95,12 @@ def _build_history(engine: ReleaseEngine, wanted: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=100_000)
-    parser.add_argument("--weeks", type=int, default=4)
-    parser.add_argument("--dir", type=Path, required=True, help="bench_build.py's scratch folder")
-    parser.add_argument("--history", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=7)
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_build import prepare  # the same prepared municipality as the build benchmark
-
-    data = prepare(args.dir, args.students, args.weeks)
-    if not (data / "research" / "CURRENT").exists():
-        subprocess.run([sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    args, data = research_data(
+        __doc__.splitlines()[0],
+        weeks=4,
+        runs=7,
+        options=lambda p: p.add_argument("--history", type=int, default=200),
+    )
     print(f"load average at the start: {_load()}", flush=True)
     store = MemoryStore()
     engine = ReleaseEngine(data, store=store)

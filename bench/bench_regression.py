@@ -23,15 +23,11 @@ their stated 95 % half-widths.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-from _measure import timed
+from _measure import research_data, timed
 
 from release import MemoryStore, QuerySpec, ReleaseEngine
 
@@ -59,19 +55,7 @@ def _mean(term: str, rho: float) -> QuerySpec:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=100_000)
-    parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--dir", type=Path, required=True, help="bench_build.py's scratch folder")
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_build import prepare  # the same prepared municipality as the build benchmark
-
-    data = prepare(args.dir, args.students, args.weeks)
-    if not (data / "research" / "CURRENT").exists():
-        subprocess.run([sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    args, data = research_data(__doc__.splitlines()[0], weeks=8, runs=9)
     engine = ReleaseEngine(data, store=MemoryStore())
     term = sorted(engine.public_keys()["terms"])[0]
 

@@ -21,15 +21,11 @@ cache. Medians of ``--runs`` runs, after one warm-up; the ratio is baseline / me
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
 import opendp.prelude as dp
 import polars as pl
-from _measure import timed
+from _measure import research_data, timed
 
 from release import MemoryStore, QuerySpec, ReleaseEngine
 from release._frames import measure_input
@@ -55,19 +51,7 @@ def _crosstab(run: int) -> QuerySpec:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=100_000)
-    parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--dir", type=Path, required=True, help="bench_build.py's scratch folder")
-    parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_build import prepare  # the same prepared municipality as the build benchmark
-
-    data = prepare(args.dir, args.students, args.weeks)
-    if not (data / "research" / "CURRENT").exists():
-        subprocess.run([sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    args, data = research_data(__doc__.splitlines()[0], weeks=8, runs=15)
     engine = ReleaseEngine(data, store=MemoryStore())
 
     def medler_dp(run: int) -> None:
