@@ -259,6 +259,7 @@ def audit(history: History, *, min_students: int) -> Audit:
     by_points = len(rows) - len(pending)
     widths: dict[bytes, float] = {}
     remembered = np.full(len(rows), np.nan)
+    earlier: _System | None = None
     if len(pending) and history.prior is not None and history.parent is not None:
         earlier = _System(blocks[:-1], history.sizes)
         e_least, e_most = earlier.bounds(targets[pending])
@@ -273,7 +274,7 @@ def audit(history: History, *, min_students: int) -> Audit:
             widths[_key(least, most, int(row), joint.groups)] = float(remembered[row])
         pending = pending[~settled]
     by_memory = len(rows) - by_points - len(pending)
-    outcome = _Programmes(joint, blocks, history, float(min_students))
+    outcome = _Programmes(joint, blocks, history, float(min_students), earlier)
     finding = outcome.run(targets, least, most, pending, remembered, widths)
     counts = {"targets": len(rows), "by_points": by_points, "by_memory": by_memory,
               "programmes": sum(s.solved for s in outcome.systems)}  # fmt: skip
@@ -288,12 +289,18 @@ class _Programmes:
     outputs and the last output alone."""
 
     def __init__(
-        self, joint: _System, blocks: list[csr_matrix], history: History, min_students: float
+        self,
+        joint: _System,
+        blocks: list[csr_matrix],
+        history: History,
+        min_students: float,
+        earlier: _System | None = None,
     ) -> None:
+        """``earlier``: the earlier outputs' system, when the audit has built it already."""
         self.joint, self.blocks, self.history = joint, blocks, history
         self.min_students = min_students
         self.systems: list[_System] = [joint]
-        self._earlier: _System | None = None
+        self._earlier = earlier
         self._alone: _System | None = None
 
     def _exposes(self, target: np.ndarray, width: float, before: float, others: csr_matrix) -> bool:
@@ -301,7 +308,8 @@ class _Programmes:
         the earlier outputs (``before``, their width when remembered, else nan) and the last
         output alone leave it. ``others``: every pending target, for sampling the two."""
         if self._alone is None:
-            self._earlier = _System(self.blocks[:-1], self.history.sizes)
+            if self._earlier is None:
+                self._earlier = _System(self.blocks[:-1], self.history.sizes)
             self._alone = _System(self.blocks[-1:], self.history.sizes)
             self.systems += [self._earlier, self._alone]
             for system in (self._earlier, self._alone):
@@ -426,7 +434,7 @@ class _System:
         self.b = self.a @ sizes
         self.figures_of = np.diff(self.columns.indptr)  # how many figures count each group
         self.unbounded = (self.figures_of == 0).astype(float)
-        self._solver = None if self.empty else Solver(self.columns, self.b)
+        self._model: Solver | None = None  # made when a programme is first solved
         self.points = self.totals[:, None]  # feasible sizes of the groups: the truth, so far
         self.solved = 0  # programmes solved
         self._gather = csr_matrix(
@@ -442,6 +450,14 @@ class _System:
         fits = np.all(off <= POINT_TOLERANCE * (1.0 + np.abs(self.b))[:, None], axis=0)
         if fits.any():
             self.points = np.hstack([self.points, self._gather @ points[:, fits]])
+
+    @property
+    def _solver(self) -> Solver | None:
+        """The system's solver (None when it has no figure), made on first use: a system
+        read only for its groups never passes a model."""
+        if self._model is None and not self.empty:
+            self._model = Solver(self.columns, self.b)
+        return self._model
 
     def evidence(self, widths: dict[bytes, float]) -> Evidence:
         """The points known so far, as shares of each atom's size, and the widths solved."""
