@@ -62,11 +62,14 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     sampler.join()
     if process.returncode != 0:
         # the whole error output is kept: a JVM's cause is often far above its last lines
-        with tempfile.NamedTemporaryFile("w", prefix="medler-bench-", suffix=".log",
-                                         delete=False, encoding="utf-8") as log:  # fmt: skip
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="medler-bench-", suffix=".log", delete=False, encoding="utf-8"
+        ) as log:
             log.write(err)
-        raise SystemExit(f"{' '.join(command[:4])} … failed ({process.returncode}): "
-                         f"{err[-500:]}\n(all of its error output: {log.name})")  # fmt: skip
+        raise SystemExit(
+            f"{' '.join(command[:4])} … failed ({process.returncode}): "
+            f"{err[-500:]}\n(all of its error output: {log.name})"
+        )
     return elapsed, peak / 1024
 
 
@@ -105,6 +108,9 @@ def research_data(
 
     data = prepare(args.dir, args.students, args.weeks)
     if not (data / "research" / "CURRENT").exists():
-        subprocess.run([sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "api.cli", "build", "--data-dir", str(data)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return args, data

@@ -70,16 +70,45 @@ def prepare(scratch: Path, students: int, weeks: int) -> Path:
     env = {**os.environ, "MEDLER_KEY_FILE": str(key)}
     steps: list[tuple[str, list[str]]] = [
         ("key", [*CLI, "keys", "init", "--key-file", str(key), "--data-dir", str(data)]),
-        ("synth", [*CLI, "synth", "--students", str(students), "--weeks", str(weeks),
-                   "--seed", str(SEED), "--out", str(extract)]),
+        (
+            "synth",
+            [
+                *CLI,
+                "synth",
+                "--students",
+                str(students),
+                "--weeks",
+                str(weeks),
+                "--seed",
+                str(SEED),
+                "--out",
+                str(extract),
+            ],
+        ),
         ("ingest", [*CLI, "ingest", str(extract / "ss12000"), "--data-dir", str(data)]),
-        ("teacher register", [*CLI, "ingest-register", "teachers",
-                              str(extract / "registers" / "teacher_register.csv"),
-                              "--data-dir", str(data)]),
-        ("student register", [*CLI, "ingest-register", "students",
-                              str(extract / "registers" / "student_register.csv"),
-                              "--data-dir", str(data)]),
-    ]  # fmt: skip
+        (
+            "teacher register",
+            [
+                *CLI,
+                "ingest-register",
+                "teachers",
+                str(extract / "registers" / "teacher_register.csv"),
+                "--data-dir",
+                str(data),
+            ],
+        ),
+        (
+            "student register",
+            [
+                *CLI,
+                "ingest-register",
+                "students",
+                str(extract / "registers" / "student_register.csv"),
+                "--data-dir",
+                str(data),
+            ],
+        ),
+    ]
     for label, command in steps:
         seconds, peak = measure(command, env=env)
         print(f"prepared: {label} in {seconds:.1f} s, peak {peak:,.0f} MB", flush=True)
@@ -121,8 +150,11 @@ def compare(name: str, medler: Path, ours: Path) -> tuple[list[str], list[str]]:
     problems = [f"{name}: column {c} only in medler's table" for c in types if c not in other]
     problems += [f"{name}: column {c} only in the reference" for c in other if c not in types]
     columns = [c for c in types if c in other and c not in key]
-    notes = [f"{name}.{c}: stored as {types[c]} by medler, {other[c]} by the reference"
-             for c in columns if types[c] != other[c]]  # fmt: skip
+    notes = [
+        f"{name}.{c}: stored as {types[c]} by medler, {other[c]} by the reference"
+        for c in columns
+        if types[c] != other[c]
+    ]
     keys = ", ".join(key)
     for side, label in (("m", "medler"), ("r", "the reference")):
         (repeated,) = con.execute(
@@ -137,20 +169,30 @@ def compare(name: str, medler: Path, ours: Path) -> tuple[list[str], list[str]]:
     for c in columns:
         if types[c] in FLOATS and other[c] in FLOATS:
             a, b = f"m.{c}::DOUBLE", f"r.{c}::DOUBLE"
-            differs = (f"({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > "
-                       f"{RELATIVE} * greatest(abs({a}), abs({b}))")  # fmt: skip
+            differs = (
+                f"({a} IS NULL) <> ({b} IS NULL) OR abs({a} - {b}) > "
+                f"{RELATIVE} * greatest(abs({a}), abs({b}))"
+            )
         else:
             differs = f"m.{c} IS DISTINCT FROM r.{c}"
         checks.append(f"count(*) FILTER (WHERE m.present AND r.present AND ({differs}))")
     on = " AND ".join(f"m.{k} IS NOT DISTINCT FROM r.{k}" for k in key)
-    query = (f"SELECT {', '.join(checks)} FROM (SELECT *, true AS present FROM m) m "
-             f"FULL JOIN (SELECT *, true AS present FROM r) r ON {on}")  # fmt: skip
+    query = (
+        f"SELECT {', '.join(checks)} FROM (SELECT *, true AS present FROM m) m "
+        f"FULL JOIN (SELECT *, true AS present FROM r) r ON {on}"
+    )
     counts = con.execute(query).fetchone() or ()
     con.close()
-    labels = ["rows only in the reference", "rows only in medler's table",
-              *(f"column {c}" for c in columns)]  # fmt: skip
-    problems += [f"{name}: {label}: {count:,} rows differ"
-                 for label, count in zip(labels, counts, strict=True) if count]  # fmt: skip
+    labels = [
+        "rows only in the reference",
+        "rows only in medler's table",
+        *(f"column {c}" for c in columns),
+    ]
+    problems += [
+        f"{name}: {label}: {count:,} rows differ"
+        for label, count in zip(labels, counts, strict=True)
+        if count
+    ]
     return problems, notes
 
 
@@ -166,10 +208,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="scratch folder, kept for reuse (~7 GB at full size)")  # fmt: skip
-    parser.add_argument("--reference", nargs=2, type=Path, metavar=("DATA_DIR", "OUT"),
-                        help="run only the DuckDB baseline, writing to OUT")  # fmt: skip
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="scratch folder, kept for reuse (~7 GB at full size)"
+    )
+    parser.add_argument(
+        "--reference",
+        nargs=2,
+        type=Path,
+        metavar=("DATA_DIR", "OUT"),
+        help="run only the DuckDB baseline, writing to OUT",
+    )
     args = parser.parse_args()
     if args.reference:
         reference(*args.reference)
@@ -182,8 +230,9 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     build = measure([*CLI, "build", "--data-dir", str(data_dir)])
     load.append(os.getloadavg()[0])
-    baseline = measure([sys.executable, str(Path(__file__).resolve()), "--reference",
-                        str(data_dir), str(out)])  # fmt: skip
+    baseline = measure(
+        [sys.executable, str(Path(__file__).resolve()), "--reference", str(data_dir), str(out)]
+    )
     load.append(os.getloadavg()[0])
     built = research_tables(data_dir)
     problems: list[str] = []
@@ -197,22 +246,32 @@ def main() -> None:
 
     rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in built.items()}
     extra = [name for name in built if name not in COMPARED]
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "
-          f"{duckdb.__version__}; {args.students:,} pupils, {args.weeks} weeks")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "
+        f"{duckdb.__version__}; {args.students:,} pupils, {args.weeks} weeks"
+    )
     print("rows: " + ", ".join(f"{name} {n:,}" for name, n in rows.items()))
     print(f"{'run':<44}{'seconds':>10}{'peak MB':>10}")
-    print(f"{f'medler build (all {len(built)} research tables)':<44}{build[0]:>10.1f}"
-          f"{build[1]:>10,.0f}")  # fmt: skip
-    print(f"{'DuckDB reference (' + ', '.join(COMPARED) + ')':<44}{baseline[0]:>10.1f}"
-          f"{baseline[1]:>10,.0f}")  # fmt: skip
+    print(
+        f"{f'medler build (all {len(built)} research tables)':<44}{build[0]:>10.1f}"
+        f"{build[1]:>10,.0f}"
+    )
+    print(
+        f"{'DuckDB reference (' + ', '.join(COMPARED) + ')':<44}{baseline[0]:>10.1f}"
+        f"{baseline[1]:>10,.0f}"
+    )
     print(
         "load average (1 minute) at the build's start, between the runs, at the end: "
         + ", ".join(f"{x:.2f}" for x in load)
     )
-    print(f"ratios medler/reference: time {build[0] / baseline[0]:.2f}, "
-          f"peak memory {build[1] / baseline[1]:.2f} (goal: both ≤ 1)")  # fmt: skip
-    print(f"medler also writes {', '.join(extra)} ({rows.get('student_lessons', 0):,} "
-          "student_lessons rows); the reference computes only the tables compared")  # fmt: skip
+    print(
+        f"ratios medler/reference: time {build[0] / baseline[0]:.2f}, "
+        f"peak memory {build[1] / baseline[1]:.2f} (goal: both ≤ 1)"
+    )
+    print(
+        f"medler also writes {', '.join(extra)} ({rows.get('student_lessons', 0):,} "
+        "student_lessons rows); the reference computes only the tables compared"
+    )
     if notes:
         print("equal values, different stored types (integers compared exactly):")
         for note in notes:

@@ -38,27 +38,53 @@ def main() -> None:
         env = {**os.environ, "MEDLER_KEY_FILE": str(key)}
         for weeks in (max(1, args.weeks // 2), args.weeks):
             extract = scratch / f"extract-{weeks}"
-            measure([*CLI, "synth", "--students", str(args.students), "--weeks", str(weeks),
-                     "--out", str(extract)])  # fmt: skip
+            measure(
+                [
+                    *CLI,
+                    "synth",
+                    "--students",
+                    str(args.students),
+                    "--weeks",
+                    str(weeks),
+                    "--out",
+                    str(extract),
+                ]
+            )
             truth = json.loads((extract / "truth.json").read_text(encoding="utf-8"))
             records = sum(r["records"] for r in truth["layout"]["ss12000"].values())
-            seconds, peak = measure([*CLI, "ingest", str(extract / "ss12000"), "--data-dir",
-                                     str(scratch / f"data-{weeks}")], env=env)  # fmt: skip
+            seconds, peak = measure(
+                [
+                    *CLI,
+                    "ingest",
+                    str(extract / "ss12000"),
+                    "--data-dir",
+                    str(scratch / f"data-{weeks}"),
+                ],
+                env=env,
+            )
             results.append((weeks, records, truth["counts"]["lessons"], seconds, peak))
             shutil.rmtree(extract)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
-          f"{args.students:,} pupils")  # fmt: skip
-    print(f"{'run':<22}{'records':>12}{'lessons':>10}{'seconds':>10}{'records/s':>12}"
-          f"{'peak MB':>10}")  # fmt: skip
-    for label, (weeks, records, lessons, seconds, peak) in zip(("baseline", "target"), results,
-                                                                strict=True):  # fmt: skip
-        print(f"{label + f' ({weeks} weeks)':<22}{records:>12,}{lessons:>10,}{seconds:>10.1f}"
-              f"{records / seconds:>12,.0f}{peak:>10,.0f}")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+        f"{args.students:,} pupils"
+    )
+    print(
+        f"{'run':<22}{'records':>12}{'lessons':>10}{'seconds':>10}{'records/s':>12}{'peak MB':>10}"
+    )
+    for label, (weeks, records, lessons, seconds, peak) in zip(
+        ("baseline", "target"), results, strict=True
+    ):
+        print(
+            f"{label + f' ({weeks} weeks)':<22}{records:>12,}{lessons:>10,}{seconds:>10.1f}"
+            f"{records / seconds:>12,.0f}{peak:>10,.0f}"
+        )
     (_, r0, _, s0, m0), (_, r1, _, s1, m1) = results
-    print(f"ratios target/baseline: records {r1 / r0:.2f}, time {s1 / s0:.2f}, "
-          f"peak memory {m1 / m0:.2f}")  # fmt: skip
+    print(
+        f"ratios target/baseline: records {r1 / r0:.2f}, time {s1 / s0:.2f}, "
+        f"peak memory {m1 / m0:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -54,19 +54,29 @@ def _history_specs() -> Iterator[dict[str, Any]]:
         measures: list[dict[str, Any]] = [{"kind": "count_students"}]
         if i % 2:
             measures.append({"kind": "mean", "column": "absence_rate_reported"})
-        yield {"table": "student_terms", "group_by": by, "filters": filters,
-               "measures": measures, "margins": len(by) == 2 and i % 7 == 0}  # fmt: skip
+        yield {
+            "table": "student_terms",
+            "group_by": by,
+            "filters": filters,
+            "measures": measures,
+            "margins": len(by) == 2 and i % 7 == 0,
+        }
 
 
 def _probe(run: int) -> QuerySpec:
     """The timed question: counts and mean absence by school in a range of grades."""
     low = run % 5
-    return QuerySpec.model_validate({
-        "table": "student_terms", "group_by": ["school_code"],
-        "filters": [{"column": "grade", "op": "between", "values": [low, 9 - (run // 5) % 3]}],
-        "measures": [{"kind": "count_students"},
-                     {"kind": "mean", "column": "absence_rate_reported"}],
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "student_terms",
+            "group_by": ["school_code"],
+            "filters": [{"column": "grade", "op": "between", "values": [low, 9 - (run // 5) % 3]}],
+            "measures": [
+                {"kind": "count_students"},
+                {"kind": "mean", "column": "absence_rate_reported"},
+            ],
+        }
+    )
 
 
 def _load() -> str:
@@ -83,14 +93,18 @@ def _build_history(engine: ReleaseEngine, wanted: int) -> int:
             engine.release(QuerySpec.model_validate(next(specs)), "bench", project="history")
             outputs += 1
             if outputs % 25 == 0:
-                print(f"  {outputs} outputs after {time.perf_counter() - started:.0f} s",
-                      flush=True)  # fmt: skip
+                print(
+                    f"  {outputs} outputs after {time.perf_counter() - started:.0f} s", flush=True
+                )
         except QueryRefused:
             refused += 1
     history = engine._histories[("history", "student_terms")]
     seconds = time.perf_counter() - started
-    print(f"history: {outputs} outputs from {asked} requests ({refused} refused) in "
-          f"{seconds:.0f} s; {len(history.sizes):,} atoms", flush=True)  # fmt: skip
+    print(
+        f"history: {outputs} outputs from {asked} requests ({refused} refused) in "
+        f"{seconds:.0f} s; {len(history.sizes):,} atoms",
+        flush=True,
+    )
     return outputs
 
 
@@ -120,12 +134,16 @@ def main() -> None:
     def baseline(run: int) -> None:
         engine.release(_probe(run), "bench", project=f"empty-{run}")
 
-    times = {"with 200 outputs, kept in the process": timed(args.runs, warm),
-             "with 200 outputs, rebuilt from the store": timed(args.runs, cold),
-             "no history (baseline)": timed(args.runs, baseline)}  # fmt: skip
+    times = {
+        "with 200 outputs, kept in the process": timed(args.runs, warm),
+        "with 200 outputs, rebuilt from the store": timed(args.runs, cold),
+        "no history (baseline)": timed(args.runs, baseline),
+    }
     times = {k.replace("200", str(outputs)): v for k, v in times.items()}
-    print(f"{'release of counts and mean absence by school':<46}{'median s':>10}{'min s':>8}"
-          f"{'max s':>8}")  # fmt: skip
+    print(
+        f"{'release of counts and mean absence by school':<46}{'median s':>10}{'min s':>8}"
+        f"{'max s':>8}"
+    )
     for label, t in times.items():
         print(f"{label:<46}{statistics.median(t):>10.3f}{min(t):>8.3f}{max(t):>8.3f}")
     base = statistics.median(times["no history (baseline)"])

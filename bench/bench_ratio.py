@@ -31,10 +31,15 @@ RHO = 0.05
 
 
 def _spec(measure: dict[str, object], rho: float) -> QuerySpec:
-    return QuerySpec.model_validate({
-        "table": "student_terms", "group_by": ["school_code"], "mode": "dp", "rho": rho,
-        "measures": [{"kind": "count_students"}, measure],
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "student_terms",
+            "group_by": ["school_code"],
+            "mode": "dp",
+            "rho": rho,
+            "measures": [{"kind": "count_students"}, measure],
+        }
+    )
 
 
 MEAN = {"kind": "mean", "column": "absence_rate_planned"}
@@ -55,22 +60,31 @@ def main() -> None:
         engine.release(_spec(RATIO, rho(run)), "bench", project="ratio")
 
     def planner(run: int) -> None:
-        engine.plan(_spec(MEAN, rho(run + 100_000)), persons=120, half_width=0.05,
-                    measure="mean_absence_rate_planned")  # fmt: skip
+        engine.plan(
+            _spec(MEAN, rho(run + 100_000)),
+            persons=120,
+            half_width=0.05,
+            measure="mean_absence_rate_planned",
+        )
 
     baseline = timed(args.runs, mean)
     ratio_times = timed(args.runs, ratio)
     plan_times = timed(args.runs, planner)
-    planned = engine.plan(_spec(MEAN, RHO), persons=120, half_width=0.05,
-                          measure="mean_absence_rate_planned")  # fmt: skip
+    planned = engine.plan(
+        _spec(MEAN, RHO), persons=120, half_width=0.05, measure="mean_absence_rate_planned"
+    )
     schools = len(engine.public_keys().get("schools", []))
-    print(f"student_terms by school ({schools} public schools), {args.students:,} pupils; "
-          f"{args.runs} runs each")  # fmt: skip
+    print(
+        f"student_terms by school ({schools} public schools), {args.students:,} pupils; "
+        f"{args.runs} runs each"
+    )
     print(f"{'question':<46}{'median s':>10}{'min s':>8}{'max s':>8}{'ratio':>8}")
     middle = statistics.median(baseline)
-    for label, times in [("plain dp mean by school (baseline)", baseline),
-                         ("dp ratio by school (sum over sum)", ratio_times),
-                         ("planner: rho for ±0.05 at 120 pupils", plan_times)]:  # fmt: skip
+    for label, times in [
+        ("plain dp mean by school (baseline)", baseline),
+        ("dp ratio by school (sum over sum)", ratio_times),
+        ("planner: rho for ±0.05 at 120 pupils", plan_times),
+    ]:
         m = statistics.median(times)
         print(f"{label:<46}{m:>10.3f}{min(times):>8.3f}{max(times):>8.3f}{m / middle:>7.2f}x")
     print(f"planned: rho {planned.rho:.4g} for a mean's half-width of 0.05 in cells of 120")

@@ -37,21 +37,34 @@ PREDICTORS = ["certified_share", "novice_share", "grade"]
 
 def _model(kind: str, outcome: str, term: str, rho: float | None = None) -> QuerySpec:
     mode: dict[str, Any] = {"mode": "dp", "rho": rho} if rho is not None else {}
-    return QuerySpec.model_validate({
-        "table": "student_profiles", **mode,
-        "filters": [{"column": "term", "op": "in", "values": [term]}],
-        "model": {"kind": kind, "outcome": outcome, "predictors": PREDICTORS,
-                  "categorical": ["grade_band"]},
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "student_profiles",
+            **mode,
+            "filters": [{"column": "term", "op": "in", "values": [term]}],
+            "model": {
+                "kind": kind,
+                "outcome": outcome,
+                "predictors": PREDICTORS,
+                "categorical": ["grade_band"],
+            },
+        }
+    )
 
 
 def _mean(term: str, rho: float) -> QuerySpec:
-    return QuerySpec.model_validate({
-        "table": "student_profiles", "mode": "dp", "rho": rho,
-        "filters": [{"column": "term", "op": "in", "values": [term]}],
-        "measures": [{"kind": "count_students"},
-                     {"kind": "mean", "column": "absence_rate_reported"}],
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "student_profiles",
+            "mode": "dp",
+            "rho": rho,
+            "filters": [{"column": "term", "op": "in", "values": [term]}],
+            "measures": [
+                {"kind": "count_students"},
+                {"kind": "mean", "column": "absence_rate_reported"},
+            ],
+        }
+    )
 
 
 def main() -> None:
@@ -65,28 +78,33 @@ def main() -> None:
     linear = ("linear", "absence_rate_reported")
     logistic = ("logistic", "turnover_hit")
     questions = {
-        "plain dp mean (baseline)":
-            lambda run: engine.release(_mean(term, rho(run)), "bench", project="mean"),
-        "sdc linear regression":
-            lambda run: engine.release(_model(*linear, term), "bench", project=f"sl{run}"),
-        "dp linear regression":
-            lambda run: engine.release(_model(*linear, term, rho(run)), "bench", project="dl"),
-        "sdc logistic regression":
-            lambda run: engine.release(_model(*logistic, term), "bench", project=f"sg{run}"),
-        "dp logistic regression":
-            lambda run: engine.release(_model(*logistic, term, rho(run)), "bench",
-                                       project="dg"),
-    }  # fmt: skip
+        "plain dp mean (baseline)": lambda run: engine.release(
+            _mean(term, rho(run)), "bench", project="mean"
+        ),
+        "sdc linear regression": lambda run: engine.release(
+            _model(*linear, term), "bench", project=f"sl{run}"
+        ),
+        "dp linear regression": lambda run: engine.release(
+            _model(*linear, term, rho(run)), "bench", project="dl"
+        ),
+        "sdc logistic regression": lambda run: engine.release(
+            _model(*logistic, term), "bench", project=f"sg{run}"
+        ),
+        "dp logistic regression": lambda run: engine.release(
+            _model(*logistic, term, rho(run)), "bench", project="dg"
+        ),
+    }
     times = {label: timed(args.runs, ask) for label, ask in questions.items()}
     rows = engine.status()["tables"]["student_profiles"]
-    print(f"student_profiles, term {term}: {args.students:,} pupils ({rows:,} rows in all "
-          f"terms); {len(PREDICTORS)} predictors + grade_band; {args.runs} runs each")  # fmt: skip
+    print(
+        f"student_profiles, term {term}: {args.students:,} pupils ({rows:,} rows in all "
+        f"terms); {len(PREDICTORS)} predictors + grade_band; {args.runs} runs each"
+    )
     print(f"{'question':<34}{'median s':>10}{'min s':>8}{'max s':>8}{'ratio':>8}")
     middle = statistics.median(times["plain dp mean (baseline)"])
     for label, measured in times.items():
         m = statistics.median(measured)
-        print(f"{label:<34}{m:>10.3f}{min(measured):>8.3f}{max(measured):>8.3f}"
-              f"{m / middle:>7.2f}x")  # fmt: skip
+        print(f"{label:<34}{m:>10.3f}{min(measured):>8.3f}{max(measured):>8.3f}{m / middle:>7.2f}x")
     for kind, outcome in (linear, logistic):
         exact = engine.release(_model(kind, outcome, term), "bench", project=f"x{kind}")
         noisy = engine.release(_model(kind, outcome, term, RHO), "bench", project=f"y{kind}")
@@ -95,8 +113,10 @@ def main() -> None:
         )
         for e, n in zip(exact.cells, noisy.cells, strict=True):
             half = n.half_width["estimate"] or float("nan")
-            print(f"  {e.keys['parameter']:<18}{e.values['estimate']:>12.5f}"
-                  f"{n.values['estimate']:>12.5f}{half:>12.5f}")  # fmt: skip
+            print(
+                f"  {e.keys['parameter']:<18}{e.values['estimate']:>12.5f}"
+                f"{n.values['estimate']:>12.5f}{half:>12.5f}"
+            )
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

@@ -36,18 +36,28 @@ RHO = 0.05
 
 
 def _spec(rho: float) -> QuerySpec:
-    return QuerySpec.model_validate({
-        "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": rho,
-        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "exposure",
+            "group_by": ["school_code"],
+            "mode": "dp",
+            "rho": rho,
+            "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+        }
+    )
 
 
 def _crosstab(run: int) -> QuerySpec:
-    return QuerySpec.model_validate({
-        "table": "exposure", "group_by": ["school_code", "grade"], "mode": "sdc",
-        "margins": True, "measures": [{"kind": "count_students"}],
-        "filters": [{"column": "grade", "op": "between", "values": [run % 3, 9]}],
-    })  # fmt: skip
+    return QuerySpec.model_validate(
+        {
+            "table": "exposure",
+            "group_by": ["school_code", "grade"],
+            "mode": "sdc",
+            "margins": True,
+            "measures": [{"kind": "count_students"}],
+            "filters": [{"column": "grade", "op": "between", "values": [run % 3, 9]}],
+        }
+    )
 
 
 def main() -> None:
@@ -74,29 +84,40 @@ def main() -> None:
     def context_dp(run: int) -> None:
         context = dp.Context.compositor(
             data=rows.lazy(),
-            privacy_unit=dp.unit_of(contributions=[
-                dp.polars.Bound(by=[], per_group=reach),
-                dp.polars.Bound(by=["school_code"], per_group=1, num_groups=reach)]),
+            privacy_unit=dp.unit_of(
+                contributions=[
+                    dp.polars.Bound(by=[], per_group=reach),
+                    dp.polars.Bound(by=["school_code"], per_group=1, num_groups=reach),
+                ]
+            ),
             privacy_loss=dp.loss_of(rho=RHO * (1 + (run + 2) * 1e-6)),
             split_evenly_over=1,
-            margins=[dp.polars.Margin(by=["school_code"], invariant="keys",
-                                      max_length=2_000_000)],
-        )  # fmt: skip
-        query = context.query().group_by("school_code").agg(
-            dp.len(signed=True).alias("n"),
-            pl.col("certified_share").fill_null(0.0).dp.sum((0.0, 1.0)).alias("sum"),
-            pl.col("certified_share").dp.count(signed=True).alias("count"),
-        ).with_keys(keys)  # fmt: skip
+            margins=[dp.polars.Margin(by=["school_code"], invariant="keys", max_length=2_000_000)],
+        )
+        query = (
+            context.query()
+            .group_by("school_code")
+            .agg(
+                dp.len(signed=True).alias("n"),
+                pl.col("certified_share").fill_null(0.0).dp.sum((0.0, 1.0)).alias("sum"),
+                pl.col("certified_share").dp.count(signed=True).alias("count"),
+            )
+            .with_keys(keys)
+        )
         query.release().collect()
 
     context_times = timed(args.runs, context_dp)
     rows_in = frame.schema()
-    print(f"exposure: {len(rows_in)} columns; {rows.height:,} collapsed rows (pupil × school); "
-          f"{keys.height} schools; {args.runs} runs each")  # fmt: skip
+    print(
+        f"exposure: {len(rows_in)} columns; {rows.height:,} collapsed rows (pupil × school); "
+        f"{keys.height} schools; {args.runs} runs each"
+    )
     print(f"{'query':<44}{'median s':>10}{'min s':>8}{'max s':>8}")
-    for label, times in [("medler DP grouped mean by school", dp_times),
-                         ("OpenDP Context path, same query (baseline)", context_times),
-                         ("medler SDC school × grade, margins", sdc_times)]:  # fmt: skip
+    for label, times in [
+        ("medler DP grouped mean by school", dp_times),
+        ("OpenDP Context path, same query (baseline)", context_times),
+        ("medler SDC school × grade, margins", sdc_times),
+    ]:
         print(f"{label:<44}{statistics.median(times):>10.3f}{min(times):>8.3f}{max(times):>8.3f}")
     ratio = statistics.median(context_times) / statistics.median(dp_times)
     print(f"baseline / medler (DP): {ratio:.1f}x   goal: DP median <= 0.5 s and >= 5x")

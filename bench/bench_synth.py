@@ -24,8 +24,20 @@ from _measure import measure
 
 
 def run(students: int, weeks: int, out: Path, seed: int) -> dict[str, float]:
-    command = [sys.executable, "-m", "api.cli.__main__", "synth", "--students", str(students),
-               "--weeks", str(weeks), "--seed", str(seed), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "api.cli.__main__",
+        "synth",
+        "--students",
+        str(students),
+        "--weeks",
+        str(weeks),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+    ]
     elapsed, peak_mb = measure(command)
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -57,10 +69,11 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    print(f"{'run':<28}{'records':>12}{'seconds':>10}{'records/s':>12}"
-          f"{'peak RSS MB':>13}{'GB':>7}")  # fmt: skip
-    for name, r in ((f"baseline ({baseline['weeks']} weeks)", baseline),
-                    (f"target ({target['weeks']} weeks)", target)):  # fmt: skip
+    print(f"{'run':<28}{'records':>12}{'seconds':>10}{'records/s':>12}{'peak RSS MB':>13}{'GB':>7}")
+    for name, r in (
+        (f"baseline ({baseline['weeks']} weeks)", baseline),
+        (f"target ({target['weeks']} weeks)", target),
+    ):
         print(
             f"{name:<28}{r['attendance_records']:>12,}{r['seconds']:>10.1f}"
             f"{r['records_per_second']:>12,.0f}{r['peak_rss_mb']:>13,.0f}{r['output_gb']:>7.2f}"

@@ -67,9 +67,24 @@ def prepare(scratch: Path, students: int, weeks: int) -> tuple[Path, Path]:
     folder.mkdir(parents=True)
     for label, command in (
         ("key", [*CLI, "keys", "init", "--key-file", str(key), "--data-dir", str(folder / "full")]),
-        ("synth", [*CLI, "synth", "--students", str(students), "--weeks", str(weeks),
-                   "--deliveries", "1", "--seed", str(SEED), "--out", str(extract)]),
-    ):  # fmt: skip
+        (
+            "synth",
+            [
+                *CLI,
+                "synth",
+                "--students",
+                str(students),
+                "--weeks",
+                str(weeks),
+                "--deliveries",
+                "1",
+                "--seed",
+                str(SEED),
+                "--out",
+                str(extract),
+            ],
+        ),
+    ):
         seconds, peak = measure(command)
         print(f"prepared: {label} in {seconds:.1f} s, peak {peak:,.0f} MB", flush=True)
     ready.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
@@ -99,8 +114,10 @@ def differences(full: Path, weekly: Path) -> list[str]:
         con.execute(f"CREATE OR REPLACE VIEW w AS FROM read_parquet('{b}')")
         types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE f)").fetchall())
         exact = ", ".join(f'"{c}"' for c, t in types.items() if t not in FLOATS)
-        for first, second, label in (("f", "w", "only in the full build"),
-                                     ("w", "f", "only in the weekly build")):  # fmt: skip
+        for first, second, label in (
+            ("f", "w", "only in the full build"),
+            ("w", "f", "only in the weekly build"),
+        ):
             (n,) = con.execute(
                 f"SELECT count(*) FROM (SELECT {exact} FROM {first} "
                 f"EXCEPT ALL SELECT {exact} FROM {second})"
@@ -124,22 +141,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--weeks", type=int, default=9)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="scratch folder, kept for reuse (~8 GB at full size)")  # fmt: skip
-    parser.add_argument("--compare", nargs=2, type=Path, metavar=("FULL", "WEEKLY"),
-                        help="only compare two data directories' research tables")  # fmt: skip
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="scratch folder, kept for reuse (~8 GB at full size)"
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("FULL", "WEEKLY"),
+        help="only compare two data directories' research tables",
+    )
     args = parser.parse_args()
     if args.compare:
         problems = differences(*args.compare)
-        print("\n".join(problems) or f"all {len(TABLES)} research tables are equal "
-              f"(floats within {RELATIVE:g} relative)")  # fmt: skip
+        print(
+            "\n".join(problems)
+            or f"all {len(TABLES)} research tables are equal (floats within {RELATIVE:g} relative)"
+        )
         raise SystemExit(1 if problems else 0)
     scratch = (args.dir or Path(tempfile.gettempdir()) / "medler-bench-weekly").resolve()
     extract, key = prepare(scratch, args.students, args.weeks)
     ss12000 = extract / "ss12000"
     week = sorted((extract / "deliveries").iterdir())[-1]
-    registers = [("teachers", extract / "registers" / "teacher_register.csv"),
-                 ("students", extract / "registers" / "student_register.csv")]  # fmt: skip
+    registers = [
+        ("teachers", extract / "registers" / "teacher_register.csv"),
+        ("students", extract / "registers" / "student_register.csv"),
+    ]
     env = {**os.environ, "MEDLER_KEY_FILE": str(key)}
     run = scratch / f"{args.students}x{args.weeks}-weekly"
     full, weekly = run / "full", run / "weekly"
@@ -166,17 +193,21 @@ def main() -> None:
 
     steps = {
         "baseline": [
-            ("ingest, extract and delivery in full",
-             [*CLI, "ingest", str(ss12000), str(week), "--data-dir", str(full)]),
+            (
+                "ingest, extract and delivery in full",
+                [*CLI, "ingest", str(ss12000), str(week), "--data-dir", str(full)],
+            ),
             *registered(full),
             ("build", [*CLI, "build", "--data-dir", str(full)]),
         ],
         "weekly": [
-            ("ingest --delivery",
-             [*CLI, "ingest", str(ss12000), str(week), "--delivery", "--data-dir", str(weekly)]),
+            (
+                "ingest --delivery",
+                [*CLI, "ingest", str(ss12000), str(week), "--delivery", "--data-dir", str(weekly)],
+            ),
             ("build --incremental", [*CLI, "build", "--incremental", "--data-dir", str(weekly)]),
         ],
-    }  # fmt: skip
+    }
     results: dict[str, list[tuple[str, float, float, float, float]]] = {}
     for path, commands in steps.items():
         results[path] = []
@@ -189,11 +220,15 @@ def main() -> None:
     import duckdb
     import pyarrow.parquet as pq
 
-    rows = {name: pq.ParquetFile(path).metadata.num_rows
-            for name, path in research_tables(weekly).items()}  # fmt: skip
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "
-          f"{duckdb.__version__}; {args.students:,} pupils, {args.weeks} weeks, the last one "
-          f"delivered ({week.name})")  # fmt: skip
+    rows = {
+        name: pq.ParquetFile(path).metadata.num_rows
+        for name, path in research_tables(weekly).items()
+    }
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "
+        f"{duckdb.__version__}; {args.students:,} pupils, {args.weeks} weeks, the last one "
+        f"delivered ({week.name})"
+    )
     print("rows: " + ", ".join(f"{name} {n:,}" for name, n in rows.items()))
     print(f"{'step':<48}{'seconds':>9}{'peak MB':>9}  load before, after")
     totals = {}
@@ -212,8 +247,10 @@ def main() -> None:
         for problem in problems:
             print(f"  {problem}")
         raise SystemExit(1)
-    print(f"all {len(TABLES)} research tables: the weekly build and the full one are equal "
-          f"(floats within {RELATIVE:g} relative)")  # fmt: skip
+    print(
+        f"all {len(TABLES)} research tables: the weekly build and the full one are equal "
+        f"(floats within {RELATIVE:g} relative)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,10 +51,15 @@ def machine() -> dict[str, str]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{ram:.0f} GiB",
-            "os": platform.platform(), "python": platform.python_version(),
-            "report written": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            **{f"{k} version": v for k, v in versions.items()}}  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{ram:.0f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "report written": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **{f"{k} version": v for k, v in versions.items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,16 @@ def run(name: str, args: list[str], out: Path, reuse: bool, scratch: Path) -> Se
         body = json.loads(kept.read_text(encoding="utf-8"))
         if body.get("args") == [scrub(a) for a in args]:
             load = body.get("load")
-            return Section(str(body["printed"]), body.get("seconds"),
-                           (float(load[0]), float(load[1])) if load else None)  # fmt: skip
-        print(f"== bench/{name}.py: the kept output was run with other arguments "
-              f"({' '.join(body.get('args', []))}); running it again", flush=True)  # fmt: skip
+            return Section(
+                str(body["printed"]),
+                body.get("seconds"),
+                (float(load[0]), float(load[1])) if load else None,
+            )
+        print(
+            f"== bench/{name}.py: the kept output was run with other arguments "
+            f"({' '.join(body.get('args', []))}); running it again",
+            flush=True,
+        )
     command = [sys.executable, str(HERE / f"{name}.py"), *args]
     print(f"== {' '.join([f'bench/{name}.py', *args])}", flush=True)
     load_before = os.getloadavg()[0]
@@ -96,9 +107,18 @@ def run(name: str, args: list[str], out: Path, reuse: bool, scratch: Path) -> Se
         print(done.stderr, file=sys.stderr)
         raise SystemExit(f"bench/{name}.py failed (exit {done.returncode})")
     printed = scrub(done.stdout.strip())
-    kept.write_text(json.dumps({"args": [scrub(a) for a in args], "printed": printed,
-                                "seconds": seconds, "load": load}, indent=2),
-                    encoding="utf-8")  # fmt: skip
+    kept.write_text(
+        json.dumps(
+            {
+                "args": [scrub(a) for a in args],
+                "printed": printed,
+                "seconds": seconds,
+                "load": load,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     return Section(printed, seconds, load)
 
 
@@ -121,8 +141,10 @@ def plots(runs: list[dict[str, Any]], out: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     made = []
-    for key, label, file in (("seconds", "wall time (s)", "scale-time.png"),
-                             ("peak_mb", "peak memory (MB)", "scale-memory.png")):  # fmt: skip
+    for key, label, file in (
+        ("seconds", "wall time (s)", "scale-time.png"),
+        ("peak_mb", "peak memory (MB)", "scale-memory.png"),
+    ):
         figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
         for engine in sorted({r["engine"] for r in runs}):
             points = sorted((r["students"], r[key]) for r in runs if r["engine"] == engine)
@@ -144,8 +166,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True, help="scratch folder")
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--scale-json", type=Path, default=None,
-                        help="reuse a bench_scale.py --json result, not run it")  # fmt: skip
+    parser.add_argument(
+        "--scale-json",
+        type=Path,
+        default=None,
+        help="reuse a bench_scale.py --json result, not run it",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
         "--reuse",
@@ -163,26 +189,52 @@ def main() -> None:
         ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
         ("Ingesting an SS 12000 extract", "bench_ingest", [*size, *scratch]),
         ("Building the research tables", "bench_build", [*size, *scratch]),
-        ("Adding a weekly delivery", "bench_weekly",
-         ["--students", str(args.students), "--weeks", str(args.weeks + 1), *scratch]),
-        ("Releasing: differential privacy and disclosure control", "bench_release",
-         [*size, *scratch, "--runs", "11"]),
-        ("The linked audit with a project's history", "bench_linked",
-         [*size, *scratch, "--runs", "5"]),
-        ("A dp ratio and the planner, beside a plain dp mean", "bench_ratio",
-         [*size, *scratch, "--runs", "9"]),
-        ("Regressions, sdc and dp, beside a plain dp mean", "bench_regression",
-         [*size, *scratch, "--runs", "9"]),
-    ):  # fmt: skip
-        sections.append((title, f"bench/{name}.py {' '.join(extra)}",
-                         run(name, extra, args.out, args.reuse, args.dir)))  # fmt: skip
+        (
+            "Adding a weekly delivery",
+            "bench_weekly",
+            ["--students", str(args.students), "--weeks", str(args.weeks + 1), *scratch],
+        ),
+        (
+            "Releasing: differential privacy and disclosure control",
+            "bench_release",
+            [*size, *scratch, "--runs", "11"],
+        ),
+        (
+            "The linked audit with a project's history",
+            "bench_linked",
+            [*size, *scratch, "--runs", "5"],
+        ),
+        (
+            "A dp ratio and the planner, beside a plain dp mean",
+            "bench_ratio",
+            [*size, *scratch, "--runs", "9"],
+        ),
+        (
+            "Regressions, sdc and dp, beside a plain dp mean",
+            "bench_regression",
+            [*size, *scratch, "--runs", "9"],
+        ),
+    ):
+        sections.append(
+            (
+                title,
+                f"bench/{name}.py {' '.join(extra)}",
+                run(name, extra, args.out, args.reuse, args.dir),
+            )
+        )
     scale_json = args.scale_json
     if scale_json is None:
         scale_json = args.out / "scale.json"
-        scaled = run("bench_scale", [*scratch, "--json", str(scale_json)], args.out, args.reuse,
-                     args.dir)  # fmt: skip
-        sections.append(("The build by size, on DuckDB and on Spark", "bench/bench_scale.py "
-                         f"--dir … --json {scale_json.name}", scaled))  # fmt: skip
+        scaled = run(
+            "bench_scale", [*scratch, "--json", str(scale_json)], args.out, args.reuse, args.dir
+        )
+        sections.append(
+            (
+                "The build by size, on DuckDB and on Spark",
+                f"bench/bench_scale.py --dir … --json {scale_json.name}",
+                scaled,
+            )
+        )
     sections = [(t, c.replace(str(args.dir), "SCRATCH"), s) for t, c, s in sections]
     scale = scale_body(scale_json)  # read once, for the plots and the table
     images = plots(unbounded(scale), args.out)
@@ -190,8 +242,13 @@ def main() -> None:
     print(f"wrote {args.out / 'README.md'}")
 
 
-def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Section]],
-          images: list[str], scale: dict[str, Any]) -> None:  # fmt: skip
+def write(
+    path: Path,
+    box: dict[str, str],
+    sections: list[tuple[str, str, Section]],
+    images: list[str],
+    scale: dict[str, Any],
+) -> None:
     runs = unbounded(scale)
     lines = [
         "# Benchmarks",
@@ -208,30 +265,50 @@ def write(path: Path, box: dict[str, str], sections: list[tuple[str, str, Sectio
         "",
     ]
     for title, command, section in sections:
-        took = (f"{section.seconds:,.0f} s in all" if section.seconds is not None
-                else "time not kept")  # fmt: skip
+        took = (
+            f"{section.seconds:,.0f} s in all" if section.seconds is not None else "time not kept"
+        )
         if section.load is not None:
             start, end = section.load
             took += f"; load average {start:.2f} as it started, {end:.2f} as it ended"
-        lines += [f"## {title}", "", f"`{command}` ({took})", "", "```text",
-                  section.printed, "```", ""]  # fmt: skip
+        lines += [
+            f"## {title}",
+            "",
+            f"`{command}` ({took})",
+            "",
+            "```text",
+            section.printed,
+            "```",
+            "",
+        ]
     conf = ", ".join(f"`{c}`" for c in scale.get("spark_conf") or []) or "none"
-    lines += ["## How the build grows with size", "",
-              f"Measured by `bench/bench_scale.py` on {scale.get('measured', 'an unknown date')} "
-              f"({scale.get('weeks', '?')} teaching weeks; Spark master "
-              f"`{scale.get('spark_master', '?')}`, Spark settings: {conf}). The load column is "
-              "the 1-minute load average as each build started and ended; on 2 cores a build "
-              "alone brings it to about 2.", "",
-              "| pupils | engine | wall s | peak MB | load |",
-              "|---:|---|---:|---:|---|"]  # fmt: skip
+    lines += [
+        "## How the build grows with size",
+        "",
+        f"Measured by `bench/bench_scale.py` on {scale.get('measured', 'an unknown date')} "
+        f"({scale.get('weeks', '?')} teaching weeks; Spark master "
+        f"`{scale.get('spark_master', '?')}`, Spark settings: {conf}). The load column is "
+        "the 1-minute load average as each build started and ended; on 2 cores a build "
+        "alone brings it to about 2.",
+        "",
+        "| pupils | engine | wall s | peak MB | load |",
+        "|---:|---|---:|---:|---|",
+    ]
     for r in sorted(runs, key=lambda r: (r["students"], r["engine"])):
         load = r.get("load_average_1min")
         shown = f"{load[0]:.1f}–{load[1]:.1f}" if load else "not kept"
-        lines.append(f"| {r['students']:,} | {r['engine']} | {r['seconds']:,.1f} | "
-                     f"{r['peak_mb']:,.0f} | {shown} |")  # fmt: skip
-    lines += ["", *(f"![{i.removesuffix('.png')}]({i})" for i in images), "",
-              "What the figures mean for a national year: "
-              "[../explanation/scale.md](../explanation/scale.md).", ""]  # fmt: skip
+        lines.append(
+            f"| {r['students']:,} | {r['engine']} | {r['seconds']:,.1f} | "
+            f"{r['peak_mb']:,.0f} | {shown} |"
+        )
+    lines += [
+        "",
+        *(f"![{i.removesuffix('.png')}]({i})" for i in images),
+        "",
+        "What the figures mean for a national year: "
+        "[../explanation/scale.md](../explanation/scale.md).",
+        "",
+    ]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

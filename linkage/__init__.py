@@ -30,12 +30,18 @@ if TYPE_CHECKING:
 # Where each public name lives; modules load on first use (PEP 562), so that commands that do
 # not build start without loading ibis and DuckDB.
 _HOME = {
-    "BuildReport": "_build", "build_research_tables": "_build",
-    "DEFAULT_MEMORY_LIMIT": "_engines", "ENGINES": "_engines",
-    "IngestReport": "_ingest", "ingest_extract": "_ingest", "ingest_register": "_registers",
-    "SnapshotEntry": "_inventory", "list_snapshots": "_inventory",
-    "current_snapshot": "_snapshot", "read_manifest": "_snapshot",
-}  # fmt: skip
+    "BuildReport": "_build",
+    "build_research_tables": "_build",
+    "DEFAULT_MEMORY_LIMIT": "_engines",
+    "ENGINES": "_engines",
+    "IngestReport": "_ingest",
+    "ingest_extract": "_ingest",
+    "ingest_register": "_registers",
+    "SnapshotEntry": "_inventory",
+    "list_snapshots": "_inventory",
+    "current_snapshot": "_snapshot",
+    "read_manifest": "_snapshot",
+}
 
 
 __getattr__ = lazy_exports(__name__, _HOME)

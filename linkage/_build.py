@@ -53,8 +53,17 @@ from linkage.build import (
 from medler.errors import UsageError
 
 RESEARCH = "research"
-TABLES = ("student_lessons", "student_teachers", "exposure", "student_months", "student_terms",
-          "student_term_teachers", "student_profiles", "teacher_terms", "quality")  # fmt: skip
+TABLES = (
+    "student_lessons",
+    "student_teachers",
+    "exposure",
+    "student_months",
+    "student_terms",
+    "student_term_teachers",
+    "student_profiles",
+    "teacher_terms",
+    "quality",
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,13 @@ class BuildReport:
 
 
 def build_research_tables(
-    data_dir: Path, *, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
-    spark_master: str | None = None, incremental: bool = False,
-) -> BuildReport:  # fmt: skip
+    data_dir: Path,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    incremental: bool = False,
+) -> BuildReport:
     """Build the research tables from the current canonical snapshot on ``engine`` (duckdb or
     spark); the same ibis expressions run on either, and write the same files. With
     ``incremental``, after weekly deliveries only the months and terms they touched are
@@ -120,22 +133,28 @@ def build_research_tables(
                 done = plan.record()
             elif plan is not None:
                 done = {"full": plan}
-            snapshot_id = writer.commit({
-                "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
-                "period": {"first_day": None if first is None else first.isoformat(),
-                           "last_day": None if last is None else last.isoformat()},
-                "engine": engine,
-                "basis": basis, "empty_tables": empty, "notes": notes,
-                **({} if done is None else {"incremental": done}),
-            })  # fmt: skip
+            snapshot_id = writer.commit(
+                {
+                    "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
+                    "period": {
+                        "first_day": None if first is None else first.isoformat(),
+                        "last_day": None if last is None else last.isoformat(),
+                    },
+                    "engine": engine,
+                    "basis": basis,
+                    "empty_tables": empty,
+                    "notes": notes,
+                    **({} if done is None else {"incremental": done}),
+                }
+            )
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes),
-                       done)  # fmt: skip
+    return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes), done)
 
 
-def _build_all(e: BuildEngine, t: dict[str, ir.Table],
-               write: Callable[[str, ir.Table], ir.Table]) -> None:  # fmt: skip
+def _build_all(
+    e: BuildEngine, t: dict[str, ir.Table], write: Callable[[str, ir.Table], ir.Table]
+) -> None:
     """Every research table from every lesson."""
     # the lesson-level facts, small, kept by the engine: it then knows their size
     # and joins the pupils to them once
@@ -145,11 +164,11 @@ def _build_all(e: BuildEngine, t: dict[str, ir.Table],
     met = write("student_teachers", student_teachers(sl, taught))
     exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
     days = e.keep("student_days", student_days(sl))
-    months = write("student_months", student_months(sl, t["students"], days,
-                                                     schools=t["schools"]))  # fmt: skip
-    terms = write("student_terms", student_terms(sl, months, t["student_register"],
-                                                 t["students"], days,
-                                                 schools=t["schools"]))  # fmt: skip
+    months = write("student_months", student_months(sl, t["students"], days, schools=t["schools"]))
+    terms = write(
+        "student_terms",
+        student_terms(sl, months, t["student_register"], t["students"], days, schools=t["schools"]),
+    )
     term_teachers = write("student_term_teachers", student_term_teachers(met))
     write("student_profiles", student_profiles(exposed, terms, term_teachers))
     write("teacher_terms", teacher_terms(t, sl))

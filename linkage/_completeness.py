@@ -36,18 +36,35 @@ class Relation:
 
 
 RELATIONS = (
-    Relation("activity_teachers", "activities", "no activity has a teacher",
-             "exposure, student_teachers and teacher_terms will be empty",
-             ("activities.teachers", "enrollments")),
-    Relation("activity_groups", "activities", "no activity has a group",
-             "no lesson has a pupil: every research table will be empty",
-             ("activities.groups", "activities")),
-    Relation("group_memberships", "groups", "no group has a pupil",
-             "no lesson has a pupil: every research table will be empty",
-             ("groups.groupMemberships", "enrollments")),
-    Relation("attendance", "lessons", "no lesson has a registration",
-             "absence indicators will be empty", ("attendances",)),
-)  # fmt: skip
+    Relation(
+        "activity_teachers",
+        "activities",
+        "no activity has a teacher",
+        "exposure, student_teachers and teacher_terms will be empty",
+        ("activities.teachers", "enrollments"),
+    ),
+    Relation(
+        "activity_groups",
+        "activities",
+        "no activity has a group",
+        "no lesson has a pupil: every research table will be empty",
+        ("activities.groups", "activities"),
+    ),
+    Relation(
+        "group_memberships",
+        "groups",
+        "no group has a pupil",
+        "no lesson has a pupil: every research table will be empty",
+        ("groups.groupMemberships", "enrollments"),
+    ),
+    Relation(
+        "attendance",
+        "lessons",
+        "no lesson has a registration",
+        "absence indicators will be empty",
+        ("attendances",),
+    ),
+)
 
 _INDEX = re.compile(r"\[\d+\]")
 

@@ -40,10 +40,19 @@ from linkage.sources.ss12000._reader import read_deletions
 from medler.errors import InputFileError, UsageError
 
 # the canonical tables the bulk resources fill: a delivery adds a part to each
-BULK_TABLES = ("lessons", "lesson_student_exceptions", "lesson_teacher_exceptions",
-               "attendance", "absence_notices")  # fmt: skip
-REGISTER_TABLES = ("teacher_register", "teacher_certifications", "student_register",
-                   "student_grades")  # fmt: skip
+BULK_TABLES = (
+    "lessons",
+    "lesson_student_exceptions",
+    "lesson_teacher_exceptions",
+    "attendance",
+    "absence_notices",
+)
+REGISTER_TABLES = (
+    "teacher_register",
+    "teacher_certifications",
+    "student_register",
+    "student_grades",
+)
 SMALL_TABLES = tuple(n for n in SCHEMAS if n not in BULK_TABLES and n not in REGISTER_TABLES)
 _REREAD = frozenset(r for r in RESOURCES if r not in BULK)  # resources read again every time
 _LINEAGE = {name for name, _ in LINEAGE}
@@ -59,8 +68,9 @@ class Onto:
     earlier_lessons: frozenset[int]
 
 
-def check_delivery(data_dir: Path, source_dir: Path, updates: list[Path], fmt: str,
-                   source_name: str) -> Onto:  # fmt: skip
+def check_delivery(
+    data_dir: Path, source_dir: Path, updates: list[Path], fmt: str, source_name: str
+) -> Onto:
     """The current snapshot, if the last of ``updates`` can be added onto it; else a clear
     error and nothing written."""
     if fmt != "ss12000":

@@ -130,9 +130,11 @@ class SparkEngine:
                 # everything in one process: listen and advertise on loopback only (a task's
                 # large result is fetched back from the address the driver advertises)
                 builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config(
-                    "spark.driver.host", "127.0.0.1")  # fmt: skip
+                    "spark.driver.host", "127.0.0.1"
+                )
             self.session = (
-                builder.master(master).appName("medler-build")
+                builder.master(master)
+                .appName("medler-build")
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.shuffle.partitions", str(max(2, (os.cpu_count() or 2) * 2)))
                 .config("spark.ui.enabled", "false")
@@ -144,7 +146,7 @@ class SparkEngine:
                 .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
                 .config("spark.sql.ansi.enabled", "false")
                 .getOrCreate()
-            )  # fmt: skip
+            )
             self.session.range(1).count()  # reach the master now, not half-way through a build
             self.session.sparkContext.setLogLevel("ERROR")
         except Exception as error:  # py4j and Spark raise many kinds; one clear message
@@ -191,17 +193,24 @@ class SparkEngine:
         from pyspark.sql import functions as f
 
         frame = self.session.sql(ibis.to_sql(expression, dialect="pyspark"))
-        return frame.select(*(
-            f.col(f"`{name}`").cast(PySparkType.from_ibis(kind)).alias(name)
-            for name, kind in expression.schema().items()
-        ))  # fmt: skip
+        return frame.select(
+            *(
+                f.col(f"`{name}`").cast(PySparkType.from_ibis(kind)).alias(name)
+                for name, kind in expression.schema().items()
+            )
+        )
 
     def close(self) -> None:
         self.session.stop()
 
 
-def open_engine(engine: str, *, spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-                spark_master: str | None = None) -> BuildEngine:  # fmt: skip
+def open_engine(
+    engine: str,
+    *,
+    spill: Path,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    spark_master: str | None = None,
+) -> BuildEngine:
     if engine == "duckdb":
         return DuckDBEngine(spill, memory_limit)
     if engine == "spark":

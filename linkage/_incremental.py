@@ -60,12 +60,12 @@ class Plan:
     terms: tuple[str, ...]
 
     def record(self) -> dict[str, object]:
-        return {"onto": self.previous.name, "months": list(self.months),
-                "terms": list(self.terms)}  # fmt: skip
+        return {"onto": self.previous.name, "months": list(self.months), "terms": list(self.terms)}
 
 
-def plan_incremental(data_dir: Path, research: Path, canonical: Path,
-                     tables: tuple[str, ...]) -> Plan | str:  # fmt: skip
+def plan_incremental(
+    data_dir: Path, research: Path, canonical: Path, tables: tuple[str, ...]
+) -> Plan | str:
     """The plan, or why the build must be a full one."""
     previous = _research_in_use(research, tables)
     if isinstance(previous, str):
@@ -121,13 +121,17 @@ def _restrict(t: dict[str, ir.Table], lessons: ir.Table) -> dict[str, ir.Table]:
 
 
 def build_changed(
-    e: BuildEngine, t: dict[str, ir.Table], plan: Plan,
+    e: BuildEngine,
+    t: dict[str, ir.Table],
+    plan: Plan,
     write: Callable[[str, ir.Table], ir.Table],
-) -> None:  # fmt: skip
+) -> None:
     """Write every research table: the plan's months and terms recomputed, the rest reused."""
     manifest = read_manifest(plan.previous)["tables"]
-    old = {name: e.read_parquet(plan.previous / entry["file"], f"previous_{name}")
-           for name, entry in manifest.items()}  # fmt: skip
+    old = {
+        name: e.read_parquet(plan.previous / entry["file"], f"previous_{name}")
+        for name, entry in manifest.items()
+    }
     months, terms = list(plan.months), list(plan.terms)
     with_before = sorted({*terms, *map(_term_before, terms)})
 
@@ -151,18 +155,28 @@ def build_changed(
     sl_terms, sl_before = only(sl, terms), only(sl, with_before)
     t_before = _restrict(t, lessons.filter(term(lessons.local_date).isin(with_before)))
     taught = e.keep("changed_lesson_teachers", lesson_teachers(t_before))
-    met = only(merged("student_teachers", student_teachers(sl_terms, taught), "term", terms),
-               terms)  # fmt: skip
-    exposed = merged("exposure", exposure(sl_terms, met, turnover(t_before, sl_before, taught)),
-                     "term", terms)  # fmt: skip
+    met = only(merged("student_teachers", student_teachers(sl_terms, taught), "term", terms), terms)
+    exposed = merged(
+        "exposure", exposure(sl_terms, met, turnover(t_before, sl_before, taught)), "term", terms
+    )
     days = e.keep("changed_student_term_days", student_days(sl_terms))
-    absence = merged("student_terms", student_terms(sl_terms, only(by_month, terms),
-                                                    t["student_register"], t["students"], days,
-                                                    schools=t["schools"]),
-                     "term", terms)  # fmt: skip
+    absence = merged(
+        "student_terms",
+        student_terms(
+            sl_terms,
+            only(by_month, terms),
+            t["student_register"],
+            t["students"],
+            days,
+            schools=t["schools"],
+        ),
+        "term",
+        terms,
+    )
     term_teachers = merged("student_term_teachers", student_term_teachers(met), "term", terms)
-    profiles = student_profiles(only(exposed, terms), only(absence, terms),
-                                only(term_teachers, terms))  # fmt: skip
+    profiles = student_profiles(
+        only(exposed, terms), only(absence, terms), only(term_teachers, terms)
+    )
     merged("student_profiles", profiles, "term", terms)
     t_terms = _restrict(t, lessons.filter(term(lessons.local_date).isin(terms)))
     merged("teacher_terms", teacher_terms(t_terms, sl_terms), "term", terms)

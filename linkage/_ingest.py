@@ -133,12 +133,19 @@ def ingest_extract(
                 )
             writer.share(onto.snapshot, BULK_TABLES)
         context = AdapterContext(
-            root=source_dir, writer=writer, pseudonymiser=pseudonymiser, quarantine=quarantine,
-            policy=policy, source=source,
-            ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=progress,
-            updates=tuple(updates), compat=quirks, delivery=onto is not None,
+            root=source_dir,
+            writer=writer,
+            pseudonymiser=pseudonymiser,
+            quarantine=quarantine,
+            policy=policy,
+            source=source,
+            ingested_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            progress=progress,
+            updates=tuple(updates),
+            compat=quirks,
+            delivery=onto is not None,
             earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
-        )  # fmt: skip
+        )
         result = adapter(context)
         more: dict[str, Any] = {}
         records = {name: asdict(c) for name, c in result.counts.items()}
@@ -161,26 +168,35 @@ def ingest_extract(
             writer.ensure(name, schema)
         writer.write("quarantine", quarantine.table())
         writer.ensure("quarantine", QUARANTINE_SCHEMA)
-        snapshot_id = writer.commit({
-            "source": {
-                "standard": result.standard,
-                "format": fmt,
-                "name": context.source,
-                "updates": [u.name for u in updates],
-                "files": files,
-            },
-            "key": asdict(pseudonymiser.key_ref),
-            "id_policy": policy.as_record(),
-            "records": records,
-            "compat": sorted(quirks),
-            "warnings": result.warnings,
-            "alerts": alerts,
-            **more,
-        })  # fmt: skip
+        snapshot_id = writer.commit(
+            {
+                "source": {
+                    "standard": result.standard,
+                    "format": fmt,
+                    "name": context.source,
+                    "updates": [u.name for u in updates],
+                    "files": files,
+                },
+                "key": asdict(pseudonymiser.key_ref),
+                "id_policy": policy.as_record(),
+                "records": records,
+                "compat": sorted(quirks),
+                "warnings": result.warnings,
+                "alerts": alerts,
+                **more,
+            }
+        )
     kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
-    return IngestReport(snapshot_id, result.standard, result.counts, len(quarantine.rows),
-                        kept_local, result.warnings, alerts,
-                        more.get("delivery"))  # fmt: skip
+    return IngestReport(
+        snapshot_id,
+        result.standard,
+        result.counts,
+        len(quarantine.rows),
+        kept_local,
+        result.warnings,
+        alerts,
+        more.get("delivery"),
+    )
 
 
 def _relative(path: Path, root: Path, updates: Sequence[Path]) -> str:

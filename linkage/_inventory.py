@@ -65,5 +65,12 @@ def _entry(kind: str, path: Path, current: bool) -> SnapshotEntry:
     except (KeyError, ValueError):
         pass
     version = key.get("version")
-    return SnapshotEntry(kind, path.name, path, created, key.get("key_id"),
-                         version if isinstance(version, int) else None, current)  # fmt: skip
+    return SnapshotEntry(
+        kind,
+        path.name,
+        path,
+        created,
+        key.get("key_id"),
+        version if isinstance(version, int) else None,
+        current,
+    )

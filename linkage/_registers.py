@@ -26,8 +26,14 @@ from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
 
 
-def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | None = None,
-                    policy: IdPolicy | None = None) -> IngestReport:  # fmt: skip
+def ingest_register(
+    kind: str,
+    path: Path,
+    data_dir: Path,
+    *,
+    key_file: Path | None = None,
+    policy: IdPolicy | None = None,
+) -> IngestReport:
     if kind not in REGISTER_KINDS:
         raise UsageError(f"the register must be one of {', '.join(REGISTER_KINDS)}, not '{kind}'")
     if not path.is_file():
@@ -44,12 +50,16 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
                 "the key file is not the key the current snapshot was made with; use the same "
                 "key, or ingest the extract again under the new key first"
             )
-        rows = read_register(kind, path, pseudonymiser, quarantine,
-                             _snapshot_policy(manifest, policy))  # fmt: skip
+        rows = read_register(
+            kind, path, pseudonymiser, quarantine, _snapshot_policy(manifest, policy)
+        )
         replaced = set(_TABLES[kind]) | {"quarantine"}
         writer.carry_over(previous, [n for n in manifest["tables"] if n not in replaced])
-        lineage = {"source_standard": f"{kind} register", "source_file": path.name,
-                   "ingested_at": dt.datetime.now(dt.UTC).replace(microsecond=0)}  # fmt: skip
+        lineage = {
+            "source_standard": f"{kind} register",
+            "source_file": path.name,
+            "ingested_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        }
         for table in _TABLES[kind]:
             batch = [{**row, **lineage} for row in rows.tables[table]]
             if batch:
@@ -58,17 +68,23 @@ def ingest_register(kind: str, path: Path, data_dir: Path, *, key_file: Path | N
         # The quarantine keeps what the extract and the other register set aside.
         earlier = pq.read_table(previous / "quarantine.parquet")
         earlier = earlier.filter(pc.not_equal(earlier["resource"], RESOURCE[kind]))
-        writer.write("quarantine", pa.concat_tables([earlier.cast(QUARANTINE_SCHEMA),
-                                                     quarantine.table()]))  # fmt: skip
+        writer.write(
+            "quarantine", pa.concat_tables([earlier.cast(QUARANTINE_SCHEMA), quarantine.table()])
+        )
         registers = dict(manifest.get("registers", {}))
-        registers[kind] = {"file": path.name, "sha256": file_sha256(path),
-                           "records": asdict(rows.count)}  # fmt: skip
+        registers[kind] = {
+            "file": path.name,
+            "sha256": file_sha256(path),
+            "records": asdict(rows.count),
+        }
         own = {"snapshot_id", "kind", "created", "software_version", "tables", "delivery"}
         kept = {k: v for k, v in manifest.items() if k not in own}
-        snapshot_id = writer.commit({**kept, "registers": registers,
-                                     "previous_snapshot": manifest["snapshot_id"]})  # fmt: skip
-    return IngestReport(snapshot_id, f"{kind} register", {RESOURCE[kind]: rows.count},
-                        len(quarantine.rows), 0, [])  # fmt: skip
+        snapshot_id = writer.commit(
+            {**kept, "registers": registers, "previous_snapshot": manifest["snapshot_id"]}
+        )
+    return IngestReport(
+        snapshot_id, f"{kind} register", {RESOURCE[kind]: rows.count}, len(quarantine.rows), 0, []
+    )
 
 
 def _snapshot_policy(manifest: dict[str, Any], policy: IdPolicy | None) -> IdPolicy:

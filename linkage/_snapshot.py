@@ -251,9 +251,12 @@ def _entry(parts: list[dict[str, Any]]) -> dict[str, Any]:
     if len(parts) == 1:
         part = parts[0]
         return {"rows": int(part["rows"]), "sha256": part["sha256"], "file": part["file"]}
-    return {"rows": sum(int(p["rows"]) for p in parts),
-            "files": [{"file": p["file"], "rows": int(p["rows"]), "sha256": p["sha256"]}
-                      for p in parts]}  # fmt: skip
+    return {
+        "rows": sum(int(p["rows"]) for p in parts),
+        "files": [
+            {"file": p["file"], "rows": int(p["rows"]), "sha256": p["sha256"]} for p in parts
+        ],
+    }
 
 
 def table_parts(entry: dict[str, Any]) -> list[dict[str, Any]]:

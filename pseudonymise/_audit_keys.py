@@ -98,8 +98,9 @@ def _new_key() -> tuple[str, bytes]:
     return f"ak-{secrets.token_hex(4)}", secrets.token_bytes(32)
 
 
-def _write_keys(path: Path, current: str, key: bytes, *, previous: dict[str, bytes],
-                new_file: bool) -> None:  # fmt: skip
+def _write_keys(
+    path: Path, current: str, key: bytes, *, previous: dict[str, bytes], new_file: bool
+) -> None:
     body = {
         "kind": KEY_KIND,
         "current": current,

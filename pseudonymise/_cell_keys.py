@@ -35,8 +35,11 @@ def cell_key_path() -> Path:
     from pseudonymise._audit_keys import audit_key_path
 
     configured = os.environ.get(CELL_KEY_ENV, "").strip()
-    return Path(configured).expanduser() if configured else audit_key_path().parent / (
-        "cell-key.secret")  # fmt: skip
+    return (
+        Path(configured).expanduser()
+        if configured
+        else audit_key_path().parent / ("cell-key.secret")
+    )
 
 
 def load_cell_key_secret(path: Path, *, data_dir: Path | None = None) -> bytes:

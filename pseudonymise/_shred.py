@@ -66,9 +66,14 @@ def refuse_shredded(key: KeyFile, data_dir: Path) -> None:
 
 
 def shred_key_version(
-    path: Path | None, key_id: str, version: int, *, data_dir: Path,
-    now: dt.datetime | None = None, after_rotation: Callable[[], object] | None = None,
-) -> KeyFile | None:  # fmt: skip
+    path: Path | None,
+    key_id: str,
+    version: int,
+    *,
+    data_dir: Path,
+    now: dt.datetime | None = None,
+    after_rotation: Callable[[], object] | None = None,
+) -> KeyFile | None:
     """Shred key ``key_id`` (version ``version``): if the key file holds it, replace it with a
     new version (returned); record it as shredded for ``data_dir``. Safe to repeat.
     ``after_rotation`` is called between the two steps (the crash tests stop there)."""

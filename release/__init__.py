@@ -62,21 +62,41 @@ if TYPE_CHECKING:
 # Where each public name lives. The package loads its modules on first use (PEP 562), so that
 # ``release.governance`` and the command line start without loading OpenDP and Polars.
 _HOME = {
-    "AccuracyPlan": "_engine", "Cell": "_engine", "Preview": "_engine", "Release": "_engine",
+    "AccuracyPlan": "_engine",
+    "Cell": "_engine",
+    "Preview": "_engine",
+    "Release": "_engine",
     "ReleaseEngine": "_engine",
-    "REVIEWABLE_CHECKS": "_errors", "PrivacyInvariantBroken": "_errors", "Gone": "_errors",
-    "QueryRefused": "_errors", "RowAccessRefused": "_errors",
-    "FORMATS": "_export", "export_release": "_export", "release_rows": "_export",
-    "Policies": "_policy", "approvable_tables": "_policy", "load_policies": "_policy",
-    "IndicatorSet": "_publish", "Published": "_publish", "load_indicators": "_publish",
+    "REVIEWABLE_CHECKS": "_errors",
+    "PrivacyInvariantBroken": "_errors",
+    "Gone": "_errors",
+    "QueryRefused": "_errors",
+    "RowAccessRefused": "_errors",
+    "FORMATS": "_export",
+    "export_release": "_export",
+    "release_rows": "_export",
+    "Policies": "_policy",
+    "approvable_tables": "_policy",
+    "load_policies": "_policy",
+    "IndicatorSet": "_publish",
+    "Published": "_publish",
+    "load_indicators": "_publish",
     "publish": "_publish",
-    "Register": "_register", "compare_register": "_register", "register_of": "_register",
-    "LogEntry": "_service", "Outcome": "_service", "ReleaseService": "_service",
+    "Register": "_register",
+    "compare_register": "_register",
+    "register_of": "_register",
+    "LogEntry": "_service",
+    "Outcome": "_service",
+    "ReleaseService": "_service",
     "RequestInfo": "_service",
     "UnknownName": "_errors",
-    "Filter": "_spec", "Measure": "_spec", "QuerySpec": "_spec",
-    "FileStore": "_store", "MemoryStore": "_store", "exact_outputs": "_store",
-}  # fmt: skip
+    "Filter": "_spec",
+    "Measure": "_spec",
+    "QuerySpec": "_spec",
+    "FileStore": "_store",
+    "MemoryStore": "_store",
+    "exact_outputs": "_store",
+}
 
 
 __getattr__ = lazy_exports(__name__, _HOME)
@@ -116,4 +136,4 @@ __all__ = [
     "publish",
     "register_of",
     "release_rows",
-]  # fmt: skip
+]

@@ -58,8 +58,9 @@ def ckm_cells(
             count = int(row["count"])
             value = count + ptable.noise(count, cell_key)
             cell_keys = {k: (row[k] if k in level else None) for k in spec.keys}
-            out.append(Cell(cell_keys, PERTURBED, {"count_students": value},
-                            margin=level != spec.keys))  # fmt: skip
+            out.append(
+                Cell(cell_keys, PERTURBED, {"count_students": value}, margin=level != spec.keys)
+            )
     return out
 
 

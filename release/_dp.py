@@ -65,9 +65,11 @@ class Measurements:
         main, *histograms = (_collected(part(rows)) for part in self.parts)
         for column, counts in zip(self.bins, histograms, strict=True):
             name = HIST + column
-            lists = counts.sort([*self.by, BIN + column]).group_by(
-                list(self.by) or pl.lit(0), maintain_order=True
-            ).agg(pl.col(name).cast(pl.Float64))  # fmt: skip
+            lists = (
+                counts.sort([*self.by, BIN + column])
+                .group_by(list(self.by) or pl.lit(0), maintain_order=True)
+                .agg(pl.col(name).cast(pl.Float64))
+            )
             if self.by:
                 main = main.join(lists, on=list(self.by), how="left", nulls_equal=True)
             else:
@@ -155,8 +157,9 @@ def plan_release(
     exprs = _expressions(c)
     if by:
         assert keys is not None
-        plans = [keys.lazy().join(empty.group_by(by).agg(exprs), on=by, how="left",
-                                  nulls_equal=True)]  # fmt: skip
+        plans = [
+            keys.lazy().join(empty.group_by(by).agg(exprs), on=by, how="left", nulls_equal=True)
+        ]
     else:
         plans = [empty.select(exprs)]
     for m in c.bins:
@@ -168,9 +171,14 @@ def plan_release(
     measure = dp.zero_concentrated_divergence()
 
     def make(scale: float) -> Measurements:
-        return Measurements(tuple(dp.m.make_private_lazyframe(domain, metric, measure, plan,
-                                                              global_scale=scale)
-                                  for plan in plans), tuple(by), c.bins)  # fmt: skip
+        return Measurements(
+            tuple(
+                dp.m.make_private_lazyframe(domain, metric, measure, plan, global_scale=scale)
+                for plan in plans
+            ),
+            tuple(by),
+            c.bins,
+        )
 
     unit_loss = float(make(1.0).map(d_in))
     scale = math.sqrt(unit_loss / rho)

@@ -224,10 +224,16 @@ class ReleaseEngine:
         people = population(frame, resolved.table.unit, resolved.collapse.filters)
         if people < sdc.min_population:
             floor = {"population": float(people), "min_population": float(sdc.min_population)}
-            findings.append(Finding(None, (
-                f"the filters leave fewer than {sdc.min_population} persons; medler releases "
-                "statistics about groups, so widen the filters"
-            ), floor))  # fmt: skip
+            findings.append(
+                Finding(
+                    None,
+                    (
+                        f"the filters leave fewer than {sdc.min_population} persons; "
+                        "medler releases statistics about groups, so widen the filters"
+                    ),
+                    floor,
+                )
+            )
             return Assessment(resolved, frame, snapshot, tuple(findings))
         per_teacher = self.teachers.minutes(resolved, frame)
         if "teachers" not in waive:
@@ -243,19 +249,35 @@ class ReleaseEngine:
         if exposed is not None and "linked" not in waive:
             earlier = [n for n in exposed.outputs if n != name]
             with_ = f"the project's output {', '.join(earlier)}" if earlier else "itself"
-            narrowed = {"narrowest_interval": exposed.width,
-                        "min_students": float(sdc.min_students)}  # fmt: skip
-            findings.append(Finding("linked", (
-                f"together with {with_}, this table would pin down a group of 1 to "
-                f"{sdc.min_students - 1} persons, or a suppressed cell, by subtraction. Ask for "
-                "the same grouping and "
-                "filters as the earlier output, or group and filter so that the groups differ "
-                f"by {sdc.min_students} persons or more"
-            ), narrowed))  # fmt: skip
+            narrowed = {
+                "narrowest_interval": exposed.width,
+                "min_students": float(sdc.min_students),
+            }
+            findings.append(
+                Finding(
+                    "linked",
+                    (
+                        f"together with {with_}, this table would pin down a group of 1 to "
+                        f"{sdc.min_students - 1} persons, or a suppressed cell, by subtraction. "
+                        "Ask for the same grouping and filters as the earlier output, or group "
+                        f"and filter so that the groups differ by {sdc.min_students} persons "
+                        "or more"
+                    ),
+                    narrowed,
+                )
+            )
         # each finding carries the table's risk for the DPO's review (never the researcher's)
         findings = [replace(f, detail={**risk, **f.detail}) for f in findings]
-        return Assessment(resolved, frame, snapshot, tuple(findings), tuple(cells), None, extended,
-                          notes=fitted.notes)  # fmt: skip
+        return Assessment(
+            resolved,
+            frame,
+            snapshot,
+            tuple(findings),
+            tuple(cells),
+            None,
+            extended,
+            notes=fitted.notes,
+        )
 
     def _assess_dp(
         self, resolved: Resolved, frame: PrivateFrame, snapshot: str, findings: list[Finding]
@@ -311,8 +333,11 @@ class ReleaseEngine:
         """The project's earlier outputs (releases and previews) on the table, as the common
         refinement the linked audit reads; kept per project and table for the snapshot."""
         table = resolved.spec.table
-        records = [r for r in self.store.earlier(project, snapshot, table)
-                   if r["mode"] == "sdc" and r["status"] in OUTPUTS]  # fmt: skip
+        records = [
+            r
+            for r in self.store.earlier(project, snapshot, table)
+            if r["mode"] == "sdc" and r["status"] in OUTPUTS
+        ]
         names = tuple(output_name(r) for r in records)
         kept = self._histories.get((project, table))
         if kept is not None and kept.outputs == names and self._current(frame):
@@ -322,8 +347,9 @@ class ReleaseEngine:
             spec = QuerySpec.model_validate(record["spec"])
             earlier = resolve(spec, self.policies, frame.schema(), strict=False)
             cells = record.get("release", record.get("preview", {})).get("cells", [])
-            published = [Cell(c["keys"], c["status"], {}, margin=c.get("margin", False))
-                         for c in cells]  # fmt: skip
+            published = [
+                Cell(c["keys"], c["status"], {}, margin=c.get("margin", False)) for c in cells
+            ]
             history = history.extend(frame, _output(name, earlier.collapse, spec, published))
         if self._current(frame):
             self._histories[(project, table)] = history
@@ -354,23 +380,35 @@ class ReleaseEngine:
         version = self.policies.version
         if spec.mode != "dp":
             self._meter_previews(project)
-        assessment = self.assess(spec, project=project, approval=approval, waive=waive,
-                                 name=preview_id(spec))  # fmt: skip
+        assessment = self.assess(
+            spec, project=project, approval=approval, waive=waive, name=preview_id(spec)
+        )
         failed = assessment.unwaived(waive)
         if failed:  # a check's outcome: recorded and audited, whatever the mode
             refusal = failed[0].refusal()
             self.record_refusal(spec, requester, project, refusal, preview=True)
             raise refusal
         if spec.mode == "dp" and assessment.model is not None:
-            return Preview(spec.model_dump(mode="json"), "dp", assessment.model.rho, version,
-                           accuracy=assessment.model.accuracy)  # fmt: skip
+            return Preview(
+                spec.model_dump(mode="json"),
+                "dp",
+                assessment.model.rho,
+                version,
+                accuracy=assessment.model.accuracy,
+            )
         if spec.mode == "dp":
             plan = assessment.plan
             assert plan is not None
             table = assessment.resolved.table
             accuracy = {m.name: kind(m).preview(m, plan.noise, table) for m in spec.measures}
-            return Preview(spec.model_dump(mode="json"), "dp", plan.rho, version,
-                           accuracy=accuracy, notes=notes(spec.measures))  # fmt: skip
+            return Preview(
+                spec.model_dump(mode="json"),
+                "dp",
+                plan.rho,
+                version,
+                accuracy=accuracy,
+                notes=notes(spec.measures),
+            )
         cells = [Cell(c.keys, c.status, {}, margin=c.margin) for c in assessment.cells]
         name = assessment.history.outputs[-1] if assessment.history else preview_id(spec)
         record = record_of(project, requester, assessment.snapshot, spec, "previewed", version)
@@ -404,24 +442,34 @@ class ReleaseEngine:
         outside = [f for f in resolved.findings if f.check == "approval"]
         if outside:
             raise outside[0].refusal()
-        planned = plan_accuracy(self._plan(resolved, frame), spec, resolved.table,
-                                persons=persons, half_width=half_width,
-                                measure=measure)  # fmt: skip
+        planned = plan_accuracy(
+            self._plan(resolved, frame),
+            spec,
+            resolved.table,
+            persons=persons,
+            half_width=half_width,
+            measure=measure,
+        )
         if self.ledger is None:
             return planned
         mine = set(scopes_of(project, requester))
-        remaining = min((t.remaining for t in self.ledger.totals() if t.scope in mine),
-                        default=None)  # fmt: skip
+        remaining = min(
+            (t.remaining for t in self.ledger.totals() if t.scope in mine), default=None
+        )
         if remaining is None:
             return planned
-        return replace(planned, remaining_rho=remaining,
-                       questions=math.floor(remaining / planned.rho + 1e-9))  # fmt: skip
+        return replace(
+            planned, remaining_rho=remaining, questions=math.floor(remaining / planned.rho + 1e-9)
+        )
 
     def _meter_previews(self, project: str) -> None:
         limit = self.policies.release.sdc.previews_per_day
         today = dt.datetime.now(dt.UTC).date().isoformat()
-        used = sum(1 for r in self.store.all() if r["project"] == project
-                   and r["status"] == "previewed" and r["at"][:10] == today)  # fmt: skip
+        used = sum(
+            1
+            for r in self.store.all()
+            if r["project"] == project and r["status"] == "previewed" and r["at"][:10] == today
+        )
         if used >= limit:
             raise QueryRefused(
                 f"project {project} has used its {limit} sdc previews for today; each preview "
@@ -449,16 +497,26 @@ class ReleaseEngine:
         cached = self.store.find(project, snapshot, digest)
         if cached is not None:
             again = release_from_record(cached)
-            self._audit(requester, project, spec, "released", snapshot, rho=0.0, cached=True,
-                        result=again.digest(), release_id=again.release_id, **more)  # fmt: skip
+            self._audit(
+                requester,
+                project,
+                spec,
+                "released",
+                snapshot,
+                rho=0.0,
+                cached=True,
+                result=again.digest(),
+                release_id=again.release_id,
+                **more,
+            )
             return again
         # time, spec and a random part: two projects asking the same in one second get two ids
-        release_id = (f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}"
-                      f"{secrets.token_hex(3)}")  # fmt: skip
+        release_id = f"r-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{digest[:8]}{secrets.token_hex(3)}"
         try:
             if assessment is None or assessment.snapshot != snapshot:
-                assessment = self.assess(spec, project=project, approval=approval, waive=waive,
-                                         name=release_id)  # fmt: skip
+                assessment = self.assess(
+                    spec, project=project, approval=approval, waive=waive, name=release_id
+                )
             failed = assessment.unwaived(waive)
             if failed:
                 raise failed[0].refusal()
@@ -472,23 +530,39 @@ class ReleaseEngine:
             raise
         # why a cell was suppressed is kept for the DPO, never published: a published reason
         # would tell an attacker that a cell holds fewer than the threshold, and narrow it
-        reasons = [{"keys": c.keys, "margin": c.margin, "reason": c.reason}
-                   for c in cells if c.reason]  # fmt: skip
+        reasons = [
+            {"keys": c.keys, "margin": c.margin, "reason": c.reason} for c in cells if c.reason
+        ]
         cells = [replace(c, reason=None) for c in cells]
         release = Release(
-            release_id=release_id, spec=spec.model_dump(mode="json"), mode=spec.mode,
-            snapshot=snapshot, policy_version=self.policies.version, rho=rho, cells=cells,
+            release_id=release_id,
+            spec=spec.model_dump(mode="json"),
+            mode=spec.mode,
+            snapshot=snapshot,
+            policy_version=self.policies.version,
+            rho=rho,
+            cells=cells,
             notes=[*more_notes, *(notes(spec.measures) if spec.mode == "dp" else [])],
-        )  # fmt: skip
-        record = record_of(project, requester, snapshot, spec, "released", self.policies.version,
-                         release=release)  # fmt: skip
+        )
+        record = record_of(
+            project, requester, snapshot, spec, "released", self.policies.version, release=release
+        )
         record["suppression_reasons"] = reasons
         self.store.add(record)
         if spec.mode == "sdc":
             self._keep_history(project, assessment, release_id)
-        self._audit(requester, project, spec, "released", snapshot, rho=rho,
-                    result=release.digest(), release_id=release.release_id,
-                    waived=sorted(waive), **more)  # fmt: skip
+        self._audit(
+            requester,
+            project,
+            spec,
+            "released",
+            snapshot,
+            rho=rho,
+            result=release.digest(),
+            release_id=release.release_id,
+            waived=sorted(waive),
+            **more,
+        )
         return release
 
     def record_refusal(
@@ -504,14 +578,29 @@ class ReleaseEngine:
         """Keep a refusal in the release store and the audit log (a refused preview too: in
         sdc mode its reason depends on the data)."""
         snapshot = self.snapshot.name
-        record = record_of(project, requester, snapshot, spec, "refused", self.policies.version,
-                         reason=str(refusal))  # fmt: skip
+        record = record_of(
+            project,
+            requester,
+            snapshot,
+            spec,
+            "refused",
+            self.policies.version,
+            reason=str(refusal),
+        )
         if preview:
             record["preview"] = True
             more = {**more, "preview": True}
         self.store.add(record)
-        self._audit(requester, project, spec, "refused", snapshot, reason=str(refusal),
-                    check=getattr(refusal, "check", None), **more)  # fmt: skip
+        self._audit(
+            requester,
+            project,
+            spec,
+            "refused",
+            snapshot,
+            reason=str(refusal),
+            check=getattr(refusal, "check", None),
+            **more,
+        )
 
     def _audit(
         self, actor: str, project: str, spec: QuerySpec, status: str, snapshot: str, **more: Any
@@ -520,9 +609,14 @@ class ReleaseEngine:
         cost, and the result's digest. Never a value, never anything identifying."""
         if self.control is None:
             return
-        body = {"spec": spec.model_dump(mode="json"), "spec_digest": spec.digest(),
-                "mode": spec.mode, "policy_version": self.policies.version,
-                "snapshot": snapshot, **more}  # fmt: skip
+        body = {
+            "spec": spec.model_dump(mode="json"),
+            "spec_digest": spec.digest(),
+            "mode": spec.mode,
+            "policy_version": self.policies.version,
+            "snapshot": snapshot,
+            **more,
+        }
         append_audit(self.control, actor=actor, action=status, project=project, body=body)
 
     # --- sdc --------------------------------------------------------------------------------
@@ -543,28 +637,38 @@ class ReleaseEngine:
             levels += _sdc.margin_levels(spec.keys)
         policy = self.policies.release.sdc
         table = exact_table(
-            frame, c, levels=levels, per_teacher=per_teacher,
+            frame,
+            c,
+            levels=levels,
+            per_teacher=per_teacher,
             teacher_top_n=policy.teacher_dominance_n,
-            own_teachers=resolved.table.teacher is not None, quantiles=resolved.quantiles,
-        )  # fmt: skip
+            own_teachers=resolved.table.teacher is not None,
+            quantiles=resolved.quantiles,
+        )
         if not describes_teachers and _sdc.TEACHER_TOP in table.columns:
             table = table.drop(_sdc.TEACHER_TOP)
         flags = [m.column for m in spec.measures if m.kind == "share" and m.column]
         means = [m.column for m in spec.measures if m.kind == "mean" and m.column]
         protected = _sdc.protect(
-            table, spec.keys, policy, margins=spec.margins, sums=list(c.sums),
-            means=means, flags=flags, quantiles=list(resolved.quantiles),
-        )  # fmt: skip
+            table,
+            spec.keys,
+            policy,
+            margins=spec.margins,
+            sums=list(c.sums),
+            means=means,
+            flags=flags,
+            quantiles=list(resolved.quantiles),
+        )
         rounded = policy.rounding_base > 0
         out = []
         for row in protected.iter_rows(named=True):
             released = row[_sdc.STATUS] == _sdc.RELEASED
             keys = {k: row[k] for k in spec.keys}
-            values = {m.name: (kind(m).exact(row, m) if released else None)
-                      for m in spec.measures}  # fmt: skip
+            values = {m.name: (kind(m).exact(row, m) if released else None) for m in spec.measures}
             status = ("rounded" if rounded else "released") if released else "suppressed"
-            out.append(Cell(keys, status, values, reason=row[_sdc.REASON],
-                            margin=bool(row[_sdc.MARGIN])))  # fmt: skip
+            out.append(
+                Cell(keys, status, values, reason=row[_sdc.REASON], margin=bool(row[_sdc.MARGIN]))
+            )
         return out, _sdc.risk(table, protected, policy)
 
     # --- dp ---------------------------------------------------------------------------------
@@ -584,10 +688,14 @@ class ReleaseEngine:
         canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
         widened = {name: key_dtype(dtype) for name, dtype in frame.schema().items()}
         keys = key_frame(
-            resolved.table, spec.group_by, self.policies.catalogue.keys,
-            widened, canonical=canonical, manifest=read_manifest(canonical),
+            resolved.table,
+            spec.group_by,
+            self.policies.catalogue.keys,
+            widened,
+            canonical=canonical,
+            manifest=read_manifest(canonical),
             period=research.get("period", {}),
-        )  # fmt: skip
+        )
         return keys.join(bands, how="cross") if bands is not None else keys
 
     def public_keys(self) -> dict[str, list[Any]]:
@@ -596,19 +704,23 @@ class ReleaseEngine:
         research = read_manifest(self.snapshot)
         canonical = self.data_dir / "snapshots" / research["built_from"]["snapshot_id"]
         manifest = read_manifest(canonical)
-        return {name: key_values(source, canonical=canonical, manifest=manifest,
-                                 period=research.get("period", {}))
-                for name, source in self.policies.catalogue.keys.items()}  # fmt: skip
+        return {
+            name: key_values(
+                source, canonical=canonical, manifest=manifest, period=research.get("period", {})
+            )
+            for name, source in self.policies.catalogue.keys.items()
+        }
 
     def status(self) -> dict[str, Any]:
         """The current research snapshot: its name, what it was built from, the period and the
         rows per table (counts only)."""
         research = read_manifest(self.snapshot)
-        return {"research_snapshot": self.snapshot.name,
-                "built_from": research.get("built_from", {}).get("snapshot_id"),
-                "period": research.get("period", {}),
-                "tables": {n: int(t.get("rows", 0))
-                           for n, t in research["tables"].items()}}  # fmt: skip
+        return {
+            "research_snapshot": self.snapshot.name,
+            "built_from": research.get("built_from", {}).get("snapshot_id"),
+            "period": research.get("period", {}),
+            "tables": {n: int(t.get("rows", 0)) for n, t in research["tables"].items()},
+        }
 
     def _plan(self, resolved: Resolved, frame: PrivateFrame) -> DpPlan:
         """The calibrated measurement of a dp spec, kept per spec for the snapshot's lifetime
@@ -622,9 +734,13 @@ class ReleaseEngine:
         schema = _collapsed_schema(resolved.collapse, frame.schema())
         assert resolved.spec.rho is not None
         plan = plan_release(
-            resolved.collapse, schema, keys, resolved.spec.rho,
-            max_persons=self.policies.release.dp.max_persons, quantiles=resolved.quantiles,
-        )  # fmt: skip
+            resolved.collapse,
+            schema,
+            keys,
+            resolved.spec.rho,
+            max_persons=self.policies.release.dp.max_persons,
+            quantiles=resolved.quantiles,
+        )
         if current and self._current(frame):
             self._plans[digest] = plan
         return plan
@@ -663,8 +779,7 @@ def _output(name: str, collapse: Collapse, spec: QuerySpec, cells: Sequence[Cell
 
 
 def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
-    out: dict[str, pl.DataType] = {name: key_dtype(schema.get(name, pl.String()))
-                                   for name in c.by}  # fmt: skip
+    out: dict[str, pl.DataType] = {name: key_dtype(schema.get(name, pl.String())) for name in c.by}
     out |= {m: pl.Float64() for m in c.means}
     out |= {BIN + m: pl.Int64() for m in c.bins}
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}

@@ -28,10 +28,19 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
     value and, in dp mode, ``<measure>_lower`` and ``<measure>_upper``."""
     spec = QuerySpec.model_validate(release.spec)
     if spec.model is not None:  # one row per parameter, its values in the order they came
-        return [{"parameter": c.keys.get("parameter"), "status": c.status, **c.values,
-                 **{f"{n}_{side}": v for n in c.lower for side, v in
-                    (("lower", c.lower[n]), ("upper", c.upper.get(n)))}}
-                for c in release.cells]  # fmt: skip
+        return [
+            {
+                "parameter": c.keys.get("parameter"),
+                "status": c.status,
+                **c.values,
+                **{
+                    f"{n}_{side}": v
+                    for n in c.lower
+                    for side, v in (("lower", c.lower[n]), ("upper", c.upper.get(n)))
+                },
+            }
+            for c in release.cells
+        ]
     group_by = list(spec.keys)
     measures = [m.name for m in spec.measures]
     counts = {m.name for m in spec.measures if m.kind in ("count_students", "count_teachers")}
@@ -60,20 +69,28 @@ def _count(value: float | None) -> int | float | None:
 def _one_type(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A Parquet column has one type: a key column with margins ("all" beside numbers) is
     written as text."""
-    mixed = {name for name in rows[0]
-             if len({type(r[name]) for r in rows if r[name] is not None}) > 1}  # fmt: skip
-    return [{k: (str(v) if k in mixed and v is not None else v) for k, v in r.items()}
-            for r in rows]  # fmt: skip
+    mixed = {
+        name for name in rows[0] if len({type(r[name]) for r in rows if r[name] is not None}) > 1
+    }
+    return [
+        {k: (str(v) if k in mixed and v is not None else v) for k, v in r.items()} for r in rows
+    ]
 
 
 def export_release(release: Release, fmt: str) -> bytes:
     """The release as ``fmt`` (csv, json or parquet)."""
     rows = release_rows(release)
     if fmt == "json":
-        body = {"release_id": release.release_id, "mode": release.mode,
-                "snapshot": release.snapshot, "policy_version": release.policy_version,
-                "rho": release.rho, "spec": release.spec, "notes": release.notes,
-                "rows": rows}  # fmt: skip
+        body = {
+            "release_id": release.release_id,
+            "mode": release.mode,
+            "snapshot": release.snapshot,
+            "policy_version": release.policy_version,
+            "rho": release.rho,
+            "spec": release.spec,
+            "notes": release.notes,
+            "rows": rows,
+        }
         return json.dumps(body, indent=2, default=str).encode()
     if fmt == "csv":
         out = io.StringIO()
@@ -84,11 +101,15 @@ def export_release(release: Release, fmt: str) -> bytes:
         return out.getvalue().encode()
     if fmt == "parquet":
         table = (
-            pa.Table.from_pylist(_one_type(rows)) if rows
+            pa.Table.from_pylist(_one_type(rows))
+            if rows
             else pa.table({"status": pa.array([], pa.string())})
-        )  # fmt: skip
-        metadata = {b"medler": json.dumps({k: v for k, v in asdict(release).items()
-                                          if k != "cells"}, default=str).encode()}  # fmt: skip
+        )
+        metadata = {
+            b"medler": json.dumps(
+                {k: v for k, v in asdict(release).items() if k != "cells"}, default=str
+            ).encode()
+        }
         table = table.replace_schema_metadata(metadata)
         sink = io.BytesIO()
         pq.write_table(table, sink)

@@ -122,8 +122,11 @@ def _bounded(lf: pl.LazyFrame, c: Collapse) -> pl.LazyFrame:
     computed them, else they are computed here."""
     names = set(lf.collect_schema().names())
     for column, limit in c.key_limits:
-        rank = (pl.col(RANK + column) if RANK + column in names
-                else pl.col(column).rank("dense").over(c.unit))  # fmt: skip
+        rank = (
+            pl.col(RANK + column)
+            if RANK + column in names
+            else pl.col(column).rank("dense").over(c.unit)
+        )
         lf = lf.filter(rank <= limit)
     nth = pl.col(NTH) if NTH in names else pl.int_range(pl.len()).over(c.unit)
     return lf.filter(nth < c.max_rows)
@@ -239,8 +242,11 @@ def _level(
 ) -> pl.LazyFrame:
     aggregates: list[pl.Expr] = [pl.len().alias(STUDENTS)]
     for m in c.means:
-        aggregates += [pl.col(m).mean().alias(f"mean:{m}"), pl.col(m).sum().alias(f"total:{m}"),
-                       pl.col(m).count().alias(f"n:{m}")]  # fmt: skip
+        aggregates += [
+            pl.col(m).mean().alias(f"mean:{m}"),
+            pl.col(m).sum().alias(f"total:{m}"),
+            pl.col(m).count().alias(f"n:{m}"),
+        ]
     for m in c.sums:
         aggregates.append(pl.col(f"sum:{m}").sum().alias(f"sum:{m}"))
     for f in c.flags:
@@ -254,16 +260,20 @@ def _level(
         tops: list[pl.Expr] = []
         for m in c.sums:
             top = pl.col(f"sum:{m}").abs().top_k(2).implode()
-            tops += [top.list.get(0, null_on_oob=True).alias(f"sum:{m}__top1"),
-                     top.list.get(1, null_on_oob=True).alias(f"sum:{m}__top2")]  # fmt: skip
+            tops += [
+                top.list.get(0, null_on_oob=True).alias(f"sum:{m}__top1"),
+                top.list.get(1, null_on_oob=True).alias(f"sum:{m}__top2"),
+            ]
         out = _join(out, _grouped(per_person, keys, tops), keys)
     if quantiles:
         values = out.select([*keys, *quantiles])
         joined = _join(people, values.rename({n: f"{n}__q" for n in quantiles}), keys)
         sides: list[pl.Expr] = []
         for name, (m, _) in quantiles.items():
-            sides += [(pl.col(m) < pl.col(f"{name}__q")).sum().alias(f"{name}__below"),
-                      (pl.col(m) > pl.col(f"{name}__q")).sum().alias(f"{name}__above")]  # fmt: skip
+            sides += [
+                (pl.col(m) < pl.col(f"{name}__q")).sum().alias(f"{name}__below"),
+                (pl.col(m) > pl.col(f"{name}__q")).sum().alias(f"{name}__above"),
+            ]
         out = _join(out, _grouped(joined, keys, sides), keys)
     return out
 
@@ -343,8 +353,9 @@ def person_cells(frame: PrivateFrame, c: Collapse) -> pl.DataFrame:
     lf = _bounded(_filtered(frame, c), c)
     key = (
         pl.concat_str([pl.col(k).cast(pl.String) for k in c.by], separator=SEPARATOR)
-        if c.by else pl.lit(ALL)
-    )  # fmt: skip
+        if c.by
+        else pl.lit(ALL)
+    )
     cells = lf.select(pl.col(c.unit).alias(UNIT), key.alias("cell")).unique()
     return cells.group_by(UNIT).agg(pl.col("cell").sort().alias("cells")).collect()
 

@@ -108,9 +108,13 @@ def fieller(
 
 
 def fieller_half_width(
-    value: float, persons: float, noise_n: Noise, noise_d: Noise, bounds: Bounds,
+    value: float,
+    persons: float,
+    noise_n: Noise,
+    noise_d: Noise,
+    bounds: Bounds,
     alpha: float = ALPHA,
-) -> float:  # fmt: skip
+) -> float:
     """The expected half-width of a ratio's interval in a cell of ``persons`` (the
     denominator's expected size) whose ratio is ``value``: what the planner solves for."""
     _, low, high = fieller(value * persons, persons, noise_n, noise_d, bounds, alpha)

@@ -51,9 +51,12 @@ def key_values(
 
 
 def key_frame(
-    table: Table, by: tuple[str, ...], sources: dict[str, KeySource],
-    schema: dict[str, pl.DataType], **where: Any,
-) -> pl.DataFrame:  # fmt: skip
+    table: Table,
+    by: tuple[str, ...],
+    sources: dict[str, KeySource],
+    schema: dict[str, pl.DataType],
+    **where: Any,
+) -> pl.DataFrame:
     """Every combination of the public values of ``by`` (flags take false and true)."""
     columns: list[list[Any]] = []
     for name in by:

@@ -240,8 +240,10 @@ def audit(history: History, *, min_students: int) -> Audit:
         return Audit(None, replace(history, evidence=joint.evidence({})))
     tolerance = LP_TOLERANCE
     small = joint.groups[joint.small(min_students)]
-    units = csr_matrix((np.ones(len(small)), (np.arange(len(small)), small)),
-                       shape=(len(small), len(history.sizes)))  # fmt: skip
+    units = csr_matrix(
+        (np.ones(len(small)), (np.arange(len(small)), small)),
+        shape=(len(small), len(history.sizes)),
+    )
     hidden = [h @ m for h, m in zip(history.hidden, history.incidence, strict=True)]
     every = vstack([units, *hidden]).tocsr()
     every.sum_duplicates()
@@ -276,8 +278,12 @@ def audit(history: History, *, min_students: int) -> Audit:
     by_memory = len(rows) - by_points - len(pending)
     outcome = _Programmes(joint, blocks, history, float(min_students), earlier)
     finding = outcome.run(targets, least, most, pending, remembered, widths)
-    counts = {"targets": len(rows), "by_points": by_points, "by_memory": by_memory,
-              "programmes": sum(s.solved for s in outcome.systems)}  # fmt: skip
+    counts = {
+        "targets": len(rows),
+        "by_points": by_points,
+        "by_memory": by_memory,
+        "programmes": sum(s.solved for s in outcome.systems),
+    }
     # with a finding, the evidence is partial (the audit stopped there) but true: a DPO who
     # approves the output keeps it for the next audit
     return Audit(finding, replace(history, evidence=joint.evidence(widths)), **counts)
@@ -402,9 +408,11 @@ def _key(least: csr_matrix, most: csr_matrix, row: int, names: np.ndarray) -> by
     first atom), with its least and greatest coefficient there. Two targets with one key have
     one width. (``least`` holds an entry, maybe 0, wherever ``most`` does: ``bounds``.)"""
     lo, hi = most.indptr[row], most.indptr[row + 1]
-    return (names[most.indices[lo:hi]].astype(np.int64).tobytes()
-            + most.data[lo:hi].astype(float).tobytes()
-            + least.data[lo:hi].astype(float).tobytes())  # fmt: skip
+    return (
+        names[most.indices[lo:hi]].astype(np.int64).tobytes()
+        + most.data[lo:hi].astype(float).tobytes()
+        + least.data[lo:hi].astype(float).tobytes()
+    )
 
 
 def _finding(
@@ -487,8 +495,10 @@ class _System:
         counted = np.diff(np.r_[starts, len(cell)])
         least = np.where(counted == self.members[groups], np.minimum.reduceat(values, starts), 0)
         # both on one pattern (a least of 0 is kept as an entry), which ``_key`` relies on
-        return (csr_matrix((least, (rows, groups)), shape=shape),
-                csr_matrix((greatest, (rows, groups)), shape=shape))  # fmt: skip
+        return (
+            csr_matrix((least, (rows, groups)), shape=shape),
+            csr_matrix((greatest, (rows, groups)), shape=shape),
+        )
 
     def target_bounds(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``bounds`` of one dense target, dense."""
@@ -501,8 +511,13 @@ class _System:
         spread_ = (most @ self.points).max(axis=1) - (least @ self.points).min(axis=1)
         return np.where(most @ self.unbounded > 0, np.inf, spread_)
 
-    def sample(self, least: csr_matrix, most: csr_matrix, width: float | None = None,
-               random: int = SAMPLED_VERTICES) -> None:  # fmt: skip
+    def sample(
+        self,
+        least: csr_matrix,
+        most: csr_matrix,
+        width: float | None = None,
+        random: int = SAMPLED_VERTICES,
+    ) -> None:
         """More feasible points for the targets whose ``bounds`` are ``least`` and ``most``:
         the vertices that make the targets as large and as small as they can be, all at once
         and under a few seeded weightings (``_lp.sample``), then, with ``width``, rounds of
@@ -512,9 +527,14 @@ class _System:
         if self._solver is None or not most.shape[0]:
             return
         free = self.figures_of == 0  # unbounded above: never pushed up
-        found = sample(self._solver, np.asarray(most.sum(axis=0)).ravel(),
-                       np.asarray(least.sum(axis=0)).ravel(), free, seed=SEED,
-                       random=random)  # fmt: skip
+        found = sample(
+            self._solver,
+            np.asarray(most.sum(axis=0)).ravel(),
+            np.asarray(least.sum(axis=0)).ravel(),
+            free,
+            seed=SEED,
+            random=random,
+        )
         self.solved += 2 * (random + 1)
         self.points = np.hstack([self.points, *(p[:, None] for p in found)])
         if width is None:
@@ -525,8 +545,10 @@ class _System:
             if not len(waiting):
                 return
             ups, downs = most[waiting], least[waiting]
-            aims = ((ups, ups @ self.totals + width, True),
-                    (downs, downs @ self.totals - width, False))  # fmt: skip
+            aims = (
+                (ups, ups @ self.totals + width, True),
+                (downs, downs @ self.totals - width, False),
+            )
             for matrix, limits, up in aims:
                 point = pushed(self.columns, self.b, matrix, limits, up=up)
                 self.solved += 1
@@ -556,8 +578,9 @@ class _System:
             return float(np.inf)
         bottom = self._solver.vertex(least) if least.any() else None
         # each vertex found is one more feasible point for the targets still to come
-        self.points = np.hstack([self.points, top[:, None],
-                                 *([bottom[:, None]] if bottom is not None else [])])  # fmt: skip
+        self.points = np.hstack(
+            [self.points, top[:, None], *([bottom[:, None]] if bottom is not None else [])]
+        )
         return float(most @ top) - (float(least @ bottom) if bottom is not None else 0.0)
 
 

@@ -71,8 +71,9 @@ def _width(noise: Noises, column: str, alpha: float = ALPHA) -> float | None:
     return noise[column].half_width(alpha) if column in noise else None
 
 
-def _plain(value: Any, noise: Noises, column: str, bounds: tuple[float, float],
-           alpha: float) -> Estimate:  # fmt: skip
+def _plain(
+    value: Any, noise: Noises, column: str, bounds: tuple[float, float], alpha: float
+) -> Estimate:
     """A value with symmetric noise: value ± its half-width, clipped to what it can be."""
     if value is None:
         return None, None, None
@@ -125,8 +126,9 @@ class _Quotient(Kind):
         self, row: dict[str, Any], m: Measure, noise: Noises, table: Table, alpha: float
     ) -> Estimate:
         top, bottom = self.parts(m)
-        return fieller(row[top], row[bottom], noise[top], noise[bottom],
-                       self.value_range(m, table), alpha)  # fmt: skip
+        return fieller(
+            row[top], row[bottom], noise[top], noise[bottom], self.value_range(m, table), alpha
+        )
 
     def typical(self, m: Measure, table: Table) -> float:
         """What one person adds to the denominator, for the preview and the planner."""
@@ -143,15 +145,19 @@ class _Quotient(Kind):
         lo = lo if math.isfinite(lo) else -hi
         size = persons * self.typical(m, table)
         values = [lo + (hi - lo) * i / 20 for i in range(21)]
-        return max(fieller_half_width(v, size, noise[top], noise[bottom], (lo, hi), alpha)
-                   for v in values)  # fmt: skip
+        return max(
+            fieller_half_width(v, size, noise[top], noise[bottom], (lo, hi), alpha) for v in values
+        )
 
     def preview(self, m: Measure, noise: Noises, table: Table) -> dict[str, float | None]:
         top, bottom = self.parts(m)
-        return {"numerator_half_width": _width(noise, top),
-                f"{self.denominator_word}_half_width": _width(noise, bottom),
-                f"half_width_if_{PREVIEW_PERSONS}_persons":
-                    self.planned_half_width(m, noise, table, PREVIEW_PERSONS)}  # fmt: skip
+        return {
+            "numerator_half_width": _width(noise, top),
+            f"{self.denominator_word}_half_width": _width(noise, bottom),
+            f"half_width_if_{PREVIEW_PERSONS}_persons": self.planned_half_width(
+                m, noise, table, PREVIEW_PERSONS
+            ),
+        }
 
 
 class Share(_Quotient):

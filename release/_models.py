@@ -114,8 +114,13 @@ def _number(resolved: Resolved, name: str, policies: Policies) -> Term:
 
 def _level(column: str, level: Any) -> Term:
     shown = str(level).lower() if isinstance(level, bool) else str(level)
-    return Term(f"{column}[{shown}]", (pl.col(column) == level).cast(pl.Float64), (0.0, 1.0),
-                ((column, level),), True)  # fmt: skip
+    return Term(
+        f"{column}[{shown}]",
+        (pl.col(column) == level).cast(pl.Float64),
+        (0.0, 1.0),
+        ((column, level),),
+        True,
+    )
 
 
 def design_of(resolved: Resolved, policies: Policies, levels: dict[str, list[Any]]) -> Design:
@@ -134,10 +139,15 @@ def _too_many(design: Design, policies: Policies) -> list[Finding]:
     most = policies.release.models.max_parameters
     if len(design.terms) <= most:
         return []
-    return [Finding(None, (
-        f"the model has {len(design.terms)} parameters, more than the {most} the policy "
-        "allows; use fewer predictors or categorical columns with fewer levels"
-    ))]  # fmt: skip
+    return [
+        Finding(
+            None,
+            (
+                f"the model has {len(design.terms)} parameters, more than the {most} the policy "
+                "allows; use fewer predictors or categorical columns with fewer levels"
+            ),
+        )
+    ]
 
 
 # --- sdc ------------------------------------------------------------------------------------
@@ -155,11 +165,14 @@ class ModelOutcome:
 
 
 def _small(column: str, what: str, minimum: int) -> Finding:
-    return Finding(None, (
-        f"{what} {column} holds fewer than {minimum} persons, so its coefficient would "
-        f"describe a few persons (a single-person or saturated category). Merge or leave out "
-        f"small levels with a filter; count persons by {column} (sdc) to see which are small"
-    ))  # fmt: skip
+    return Finding(
+        None,
+        (
+            f"{what} {column} holds fewer than {minimum} persons, so its coefficient would "
+            f"describe a few persons (a single-person or saturated category). Merge or leave out "
+            f"small levels with a filter; count persons by {column} (sdc) to see which are small"
+        ),
+    )
 
 
 def assess_sdc(resolved: Resolved, frame: PrivateFrame, policies: Policies) -> ModelOutcome:
@@ -180,8 +193,13 @@ def assess_sdc(resolved: Resolved, frame: PrivateFrame, policies: Policies) -> M
         small = [v for v, n in persons.items() if n < minimum]
         expected = 2 if name in binary else 1  # a flag has two sides, each of them shown
         if small or len(persons) < expected:
-            what = ("the outcome" if name == model.outcome and model.kind == "logistic"
-                    else "a side of the flag" if name in binary else "a level of")  # fmt: skip
+            what = (
+                "the outcome"
+                if name == model.outcome and model.kind == "logistic"
+                else "a side of the flag"
+                if name in binary
+                else "a level of"
+            )
             findings.append(_small(name, what, minimum))
         levels[name] = sorted(persons)
     if findings:
@@ -195,26 +213,46 @@ def assess_sdc(resolved: Resolved, frame: PrivateFrame, policies: Policies) -> M
     fit, patterns = fit_rows(frame, c, design.columns, _with_patterns(fitter, discrete))
     p = len(design.terms)
     if fit.rank < p:
-        findings.append(Finding(None, (
-            "the predictors are collinear (one is a combination of others over these rows), "
-            "so the coefficients are not determined; leave one out"
-        )))  # fmt: skip
+        findings.append(
+            Finding(
+                None,
+                (
+                    "the predictors are collinear (one is a combination of others over these "
+                    "rows), so the coefficients are not determined; leave one out"
+                ),
+            )
+        )
     elif discrete and patterns <= p:
-        findings.append(Finding(None, (
-            "the model is saturated: it has as many parameters as covariate patterns, so its "
-            "coefficients are its cells' means; ask for a table of means instead"
-        )))  # fmt: skip
+        findings.append(
+            Finding(
+                None,
+                (
+                    "the model is saturated: it has as many parameters as covariate patterns, so "
+                    "its coefficients are its cells' means; ask for a table of means instead"
+                ),
+            )
+        )
     elif fit.residual_df < rules.min_residual_df:
-        findings.append(Finding(None, (
-            f"the model leaves fewer than {rules.min_residual_df} residual degrees of freedom; "
-            "widen the filters or use fewer predictors"
-        )))  # fmt: skip
+        findings.append(
+            Finding(
+                None,
+                (
+                    f"the model leaves fewer than {rules.min_residual_df} residual degrees of "
+                    "freedom; widen the filters or use fewer predictors"
+                ),
+            )
+        )
     elif not fit.converged:
-        findings.append(Finding(None, (
-            "the logistic model does not converge: some level or range of a predictor has the "
-            "same outcome for every person (separation), which would disclose it. Merge "
-            "levels or leave the predictor out"
-        )))  # fmt: skip
+        findings.append(
+            Finding(
+                None,
+                (
+                    "the logistic model does not converge: some level or range of a predictor "
+                    "has the same outcome for every person (separation), which would disclose "
+                    "it. Merge levels or leave the predictor out"
+                ),
+            )
+        )
     if findings:
         return ModelOutcome(tuple(findings))
     note = _sdc_note(design, fit, sdc.rounding_base)
@@ -238,8 +276,12 @@ def _exact_cells(design: Design, fit: Fit) -> list[Cell]:
     statistic = "z" if design.kind == "logistic" else "t"
     out = []
     for i, term in enumerate(design.terms):
-        values = {"estimate": float(fit.estimate[i]), "std_error": float(fit.std_error[i]),
-                  statistic: float(fit.statistic[i]), "p_value": float(fit.p_value[i])}  # fmt: skip
+        values = {
+            "estimate": float(fit.estimate[i]),
+            "std_error": float(fit.std_error[i]),
+            statistic: float(fit.statistic[i]),
+            "p_value": float(fit.p_value[i]),
+        }
         out.append(Cell({PARAMETER: term.name}, "released", values))  # type: ignore[arg-type]
     return out
 
@@ -250,9 +292,11 @@ def _rounded(value: int, base: int) -> int:
 
 def _sdc_note(design: Design, fit: Fit, base: int) -> str:
     rounded = f" (rounded to {base})" if base > 0 else ""
-    return (f"{design.kind} regression of {design.outcome.name}: n = "
-            f"{_rounded(fit.nobs, base)} rows, residual df = "
-            f"{_rounded(fit.residual_df, base)}{rounded}")  # fmt: skip
+    return (
+        f"{design.kind} regression of {design.outcome.name}: n = "
+        f"{_rounded(fit.nobs, base)} rows, residual df = "
+        f"{_rounded(fit.residual_df, base)}{rounded}"
+    )
 
 
 # --- dp -------------------------------------------------------------------------------------
@@ -265,8 +309,7 @@ def _product(a: Term, b: Term) -> tuple[Factor, ...] | None:
     for f in b.factors:
         if f in factors and (a.binary or b.binary) and f[1] is not None:
             continue
-        if any(g[0] == f[0] and g[1] is not None and f[1] is not None and g != f
-               for g in factors):  # fmt: skip
+        if any(g[0] == f[0] and g[1] is not None and f[1] is not None and g != f for g in factors):
             return None
         factors.append(f)
     return tuple(sorted(factors, key=repr))
@@ -326,8 +369,13 @@ def _sums(design: Design) -> tuple[Sums, dict[str, tuple[Term, ...]]]:
             vector.append(column(("v", a.name), (a,), (-m, m)))
         else:
             assert factors is not None
-            vector.append(column(("v", factors), (a, design.outcome),
-                                 _with_zero(_hull(a.bounds, design.outcome.bounds))))  # fmt: skip
+            vector.append(
+                column(
+                    ("v", factors),
+                    (a, design.outcome),
+                    _with_zero(_hull(a.bounds, design.outcome.bounds)),
+                )
+            )
     extra = None
     if not logistic:
         y = design.outcome
@@ -359,9 +407,10 @@ class ModelPlan:
         first = self.sums.matrix[0][0]
         assert first is not None
         n_noise = self.noise[first].half_width(ALPHA) * (4 if self.design.kind == "logistic" else 1)
-        return {"n": {"half_width": n_noise}, **{
-            t.name: {"half_width": None} for t in self.design.terms
-        }}  # fmt: skip
+        return {
+            "n": {"half_width": n_noise},
+            **{t.name: {"half_width": None} for t in self.design.terms},
+        }
 
 
 def dp_levels(resolved: Resolved, public: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -394,10 +443,15 @@ def plan_dp(
     design = design_of(resolved, policies, levels)
     findings = _too_many(design, policies)
     if len(design.terms) < 2:
-        findings.append(Finding(None, (
-            "a categorical predictor has a single level within the filters, so the model has "
-            "nothing to estimate; widen the filters"
-        )))  # fmt: skip
+        findings.append(
+            Finding(
+                None,
+                (
+                    "a categorical predictor has a single level within the filters, so the model "
+                    "has nothing to estimate; widen the filters"
+                ),
+            )
+        )
     if findings:
         return findings
     sums, parts = _sums(design)
@@ -512,16 +566,23 @@ def release_dp(
         solve = solve_linear
         extra = plan.sums.extra
         assert extra is not None and n is not None
-        std_error = linear_std_error(statistics.matrix, statistics.vector,
-                                     float(released[extra][0]), n, beta)  # fmt: skip
+        std_error = linear_std_error(
+            statistics.matrix, statistics.vector, float(released[extra][0]), n, beta
+        )
     lower, upper = bootstrap_interval(statistics, solve, beta)
     cells = []
     for i, term in enumerate(plan.design.terms):
         b, lo, hi = float(beta[i]), float(lower[i]), float(upper[i])
-        cells.append(Cell({PARAMETER: term.name}, "released",
-                          {"estimate": b, "std_error": _finite(std_error[i])},
-                          {"estimate": (hi - lo) / 2}, lower={"estimate": lo},
-                          upper={"estimate": hi}))  # fmt: skip
+        cells.append(
+            Cell(
+                {PARAMETER: term.name},
+                "released",
+                {"estimate": b, "std_error": _finite(std_error[i])},
+                {"estimate": (hi - lo) / 2},
+                lower={"estimate": lo},
+                upper={"estimate": hi},
+            )
+        )
     return cells, [_dp_note(plan, n)]
 
 

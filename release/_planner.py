@@ -41,8 +41,9 @@ class AccuracyPlan:
     questions: int | None = None
 
 
-def measure_half_width(plan: DpPlan, spec: QuerySpec, table: Table, name: str,
-                       persons: float) -> float | None:  # fmt: skip
+def measure_half_width(
+    plan: DpPlan, spec: QuerySpec, table: Table, name: str, persons: float
+) -> float | None:
     """The expected 95 % half-width of the measure ``name`` in a cell of ``persons``."""
     (m,) = [x for x in spec.measures if x.name == name]
     behaviour = kind(m)
@@ -52,9 +53,14 @@ def measure_half_width(plan: DpPlan, spec: QuerySpec, table: Table, name: str,
 
 
 def plan_accuracy(
-    plan: DpPlan, spec: QuerySpec, table: Table, *, persons: int, half_width: float,
+    plan: DpPlan,
+    spec: QuerySpec,
+    table: Table,
+    *,
+    persons: int,
+    half_width: float,
     measure: str | None = None,
-) -> AccuracyPlan:  # fmt: skip
+) -> AccuracyPlan:
     """The least ρ at which ``measure`` (every measure with a half-width known in advance,
     without one) has a 95 % half-width of at most ``half_width`` in a cell of ``persons``."""
     names = [m.name for m in spec.measures]

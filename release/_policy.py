@@ -41,8 +41,12 @@ class KeySource(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> KeySource:
-        needed = {"canonical": ("table", "column"), "range": ("first", "last"),
-                  "list": ("values",), "calendar": ("unit",)}[self.source]  # fmt: skip
+        needed = {
+            "canonical": ("table", "column"),
+            "range": ("first", "last"),
+            "list": ("values",),
+            "calendar": ("unit",),
+        }[self.source]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             raise ValueError(f"a {self.source} key source needs {', '.join(missing)}")
@@ -227,8 +231,10 @@ class Policies:
 
     @cached_property
     def version(self) -> str:
-        return f"catalogue {self.catalogue.version}, release {self.release.version}, " \
-               f"sha256 {self.digest[:12]}"  # fmt: skip
+        return (
+            f"catalogue {self.catalogue.version}, release {self.release.version}, "
+            f"sha256 {self.digest[:12]}"
+        )
 
 
 def default_policy_dir() -> Path:

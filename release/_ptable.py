@@ -101,8 +101,9 @@ def build_ptable(max_noise: int, variance: float, small: int) -> PerturbationTab
         if count == 0:
             rows.append((Entry(0, 0, 1.0, 0.0, 1.0),))
             continue
-        values = [v for v in range(-max_noise, max_noise + 1)
-                  if count + v == 0 or count + v > small]  # fmt: skip
+        values = [
+            v for v in range(-max_noise, max_noise + 1) if count + v == 0 or count + v > small
+        ]
         probabilities = _tilted(values, variance)
         entries, lower = [], 0.0
         for i, (v, p) in enumerate(zip(values, probabilities, strict=True)):

@@ -160,11 +160,16 @@ class _Reading:
         if not release_id or body.get("cached") or release_id in listed:
             return  # a repeat answered from the cache: listed once, when first released
         spec = body.get("spec") or {}
-        self.releases.setdefault(str(r.project), []).append({
-            "release_id": release_id, "date": _day(r.at), "table": str(spec.get("table", "")),
-            "regime": str(body.get("mode", "sdc")), "rho": float(body.get("rho") or 0.0),
-            "audit_record": r.seq,
-        })  # fmt: skip
+        self.releases.setdefault(str(r.project), []).append(
+            {
+                "release_id": release_id,
+                "date": _day(r.at),
+                "table": str(spec.get("table", "")),
+                "regime": str(body.get("mode", "sdc")),
+                "rho": float(body.get("rho") or 0.0),
+                "audit_record": r.seq,
+            }
+        )
 
     def project(self, project: str, as_of: dt.date, organisation: str) -> RegisterProject:
         facts = self.created[project]
@@ -172,24 +177,35 @@ class _Reading:
         tables = {str(t): regimes.get(t) for t in sorted(facts.get("tables") or {})}
         period = (_day(facts["valid_from"]), _day(facts["valid_to"]))
         closed = self.closed.get(project)
-        listed = tuple(RegisterRelease(**r, values_deleted=self.deleted.get(r["release_id"]))
-                       for r in self.releases.get(project, []))  # fmt: skip
+        listed = tuple(
+            RegisterRelease(**r, values_deleted=self.deleted.get(r["release_id"]))
+            for r in self.releases.get(project, [])
+        )
         scope = BudgetScope.of_project(project).key
         return RegisterProject(
-            id=project, title=str(facts.get("title") or project),
+            id=project,
+            title=str(facts.get("title") or project),
             organisation=str(facts.get("organisation") or organisation),
-            purpose=str(facts["purpose"]), legal_basis=str(facts["legal_basis"]),
-            tables=tables, valid_from=period[0], valid_to=period[1],
-            approved=self.approved[project], closed=closed,
-            status=_status(as_of, *period, closed), budget_rho=self.caps.get(scope),
-            spent_rho=self.spent.get(scope, 0.0), releases=listed,
-        )  # fmt: skip
+            purpose=str(facts["purpose"]),
+            legal_basis=str(facts["legal_basis"]),
+            tables=tables,
+            valid_from=period[0],
+            valid_to=period[1],
+            approved=self.approved[project],
+            closed=closed,
+            status=_status(as_of, *period, closed),
+            budget_rho=self.caps.get(scope),
+            spent_rho=self.spent.get(scope, 0.0),
+            releases=listed,
+        )
 
 
 def build_register(
-    records: Iterable[AuditRecord], anchor: Anchor, as_of: dt.date,
+    records: Iterable[AuditRecord],
+    anchor: Anchor,
+    as_of: dt.date,
     organisations: Mapping[str, str] | None = None,
-) -> Register:  # fmt: skip
+) -> Register:
     """The register that the audit ``records`` (in order, up to ``anchor``) make, with each
     project's status on ``as_of``. Reads only what it publishes from each record.
     ``organisations``: each project's organisation, for projects created before the chain
@@ -200,8 +216,13 @@ def build_register(
     # approved, and created while the chain said what a project is
     listed = [p for p in sorted(reading.approved) if p in reading.created]
     projects = tuple(reading.project(p, as_of, (organisations or {}).get(p, "")) for p in listed)
-    return Register(as_of.isoformat(), anchor, reading.caps.get(DATASET.key),
-                    reading.spent.get(DATASET.key, 0.0), projects)  # fmt: skip
+    return Register(
+        as_of.isoformat(),
+        anchor,
+        reading.caps.get(DATASET.key),
+        reading.spent.get(DATASET.key, 0.0),
+        projects,
+    )
 
 
 def register_of(engine: Engine, *, as_of: dt.date | None = None) -> Register:
@@ -223,14 +244,18 @@ def compare_register(engine: Engine, published: Mapping[str, Any]) -> tuple[Anch
     anchor, as_of = _anchor_of(published)
     records, (seq, _) = read_chain(engine)
     if anchor.records > seq:
-        return anchor, [f"the register's anchor is record {anchor.records}, but this audit "
-                        f"chain has {seq} records: it is not this chain, or its tail was "
-                        "cut"]  # fmt: skip
+        return anchor, [
+            f"the register's anchor is record {anchor.records}, but this audit "
+            f"chain has {seq} records: it is not this chain, or its tail was "
+            "cut"
+        ]
     held = next((r.hash for r in records if r.seq == anchor.records), None)
     if anchor.records and held != anchor.head:
-        return anchor, [f"record {anchor.records} of this audit chain is not the register's "
-                        f"anchor ({anchor.witness}): the register is not this chain's, or the "
-                        "chain was rewritten"]  # fmt: skip
+        return anchor, [
+            f"record {anchor.records} of this audit chain is not the register's "
+            f"anchor ({anchor.witness}): the register is not this chain's, or the "
+            "chain was rewritten"
+        ]
     before = [r for r in records if r.seq <= anchor.records]
     rebuilt = build_register(before, anchor, as_of, _organisations(engine)).to_json()
     return anchor, _differences(rebuilt, dict(published))
@@ -256,8 +281,9 @@ def _differences(rebuilt: dict[str, Any], published: dict[str, Any]) -> list[str
     out = []
     for name in ("dataset_budget_rho", "dataset_spent_rho"):
         if rebuilt[name] != published.get(name):
-            out.append(f"{name}: the register says {published.get(name)!r}, the chain "
-                       f"{rebuilt[name]!r}")  # fmt: skip
+            out.append(
+                f"{name}: the register says {published.get(name)!r}, the chain {rebuilt[name]!r}"
+            )
     ours = {p["id"]: p for p in rebuilt["projects"]}
     theirs = {p.get("id"): p for p in published.get("projects") or [] if isinstance(p, dict)}
     for project in sorted(set(ours) - set(theirs)):
@@ -268,11 +294,14 @@ def _differences(rebuilt: dict[str, Any], published: dict[str, Any]) -> list[str
         mine, shown = ours[project], theirs[project]
         for name in sorted(mine):
             if name != "releases" and mine[name] != shown.get(name):
-                out.append(f"project {project}: {name} is {shown.get(name)!r} in the register, "
-                           f"{mine[name]!r} in the chain")  # fmt: skip
+                out.append(
+                    f"project {project}: {name} is {shown.get(name)!r} in the register, "
+                    f"{mine[name]!r} in the chain"
+                )
         chain = {r["release_id"]: r for r in mine["releases"]}
-        listed = {r.get("release_id"): r for r in shown.get("releases") or []
-                  if isinstance(r, dict)}  # fmt: skip
+        listed = {
+            r.get("release_id"): r for r in shown.get("releases") or [] if isinstance(r, dict)
+        }
         for release in sorted(set(chain) - set(listed)):
             out.append(f"release {release} of {project} is in the chain but not in the register")
         for release in sorted(set(listed) - set(chain), key=str):
@@ -280,7 +309,9 @@ def _differences(rebuilt: dict[str, Any], published: dict[str, Any]) -> list[str
         for release in sorted(set(chain) & set(listed)):
             for name in sorted(chain[release]):
                 if chain[release][name] != listed[release].get(name):
-                    out.append(f"release {release} of {project}: {name} is "
-                               f"{listed[release].get(name)!r} in the register, "
-                               f"{chain[release][name]!r} in the chain")  # fmt: skip
+                    out.append(
+                        f"release {release} of {project}: {name} is "
+                        f"{listed[release].get(name)!r} in the register, "
+                        f"{chain[release][name]!r} in the chain"
+                    )
     return out

@@ -137,9 +137,14 @@ def release_expiry(policy: RetentionPolicy, closed_at: dt.datetime | None) -> dt
 
 
 def plan(
-    gov: Governance, store: ReleaseStore, data_dir: Path, *, extracts: Path | None = None,
-    policy: RetentionPolicy | None = None, now: dt.datetime | None = None,
-) -> list[Item]:  # fmt: skip
+    gov: Governance,
+    store: ReleaseStore,
+    data_dir: Path,
+    *,
+    extracts: Path | None = None,
+    policy: RetentionPolicy | None = None,
+    now: dt.datetime | None = None,
+) -> list[Item]:
     """Every item the policy expires today, oldest rule first within each kind."""
     policy = policy or load_retention_policy()
     now = now or _now()
@@ -156,20 +161,34 @@ def plan(
     for entry in list_snapshots(data_dir):
         if not entry.current and entry.created is not None:
             _add(items, policy, entry.kind, entry.id, now - entry.created)
-    with_values = {r["project"] for r in store.all() if r["status"] == "released"
-                   and "release" in r}  # fmt: skip
+    with_values = {
+        r["project"] for r in store.all() if r["status"] == "released" and "release" in r
+    }
     with Session(gov.engine) as session:
         closed = session.scalars(select(Project).where(Project.status == "closed")).all()
         for project in closed:
             expiry = release_expiry(policy, project.closed_at)
             if project.id in with_values and expiry is not None and expiry <= now:
-                _add(items, policy, "released tables", project.id,
-                     now - _aware(project.closed_at), expired=True)  # type: ignore[arg-type]  # fmt: skip
+                _add(
+                    items,
+                    policy,
+                    "released tables",
+                    project.id,
+                    now - _aware(project.closed_at),  # type: ignore[arg-type]
+                    expired=True,
+                )
     return items
 
 
-def _add(items: list[Item], policy: RetentionPolicy, kind: str, name: str,
-         age: dt.timedelta, *, expired: bool = False) -> None:  # fmt: skip
+def _add(
+    items: list[Item],
+    policy: RetentionPolicy,
+    kind: str,
+    name: str,
+    age: dt.timedelta,
+    *,
+    expired: bool = False,
+) -> None:
     if expired or age > policy.days(kind) * DAY:
         items.append(Item(kind, name, age // DAY, policy.rule(kind)))
 
@@ -207,10 +226,16 @@ class Place:
 
 
 def apply(
-    gov: Governance, actor: Principal, proposal: int, store: ReleaseStore, data_dir: Path, *,
-    extracts: Path | None = None, policy: RetentionPolicy | None = None,
+    gov: Governance,
+    actor: Principal,
+    proposal: int,
+    store: ReleaseStore,
+    data_dir: Path,
+    *,
+    extracts: Path | None = None,
+    policy: RetentionPolicy | None = None,
     now: dt.datetime | None = None,
-) -> Applied:  # fmt: skip
+) -> Applied:
     """Finish any deletion a crash cut short, then delete what confirmed ``proposal`` names and
     the policy still expires. A proposal is used once; running it again after a crash only
     finishes what it started."""
@@ -225,8 +250,9 @@ def apply(
             return Applied(resumed, [])
         raise Conflict(f"proposal {proposal} was used already; plan and propose again")
     gov.use_approval(actor, proposal, "delete data")
-    expired = {i.key: i for i in plan(gov, store, data_dir, extracts=extracts, policy=policy,
-                                      now=now)}  # fmt: skip
+    expired = {
+        i.key: i for i in plan(gov, store, data_dir, extracts=extracts, policy=policy, now=now)
+    }
     done, skipped = list(resumed), []
     for wanted in info.params["items"]:  # type: ignore[attr-defined]
         key = f"{wanted['kind']}:{wanted['name']}"
@@ -249,8 +275,11 @@ def _delete_action() -> Any:
 def unfinished(gov: Governance) -> list[Deletion]:
     """Deletions started and not recorded done (a run cut short)."""
     with Session(gov.engine) as session:
-        rows = list(session.scalars(select(Deletion).where(Deletion.state == "started")
-                                    .order_by(Deletion.id)))  # fmt: skip
+        rows = list(
+            session.scalars(
+                select(Deletion).where(Deletion.state == "started").order_by(Deletion.id)
+            )
+        )
         session.expunge_all()
         return rows
 
@@ -265,18 +294,37 @@ def resume(place: Place, actor: Principal) -> list[Deleted]:
     return out
 
 
-def _start(gov: Governance, actor: Principal, proposal: int, kind: str, name: str,
-           rule: str, **more: Any) -> Deletion:  # fmt: skip
+def _start(
+    gov: Governance, actor: Principal, proposal: int, kind: str, name: str, rule: str, **more: Any
+) -> Deletion:
     """The intent, journalled and audited in one transaction, before anything is touched."""
     with Session(gov.engine) as session, session.begin():
-        row = Deletion(proposal=proposal, kind=kind, name=name, rule=rule, state="started",
-                       started_by=actor.id, started_at=_now())  # fmt: skip
+        row = Deletion(
+            proposal=proposal,
+            kind=kind,
+            name=name,
+            rule=rule,
+            state="started",
+            started_by=actor.id,
+            started_at=_now(),
+        )
         session.add(row)
         session.flush()
-        append_audit(gov.engine, actor=actor.id, action="deletion started", project=None,
-                     body={"deletion": row.id, "proposal": proposal, "kind": kind,
-                           "name": name, "rule": rule, **more},
-                     session=session)  # fmt: skip
+        append_audit(
+            gov.engine,
+            actor=actor.id,
+            action="deletion started",
+            project=None,
+            body={
+                "deletion": row.id,
+                "proposal": proposal,
+                "kind": kind,
+                "name": name,
+                "rule": rule,
+                **more,
+            },
+            session=session,
+        )
         session.expunge(row)
     return row
 
@@ -289,10 +337,20 @@ def finish(gov: Governance, actor: Principal, deletion: Deletion, **more: Any) -
         if row.state == "done":
             return
         row.state, row.done_at = "done", _now()
-        append_audit(gov.engine, actor=actor.id, action="deleted", project=None,
-                     body={"deletion": row.id, "proposal": row.proposal, "kind": row.kind,
-                           "name": row.name, **more},
-                     session=session)  # fmt: skip
+        append_audit(
+            gov.engine,
+            actor=actor.id,
+            action="deleted",
+            project=None,
+            body={
+                "deletion": row.id,
+                "proposal": row.proposal,
+                "kind": row.kind,
+                "name": row.name,
+                **more,
+            },
+            session=session,
+        )
 
 
 def _delete(place: Place, actor: Principal, deletion: Deletion) -> None:
@@ -349,9 +407,13 @@ def _sync(folder: Path) -> None:
         os.close(descriptor)
 
 
-def check_download(gov: Governance, record: dict[str, Any], *,
-                   policy: RetentionPolicy | None = None, now: dt.datetime | None = None,
-                   ) -> None:  # fmt: skip
+def check_download(
+    gov: Governance,
+    record: dict[str, Any],
+    *,
+    policy: RetentionPolicy | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     """Raise ``Gone`` for a release whose values were deleted, or whose project closed longer
     ago than the retention period."""
     name = record.get("release_id")

@@ -63,8 +63,9 @@ class Resolved:
         the pupils (the teacher rules in dp mode are decided on it)."""
         public = {n for n, c in self.table.columns.items() if c.kind == "public_key"}
         given = self.collapse.filters[: len(self.spec.filters)]  # a model's own come after
-        kept = tuple(f for f, spec in zip(given, self.spec.filters, strict=True)
-                     if spec.column in public)  # fmt: skip
+        kept = tuple(
+            f for f, spec in zip(given, self.spec.filters, strict=True) if spec.column in public
+        )
         by = tuple(k for k in self.collapse.by if k in public)
         limits = tuple((k, v) for k, v in self.collapse.key_limits if k in by)
         return replace(self.collapse, filters=kept, by=by, key_limits=limits)
@@ -157,10 +158,14 @@ def _filter_expr(f: Filter, dtype: pl.DataType) -> pl.Expr:
 
 
 def resolve(
-    spec: QuerySpec, policies: Policies, schema: dict[str, pl.DataType],
-    approval: Approval | None = None, waive: frozenset[str] = frozenset(),
-    *, strict: bool = True,
-) -> Resolved:  # fmt: skip
+    spec: QuerySpec,
+    policies: Policies,
+    schema: dict[str, pl.DataType],
+    approval: Approval | None = None,
+    waive: frozenset[str] = frozenset(),
+    *,
+    strict: bool = True,
+) -> Resolved:
     """Check ``spec`` against the catalogue and the project's approval and resolve it into a
     collapse. ``waive``: reviewable checks a reviewer has approved an exception to.
     ``strict=False`` resolves an earlier output for the linked audit: rules added since it
@@ -186,22 +191,32 @@ def resolve(
     if spec.mode == "dp":
         assert spec.rho is not None
         if spec.rho > policies.release.dp.max_rho_per_query and "rho_per_query" not in waive:
-            findings.append(Finding(
-                "rho_per_query",
-                f"rho {spec.rho:g} is more than one query may spend "
-                f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
-                "statistics office",
-                {"rho": spec.rho, "max_rho_per_query": policies.release.dp.max_rho_per_query},
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "rho_per_query",
+                    f"rho {spec.rho:g} is more than one query may spend "
+                    f"({policies.release.dp.max_rho_per_query:g}); split the question, or ask the "
+                    "statistics office",
+                    {"rho": spec.rho, "max_rho_per_query": policies.release.dp.max_rho_per_query},
+                )
+            )
     collapse = Collapse(
-        by=spec.keys, unit=table.unit, filters=tuple(filters), means=means, sums=sums,
-        flags=tuple(dict.fromkeys(flags)), max_rows=table.max_rows_per_unit,
-        key_limits=tuple(sorted((k, v) for k, v in table.max_keys_per_unit.items()
-                                if k in spec.group_by)),
-        derived=derived, bins=bins, quantile_only=tuple(
+        by=spec.keys,
+        unit=table.unit,
+        filters=tuple(filters),
+        means=means,
+        sums=sums,
+        flags=tuple(dict.fromkeys(flags)),
+        max_rows=table.max_rows_per_unit,
+        key_limits=tuple(
+            sorted((k, v) for k, v in table.max_keys_per_unit.items() if k in spec.group_by)
+        ),
+        derived=derived,
+        bins=bins,
+        quantile_only=tuple(
             m for m in bins if not any(x.kind == "mean" and x.column == m for x in spec.measures)
         ),
-    )  # fmt: skip
+    )
     return Resolved(spec, table, collapse, quantiles, tuple(findings))
 
 
@@ -307,8 +322,12 @@ def _filters(
     filters = []
     for f in spec.filters:
         kind = table.columns[f.column].kind
-        allowed = {"flag": ("is_true", "is_false", "in"), "measure": ("between",),
-                   "public_key": ("in", "between"), "category": ("in",)}[kind]  # fmt: skip
+        allowed = {
+            "flag": ("is_true", "is_false", "in"),
+            "measure": ("between",),
+            "public_key": ("in", "between"),
+            "category": ("in",),
+        }[kind]
         if f.op not in allowed:
             raise QueryRefused(
                 f"filter on {spec.table}.{f.column} ({kind}): use {' or '.join(allowed)}"
@@ -360,10 +379,14 @@ def _bands(spec: QuerySpec, table: Table) -> tuple[tuple[str, pl.Expr], ...]:
     return ((band_column(spec.bands), band),)
 
 
-def _measures(spec: QuerySpec, table: Table) -> tuple[
-    dict[str, tuple[float, float]], dict[str, tuple[float, float]], list[str],
+def _measures(
+    spec: QuerySpec, table: Table
+) -> tuple[
+    dict[str, tuple[float, float]],
+    dict[str, tuple[float, float]],
+    list[str],
     dict[str, tuple[str, float]],
-]:  # fmt: skip
+]:
     means: dict[str, tuple[float, float]] = {}
     sums: dict[str, tuple[float, float]] = {}
     flags: list[str] = []

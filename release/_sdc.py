@@ -341,9 +341,12 @@ def protect(
         cells, keys, policy, sums=[f"sum:{m}" for m in sums], quantiles=quantiles
     )
     if margins and by:
-        additive = [(STUDENTS, False), *((f"sum:{m}", True) for m in sums),
-                    *((f"total:{m}", True) for m in means),
-                    *((f"count:{f}", True) for f in flags)]  # fmt: skip
+        additive = [
+            (STUDENTS, False),
+            *((f"sum:{m}", True) for m in sums),
+            *((f"total:{m}", True) for m in means),
+            *((f"count:{f}", True) for f in flags),
+        ]
         cells = cells.with_columns(pl.col(c).fill_null(0) for c, _ in additive)
         # each column's suppression ends only when its audit finds nothing; suppressing more
         # for a later column only widens the earlier columns' intervals
@@ -367,8 +370,10 @@ def risk(exact: pl.DataFrame, protected: pl.DataFrame, policy: SdcPolicy) -> dic
     (never published): how many cells each rule suppressed, the smallest non-zero population
     of any cell (``exact``: the table before rounding) and, when teacher dominance suppressed
     a cell, the largest share of a cell's teacher minutes its top teachers give."""
-    out: dict[str, float] = {"table_cells": float(protected.height),
-                             "min_students": float(policy.min_students)}  # fmt: skip
+    out: dict[str, float] = {
+        "table_cells": float(protected.height),
+        "min_students": float(policy.min_students),
+    }
     reasons = protected[REASON].drop_nulls().to_list()
     pupils = REASON_PUPILS.format(min_students=policy.min_students)
     teachers = REASON_TEACHERS.format(min_teachers=policy.min_teachers)

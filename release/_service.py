@@ -97,11 +97,22 @@ class LogEntry:
 
 
 def _entry(record: dict[str, Any]) -> LogEntry:
-    return LogEntry(record["at"], record["project"], record["requester"], record["status"],
-                    record["mode"], record["spec"]["table"], record["snapshot"],
-                    record["policy_version"], float(record.get("rho", 0.0)), record["spec"],
-                    record["digest"], record.get("release_id"), record.get("result_digest"),
-                    record.get("reason"))  # fmt: skip
+    return LogEntry(
+        record["at"],
+        record["project"],
+        record["requester"],
+        record["status"],
+        record["mode"],
+        record["spec"]["table"],
+        record["snapshot"],
+        record["policy_version"],
+        float(record.get("rho", 0.0)),
+        record["spec"],
+        record["digest"],
+        record.get("release_id"),
+        record.get("result_digest"),
+        record.get("reason"),
+    )
 
 
 class ReleaseService:
@@ -120,20 +131,36 @@ class ReleaseService:
         return self.engine.preview(spec, approval, project=project, requester=actor.id)
 
     def plan(
-        self, actor: Principal, project: str, spec: QuerySpec, *, persons: int,
-        half_width: float, measure: str | None = None,
-    ) -> AccuracyPlan:  # fmt: skip
+        self,
+        actor: Principal,
+        project: str,
+        spec: QuerySpec,
+        *,
+        persons: int,
+        half_width: float,
+        measure: str | None = None,
+    ) -> AccuracyPlan:
         """Free and data-free: the ρ a dp question costs for the accuracy wanted, and how many
         such questions the actor's remaining budget in the project holds."""
         approval = self.governance.project_access(actor, project, Action.PREVIEW)
-        return self.engine.plan(spec, persons=persons, half_width=half_width, measure=measure,
-                                approval=approval, project=project,
-                                requester=actor.id)  # fmt: skip
+        return self.engine.plan(
+            spec,
+            persons=persons,
+            half_width=half_width,
+            measure=measure,
+            approval=approval,
+            project=project,
+            requester=actor.id,
+        )
 
     def submit(
-        self, actor: Principal, project: str, spec: QuerySpec, *,
+        self,
+        actor: Principal,
+        project: str,
+        spec: QuerySpec,
+        *,
         justification: str | None = None,
-    ) -> Outcome:  # fmt: skip
+    ) -> Outcome:
         """Release ``spec``, hold it for review, or raise ``QueryRefused`` (or
         ``BudgetExhausted``)."""
         try:
@@ -150,19 +177,36 @@ class ReleaseService:
             self.engine.record_refusal(spec, actor.id, project, refusal)
             raise
         if not failed and justification is None:
-            return Outcome("released", self.engine.release(
-                spec, actor.id, project=project, approval=approval, assessment=assessment
-            ))  # fmt: skip
+            return Outcome(
+                "released",
+                self.engine.release(
+                    spec, actor.id, project=project, approval=approval, assessment=assessment
+                ),
+            )
         with Session(self.governance.engine) as session, session.begin():
-            row = Request(project=project, requester=actor.id, spec=spec.model_dump(mode="json"),
-                          spec_digest=spec.digest(), snapshot=self.engine.snapshot.name,
-                          status="held", checks=failed, justification=justification)  # fmt: skip
+            row = Request(
+                project=project,
+                requester=actor.id,
+                spec=spec.model_dump(mode="json"),
+                spec_digest=spec.digest(),
+                snapshot=self.engine.snapshot.name,
+                status="held",
+                checks=failed,
+                justification=justification,
+            )
             session.add(row)
             session.flush()
             request_id = int(row.id)
         named = [{"check": str(c["check"]), "reason": str(c["reason"])} for c in failed]
-        self._audit(actor.id, "held", project, spec, request=request_id, checks=named,
-                    exception_asked=justification is not None)  # fmt: skip
+        self._audit(
+            actor.id,
+            "held",
+            project,
+            spec,
+            request=request_id,
+            checks=named,
+            exception_asked=justification is not None,
+        )
         return Outcome("held", request_id=request_id, checks=tuple(named))
 
     def _failed_checks(self, assessment: Assessment) -> list[dict[str, Any]]:
@@ -178,8 +222,11 @@ class ReleaseService:
     def releases(self, actor: Principal) -> list[LogEntry]:
         """The actor's own releases, newest first."""
         self.governance.require(actor, Action.READ_OWN_RELEASES)
-        records = [r for r in self.engine.store.all()
-                   if r["requester"] == actor.id and r["status"] == "released"]  # fmt: skip
+        records = [
+            r
+            for r in self.engine.store.all()
+            if r["requester"] == actor.id and r["status"] == "released"
+        ]
         return [_entry(r) for r in reversed(records)]
 
     def release(self, actor: Principal, release_id: str) -> Release:
@@ -195,19 +242,27 @@ class ReleaseService:
     # --- the data protection officer --------------------------------------------------------
 
     def release_log(
-        self, actor: Principal, *, project: str | None = None, requester: str | None = None,
-        status: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
-    ) -> list[LogEntry]:  # fmt: skip
+        self,
+        actor: Principal,
+        *,
+        project: str | None = None,
+        requester: str | None = None,
+        status: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[LogEntry]:
         """Every release and refusal, newest first, filtered; never a value."""
         self.governance.require(actor, Action.READ_RELEASE_LOG)
         out = []
         for record in reversed(self.engine.store.all()):
             day = dt.date.fromisoformat(record["at"][:10])
-            if ((project is None or record["project"] == project)
-                    and (requester is None or record["requester"] == requester)
-                    and (status is None or record["status"] == status)
-                    and (since is None or day >= since)
-                    and (until is None or day <= until)):  # fmt: skip
+            if (
+                (project is None or record["project"] == project)
+                and (requester is None or record["requester"] == requester)
+                and (status is None or record["status"] == status)
+                and (since is None or day >= since)
+                and (until is None or day <= until)
+            ):
                 out.append(_entry(record))
         return out
 
@@ -243,10 +298,15 @@ class ReleaseService:
                 raise NotAllowed("nobody reviews their own request")
             # the move out of "held" is one conditional update: two reviewers cannot both act
             moved = session.execute(
-                update(Request).where(Request.id == request_id, Request.status == "held")
-                .values(status=decision, reviewer=actor.id, review_reason=reason,
-                        reviewed_at=dt.datetime.now(dt.UTC))
-            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+                update(Request)
+                .where(Request.id == request_id, Request.status == "held")
+                .values(
+                    status=decision,
+                    reviewer=actor.id,
+                    review_reason=reason,
+                    reviewed_at=dt.datetime.now(dt.UTC),
+                )
+            ).rowcount  # type: ignore[attr-defined]
             if moved != 1:
                 raise Conflict(f"request {request_id} is {row.status}, not held")
             spec = QuerySpec.model_validate(row.spec)
@@ -258,9 +318,15 @@ class ReleaseService:
         return self.request(request_id)
 
     def _release_approved(
-        self, actor: Principal, request_id: int, spec: QuerySpec, project: str, requester: str,
-        snapshot: str, waive: frozenset[str],
-    ) -> None:  # fmt: skip
+        self,
+        actor: Principal,
+        request_id: int,
+        spec: QuerySpec,
+        project: str,
+        requester: str,
+        snapshot: str,
+        waive: frozenset[str],
+    ) -> None:
         status, release_id, note = "refused", None, None
         try:
             if self.engine.snapshot.name != snapshot:
@@ -269,11 +335,16 @@ class ReleaseService:
                     f"{self.engine.snapshot.name}); the researcher submits it again"
                 )
             approval = self.governance.project_access(
-                self.governance.person(requester), project, Action.SUBMIT)  # fmt: skip
+                self.governance.person(requester), project, Action.SUBMIT
+            )
             release = self.engine.release(
-                spec, requester, project=project, approval=approval, waive=waive,
+                spec,
+                requester,
+                project=project,
+                approval=approval,
+                waive=waive,
                 audit={"request": request_id, "reviewer": actor.id},
-            )  # fmt: skip
+            )
             status, release_id = "released", release.release_id
         except (QueryRefused, BudgetExhausted, NotAllowed, NotFound) as refusal:
             note = str(refusal)
@@ -294,15 +365,29 @@ class ReleaseService:
             return _info(row)
 
     def _audit(self, actor: str, action: str, project: str, spec: QuerySpec, **more: Any) -> None:
-        body = {"spec": spec.model_dump(mode="json"), "spec_digest": spec.digest(),
-                "mode": spec.mode, "policy_version": self.engine.policies.version,
-                **more}  # fmt: skip
-        append_audit(self.governance.engine, actor=actor, action=action, project=project,
-                     body=body)  # fmt: skip
+        body = {
+            "spec": spec.model_dump(mode="json"),
+            "spec_digest": spec.digest(),
+            "mode": spec.mode,
+            "policy_version": self.engine.policies.version,
+            **more,
+        }
+        append_audit(self.governance.engine, actor=actor, action=action, project=project, body=body)
 
 
 def _info(row: Request) -> RequestInfo:
     at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=dt.UTC)  # SQLite: naive
-    return RequestInfo(row.id, at, row.project, row.requester, dict(row.spec), row.snapshot,
-                       row.status, list(row.checks), row.justification, row.reviewer,
-                       row.review_reason, row.release_id)  # fmt: skip
+    return RequestInfo(
+        row.id,
+        at,
+        row.project,
+        row.requester,
+        dict(row.spec),
+        row.snapshot,
+        row.status,
+        list(row.checks),
+        row.justification,
+        row.reviewer,
+        row.review_reason,
+        row.release_id,
+    )

@@ -84,11 +84,15 @@ class Filter(_Spec):
     """Keep rows whose ``column`` is one of ``values`` (``in``), lies between two values
     (``between``, both inclusive), or is true / false (``is_true`` / ``is_false``)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"column": "term", "op": "in", "values": ["2026HT"]},
-        {"column": "grade", "op": "between", "values": [7, 9]},
-        {"column": "persistent_absence", "op": "is_true"},
-    ]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"column": "term", "op": "in", "values": ["2026HT"]},
+                {"column": "grade", "op": "between", "values": [7, 9]},
+                {"column": "persistent_absence", "op": "is_true"},
+            ]
+        }
+    )
 
     column: Text = Field(description="A column of the research table (not an identifier).")
     op: Literal["in", "between", "is_true", "is_false"] = Field(
@@ -111,11 +115,16 @@ class Measure(_Spec):
     """One statistic per cell. Its column in the result is ``name``: ``count_students``,
     ``mean_certified_share``, ``quantile_0.5_days_absent``."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"kind": "count_students"}, {"kind": "mean", "column": "certified_share"},
-        {"kind": "quantile", "column": "days_absent", "q": 0.5},
-        {"kind": "ratio", "numerator": "absent_minutes", "denominator": "planned_minutes"},
-    ]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "count_students"},
+                {"kind": "mean", "column": "certified_share"},
+                {"kind": "quantile", "column": "days_absent", "q": 0.5},
+                {"kind": "ratio", "numerator": "absent_minutes", "denominator": "planned_minutes"},
+            ]
+        }
+    )
 
     kind: MeasureKind = Field(
         description="count_students / count_teachers: distinct persons; share: of rows where "
@@ -166,10 +175,18 @@ class Regression(_Spec):
     the first, which is the reference), with an intercept. ``linear``: least squares;
     ``logistic``: a flag outcome, maximum likelihood."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "kind": "linear", "outcome": "absence_rate_reported",
-        "predictors": ["certified_share", "novice_share"], "categorical": ["grade"],
-    }]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "linear",
+                    "outcome": "absence_rate_reported",
+                    "predictors": ["certified_share", "novice_share"],
+                    "categorical": ["grade"],
+                }
+            ]
+        }
+    )
 
     kind: Literal["linear", "logistic"] = Field(
         description="linear: least squares; logistic: a flag outcome, maximum likelihood."
@@ -201,11 +218,23 @@ class QuerySpec(_Spec):
     mode (``sdc``: exact and disclosure-controlled; ``dp``: differentially private, spending
     ``rho``)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.05,
-        "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
-        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-    }]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "table": "exposure",
+                    "group_by": ["school_code"],
+                    "mode": "dp",
+                    "rho": 0.05,
+                    "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
+                    "measures": [
+                        {"kind": "count_students"},
+                        {"kind": "mean", "column": "certified_share"},
+                    ],
+                }
+            ]
+        }
+    )
 
     table: Text = Field(description="A releasable research table (see the catalogue).")
     measures: tuple[Measure, ...] = Field(
@@ -243,8 +272,9 @@ class QuerySpec(_Spec):
             raise ValueError("margins are for sdc and ckm tables")
         if self.model is not None:
             if self.measures or self.group_by or self.margins or self.bands:
-                raise ValueError("a model takes filters only: no measures, group_by, margins "
-                                 "or bands")  # fmt: skip
+                raise ValueError(
+                    "a model takes filters only: no measures, group_by, margins or bands"
+                )
             if self.mode == "ckm":
                 raise ValueError("a model is fitted in sdc or dp mode, not ckm")
             return self

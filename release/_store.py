@@ -72,24 +72,38 @@ class FileStore:
 
     def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None:
         for record in reversed(self._records()):
-            if (record["project"], record["snapshot"], record["digest"]) == (
-                project, snapshot, digest,
-            ) and record["status"] == "released" and "release" in record:  # fmt: skip
+            if (
+                (record["project"], record["snapshot"], record["digest"])
+                == (
+                    project,
+                    snapshot,
+                    digest,
+                )
+                and record["status"] == "released"
+                and "release" in record
+            ):
                 return record
         return None
 
     def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]:
         return [
-            r for r in self._records()
-            if r["project"] == project and r["snapshot"] == snapshot
-            and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
-        ]  # fmt: skip
+            r
+            for r in self._records()
+            if r["project"] == project
+            and r["snapshot"] == snapshot
+            and r["spec"]["table"] == table
+            and r["status"] in ("released", "previewed")
+        ]
 
     def regimes(self, project: str, table: str) -> set[str]:
         """The modes in which ``project`` has had outputs on ``table``, on any snapshot."""
-        return {r["mode"] for r in self._records()
-                if r["project"] == project and r["spec"]["table"] == table
-                and r["status"] in ("released", "previewed")}  # fmt: skip
+        return {
+            r["mode"]
+            for r in self._records()
+            if r["project"] == project
+            and r["spec"]["table"] == table
+            and r["status"] in ("released", "previewed")
+        }
 
     def add(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,23 +135,33 @@ class MemoryStore:
     def find(self, project: str, snapshot: str, digest: str) -> dict[str, Any] | None:
         for record in reversed(self.records):
             if (record["project"], record["snapshot"], record["digest"], record["status"]) == (
-                project, snapshot, digest, "released",
-            ) and "release" in record:  # fmt: skip
+                project,
+                snapshot,
+                digest,
+                "released",
+            ) and "release" in record:
                 return record
         return None
 
     def earlier(self, project: str, snapshot: str, table: str) -> list[dict[str, Any]]:
         return [
-            r for r in self.records
-            if r["project"] == project and r["snapshot"] == snapshot
-            and r["spec"]["table"] == table and r["status"] in ("released", "previewed")
-        ]  # fmt: skip
+            r
+            for r in self.records
+            if r["project"] == project
+            and r["snapshot"] == snapshot
+            and r["spec"]["table"] == table
+            and r["status"] in ("released", "previewed")
+        ]
 
     def regimes(self, project: str, table: str) -> set[str]:
         """The modes in which ``project`` has had outputs on ``table``, on any snapshot."""
-        return {r["mode"] for r in self.records
-                if r["project"] == project and r["spec"]["table"] == table
-                and r["status"] in ("released", "previewed")}  # fmt: skip
+        return {
+            r["mode"]
+            for r in self.records
+            if r["project"] == project
+            and r["spec"]["table"] == table
+            and r["status"] in ("released", "previewed")
+        }
 
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(json.loads(json.dumps(record)))
@@ -165,21 +189,36 @@ def exact_outputs(records: list[dict[str, Any]]) -> dict[BudgetScope, tuple[int,
 
 
 def record_of(
-    project: str, requester: str, snapshot: str, spec: QuerySpec, status: str, policy: str,
-    *, release: Release | None = None, reason: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    project: str,
+    requester: str,
+    snapshot: str,
+    spec: QuerySpec,
+    status: str,
+    policy: str,
+    *,
+    release: Release | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "project": project, "requester": requester, "snapshot": snapshot,
-        "digest": spec.digest(), "spec": spec.model_dump(mode="json"), "mode": spec.mode,
-        "status": status, "policy_version": policy,
-    }  # fmt: skip
+        "project": project,
+        "requester": requester,
+        "snapshot": snapshot,
+        "digest": spec.digest(),
+        "spec": spec.model_dump(mode="json"),
+        "mode": spec.mode,
+        "status": status,
+        "policy_version": policy,
+    }
     if reason is not None:
         record["reason"] = reason
     if release is not None:
-        record |= {"release_id": release.release_id, "rho": release.rho,
-                   "result_digest": release.digest(),
-                   "release": asdict(release)}  # fmt: skip
+        record |= {
+            "release_id": release.release_id,
+            "rho": release.rho,
+            "result_digest": release.digest(),
+            "release": asdict(release),
+        }
     return record
 
 

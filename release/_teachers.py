@@ -54,8 +54,12 @@ class TeacherRules:
         source = resolved.table.teachers_from
         if source is None:
             return None
-        return TeacherLink(self._frame_of(source.table), tuple(source.on), source.column,
-                           "minutes" if minutes else None)  # fmt: skip
+        return TeacherLink(
+            self._frame_of(source.table),
+            tuple(source.on),
+            source.column,
+            "minutes" if minutes else None,
+        )
 
     def threshold(self, per_teacher: pl.DataFrame | None, by: tuple[str, ...]) -> list[Finding]:
         """The teacher threshold on the cells of ``by``, from each teacher's minutes behind
@@ -69,13 +73,23 @@ class TeacherRules:
         if fewest < minimum:
             where = "some cells of this grouping" if by else "the filters"
             # for the DPO: how many cells fall under the threshold, and how far
-            detail = {"cells_checked": float(max(counts.len(), 1)),
-                      "cells_under_min_teachers": float(max((counts < minimum).sum(), 1)),
-                      "fewest_teachers": fewest, "min_teachers": float(minimum)}  # fmt: skip
-            return [Finding("teachers", (
-                f"{where} would describe fewer than {minimum} teachers, so the result would "
-                "describe identifiable teachers; widen the filters or group more coarsely"
-            ), detail)]  # fmt: skip
+            detail = {
+                "cells_checked": float(max(counts.len(), 1)),
+                "cells_under_min_teachers": float(max((counts < minimum).sum(), 1)),
+                "fewest_teachers": fewest,
+                "min_teachers": float(minimum),
+            }
+            return [
+                Finding(
+                    "teachers",
+                    (
+                        f"{where} would describe fewer than {minimum} teachers, so the result "
+                        "would describe identifiable teachers; widen the filters or group more "
+                        "coarsely"
+                    ),
+                    detail,
+                )
+            ]
         return []
 
     def minutes(self, resolved: Resolved, frame: PrivateFrame) -> pl.DataFrame | None:
@@ -114,6 +128,9 @@ class TeacherRules:
 
 def _filters(resolved: Resolved, *, public: bool) -> str:
     columns = resolved.table.columns
-    kept = [f.model_dump(mode="json") for f in resolved.spec.filters
-            if not public or columns[f.column].kind == "public_key"]  # fmt: skip
+    kept = [
+        f.model_dump(mode="json")
+        for f in resolved.spec.filters
+        if not public or columns[f.column].kind == "public_key"
+    ]
     return json.dumps(kept, sort_keys=True)

@@ -33,11 +33,19 @@ from api.service._settings import Settings  # noqa: E402
 OPENAPI = REPO / "docs" / "reference" / "openapi.json"
 REFRESH = "python scripts/api_reference.py > docs/reference/http-api.md"
 METHODS = ("get", "post", "put", "patch", "delete")
-ROLE_NAMES = {"researcher": "researcher", "dpo": "DPO", "statistician": "statistician",
-              "admin": "admin"}  # fmt: skip
+ROLE_NAMES = {
+    "researcher": "researcher",
+    "dpo": "DPO",
+    "statistician": "statistician",
+    "admin": "admin",
+}
 # the OpenAPI tags, in the order the page shows them, with their headings
-TAGS = {"researcher": "Researchers", "dpo": "The data protection officer",
-        "office": "The statistics office", "service": "The service"}  # fmt: skip
+TAGS = {
+    "researcher": "Researchers",
+    "dpo": "The data protection officer",
+    "office": "The statistics office",
+    "service": "The service",
+}
 
 HEADER = f"""\
 # HTTP API: every route
@@ -87,10 +95,12 @@ def roles() -> dict[tuple[str, str], str]:
     with tempfile.TemporaryDirectory(prefix="medler-api-reference-") as folder:
         services = make_services(Settings(data_dir=Path(folder), control_url=None))
         app = create_app(services=services)
-        found = {(method.lower(), str(route.path_format)): _role(route)
-                 for route in iter_route_contexts(app.routes)
-                 if isinstance(route.original_route, APIRoute) and route.include_in_schema
-                 for method in route.methods or ()}  # fmt: skip
+        found = {
+            (method.lower(), str(route.path_format)): _role(route)
+            for route in iter_route_contexts(app.routes)
+            if isinstance(route.original_route, APIRoute) and route.include_in_schema
+            for method in route.methods or ()
+        }
         services.governance.engine.dispose()
     return found
 
@@ -108,8 +118,10 @@ def render(document: dict[str, Any] | None = None) -> str:
                 continue
             role = who.get((method, path))
             if role is None:
-                raise SystemExit(f"{method.upper()} {path} is in {OPENAPI.name} but not in the "
-                                 "service: refresh the OpenAPI document first")  # fmt: skip
+                raise SystemExit(
+                    f"{method.upper()} {path} is in {OPENAPI.name} but not in the "
+                    "service: refresh the OpenAPI document first"
+                )
             tag = (operation.get("tags") or ["other"])[0]
             rows.setdefault(tag, []).append(
                 (method.upper(), path, operation.get("summary", ""), role)

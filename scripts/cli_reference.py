@@ -121,10 +121,18 @@ def entries() -> list[Entry]:
                 if sub is None or sub.hidden:
                     continue
                 subcommands.append((f"{path} {name}", _text(sub.help)))
-                children.append((sub, click.Context(sub, info_name=name, parent=ctx),
-                                 f"{path} {name}"))  # fmt: skip
-        found.append(Entry(path, _text(command.help), _usage(command, ctx, path),
-                           _rows(command, ctx), subcommands))  # fmt: skip
+                children.append(
+                    (sub, click.Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+                )
+        found.append(
+            Entry(
+                path,
+                _text(command.help),
+                _usage(command, ctx, path),
+                _rows(command, ctx),
+                subcommands,
+            )
+        )
         for sub, sub_ctx, sub_path in children:
             visit(sub, sub_ctx, sub_path)
 
@@ -158,8 +166,10 @@ def render() -> str:
         if entry.subcommands:
             out.append("| command | what it does |")
             out.append("|---|---|")
-            out.extend(f"| [`{path}`](#{_anchor(path)}) | {_cell(summary)} |"
-                       for path, summary in entry.subcommands)  # fmt: skip
+            out.extend(
+                f"| [`{path}`](#{_anchor(path)}) | {_cell(summary)} |"
+                for path, summary in entry.subcommands
+            )
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -22,12 +22,20 @@ TOUR = "tests/e2e/test_dpo_pages.py::test_a_tour_of_the_dpo_pages_in_screenshots
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images",
-                        help="where the PNGs go (default: docs/images)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "images",
+        help="where the PNGs go (default: docs/images)",
+    )
     out = parser.parse_args().out.resolve()
     env = {**os.environ, "MEDLER_DPO_SCREENSHOTS": str(out)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-rs", TOUR], cwd=ROOT, env=env, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", TOUR],
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     written = sorted(out.glob("dpo-*.png"))
     if done.returncode != 0 or not written:
         sys.stderr.write("no screenshots written: the tour failed or was skipped (see above)\n")

@@ -63,8 +63,9 @@ def split_tutorial(markdown: str) -> list[Block]:
         end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), len(lines))
         if opened["info"].lower() in ("python", "py", "python3"):
             _flush(prose, blocks)
-            body = [line[indent:] if line[:indent].isspace() else line
-                    for line in lines[i + 1:end]]  # fmt: skip
+            body = [
+                line[indent:] if line[:indent].isspace() else line for line in lines[i + 1 : end]
+            ]
             blocks.append(Block("code", "\n".join(body).strip("\n")))
         else:
             prose.extend(lines[i : end + 1])
@@ -105,10 +106,13 @@ def build_notebook(markdown: str) -> nbformat.NotebookNode:
     for block in blocks:
         make = nbformat.v4.new_code_cell if block.kind == "code" else nbformat.v4.new_markdown_cell
         cells.append(make(block.text, id=_cell_id(block.text, taken)))
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })  # fmt: skip
+    notebook = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(notebook)
     return notebook
 

@@ -41,10 +41,12 @@ PICTURES: dict[str, tuple[str, dict[str, Any]]] = {
     "certified": ("question-certified-minutes", {}),
     "teachers": ("question-teachers-in-maths", {}),
     "turnover": ("question-turnover", {"measure": "share_turnover_hit"}),
-    "profiles": ("question-absence-bands",
-                 {"measure": ["ratio_certified_minutes_minutes", "mean_merit_value"]}),
+    "profiles": (
+        "question-absence-bands",
+        {"measure": ["ratio_certified_minutes_minutes", "mean_merit_value"]},
+    ),
     "spread": ("question-days-absent", {}),
-}  # fmt: skip
+}
 
 
 def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -73,8 +75,13 @@ def main() -> None:
         setup = prepare_dummy(folder / "dummy", students=args.students, weeks=4)
         app = create_app(Settings(data_dir=setup.data_dir, mode="dummy", secure_cookies=False))
         url, server, thread = _serve(app)
-        os.environ.update({"MEDLER_URL": url, "MEDLER_TOKEN": setup.researcher_token,
-                           "MEDLER_DPO_TOKEN": setup.dpo_token})  # fmt: skip
+        os.environ.update(
+            {
+                "MEDLER_URL": url,
+                "MEDLER_TOKEN": setup.researcher_token,
+                "MEDLER_DPO_TOKEN": setup.dpo_token,
+            }
+        )
         os.environ.pop("MEDLER_PROJECT", None)
         (folder / "work").mkdir()
         os.chdir(folder / "work")

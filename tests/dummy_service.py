@@ -26,8 +26,7 @@ class DummyService:
 
 @pytest.fixture(scope="session")
 def dummy_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DummyService]:
-    setup = prepare_dummy(tmp_path_factory.mktemp("dummy-service") / "dummy", students=300,
-                          weeks=2)  # fmt: skip
+    setup = prepare_dummy(tmp_path_factory.mktemp("dummy-service") / "dummy", students=300, weeks=2)
     app = create_app(Settings(data_dir=setup.data_dir, mode="dummy", secure_cookies=False))
     with serving(app) as url:
         yield DummyService(url, setup.researcher_token, setup.dpo_token)

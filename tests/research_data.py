@@ -40,8 +40,10 @@ def build_research_data(root: Path, config: SynthConfig) -> Path:
 
 @pytest.fixture(scope="session")
 def research_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_research_data(tmp_path_factory.mktemp("research-data"),
-                               SynthConfig(students=STUDENTS, seed=SEED, weeks=WEEKS))  # fmt: skip
+    return build_research_data(
+        tmp_path_factory.mktemp("research-data"),
+        SynthConfig(students=STUDENTS, seed=SEED, weeks=WEEKS),
+    )
 
 
 def engine(data_dir: Path) -> ReleaseEngine:

@@ -176,9 +176,12 @@ def ingest(
     current snapshot holds, and only the last is added."""
     from api.cli import _ingest  # loaded for this command only
 
-    policy = _ingest.id_policy(country=country, unlinkable=unlinkable,
-                               allow_interim=allow_interim,
-                               allow_coordination=not no_coordination)  # fmt: skip
+    policy = _ingest.id_policy(
+        country=country,
+        unlinkable=unlinkable,
+        allow_interim=allow_interim,
+        allow_coordination=not no_coordination,
+    )
     _ingest.run_ingest(
         source_dir=source_dir,
         updates=updates or [],
@@ -246,9 +249,13 @@ def build(
     """Build the research tables from the current snapshot (a new research snapshot)."""
     from api.cli import _ingest  # loaded for this command only
 
-    _ingest.run_build(data_dir=data_dir or _default_data_dir(), memory_limit=memory_limit,
-                      engine=engine, spark_master=spark_master,
-                      incremental=incremental)  # fmt: skip
+    _ingest.run_build(
+        data_dir=data_dir or _default_data_dir(),
+        memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
+        incremental=incremental,
+    )
 
 
 @app.command("release")
@@ -270,9 +277,14 @@ def release_command(
     held for the DPO."""
     from api.cli import _release  # loaded for this command only
 
-    _release.run_release(spec_text=spec, data_dir=data_dir or _default_data_dir(),
-                         token_file=token_file, project=project, preview=preview,
-                         justification=justification)  # fmt: skip
+    _release.run_release(
+        spec_text=spec,
+        data_dir=data_dir or _default_data_dir(),
+        token_file=token_file,
+        project=project,
+        preview=preview,
+        justification=justification,
+    )
 
 
 @app.command("plan")
@@ -292,9 +304,15 @@ def plan_command(
     Spends nothing and reads no data."""
     from api.cli import _release  # loaded for this command only
 
-    _release.run_plan(spec_text=spec, data_dir=data_dir or _default_data_dir(),
-                      token_file=token_file, project=project, persons=persons,
-                      half_width=half_width, measure=measure)  # fmt: skip
+    _release.run_plan(
+        spec_text=spec,
+        data_dir=data_dir or _default_data_dir(),
+        token_file=token_file,
+        project=project,
+        persons=persons,
+        half_width=half_width,
+        measure=measure,
+    )
 
 
 @app.command("publish")
@@ -320,8 +338,13 @@ def publish_command(
     report says why)."""
     from api.cli import _publish  # loaded for this command only
 
-    _publish.run_publish(data_dir=data_dir or _default_data_dir(), token_file=token_file,
-                         project=project, out=out, indicators_file=indicators)  # fmt: skip
+    _publish.run_publish(
+        data_dir=data_dir or _default_data_dir(),
+        token_file=token_file,
+        project=project,
+        out=out,
+        indicators_file=indicators,
+    )
 
 
 @app.command()
@@ -345,8 +368,13 @@ def serve(
     """Run the HTTP service (researchers, the DPO's pages, the office) under /v1."""
     from api.cli import _serve  # uvicorn and FastAPI load only for this command
 
-    _serve.run_serve(data_dir=data_dir or _default_data_dir(), host=host, port=port,
-                     dummy=dummy, insecure_cookies=insecure_cookies)  # fmt: skip
+    _serve.run_serve(
+        data_dir=data_dir or _default_data_dir(),
+        host=host,
+        port=port,
+        dummy=dummy,
+        insecure_cookies=insecure_cookies,
+    )
 
 
 @app.command()

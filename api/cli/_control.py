@@ -29,12 +29,22 @@ from release.governance import (
 
 CONTROL_URL_ENV = "MEDLER_CONTROL_URL"
 
-ledger_app = typer.Typer(name="ledger", help="The privacy budgets (ρ, zero-concentrated DP).",
-                         no_args_is_help=True, add_completion=False,
-                         pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
-audit_app = typer.Typer(name="audit", help="The hash-chained audit log of every request.",
-                        no_args_is_help=True, add_completion=False,
-                        pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
+ledger_app = typer.Typer(
+    name="ledger",
+    help="The privacy budgets (ρ, zero-concentrated DP).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+audit_app = typer.Typer(
+    name="audit",
+    help="The hash-chained audit log of every request.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
 DataDir = Annotated[
     Path | None,
@@ -45,9 +55,12 @@ DataDir = Annotated[
 # who acts: a registered person, by their token
 As = Annotated[
     Path | None,
-    typer.Option("--token-file", help="A file holding your token (default: "
-                 "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN)."),
-]  # fmt: skip
+    typer.Option(
+        "--token-file",
+        help="A file holding your token (default: "
+        "$MEDLER_TOKEN_FILE, else the token in $MEDLER_TOKEN).",
+    ),
+]
 
 
 def control_plane(data_dir: Path) -> Engine:
@@ -88,15 +101,32 @@ def show(
     data_dir = _data_dir(data_dir)
     from release import FileStore, exact_outputs
 
-    table = Table("budget", "cap ρ", "spent ρ", "of which reserved", "remaining ρ",
-                  f"spent ε (δ={delta:g})", f"cap ε (δ={delta:g})", "exact tables",
-                  "exact previews", header_style="bold")  # fmt: skip
+    table = Table(
+        "budget",
+        "cap ρ",
+        "spent ρ",
+        "of which reserved",
+        "remaining ρ",
+        f"spent ε (δ={delta:g})",
+        f"cap ε (δ={delta:g})",
+        "exact tables",
+        "exact previews",
+        header_style="bold",
+    )
     exact = exact_outputs(FileStore(data_dir / "release").all())
     for t in Ledger(control_plane(data_dir)).totals():
         released, previewed = exact.get(t.scope, (0, 0))
-        table.add_row(t.scope.key, f"{t.cap:g}", f"{t.spent:.6g}", f"{t.reserved:.6g}",
-                      f"{t.remaining:.6g}", f"{epsilon(t.spent, delta):.4g}",
-                      f"{epsilon(t.cap, delta):.4g}", str(released), str(previewed))  # fmt: skip
+        table.add_row(
+            t.scope.key,
+            f"{t.cap:g}",
+            f"{t.spent:.6g}",
+            f"{t.reserved:.6g}",
+            f"{t.remaining:.6g}",
+            f"{epsilon(t.spent, delta):.4g}",
+            f"{epsilon(t.cap, delta):.4g}",
+            str(released),
+            str(previewed),
+        )
     stdout_console().print(table)
 
 
@@ -123,19 +153,24 @@ def verify(
     from release import FileStore
 
     folder = _data_dir(data_dir)
-    count = verify_audit(control_plane(folder), witness=_witness(witness),
-                         store=FileStore(folder / "release").all())  # fmt: skip
-    print(f"audit log verified: {count} records, unbroken, and the budgets, the ledger and the "
-          "release store agree with it")  # fmt: skip
+    count = verify_audit(
+        control_plane(folder), witness=_witness(witness), store=FileStore(folder / "release").all()
+    )
+    print(
+        f"audit log verified: {count} records, unbroken, and the budgets, the ledger and the "
+        "release store agree with it"
+    )
 
 
 @audit_app.command("rotate-key")
 def rotate_key(
-    approval: Annotated[int, typer.Option(help="The confirmed proposal to rotate the audit "
-                                          "key ('medler proposal').")],
+    approval: Annotated[
+        int,
+        typer.Option(help="The confirmed proposal to rotate the audit key ('medler proposal')."),
+    ],
     token_file: As = None,
     data_dir: DataDir = None,
-) -> None:  # fmt: skip
+) -> None:
     """Add a new audit key version (the old ones stay, so older records still verify); needs
     a rotation proposed by one person and confirmed by a second."""
     from api.cli._governance import _actor

@@ -48,27 +48,54 @@ from release.governance import (
 
 SOURCE_FOLDER = "medler-demo-source"
 DEMO_RELEASES = [
-    ("Pupils per grade, disclosure-controlled, with margins:", QuerySpec.model_validate({
-        "table": "student_terms", "group_by": ["grade"], "mode": "sdc", "margins": True,
-        "measures": [{"kind": "count_students"}, {"kind": "share", "column": "persistent_absence"}],
-    })),
-    ("Certified teaching per school, differentially private (rho 0.1):", QuerySpec.model_validate({
-        "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
-        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-    })),
-]  # fmt: skip
-HELD = QuerySpec.model_validate({
-    "table": "student_months", "group_by": ["month"], "mode": "sdc",
-    "measures": [{"kind": "count_students"}, {"kind": "sum", "column": "absent_minutes"}],
-})  # fmt: skip
+    (
+        "Pupils per grade, disclosure-controlled, with margins:",
+        QuerySpec.model_validate(
+            {
+                "table": "student_terms",
+                "group_by": ["grade"],
+                "mode": "sdc",
+                "margins": True,
+                "measures": [
+                    {"kind": "count_students"},
+                    {"kind": "share", "column": "persistent_absence"},
+                ],
+            }
+        ),
+    ),
+    (
+        "Certified teaching per school, differentially private (rho 0.1):",
+        QuerySpec.model_validate(
+            {
+                "table": "exposure",
+                "group_by": ["school_code"],
+                "mode": "dp",
+                "rho": 0.1,
+                "measures": [
+                    {"kind": "count_students"},
+                    {"kind": "mean", "column": "certified_share"},
+                ],
+            }
+        ),
+    ),
+]
+HELD = QuerySpec.model_validate(
+    {
+        "table": "student_months",
+        "group_by": ["month"],
+        "mode": "sdc",
+        "measures": [{"kind": "count_students"}, {"kind": "sum", "column": "absent_minutes"}],
+    }
+)
 
 
 def _person(gov: Governance, office: Office, person: str, name: str) -> Principal:
     try:
         return gov.person(person)
     except NotFound:
-        gov.add_person(office.registrar, person, role="researcher", name=name,
-                       organisation="Demo University")  # fmt: skip
+        gov.add_person(
+            office.registrar, person, role="researcher", name=name, organisation="Demo University"
+        )
         return gov.person(person)
 
 
@@ -82,11 +109,15 @@ def _project(gov: Governance, engine: ReleaseEngine) -> tuple[str, Principal, Pr
     raise_cap(gov, office, DATASET.key, spent + 1.0)
     today = dt.datetime.now(dt.UTC).date()
     gov.create_project(
-        office.registrar, project, purpose="How teacher certification and absence vary "
-        "between schools (demo)", legal_basis="Official statistics (demo)",
-        organisation="Demo University", valid_from=today, valid_to=today + dt.timedelta(days=365),
+        office.registrar,
+        project,
+        purpose="How teacher certification and absence vary between schools (demo)",
+        legal_basis="Official statistics (demo)",
+        organisation="Demo University",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=365),
         tables={"student_terms": ["*"], "exposure": ["*"]},
-    )  # fmt: skip
+    )
     gov.approve_project(office.approver, project, rho=1.0)
     researcher = _person(gov, office, "demo-researcher", "Demo Researcher")
     gov.add_member(office.registrar, project, researcher.id, rho=1.0)
@@ -102,8 +133,12 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
         f"[bold]1. A synthetic municipality[/bold] ({students} pupils, {weeks} teaching weeks, "
         f"seed {seed}), standing in for the school system, in {extract}"
     )
-    summary = _generate(SynthConfig(students=students, seed=seed, weeks=weeks), extract,
-                        overwrite=True, console=Console(stderr=True))  # fmt: skip
+    summary = _generate(
+        SynthConfig(students=students, seed=seed, weeks=weeks),
+        extract,
+        overwrite=True,
+        console=Console(stderr=True),
+    )
     console.print(_summary_table(summary))
 
     console.print(f"\n[bold]2. The pseudonymisation key[/bold]: {key_file}")
@@ -111,8 +146,10 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
         console.print("   (the demo key from an earlier run)")
     else:
         key = create_key_file(key_file, data_dir=data_dir)
-        console.print(f"   created key {key.key_id}, version {key.version} (a demo key: a real "
-                      "service keeps its key offline, outside the data directory)")  # fmt: skip
+        console.print(
+            f"   created key {key.key_id}, version {key.version} (a demo key: a real "
+            "service keeps its key offline, outside the data directory)"
+        )
 
     console.print(f"\n[bold]3. Ingest the SS 12000 extract[/bold] into {data_dir}")
     _print_report(ingest_with_progress(extract / "ss12000", data_dir, key_file=key_file), data_dir)
@@ -124,8 +161,10 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     console.print("\n[bold]5. Build the research tables[/bold]")
     run_build(data_dir=data_dir)
 
-    console.print("\n[bold]6. A research project[/bold], registered and approved by two people "
-                  "of the statistics office")  # fmt: skip
+    console.print(
+        "\n[bold]6. A research project[/bold], registered and approved by two people "
+        "of the statistics office"
+    )
     fresh = not (data_dir / "control.db").exists()
     control = control_plane(data_dir)
     if fresh:  # a new control plane: anchors of an earlier demo's log describe a log now gone
@@ -134,16 +173,20 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     engine = ReleaseEngine(data_dir, control=control)
     service = ReleaseService(engine, gov)
     project, researcher, dpo = _project(gov, engine)
-    console.print(f"Project {project}: approved for student_terms and exposure, budget ρ 1; "
-                  f"researcher {researcher.id}; data protection officer {dpo.id}")  # fmt: skip
+    console.print(
+        f"Project {project}: approved for student_terms and exposure, budget ρ 1; "
+        f"researcher {researcher.id}; data protection officer {dpo.id}"
+    )
 
     console.print("\n[bold]7. Release aggregates[/bold] (the only way anything leaves medler)")
     for title, spec in DEMO_RELEASES:
         console.print(f"\n{title}")
         print_outcome(service.submit(researcher, project, spec), spec, console)
 
-    console.print("\n[bold]8. A held request[/bold]: absence per month, from student_months, "
-                  "which the project is not approved for")  # fmt: skip
+    console.print(
+        "\n[bold]8. A held request[/bold]: absence per month, from student_months, "
+        "which the project is not approved for"
+    )
     held = service.submit(researcher, project, HELD)
     print_outcome(held, HELD, console)
     assert held.request_id is not None
@@ -153,8 +196,10 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
         approve=True,
         reason="Monthly absence counts serve the project's purpose; no new person is described",
     )
-    console.print(f"The DPO approved it with a reason: request {reviewed.id} is "
-                  f"{reviewed.status} as {reviewed.release_id}.")  # fmt: skip
+    console.print(
+        f"The DPO approved it with a reason: request {reviewed.id} is "
+        f"{reviewed.status} as {reviewed.release_id}."
+    )
 
     console.print("\n[bold]9. The ledger and the audit log[/bold] (what the DPO reviews)")
     show_ledger(data_dir)

@@ -34,8 +34,14 @@ TOKEN_ENV, TOKEN_FILE_ENV = "MEDLER_TOKEN", "MEDLER_TOKEN_FILE"
 
 
 def _typer(name: str, help_: str) -> typer.Typer:
-    return typer.Typer(name=name, help=help_, no_args_is_help=True, add_completion=False,
-                       pretty_exceptions_enable=False, rich_markup_mode=None)  # fmt: skip
+    return typer.Typer(
+        name=name,
+        help=help_,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
 
 
 project_app = _typer("project", "Research projects: register, approve, list, close.")
@@ -48,9 +54,10 @@ admin_app = _typer("admin", "The first administrator of an empty control plane."
 
 TokenOut = Annotated[
     Path | None,
-    typer.Option("--token-out",
-                 help="Write the token to this new file (mode 0600) instead of printing it."),
-]  # fmt: skip
+    typer.Option(
+        "--token-out", help="Write the token to this new file (mode 0600) instead of printing it."
+    ),
+]
 
 
 def _governance(data_dir: Path | None) -> Governance:
@@ -58,8 +65,9 @@ def _governance(data_dir: Path | None) -> Governance:
 
 
 def _token(token_file: Path | None) -> str:
-    path = token_file or (Path(os.environ[TOKEN_FILE_ENV]) if os.environ.get(TOKEN_FILE_ENV)
-                          else None)  # fmt: skip
+    path = token_file or (
+        Path(os.environ[TOKEN_FILE_ENV]) if os.environ.get(TOKEN_FILE_ENV) else None
+    )
     if path is not None:
         try:
             return path.read_text(encoding="utf-8").strip()
@@ -83,8 +91,10 @@ def _proposed(number: int | None, what: str) -> None:
     if number is None:
         print(f"{what}: done")
     else:
-        print(f"{what}: proposal {number}, waiting for a second person "
-              f"('medler proposal confirm {number}')")  # fmt: skip
+        print(
+            f"{what}: proposal {number}, waiting for a second person "
+            f"('medler proposal confirm {number}')"
+        )
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -155,11 +165,17 @@ def project_create(
     """Register a project (proposed until a second person of the office approves it)."""
     gov = _governance(data_dir)
     gov.create_project(
-        _actor(gov, token_file), project, purpose=purpose, legal_basis=legal_basis,
-        organisation=organisation, valid_from=_date(valid_from, "--from"),
-        valid_to=_date(valid_to, "--to"), tables=_tables(table), regimes=_regimes(regime or []),
+        _actor(gov, token_file),
+        project,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        organisation=organisation,
+        valid_from=_date(valid_from, "--from"),
+        valid_to=_date(valid_to, "--to"),
+        tables=_tables(table),
+        regimes=_regimes(regime or []),
         title=title,
-    )  # fmt: skip
+    )
     print(f"project {project}: proposed")
 
 
@@ -193,15 +209,22 @@ def project_close(
 def project_list(token_file: As = None, data_dir: DataDir = None) -> None:
     """Every project, its state, validity, approved tables and members."""
     gov = _governance(data_dir)
-    table = Table("project", "status", "valid", "organisation", "tables", "members",
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        "project", "status", "valid", "organisation", "tables", "members", header_style="bold"
+    )
     for p in gov.projects(_actor(gov, token_file)):
         tables = "; ".join(
             f"{t}{f' ({p.regimes[t]})' if t in p.regimes else ''}: {', '.join(c)}"
             for t, c in sorted(p.tables.items())
         )
-        table.add_row(p.id, p.status, f"{p.valid_from} – {p.valid_to}", p.organisation, tables,
-                      ", ".join(p.members) or "—")  # fmt: skip
+        table.add_row(
+            p.id,
+            p.status,
+            f"{p.valid_from} – {p.valid_to}",
+            p.organisation,
+            tables,
+            ", ".join(p.members) or "—",
+        )
     stdout_console().print(table)
 
 
@@ -222,8 +245,14 @@ def project_add_member(
 # --- people and tokens ------------------------------------------------------------------------
 
 
-def _add(data_dir: Path | None, token_file: Path | None, person: str, role: str, name: str,
-         organisation: str) -> tuple[Governance, int | None]:  # fmt: skip
+def _add(
+    data_dir: Path | None,
+    token_file: Path | None,
+    person: str,
+    role: str,
+    name: str,
+    organisation: str,
+) -> tuple[Governance, int | None]:
     gov = _governance(data_dir)
     actor = _actor(gov, token_file)
     return gov, gov.add_person(actor, person, role=role, name=name, organisation=organisation)
@@ -276,8 +305,11 @@ def token_issue(
     gov = _governance(data_dir)
     issued = gov.issue_token(_actor(gov, token_file), person, days=days)
     _hand_over(issued.token, token_out)
-    print(f"token {issued.token_id} for {person}, expires {issued.expires_at:%Y-%m-%d %H:%M} "
-          "UTC; it is shown only now", file=sys.stderr)  # fmt: skip
+    print(
+        f"token {issued.token_id} for {person}, expires {issued.expires_at:%Y-%m-%d %H:%M} "
+        "UTC; it is shown only now",
+        file=sys.stderr,
+    )
 
 
 @token_app.command("revoke")
@@ -317,24 +349,44 @@ def review_list(
 ) -> None:
     """Held (or reviewed) requests with the checks they failed; never a result."""
     service = _service(data_dir)
-    table = Table("request", "project", "requester", "table", "mode", "checks failed",
-                  "justification", "status", header_style="bold")  # fmt: skip
+    table = Table(
+        "request",
+        "project",
+        "requester",
+        "table",
+        "mode",
+        "checks failed",
+        "justification",
+        "status",
+        header_style="bold",
+    )
     for r in service.requests(_reviewer(service, token_file), status=status):
         checks = "; ".join(c["check"] for c in r.checks) or "—"
-        table.add_row(str(r.id), r.project, r.requester, str(r.spec["table"]),
-                      str(r.spec["mode"]), checks, r.justification or "—", r.status)  # fmt: skip
+        table.add_row(
+            str(r.id),
+            r.project,
+            r.requester,
+            str(r.spec["table"]),
+            str(r.spec["mode"]),
+            checks,
+            r.justification or "—",
+            r.status,
+        )
     stdout_console().print(table)
 
 
-def _decide(data_dir: Path | None, token_file: Path | None, request: int, approve: bool,
-            reason: str) -> None:  # fmt: skip
+def _decide(
+    data_dir: Path | None, token_file: Path | None, request: int, approve: bool, reason: str
+) -> None:
     service = _service(data_dir)
     info = service.review(_reviewer(service, token_file), request, approve=approve, reason=reason)
-    print(f"request {request}: {info.status}"
-          + (f" as {info.release_id}" if info.release_id else ""))  # fmt: skip
+    print(
+        f"request {request}: {info.status}" + (f" as {info.release_id}" if info.release_id else "")
+    )
     if approve and info.status != "released":
-        raise MedlerUserError(f"request {request} was approved but not released: "
-                              f"{info.review_reason}")  # fmt: skip
+        raise MedlerUserError(
+            f"request {request} was approved but not released: {info.review_reason}"
+        )
 
 
 @review_app.command("approve")
@@ -375,8 +427,10 @@ def admin_init(
     gov = _governance(data_dir)
     issued = gov.bootstrap(person, name=name, organisation=organisation)
     _hand_over(issued.token, token_out)
-    print(f"admin {person}: registered, token {issued.token_id} expires "
-          f"{issued.expires_at:%Y-%m-%d}", file=sys.stderr)  # fmt: skip
+    print(
+        f"admin {person}: registered, token {issued.token_id} expires {issued.expires_at:%Y-%m-%d}",
+        file=sys.stderr,
+    )
 
 
 def _hand_over(token: str, token_out: Path | None) -> None:
@@ -393,19 +447,28 @@ def _hand_over(token: str, token_out: Path | None) -> None:
 
 @proposal_app.command("list")
 def proposal_list(
-    status: Annotated[str | None, typer.Option(
-        help="proposed, confirmed, rejected or used (default: proposed).")] = "proposed",
+    status: Annotated[
+        str | None, typer.Option(help="proposed, confirmed, rejected or used (default: proposed).")
+    ] = "proposed",
     token_file: As = None,
     data_dir: DataDir = None,
-) -> None:  # fmt: skip
+) -> None:
     """Acts waiting for a second person (or decided ones)."""
     gov = _governance(data_dir)
-    table = Table("proposal", "kind", "what", "proposed by", "at", "status", "decided by",
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        "proposal", "kind", "what", "proposed by", "at", "status", "decided by", header_style="bold"
+    )
     for p in gov.proposals(_actor(gov, token_file), status=status):
         what = ", ".join(f"{k} {v}" for k, v in p.params.items() if k not in ("name",))
-        table.add_row(str(p.id), p.kind, what, p.proposed_by, f"{p.proposed_at:%Y-%m-%d %H:%M}",
-                      p.status, p.decided_by or "—")  # fmt: skip
+        table.add_row(
+            str(p.id),
+            p.kind,
+            what,
+            p.proposed_by,
+            f"{p.proposed_at:%Y-%m-%d %H:%M}",
+            p.status,
+            p.decided_by or "—",
+        )
     stdout_console().print(table)
 
 
@@ -458,8 +521,10 @@ def token_list(
     table = Table("token", "person", "role", "issued", "expires", "state", header_style="bold")
     now = dt.datetime.now(dt.UTC)
     for t in gov.tokens(_actor(gov, token_file), person=person):
-        state = ("revoked" if t.revoked_at is not None
-                 else "expired" if t.expires_at <= now else "valid")  # fmt: skip
-        table.add_row(t.id, t.person, t.role, f"{t.created_at:%Y-%m-%d}",
-                      f"{t.expires_at:%Y-%m-%d}", state)  # fmt: skip
+        state = (
+            "revoked" if t.revoked_at is not None else "expired" if t.expires_at <= now else "valid"
+        )
+        table.add_row(
+            t.id, t.person, t.role, f"{t.created_at:%Y-%m-%d}", f"{t.expires_at:%Y-%m-%d}", state
+        )
     stdout_console().print(table)

@@ -20,49 +20,91 @@ from medler.errors import UsageError
 from pseudonymise import Country, IdPolicy, Unlinkable
 
 
-def id_policy(*, country: str, unlinkable: str, allow_interim: bool, allow_coordination: bool
-              ) -> IdPolicy:  # fmt: skip
+def id_policy(
+    *, country: str, unlinkable: str, allow_interim: bool, allow_coordination: bool
+) -> IdPolicy:
     """The ID policy of the command line's options; a value it does not know is named."""
     if country.upper() not in {c.value for c in Country}:
-        raise UsageError(f"--country is one of {', '.join(c.value for c in Country)}, "
-                         f"not {country!r}")  # fmt: skip
+        raise UsageError(
+            f"--country is one of {', '.join(c.value for c in Country)}, not {country!r}"
+        )
     if unlinkable.lower() not in {u.value for u in Unlinkable}:
-        raise UsageError(f"--unlinkable is one of {', '.join(u.value for u in Unlinkable)}, "
-                         f"not {unlinkable!r}")  # fmt: skip
-    return IdPolicy(country=Country(country.upper()),
-                    on_unlinkable=Unlinkable(unlinkable.lower()), allow_interim=allow_interim,
-                    allow_coordination=allow_coordination)  # fmt: skip
+        raise UsageError(
+            f"--unlinkable is one of {', '.join(u.value for u in Unlinkable)}, not {unlinkable!r}"
+        )
+    return IdPolicy(
+        country=Country(country.upper()),
+        on_unlinkable=Unlinkable(unlinkable.lower()),
+        allow_interim=allow_interim,
+        allow_coordination=allow_coordination,
+    )
 
 
 def ingest_with_progress(
-    source_dir: Path, data_dir: Path, *, key_file: Path | None, source_format: str = "auto",
-    source_name: str | None = None, updates: list[Path] | None = None,
-    policy: IdPolicy | None = None, compat: list[str] | None = None, strict: bool = False,
+    source_dir: Path,
+    data_dir: Path,
+    *,
+    key_file: Path | None,
+    source_format: str = "auto",
+    source_name: str | None = None,
+    updates: list[Path] | None = None,
+    policy: IdPolicy | None = None,
+    compat: list[str] | None = None,
+    strict: bool = False,
     delivery: bool = False,
-) -> IngestReport:  # fmt: skip
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:  # fmt: skip
+) -> IngestReport:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task("reading", total=None)
 
         def report(resource: str, records: int) -> None:
             progress.update(task, description=f"{resource}: {records:,} records read")
 
         return ingest_extract(
-            source_dir, data_dir, key_file=key_file, source_format=source_format,
-            source_name=source_name, progress=report, updates=updates or [], policy=policy,
-            compat=compat or [], strict=strict, delivery=delivery,
-        )  # fmt: skip
+            source_dir,
+            data_dir,
+            key_file=key_file,
+            source_format=source_format,
+            source_name=source_name,
+            progress=report,
+            updates=updates or [],
+            policy=policy,
+            compat=compat or [],
+            strict=strict,
+            delivery=delivery,
+        )
 
 
 def run_ingest(
-    *, source_dir: Path, updates: list[Path], data_dir: Path, key_file: Path | None,
-    source_format: str, source_name: str | None, policy: IdPolicy | None = None,
-    compat: list[str] | None = None, strict: bool = False, delivery: bool = False,
-) -> None:  # fmt: skip
-    result = ingest_with_progress(source_dir, data_dir, key_file=key_file,
-                                  source_format=source_format, source_name=source_name,
-                                  updates=updates, policy=policy, compat=compat,
-                                  strict=strict, delivery=delivery)  # fmt: skip
+    *,
+    source_dir: Path,
+    updates: list[Path],
+    data_dir: Path,
+    key_file: Path | None,
+    source_format: str,
+    source_name: str | None,
+    policy: IdPolicy | None = None,
+    compat: list[str] | None = None,
+    strict: bool = False,
+    delivery: bool = False,
+) -> None:
+    result = ingest_with_progress(
+        source_dir,
+        data_dir,
+        key_file=key_file,
+        source_format=source_format,
+        source_name=source_name,
+        updates=updates,
+        policy=policy,
+        compat=compat,
+        strict=strict,
+        delivery=delivery,
+    )
     _print_report(result, data_dir)
     stdout_console().print(f"ID policy: {(policy or IdPolicy()).describe()}")
 
@@ -72,12 +114,20 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
 
 
 def run_build(
-    *, data_dir: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, engine: str = "duckdb",
-    spark_master: str | None = None, incremental: bool = False,
-) -> None:  # fmt: skip
-    report = build_research_tables(data_dir, memory_limit=memory_limit, engine=engine,
-                                   spark_master=spark_master,
-                                   incremental=incremental)  # fmt: skip
+    *,
+    data_dir: Path,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    incremental: bool = False,
+) -> None:
+    report = build_research_tables(
+        data_dir,
+        memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
+        incremental=incremental,
+    )
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")
@@ -102,8 +152,9 @@ def run_build(
         console.print(
             f"Incremental: recomputed the months {', '.join(done['months'])} (terms "
             f"{', '.join(done['terms'])}); every other row is research snapshot {done['onto']}'s.",
-            markup=False, highlight=False,
-        )  # fmt: skip
+            markup=False,
+            highlight=False,
+        )
 
 
 def _print_report(result: IngestReport, data_dir: Path) -> None:
@@ -129,8 +180,9 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
             f"Delivery {d['folder']} added onto snapshot {d['onto']}: lessons from "
             f"{d['first_day']} to {d['last_day']} (months {', '.join(d['months']) or 'none'}); "
             f"tables changed: {', '.join(d['changed']) or 'none'}; every other file shared",
-            markup=False, highlight=False,
-        )  # fmt: skip
+            markup=False,
+            highlight=False,
+        )
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
     for alert in result.alerts:
@@ -139,5 +191,7 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
         console.print(
             f"WARNING: {len(result.alerts)} of the above mean research tables will be empty or "
             "incomplete; 'medler ingest --strict' refuses such an ingest",
-            style="bold red", markup=False, highlight=False,
-        )  # fmt: skip
+            style="bold red",
+            markup=False,
+            highlight=False,
+        )

@@ -92,8 +92,10 @@ def init(
 def rotate(
     approval: Annotated[
         int,
-        typer.Option(help="The confirmed proposal to rotate the pseudonymisation key: one "
-                     "person proposes it, a second confirms ('medler proposal')."),
+        typer.Option(
+            help="The confirmed proposal to rotate the pseudonymisation key: one "
+            "person proposes it, a second confirms ('medler proposal')."
+        ),
     ],
     key_file: KeyFileOption = None,
     yes: Annotated[
@@ -103,10 +105,13 @@ def rotate(
     token_file: As = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Data directory (default: $MEDLER_DATA_DIR or "
-                     "./medler-data): its control plane holds the proposal."),
+        typer.Option(
+            "--data-dir",
+            help="Data directory (default: $MEDLER_DATA_DIR or "
+            "./medler-data): its control plane holds the proposal.",
+        ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Replace the key with a new version, under a confirmed two-person proposal. Every
     source must then be ingested again."""
     if not yes:
@@ -142,11 +147,14 @@ def show(
     key_file: KeyFileOption = None,
     data_dir: Annotated[
         Path,
-        typer.Option("--data-dir", envvar="MEDLER_DATA_DIR",
-                     help="The data directory (default: $MEDLER_DATA_DIR or ./medler-data); a "
-                     "key inside it is refused."),
+        typer.Option(
+            "--data-dir",
+            envvar="MEDLER_DATA_DIR",
+            help="The data directory (default: $MEDLER_DATA_DIR or ./medler-data); a "
+            "key inside it is refused.",
+        ),
     ] = Path("medler-data"),
-) -> None:  # fmt: skip
+) -> None:
     """Check the key file (its place too) and show its id, version, creation time and path
     (never the key)."""
     key = load_key_file(key_file, data_dir=data_dir)

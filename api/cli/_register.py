@@ -43,15 +43,34 @@ def register_show(
     if as_json:
         print(json.dumps(register.to_json(), indent=2, ensure_ascii=False))
         return
-    table = Table("project", "title", "organisation", "status", "period", "budget ρ",
-                  "spent ρ", "releases", header_style="bold")  # fmt: skip
+    table = Table(
+        "project",
+        "title",
+        "organisation",
+        "status",
+        "period",
+        "budget ρ",
+        "spent ρ",
+        "releases",
+        header_style="bold",
+    )
     for p in register.projects:
         budget = "–" if p.budget_rho is None else f"{p.budget_rho:g}"
-        table.add_row(p.id, p.title, p.organisation, p.status, f"{p.valid_from} to {p.valid_to}",
-                      budget, f"{p.spent_rho:.6g}", str(len(p.releases)))  # fmt: skip
+        table.add_row(
+            p.id,
+            p.title,
+            p.organisation,
+            p.status,
+            f"{p.valid_from} to {p.valid_to}",
+            budget,
+            f"{p.spent_rho:.6g}",
+            str(len(p.releases)),
+        )
     stdout_console().print(table)
-    print(f"{len(register.projects)} project(s), {register.releases} release(s); anchor "
-          f"{register.anchor.witness}")  # fmt: skip
+    print(
+        f"{len(register.projects)} project(s), {register.releases} release(s); anchor "
+        f"{register.anchor.witness}"
+    )
 
 
 def _published(source: str) -> dict[str, Any]:
@@ -64,8 +83,10 @@ def _published(source: str) -> dict[str, Any]:
         except httpx.HTTPError as error:
             raise MedlerUserError(f"{source}: cannot fetch the register ({error})") from None
         if answer.status_code != 200:
-            raise MedlerUserError(f"{source}: the server answered {answer.status_code}, not the "
-                                  "register; give the address of /v1/register")  # fmt: skip
+            raise MedlerUserError(
+                f"{source}: the server answered {answer.status_code}, not the "
+                "register; give the address of /v1/register"
+            )
         text = answer.text
     else:
         try:
@@ -85,11 +106,13 @@ def _published(source: str) -> dict[str, Any]:
 def register_verify(
     source: Annotated[
         str,
-        typer.Argument(help="The published register: its address (http(s)://…/v1/register) or "
-                       "a file holding its JSON."),
+        typer.Argument(
+            help="The published register: its address (http(s)://…/v1/register) or "
+            "a file holding its JSON."
+        ),
     ],
     data_dir: DataDir = None,
-) -> None:  # fmt: skip
+) -> None:
     """Check a published register against the audit chain: the chain verifies and still holds
     the register's anchor, and the register rebuilt from the chain up to that anchor is the
     one published (no project or release left out, added or changed)."""
@@ -107,6 +130,8 @@ def register_verify(
         )
     witness = (anchor.records, anchor.head) if anchor.records else None
     count = verify_audit(control, witness=witness, store=FileStore(folder / "release").all())
-    print(f"the register agrees with the audit chain up to record {anchor.witness} "
-          f"({len(body.get('projects') or [])} project(s)); the chain verifies ({count} "
-          "records) and still holds that record")  # fmt: skip
+    print(
+        f"the register agrees with the audit chain up to record {anchor.witness} "
+        f"({len(body.get('projects') or [])} project(s)); the chain verifies ({count} "
+        "records) and still holds that record"
+    )

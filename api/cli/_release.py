@@ -67,10 +67,15 @@ def _cells_table(spec: QuerySpec, cells: list[Cell], values: bool) -> Table:
             table.add_column(m.name, justify="right")
     table.add_column("status")
     for cell in cells:
-        keys = ["all" if cell.keys.get(k) is None and cell.margin else str(cell.keys.get(k))
-                for k in spec.group_by]  # fmt: skip
-        shown = [_format(cell.values.get(m.name), cell.half_width.get(m.name))
-                 for m in spec.measures] if values else []  # fmt: skip
+        keys = [
+            "all" if cell.keys.get(k) is None and cell.margin else str(cell.keys.get(k))
+            for k in spec.group_by
+        ]
+        shown = (
+            [_format(cell.values.get(m.name), cell.half_width.get(m.name)) for m in spec.measures]
+            if values
+            else []
+        )
         status = cell.status + (f" ({cell.reason})" if cell.reason else "")
         table.add_row(*keys, *shown, status)
     return table
@@ -79,8 +84,9 @@ def _cells_table(spec: QuerySpec, cells: list[Cell], values: bool) -> Table:
 def _model_table(cells: list[Cell], values: bool) -> Table:
     """A model's result: one row per parameter, its values (dp: the estimate's interval)."""
     names = list(dict.fromkeys(n for c in cells for n in c.values)) if values else []
-    table = Table("parameter", *(Column(n, justify="right") for n in names), "status",
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        "parameter", *(Column(n, justify="right") for n in names), "status", header_style="bold"
+    )
     for cell in cells:
         shown = []
         for n in names:
@@ -97,8 +103,10 @@ def print_release(release: Release, spec: QuerySpec, console: Console) -> None:
     console.print(_cells_table(spec, release.cells, values=True))
     cost = f"rho {release.rho:g}" if release.mode == "dp" else "no privacy budget (sdc)"
     cached = " (the earlier, identical release)" if release.cached else ""
-    console.print(f"Release {release.release_id}{cached}: {release.mode}, {cost}; snapshot "
-                  f"{release.snapshot}; policies {release.policy_version}")  # fmt: skip
+    console.print(
+        f"Release {release.release_id}{cached}: {release.mode}, {cost}; snapshot "
+        f"{release.snapshot}; policies {release.policy_version}"
+    )
     for note in release.notes:
         console.print(f"Note: {note}")
 
@@ -122,8 +130,10 @@ def print_outcome(outcome: Outcome, spec: QuerySpec, console: Console) -> None:
     if outcome.release is not None:
         print_release(outcome.release, spec, console)
         return
-    console.print(f"Request {outcome.request_id} is held for the data protection officer's "
-                  "review; nothing was released or charged.")  # fmt: skip
+    console.print(
+        f"Request {outcome.request_id} is held for the data protection officer's "
+        "review; nothing was released or charged."
+    )
     for check in outcome.checks:
         console.print(f"  failed check {check['check']}: {check['reason']}")
 
@@ -133,15 +143,19 @@ def print_plan(plan: AccuracyPlan, console: Console) -> None:
     for name, width in plan.half_widths.items():
         table.add_row(name, "— (depends on the data)" if width is None else f"{width:,.4g}")
     console.print(table)
-    console.print(f"Plan: rho {plan.rho:.4g} gives a half-width of {plan.half_width:g} "
-                  f"({plan.measure or 'every measure'}); nothing was spent.")  # fmt: skip
+    console.print(
+        f"Plan: rho {plan.rho:.4g} gives a half-width of {plan.half_width:g} "
+        f"({plan.measure or 'every measure'}); nothing was spent."
+    )
     if plan.remaining_rho is not None:
-        console.print(f"Remaining budget rho {plan.remaining_rho:.4g}: {plan.questions} such "
-                      "questions.")  # fmt: skip
+        console.print(
+            f"Remaining budget rho {plan.remaining_rho:.4g}: {plan.questions} such questions."
+        )
 
 
-def _as_researcher(data_dir: Path, token_file: Path | None, project: str, what: str
-                   ) -> tuple[ReleaseService, Principal]:  # fmt: skip
+def _as_researcher(
+    data_dir: Path, token_file: Path | None, project: str, what: str
+) -> tuple[ReleaseService, Principal]:
     """The release service on ``data_dir`` and the researcher whose token is given."""
     from api.cli._governance import _actor
 
@@ -154,20 +168,32 @@ def _as_researcher(data_dir: Path, token_file: Path | None, project: str, what: 
 
 
 def run_plan(
-    *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, persons: int,
-    half_width: float, measure: str | None,
-) -> None:  # fmt: skip
+    *,
+    spec_text: str,
+    data_dir: Path,
+    token_file: Path | None,
+    project: str,
+    persons: int,
+    half_width: float,
+    measure: str | None,
+) -> None:
     spec = read_spec(spec_text)
     service, actor = _as_researcher(data_dir, token_file, project, "a plan")
-    planned = service.plan(actor, project, spec, persons=persons,
-                           half_width=half_width, measure=measure)  # fmt: skip
+    planned = service.plan(
+        actor, project, spec, persons=persons, half_width=half_width, measure=measure
+    )
     print_plan(planned, stdout_console())
 
 
 def run_release(
-    *, spec_text: str, data_dir: Path, token_file: Path | None, project: str, preview: bool,
+    *,
+    spec_text: str,
+    data_dir: Path,
+    token_file: Path | None,
+    project: str,
+    preview: bool,
     justification: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     spec = read_spec(spec_text)
     service, actor = _as_researcher(data_dir, token_file, project, "a release")
     console = stdout_console()

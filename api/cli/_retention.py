@@ -20,15 +20,19 @@ retention_app = typer.Typer(
     name="retention",
     help="What the retention policy expires (plan), and its deletion (propose, then apply "
     "under a second person's confirmation).",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     rich_markup_mode=None,
-)  # fmt: skip
+)
 
 Extracts = Annotated[
     Path | None,
-    typer.Option("--extracts", help="The folder of raw extracts (default: "
-                 "$MEDLER_EXTRACTS_DIR; none when unset)."),
-]  # fmt: skip
+    typer.Option(
+        "--extracts",
+        help="The folder of raw extracts (default: $MEDLER_EXTRACTS_DIR; none when unset).",
+    ),
+]
 
 
 def _setup(data_dir: Path | None) -> tuple[Governance, FileStore, Path]:
@@ -54,13 +58,16 @@ def retention_plan(extracts: Extracts = None, data_dir: DataDir = None) -> None:
     print(f"{len(items)} item(s) expired")
     for left in unfinished(gov):
         command = "keys shred apply" if left.kind == "key version" else "retention apply"
-        print(f"unfinished: {left.kind} {left.name} (proposal {left.proposal}); "
-              f"'medler {command} --approval {left.proposal}' finishes it")  # fmt: skip
+        print(
+            f"unfinished: {left.kind} {left.name} (proposal {left.proposal}); "
+            f"'medler {command} --approval {left.proposal}' finishes it"
+        )
 
 
 @retention_app.command("propose")
-def retention_propose(extracts: Extracts = None, token_file: As = None,
-                      data_dir: DataDir = None) -> None:  # fmt: skip
+def retention_propose(
+    extracts: Extracts = None, token_file: As = None, data_dir: DataDir = None
+) -> None:
     """Propose deleting today's plan (a statistician); a second statistician or the DPO
     confirms it ('medler proposal confirm N')."""
     from api.cli._governance import _actor, _proposed
@@ -74,8 +81,10 @@ def retention_propose(extracts: Extracts = None, token_file: As = None,
 @retention_app.command("apply")
 def retention_apply(
     approval: Annotated[int, typer.Option(help="The confirmed proposal to delete.")],
-    extracts: Extracts = None, token_file: As = None, data_dir: DataDir = None,
-) -> None:  # fmt: skip
+    extracts: Extracts = None,
+    token_file: As = None,
+    data_dir: DataDir = None,
+) -> None:
     """Delete what the confirmed proposal names and the policy still expires; first finish any
     deletion a crash cut short."""
     from api.cli._governance import _actor

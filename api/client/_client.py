@@ -45,15 +45,57 @@ FORMATS: tuple[Format, ...] = ("csv", "json", "parquet")
 DEFAULT_DELTA = 1e-9
 _PAGE = 500  # the service's largest page of the release log
 
-PROJECT_COLUMNS = ("id", "purpose", "legal_basis", "organisation", "status", "valid_from",
-                   "valid_to", "tables", "members")  # fmt: skip
-BUDGET_COLUMNS = ("scope", "level", "cap_rho", "spent_rho", "reserved_rho", "remaining_rho",
-                  "spent_epsilon", "cap_epsilon")  # fmt: skip
-LOG_COLUMNS = ("at", "release_id", "project", "requester", "status", "mode", "table", "rho",
-               "snapshot", "policy_version", "spec_digest", "result_digest", "reason",
-               "spec")  # fmt: skip
-REQUEST_COLUMNS = ("id", "at", "project", "requester", "status", "checks", "justification",
-                   "reviewer", "review_reason", "release_id", "snapshot", "spec")  # fmt: skip
+PROJECT_COLUMNS = (
+    "id",
+    "purpose",
+    "legal_basis",
+    "organisation",
+    "status",
+    "valid_from",
+    "valid_to",
+    "tables",
+    "members",
+)
+BUDGET_COLUMNS = (
+    "scope",
+    "level",
+    "cap_rho",
+    "spent_rho",
+    "reserved_rho",
+    "remaining_rho",
+    "spent_epsilon",
+    "cap_epsilon",
+)
+LOG_COLUMNS = (
+    "at",
+    "release_id",
+    "project",
+    "requester",
+    "status",
+    "mode",
+    "table",
+    "rho",
+    "snapshot",
+    "policy_version",
+    "spec_digest",
+    "result_digest",
+    "reason",
+    "spec",
+)
+REQUEST_COLUMNS = (
+    "id",
+    "at",
+    "project",
+    "requester",
+    "status",
+    "checks",
+    "justification",
+    "reviewer",
+    "review_reason",
+    "release_id",
+    "snapshot",
+    "spec",
+)
 
 
 class DummyDataWarning(UserWarning):
@@ -88,11 +130,19 @@ class Client:
     may take a while to compute. Use the client as a context manager, or call ``close()``.
     """
 
-    def __init__(self, url: str, token: str, *, project: str | None = None,
-                 timeout: float = 60, http: httpx.Client | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        project: str | None = None,
+        timeout: float = 60,
+        http: httpx.Client | None = None,
+    ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"the service's address starts with https:// (or http://), "
-                             f"not {url!r}")  # fmt: skip
+            raise ValueError(
+                f"the service's address starts with https:// (or http://), not {url!r}"
+            )
         if not isinstance(token, str) or not token.strip():
             raise ValueError("a token is needed: the statistics office issues one")
         root = url.rstrip("/")
@@ -115,8 +165,12 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -146,13 +200,25 @@ class Client:
             approved = set(table["approved_columns"])
             for c in table["columns"]:
                 bounds = c.get("bounds") or (None, None)
-                rows.append({"table": table["name"], "column": c["name"], "kind": c["kind"],
-                             "approved": "*" in approved or c["name"] in approved,
-                             "keys": c.get("keys"), "lower": bounds[0],
-                             "upper": bounds[1]})  # fmt: skip
+                rows.append(
+                    {
+                        "table": table["name"],
+                        "column": c["name"],
+                        "kind": c["kind"],
+                        "approved": "*" in approved or c["name"] in approved,
+                        "keys": c.get("keys"),
+                        "lower": bounds[0],
+                        "upper": bounds[1],
+                    }
+                )
         columns = frame(rows, ("table", "column", "kind", "approved", "keys", "lower", "upper"))
-        return Catalogue(project=body["project"], policy_version=body["policy_version"],
-                         tables=tables, columns=columns, data_label=body["data"])  # fmt: skip
+        return Catalogue(
+            project=body["project"],
+            policy_version=body["policy_version"],
+            tables=tables,
+            columns=columns,
+            data_label=body["data"],
+        )
 
     def budget(self, project: str | None = None, delta: float = DEFAULT_DELTA) -> pd.DataFrame:
         """Privacy budget per level (dataset, project, you in the project): the cap, spent,
@@ -173,23 +239,41 @@ class Client:
         body = self._json("POST", f"/projects/{_quote(name)}/preview", json=wire)
         return preview_result(wire, body, body["data"])
 
-    def plan(self, spec: SpecLike, *, persons: int, half_width: float,
-             measure: str | None = None, project: str | None = None) -> Plan:  # fmt: skip
+    def plan(
+        self,
+        spec: SpecLike,
+        *,
+        persons: int,
+        half_width: float,
+        measure: str | None = None,
+        project: str | None = None,
+    ) -> Plan:
         """Price a dp question before spending: the ρ at which ``measure`` (every measure,
         without one) has a 95 % half-width of ``half_width`` in cells of ``persons``, and how
         many such questions your remaining budget holds. Free, and the same whatever the data."""
         name = self._project(project)
-        payload = {"spec": _spec_json(spec), "persons": persons, "half_width": half_width,
-                   "measure": measure}  # fmt: skip
+        payload = {
+            "spec": _spec_json(spec),
+            "persons": persons,
+            "half_width": half_width,
+            "measure": measure,
+        }
         body = self._json("POST", f"/projects/{_quote(name)}/plan", json=payload)
         widths = {k: math.nan if v is None else float(v) for k, v in body["half_widths"].items()}
-        return Plan(rho=float(body["rho"]), persons=int(body["persons"]),
-                    half_width=float(body["half_width"]), measure=body["measure"],
-                    half_widths=widths, remaining_rho=body["remaining_rho"],
-                    questions=body["questions"], data_label=body["data"])  # fmt: skip
+        return Plan(
+            rho=float(body["rho"]),
+            persons=int(body["persons"]),
+            half_width=float(body["half_width"]),
+            measure=body["measure"],
+            half_widths=widths,
+            remaining_rho=body["remaining_rho"],
+            questions=body["questions"],
+            data_label=body["data"],
+        )
 
-    def submit(self, spec: SpecLike, project: str | None = None,
-               justification: str | None = None) -> Result:  # fmt: skip
+    def submit(
+        self, spec: SpecLike, project: str | None = None, justification: str | None = None
+    ) -> Result:
         """Release a spec. A dp spec is charged to the budget. The result is ``released``
         (with its ``table``) or ``held`` for the data protection officer's review (with its
         ``request_id``): a spec that fails a reviewable check is held, and so is every spec
@@ -208,8 +292,7 @@ class Client:
         never a value (``release(id)`` fetches a table)."""
         entries: list[dict[str, Any]] = []
         while True:
-            body = self._json("GET", "/releases", params={"offset": len(entries),
-                                                          "limit": _PAGE})  # fmt: skip
+            body = self._json("GET", "/releases", params={"offset": len(entries), "limit": _PAGE})
             entries.extend(body["entries"])
             if not body["entries"] or len(entries) >= body["total"]:
                 break
@@ -224,20 +307,21 @@ class Client:
     def download(self, release_id: str, format: Format = "csv", path: None = None) -> bytes: ...
 
     @overload
-    def download(self, release_id: str, format: Format = "csv", *,
-                 path: str | Path) -> Path: ...  # fmt: skip
+    def download(self, release_id: str, format: Format = "csv", *, path: str | Path) -> Path: ...
 
     @overload
     def download(self, release_id: str, format: Format, path: str | Path) -> Path: ...
 
-    def download(self, release_id: str, format: Format = "csv",
-                 path: str | Path | None = None) -> bytes | Path:  # fmt: skip
+    def download(
+        self, release_id: str, format: Format = "csv", path: str | Path | None = None
+    ) -> bytes | Path:
         """One of your releases as a file: CSV, JSON or Parquet, one row per cell. Without
         ``path``, the bytes; with one, the file written (into a folder: ``<id>.<format>``)."""
         if format not in FORMATS:
             raise ValueError(f"format is one of {', '.join(FORMATS)}, not {format!r}")
-        response = self._send("GET", f"/releases/{_quote(release_id)}/download",
-                              params={"format": format})  # fmt: skip
+        response = self._send(
+            "GET", f"/releases/{_quote(release_id)}/download", params={"format": format}
+        )
         if path is None:
             return response.content
         target = Path(path)
@@ -250,8 +334,10 @@ class Client:
         """Your held and reviewed requests: ``status`` is held, approved, released, rejected or
         refused; ``checks`` the checks each failed; a released one names its ``release_id``."""
         body = self._json("GET", "/requests")
-        rows = [{**r, "checks": [f"{c['check']}: {c['reason']}" for c in r["checks"]]}
-                for r in body["requests"]]  # fmt: skip
+        rows = [
+            {**r, "checks": [f"{c['check']}: {c['reason']}" for c in r["checks"]]}
+            for r in body["requests"]
+        ]
         return frame(rows, REQUEST_COLUMNS, times=("at",))
 
     # --- HTTP -------------------------------------------------------------------------------
@@ -265,8 +351,9 @@ class Client:
             ids = [p["id"] for p in self._json("GET", "/projects")["projects"]]
             if len(ids) != 1:
                 listed = ", ".join(ids) if ids else "none"
-                raise ValueError(f"name the project (Client(..., project=...) or project=...); "
-                                 f"yours: {listed}")  # fmt: skip
+                raise ValueError(
+                    f"name the project (Client(..., project=...) or project=...); yours: {listed}"
+                )
             self._only_project = ids[0]
         return self._only_project
 
@@ -294,7 +381,8 @@ class Client:
     def _note_label(self, response: httpx.Response) -> None:
         label = response.headers.get("X-Medler-Data")
         if label is None and response.headers.get("content-type", "").startswith(
-                "application/json"):  # fmt: skip
+            "application/json"
+        ):
             try:
                 body = response.json()
             except ValueError:
@@ -308,8 +396,9 @@ class Client:
             warnings.warn(
                 "results are from dummy data: a synthetic snapshot for writing and testing "
                 "queries; they say nothing about real pupils",
-                DummyDataWarning, stacklevel=_outside_caller(),
-            )  # fmt: skip
+                DummyDataWarning,
+                stacklevel=_outside_caller(),
+            )
 
 
 def _quote(part: str) -> str:

@@ -61,8 +61,9 @@ class Invalid(MedlerApiError):
 class RateLimited(MedlerApiError):
     """429: too many requests with this token; ``retry_after`` seconds until the next may go."""
 
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(status, code, message)
         self.retry_after = retry_after
 

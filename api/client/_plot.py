@@ -246,9 +246,15 @@ def _panel(
         else:
             ax.plot(px, py, marker="o", linestyle="none", color=colour, label=label, gid="values")
         any_interval, any_unbounded = _intervals(
-            ax, cells, shown, offset, colour if drawn != "bar" else "black", colour,
-            f"{measure}_lower" in part.columns, (any_interval, any_unbounded),
-        )  # fmt: skip
+            ax,
+            cells,
+            shown,
+            offset,
+            colour if drawn != "bar" else "black",
+            colour,
+            f"{measure}_lower" in part.columns,
+            (any_interval, any_unbounded),
+        )
         for p, cell in sorted(cells.items()):
             if math.isnan(cell.value):
                 note = SUPPRESSED if cell.status == SUPPRESSED else NO_VALUE
@@ -275,9 +281,15 @@ def _panel(
 
 
 def _intervals(
-    ax: Axes, cells: dict[int, Any], shown: list[int], offset: float, bar_colour: str,
-    colour: str, has_intervals: bool, drawn: tuple[bool, bool],
-) -> tuple[bool, bool]:  # fmt: skip
+    ax: Axes,
+    cells: dict[int, Any],
+    shown: list[int],
+    offset: float,
+    bar_colour: str,
+    colour: str,
+    has_intervals: bool,
+    drawn: tuple[bool, bool],
+) -> tuple[bool, bool]:
     """Each value's interval as an error bar; a dp value whose interval has no end (a ratio
     whose denominator's noise could reach zero) as a dotted line across the panel, never a
     bare point that looks exact. Returns whether either was drawn so far (for the legend)."""
@@ -286,14 +298,28 @@ def _intervals(
     if bounded:
         below = [max(cells[p].value - cells[p].lower, 0.0) for p in bounded]
         above = [max(cells[p].upper - cells[p].value, 0.0) for p in bounded]
-        ax.errorbar([p + offset for p in bounded], [cells[p].value for p in bounded],
-                    yerr=[below, above], fmt="none", ecolor=bar_colour, elinewidth=1, capsize=3,
-                    gid="intervals", label=None if any_interval else INTERVAL)  # fmt: skip
+        ax.errorbar(
+            [p + offset for p in bounded],
+            [cells[p].value for p in bounded],
+            yerr=[below, above],
+            fmt="none",
+            ecolor=bar_colour,
+            elinewidth=1,
+            capsize=3,
+            gid="intervals",
+            label=None if any_interval else INTERVAL,
+        )
         any_interval = True
     if has_intervals:
         for p in (p for p in shown if p not in bounded):
-            ax.axvline(p + offset, linestyle=":", linewidth=1, color=colour, gid="unbounded",
-                       label=None if any_unbounded else UNBOUNDED)  # fmt: skip
+            ax.axvline(
+                p + offset,
+                linestyle=":",
+                linewidth=1,
+                color=colour,
+                gid="unbounded",
+                label=None if any_unbounded else UNBOUNDED,
+            )
             any_unbounded = True
     return any_interval, any_unbounded
 

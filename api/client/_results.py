@@ -98,16 +98,25 @@ class Result:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        what = (f"{self.release_id}, {len(self.table)} cells" if self.table is not None
-                else f"request {self.request_id}")  # fmt: skip
-        return (f"Result({self.status}: {what}, mode={self.mode}, rho={self.rho:g}, "
-                f"data={self.data_label})")  # fmt: skip
+        what = (
+            f"{self.release_id}, {len(self.table)} cells"
+            if self.table is not None
+            else f"request {self.request_id}"
+        )
+        return (
+            f"Result({self.status}: {what}, mode={self.mode}, rho={self.rho:g}, "
+            f"data={self.data_label})"
+        )
 
 
 def _same(mine: Any, theirs: Any) -> bool:
     if isinstance(mine, pd.DataFrame) or isinstance(theirs, pd.DataFrame):
-        return (isinstance(mine, pd.DataFrame) and isinstance(theirs, pd.DataFrame)
-                and list(mine.columns) == list(theirs.columns) and mine.equals(theirs))  # fmt: skip
+        return (
+            isinstance(mine, pd.DataFrame)
+            and isinstance(theirs, pd.DataFrame)
+            and list(mine.columns) == list(theirs.columns)
+            and mine.equals(theirs)
+        )
     return bool(mine == theirs)
 
 
@@ -176,11 +185,17 @@ def measure_names(spec: Mapping[str, Any], mode: str = "sdc") -> list[str]:
     if model:
         if mode == "dp":
             return ["estimate", "std_error"]
-        return ["estimate", "std_error", "z" if model.get("kind") == "logistic" else "t",
-                "p_value"]  # fmt: skip
-    return [measure_name(str(m.get("kind")), m.get("column"), m.get("q"), m.get("numerator"),
-                         m.get("denominator"))
-            for m in spec.get("measures") or ()]  # fmt: skip
+        return ["estimate", "std_error", "z" if model.get("kind") == "logistic" else "t", "p_value"]
+    return [
+        measure_name(
+            str(m.get("kind")),
+            m.get("column"),
+            m.get("q"),
+            m.get("numerator"),
+            m.get("denominator"),
+        )
+        for m in spec.get("measures") or ()
+    ]
 
 
 def key_names(spec: Mapping[str, Any]) -> list[str]:
@@ -222,16 +237,18 @@ def _sort_key(keys: Mapping[str, Any], group_by: Sequence[str]) -> tuple[Any, ..
     return tuple(out)
 
 
-def _sorted_cells(cells: Sequence[Mapping[str, Any]], group_by: Sequence[str]
-                  ) -> list[Mapping[str, Any]]:  # fmt: skip
+def _sorted_cells(
+    cells: Sequence[Mapping[str, Any]], group_by: Sequence[str]
+) -> list[Mapping[str, Any]]:
     try:
         return sorted(cells, key=lambda c: _sort_key(c.get("keys", {}), group_by))
     except TypeError:  # keys that do not compare: keep the service's order
         return list(cells)
 
 
-def _key_columns(cells: Sequence[Mapping[str, Any]], group_by: Sequence[str]
-                 ) -> dict[str, list[Any]]:  # fmt: skip
+def _key_columns(
+    cells: Sequence[Mapping[str, Any]], group_by: Sequence[str]
+) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {k: [] for k in group_by}
     for cell in cells:
         for k in group_by:
@@ -251,8 +268,9 @@ def _whole(values: list[Any]) -> pd.Series:
     return _floats(values)
 
 
-def release_table(spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[str, Any]]
-                  ) -> pd.DataFrame:  # fmt: skip
+def release_table(
+    spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[str, Any]]
+) -> pd.DataFrame:
     """One row per cell: the group-by keys, status, each measure and, in dp mode, its interval."""
     group_by = key_names(spec)
     names = measure_names(spec, mode)
@@ -267,40 +285,57 @@ def release_table(spec: Mapping[str, Any], mode: str, cells: Sequence[Mapping[st
         if mode == "dp" and (not spec.get("model") or name == "estimate"):
             columns[f"{name}_lower"] = _floats(c.get("lower", {}).get(name) for c in ordered)
             columns[f"{name}_upper"] = _floats(c.get("upper", {}).get(name) for c in ordered)
-    frame = pd.DataFrame({k: pd.Series(v) if isinstance(v, list) else v
-                          for k, v in columns.items()})  # fmt: skip
+    frame = pd.DataFrame(
+        {k: pd.Series(v) if isinstance(v, list) else v for k, v in columns.items()}
+    )
     return frame.reset_index(drop=True)
 
 
 def release_result(body: Mapping[str, Any], label: DataLabel) -> Result:
     spec = dict(body.get("spec") or {})
     return Result(
-        status="released", release_id=body["release_id"], mode=body["mode"],
-        rho=float(body["rho"]), snapshot=body["snapshot"],
-        policy_version=body["policy_version"], cached=bool(body["cached"]),
-        notes=tuple(body.get("notes") or ()), data_label=label,
-        table=release_table(spec, body["mode"], body.get("cells") or ()), spec=spec,
-    )  # fmt: skip
+        status="released",
+        release_id=body["release_id"],
+        mode=body["mode"],
+        rho=float(body["rho"]),
+        snapshot=body["snapshot"],
+        policy_version=body["policy_version"],
+        cached=bool(body["cached"]),
+        notes=tuple(body.get("notes") or ()),
+        data_label=label,
+        table=release_table(spec, body["mode"], body.get("cells") or ()),
+        spec=spec,
+    )
 
 
 def held_result(request: Mapping[str, Any], label: DataLabel) -> Result:
     spec = dict(request.get("spec") or {})
     checks = tuple(Check(c["check"], c["reason"]) for c in request.get("checks") or ())
     return Result(
-        status="held", release_id=request.get("release_id"), mode=spec.get("mode") or "sdc",
-        rho=0.0, snapshot=request["snapshot"], policy_version=None, cached=False, notes=(),
-        data_label=label, table=None, spec=spec, request_id=int(request["id"]), checks=checks,
-    )  # fmt: skip
+        status="held",
+        release_id=request.get("release_id"),
+        mode=spec.get("mode") or "sdc",
+        rho=0.0,
+        snapshot=request["snapshot"],
+        policy_version=None,
+        cached=False,
+        notes=(),
+        data_label=label,
+        table=None,
+        spec=spec,
+        request_id=int(request["id"]),
+        checks=checks,
+    )
 
 
-def preview_result(spec: Mapping[str, Any], body: Mapping[str, Any], label: DataLabel
-                   ) -> Preview:  # fmt: skip
+def preview_result(spec: Mapping[str, Any], body: Mapping[str, Any], label: DataLabel) -> Preview:
     accuracy: dict[str, Mapping[str, Any]] = body.get("accuracy") or {}
     # dp: a row per measure (empty widths where the service gives none, as for a quantile)
     order = measure_names(spec) if accuracy and not spec.get("model") else []
     order += [n for n in accuracy if n not in order]
-    widths = sorted({w for n in order for w in accuracy.get(n, {})},
-                    key=lambda w: (w != "half_width", w))  # fmt: skip
+    widths = sorted(
+        {w for n in order for w in accuracy.get(n, {})}, key=lambda w: (w != "half_width", w)
+    )
     acc = pd.DataFrame(
         {
             "measure": pd.Series(order, dtype="object"),
@@ -315,13 +350,20 @@ def preview_result(spec: Mapping[str, Any], body: Mapping[str, Any], label: Data
             "status": pd.Series([c.get("status") for c in cells], dtype="object"),
         }
     )
-    return Preview(mode=body["mode"], rho=float(body["rho"]),
-                   policy_version=body["policy_version"], accuracy=acc, cells=table,
-                   notes=tuple(body.get("notes") or ()), data_label=label)  # fmt: skip
+    return Preview(
+        mode=body["mode"],
+        rho=float(body["rho"]),
+        policy_version=body["policy_version"],
+        accuracy=acc,
+        cells=table,
+        notes=tuple(body.get("notes") or ()),
+        data_label=label,
+    )
 
 
-def frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *,
-          times: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+def frame(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, times: Sequence[str] = ()
+) -> pd.DataFrame:
     """Rows of the service's answer as a frame with ``columns`` in that order (and no other);
     ``times`` are parsed as UTC timestamps (a time without a zone is UTC)."""
     out = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype="object") for c in columns})

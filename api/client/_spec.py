@@ -20,12 +20,20 @@ from typing import Any, Literal
 
 Scalar = str | int | float | bool
 Mode = Literal["sdc", "dp", "ckm"]
-MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "ratio",
-                 "quantile")  # fmt: skip
+MEASURE_KINDS = ("count_students", "count_teachers", "share", "sum", "mean", "ratio", "quantile")
 COUNTS = ("count_students", "count_teachers")
 FILTER_OPS = ("in", "between", "is_true", "is_false")
-_SPEC_FIELDS = ("table", "measures", "group_by", "filters", "mode", "rho", "margins", "bands",
-                "model")  # fmt: skip
+_SPEC_FIELDS = (
+    "table",
+    "measures",
+    "group_by",
+    "filters",
+    "mode",
+    "rho",
+    "margins",
+    "bands",
+    "model",
+)
 MODEL_KINDS = ("linear", "logistic")
 _MEASURE_FIELDS = {"kind", "column", "q", "numerator", "denominator"}
 
@@ -47,8 +55,13 @@ def _column(name: Any, what: str) -> str:
     return name
 
 
-def measure_name(kind: str, column: str | None = None, q: float | None = None,
-                 numerator: str | None = None, denominator: str | None = None) -> str:  # fmt: skip
+def measure_name(
+    kind: str,
+    column: str | None = None,
+    q: float | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
+) -> str:
     """A measure's column in a result, as the service names it."""
     if kind == "ratio":
         return f"ratio_{numerator}_{denominator}"
@@ -179,8 +192,12 @@ class Model:
         return ("estimate", "std_error", "z" if self.kind == "logistic" else "t", "p_value")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "outcome": self.outcome, "predictors": list(self.predictors),
-                "categorical": list(self.categorical)}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "predictors": list(self.predictors),
+            "categorical": list(self.categorical),
+        }
 
 
 @dataclass(frozen=True)
@@ -217,8 +234,9 @@ class Spec:
             if not isinstance(self.model, Model):
                 raise ValueError(f"a model is a Model, not {self.model!r}")
             if self.measures or self.group_by or self.margins or self.bands:
-                raise ValueError("a model takes filters only: no measures, by(), margins or "
-                                 "histogram()")  # fmt: skip
+                raise ValueError(
+                    "a model takes filters only: no measures, by(), margins or histogram()"
+                )
             if self.mode == "ckm":
                 raise ValueError("a model is fitted in sdc or dp mode, not ckm")
         names = [m.name for m in self.measures]
@@ -323,15 +341,15 @@ class Spec:
         """Fit a linear regression of ``outcome`` on ``predictors`` and ``categorical``
         columns over the rows the filters keep, instead of measuring cells: the result has
         one row per parameter."""
-        return replace(self, model=Model("linear", outcome, tuple(predictors),
-                                         tuple(categorical)))  # fmt: skip
+        return replace(self, model=Model("linear", outcome, tuple(predictors), tuple(categorical)))
 
     def logistic(
         self, outcome: str, predictors: Iterable[str] = (), categorical: Iterable[str] = ()
     ) -> Spec:
         """Fit a logistic regression of the flag ``outcome`` (as ``linear``)."""
-        return replace(self, model=Model("logistic", outcome, tuple(predictors),
-                                         tuple(categorical)))  # fmt: skip
+        return replace(
+            self, model=Model("logistic", outcome, tuple(predictors), tuple(categorical))
+        )
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -375,8 +393,10 @@ class Spec:
         """The JSON spec the service takes."""
         if not self.measures and self.model is None:
             raise ValueError("a spec needs at least one measure: count_students(), mean(column), …")
-        out: dict[str, Any] = {"table": self.table,
-                               "measures": [m.to_dict() for m in self.measures]}  # fmt: skip
+        out: dict[str, Any] = {
+            "table": self.table,
+            "measures": [m.to_dict() for m in self.measures],
+        }
         if self.model is not None:
             out["model"] = self.model.to_dict()
         if self.group_by:
@@ -409,24 +429,36 @@ class Spec:
         if isinstance(group_by, str):
             raise ValueError("group_by is a list of columns")
         model = _model_from(spec["model"]) if spec.get("model") is not None else None
-        return cls(table=spec["table"], measures=measures, group_by=tuple(group_by),
-                   filters=filters, mode=spec.get("mode") or "sdc", rho=spec.get("rho"),
-                   margins=spec.get("margins") or False,
-                   bands=spec.get("bands"), model=model)  # fmt: skip
+        return cls(
+            table=spec["table"],
+            measures=measures,
+            group_by=tuple(group_by),
+            filters=filters,
+            mode=spec.get("mode") or "sdc",
+            rho=spec.get("rho"),
+            margins=spec.get("margins") or False,
+            bands=spec.get("bands"),
+            model=model,
+        )
 
 
 def _measure_from(m: Any) -> Measure:
     if not isinstance(m, Mapping) or set(m) - _MEASURE_FIELDS:
         raise ValueError(f"a measure is {{kind, column, q, numerator, denominator}}, not {m!r}")
-    return Measure(m.get("kind", ""), m.get("column"), m.get("q"), m.get("numerator"),
-                   m.get("denominator"))  # fmt: skip
+    return Measure(
+        m.get("kind", ""), m.get("column"), m.get("q"), m.get("numerator"), m.get("denominator")
+    )
 
 
 def _model_from(m: Any) -> Model:
     if not isinstance(m, Mapping) or set(m) - {"kind", "outcome", "predictors", "categorical"}:
         raise ValueError(f"a model is {{kind, outcome, predictors, categorical}}, not {m!r}")
-    return Model(m.get("kind", ""), m.get("outcome", ""), tuple(m.get("predictors") or ()),
-                 tuple(m.get("categorical") or ()))  # fmt: skip
+    return Model(
+        m.get("kind", ""),
+        m.get("outcome", ""),
+        tuple(m.get("predictors") or ()),
+        tuple(m.get("categorical") or ()),
+    )
 
 
 def _filter_from(f: Any) -> Filter:

@@ -121,14 +121,22 @@ class _Label(BaseHTTPMiddleware):
 
 def make_services(settings: Settings) -> Services:
     if not settings.data_dir.exists():
-        raise MedlerUserError(f"{settings.data_dir}: no such data directory; run `medler "
-                              "build` first, or serve the dummy mode")  # fmt: skip
+        raise MedlerUserError(
+            f"{settings.data_dir}: no such data directory; run `medler "
+            "build` first, or serve the dummy mode"
+        )
     control = connect_control_plane(settings.control_url or default_url(settings.data_dir))
     governance = Governance(control)
-    engine = ReleaseEngine(settings.data_dir, store=FileStore(settings.data_dir / "release"),
-                           control=control)  # fmt: skip
-    return Services(settings, engine, governance, ReleaseService(engine, governance),
-                    RateLimiter(settings.rate_limit_per_minute))  # fmt: skip
+    engine = ReleaseEngine(
+        settings.data_dir, store=FileStore(settings.data_dir / "release"), control=control
+    )
+    return Services(
+        settings,
+        engine,
+        governance,
+        ReleaseService(engine, governance),
+        RateLimiter(settings.rate_limit_per_minute),
+    )
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -136,9 +144,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     svc = services or make_services(settings or Settings())
     label = svc.label
     title = "medler" + (" (dummy data)" if label == "dummy" else "")
-    app = FastAPI(title=title, version=API_VERSION, description=DESCRIPTION,
-                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None,
-                  dependencies=[Depends(readable_json)])  # fmt: skip
+    app = FastAPI(
+        title=title,
+        version=API_VERSION,
+        description=DESCRIPTION,
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(readable_json)],
+    )
     app.state.medler = svc
     _errors.install(app, label)
     app.add_middleware(_Label, label=label)

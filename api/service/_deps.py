@@ -42,8 +42,11 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= self.per_minute:
                 wait = max(1, math.ceil(hits[0] + 60 - now))
-                raise RateLimited(f"more than {self.per_minute} requests a minute with this "
-                                  f"token; try again in {wait} s", wait)  # fmt: skip
+                raise RateLimited(
+                    f"more than {self.per_minute} requests a minute with this "
+                    f"token; try again in {wait} s",
+                    wait,
+                )
             hits.append(now)
 
 
@@ -64,12 +67,14 @@ class Services:
     sessions: WebSessions = field(init=False)
 
     def __post_init__(self) -> None:
-        self.failures = LoginFailures(self.settings.login_failures,
-                                      self.settings.login_window_seconds)  # fmt: skip
+        self.failures = LoginFailures(
+            self.settings.login_failures, self.settings.login_window_seconds
+        )
         self.sessions = WebSessions(
-            self.governance.engine, idle=dt.timedelta(minutes=self.settings.session_idle_minutes),
+            self.governance.engine,
+            idle=dt.timedelta(minutes=self.settings.session_idle_minutes),
             lifetime=dt.timedelta(hours=self.settings.session_hours),
-        )  # fmt: skip
+        )
 
     @property
     def label(self) -> DataLabel:
@@ -126,8 +131,9 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def _role(*roles: str) -> Callable[[Principal], Principal]:
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
-            raise NotAllowed(f"this is for the {' or '.join(roles)} role; you are a "
-                             f"{principal.role}")  # fmt: skip
+            raise NotAllowed(
+                f"this is for the {' or '.join(roles)} role; you are a {principal.role}"
+            )
         return principal
 
     return check

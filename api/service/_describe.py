@@ -33,10 +33,13 @@ def describe_measure(spec: Mapping[str, Any]) -> str:
     """One measure: ``count of pupils``, ``mean of absence_rate_reported``, …"""
     kind, column = spec.get("kind"), spec.get("column")
     described = {
-        "count_students": "count of pupils", "count_teachers": "count of teachers",
-        "share": f"share of rows where {column} is true", "sum": f"sum of {column}",
-        "mean": f"mean of {column}", "quantile": f"{spec.get('q')} quantile of {column}",
-    }  # fmt: skip
+        "count_students": "count of pupils",
+        "count_teachers": "count of teachers",
+        "share": f"share of rows where {column} is true",
+        "sum": f"sum of {column}",
+        "mean": f"mean of {column}",
+        "quantile": f"{spec.get('q')} quantile of {column}",
+    }
     return described.get(str(kind), f"{kind} of {column}")
 
 
@@ -66,20 +69,27 @@ def risk_lines(detail: Mapping[str, float]) -> list[str]:
     d = dict(detail)
     out = []
     if "population" in d:
-        out.append(f"the filters leave {_n(d['population'])} persons, under min_population "
-                   f"{_n(d.get('min_population', 0))}")  # fmt: skip
+        out.append(
+            f"the filters leave {_n(d['population'])} persons, under min_population "
+            f"{_n(d.get('min_population', 0))}"
+        )
     if "cells_under_min_teachers" in d:
         of = f" of {_n(d['cells_checked'])}" if "cells_checked" in d else ""
-        out.append(f"{_cells(d['cells_under_min_teachers'])}{of} under min_teachers "
-                   f"{_n(d.get('min_teachers', 0))} (the filtered population's teachers), the "
-                   f"fewest {_n(d.get('fewest_teachers', 0))}")  # fmt: skip
+        out.append(
+            f"{_cells(d['cells_under_min_teachers'])}{of} under min_teachers "
+            f"{_n(d.get('min_teachers', 0))} (the filtered population's teachers), the "
+            f"fewest {_n(d.get('fewest_teachers', 0))}"
+        )
     if "narrowest_interval" in d:
-        out.append(f"the linked audit pins a group down to within {d['narrowest_interval']:.3g} "
-                   f"persons by subtraction, under min_students "
-                   f"{_n(d.get('min_students', 0))}")  # fmt: skip
+        out.append(
+            f"the linked audit pins a group down to within {d['narrowest_interval']:.3g} "
+            f"persons by subtraction, under min_students "
+            f"{_n(d.get('min_students', 0))}"
+        )
     if "table_cells" in d:
-        out.append(f"{_n(d.get('suppressed_cells', 0))} of {_cells(d['table_cells'])} "
-                   "would be suppressed")  # fmt: skip
+        out.append(
+            f"{_n(d.get('suppressed_cells', 0))} of {_cells(d['table_cells'])} would be suppressed"
+        )
     rules = (
         ("suppressed_under_min_students", f"under min_students {_n(d.get('min_students', 0))}"),
         ("suppressed_under_min_teachers", f"under min_teachers {_n(d.get('min_teachers', 0))}"),
@@ -90,19 +100,20 @@ def risk_lines(detail: Mapping[str, float]) -> list[str]:
         ("suppressed_zero", "that are zero"),
         ("suppressed_complementary", "suppressed to protect other cells"),
         ("suppressed_other", "suppressed for another reason"),
-    )  # fmt: skip
+    )
     for key, text in rules:
         if d.get(key):
             out.append(f"{_cells(d[key])} {text}")
     if "largest_teacher_share" in d:
-        out.append(f"teacher dominance: one cell's top teachers give "
-                   f"{d['largest_teacher_share']:.0%} of its teacher minutes (limit "
-                   f"{d.get('teacher_dominance_k', 0):.0%})")  # fmt: skip
+        out.append(
+            f"teacher dominance: one cell's top teachers give "
+            f"{d['largest_teacher_share']:.0%} of its teacher minutes (limit "
+            f"{d.get('teacher_dominance_k', 0):.0%})"
+        )
     if "smallest_population" in d:
         out.append(f"smallest population of a cell: {_n(d['smallest_population'])} pupils")
     if "rho" in d:
-        out.append(f"ρ {_n(d['rho'])} asked, {_n(d.get('max_rho_per_query', 0))} allowed per "
-                   "query")  # fmt: skip
+        out.append(f"ρ {_n(d['rho'])} asked, {_n(d.get('max_rho_per_query', 0))} allowed per query")
     return out
 
 
@@ -116,8 +127,12 @@ class CheckRow:
 
 
 def check_rows(checks: Sequence[Mapping[str, Any]]) -> list[CheckRow]:
-    return [CheckRow(str(c.get("check", "")), str(c.get("reason", "")),
-                     risk_lines(c.get("detail") or {})) for c in checks]  # fmt: skip
+    return [
+        CheckRow(
+            str(c.get("check", "")), str(c.get("reason", "")), risk_lines(c.get("detail") or {})
+        )
+        for c in checks
+    ]
 
 
 def merged_risk(checks: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -166,8 +181,11 @@ def sdc_rules(policy: Any) -> list[str]:
     """The disclosure-control rules an exact (sdc) table goes through, with the policy's
     figures (``release.toml [sdc]``)."""
     zeros = "released" if policy.zeros == "release" else "suppressed"
-    rounding = (f"released counts rounded to base {policy.rounding_base}"
-                if policy.rounding_base else "counts not rounded")  # fmt: skip
+    rounding = (
+        f"released counts rounded to base {policy.rounding_base}"
+        if policy.rounding_base
+        else "counts not rounded"
+    )
     return [
         f"population floor: the filters leave at least {policy.min_population} pupils",
         f"threshold: every cell at least {policy.min_students} pupils and, where it describes "
@@ -183,26 +201,38 @@ def sdc_rules(policy: Any) -> list[str]:
 
 
 def release_view(
-    entry: LogEntry, record: Mapping[str, Any] | None, request: RequestInfo | None,
-    sdc_policy: Any, delta: float,
-) -> ReleaseView:  # fmt: skip
+    entry: LogEntry,
+    record: Mapping[str, Any] | None,
+    request: RequestInfo | None,
+    sdc_policy: Any,
+    delta: float,
+) -> ReleaseView:
     """A release's page: ``record`` is its release-store record (only its cells' statuses and
     the suppression reasons are read), ``request`` the held request it came from, if any."""
     spec = entry.spec
     if entry.mode == "dp":
-        cost = (f"ρ {entry.rho:.6g} (zero-concentrated DP), ε {epsilon(entry.rho, delta):.6g} "
-                f"at δ = {delta:g}")  # fmt: skip
+        cost = (
+            f"ρ {entry.rho:.6g} (zero-concentrated DP), ε {epsilon(entry.rho, delta):.6g} "
+            f"at δ = {delta:g}"
+        )
         if entry.rho == 0:
             cost += ": an identical earlier query's release returned again, at no new cost"
         rules: list[str] = []
-        checks = ["the catalogue and the project's approval", "ρ per query",
-                  "the teacher threshold on the schedule's (public-key) cells"]  # fmt: skip
+        checks = [
+            "the catalogue and the project's approval",
+            "ρ per query",
+            "the teacher threshold on the schedule's (public-key) cells",
+        ]
     else:
         cost = "exact (sdc): no ρ; it counts toward the project's linked audit"
         rules = sdc_rules(sdc_policy)
-        checks = ["the catalogue and the project's approval", "the population floor",
-                  "the teacher threshold", "the cell rules, then secondary suppression",
-                  "the linked audit"]  # fmt: skip
+        checks = [
+            "the catalogue and the project's approval",
+            "the population floor",
+            "the teacher threshold",
+            "the cell rules, then secondary suppression",
+            "the linked audit",
+        ]
     release = (record or {}).get("release") or {}
     statuses = [str(c.get("status")) for c in release.get("cells") or []]
     reasons: dict[str, int] = {}
@@ -211,16 +241,27 @@ def release_view(
         reasons[reason] = reasons.get(reason, 0) + 1
     suppressed = [f"{_cells(n)}: {reason}" for reason, n in sorted(reasons.items())]
     return ReleaseView(
-        release_id=entry.release_id or "", at=entry.at[:19].replace("T", " "),
-        project=entry.project, requester=entry.requester, snapshot=entry.snapshot,
-        policy_version=entry.policy_version, table=entry.table, mode=entry.mode,
-        group_by=[str(c) for c in spec.get("group_by") or []], filters=filters_of(spec),
-        measures=measures_of(spec), margins=bool(spec.get("margins")), cost=cost, rules=rules,
-        checks_run=checks, cells=len(statuses), suppressed=suppressed,
+        release_id=entry.release_id or "",
+        at=entry.at[:19].replace("T", " "),
+        project=entry.project,
+        requester=entry.requester,
+        snapshot=entry.snapshot,
+        policy_version=entry.policy_version,
+        table=entry.table,
+        mode=entry.mode,
+        group_by=[str(c) for c in spec.get("group_by") or []],
+        filters=filters_of(spec),
+        measures=measures_of(spec),
+        margins=bool(spec.get("margins")),
+        cost=cost,
+        rules=rules,
+        checks_run=checks,
+        cells=len(statuses),
+        suppressed=suppressed,
         request_id=request.id if request else None,
         findings=check_rows(request.checks) if request else [],
         risk=merged_risk(request.checks) if request else [],
         justification=request.justification if request else None,
         reviewer=request.reviewer if request else None,
         review_reason=request.review_reason if request else None,
-    )  # fmt: skip
+    )

@@ -60,8 +60,9 @@ PAGE = """\
 
 def install(app: FastAPI) -> None:
     """Serve the docs page, its start script and Swagger UI's files on ``app``."""
-    page = PAGE.format(title=escape(f"{app.title} - Swagger UI"), docs=DOCS,
-                       openapi=escape(app.openapi_url or ""))  # fmt: skip
+    page = PAGE.format(
+        title=escape(f"{app.title} - Swagger UI"), docs=DOCS, openapi=escape(app.openapi_url or "")
+    )
 
     @app.get(DOCS, include_in_schema=False)
     def docs() -> HTMLResponse:

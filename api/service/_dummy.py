@@ -39,8 +39,9 @@ class DummySetup:
     dpo_token: str
 
 
-def prepare_dummy(folder: Path, *, students: int = 400, weeks: int = 3, seed: int = 11
-                  ) -> DummySetup:  # fmt: skip
+def prepare_dummy(
+    folder: Path, *, students: int = 400, weeks: int = 3, seed: int = 11
+) -> DummySetup:
     """A synthetic snapshot and control plane in ``folder/data`` (made afresh)."""
     if folder.exists():
         shutil.rmtree(folder)
@@ -48,8 +49,9 @@ def prepare_dummy(folder: Path, *, students: int = 400, weeks: int = 3, seed: in
     key = source / "dummy-key.json"
     source.mkdir(parents=True)
     create_key_file(key)
-    extract = generate_municipality(SynthConfig(students=students, seed=seed, weeks=weeks),
-                                    source / "extract")  # fmt: skip
+    extract = generate_municipality(
+        SynthConfig(students=students, seed=seed, weeks=weeks), source / "extract"
+    )
     ingest_extract(extract.out / "ss12000", data, key_file=key)
     registers = extract.out / "registers"
     ingest_register("teachers", registers / "teacher_register.csv", data, key_file=key)
@@ -65,13 +67,24 @@ def prepare_dummy(folder: Path, *, students: int = 400, weeks: int = 3, seed: in
     raise_cap(gov, office, DATASET.key, DUMMY_RHO)
     today = dt.datetime.now(dt.UTC).date()
     tables = {name: ["*"] for name, t in load_policies().catalogue.tables.items() if t.releasable}
-    gov.create_project(office.registrar, PROJECT, purpose="Query development on synthetic data",
-                       legal_basis="None needed: synthetic data", organisation="medler",
-                       valid_from=today, valid_to=today + dt.timedelta(days=366),
-                       tables=tables)  # fmt: skip
+    gov.create_project(
+        office.registrar,
+        PROJECT,
+        purpose="Query development on synthetic data",
+        legal_basis="None needed: synthetic data",
+        organisation="medler",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=366),
+        tables=tables,
+    )
     gov.approve_project(office.approver, PROJECT, rho=DUMMY_RHO)
-    gov.add_person(office.registrar, RESEARCHER, role="researcher", name="Dummy Researcher",
-                   organisation="medler")  # fmt: skip
+    gov.add_person(
+        office.registrar,
+        RESEARCHER,
+        role="researcher",
+        name="Dummy Researcher",
+        organisation="medler",
+    )
     gov.add_member(office.registrar, PROJECT, RESEARCHER, rho=DUMMY_RHO)
     researcher = gov.issue_token(office.registrar, RESEARCHER, days=366).token
     dpo = gov.issue_token(office.admin, office.dpo.id, days=366).token

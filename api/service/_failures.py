@@ -45,8 +45,9 @@ class LoginFailures:
     """Failed logins per client address and per token id in a sliding window (the rule in the
     module's docstring)."""
 
-    def __init__(self, limit: int, window: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit, self.window, self.clock = limit, window, clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
@@ -71,9 +72,11 @@ class LoginFailures:
                 if len(failures) >= self.limit:
                     wait = max(1, math.ceil(failures[0] + self.window - now))
                     where = "from this address" if kind == "address" else "with this token id"
-                    raise RateLimited(f"too many failed logins {where} ({self.limit} in "
-                                      f"{self.window:g} s); try again in {wait} s",
-                                      wait)  # fmt: skip
+                    raise RateLimited(
+                        f"too many failed logins {where} ({self.limit} in "
+                        f"{self.window:g} s); try again in {wait} s",
+                        wait,
+                    )
             for key in keys:
                 self._failures[key].append(now)
         try:

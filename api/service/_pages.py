@@ -73,9 +73,12 @@ HEADERS = {
 }
 
 _templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-    trim_blocks=True, lstrip_blocks=True,
-)  # fmt: skip
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 _LoginNeeded = LoginNeeded
@@ -90,11 +93,17 @@ class _PageError(Exception):
 
 
 def _render(
-    request: Request, svc: Services, template: str, *, status: int = 200,
-    session: Session | None = None, **context: Any,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    svc: Services,
+    template: str,
+    *,
+    status: int = 200,
+    session: Session | None = None,
+    **context: Any,
+) -> HTMLResponse:
     body = _templates.get_template(template).render(
-        label=svc.label, session=session, path=request.url.path, **context)  # fmt: skip
+        label=svc.label, session=session, path=request.url.path, **context
+    )
     return HTMLResponse(body, status, headers=HEADERS)
 
 
@@ -114,9 +123,13 @@ CurrentSession = Annotated[Session, Depends(_current)]
 
 def _check_csrf(session: Session, sent: str) -> None:
     if not _sessions.csrf_ok(session, sent):
-        raise _PageError(403, "Form refused", "This form did not come from these pages, or it "
-                         "belongs to an earlier session: open the page again and resend it.",
-                         session)  # fmt: skip
+        raise _PageError(
+            403,
+            "Form refused",
+            "This form did not come from these pages, or it "
+            "belongs to an earlier session: open the page again and resend it.",
+            session,
+        )
 
 
 pages = APIRouter(prefix="/dpo", include_in_schema=False)
@@ -125,12 +138,19 @@ pages = APIRouter(prefix="/dpo", include_in_schema=False)
 # --- login and logout -------------------------------------------------------------------------
 
 
-def _login_page(request: Request, svc: Services, *, status: int = 200,
-                notice: str | None = None, error: str | None = None) -> HTMLResponse:  # fmt: skip
+def _login_page(
+    request: Request,
+    svc: Services,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
     """The login form, with its own value in a hidden field and in the login cookie."""
     value = _sessions.login_value(request)
-    response = _render(request, svc, "login.html", status=status, notice=notice, error=error,
-                       login_csrf=value)  # fmt: skip
+    response = _render(
+        request, svc, "login.html", status=status, notice=notice, error=error, login_csrf=value
+    )
     _sessions.offer_login(response, svc, value)
     return response
 
@@ -141,13 +161,21 @@ def login_form(request: Request, svc: ServicesDep, out: str = "") -> HTMLRespons
 
 
 @pages.post("/login", response_class=HTMLResponse)
-def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = "",
-          login_csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def login(
+    request: Request,
+    svc: ServicesDep,
+    token: Annotated[str, Form()] = "",
+    login_csrf: Annotated[str, Form()] = "",
+) -> Response:
     if not _sessions.login_allowed(request, login_csrf):
-        return _login_page(request, svc, status=403,
-                           error="Not logged in: this form did not come from this page, or it "
-                           "was open too long. Log in again here (the browser must accept this "
-                           "page's cookie).")  # fmt: skip
+        return _login_page(
+            request,
+            svc,
+            status=403,
+            error="Not logged in: this form did not come from this page, or it "
+            "was open too long. Log in again here (the browser must accept this "
+            "page's cookie).",
+        )
     token = token.strip()
     if not token:
         return _login_page(request, svc, status=422, error="Enter your token.")
@@ -159,21 +187,29 @@ def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = ""
         waiting.headers["Retry-After"] = str(limited.retry_after)
         return waiting
     except NotAuthenticated as refused:
-        return _login_page(request, svc, status=401,
-                           error=f"Not logged in: {refused}. Check it, or ask the administrator "
-                           "for a new one.")  # fmt: skip
+        return _login_page(
+            request,
+            svc,
+            status=401,
+            error=f"Not logged in: {refused}. Check it, or ask the administrator for a new one.",
+        )
     if principal.role != "dpo":
-        return _login_page(request, svc, status=403,
-                           error=f"Not logged in: these pages are for the data protection "
-                           f"officer, and this is a {principal.role}'s token.")  # fmt: skip
+        return _login_page(
+            request,
+            svc,
+            status=403,
+            error=f"Not logged in: these pages are for the data protection "
+            f"officer, and this is a {principal.role}'s token.",
+        )
     response = _redirect("/dpo/")
     _sessions.start(request, response, svc, principal, token)
     return response
 
 
 @pages.post("/logout")
-def logout(request: Request, session: CurrentSession, svc: ServicesDep,
-           csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def logout(
+    request: Request, session: CurrentSession, svc: ServicesDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
     _check_csrf(session, csrf)
     response = _redirect("/dpo/login?out=1")
     _sessions.end(request, response, svc)
@@ -192,11 +228,16 @@ def overview(request: Request, session: CurrentSession, svc: ServicesDep) -> HTM
     held = svc.releases.requests(session.principal, status="held")
     log = svc.releases.release_log(session.principal)
     return _render(
-        request, svc, "overview.html", session=session, held=len(held),
+        request,
+        svc,
+        "overview.html",
+        session=session,
+        held=len(held),
         released=sum(e.status == "released" for e in log),
         refused=sum(e.status == "refused" for e in log),
-        budgets=len(svc.governance.ledger.totals()), audit=_audit_state(svc, None),
-    )  # fmt: skip
+        budgets=len(svc.governance.ledger.totals()),
+        audit=_audit_state(svc, None),
+    )
 
 
 # --- the release log --------------------------------------------------------------------------
@@ -220,13 +261,20 @@ class LogRow:
 
 def _log_row(entry: LogEntry) -> LogRow:
     group_by = entry.spec.get("group_by") or []
-    return LogRow(at=_when(entry.at), project=entry.project, requester=entry.requester,
-                  status=entry.status, mode=entry.mode, table=entry.table,
-                  group_by=", ".join(str(c) for c in group_by) or "(one cell)",
-                  filters="; ".join(filters_of(entry.spec)) or "none",
-                  measures="; ".join(measures_of(entry.spec)),
-                  rho=_number(entry.rho) if entry.mode == "dp" else "–",
-                  release_id=entry.release_id, reason=entry.reason)  # fmt: skip
+    return LogRow(
+        at=_when(entry.at),
+        project=entry.project,
+        requester=entry.requester,
+        status=entry.status,
+        mode=entry.mode,
+        table=entry.table,
+        group_by=", ".join(str(c) for c in group_by) or "(one cell)",
+        filters="; ".join(filters_of(entry.spec)) or "none",
+        measures="; ".join(measures_of(entry.spec)),
+        rho=_number(entry.rho) if entry.mode == "dp" else "–",
+        release_id=entry.release_id,
+        reason=entry.reason,
+    )
 
 
 def _day(text: str, name: str, errors: list[str]) -> dt.date | None:
@@ -241,11 +289,23 @@ def _day(text: str, name: str, errors: list[str]) -> dt.date | None:
 
 @pages.get("/releases", response_class=HTMLResponse)
 def release_log(
-    request: Request, session: CurrentSession, svc: ServicesDep, project: str = "",
-    researcher: str = "", status: str = "", since: str = "", until: str = "", page: str = "1",
-) -> HTMLResponse:  # fmt: skip
-    filters = {"project": project, "researcher": researcher, "status": status, "since": since,
-               "until": until}  # fmt: skip
+    request: Request,
+    session: CurrentSession,
+    svc: ServicesDep,
+    project: str = "",
+    researcher: str = "",
+    status: str = "",
+    since: str = "",
+    until: str = "",
+    page: str = "1",
+) -> HTMLResponse:
+    filters = {
+        "project": project,
+        "researcher": researcher,
+        "status": status,
+        "since": since,
+        "until": until,
+    }
     filters = {k: v.strip() for k, v in filters.items()}
     errors: list[str] = []
     if filters["status"] and filters["status"] not in LOG_STATUSES:
@@ -253,16 +313,29 @@ def release_log(
     first, last = _day(filters["since"], "since", errors), _day(filters["until"], "until", errors)
     if first is not None and last is not None and first > last:
         errors.append("since: the first day is after the last day.")
-    context: dict[str, Any] = {"filters": filters, "statuses": LOG_STATUSES, "errors": errors,
-                               "rows": [], "total": 0, "start": 0, "end": 0, "previous": None,
-                               "next": None, "page": 1, "pages": 1}  # fmt: skip
+    context: dict[str, Any] = {
+        "filters": filters,
+        "statuses": LOG_STATUSES,
+        "errors": errors,
+        "rows": [],
+        "total": 0,
+        "start": 0,
+        "end": 0,
+        "previous": None,
+        "next": None,
+        "page": 1,
+        "pages": 1,
+    }
     if errors:
         return _render(request, svc, "releases.html", status=422, session=session, **context)
     entries = svc.releases.release_log(
-        session.principal, project=filters["project"] or None,
-        requester=filters["researcher"] or None, status=filters["status"] or None,
-        since=first, until=last,
-    )  # fmt: skip
+        session.principal,
+        project=filters["project"] or None,
+        requester=filters["researcher"] or None,
+        status=filters["status"] or None,
+        since=first,
+        until=last,
+    )
     pages_count = max(1, math.ceil(len(entries) / PAGE_SIZE))
     number = int(page) if page.isdigit() else 1
     number = min(max(number, 1), pages_count)
@@ -274,53 +347,81 @@ def release_log(
         return "/dpo/releases?" + urlencode({**kept, "page": n})
 
     context.update(
-        rows=[_log_row(e) for e in shown], total=len(entries), start=offset + 1 if shown else 0,
-        end=offset + len(shown), page=number, pages=pages_count,
+        rows=[_log_row(e) for e in shown],
+        total=len(entries),
+        start=offset + 1 if shown else 0,
+        end=offset + len(shown),
+        page=number,
+        pages=pages_count,
         previous=link(number - 1) if number > 1 else None,
         next=link(number + 1) if number < pages_count else None,
-    )  # fmt: skip
+    )
     return _render(request, svc, "releases.html", session=session, **context)
 
 
 @pages.get("/releases/{release_id}", response_class=HTMLResponse)
-def release_page(request: Request, release_id: str, session: CurrentSession,
-                 svc: ServicesDep) -> HTMLResponse:  # fmt: skip
+def release_page(
+    request: Request, release_id: str, session: CurrentSession, svc: ServicesDep
+) -> HTMLResponse:
     """One release: its spec, checks, cost, snapshot, requester and review; never a value."""
     view = _release_view(svc, session, release_id)
     return _render(request, svc, "release.html", session=session, item=view, delta=DEFAULT_DELTA)
 
 
 def _release_view(svc: Services, session: Session, release_id: str) -> ReleaseView:
-    found = [e for e in svc.releases.release_log(session.principal)
-             if e.release_id == release_id and e.status == "released"]  # fmt: skip
+    found = [
+        e
+        for e in svc.releases.release_log(session.principal)
+        if e.release_id == release_id and e.status == "released"
+    ]
     if not found:
         raise _PageError(404, "Not found", f"There is no release {release_id!r}.", session)
     entry = found[0]
-    record = next((r for r in svc.engine.store.all()
-                   if r.get("release_id") == release_id and r["status"] == "released"
-                   and "release" in r), None)  # fmt: skip
+    record = next(
+        (
+            r
+            for r in svc.engine.store.all()
+            if r.get("release_id") == release_id and r["status"] == "released" and "release" in r
+        ),
+        None,
+    )
     reviewed = [r for r in svc.releases.requests(session.principal) if r.release_id == release_id]
-    return release_view(entry, record, reviewed[0] if reviewed else None,
-                        svc.engine.policies.release.sdc, DEFAULT_DELTA)  # fmt: skip
+    return release_view(
+        entry,
+        record,
+        reviewed[0] if reviewed else None,
+        svc.engine.policies.release.sdc,
+        DEFAULT_DELTA,
+    )
 
 
 # --- requests and their review ----------------------------------------------------------------
 
 
 @pages.get("/requests", response_class=HTMLResponse)
-def requests(request: Request, session: CurrentSession, svc: ServicesDep,
-             status: str = "held") -> HTMLResponse:  # fmt: skip
+def requests(
+    request: Request, session: CurrentSession, svc: ServicesDep, status: str = "held"
+) -> HTMLResponse:
     chosen = status.strip()
     errors = []
     if chosen and chosen not in (*REQUEST_STATUSES, "all"):
         errors.append(f"status: choose one of {', '.join(REQUEST_STATUSES)}, or all.")
         chosen = "held"
-    found = svc.releases.requests(session.principal,
-                                  status=None if chosen in ("", "all") else chosen)  # fmt: skip
+    found = svc.releases.requests(
+        session.principal, status=None if chosen in ("", "all") else chosen
+    )
     rows = [_request_view(r) for r in found]
-    return _render(request, svc, "requests.html", status=422 if errors else 200,
-                   session=session, rows=rows, chosen=chosen or "all",
-                   statuses=REQUEST_STATUSES, errors=errors)  # fmt: skip
+    return _render(
+        request,
+        svc,
+        "requests.html",
+        status=422 if errors else 200,
+        session=session,
+        rows=rows,
+        chosen=chosen or "all",
+        statuses=REQUEST_STATUSES,
+        errors=errors,
+    )
 
 
 @dataclass(frozen=True)
@@ -354,19 +455,28 @@ def _request_view(info: RequestInfo) -> RequestView:
     spec = info.spec
     rho = spec.get("rho")
     return RequestView(
-        id=info.id, at=_when(info.at.isoformat()), project=info.project,
-        requester=info.requester, status=info.status, snapshot=info.snapshot,
-        table=str(spec.get("table", "")), mode=str(spec.get("mode", "sdc")),
+        id=info.id,
+        at=_when(info.at.isoformat()),
+        project=info.project,
+        requester=info.requester,
+        status=info.status,
+        snapshot=info.snapshot,
+        table=str(spec.get("table", "")),
+        mode=str(spec.get("mode", "sdc")),
         group_by=[str(c) for c in spec.get("group_by") or []],
-        filters=filters_of(spec), measures=measures_of(spec),
+        filters=filters_of(spec),
+        measures=measures_of(spec),
         rho=_number(float(rho)) if rho is not None else None,
         epsilon=_number(epsilon(float(rho), DEFAULT_DELTA)) if rho is not None else None,
         margins=bool(spec.get("margins")),
-        checks=check_rows(info.checks), risk=merged_risk(info.checks),
-        justification=info.justification, reviewer=info.reviewer,
-        review_reason=info.review_reason, release_id=info.release_id,
+        checks=check_rows(info.checks),
+        risk=merged_risk(info.checks),
+        justification=info.justification,
+        reviewer=info.reviewer,
+        review_reason=info.review_reason,
+        release_id=info.release_id,
         spec_json=json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False),
-    )  # fmt: skip
+    )
 
 
 def _request_id(text: str, session: Session) -> int:
@@ -376,28 +486,51 @@ def _request_id(text: str, session: Session) -> int:
 
 
 def _request_page(
-    request: Request, svc: Services, session: Session, request_id: int, *, status: int = 200,
-    reviewed: bool = False, error: str | None = None, reasons: dict[str, str] | None = None,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    svc: Services,
+    session: Session,
+    request_id: int,
+    *,
+    status: int = 200,
+    reviewed: bool = False,
+    error: str | None = None,
+    reasons: dict[str, str] | None = None,
+) -> HTMLResponse:
     try:
         info = svc.releases.request(request_id)
     except NotFound as missing:
         raise _PageError(404, "Not found", f"{missing}.", session) from None
     notice = f"Your review is recorded: request {info.id} is {info.status}." if reviewed else None
-    return _render(request, svc, "request.html", status=status, session=session,
-                   item=_request_view(info), notice=notice, error=error,
-                   reasons=reasons or {"approve": "", "reject": ""})  # fmt: skip
+    return _render(
+        request,
+        svc,
+        "request.html",
+        status=status,
+        session=session,
+        item=_request_view(info),
+        notice=notice,
+        error=error,
+        reasons=reasons or {"approve": "", "reject": ""},
+    )
 
 
 @pages.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_detail(request: Request, request_id: str, session: CurrentSession,
-                   svc: ServicesDep, reviewed: str = "") -> HTMLResponse:  # fmt: skip
+def request_detail(
+    request: Request, request_id: str, session: CurrentSession, svc: ServicesDep, reviewed: str = ""
+) -> HTMLResponse:
     number = _request_id(request_id, session)
     return _request_page(request, svc, session, number, reviewed=bool(reviewed))
 
 
-def _review(request: Request, svc: Services, session: Session, request_id: str, csrf: str,
-            reason: str, approve: bool) -> Response:  # fmt: skip
+def _review(
+    request: Request,
+    svc: Services,
+    session: Session,
+    request_id: str,
+    csrf: str,
+    reason: str,
+    approve: bool,
+) -> Response:
     _check_csrf(session, csrf)
     number = _request_id(request_id, session)
     try:
@@ -408,25 +541,39 @@ def _review(request: Request, svc: Services, session: Session, request_id: str, 
     except MedlerUserError as refused:
         status, _ = _errors.status_for(refused)
         kept = {"approve": reason if approve else "", "reject": "" if approve else reason}
-        return _request_page(request, svc, session, number, status=status,
-                             error=f"Not {'approved' if approve else 'rejected'}: {refused}.",
-                             reasons=kept)  # fmt: skip
+        return _request_page(
+            request,
+            svc,
+            session,
+            number,
+            status=status,
+            error=f"Not {'approved' if approve else 'rejected'}: {refused}.",
+            reasons=kept,
+        )
     return _redirect(f"/dpo/requests/{number}?reviewed=1")
 
 
 @pages.post("/requests/{request_id}/approve", response_class=HTMLResponse)
 def approve(
-    request: Request, request_id: str, session: CurrentSession, svc: ServicesDep,
-    csrf: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    request_id: str,
+    session: CurrentSession,
+    svc: ServicesDep,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     return _review(request, svc, session, request_id, csrf, reason, True)
 
 
 @pages.post("/requests/{request_id}/reject", response_class=HTMLResponse)
 def reject(
-    request: Request, request_id: str, session: CurrentSession, svc: ServicesDep,
-    csrf: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    request_id: str,
+    session: CurrentSession,
+    svc: ServicesDep,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     return _review(request, svc, session, request_id, csrf, reason, False)
 
 
@@ -484,27 +631,47 @@ def _budget_bars(
         scale = CHART_WIDTH / t.cap if t.cap > 0 else 0.0
         spent = min(t.spent * scale, CHART_WIDTH)
         reserved = min(t.reserved * scale, spent)
-        bars.append(BudgetBar(
-            scope=t.scope.key, level=t.scope.level, name=_budget_name(t.scope),
-            cap=_number(t.cap), spent=_number(t.spent), reserved=_number(t.reserved),
-            remaining=_number(t.remaining), spent_epsilon=_number(epsilon(t.spent, delta)),
-            cap_epsilon=_number(epsilon(t.cap, delta)),
-            share=f"{t.spent / t.cap:.0%}" if t.cap > 0 else "no cap",
-            y=i * ROW, spent_width=round(spent, 2), reserved_x=round(spent - reserved, 2),
-            reserved_width=round(reserved, 2), over=t.spent > t.cap,
-            exact_tables=exact.get(t.scope, (0, 0))[0],
-            exact_previews=exact.get(t.scope, (0, 0))[1],
-        ))  # fmt: skip
+        bars.append(
+            BudgetBar(
+                scope=t.scope.key,
+                level=t.scope.level,
+                name=_budget_name(t.scope),
+                cap=_number(t.cap),
+                spent=_number(t.spent),
+                reserved=_number(t.reserved),
+                remaining=_number(t.remaining),
+                spent_epsilon=_number(epsilon(t.spent, delta)),
+                cap_epsilon=_number(epsilon(t.cap, delta)),
+                share=f"{t.spent / t.cap:.0%}" if t.cap > 0 else "no cap",
+                y=i * ROW,
+                spent_width=round(spent, 2),
+                reserved_x=round(spent - reserved, 2),
+                reserved_width=round(reserved, 2),
+                over=t.spent > t.cap,
+                exact_tables=exact.get(t.scope, (0, 0))[0],
+                exact_previews=exact.get(t.scope, (0, 0))[1],
+            )
+        )
     return bars
 
 
 @pages.get("/budgets", response_class=HTMLResponse)
 def budgets(request: Request, session: CurrentSession, svc: ServicesDep) -> HTMLResponse:
-    bars = _budget_bars(svc.governance.ledger.totals(), DEFAULT_DELTA,
-                        exact_outputs(svc.engine.store.all()))  # fmt: skip
-    return _render(request, svc, "budgets.html", session=session, bars=bars, delta=DEFAULT_DELTA,
-                   width=CHART_WIDTH, bar=BAR, height=max(len(bars), 1) * ROW,
-                   exact=_exact_by_project(svc, session))  # fmt: skip
+    bars = _budget_bars(
+        svc.governance.ledger.totals(), DEFAULT_DELTA, exact_outputs(svc.engine.store.all())
+    )
+    return _render(
+        request,
+        svc,
+        "budgets.html",
+        session=session,
+        bars=bars,
+        delta=DEFAULT_DELTA,
+        width=CHART_WIDTH,
+        bar=BAR,
+        height=max(len(bars), 1) * ROW,
+        exact=_exact_by_project(svc, session),
+    )
 
 
 def _exact_by_project(svc: Services, session: Session) -> list[tuple[str, int, int]]:
@@ -548,37 +715,55 @@ def _audit_state(svc: Services, witness: str | None) -> AuditState:
 
 @pages.get("/audit", response_class=HTMLResponse)
 def audit(
-    request: Request, session: CurrentSession, svc: ServicesDep, witness: str = "",
-    action: str = "", actor: str = "", project: str = "", since: str = "", until: str = "",
+    request: Request,
+    session: CurrentSession,
+    svc: ServicesDep,
+    witness: str = "",
+    action: str = "",
+    actor: str = "",
+    project: str = "",
+    since: str = "",
+    until: str = "",
     page: str = "1",
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """The chain's state, and its records, filtered and paged, newest first."""
     state = _audit_state(svc, witness.strip() or None)
-    filters = {"action": action, "actor": actor, "project": project, "since": since,
-               "until": until}  # fmt: skip
+    filters = {"action": action, "actor": actor, "project": project, "since": since, "until": until}
     filters = {k: v.strip() for k, v in filters.items()}
     errors: list[str] = []
     first, last = _day(filters["since"], "since", errors), _day(filters["until"], "until", errors)
     if first is not None and last is not None and first > last:
         errors.append("since: the first day is after the last day.")
     engine = svc.governance.engine
-    context: dict[str, Any] = {"filters": filters, "errors": errors, "rows": [], "total": 0,
-                               "start": 0, "end": 0, "previous": None, "next": None,
-                               "page": 1, "pages": 1,
-                               "actions": governance.audit_actions(engine)}  # fmt: skip
+    context: dict[str, Any] = {
+        "filters": filters,
+        "errors": errors,
+        "rows": [],
+        "total": 0,
+        "start": 0,
+        "end": 0,
+        "previous": None,
+        "next": None,
+        "page": 1,
+        "pages": 1,
+        "actions": governance.audit_actions(engine),
+    }
     if errors:
-        return _render(request, svc, "audit.html", status=422, session=session, audit=state,
-                       **context)  # fmt: skip
+        return _render(
+            request, svc, "audit.html", status=422, session=session, audit=state, **context
+        )
     wanted: dict[str, Any] = {k: filters[k] or None for k in ("action", "actor", "project")}
     wanted |= {"since": first, "until": last}
     number = max(int(page) if page.isdigit() else 1, 1)
-    listed = governance.list_audit(engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                                   **wanted)  # fmt: skip
+    listed = governance.list_audit(
+        engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
+    )
     pages_count = max(1, math.ceil(listed.total / PAGE_SIZE))
     if number > pages_count:
         number = pages_count
-        listed = governance.list_audit(engine, offset=(number - 1) * PAGE_SIZE,
-                                       limit=PAGE_SIZE, **wanted)  # fmt: skip
+        listed = governance.list_audit(
+            engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
+        )
     kept = {k: v for k, v in {**filters, "witness": witness.strip()}.items() if v}
 
     def link(n: int) -> str:
@@ -586,11 +771,15 @@ def audit(
 
     offset = (number - 1) * PAGE_SIZE
     context.update(
-        rows=[replace(e, at=_when(e.at)) for e in listed.entries], total=listed.total,
-        start=offset + 1 if listed.entries else 0, end=offset + len(listed.entries),
-        page=number, pages=pages_count, previous=link(number - 1) if number > 1 else None,
+        rows=[replace(e, at=_when(e.at)) for e in listed.entries],
+        total=listed.total,
+        start=offset + 1 if listed.entries else 0,
+        end=offset + len(listed.entries),
+        page=number,
+        pages=pages_count,
+        previous=link(number - 1) if number > 1 else None,
         next=link(number + 1) if number < pages_count else None,
-    )  # fmt: skip
+    )
     return _render(request, svc, "audit.html", session=session, audit=state, **context)
 
 
@@ -622,9 +811,15 @@ def install(app: FastAPI) -> None:
 
     async def page_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, _PageError)
-        return _render(request, request.app.state.medler, "error.html", status=error.status,
-                       session=error.session, title=error.title,
-                       message=error.message)  # fmt: skip
+        return _render(
+            request,
+            request.app.state.medler,
+            "error.html",
+            status=error.status,
+            session=error.session,
+            title=error.title,
+            message=error.message,
+        )
 
     app.add_exception_handler(_LoginNeeded, login_needed)
     app.add_exception_handler(_PageError, page_error)

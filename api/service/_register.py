@@ -32,16 +32,30 @@ REGIMES = {
 
 HEAD = "ab" * 32
 RELEASE = {
-    "release_id": "r-20270110T101500-1a2b3c4d5e6f7a", "date": "2027-01-10", "table": "exposure",
-    "regime": "dp", "rho": 0.1, "audit_record": 40, "values_deleted": None,
-}  # fmt: skip
+    "release_id": "r-20270110T101500-1a2b3c4d5e6f7a",
+    "date": "2027-01-10",
+    "table": "exposure",
+    "regime": "dp",
+    "rho": 0.1,
+    "audit_record": 40,
+    "values_deleted": None,
+}
 PROJECT = {
-    "id": "absence-2027", "title": "Absence and certified teaching", "organisation": "Uni",
-    "purpose": "Absence and certification", "legal_basis": "Official Statistics Act",
-    "tables": {"exposure": "dp"}, "valid_from": "2027-01-01", "valid_to": "2027-12-31",
-    "approved": "2027-01-02", "closed": None, "status": "active", "budget_rho": 1.0,
-    "spent_rho": 0.1, "releases": [RELEASE],
-}  # fmt: skip
+    "id": "absence-2027",
+    "title": "Absence and certified teaching",
+    "organisation": "Uni",
+    "purpose": "Absence and certification",
+    "legal_basis": "Official Statistics Act",
+    "tables": {"exposure": "dp"},
+    "valid_from": "2027-01-01",
+    "valid_to": "2027-12-31",
+    "approved": "2027-01-02",
+    "closed": None,
+    "status": "active",
+    "budget_rho": 1.0,
+    "spent_rho": 0.1,
+    "releases": [RELEASE],
+}
 
 
 class AnchorOut(BaseModel):
@@ -104,11 +118,17 @@ class RegisterOut(Labelled):
     """The public register: approved projects and their releases, never a value or a person,
     with the audit chain's anchor it was made up to."""
 
-    model_config = _examples({
-        "format": 1, "as_of": "2027-03-01", "data": "real",
-        "anchor": {"records": 42, "head": HEAD, "witness": f"42:{HEAD}"},
-        "dataset_budget_rho": 5.0, "dataset_spent_rho": 0.1, "projects": [PROJECT],
-    })  # fmt: skip
+    model_config = _examples(
+        {
+            "format": 1,
+            "as_of": "2027-03-01",
+            "data": "real",
+            "anchor": {"records": 42, "head": HEAD, "witness": f"42:{HEAD}"},
+            "dataset_budget_rho": 5.0,
+            "dataset_spent_rho": 0.1,
+            "projects": [PROJECT],
+        }
+    )
 
     format: int = Field(description="The feed's format version.")
     as_of: str = Field(description="The day the statuses are for (YYYY-MM-DD, UTC).")

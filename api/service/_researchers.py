@@ -38,23 +38,32 @@ from release.governance import Action, BudgetScope
 
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut, "description": text}
-    for code, text in ((401, "No valid token."), (403, "Not allowed, or refused."),
-                       (404, "Not found."), (409, "Budget exhausted."),
-                       (410, "Gone: kept no longer under the retention policy."), (422, "Invalid."),
-                       (429, "Rate limited."))
-}  # fmt: skip
+    for code, text in (
+        (401, "No valid token."),
+        (403, "Not allowed, or refused."),
+        (404, "Not found."),
+        (409, "Budget exhausted."),
+        (410, "Gone: kept no longer under the retention policy."),
+        (422, "Invalid."),
+        (429, "Rate limited."),
+    )
+}
 router = APIRouter(tags=["researcher"], responses=ERRORS)
 DEFAULT_DELTA = 1e-9
 
 
 @router.get("/projects", response_model=ProjectsOut, summary="Your projects")
 def projects(actor: CurrentResearcher, svc: ServicesDep) -> ProjectsOut:
-    return ProjectsOut(projects=[project_out(p) for p in svc.governance.projects(actor)],
-                       data=svc.label)  # fmt: skip
+    return ProjectsOut(
+        projects=[project_out(p) for p in svc.governance.projects(actor)], data=svc.label
+    )
 
 
-@router.get("/projects/{project}/catalogue", response_model=CatalogueOut,
-            summary="The tables, columns and public keys your project may use")  # fmt: skip
+@router.get(
+    "/projects/{project}/catalogue",
+    response_model=CatalogueOut,
+    summary="The tables, columns and public keys your project may use",
+)
 def catalogue(project: str, actor: CurrentResearcher, svc: ServicesDep) -> CatalogueOut:
     approval = svc.governance.project_access(actor, project, Action.READ_CATALOGUE)
     with svc.lock:
@@ -65,72 +74,113 @@ def catalogue(project: str, actor: CurrentResearcher, svc: ServicesDep) -> Catal
             continue
         approved = list(approval.tables.get(name, ()))
         columns = [
-            ColumnOut(name=col, kind=c.kind, keys=keys.get(c.keys) if c.keys else None,
-                      bounds=tuple(c.bounds) if c.bounds else None)  # type: ignore[arg-type]
-            for col, c in table.columns.items() if c.kind != "identifier"
-        ]  # fmt: skip
-        tables.append(TableOut(name=name, description=table.description,
-                               approved_columns=approved, columns=columns))  # fmt: skip
-    return CatalogueOut(project=project, policy_version=svc.engine.policies.version,
-                        tables=tables, data=svc.label)  # fmt: skip
+            ColumnOut(
+                name=col,
+                kind=c.kind,
+                keys=keys.get(c.keys) if c.keys else None,
+                bounds=tuple(c.bounds) if c.bounds else None,  # type: ignore[arg-type]
+            )
+            for col, c in table.columns.items()
+            if c.kind != "identifier"
+        ]
+        tables.append(
+            TableOut(
+                name=name, description=table.description, approved_columns=approved, columns=columns
+            )
+        )
+    return CatalogueOut(
+        project=project, policy_version=svc.engine.policies.version, tables=tables, data=svc.label
+    )
 
 
-@router.get("/projects/{project}/budget", response_model=BudgetOut,
-            summary="Spent and remaining privacy budget, as ρ and as (ε, δ)")  # fmt: skip
+@router.get(
+    "/projects/{project}/budget",
+    response_model=BudgetOut,
+    summary="Spent and remaining privacy budget, as ρ and as (ε, δ)",
+)
 def budget(
-    project: str, actor: CurrentResearcher, svc: ServicesDep,
+    project: str,
+    actor: CurrentResearcher,
+    svc: ServicesDep,
     delta: Annotated[float, Query(gt=0, lt=1, description="δ for the ε figures.")] = DEFAULT_DELTA,
-) -> BudgetOut:  # fmt: skip
+) -> BudgetOut:
     svc.governance.project_access(actor, project, Action.READ_OWN_RELEASES)
-    wanted = {BudgetScope.dataset(), BudgetScope.of_project(project),
-              BudgetScope.of_researcher(project, actor.id)}  # fmt: skip
-    levels = [budget_level_out(t, delta) for t in svc.governance.ledger.totals()
-              if t.scope in wanted]  # fmt: skip
+    wanted = {
+        BudgetScope.dataset(),
+        BudgetScope.of_project(project),
+        BudgetScope.of_researcher(project, actor.id),
+    }
+    levels = [
+        budget_level_out(t, delta) for t in svc.governance.ledger.totals() if t.scope in wanted
+    ]
     return BudgetOut(delta=delta, levels=levels, data=svc.label)
 
 
-@router.post("/projects/{project}/preview", response_model=PreviewOut,
-             summary="Preview a spec, free: dp accuracy or sdc suppression")  # fmt: skip
-def preview(project: str, spec: QuerySpec, actor: CurrentResearcher, svc: ServicesDep
-            ) -> PreviewOut:  # fmt: skip
+@router.post(
+    "/projects/{project}/preview",
+    response_model=PreviewOut,
+    summary="Preview a spec, free: dp accuracy or sdc suppression",
+)
+def preview(
+    project: str, spec: QuerySpec, actor: CurrentResearcher, svc: ServicesDep
+) -> PreviewOut:
     with svc.lock:
         return preview_out(svc.releases.preview(actor, project, spec), svc.label)
 
 
-@router.post("/projects/{project}/plan", response_model=PlanOut,
-             summary="Price a dp question: the ρ for the accuracy wanted, free")  # fmt: skip
+@router.post(
+    "/projects/{project}/plan",
+    response_model=PlanOut,
+    summary="Price a dp question: the ρ for the accuracy wanted, free",
+)
 def plan(project: str, body: PlanIn, actor: CurrentResearcher, svc: ServicesDep) -> PlanOut:
     with svc.lock:
-        planned = svc.releases.plan(actor, project, body.spec, persons=body.persons,
-                                    half_width=body.half_width, measure=body.measure)  # fmt: skip
+        planned = svc.releases.plan(
+            actor,
+            project,
+            body.spec,
+            persons=body.persons,
+            half_width=body.half_width,
+            measure=body.measure,
+        )
     return plan_out(planned, svc.label)
 
 
-@router.post("/projects/{project}/releases", response_model=SubmitOut,
-             summary="Submit a spec: released, or held for the DPO's review")  # fmt: skip
-def submit(project: str, body: SubmitIn, actor: CurrentResearcher, svc: ServicesDep
-           ) -> SubmitOut:  # fmt: skip
+@router.post(
+    "/projects/{project}/releases",
+    response_model=SubmitOut,
+    summary="Submit a spec: released, or held for the DPO's review",
+)
+def submit(project: str, body: SubmitIn, actor: CurrentResearcher, svc: ServicesDep) -> SubmitOut:
     with svc.lock:
-        outcome = svc.releases.submit(actor, project, body.spec,
-                                      justification=body.justification)  # fmt: skip
+        outcome = svc.releases.submit(actor, project, body.spec, justification=body.justification)
     if outcome.release is not None:
-        return SubmitOut(status="released", release=release_out(outcome.release, svc.label),
-                         request=None, data=svc.label)  # fmt: skip
+        return SubmitOut(
+            status="released",
+            release=release_out(outcome.release, svc.label),
+            request=None,
+            data=svc.label,
+        )
     assert outcome.request_id is not None
     info = svc.releases.request(outcome.request_id)
-    return SubmitOut(status="held", release=None, request=request_out(info),
-                     data=svc.label)  # fmt: skip
+    return SubmitOut(status="held", release=None, request=request_out(info), data=svc.label)
 
 
 @router.get("/releases", response_model=LogOut, summary="Your releases, newest first")
 def releases(
-    actor: CurrentResearcher, svc: ServicesDep,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> LogOut:  # fmt: skip
+    actor: CurrentResearcher,
+    svc: ServicesDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> LogOut:
     entries = svc.releases.releases(actor)
-    return LogOut(total=len(entries), offset=offset, limit=limit,
-                  entries=[log_entry_out(e) for e in entries[offset:offset + limit]],
-                  data=svc.label)  # fmt: skip
+    return LogOut(
+        total=len(entries),
+        offset=offset,
+        limit=limit,
+        entries=[log_entry_out(e) for e in entries[offset : offset + limit]],
+        data=svc.label,
+    )
 
 
 @router.get("/releases/{release_id}", response_model=ReleaseOut, summary="One of your releases")
@@ -139,22 +189,35 @@ def release(release_id: str, actor: CurrentResearcher, svc: ServicesDep) -> Rele
 
 
 @router.get(
-    "/releases/{release_id}/download", summary="One of your releases as CSV, JSON or Parquet",
+    "/releases/{release_id}/download",
+    summary="One of your releases as CSV, JSON or Parquet",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in FORMATS.values()},
-                     "description": "The release as a file, one row per cell."}},
-)  # fmt: skip
+    responses={
+        200: {
+            "content": {t: {} for t in FORMATS.values()},
+            "description": "The release as a file, one row per cell.",
+        }
+    },
+)
 def download(
-    release_id: str, actor: CurrentResearcher, svc: ServicesDep,
+    release_id: str,
+    actor: CurrentResearcher,
+    svc: ServicesDep,
     format: Annotated[Literal["csv", "json", "parquet"], Query()] = "csv",
-) -> Response:  # fmt: skip
+) -> Response:
     body = export_release(svc.releases.release(actor, release_id), format)
-    return Response(body, media_type=FORMATS[format], headers={
-        "Content-Disposition": f'attachment; filename="{release_id}.{format}"',
-        "X-Medler-Data": svc.label})  # fmt: skip
+    return Response(
+        body,
+        media_type=FORMATS[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{release_id}.{format}"',
+            "X-Medler-Data": svc.label,
+        },
+    )
 
 
 @router.get("/requests", response_model=RequestsOut, summary="Your held and reviewed requests")
 def requests(actor: CurrentResearcher, svc: ServicesDep) -> RequestsOut:
-    return RequestsOut(requests=[request_out(r) for r in svc.releases.requests(actor)],
-                       data=svc.label)  # fmt: skip
+    return RequestsOut(
+        requests=[request_out(r) for r in svc.releases.requests(actor)], data=svc.label
+    )

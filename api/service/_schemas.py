@@ -29,19 +29,29 @@ class Labelled(BaseModel):
 class ErrorDetail(BaseModel):
     """What went wrong."""
 
-    model_config = _examples({"code": "budget_exhausted", "message": "the project budget has "
-                              "ρ 0.01 left, and this query costs ρ 0.05"})  # fmt: skip
-    code: str = Field(description="not_authenticated, not_allowed, refused, not_found, "
-                      "budget_exhausted, conflict, request_too_large, rate_limited, invalid, "
-                      "internal.")  # fmt: skip
+    model_config = _examples(
+        {
+            "code": "budget_exhausted",
+            "message": "the project budget has ρ 0.01 left, and this query costs ρ 0.05",
+        }
+    )
+    code: str = Field(
+        description="not_authenticated, not_allowed, refused, not_found, "
+        "budget_exhausted, conflict, request_too_large, rate_limited, invalid, "
+        "internal."
+    )
     message: str = Field(description="What was wrong and what to do; never data.")
 
 
 class ErrorOut(Labelled):
     """Every error answer."""
 
-    model_config = _examples({"error": {"code": "refused", "message": "exposure.student_pid "
-                              "identifies a person"}, "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "error": {"code": "refused", "message": "exposure.student_pid identifies a person"},
+            "data": "real",
+        }
+    )
     error: ErrorDetail
 
 
@@ -51,11 +61,13 @@ class ErrorOut(Labelled):
 class ColumnOut(BaseModel):
     """A column that may be grouped by, filtered, counted or measured."""
 
-    model_config = _examples({"name": "grade", "kind": "public_key", "keys": [0, 1, 2],
-                              "bounds": None})  # fmt: skip
+    model_config = _examples(
+        {"name": "grade", "kind": "public_key", "keys": [0, 1, 2], "bounds": None}
+    )
     name: str = Field(description="The column's name.")
-    kind: str = Field(description="public_key, category, flag or measure (identifiers are "
-                      "never listed).")  # fmt: skip
+    kind: str = Field(
+        description="public_key, category, flag or measure (identifiers are never listed)."
+    )
     keys: list[Key] | None = Field(
         default=None, description="A public key's values, from public sources (not the data)."
     )
@@ -67,8 +79,14 @@ class ColumnOut(BaseModel):
 class TableOut(BaseModel):
     """A research table with the columns that may be asked about."""
 
-    model_config = _examples({"name": "student_terms", "description": "Absence per pupil and "
-                              "term.", "approved_columns": ["*"], "columns": []})  # fmt: skip
+    model_config = _examples(
+        {
+            "name": "student_terms",
+            "description": "Absence per pupil and term.",
+            "approved_columns": ["*"],
+            "columns": [],
+        }
+    )
     name: str = Field(description="The research table.")
     description: str = Field(description="What one row is.")
     approved_columns: list[str] = Field(description="The columns your project may use (* for all).")
@@ -78,8 +96,14 @@ class TableOut(BaseModel):
 class CatalogueOut(Labelled):
     """The research tables a project may query, with their columns and public keys."""
 
-    model_config = _examples({"project": "absence-2027", "policy_version": "catalogue 2026.11.1",
-                              "tables": [], "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "project": "absence-2027",
+            "policy_version": "catalogue 2026.11.1",
+            "tables": [],
+            "data": "real",
+        }
+    )
     project: str = Field(description="The project the catalogue is for.")
     policy_version: str = Field(description="The policy files' versions and digest.")
     tables: list[TableOut]
@@ -91,11 +115,19 @@ class CatalogueOut(Labelled):
 class ProjectOut(BaseModel):
     """A research project."""
 
-    model_config = _examples({"id": "absence-2027", "purpose": "Absence and turnover",
-                              "legal_basis": "Official statistics", "organisation": "Uni",
-                              "status": "approved", "valid_from": "2027-01-01",
-                              "valid_to": "2027-12-31", "tables": {"student_terms": ["*"]},
-                              "members": ["eva"]})  # fmt: skip
+    model_config = _examples(
+        {
+            "id": "absence-2027",
+            "purpose": "Absence and turnover",
+            "legal_basis": "Official statistics",
+            "organisation": "Uni",
+            "status": "approved",
+            "valid_from": "2027-01-01",
+            "valid_to": "2027-12-31",
+            "tables": {"student_terms": ["*"]},
+            "members": ["eva"],
+        }
+    )
     id: str = Field(description="The project's id.")
     purpose: str = Field(description="The registered statistical purpose.")
     legal_basis: str = Field(description="The legal basis.")
@@ -117,23 +149,38 @@ class ProjectsOut(Labelled):
 class BudgetLevelOut(BaseModel):
     """One budget: its cap, what is spent and reserved, what remains."""
 
-    model_config = _examples({"scope": "project:absence-2027", "level": "project", "cap_rho": 1.0,
-                              "spent_rho": 0.2, "reserved_rho": 0.0, "remaining_rho": 0.8,
-                              "spent_epsilon": 4.5, "cap_epsilon": 10.1, "sdc_releases": 3,
-                              "sdc_previews": 5})  # fmt: skip
+    model_config = _examples(
+        {
+            "scope": "project:absence-2027",
+            "level": "project",
+            "cap_rho": 1.0,
+            "spent_rho": 0.2,
+            "reserved_rho": 0.0,
+            "remaining_rho": 0.8,
+            "spent_epsilon": 4.5,
+            "cap_epsilon": 10.1,
+            "sdc_releases": 3,
+            "sdc_previews": 5,
+        }
+    )
     scope: str = Field(description="dataset, project:<id> or researcher:<project>:<id>.")
     level: Literal["dataset", "project", "researcher"]
     cap_rho: float = Field(description="The cap (zCDP ρ).")
     spent_rho: float = Field(description="Charged so far, reservations included.")
-    reserved_rho: float = Field(description="Of which only reserved (a release under way or "
-                                "cut off: never refunded).")  # fmt: skip
+    reserved_rho: float = Field(
+        description="Of which only reserved (a release under way or cut off: never refunded)."
+    )
     remaining_rho: float
     spent_epsilon: float = Field(description="spent_rho as ε of (ε, δ)-DP at the stated δ.")
     cap_epsilon: float = Field(description="cap_rho as ε at the stated δ.")
-    sdc_releases: int = Field(0, description="Exact (sdc) tables released at this level: no ρ "
-                              "counts them.")  # fmt: skip
-    sdc_previews: int = Field(0, description="Exact (sdc) previews at this level (each shows "
-                              "which cells the data suppress).")  # fmt: skip
+    sdc_releases: int = Field(
+        0, description="Exact (sdc) tables released at this level: no ρ counts them."
+    )
+    sdc_previews: int = Field(
+        0,
+        description="Exact (sdc) previews at this level (each shows "
+        "which cells the data suppress).",
+    )
 
 
 class BudgetOut(Labelled):
@@ -151,10 +198,21 @@ class SubmitIn(BaseModel):
     """A spec to release; with a justification it is held for the DPO even when every check
     passes (an exception request)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "spec": {"table": "student_terms", "group_by": ["grade"],
-                 "measures": [{"kind": "count_students"}]},
-        "justification": None}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "spec": {
+                        "table": "student_terms",
+                        "group_by": ["grade"],
+                        "measures": [{"kind": "count_students"}],
+                    },
+                    "justification": None,
+                }
+            ]
+        },
+    )
     spec: QuerySpec
     justification: str | None = Field(
         default=None,
@@ -167,9 +225,16 @@ class SubmitIn(BaseModel):
 class CellOut(BaseModel):
     """One cell of a table: its keys, status and values, with 95 % intervals in dp mode."""
 
-    model_config = _examples({"keys": {"grade": 7}, "margin": False, "status": "released",
-                              "values": {"count_students": 119},
-                              "lower": {}, "upper": {}})  # fmt: skip
+    model_config = _examples(
+        {
+            "keys": {"grade": 7},
+            "margin": False,
+            "status": "released",
+            "values": {"count_students": 119},
+            "lower": {},
+            "upper": {},
+        }
+    )
     keys: dict[str, Key] = Field(description="The cell's group-by values (null in a margin).")
     margin: bool = Field(description="A total over one or more keys.")
     status: str = Field(description="released, suppressed or rounded.")
@@ -181,10 +246,20 @@ class CellOut(BaseModel):
 class ReleaseOut(Labelled):
     """A released table."""
 
-    model_config = _examples({"release_id": "r-20270114T101500-1a2b3c4d", "mode": "sdc",
-                              "snapshot": "20270110T020000-abcdef", "policy_version": "…",
-                              "rho": 0.0, "cached": False, "notes": [], "spec": {},
-                              "cells": [], "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "release_id": "r-20270114T101500-1a2b3c4d",
+            "mode": "sdc",
+            "snapshot": "20270110T020000-abcdef",
+            "policy_version": "…",
+            "rho": 0.0,
+            "cached": False,
+            "notes": [],
+            "spec": {},
+            "cells": [],
+            "data": "real",
+        }
+    )
     release_id: str
     mode: str = Field(description="sdc or dp.")
     snapshot: str = Field(description="The research snapshot it was computed on.")
@@ -199,9 +274,17 @@ class ReleaseOut(Labelled):
 class PreviewOut(Labelled):
     """Free: dp accuracy (95 % half-widths) or which sdc cells would be suppressed; no values."""
 
-    model_config = _examples({"mode": "dp", "rho": 0.05, "policy_version": "…",
-                              "accuracy": {"count_students": {"half_width": 12.3}}, "cells": [],
-                              "notes": [], "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "mode": "dp",
+            "rho": 0.05,
+            "policy_version": "…",
+            "accuracy": {"count_students": {"half_width": 12.3}},
+            "cells": [],
+            "notes": [],
+            "data": "real",
+        }
+    )
     mode: str
     rho: float = Field(description="What a release would cost.")
     policy_version: str
@@ -214,10 +297,25 @@ class PlanIn(BaseModel):
     """A dp question to price: the spec (its rho is ignored), the persons in a typical cell,
     and the 95 % half-width wanted for one measure (or every measure)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "spec": {"table": "student_terms", "group_by": ["grade"], "mode": "dp", "rho": 0.01,
-                 "measures": [{"kind": "mean", "column": "absence_rate_planned"}]},
-        "persons": 120, "half_width": 0.05, "measure": None}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "spec": {
+                        "table": "student_terms",
+                        "group_by": ["grade"],
+                        "mode": "dp",
+                        "rho": 0.01,
+                        "measures": [{"kind": "mean", "column": "absence_rate_planned"}],
+                    },
+                    "persons": 120,
+                    "half_width": 0.05,
+                    "measure": None,
+                }
+            ]
+        },
+    )
     spec: QuerySpec
     persons: int = Field(ge=1, description="The persons in a typical cell.")
     half_width: float = Field(gt=0, allow_inf_nan=False, description="The 95 % half-width wanted.")
@@ -227,9 +325,18 @@ class PlanIn(BaseModel):
 class PlanOut(Labelled):
     """What a dp question costs for the accuracy wanted, from the spec and public keys alone."""
 
-    model_config = _examples({"rho": 0.012, "persons": 120, "half_width": 0.05, "measure": None,
-                              "half_widths": {"mean_absence_rate_planned": 0.05},
-                              "remaining_rho": 0.8, "questions": 66, "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "rho": 0.012,
+            "persons": 120,
+            "half_width": 0.05,
+            "measure": None,
+            "half_widths": {"mean_absence_rate_planned": 0.05},
+            "remaining_rho": 0.8,
+            "questions": 66,
+            "data": "real",
+        }
+    )
     rho: float = Field(description="The ρ the question costs.")
     persons: int
     half_width: float
@@ -245,8 +352,9 @@ class PlanOut(Labelled):
 class CheckOut(BaseModel):
     """An automatic check a request failed, and why."""
 
-    model_config = _examples({"check": "teachers", "reason": "some cells would describe fewer "
-                              "than 3 teachers"})  # fmt: skip
+    model_config = _examples(
+        {"check": "teachers", "reason": "some cells would describe fewer than 3 teachers"}
+    )
     check: str = Field(description="The automatic check that failed.")
     reason: str
 
@@ -254,11 +362,22 @@ class CheckOut(BaseModel):
 class RequestOut(BaseModel):
     """A request held for review, or reviewed; never a value."""
 
-    model_config = _examples({"id": 7, "at": "2027-01-14T10:15:00Z", "project": "absence-2027",
-                              "requester": "eva", "spec": {}, "snapshot": "…",
-                              "status": "held", "checks": [], "justification": None,
-                              "reviewer": None, "review_reason": None,
-                              "release_id": None})  # fmt: skip
+    model_config = _examples(
+        {
+            "id": 7,
+            "at": "2027-01-14T10:15:00Z",
+            "project": "absence-2027",
+            "requester": "eva",
+            "spec": {},
+            "snapshot": "…",
+            "status": "held",
+            "checks": [],
+            "justification": None,
+            "reviewer": None,
+            "review_reason": None,
+            "release_id": None,
+        }
+    )
     id: int
     at: dt.datetime
     project: str
@@ -283,8 +402,7 @@ class RequestsOut(Labelled):
 class SubmitOut(Labelled):
     """released (with the release) or held (with the request)."""
 
-    model_config = _examples({"status": "held", "release": None, "request": None,
-                              "data": "real"})  # fmt: skip
+    model_config = _examples({"status": "held", "release": None, "request": None, "data": "real"})
     status: Literal["released", "held"]
     release: ReleaseOut | None = None
     request: RequestOut | None = None
@@ -293,12 +411,24 @@ class SubmitOut(Labelled):
 class LogEntryOut(BaseModel):
     """One release or refusal; never a value."""
 
-    model_config = _examples({"at": "2027-01-14T10:15:00+00:00", "project": "absence-2027",
-                              "requester": "eva", "status": "released", "mode": "dp",
-                              "table": "exposure", "snapshot": "…", "policy_version": "…",
-                              "rho": 0.05, "spec": {}, "spec_digest": "…",
-                              "release_id": "r-…", "result_digest": "…",
-                              "reason": None})  # fmt: skip
+    model_config = _examples(
+        {
+            "at": "2027-01-14T10:15:00+00:00",
+            "project": "absence-2027",
+            "requester": "eva",
+            "status": "released",
+            "mode": "dp",
+            "table": "exposure",
+            "snapshot": "…",
+            "policy_version": "…",
+            "rho": 0.05,
+            "spec": {},
+            "spec_digest": "…",
+            "release_id": "r-…",
+            "result_digest": "…",
+            "reason": None,
+        }
+    )
     at: str
     project: str
     requester: str
@@ -320,8 +450,7 @@ class LogEntryOut(BaseModel):
 class LogOut(Labelled):
     """A page of the release log."""
 
-    model_config = _examples({"total": 1, "offset": 0, "limit": 50, "entries": [],
-                              "data": "real"})  # fmt: skip
+    model_config = _examples({"total": 1, "offset": 0, "limit": 50, "entries": [], "data": "real"})
     total: int
     offset: int
     limit: int
@@ -331,16 +460,28 @@ class LogOut(Labelled):
 class ReviewIn(BaseModel):
     """A reviewer's decision needs a reason."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"reason": "Class-level counts serve the registered purpose"}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Class-level counts serve the registered purpose"}]
+        },
+    )
     reason: str = Field(min_length=1, max_length=4000, description="Why; kept in the audit log.")
 
 
 class AuditOut(Labelled):
     """Whether the audit chain verifies, and the first bad record if not."""
 
-    model_config = _examples({"ok": True, "records": 42, "head_seq": 42, "head_hash": "…",
-                              "problem": None, "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "ok": True,
+            "records": 42,
+            "head_seq": 42,
+            "head_hash": "…",
+            "problem": None,
+            "data": "real",
+        }
+    )
     ok: bool
     records: int = Field(description="Records verified (0 when broken).")
     head_seq: int
@@ -354,8 +495,15 @@ class AuditOut(Labelled):
 class StatusOut(Labelled):
     """The snapshots: what the research tables were built from, and their sizes."""
 
-    model_config = _examples({"research_snapshot": "…", "built_from": "…", "period": {},
-                              "tables": {"exposure": 11768}, "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "research_snapshot": "…",
+            "built_from": "…",
+            "period": {},
+            "tables": {"exposure": 11768},
+            "data": "real",
+        }
+    )
     research_snapshot: str | None = None
     built_from: str | None = Field(
         default=None, description="The canonical snapshot the tables came from."
@@ -367,11 +515,22 @@ class StatusOut(Labelled):
 class ProjectIn(BaseModel):
     """Register a project (proposed until a second person of the office approves it)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "id": "absence-2027", "purpose": "Absence and teacher turnover",
-        "legal_basis": "Official statistics", "organisation": "Uppsala University",
-        "valid_from": "2027-01-01", "valid_to": "2027-12-31",
-        "tables": {"student_terms": ["*"]}}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "absence-2027",
+                    "purpose": "Absence and teacher turnover",
+                    "legal_basis": "Official statistics",
+                    "organisation": "Uppsala University",
+                    "valid_from": "2027-01-01",
+                    "valid_to": "2027-12-31",
+                    "tables": {"student_terms": ["*"]},
+                }
+            ]
+        },
+    )
     id: str
     purpose: str = Field(min_length=1)
     legal_basis: str = Field(min_length=1)
@@ -391,8 +550,9 @@ class ApproveIn(BaseModel):
 class MemberIn(BaseModel):
     """Add a researcher to a project with their own budget."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"researcher": "eva", "rho": 0.5}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"researcher": "eva", "rho": 0.5}]}
+    )
     researcher: str
     rho: float = Field(ge=0, description="Their budget within the project (ρ).")
 
@@ -400,8 +560,14 @@ class MemberIn(BaseModel):
 class PersonIn(BaseModel):
     """Register a person with one role."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"id": "eva", "role": "researcher", "name": "Eva Ek", "organisation": "Uni"}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "eva", "role": "researcher", "name": "Eva Ek", "organisation": "Uni"}
+            ]
+        },
+    )
     id: str
     role: Literal["researcher", "statistician", "dpo", "admin"]
     name: str = Field(min_length=1)
@@ -411,8 +577,9 @@ class PersonIn(BaseModel):
 class TokenIn(BaseModel):
     """Issue a token for a person, valid for some days."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"person": "eva", "days": 90}]})  # fmt: skip
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"person": "eva", "days": 90}]}
+    )
     person: str
     days: int = Field(default=90, ge=1, le=366)
 
@@ -420,9 +587,15 @@ class TokenIn(BaseModel):
 class TokenOut(Labelled):
     """The token, shown this once; medler keeps only a hash of it."""
 
-    model_config = _examples({"token": "medler_0123456789abcdef_…", "token_id":
-                              "0123456789abcdef", "person": "eva",
-                              "expires_at": "2027-04-14T10:15:00Z", "data": "real"})  # fmt: skip
+    model_config = _examples(
+        {
+            "token": "medler_0123456789abcdef_…",
+            "token_id": "0123456789abcdef",
+            "person": "eva",
+            "expires_at": "2027-04-14T10:15:00Z",
+            "data": "real",
+        }
+    )
     token: str
     token_id: str
     person: str

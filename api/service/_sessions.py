@@ -70,9 +70,15 @@ def login_value(request: Request) -> str:
 
 def offer_login(response: Response, svc: Services, value: str) -> None:
     """Set the login cookie that goes with a login form carrying ``value``."""
-    response.set_cookie(LOGIN_COOKIE, value, max_age=LOGIN_COOKIE_SECONDS, path="/dpo/login",
-                        httponly=True, samesite="strict",
-                        secure=svc.settings.secure_cookies)  # fmt: skip
+    response.set_cookie(
+        LOGIN_COOKIE,
+        value,
+        max_age=LOGIN_COOKIE_SECONDS,
+        path="/dpo/login",
+        httponly=True,
+        samesite="strict",
+        secure=svc.settings.secure_cookies,
+    )
 
 
 def login_allowed(request: Request, sent: str) -> bool:
@@ -81,8 +87,9 @@ def login_allowed(request: Request, sent: str) -> bool:
     kept = request.cookies.get(LOGIN_COOKIE, "")
     if not kept or not sent:
         return False
-    return secrets.compare_digest(kept.encode("utf-8", "backslashreplace"),
-                                  sent.encode("utf-8", "backslashreplace"))  # fmt: skip
+    return secrets.compare_digest(
+        kept.encode("utf-8", "backslashreplace"), sent.encode("utf-8", "backslashreplace")
+    )
 
 
 def authenticate(request: Request, svc: Services, token: str) -> Principal:
@@ -92,18 +99,30 @@ def authenticate(request: Request, svc: Services, token: str) -> Principal:
         return svc.governance.authenticate(token)
 
 
-def start(request: Request, response: Response, svc: Services, principal: Principal,
-          token: str) -> None:  # fmt: skip
+def start(
+    request: Request, response: Response, svc: Services, principal: Principal, token: str
+) -> None:
     """Open a new session for ``principal`` (ending the browser's earlier one) and put its id
     in the cookie; the login cookie has served its purpose."""
     found = token_id(token)
     if found is None:  # authenticate accepted it, so it is shaped as a token
         raise NotAuthenticated("this is a bug in medler: an accepted token without an id")
     opened = svc.sessions.open(principal, found, replacing=request.cookies.get(COOKIE))
-    response.set_cookie(COOKIE, opened.id, path="/dpo", httponly=True, samesite="strict",
-                        secure=svc.settings.secure_cookies)  # fmt: skip
-    response.delete_cookie(LOGIN_COOKIE, path="/dpo/login", httponly=True, samesite="strict",
-                           secure=svc.settings.secure_cookies)  # fmt: skip
+    response.set_cookie(
+        COOKIE,
+        opened.id,
+        path="/dpo",
+        httponly=True,
+        samesite="strict",
+        secure=svc.settings.secure_cookies,
+    )
+    response.delete_cookie(
+        LOGIN_COOKIE,
+        path="/dpo/login",
+        httponly=True,
+        samesite="strict",
+        secure=svc.settings.secure_cookies,
+    )
 
 
 def end(request: Request, response: Response, svc: Services) -> None:
@@ -116,5 +135,6 @@ def end(request: Request, response: Response, svc: Services) -> None:
 
 def forget(response: Response, svc: Services) -> None:
     """Tell the browser to drop the session cookie."""
-    response.delete_cookie(COOKIE, path="/dpo", httponly=True, samesite="strict",
-                           secure=svc.settings.secure_cookies)  # fmt: skip
+    response.delete_cookie(
+        COOKIE, path="/dpo", httponly=True, samesite="strict", secure=svc.settings.secure_cookies
+    )

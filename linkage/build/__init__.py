@@ -32,8 +32,25 @@ from linkage.build._tables import open_snapshot, snapshot_files
 from linkage.build._teachers import teacher_terms
 from linkage.build._turnover import turnover
 
-__all__ = ["absence_band", "conform", "experience_band", "exposure", "lesson_facts",
-           "lesson_pupils", "lesson_teachers", "merit_band", "open_snapshot", "quality",
-           "snapshot_files", "student_days", "student_lessons", "student_months",
-           "student_profiles", "student_teachers", "student_term_teachers", "student_terms",
-           "teacher_terms", "turnover"]  # fmt: skip
+__all__ = [
+    "absence_band",
+    "conform",
+    "experience_band",
+    "exposure",
+    "lesson_facts",
+    "lesson_pupils",
+    "lesson_teachers",
+    "merit_band",
+    "open_snapshot",
+    "quality",
+    "snapshot_files",
+    "student_days",
+    "student_lessons",
+    "student_months",
+    "student_profiles",
+    "student_teachers",
+    "student_term_teachers",
+    "student_terms",
+    "teacher_terms",
+    "turnover",
+]

@@ -64,8 +64,14 @@ def student_days(student_lessons: ir.Table) -> ir.Table:
     return days.mutate(term=term(days.local_date), month=month(days.local_date))
 
 
-COUNTS = ["lessons", "reported_lessons", "planned_minutes", "reported_minutes",
-          "valid_absence_minutes", "invalid_absence_minutes"]  # fmt: skip
+COUNTS = [
+    "lessons",
+    "reported_lessons",
+    "planned_minutes",
+    "reported_minutes",
+    "valid_absence_minutes",
+    "invalid_absence_minutes",
+]
 
 
 def _sums(days: ir.Table, key: list[str]) -> ir.Table:
@@ -78,9 +84,10 @@ def _sums(days: ir.Table, key: list[str]) -> ir.Table:
         days_absent=((per_day.reported_lessons > 0) & (per_day.attended == 0)).cast("int64").sum()
     )
     by_school = days.group_by([*key, "school_code"]).aggregate(
-        school_minutes=days.planned_minutes.sum(), school_grade=days.grade.max(),
+        school_minutes=days.planned_minutes.sum(),
+        school_grade=days.grade.max(),
         **{c: days[c].sum() for c in COUNTS},
-    )  # fmt: skip
+    )
     totals = by_school.group_by(key).aggregate(**{c: by_school[c].sum() for c in COUNTS})
     return totals.join(pick_main_school(by_school, key), key).join(absent_days, key)
 
@@ -141,9 +148,12 @@ def _with_organiser(table: ir.Table, schools: ir.Table) -> ir.Table:
 
 
 def student_months(
-    student_lessons: ir.Table, students: ir.Table, days: ir.Table | None = None, *,
+    student_lessons: ir.Table,
+    students: ir.Table,
+    days: ir.Table | None = None,
+    *,
     schools: ir.Table,
-) -> ir.Table:  # fmt: skip
+) -> ir.Table:
     """``students``: the canonical students (their sex); ``schools``: the canonical schools
     (their organiser type); ``days``: ``student_days(student_lessons)``, or the same already
     computed."""
@@ -154,17 +164,28 @@ def student_months(
     joined = _with_organiser(joined, schools)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "term", "school_code", "grade", "sex", "organiser_type", *COUNTS,
+        *key,
+        "term",
+        "school_code",
+        "grade",
+        "sex",
+        "organiser_type",
+        *COUNTS,
         **_rates(joined),
         days_absent=joined.days_absent,
         over_20_percent=over_percent(absent, joined.reported_minutes, MONTH_ALERT_PERCENT),
-    )  # fmt: skip
+    )
 
 
 def student_terms(
-    student_lessons: ir.Table, months: ir.Table, student_register: ir.Table,
-    students: ir.Table, days: ir.Table | None = None, *, schools: ir.Table,
-) -> ir.Table:  # fmt: skip
+    student_lessons: ir.Table,
+    months: ir.Table,
+    student_register: ir.Table,
+    students: ir.Table,
+    days: ir.Table | None = None,
+    *,
+    schools: ir.Table,
+) -> ir.Table:
     days = student_days(student_lessons) if days is None else days
     key = ["student_pid", "term"]
     alert = months.group_by(key).aggregate(
@@ -176,7 +197,13 @@ def student_terms(
     joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
-        *key, "school_code", "grade", "sex", "organiser_type", *COUNTS, **_rates(joined),
+        *key,
+        "school_code",
+        "grade",
+        "sex",
+        "organiser_type",
+        *COUNTS,
+        **_rates(joined),
         persistent_absence=persistent(absent, joined.reported_minutes),
         severe_absence=severe(absent, joined.reported_minutes),
         any_month_over_20_percent=joined.any_month_over_20_percent,
@@ -184,4 +211,4 @@ def student_terms(
         many_days_absent=joined.days_absent >= MANY_DAYS_ABSENT,
         merit_value=joined.merit_value,
         merit_band=merit_band(joined.merit_value),
-    )  # fmt: skip
+    )

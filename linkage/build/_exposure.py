@@ -77,8 +77,11 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir
         first_start=sl.start_time.min(),
         school_grade=sl.grade.max(),
     )
-    summed = [c for c in by_school.columns
-              if c not in {*KEY, "school_code", "first_start", "school_grade"}]  # fmt: skip
+    summed = [
+        c
+        for c in by_school.columns
+        if c not in {*KEY, "school_code", "first_start", "school_grade"}
+    ]
     totals = by_school.group_by(KEY).aggregate(
         first_start=by_school.first_start.min(), **{c: by_school[c].sum() for c in summed}
     )
@@ -100,8 +103,12 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir
     )
     m = joined.minutes
     return joined.select(
-        *KEY, "school_code", "grade", grade_band=grade_band(joined.grade),
-        lessons=joined.lessons, minutes=m,
+        *KEY,
+        "school_code",
+        "grade",
+        grade_band=grade_band(joined.grade),
+        lessons=joined.lessons,
+        minutes=m,
         teachers=joined.teachers.fill_null(0),
         main_teacher_share=rate(joined.main_teacher_minutes.fill_null(0), m),
         teacher_switches=joined.teacher_switches.fill_null(0),
@@ -121,4 +128,4 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir
         reported_share=rate(joined.reported_lessons, joined.lessons),
         absence_rate_reported=rate(joined.absent_minutes, joined.reported_minutes),
         absence_rate_planned=rate(joined.absent_minutes, m),
-    )  # fmt: skip
+    )

@@ -33,8 +33,13 @@ def _held(t: dict[str, ir.Table]) -> ir.Table:
     return lessons.filter(~lessons.cancelled)
 
 
-ATTENDANCE = ("reported", "present_minutes", "valid_absence_minutes", "invalid_absence_minutes",
-              "other_minutes")  # fmt: skip
+ATTENDANCE = (
+    "reported",
+    "present_minutes",
+    "valid_absence_minutes",
+    "invalid_absence_minutes",
+    "other_minutes",
+)
 
 
 def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> ir.Table:
@@ -55,26 +60,39 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         t["group_memberships"], "group_pid"
     )
     members = members.filter(_on_day(members, members.local_date)).select(
-        "lesson_pid", "student_pid", "local_date", "school_code",
-        member=ibis.literal(True), added=ibis.literal(False), removed=ibis.literal(False),
+        "lesson_pid",
+        "student_pid",
+        "local_date",
+        "school_code",
+        member=ibis.literal(True),
+        added=ibis.literal(False),
+        removed=ibis.literal(False),
         own_length=ibis.null("int32"),
-    )  # fmt: skip
+    )
     ex = t["lesson_student_exceptions"].join(
         where.select("lesson_pid", "local_date", "school_code"), "lesson_pid"
     )
     ex = ex.select(
-        "lesson_pid", "student_pid", "local_date", "school_code",
-        member=ibis.literal(False), added=ex.participates, removed=~ex.participates,
+        "lesson_pid",
+        "student_pid",
+        "local_date",
+        "school_code",
+        member=ibis.literal(False),
+        added=ex.participates,
+        removed=~ex.participates,
         own_length=ex.teaching_length,
-    )  # fmt: skip
+    )
     people = members.union(ex, distinct=False)
     e = t["enrolments"]
     graded = people.left_join(
         e,
-        [people.student_pid == e.student_pid, people.school_code == e.school_code,
-         e.start_date.isnull() | (e.start_date <= people.local_date),
-         e.end_date.isnull() | (people.local_date <= e.end_date)],
-    )  # fmt: skip
+        [
+            people.student_pid == e.student_pid,
+            people.school_code == e.school_code,
+            e.start_date.isnull() | (e.start_date <= people.local_date),
+            e.end_date.isnull() | (people.local_date <= e.end_date),
+        ],
+    )
     stacked = graded.select(
         "lesson_pid", "student_pid", "member", "added", "removed", "own_length", "grade"
     )
@@ -89,13 +107,17 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         }
         stacked = stacked.mutate(**nothing).union(
             a.select(
-                "lesson_pid", "student_pid", member=ibis.literal(False),
-                added=ibis.literal(False), removed=ibis.literal(False),
-                own_length=ibis.null("int32"), grade=ibis.null("int8"),
+                "lesson_pid",
+                "student_pid",
+                member=ibis.literal(False),
+                added=ibis.literal(False),
+                removed=ibis.literal(False),
+                own_length=ibis.null("int32"),
+                grade=ibis.null("int8"),
                 **{c: a[c] for c in ATTENDANCE},
             ),
             distinct=False,
-        )  # fmt: skip
+        )
         attendance = {"reported": stacked.reported.any()} | {
             c: stacked[c].max() for c in ATTENDANCE[1:]
         }
@@ -115,11 +137,12 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         "lesson_pid",
     )
     return seated.select(
-        "lesson_pid", "student_pid",
+        "lesson_pid",
+        "student_pid",
         minutes=ibis.coalesce(seated.own_length, seated.lesson_length, seated.lesson_minutes),
         grade=seated.grade,
         **{c: seated[c] for c in (ATTENDANCE if with_attendance else ())},
-    )  # fmt: skip
+    )
 
 
 def lesson_teachers(t: dict[str, ir.Table]) -> ir.Table:

@@ -51,9 +51,16 @@ def student_profiles(
     tt = term_teachers
     teachers = tt.group_by(KEY).aggregate(teachers=tt.count())  # one row per teacher already
     terms = student_terms.select(
-        *KEY, "school_code", "grade", "absence_rate_reported", "absence_rate_planned",
-        "absence_band", "days_absent", "merit_value", "merit_band",
-    )  # fmt: skip
+        *KEY,
+        "school_code",
+        "grade",
+        "absence_rate_reported",
+        "absence_rate_planned",
+        "absence_band",
+        "days_absent",
+        "merit_value",
+        "merit_band",
+    )
     j = (
         terms.left_join(summed, KEY)
         .drop(*(f"{k}_right" for k in KEY))
@@ -68,7 +75,9 @@ def student_profiles(
         figures[f"{x}_share"] = rate(j[f"{x}_minutes"], minutes)
     turnover_subjects = j.turnover_subjects.fill_null(0)
     return j.select(
-        *KEY, "school_code", "grade",
+        *KEY,
+        "school_code",
+        "grade",
         grade_band=grade_band(j.grade),
         minutes=minutes,
         subjects=j.subjects.fill_null(0),
@@ -82,4 +91,4 @@ def student_profiles(
         days_absent=j.days_absent,
         merit_value=j.merit_value,
         merit_band=j.merit_band,
-    )  # fmt: skip
+    )

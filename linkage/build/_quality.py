@@ -35,8 +35,9 @@ def quality(
     facts = lesson_facts(t) if facts is None else facts
     lessons = t["lessons"]
     info = lessons.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
-    info = info.select("lesson_pid", "school_code", "end_time", "cancelled",
-                       month=month(info.local_date))  # fmt: skip
+    info = info.select(
+        "lesson_pid", "school_code", "end_time", "cancelled", month=month(info.local_date)
+    )
     attendance = t["attendance"]
     first = (
         attendance.filter(attendance.reported)
@@ -48,9 +49,11 @@ def quality(
         has_pupils=ibis.literal(True), reported=sl.reported.any()
     )
     teachers = facts.select(
-        "lesson_pid", has_teacher=facts.teachers > 0, n_teachers=facts.teachers,
+        "lesson_pid",
+        has_teacher=facts.teachers > 0,
+        n_teachers=facts.teachers,
         has_substitute=facts.substitute,
-    )  # fmt: skip
+    )
     s_ex = t["lesson_student_exceptions"].select("lesson_pid").distinct().mutate(s_ex=True)
     t_ex = t["lesson_teacher_exceptions"].select("lesson_pid").distinct().mutate(t_ex=True)
     j = info
@@ -84,10 +87,11 @@ def quality(
     return agg.select(
         *agg.columns,
         cancelled_share=rate(agg.cancelled_lessons, agg.scheduled_lessons),
-        unreported_share=rate(agg.lessons_with_pupils - agg.reported_lessons,
-                              agg.lessons_with_pupils),
+        unreported_share=rate(
+            agg.lessons_with_pupils - agg.reported_lessons, agg.lessons_with_pupils
+        ),
         late_share=rate(agg.late_lessons, agg.reported_lessons),
         adjusted_share=rate(agg.adjusted_lessons, agg.held_lessons),
         teacher_change_share=rate(agg.teacher_change_lessons, agg.held_lessons),
         without_teacher_share=rate(agg.lessons_without_teacher, agg.held_lessons),
-    )  # fmt: skip
+    )

@@ -42,23 +42,32 @@ def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
     activities = t["activities"].select("activity_pid", "school_code", "syllabus_pid")
     subjects = t["syllabuses"].select("syllabus_pid", "subject_code")
     lesson_info = (
-        lessons.select("lesson_pid", "activity_pid", "local_date", "start_time",
-                       "local_start_minute")
+        lessons.select(
+            "lesson_pid", "activity_pid", "local_date", "start_time", "local_start_minute"
+        )
         .join(activities, "activity_pid")
         .left_join(subjects, "syllabus_pid")
-        .select("lesson_pid", "local_date", "start_time", "local_start_minute", "school_code",
-                "subject_code")
-    )  # fmt: skip
+        .select(
+            "lesson_pid",
+            "local_date",
+            "start_time",
+            "local_start_minute",
+            "school_code",
+            "subject_code",
+        )
+    )
     lesson_info = lesson_info.mutate(
-        term=term(lesson_info.local_date), month=month(lesson_info.local_date),
+        term=term(lesson_info.local_date),
+        month=month(lesson_info.local_date),
         start_hour=(lesson_info.local_start_minute // 60).cast("int8"),
         weekday=(lesson_info.local_date.day_of_week.index() + 1).cast("int8"),
-    )  # fmt: skip
+    )
     teachers = lesson_teachers(t).join(
-        lesson_info.select("lesson_pid", "subject_code",
-                           year=school_year_start(lesson_info.local_date)),
+        lesson_info.select(
+            "lesson_pid", "subject_code", year=school_year_start(lesson_info.local_date)
+        ),
         "lesson_pid",
-    )  # fmt: skip
+    )
     register = t["teacher_register"].select(
         "teacher_pid", "legitimated", "experience_years", "arrival_year"
     )
@@ -74,8 +83,9 @@ def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
     # per lesson, for each grade band, whether a teacher of it is certified in its subject for
     # that band: a lesson-level lookup, so pupils are joined to lessons once
     c = t["teacher_certifications"]
-    held_by = teachers.join(c, [teachers.teacher_pid == c.teacher_pid,
-                                teachers.subject_code == c.subject_code])  # fmt: skip
+    held_by = teachers.join(
+        c, [teachers.teacher_pid == c.teacher_pid, teachers.subject_code == c.subject_code]
+    )
     bands = held_by.group_by("lesson_pid").aggregate(
         **{f"certified_{i}": (held_by.grade_band == band).any() for i, band in enumerate(BANDS)}
     )
@@ -99,13 +109,24 @@ def student_lessons(t: dict[str, ir.Table], facts: ir.Table | None = None) -> ir
     )
     joined = joined.mutate(grade_band=band, certified=certified)
     return joined.select(
-        "student_pid", "lesson_pid", "school_code", "subject_code", "grade", "grade_band",
+        "student_pid",
+        "lesson_pid",
+        "school_code",
+        "subject_code",
+        "grade",
+        "grade_band",
         "local_date",
-        "term", "month", "start_time", "start_hour", "weekday",
+        "term",
+        "month",
+        "start_time",
+        "start_hour",
+        "weekday",
         minutes=joined.minutes,
         reported=joined.reported.fill_null(False),
-        present_minutes=joined.present_minutes, valid_absence_minutes=joined.valid_absence_minutes,
-        invalid_absence_minutes=joined.invalid_absence_minutes, other_minutes=joined.other_minutes,
+        present_minutes=joined.present_minutes,
+        valid_absence_minutes=joined.valid_absence_minutes,
+        invalid_absence_minutes=joined.invalid_absence_minutes,
+        other_minutes=joined.other_minutes,
         teachers=joined.teachers.fill_null(0),
         substitute=joined.substitute.fill_null(False),
         certified=joined.certified.fill_null(False),
@@ -113,7 +134,7 @@ def student_lessons(t: dict[str, ir.Table], facts: ir.Table | None = None) -> ir
         mean_experience=joined.mean_experience,
         novice=joined.novice.fill_null(False),
         new_to_school=joined.new_to_school.fill_null(False),
-    )  # fmt: skip
+    )
 
 
 def main_school(student_lessons: ir.Table, key: list[str]) -> ir.Table:

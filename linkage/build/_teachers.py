@@ -37,23 +37,27 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
     lessons = t["lessons"]
     info = (
         lessons.filter(~lessons.cancelled)
-        .join(t["activities"].select("activity_pid", "school_code", "syllabus_pid"),
-              "activity_pid")
+        .join(t["activities"].select("activity_pid", "school_code", "syllabus_pid"), "activity_pid")
         .left_join(t["syllabuses"].select("syllabus_pid", "subject_code"), "syllabus_pid")
-    )  # fmt: skip
+    )
     info = info.select(
-        "lesson_pid", "school_code", "subject_code",
-        term=term(info.local_date), year=school_year_start(info.local_date),
+        "lesson_pid",
+        "school_code",
+        "subject_code",
+        term=term(info.local_date),
+        year=school_year_start(info.local_date),
         minutes=ibis.coalesce(info.teaching_length_teacher, info.minutes),
-    )  # fmt: skip
+    )
     taught = lesson_teachers(t).join(info, "lesson_pid")
 
     # per lesson, which grade bands its pupils are in (from the integer grade: cheap to read)
     sl = student_lessons
     present = sl.group_by("lesson_pid").aggregate(
-        **{f"has_{i}": ((sl.grade >= lo) & (sl.grade <= hi)).any()
-           for i, (lo, hi) in enumerate(BAND_GRADES)}
-    )  # fmt: skip
+        **{
+            f"has_{i}": ((sl.grade >= lo) & (sl.grade <= hi)).any()
+            for i, (lo, hi) in enumerate(BAND_GRADES)
+        }
+    )
     c = t["teacher_certifications"]
     held = c.group_by(["teacher_pid", "subject_code"]).aggregate(
         **{f"cert_{i}": (c.grade_band == band).any() for i, band in enumerate(BANDS)}
@@ -96,9 +100,10 @@ def teacher_rows(t: dict[str, ir.Table], per_term: ir.Table) -> ir.Table:
     )
     staff = t["staff"]
     per_duty = staff.select(
-        "teacher_pid", "school_code",
+        "teacher_pid",
+        "school_code",
         open_until=ibis.coalesce(staff.end_date, ibis.date(dt.date.max)),
-    )  # fmt: skip
+    )
     duties = per_duty.group_by(["teacher_pid", "school_code"]).aggregate(
         last_day=per_duty.open_until.max()
     )
@@ -107,16 +112,21 @@ def teacher_rows(t: dict[str, ir.Table], per_term: ir.Table) -> ir.Table:
     )
     next_year = ibis.date(joined.year + 1, 8, 1)
     rows = joined.select(
-        *KEY, "lessons", "minutes", "substitute_lessons", "regular",
+        *KEY,
+        "lessons",
+        "minutes",
+        "substitute_lessons",
+        "regular",
         certified_share=joined.certified_share,
         legitimated=joined.legitimated,
         experience_years=joined.experience_years,
         experience_band=experience_band(joined.experience_years),
         novice=joined.experience_years < NOVICE_YEARS,
         new_to_school=joined.arrival_year >= joined.year,
-        leaves=ibis.ifelse(joined.last_day.isnull(), ibis.null("boolean"),
-                           joined.last_day < next_year),
-    )  # fmt: skip
+        leaves=ibis.ifelse(
+            joined.last_day.isnull(), ibis.null("boolean"), joined.last_day < next_year
+        ),
+    )
     regular = rows.filter(rows.regular)
     school = regular.group_by(["term", "school_code"]).aggregate(
         leavers=regular.leaves.fill_null(False).cast("int64").sum(),

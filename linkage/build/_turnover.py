@@ -73,9 +73,13 @@ def turnover(
     )
     pairs = stopped.join(
         began,
-        [*on, stopped.teacher_pid != began.new_teacher, began.new_since > stopped.since,
-         began.new_until > stopped.until],
-    )  # fmt: skip
+        [
+            *on,
+            stopped.teacher_pid != began.new_teacher,
+            began.new_since > stopped.since,
+            began.new_until > stopped.until,
+        ],
+    )
     replaced = pairs.select(*KEY).distinct().mutate(teacher_replaced=ibis.literal(True))
 
     before = runs.select(*KEY, "school_code", "teacher_pid").distinct()

@@ -48,8 +48,17 @@ class Quarantine:
     rows: list[tuple[str, str, int, str, str, str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, resource: str, source_file: str, position: int, field_name: str,
-            reason: str, value: object = None, *, outcome: str = QUARANTINED) -> None:  # fmt: skip
+    def add(
+        self,
+        resource: str,
+        source_file: str,
+        position: int,
+        field_name: str,
+        reason: str,
+        value: object = None,
+        *,
+        outcome: str = QUARANTINED,
+    ) -> None:
         self.rows.append(
             (resource, source_file, position, field_name, reason, shape_of(value), outcome)
         )

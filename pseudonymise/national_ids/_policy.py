@@ -61,9 +61,12 @@ class IdPolicy:
 
     def as_record(self) -> dict[str, str]:
         """The policy as a snapshot's manifest keeps it (every value a string)."""
-        return {"country": str(self.country), "on_unlinkable": str(self.on_unlinkable),
-                "allow_interim": str(self.allow_interim),
-                "allow_coordination": str(self.allow_coordination)}  # fmt: skip
+        return {
+            "country": str(self.country),
+            "on_unlinkable": str(self.on_unlinkable),
+            "allow_interim": str(self.allow_interim),
+            "allow_coordination": str(self.allow_coordination),
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, str]) -> IdPolicy:
@@ -75,18 +78,22 @@ class IdPolicy:
                 raise ValueError(f"the recorded ID policy's {name} is {value!r}, not True/False")
             return value == "True"
 
-        return cls(country=Country(record.get("country", "SE")),
-                   on_unlinkable=Unlinkable(record.get("on_unlinkable", "local")),
-                   allow_interim=flag("allow_interim", False),
-                   allow_coordination=flag("allow_coordination", True))  # fmt: skip
+        return cls(
+            country=Country(record.get("country", "SE")),
+            on_unlinkable=Unlinkable(record.get("on_unlinkable", "local")),
+            allow_interim=flag("allow_interim", False),
+            allow_coordination=flag("allow_coordination", True),
+        )
 
     def describe(self) -> str:
         """One line for people: ``SE; unlinkable IDs: local; interim numbers: no;
         coordination numbers: yes``."""
         yes = {True: "yes", False: "no"}
-        return (f"{self.country}; unlinkable IDs: {self.on_unlinkable}; interim numbers: "
-                f"{yes[self.allow_interim]}; coordination numbers: "
-                f"{yes[self.allow_coordination]}")  # fmt: skip
+        return (
+            f"{self.country}; unlinkable IDs: {self.on_unlinkable}; interim numbers: "
+            f"{yes[self.allow_interim]}; coordination numbers: "
+            f"{yes[self.allow_coordination]}"
+        )
 
     def refusal(self, kind: IdKind) -> IdReason | None:
         """Why a valid ID of ``kind`` is not linked under this policy, or None if it is."""

@@ -100,4 +100,4 @@ __all__ = [
     "raise_cap",
     "set_up_office",
     "verify_audit",
-]  # fmt: skip
+]

@@ -84,23 +84,54 @@ class Action(StrEnum):
 
 # The role x action matrix. Anything not listed is refused.
 PERMISSIONS: Mapping[str, frozenset[Action]] = {
-    "researcher": frozenset({Action.READ_CATALOGUE, Action.PREVIEW, Action.SUBMIT,
-                             Action.READ_OWN_RELEASES}),
-    "statistician": frozenset({Action.CREATE_PROJECT, Action.APPROVE_PROJECT,
-                               Action.CLOSE_PROJECT, Action.ADD_MEMBER, Action.SET_BUDGET,
-                               Action.READ_BUILD_STATUS, Action.ADD_RESEARCHER,
-                               Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
-                               Action.READ_BUDGETS, Action.LIST_PROJECTS,
-                               Action.READ_CATALOGUE, Action.PROPOSE, Action.ROTATE_KEY,
-                               Action.DELETE_DATA}),
-    "dpo": frozenset({Action.READ_RELEASE_LOG, Action.REVIEW, Action.READ_BUDGETS,
-                      Action.VERIFY_AUDIT, Action.LIST_PROJECTS, Action.READ_CATALOGUE,
-                      Action.PROPOSE}),
-    "admin": frozenset({Action.ADD_PERSON, Action.ADD_RESEARCHER, Action.ISSUE_TOKEN,
-                        Action.ISSUE_RESEARCHER_TOKEN, Action.REVOKE_TOKEN,
-                        Action.READ_BUILD_STATUS, Action.VERIFY_AUDIT, Action.LIST_TOKENS,
-                        Action.PROPOSE, Action.ROTATE_KEY}),
-}  # fmt: skip
+    "researcher": frozenset(
+        {Action.READ_CATALOGUE, Action.PREVIEW, Action.SUBMIT, Action.READ_OWN_RELEASES}
+    ),
+    "statistician": frozenset(
+        {
+            Action.CREATE_PROJECT,
+            Action.APPROVE_PROJECT,
+            Action.CLOSE_PROJECT,
+            Action.ADD_MEMBER,
+            Action.SET_BUDGET,
+            Action.READ_BUILD_STATUS,
+            Action.ADD_RESEARCHER,
+            Action.ISSUE_RESEARCHER_TOKEN,
+            Action.REVOKE_TOKEN,
+            Action.READ_BUDGETS,
+            Action.LIST_PROJECTS,
+            Action.READ_CATALOGUE,
+            Action.PROPOSE,
+            Action.ROTATE_KEY,
+            Action.DELETE_DATA,
+        }
+    ),
+    "dpo": frozenset(
+        {
+            Action.READ_RELEASE_LOG,
+            Action.REVIEW,
+            Action.READ_BUDGETS,
+            Action.VERIFY_AUDIT,
+            Action.LIST_PROJECTS,
+            Action.READ_CATALOGUE,
+            Action.PROPOSE,
+        }
+    ),
+    "admin": frozenset(
+        {
+            Action.ADD_PERSON,
+            Action.ADD_RESEARCHER,
+            Action.ISSUE_TOKEN,
+            Action.ISSUE_RESEARCHER_TOKEN,
+            Action.REVOKE_TOKEN,
+            Action.READ_BUILD_STATUS,
+            Action.VERIFY_AUDIT,
+            Action.LIST_TOKENS,
+            Action.PROPOSE,
+            Action.ROTATE_KEY,
+        }
+    ),
+}
 
 KEYS = ("audit", "pseudonymisation")
 
@@ -120,14 +151,16 @@ TWO_PERSON: Mapping[str, TwoPersonRule] = {
     "add person:dpo": TwoPersonRule(frozenset({"admin"}), frozenset({"dpo"})),
     # another admin, or the DPO (who must be able to confirm while there is one admin only)
     "add person:admin": TwoPersonRule(frozenset({"admin"}), frozenset({"admin", "dpo"})),
-    "rotate key": TwoPersonRule(frozenset({"admin", "statistician"}),
-                                frozenset({"admin", "statistician"})),
+    "rotate key": TwoPersonRule(
+        frozenset({"admin", "statistician"}), frozenset({"admin", "statistician"})
+    ),
     # deleting what the retention policy expires, and shredding a pseudonymisation key
     # version: the office proposes, another statistician or the DPO confirms
     "delete data": TwoPersonRule(frozenset({"statistician"}), frozenset({"statistician", "dpo"})),
-    "shred key": TwoPersonRule(frozenset({"admin", "statistician"}),
-                               frozenset({"admin", "statistician", "dpo"})),
-}  # fmt: skip
+    "shred key": TwoPersonRule(
+        frozenset({"admin", "statistician"}), frozenset({"admin", "statistician", "dpo"})
+    ),
+}
 
 
 class NotAuthenticated(MedlerUserError):
@@ -260,8 +293,15 @@ def _describe(kind: str, params: Mapping[str, object]) -> str:
 
 
 def _proposal_info(row: Proposal) -> ProposalInfo:
-    return ProposalInfo(row.id, row.kind, dict(row.params), row.proposed_by,
-                        _aware(row.proposed_at), row.status, row.decided_by)  # fmt: skip
+    return ProposalInfo(
+        row.id,
+        row.kind,
+        dict(row.params),
+        row.proposed_by,
+        _aware(row.proposed_at),
+        row.status,
+        row.decided_by,
+    )
 
 
 def _token_mac(keys: AuditKeys, key_id: str, token_id: str, secret: str) -> str:
@@ -272,12 +312,20 @@ def _person_mac(keys: AuditKeys, key_id: str, person: str, role: str) -> str:
     return keys.mac(key_id, f"person:{person}:{role}")
 
 
-def _sealed_person(session: Session, keys: AuditKeys, person: str, name: str, role: str,
-                   organisation: str) -> None:  # fmt: skip
+def _sealed_person(
+    session: Session, keys: AuditKeys, person: str, name: str, role: str, organisation: str
+) -> None:
     """A new person's row, sealed under the current audit key."""
-    session.add(Person(id=person, role=role, name=name, organisation=organisation,
-                       key_id=keys.current,
-                       seal=_person_mac(keys, keys.current, person, role)))  # fmt: skip
+    session.add(
+        Person(
+            id=person,
+            role=role,
+            name=name,
+            organisation=organisation,
+            key_id=keys.current,
+            seal=_person_mac(keys, keys.current, person, role),
+        )
+    )
 
 
 def _token_valid(keys: AuditKeys, row: Token, secret: str) -> bool:
@@ -301,10 +349,23 @@ def project_info(row: Project, members: list[str]) -> ProjectInfo:
     def moment(value: dt.datetime | None) -> dt.datetime | None:
         return None if value is None else _aware(value)
 
-    return ProjectInfo(row.id, row.purpose, row.legal_basis, row.organisation, row.status,
-                       row.valid_from, row.valid_to, dict(row.approved), members,
-                       row.created_by, row.approved_by, dict(row.regimes or {}), row.title,
-                       moment(row.approved_at), moment(row.closed_at))  # fmt: skip
+    return ProjectInfo(
+        row.id,
+        row.purpose,
+        row.legal_basis,
+        row.organisation,
+        row.status,
+        row.valid_from,
+        row.valid_to,
+        dict(row.approved),
+        members,
+        row.created_by,
+        row.approved_by,
+        dict(row.regimes or {}),
+        row.title,
+        moment(row.approved_at),
+        moment(row.closed_at),
+    )
 
 
 def _project(session: Session, project: str) -> Project:
@@ -363,8 +424,9 @@ class Governance:
                 raise NotAllowed(f"project {project} is valid from {row.valid_from}")
             if row.valid_to is not None and today > row.valid_to:
                 raise NotAllowed(f"project {project} expired on {row.valid_to}")
-            return ProjectApproval(project, {t: tuple(c) for t, c in row.approved.items()},
-                                   dict(row.regimes or {}))  # fmt: skip
+            return ProjectApproval(
+                project, {t: tuple(c) for t, c in row.approved.items()}, dict(row.regimes or {})
+            )
 
     # --- people -----------------------------------------------------------------------------
 
@@ -382,15 +444,20 @@ class Governance:
             if session.get(Person, person) is not None:
                 raise Conflict(f"there is already a person {person!r}")
             holders = session.scalars(select(Person.id).where(Person.role == role)).first()
-        params: dict[str, object] = {"person": person, "role": role, "name": name,
-                                     "organisation": organisation}  # fmt: skip
+        params: dict[str, object] = {
+            "person": person,
+            "role": role,
+            "name": name,
+            "organisation": organisation,
+        }
         if role != "researcher" and holders is not None:
             return self._propose(actor, "add person", params)
         self._add_person(actor, params)
         return None
 
-    def _add_person(self, actor: Principal, params: Mapping[str, object],
-                    confirmed_by: str | None = None) -> None:  # fmt: skip
+    def _add_person(
+        self, actor: Principal, params: Mapping[str, object], confirmed_by: str | None = None
+    ) -> None:
         keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
             if session.get(Person, str(params["person"])) is not None:
@@ -408,8 +475,9 @@ class Governance:
             body["confirmed_by"] = confirmed_by
         self._audit(actor, "person added", None, body)
 
-    def bootstrap(self, person: str, *, name: str, organisation: str,
-                  days: int = DEFAULT_TOKEN_DAYS) -> IssuedToken:  # fmt: skip
+    def bootstrap(
+        self, person: str, *, name: str, organisation: str, days: int = DEFAULT_TOKEN_DAYS
+    ) -> IssuedToken:
         """The first person, an admin, with their token, on a control plane with nobody
         registered yet (whoever holds the service's files starts it); refused once anyone is
         registered."""
@@ -417,12 +485,15 @@ class Governance:
         keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
             if session.scalars(select(Person.id)).first() is not None:
-                raise Conflict("people are registered already: the first admin is made only on "
-                               "an empty control plane; ask an admin")  # fmt: skip
+                raise Conflict(
+                    "people are registered already: the first admin is made only on "
+                    "an empty control plane; ask an admin"
+                )
             _sealed_person(session, keys, person, name, "admin", organisation)
         first = Principal(person, "admin")
-        self._audit(first, "person added", None, {"person": person, "role": "admin",
-                                                  "bootstrap": True})  # fmt: skip
+        self._audit(
+            first, "person added", None, {"person": person, "role": "admin", "bootstrap": True}
+        )
         return self.issue_token(first, person, days=days)
 
     # --- two-person rules -------------------------------------------------------------------
@@ -432,8 +503,13 @@ class Governance:
         if actor.role not in rule.proposers:
             raise NotAllowed(f"a {actor.role} may not propose to {_describe(kind, params)}")
         with Session(self.engine) as session, session.begin():
-            row = Proposal(kind=kind, params=params, proposed_by=actor.id, proposed_at=_now(),
-                           status="proposed")  # fmt: skip
+            row = Proposal(
+                kind=kind,
+                params=params,
+                proposed_by=actor.id,
+                proposed_at=_now(),
+                status="proposed",
+            )
             session.add(row)
             session.flush()
             number = int(row.id)
@@ -449,8 +525,7 @@ class Governance:
         )
         return number
 
-    def proposals(self, actor: Principal, *, status: str | None = "proposed"
-                  ) -> list[ProposalInfo]:  # fmt: skip
+    def proposals(self, actor: Principal, *, status: str | None = "proposed") -> list[ProposalInfo]:
         """Proposals (those waiting for a second person, by default)."""
         self.require(actor, Action.PROPOSE)
         with Session(self.engine) as session:
@@ -475,8 +550,10 @@ class Governance:
         if actor.id == info.proposed_by:
             raise NotAllowed(f"{actor.id} proposed to {what}; a second person confirms it")
         if actor.role not in rule.confirmers:
-            raise NotAllowed(f"to {what} needs a {' or '.join(sorted(rule.confirmers))} to "
-                             f"confirm it, not a {actor.role}")  # fmt: skip
+            raise NotAllowed(
+                f"to {what} needs a {' or '.join(sorted(rule.confirmers))} to "
+                f"confirm it, not a {actor.role}"
+            )
         proposer = self.person(info.proposed_by)
         if confirm:
             if info.kind == "add person":
@@ -514,8 +591,10 @@ class Governance:
             if row is None or row.kind != "rotate key" or row.params.get("key") != key:
                 raise NotFound(f"there is no proposal {proposal} to rotate the {key} key")
             if row.status != "confirmed":
-                raise NotAllowed(f"proposal {proposal} is {row.status}: a second person "
-                                 "confirms a rotation before it is done")  # fmt: skip
+                raise NotAllowed(
+                    f"proposal {proposal} is {row.status}: a second person "
+                    "confirms a rotation before it is done"
+                )
             row.status = "used"
         self._audit(actor, "key rotated", None, {"proposal": proposal, "key": key})
 
@@ -535,8 +614,10 @@ class Governance:
             if row is None or row.kind != kind:
                 raise NotFound(f"there is no proposal {proposal} to {kind}")
             if row.status != "confirmed":
-                raise NotAllowed(f"proposal {proposal} is {row.status}: a second person "
-                                 f"confirms it before it is done")  # fmt: skip
+                raise NotAllowed(
+                    f"proposal {proposal} is {row.status}: a second person "
+                    f"confirms it before it is done"
+                )
             row.status = "used"
             info = _proposal_info(row)
         return info
@@ -560,9 +641,13 @@ class Governance:
     # --- tokens -----------------------------------------------------------------------------
 
     def issue_token(
-        self, actor: Principal, person: str, *, days: int = DEFAULT_TOKEN_DAYS,
+        self,
+        actor: Principal,
+        person: str,
+        *,
+        days: int = DEFAULT_TOKEN_DAYS,
         now: dt.datetime | None = None,
-    ) -> IssuedToken:  # fmt: skip
+    ) -> IssuedToken:
         """A new token for ``person``, valid ``days`` days. The token is returned once and
         only its hash is kept."""
         if not 1 <= days <= MAX_TOKEN_DAYS:
@@ -570,18 +655,31 @@ class Governance:
         if not (actor.may(Action.ISSUE_TOKEN) or actor.may(Action.ISSUE_RESEARCHER_TOKEN)):
             raise NotAllowed(f"a {actor.role} may not {Action.ISSUE_TOKEN.value}")
         holder = self.person(person)
-        self.require(actor, Action.ISSUE_RESEARCHER_TOKEN if holder.role == "researcher"
-                     else Action.ISSUE_TOKEN)  # fmt: skip
+        self.require(
+            actor,
+            Action.ISSUE_RESEARCHER_TOKEN if holder.role == "researcher" else Action.ISSUE_TOKEN,
+        )
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         issued = _aware(now or _now()).astimezone(dt.UTC)
         expires = issued + dt.timedelta(days=days)
         keys = current_keys(self.engine)
         with Session(self.engine) as session, session.begin():
-            session.add(Token(id=token_id, person=person, key_id=keys.current,
-                              secret_hash=_token_mac(keys, keys.current, token_id, secret),
-                              created_at=issued, expires_at=expires))  # fmt: skip
-        self._audit(actor, "token issued", None, {"person": person, "token_id": token_id,
-                                                  "expires_at": expires.isoformat()})  # fmt: skip
+            session.add(
+                Token(
+                    id=token_id,
+                    person=person,
+                    key_id=keys.current,
+                    secret_hash=_token_mac(keys, keys.current, token_id, secret),
+                    created_at=issued,
+                    expires_at=expires,
+                )
+            )
+        self._audit(
+            actor,
+            "token issued",
+            None,
+            {"person": person, "token_id": token_id, "expires_at": expires.isoformat()},
+        )
         return IssuedToken(f"{TOKEN_PREFIX}_{token_id}_{secret}", token_id, person, expires)
 
     def revoke_token(self, actor: Principal, token_id: str) -> None:
@@ -605,9 +703,17 @@ class Governance:
             if person is not None:
                 query = query.where(Token.person == person)
             rows = session.execute(query.order_by(Token.created_at, Token.id)).all()
-            return [TokenInfo(t.id, t.person, role, _aware(t.created_at), _aware(t.expires_at),
-                              None if t.revoked_at is None else _aware(t.revoked_at))
-                    for t, role in rows]  # fmt: skip
+            return [
+                TokenInfo(
+                    t.id,
+                    t.person,
+                    role,
+                    _aware(t.created_at),
+                    _aware(t.expires_at),
+                    None if t.revoked_at is None else _aware(t.revoked_at),
+                )
+                for t, role in rows
+            ]
 
     def authenticate(self, token: str, *, now: dt.datetime | None = None) -> Principal:
         """The person a token belongs to, or ``NotAuthenticated``."""
@@ -633,11 +739,19 @@ class Governance:
     # --- projects ---------------------------------------------------------------------------
 
     def create_project(
-        self, actor: Principal, project: str, *, purpose: str, legal_basis: str,
-        organisation: str, valid_from: dt.date, valid_to: dt.date,
-        tables: Mapping[str, list[str]], regimes: Mapping[str, str] | None = None,
+        self,
+        actor: Principal,
+        project: str,
+        *,
+        purpose: str,
+        legal_basis: str,
+        organisation: str,
+        valid_from: dt.date,
+        valid_to: dt.date,
+        tables: Mapping[str, list[str]],
+        regimes: Mapping[str, str] | None = None,
         title: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Register a project (status ``proposed``). ``tables``: research table -> approved
         columns (``["*"]`` for all); the caller checks them against the catalogue.
         ``regimes``: table -> ``sdc`` or ``dp``, the one regime the table is answered under
@@ -662,19 +776,37 @@ class Governance:
         with Session(self.engine) as session, session.begin():
             if session.get(Project, project) is not None:
                 raise Conflict(f"there is already a project {project!r}")
-            session.add(Project(
-                id=project, title=title, purpose=purpose, legal_basis=legal_basis,
-                organisation=organisation,
-                status="proposed", valid_from=valid_from, valid_to=valid_to,
-                approved={t: list(c) for t, c in tables.items()}, regimes=regimes,
-                created_by=actor.id,
-                created_at=_now(),
-            ))  # fmt: skip
-        self._audit(actor, "project created", project,
-                    {"title": title, "purpose": purpose, "legal_basis": legal_basis,
-                     "organisation": organisation, "tables": dict(tables),
-                     "regimes": regimes,
-                     "valid_from": valid_from, "valid_to": valid_to})  # fmt: skip
+            session.add(
+                Project(
+                    id=project,
+                    title=title,
+                    purpose=purpose,
+                    legal_basis=legal_basis,
+                    organisation=organisation,
+                    status="proposed",
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    approved={t: list(c) for t, c in tables.items()},
+                    regimes=regimes,
+                    created_by=actor.id,
+                    created_at=_now(),
+                )
+            )
+        self._audit(
+            actor,
+            "project created",
+            project,
+            {
+                "title": title,
+                "purpose": purpose,
+                "legal_basis": legal_basis,
+                "organisation": organisation,
+                "tables": dict(tables),
+                "regimes": regimes,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            },
+        )
 
     def approve_project(self, actor: Principal, project: str, *, rho: float) -> None:
         """Approve a proposed project with a budget of ``rho`` (a second person of the office
@@ -706,14 +838,22 @@ class Governance:
             if row.status == "closed":
                 raise Conflict(f"project {project} is already closed")
             row.status, row.closed_at = "closed", now
-            members = set(session.scalars(
-                select(Membership.researcher).where(Membership.project == project)))  # fmt: skip
-            elsewhere = set(session.scalars(
-                select(Membership.researcher).join(Project, Project.id == Membership.project)
-                .where(Membership.project != project, Project.status != "closed")))  # fmt: skip
+            members = set(
+                session.scalars(select(Membership.researcher).where(Membership.project == project))
+            )
+            elsewhere = set(
+                session.scalars(
+                    select(Membership.researcher)
+                    .join(Project, Project.id == Membership.project)
+                    .where(Membership.project != project, Project.status != "closed")
+                )
+            )
             ending = sorted(members - elsewhere)
-            tokens = list(session.scalars(select(Token).where(
-                Token.person.in_(ending), Token.revoked_at.is_(None))))  # fmt: skip
+            tokens = list(
+                session.scalars(
+                    select(Token).where(Token.person.in_(ending), Token.revoked_at.is_(None))
+                )
+            )
             for token in tokens:
                 token.revoked_at = now
         self._audit(actor, "project closed", project, {"tokens_ended": len(tokens)})
@@ -764,13 +904,15 @@ class Governance:
         self._within_project(scope, rho)
         current = self.ledger.cap(scope)
         if current is None or rho > current:
-            return self._propose(actor, "raise cap", {"scope": scope.key, "rho": rho,
-                                                      "from": current})  # fmt: skip
+            return self._propose(
+                actor, "raise cap", {"scope": scope.key, "rho": rho, "from": current}
+            )
         self._set_cap(actor, scope, rho)
         return None
 
-    def _set_cap(self, actor: Principal, scope: BudgetScope, rho: float,
-                 confirmed_by: str | None = None) -> None:  # fmt: skip
+    def _set_cap(
+        self, actor: Principal, scope: BudgetScope, rho: float, confirmed_by: str | None = None
+    ) -> None:
         self._within_project(scope, rho)
         self.ledger.set_cap(scope, rho, actor=actor.id, confirmed_by=confirmed_by)
 
@@ -779,14 +921,16 @@ class Governance:
             return
         project_cap = self.ledger.cap(BudgetScope.of_project(scope.project))
         if project_cap is None:
-            raise MedlerUserError(f"project {scope.project} has no budget yet; it is set when "
-                                  "the project is approved")  # fmt: skip
+            raise MedlerUserError(
+                f"project {scope.project} has no budget yet; it is set when the project is approved"
+            )
         if rho > project_cap:
             raise MedlerUserError(
                 f"a researcher's budget (ρ {rho:g}) cannot exceed their project's (ρ "
                 f"{project_cap:g} for {scope.project})"
             )
 
-    def _audit(self, actor: Principal, action: str, project: str | None, body: dict[str, object]
-               ) -> None:  # fmt: skip
+    def _audit(
+        self, actor: Principal, action: str, project: str | None, body: dict[str, object]
+    ) -> None:
         append_audit(self.engine, actor=actor.id, action=action, project=project, body=body)

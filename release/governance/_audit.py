@@ -39,8 +39,15 @@ class AuditChainBroken(MedlerUserError):
     mismatch found (the first bad record of the chain)."""
 
 
-def _content(seq: int, at: str, actor: str, project: str | None, action: str,
-             body: dict[str, Any], key_id: str | None) -> str:  # fmt: skip
+def _content(
+    seq: int,
+    at: str,
+    actor: str,
+    project: str | None,
+    action: str,
+    body: dict[str, Any],
+    key_id: str | None,
+) -> str:
     fields: list[Any] = [seq, at, actor, project, action, body]
     if key_id is not None:
         fields.append(key_id)
@@ -50,8 +57,15 @@ def _content(seq: int, at: str, actor: str, project: str | None, action: str,
 def _seal(keys: AuditKeys | None, prev: str, record: AuditRecord) -> str:
     """The record's authenticator: an HMAC under its key version; a record from before keyed
     audit (no ``key_id``) has a plain hash, which only the anchors protect."""
-    content = _content(record.seq, record.at, record.actor, record.project, record.action,
-                       record.body, record.key_id)  # fmt: skip
+    content = _content(
+        record.seq,
+        record.at,
+        record.actor,
+        record.project,
+        record.action,
+        record.body,
+        record.key_id,
+    )
     if record.key_id is None:
         return hashlib.sha256((prev + content).encode()).hexdigest()
     assert keys is not None
@@ -59,9 +73,14 @@ def _seal(keys: AuditKeys | None, prev: str, record: AuditRecord) -> str:
 
 
 def append_audit(
-    engine: Engine, *, actor: str, action: str, project: str | None, body: dict[str, Any],
+    engine: Engine,
+    *,
+    actor: str,
+    action: str,
+    project: str | None,
+    body: dict[str, Any],
     session: Session | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Append one record after the last one, authenticated with the current audit key, and
     anchor the new head once it is committed. Returns its number.
 
@@ -80,14 +99,29 @@ def append_audit(
     return seq
 
 
-def _append(engine: Engine, session: Session, actor: str, action: str, project: str | None,
-            body: dict[str, Any]) -> tuple[int, str]:  # fmt: skip
+def _append(
+    engine: Engine,
+    session: Session,
+    actor: str,
+    action: str,
+    project: str | None,
+    body: dict[str, Any],
+) -> tuple[int, str]:
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
     keys = keys_for(engine, create=head.seq == 0)
     seq, prev = head.seq + 1, head.hash
     at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    record = AuditRecord(seq=seq, at=at, actor=actor, project=project, action=action, body=body,
-                         prev_hash=prev, key_id=keys.current, hash="")  # fmt: skip
+    record = AuditRecord(
+        seq=seq,
+        at=at,
+        actor=actor,
+        project=project,
+        action=action,
+        body=body,
+        prev_hash=prev,
+        key_id=keys.current,
+        hash="",
+    )
     record.hash = _seal(keys, prev, record)
     session.add(record)
     head.seq, head.hash = seq, record.hash
@@ -173,8 +207,12 @@ def verify_audit(
     return len(records)
 
 
-def _check_chain(engine: Engine, records: list[AuditRecord], head: tuple[int, str],
-                 witness: tuple[int, str] | None) -> None:  # fmt: skip
+def _check_chain(
+    engine: Engine,
+    records: list[AuditRecord],
+    head: tuple[int, str],
+    witness: tuple[int, str] | None,
+) -> None:
     keys = keys_for(engine) if any(r.key_id is not None for r in records) else None
     expected_prev, expected_seq, keyed = GENESIS, 1, False
     hashes: dict[int, str] = {}

@@ -17,9 +17,28 @@ from sqlalchemy.orm import Session
 from release.governance._models import AuditRecord
 
 # the body fields a summary may name, in the order it names them
-SUMMARISED = ("release_id", "preview", "request", "check", "checks", "waived", "exception_asked",
-              "cached", "rho", "reviewer", "reason", "person", "role", "researcher", "scope",
-              "token_id", "entry", "proposal", "kind", "confirmed_by")  # fmt: skip
+SUMMARISED = (
+    "release_id",
+    "preview",
+    "request",
+    "check",
+    "checks",
+    "waived",
+    "exception_asked",
+    "cached",
+    "rho",
+    "reviewer",
+    "reason",
+    "person",
+    "role",
+    "researcher",
+    "scope",
+    "token_id",
+    "entry",
+    "proposal",
+    "kind",
+    "confirmed_by",
+)
 MAX_SUMMARY = 240  # characters
 
 
@@ -45,10 +64,16 @@ class AuditPage:
 
 
 def list_audit(
-    engine: Engine, *, action: str | None = None, actor: str | None = None,
-    project: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
-    offset: int = 0, limit: int = 25,
-) -> AuditPage:  # fmt: skip
+    engine: Engine,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    project: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> AuditPage:
     """The audit records that match every filter given (``since`` and ``until``: UTC days,
     both included), newest first, ``limit`` of them from ``offset``."""
     query = select(AuditRecord)
@@ -67,8 +92,10 @@ def list_audit(
         rows = session.scalars(
             query.order_by(AuditRecord.seq.desc()).offset(max(offset, 0)).limit(max(limit, 0))
         ).all()
-        entries = tuple(AuditEntry(r.seq, r.at, r.actor, r.action, r.project,
-                                   summarise(dict(r.body))) for r in rows)  # fmt: skip
+        entries = tuple(
+            AuditEntry(r.seq, r.at, r.actor, r.action, r.project, summarise(dict(r.body)))
+            for r in rows
+        )
     return AuditPage(entries, int(total))
 
 

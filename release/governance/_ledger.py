@@ -73,8 +73,13 @@ class BudgetScope:
     @property
     def level(self) -> str:
         """``dataset``, ``project`` or ``researcher``."""
-        return "dataset" if self.project is None else "project" if self.researcher is None \
-            else "researcher"  # fmt: skip
+        return (
+            "dataset"
+            if self.project is None
+            else "project"
+            if self.researcher is None
+            else "researcher"
+        )
 
     @property
     def key(self) -> str:
@@ -136,8 +141,9 @@ class Ledger:
             row = session.get(Budget, scope.key)
             return None if row is None else row.cap
 
-    def set_cap(self, scope: BudgetScope, cap: float, *, actor: str,
-                confirmed_by: str | None = None) -> None:  # fmt: skip
+    def set_cap(
+        self, scope: BudgetScope, cap: float, *, actor: str, confirmed_by: str | None = None
+    ) -> None:
         """Set a cap, with its audit record in the same transaction (naming the second
         person who confirmed it, when one did)."""
         check_cap(cap)
@@ -147,10 +153,18 @@ class Ledger:
                 session.add(Budget(scope=scope.key, cap=cap, spent=0.0))
             else:
                 row.cap = cap
-            append_audit(self.engine, actor=actor, action=BUDGET_SET, project=scope.project,
-                         body={"scope": scope.key, "rho": cap,
-                               **({"confirmed_by": confirmed_by} if confirmed_by else {})},
-                         session=session)  # fmt: skip
+            append_audit(
+                self.engine,
+                actor=actor,
+                action=BUDGET_SET,
+                project=scope.project,
+                body={
+                    "scope": scope.key,
+                    "rho": cap,
+                    **({"confirmed_by": confirmed_by} if confirmed_by else {}),
+                },
+                session=session,
+            )
 
     def reserve(self, project: str, researcher: str, rho: float, spec_digest: str) -> int:
         """Charge ``rho`` at every level, or raise ``BudgetExhausted`` and charge nothing.
@@ -160,30 +174,50 @@ class Ledger:
         scopes = sorted(s.key for s in scopes_of(project, researcher))
         with Session(self.engine) as session, session.begin():
             rows = session.scalars(
-                select(Budget).where(Budget.scope.in_(scopes)).order_by(Budget.scope)
+                select(Budget)
+                .where(Budget.scope.in_(scopes))
+                .order_by(Budget.scope)
                 .with_for_update()
-            ).all()  # fmt: skip
+            ).all()
             found = {row.scope: row for row in rows}
             for scope in scopes:
                 row = found.get(scope)
                 if row is None:
-                    raise BudgetExhausted(f"no budget is set for {scope}; the statistics office "
-                                          "sets it")  # fmt: skip
+                    raise BudgetExhausted(
+                        f"no budget is set for {scope}; the statistics office sets it"
+                    )
                 if row.spent + rho > row.cap + TOLERANCE:
                     level, left = BudgetScope.parse(scope).level, max(row.cap - row.spent, 0)
-                    raise BudgetExhausted(f"the {level} budget has ρ {left:.6g} left, and this "
-                                          f"query costs ρ {rho:.6g}")  # fmt: skip
+                    raise BudgetExhausted(
+                        f"the {level} budget has ρ {left:.6g} left, and this "
+                        f"query costs ρ {rho:.6g}"
+                    )
             session.execute(
                 update(Budget).where(Budget.scope.in_(scopes)).values(spent=Budget.spent + rho)
             )
-            entry = LedgerEntry(project=project, researcher=researcher, rho=rho,
-                                state="reserved", spec_digest=spec_digest)  # fmt: skip
+            entry = LedgerEntry(
+                project=project,
+                researcher=researcher,
+                rho=rho,
+                state="reserved",
+                spec_digest=spec_digest,
+            )
             session.add(entry)
             session.flush()
-            append_audit(self.engine, actor=researcher, action=BUDGET_CHARGED, project=project,
-                         body={"entry": entry.id, "researcher": researcher, "rho": rho,
-                               "scopes": scopes, "spec_digest": spec_digest},
-                         session=session)  # fmt: skip
+            append_audit(
+                self.engine,
+                actor=researcher,
+                action=BUDGET_CHARGED,
+                project=project,
+                body={
+                    "entry": entry.id,
+                    "researcher": researcher,
+                    "rho": rho,
+                    "scopes": scopes,
+                    "spec_digest": spec_digest,
+                },
+                session=session,
+            )
             return int(entry.id)
 
     def mark_released(self, entry_id: int) -> None:
@@ -192,9 +226,14 @@ class Ledger:
             if entry is None:
                 raise MedlerUserError(f"no ledger entry {entry_id}")
             entry.state = "released"
-            append_audit(self.engine, actor=entry.researcher, action=CHARGE_RELEASED,
-                         project=entry.project, body={"entry": entry_id},
-                         session=session)  # fmt: skip
+            append_audit(
+                self.engine,
+                actor=entry.researcher,
+                action=CHARGE_RELEASED,
+                project=entry.project,
+                body={"entry": entry_id},
+                session=session,
+            )
 
     def totals(self) -> list[LedgerTotals]:
         with Session(self.engine) as session:
@@ -203,7 +242,10 @@ class Ledger:
             out = []
             for b in budgets:
                 scope = BudgetScope.parse(b.scope)
-                reserved = sum(e.rho for e in entries if e.state == "reserved"
-                               and scope in scopes_of(e.project, e.researcher))  # fmt: skip
+                reserved = sum(
+                    e.rho
+                    for e in entries
+                    if e.state == "reserved" and scope in scopes_of(e.project, e.researcher)
+                )
                 out.append(LedgerTotals(scope, b.cap, b.spent, reserved))
             return out

@@ -55,9 +55,12 @@ def reconcile(
             for scope in r.body["scopes"]:  # type: ignore[attr-defined]
                 spent[scope] = spent.get(scope, 0.0) + rho
             charges[int(r.body["entry"])] = {  # type: ignore[call-overload]
-                "project": r.project, "researcher": r.body["researcher"], "rho": rho,
-                "state": "reserved", "record": r.seq,
-            }  # fmt: skip
+                "project": r.project,
+                "researcher": r.body["researcher"],
+                "rho": rho,
+                "state": "reserved",
+                "record": r.seq,
+            }
         elif r.action == CHARGE_RELEASED:
             entry = charges.get(int(r.body["entry"]))  # type: ignore[call-overload]
             if entry is not None:
@@ -72,8 +75,9 @@ def reconcile(
     return problems
 
 
-def _budgets(rows: dict[str, Budget], caps: dict[str, float], spent: dict[str, float],
-             keyed: bool) -> list[str]:  # fmt: skip
+def _budgets(
+    rows: dict[str, Budget], caps: dict[str, float], spent: dict[str, float], keyed: bool
+) -> list[str]:
     out = []
     for scope in sorted(set(rows) | set(caps)):
         row = rows.get(scope)
@@ -85,36 +89,49 @@ def _budgets(rows: dict[str, Budget], caps: dict[str, float], spent: dict[str, f
                 out.append(f"budget {scope} (cap ρ {row.cap:g}) has no 'budget set' record")
             continue
         if not _same(row.cap, caps[scope]):
-            out.append(f"budget {scope}: the table says cap ρ {row.cap:.6g}, the audit log "
-                       f"{caps[scope]:.6g}")  # fmt: skip
+            out.append(
+                f"budget {scope}: the table says cap ρ {row.cap:.6g}, the audit log "
+                f"{caps[scope]:.6g}"
+            )
         if not _same(row.spent, spent.get(scope, 0.0)):
-            out.append(f"budget {scope}: the table says ρ {row.spent:.6g} spent, the audit log "
-                       f"{spent.get(scope, 0.0):.6g}")  # fmt: skip
+            out.append(
+                f"budget {scope}: the table says ρ {row.spent:.6g} spent, the audit log "
+                f"{spent.get(scope, 0.0):.6g}"
+            )
     return out
 
 
-def _ledger(rows: dict[int, LedgerEntry], charges: dict[int, dict[str, Any]],
-            keyed: bool) -> list[str]:  # fmt: skip
+def _ledger(
+    rows: dict[int, LedgerEntry], charges: dict[int, dict[str, Any]], keyed: bool
+) -> list[str]:
     out = []
     for entry_id in sorted(set(rows) | set(charges)):
         row, charge = rows.get(entry_id), charges.get(entry_id)
         if row is None:
             assert charge is not None
-            out.append(f"ledger entry {entry_id} (audit record {charge['record']}) is missing "
-                       "from the ledger table")  # fmt: skip
+            out.append(
+                f"ledger entry {entry_id} (audit record {charge['record']}) is missing "
+                "from the ledger table"
+            )
             continue
         if charge is None:
             if keyed:
                 out.append(f"ledger entry {entry_id} has no 'budget charged' audit record")
             continue
-        found = {"project": row.project, "researcher": row.researcher, "rho": row.rho,
-                 "state": row.state}  # fmt: skip
+        found = {
+            "project": row.project,
+            "researcher": row.researcher,
+            "rho": row.rho,
+            "state": row.state,
+        }
         for field, value in found.items():
             expected = charge[field]
             same = _same(float(value), expected) if field == "rho" else value == expected  # type: ignore[arg-type]
             if not same:
-                out.append(f"ledger entry {entry_id}: the table says {field} {value!r}, the "
-                           f"audit log {expected!r}")  # fmt: skip
+                out.append(
+                    f"ledger entry {entry_id}: the table says {field} {value!r}, the "
+                    f"audit log {expected!r}"
+                )
     return out
 
 
@@ -132,8 +149,10 @@ def _audited(records: list[AuditRecord]) -> dict[str, dict[str, Any]]:
         body = r.body
         if r.action == "released" and not body.get("cached") and body.get("release_id"):
             out[str(body["release_id"])] = {
-                "result": body.get("result"), "rho": body.get("rho"), "project": r.project,
-            }  # fmt: skip
+                "result": body.get("result"),
+                "rho": body.get("rho"),
+                "project": r.project,
+            }
         elif r.action == "previewed" and body.get("preview"):
             out[str(body["preview"])] = {"project": r.project}
         elif r.action == "deleted" and body.get("kind") == "released tables":
@@ -167,19 +186,27 @@ def _store(records: list[AuditRecord], stored: list[dict[str, Any]]) -> list[str
 
 def _compare(name: str, found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     if found.get("project") != expected["project"]:
-        return [f"{name}: the release store says project {found.get('project')!r}, the audit "
-                f"log {expected['project']!r}"]  # fmt: skip
+        return [
+            f"{name}: the release store says project {found.get('project')!r}, the audit "
+            f"log {expected['project']!r}"
+        ]
     out = []
     if "release" not in found and found.get("status") == "released":
         if not expected.get("values_deleted"):
-            out.append(f"{name}: the release store holds no values, and the audit log records "
-                       "no deletion of them")  # fmt: skip
+            out.append(
+                f"{name}: the release store holds no values, and the audit log records "
+                "no deletion of them"
+            )
         return out
     if "result" in expected:
         if result_digest(found) != expected["result"]:
-            out.append(f"{name}: the released values in the release store are not the ones "
-                       "the audit log recorded")  # fmt: skip
+            out.append(
+                f"{name}: the released values in the release store are not the ones "
+                "the audit log recorded"
+            )
         if not _same(float(found.get("rho") or 0.0), float(expected["rho"] or 0.0)):
-            out.append(f"{name}: the release store says ρ {found.get('rho')}, the audit log "
-                       f"{expected['rho']}")  # fmt: skip
+            out.append(
+                f"{name}: the release store says ρ {found.get('rho')}, the audit log "
+                f"{expected['rho']}"
+            )
     return out

@@ -67,17 +67,24 @@ class WebSessions:
     ``lifetime`` after the login."""
 
     def __init__(
-        self, engine: Engine, *, idle: dt.timedelta = DEFAULT_IDLE,
+        self,
+        engine: Engine,
+        *,
+        idle: dt.timedelta = DEFAULT_IDLE,
         lifetime: dt.timedelta = DEFAULT_LIFETIME,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if idle <= dt.timedelta(0) or lifetime <= dt.timedelta(0):
             raise ValueError("a session's idle timeout and lifetime are positive")
         self.engine, self.idle, self.lifetime = engine, idle, lifetime
 
     def open(
-        self, principal: Principal, token_id: str, *, replacing: str | None = None,
+        self,
+        principal: Principal,
+        token_id: str,
+        *,
+        replacing: str | None = None,
         now: dt.datetime | None = None,
-    ) -> OpenedSession:  # fmt: skip
+    ) -> OpenedSession:
         """A new session for ``principal``, who logged in with the token ``token_id``. The
         session ``replacing`` (the browser's earlier one, if any) ends. Sessions that can no
         longer be valid are deleted on the way."""
@@ -86,14 +93,25 @@ class WebSessions:
         with Session(self.engine) as db, db.begin():
             if replacing:
                 self._end(db, replacing, moment)
-            db.execute(delete(WebSession).where(or_(
-                WebSession.ended_at.is_not(None),
-                WebSession.created_at <= moment - self.lifetime,
-                WebSession.seen_at <= moment - self.idle,
-            )))  # fmt: skip
-            db.add(WebSession(id_hash=_digest(session_id), token_id=token_id,
-                              person=principal.id, csrf=csrf, created_at=moment,
-                              seen_at=moment))  # fmt: skip
+            db.execute(
+                delete(WebSession).where(
+                    or_(
+                        WebSession.ended_at.is_not(None),
+                        WebSession.created_at <= moment - self.lifetime,
+                        WebSession.seen_at <= moment - self.idle,
+                    )
+                )
+            )
+            db.add(
+                WebSession(
+                    id_hash=_digest(session_id),
+                    token_id=token_id,
+                    person=principal.id,
+                    csrf=csrf,
+                    created_at=moment,
+                    seen_at=moment,
+                )
+            )
         return OpenedSession(session_id, WebSessionInfo(principal, token_id, csrf))
 
     def find(self, session_id: str, *, now: dt.datetime | None = None) -> WebSessionInfo | None:
@@ -103,15 +121,21 @@ class WebSessions:
             row = db.get(WebSession, _digest(session_id))
             if row is None or row.ended_at is not None:
                 return None
-            if (_aware(row.created_at) + self.lifetime <= moment
-                    or _aware(row.seen_at) + self.idle <= moment):  # fmt: skip
+            if (
+                _aware(row.created_at) + self.lifetime <= moment
+                or _aware(row.seen_at) + self.idle <= moment
+            ):
                 row.ended_at = moment
                 return None
             token = db.get(Token, row.token_id)
             person = db.get(Person, row.person)
-            if (token is None or person is None or token.person != row.person
-                    or token.revoked_at is not None
-                    or _aware(token.expires_at) <= moment):  # fmt: skip
+            if (
+                token is None
+                or person is None
+                or token.person != row.person
+                or token.revoked_at is not None
+                or _aware(token.expires_at) <= moment
+            ):
                 row.ended_at = moment
                 return None
             row.seen_at = moment

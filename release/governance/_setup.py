@@ -33,8 +33,9 @@ def set_up_office(gov: Governance, prefix: str, organisation: str) -> Office:
             continue
         except NotFound:
             pass
-        proposal = gov.add_person(office_admin, person, role=role, name=name.title(),
-                                  organisation=organisation)  # fmt: skip
+        proposal = gov.add_person(
+            office_admin, person, role=role, name=name.title(), organisation=organisation
+        )
         if proposal is not None:  # a second person of the role confirms
             holder = next(p for p in found.values() if p.role == role)
             gov.decide(holder, proposal, confirm=True)

@@ -30,21 +30,60 @@ def test_the_office_acts_by_token_and_two_people_rotate_a_key(
     monkeypatch.delenv("MEDLER_TOKEN", raising=False)
     monkeypatch.delenv("MEDLER_TOKEN_FILE", raising=False)
     # nothing on a name alone: there is no --by, and no token means no act
-    assert run(["person", "add", "anna", "--role", "admin", "--name", "A",
-                "--organisation", "O"]) == EXIT_USAGE  # fmt: skip
+    assert (
+        run(["person", "add", "anna", "--role", "admin", "--name", "A", "--organisation", "O"])
+        == EXIT_USAGE
+    )
     assert "acts as a registered person" in capsys.readouterr().err
-    admin = _token(tmp_path, "admin", ["admin", "init", "root", "--name", "Root",
-                                       "--organisation", "Office"], capsys)  # fmt: skip
+    admin = _token(
+        tmp_path,
+        "admin",
+        ["admin", "init", "root", "--name", "Root", "--organisation", "Office"],
+        capsys,
+    )
     assert run(["admin", "init", "again", "--name", "R", "--organisation", "O"]) != 0
     assert "people are registered already" in capsys.readouterr().err
     # the first statistician is added at once; the second is a proposal the first confirms
-    assert run(["person", "add", "stina", "--role", "statistician", "--name", "S",
-                "--organisation", "O", "--token-file", str(admin)]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "person",
+                "add",
+                "stina",
+                "--role",
+                "statistician",
+                "--name",
+                "S",
+                "--organisation",
+                "O",
+                "--token-file",
+                str(admin),
+            ]
+        )
+        == 0
+    )
     assert "statistician stina: done" in capsys.readouterr().out
-    stina = _token(tmp_path, "stina", ["token", "issue", "stina", "--token-file", str(admin)],
-                   capsys)  # fmt: skip
-    assert run(["person", "add", "sven", "--role", "statistician", "--name", "S",
-                "--organisation", "O", "--token-file", str(admin)]) == 0  # fmt: skip
+    stina = _token(
+        tmp_path, "stina", ["token", "issue", "stina", "--token-file", str(admin)], capsys
+    )
+    assert (
+        run(
+            [
+                "person",
+                "add",
+                "sven",
+                "--role",
+                "statistician",
+                "--name",
+                "S",
+                "--organisation",
+                "O",
+                "--token-file",
+                str(admin),
+            ]
+        )
+        == 0
+    )
     proposal = re.search(r"proposal (\d+)", capsys.readouterr().out)
     assert proposal is not None
     assert run(["proposal", "confirm", proposal[1], "--token-file", str(admin)]) != 0
@@ -58,8 +97,17 @@ def test_the_office_acts_by_token_and_two_people_rotate_a_key(
     assert run(["proposal", "rotate-key", "pseudonymisation", "--token-file", str(admin)]) == 0
     rotation = re.search(r"proposal (\d+)", capsys.readouterr().out)
     assert rotation is not None
-    rotate = ["keys", "rotate", "--yes", "--approval", rotation[1], "--key-file", str(key),
-              "--token-file", str(admin)]  # fmt: skip
+    rotate = [
+        "keys",
+        "rotate",
+        "--yes",
+        "--approval",
+        rotation[1],
+        "--key-file",
+        str(key),
+        "--token-file",
+        str(admin),
+    ]
     assert run(rotate) != 0
     assert "a second person confirms a rotation" in capsys.readouterr().err
     assert key.read_bytes() == before

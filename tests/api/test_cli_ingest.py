@@ -40,8 +40,16 @@ def test_ingest_of_a_broken_page_is_one_line_and_exit_65(
     extract = tmp_path / "extract" / "organisations"
     extract.mkdir(parents=True)
     (extract / "page-000001.json").write_bytes(b"\xff\xfe garbage")
-    code = run(["ingest", str(extract.parent), "--key-file", str(ingested.key_file),
-                "--data-dir", str(tmp_path / "data")])  # fmt: skip
+    code = run(
+        [
+            "ingest",
+            str(extract.parent),
+            "--key-file",
+            str(ingested.key_file),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ]
+    )
     assert code == EXIT_INPUT
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: organisations/page-000001.json is not valid JSON (")
@@ -54,8 +62,14 @@ def test_a_oneroster_set_is_detected_and_ingested(
     from tests.conftest import shared_path
 
     source = shared_path("testdata/oneroster/catalyst-moodle-enrol_oneroster/Test_minimal_data_set")
-    args = ["ingest", str(source), "--key-file", str(ingested.key_file),
-            "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    args = [
+        "ingest",
+        str(source),
+        "--key-file",
+        str(ingested.key_file),
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     assert run(args) == 0
     out = capsys.readouterr().out
     assert "OneRoster" in out and "enrollments" in out
@@ -119,8 +133,10 @@ def test_the_id_policy_is_chosen_on_the_command_line_and_registers_follow_it(
     default = ["--key-file", str(ingested.key_file), "--data-dir", str(tmp_path / "default")]
     assert run(["ingest", extract, *default]) == 0
     out = capsys.readouterr().out
-    assert "ID policy: SE; unlinkable IDs: local; interim numbers: no; coordination numbers: " \
-           "yes" in out  # fmt: skip
+    assert (
+        "ID policy: SE; unlinkable IDs: local; interim numbers: no; coordination numbers: "
+        "yes" in out
+    )
     local = _kept_local(out)
     assert local > 0, "the synthetic municipality has pupils whose numbers cannot be linked"
 
@@ -129,17 +145,24 @@ def test_the_id_policy_is_chosen_on_the_command_line_and_registers_follow_it(
     out = capsys.readouterr().out
     assert "unlinkable IDs: quarantine; interim numbers: yes" in out
     assert _kept_local(out) == 0
-    snapshot = tmp_path / "strict" / "snapshots" / (
-        tmp_path / "strict" / "CURRENT").read_text(encoding="utf-8").strip()  # fmt: skip
+    snapshot = (
+        tmp_path
+        / "strict"
+        / "snapshots"
+        / (tmp_path / "strict" / "CURRENT").read_text(encoding="utf-8").strip()
+    )
     manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["id_policy"] == {
-        "country": "SE", "on_unlinkable": "quarantine", "allow_interim": "True",
+        "country": "SE",
+        "on_unlinkable": "quarantine",
+        "allow_interim": "True",
         "allow_coordination": "True",
-    }  # fmt: skip
+    }
     # the people the default kept under a local pseudonym are set aside instead
-    set_aside = {folder: sum(1 for row in _quarantine(tmp_path / folder)
-                             if row["reason"] != "kept-local")
-                 for folder in ("default", "strict")}  # fmt: skip
+    set_aside = {
+        folder: sum(1 for row in _quarantine(tmp_path / folder) if row["reason"] != "kept-local")
+        for folder in ("default", "strict")
+    }
     assert set_aside["strict"] - set_aside["default"] >= local
 
     # a register is linked under the snapshot's own policy: the pupil with an interim number
@@ -148,10 +171,13 @@ def test_the_id_policy_is_chosen_on_the_command_line_and_registers_follow_it(
     assert run(["ingest-register", "students", register, *strict]) == 0
     capsys.readouterr()
     register_set_aside = {
-        folder: sorted(str(row["reason"]) for row in _quarantine(tmp_path / folder)
-                       if row["resource"] == RESOURCE["students"])
+        folder: sorted(
+            str(row["reason"])
+            for row in _quarantine(tmp_path / folder)
+            if row["resource"] == RESOURCE["students"]
+        )
         for folder in ("default", "strict")
-    }  # fmt: skip
+    }
     assert len(register_set_aside["default"]) > len(register_set_aside["strict"])
     assert any("interim" in r for r in register_set_aside["default"]), register_set_aside
     assert not any("interim" in r for r in register_set_aside["strict"]), register_set_aside
@@ -160,9 +186,18 @@ def test_the_id_policy_is_chosen_on_the_command_line_and_registers_follow_it(
 def test_an_unknown_id_policy_value_is_named(
     ingested: Ingested, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["ingest", str(ingested.extract.out / "ss12000"), "--key-file",
-                str(ingested.key_file), "--data-dir", str(tmp_path / "d"),
-                "--unlinkable", "drop"])  # fmt: skip
+    code = run(
+        [
+            "ingest",
+            str(ingested.extract.out / "ss12000"),
+            "--key-file",
+            str(ingested.key_file),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--unlinkable",
+            "drop",
+        ]
+    )
     assert code == EXIT_USAGE
     err = capsys.readouterr().err
     assert "--unlinkable is one of local, quarantine, not 'drop'" in err
@@ -171,16 +206,31 @@ def test_an_unknown_id_policy_value_is_named(
 
 def test_a_register_under_another_id_policy_is_refused(ingested: Ingested, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    assert run(["ingest", str(ingested.extract.out / "ss12000"), "--key-file",
-                str(ingested.key_file), "--data-dir", str(data)]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "ingest",
+                str(ingested.extract.out / "ss12000"),
+                "--key-file",
+                str(ingested.key_file),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        == 0
+    )
     register = ingested.extract.out / "registers" / "teacher_register.csv"
     other = IdPolicy(on_unlinkable=Unlinkable.QUARANTINE)
-    with pytest.raises(UsageError, match=r"ingested under the ID policy \(SE; unlinkable IDs: "
-                                         r"local.*a register under another \(SE; unlinkable "
-                                         r"IDs: quarantine"):  # fmt: skip
+    with pytest.raises(
+        UsageError,
+        match=r"ingested under the ID policy \(SE; unlinkable IDs: "
+        r"local.*a register under another \(SE; unlinkable "
+        r"IDs: quarantine",
+    ):
         ingest_register("teachers", register, data, key_file=ingested.key_file, policy=other)
-    assert ingest_register("teachers", register, data, key_file=ingested.key_file,
-                           policy=IdPolicy()).snapshot_id  # fmt: skip
+    assert ingest_register(
+        "teachers", register, data, key_file=ingested.key_file, policy=IdPolicy()
+    ).snapshot_id
 
 
 @pytest.mark.parametrize("linked", [False, True], ids=["copied", "linked"])
@@ -222,8 +272,9 @@ def test_strict_exits_65_and_a_lost_relation_is_a_loud_warning(
 
     folder = write_set(tmp_path / "set")
     text = (folder / "enrollments.csv").read_text(encoding="utf-8")
-    (folder / "enrollments.csv").write_text(text.replace("u-tea,teacher", "u-tea,instructor"),
-                                            encoding="utf-8")  # fmt: skip
+    (folder / "enrollments.csv").write_text(
+        text.replace("u-tea,teacher", "u-tea,instructor"), encoding="utf-8"
+    )
     key = ["--key-file", str(ingested.key_file), "--data-dir", str(tmp_path / "data")]
     assert run(["ingest", str(folder), *key]) == 0
     out = " ".join(capsys.readouterr().out.split())

@@ -41,8 +41,24 @@ def test_init_show_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
     data = tmp_path / "data"
     token, approval = _confirmed_rotation(data, tmp_path / "admin.token")
-    assert run(["keys", "rotate", "--key-file", str(path), "--yes", "--approval", str(approval),
-                "--token-file", str(token), "--data-dir", str(data)]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "keys",
+                "rotate",
+                "--key-file",
+                str(path),
+                "--yes",
+                "--approval",
+                str(approval),
+                "--token-file",
+                str(token),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        == 0
+    )
     rotated = json.loads(path.read_text())
     out = capsys.readouterr().out
     assert rotated["version"] == 2 and rotated["previous_key_id"] == key_id
@@ -163,6 +179,22 @@ def test_show_and_rotate_refuse_a_key_copied_into_the_data_directory(
     assert run(["keys", "show", "--key-file", str(copy), "--data-dir", str(data)]) != 0
     assert "data directory" in capsys.readouterr().err
     token, approval = _confirmed_rotation(tmp_path / "control", tmp_path / "admin.token")
-    assert run(["keys", "rotate", "--key-file", str(copy), "--yes", "--approval", str(approval),
-                "--token-file", str(token), "--data-dir", str(data)]) != 0  # fmt: skip
+    assert (
+        run(
+            [
+                "keys",
+                "rotate",
+                "--key-file",
+                str(copy),
+                "--yes",
+                "--approval",
+                str(approval),
+                "--token-file",
+                str(token),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        != 0
+    )
     assert "data directory" in capsys.readouterr().err

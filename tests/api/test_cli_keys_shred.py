@@ -32,8 +32,15 @@ REPO = Path(__file__).resolve().parents[2]
 OLD, NEW = "2025-01-01T00:00:00+00:00", "2026-06-01T00:00:00+00:00"
 
 
-def _snapshot(root: Path, name: str, created: str, key: dict[str, object], *,
-              research: bool = False, current: bool = False) -> None:  # fmt: skip
+def _snapshot(
+    root: Path,
+    name: str,
+    created: str,
+    key: dict[str, object],
+    *,
+    research: bool = False,
+    current: bool = False,
+) -> None:
     folder = root / "snapshots" / name
     folder.mkdir(parents=True)
     body: dict[str, object] = {"snapshot_id": name, "created": created}
@@ -58,8 +65,9 @@ class World:
         for name, created, key, current in (("old", OLD, old, False), ("new", NEW, new, True)):
             ref = {"key_id": key.key_id, "version": key.version}
             _snapshot(self.data, f"c-{name}", created, ref, current=current)
-            _snapshot(self.data / "research", f"r-{name}", created, ref, research=True,
-                      current=current)  # fmt: skip
+            _snapshot(
+                self.data / "research", f"r-{name}", created, ref, research=True, current=current
+            )
         self.gov = Governance(connect_control_plane(default_url(self.data)))
         self.office = set_up_office(self.gov, "t", "Office")
         self.tokens: dict[str, str] = {}
@@ -99,8 +107,9 @@ def test_plan_names_the_snapshots_and_changes_nothing(
     assert run(["keys", "shred", "plan", world.old, *world.args()]) == 0
     out = capsys.readouterr().out
     assert "c-old" in out and "r-old" in out and "c-new" not in out
-    assert (f"shredding key {world.old} (version 1) makes these 2 snapshot(s) unlinkable for "
-            "good") in " ".join(out.split())  # fmt: skip
+    assert (
+        f"shredding key {world.old} (version 1) makes these 2 snapshot(s) unlinkable for good"
+    ) in " ".join(out.split())
     assert world.key.read_bytes() == key_before and shredded_keys(world.data) == []
     assert run(["keys", "shred", "plan", "mk-unknown", *world.args()]) != 0
     assert "no snapshot and not the key file know key mk-unknown" in capsys.readouterr().err
@@ -114,25 +123,57 @@ def test_two_people_shred_an_old_version_and_it_is_audited(
     apply = ["keys", "shred", "apply", "--approval", number]
     assert run([*apply, *world.args("t-registrar")]) == EXIT_USER_ERROR
     assert "a second person confirms it" in capsys.readouterr().err
-    assert run(["proposal", "confirm", number, *world.args("t-registrar")[:2],
-                "--token-file", world.tokens["t-registrar"]]) != 0  # fmt: skip
-    assert run(["proposal", "confirm", number, "--data-dir", str(world.data),
-                "--token-file", world.tokens["t-dpo"]]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "proposal",
+                "confirm",
+                number,
+                *world.args("t-registrar")[:2],
+                "--token-file",
+                world.tokens["t-registrar"],
+            ]
+        )
+        != 0
+    )
+    assert (
+        run(
+            [
+                "proposal",
+                "confirm",
+                number,
+                "--data-dir",
+                str(world.data),
+                "--token-file",
+                world.tokens["t-dpo"],
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert run([*apply, *world.args("t-dpo")]) != 0  # the DPO confirms; the office acts
     assert "may not rotate a key" in capsys.readouterr().err
     key_before = world.key.read_bytes()
     assert run([*apply, *world.args("t-registrar")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert (f"shredded: key {world.old} (version 1); unlinkable now: canonical snapshot c-old, "
-            "research snapshot r-old") in out  # fmt: skip
+    assert (
+        f"shredded: key {world.old} (version 1); unlinkable now: canonical snapshot c-old, "
+        "research snapshot r-old"
+    ) in out
     assert world.key.read_bytes() == key_before  # the key file held a newer version
     assert [k.key_id for k in shredded_keys(world.data)] == [world.old]
     started = [b for a, b in world.actions() if a == "deletion started"]
-    assert started == [{"deletion": 1, "proposal": int(number), "kind": "key version",
-                        "name": world.old, "rule": f"crypto-shredding under proposal {number}",
-                        "version": 1, "snapshots": ["canonical snapshot c-old",
-                                                    "research snapshot r-old"]}]  # fmt: skip
+    assert started == [
+        {
+            "deletion": 1,
+            "proposal": int(number),
+            "kind": "key version",
+            "name": world.old,
+            "rule": f"crypto-shredding under proposal {number}",
+            "version": 1,
+            "snapshots": ["canonical snapshot c-old", "research snapshot r-old"],
+        }
+    ]
     assert [a for a, _ in world.actions()][-1] == "deleted"
     verify_audit(world.gov.engine)
     assert run([*apply, *world.args("t-registrar")]) != 0
@@ -162,26 +203,45 @@ def test_the_key_of_the_snapshot_in_use_needs_force(
 def test_a_shredding_killed_in_the_middle_is_finished_by_the_next_run(
     world: World, capsys: pytest.CaptureFixture[str], stop: str
 ) -> None:
-    assert run(["keys", "shred", "propose", world.new, "--force",
-                *world.args("t-registrar")]) == 0  # fmt: skip
+    assert run(["keys", "shred", "propose", world.new, "--force", *world.args("t-registrar")]) == 0
     number = _proposal(capsys.readouterr().out)
-    assert run(["proposal", "confirm", number, "--data-dir", str(world.data),
-                "--token-file", world.tokens["t-approver"]]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "proposal",
+                "confirm",
+                number,
+                "--data-dir",
+                str(world.data),
+                "--token-file",
+                world.tokens["t-approver"],
+            ]
+        )
+        == 0
+    )
     apply = ["keys", "shred", "apply", "--approval", number, *world.args("t-registrar")]
     env = {**os.environ, "MEDLER_RETENTION_STOP_AFTER": stop, "PYTHONPATH": str(REPO)}
     env.pop("MEDLER_CONTROL_URL", None)
-    killed = subprocess.run([sys.executable, "-m", "api.cli", *apply], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    killed = subprocess.run(
+        [sys.executable, "-m", "api.cli", *apply],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert killed.returncode == 86, killed.stderr
     rotated = load_key_file(world.key, data_dir=world.data).key_id
     assert (rotated == world.new) == (stop == "start")  # the key is touched after the journal
-    assert [k.key_id for k in shredded_keys(world.data)] == (
-        [world.new] if stop == "shred" else [])  # fmt: skip
+    assert [k.key_id for k in shredded_keys(world.data)] == ([world.new] if stop == "shred" else [])
     assert [a for a, _ in world.actions()][-1] == "deletion started"
     capsys.readouterr()
     assert run(["retention", "plan", "--data-dir", str(world.data)]) == 0
-    assert (f"unfinished: key version {world.new} (proposal {number}); 'medler keys shred "
-            f"apply --approval {number}' finishes it") in capsys.readouterr().out  # fmt: skip
+    assert (
+        f"unfinished: key version {world.new} (proposal {number}); 'medler keys shred "
+        f"apply --approval {number}' finishes it"
+    ) in capsys.readouterr().out
     assert run(apply) == 0, capsys.readouterr().err
     out = " ".join(capsys.readouterr().out.split())
     assert f"shredded: key {world.new} (version 2) (finished after an interrupted run)" in out

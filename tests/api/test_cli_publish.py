@@ -294,8 +294,12 @@ def test_absence_by_organiser_type_is_that_of_the_research_table(
     )
     table = pl.read_csv(published.out / "absence_by_organiser_type.csv")
     assert set(table["organiser_type"]) <= {
-        "municipal", "independent", "regional", "state", "unknown"
-    }  # fmt: skip
+        "municipal",
+        "independent",
+        "regional",
+        "state",
+        "unknown",
+    }
     got = _released(published.out, "absence_by_organiser_type").join(
         expected, on=["organiser_type", "term"]
     )

@@ -37,12 +37,22 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     office = set_up_office(gov, "office", "Office")
     raise_cap(gov, office, "dataset", 3.0)
     today = dt.datetime.now(dt.UTC).date()
-    for project, title in (("ready", "Ready and approved"), ("later", "Later"),
-                           ("waiting", "Not approved")):  # fmt: skip
-        gov.create_project(office.registrar, project, purpose="Absence over the year",
-                           legal_basis="Official Statistics Act", organisation="Uni",
-                           valid_from=today, valid_to=today + dt.timedelta(days=90),
-                           tables={"student_terms": ["*"]}, title=title)  # fmt: skip
+    for project, title in (
+        ("ready", "Ready and approved"),
+        ("later", "Later"),
+        ("waiting", "Not approved"),
+    ):
+        gov.create_project(
+            office.registrar,
+            project,
+            purpose="Absence over the year",
+            legal_basis="Official Statistics Act",
+            organisation="Uni",
+            valid_from=today,
+            valid_to=today + dt.timedelta(days=90),
+            tables={"student_terms": ["*"]},
+            title=title,
+        )
         if project != "waiting":
             gov.approve_project(office.approver, project, rho=0.5)
     return folder
@@ -76,8 +86,10 @@ def test_verify_a_published_copy_then_an_edited_one(
     published.write_text(json.dumps(body), encoding="utf-8")
     assert run(["register", "verify", str(published)]) == 0, capsys.readouterr().err
     witness = body["anchor"]["witness"]
-    assert (f"the register agrees with the audit chain up to record {witness} (2 project(s)); "
-            "the chain verifies") in capsys.readouterr().out  # fmt: skip
+    assert (
+        f"the register agrees with the audit chain up to record {witness} (2 project(s)); "
+        "the chain verifies"
+    ) in capsys.readouterr().out
     # acts after the anchor leave the published copy true up to it
     gov = Governance(connect_control_plane(default_url(data)))
     gov.close_project(set_up_office(gov, "office", "Office").registrar, "ready")
@@ -96,9 +108,11 @@ def test_verify_a_published_copy_then_an_edited_one(
 
 
 def test_verify_reads_the_service_s_feed_and_refuses_what_is_not_a_register(
-    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     client = TestClient(create_app(Settings(data_dir=data, mode="development")))
 
     def get(url: str, **_: Any) -> httpx.Response:

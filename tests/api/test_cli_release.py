@@ -17,13 +17,24 @@ from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
 
-BY_GRADE = {"table": "student_terms", "group_by": ["grade"], "margins": True,
-            "measures": [{"kind": "count_students"}]}  # fmt: skip
-DP = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
-      "measures": [{"kind": "count_students"},
-                   {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
-MONTHS = {"table": "student_months", "group_by": ["month"],
-          "measures": [{"kind": "count_students"}]}  # fmt: skip
+BY_GRADE = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "margins": True,
+    "measures": [{"kind": "count_students"}],
+}
+DP = {
+    "table": "exposure",
+    "group_by": ["school_code"],
+    "mode": "dp",
+    "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+}
+MONTHS = {
+    "table": "student_months",
+    "group_by": ["month"],
+    "measures": [{"kind": "count_students"}],
+}
 
 
 def _as(tmp_path: Path, who: str) -> list[str]:
@@ -54,9 +65,11 @@ def data_dir(research_dir: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def office(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> tuple[list[str], str]:  # fmt: skip
+) -> tuple[list[str], str]:
     """A fresh control plane with an approved project, researcher ann in it, and DPO dora; everyone
     registered by the first admin (root) or the office, with a token file each (``_as``).
     Returns the common options and the project's id."""
@@ -71,30 +84,105 @@ def office(
         assert run([*args, *data]) == 0, capsys.readouterr().err
 
     def token(who: str, by: str) -> None:
-        step("token", "issue", who, "--token-out", str(tmp_path / f"{who}.token"),
-             *_as(tmp_path, by))  # fmt: skip
+        step(
+            "token", "issue", who, "--token-out", str(tmp_path / f"{who}.token"), *_as(tmp_path, by)
+        )
 
-    step("admin", "init", "root", "--name", "Root", "--organisation", "Office", "--token-out",
-         str(tmp_path / "root.token"))  # fmt: skip
-    step("person", "add", "registrar", "--role", "statistician", "--name", "Reg",
-         "--organisation", "Office", *_as(tmp_path, "root"))  # fmt: skip
+    step(
+        "admin",
+        "init",
+        "root",
+        "--name",
+        "Root",
+        "--organisation",
+        "Office",
+        "--token-out",
+        str(tmp_path / "root.token"),
+    )
+    step(
+        "person",
+        "add",
+        "registrar",
+        "--role",
+        "statistician",
+        "--name",
+        "Reg",
+        "--organisation",
+        "Office",
+        *_as(tmp_path, "root"),
+    )
     token("registrar", by="root")
-    _confirmed(["person", "add", "approver", "--role", "statistician", "--name", "App",
-                "--organisation", "Office", *_as(tmp_path, "root"), *data],
-               [*_as(tmp_path, "registrar"), *data], capsys)  # fmt: skip
+    _confirmed(
+        [
+            "person",
+            "add",
+            "approver",
+            "--role",
+            "statistician",
+            "--name",
+            "App",
+            "--organisation",
+            "Office",
+            *_as(tmp_path, "root"),
+            *data,
+        ],
+        [*_as(tmp_path, "registrar"), *data],
+        capsys,
+    )
     token("approver", by="root")
-    step("person", "add", "dora", "--role", "dpo", "--name", "Dora D", "--organisation",
-         "Office", *_as(tmp_path, "root"))  # fmt: skip
+    step(
+        "person",
+        "add",
+        "dora",
+        "--role",
+        "dpo",
+        "--name",
+        "Dora D",
+        "--organisation",
+        "Office",
+        *_as(tmp_path, "root"),
+    )
     token("dora", by="root")
-    _confirmed(["ledger", "set-cap", "dataset", "0.5", *_as(tmp_path, "registrar"), *data],
-               [*_as(tmp_path, "approver"), *data], capsys)  # fmt: skip
-    step("project", "create", project, "--purpose", "Absence and certification",
-         "--legal-basis", "Official statistics", "--organisation", "Uni", "--from",
-         "2020-01-01", "--to", "2099-12-31", "--table", "student_terms", "--table",
-         "exposure:school_code,certified_share", *_as(tmp_path, "registrar"))  # fmt: skip
+    _confirmed(
+        ["ledger", "set-cap", "dataset", "0.5", *_as(tmp_path, "registrar"), *data],
+        [*_as(tmp_path, "approver"), *data],
+        capsys,
+    )
+    step(
+        "project",
+        "create",
+        project,
+        "--purpose",
+        "Absence and certification",
+        "--legal-basis",
+        "Official statistics",
+        "--organisation",
+        "Uni",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2099-12-31",
+        "--table",
+        "student_terms",
+        "--table",
+        "exposure:school_code,certified_share",
+        *_as(tmp_path, "registrar"),
+    )
     step("project", "approve", project, "--rho", "0.5", *_as(tmp_path, "approver"))
-    step("researcher", "add", "ann", "--name", "Ann A", "--organisation", "Uni",
-         "--project", project, "--rho", "0.5", *_as(tmp_path, "registrar"))  # fmt: skip
+    step(
+        "researcher",
+        "add",
+        "ann",
+        "--name",
+        "Ann A",
+        "--organisation",
+        "Uni",
+        "--project",
+        project,
+        "--rho",
+        "0.5",
+        *_as(tmp_path, "registrar"),
+    )
     token("ann", by="registrar")
     capsys.readouterr()
     return [*data, "--project", project, *_as(tmp_path, "ann")], project
@@ -131,8 +219,14 @@ def test_a_refusal_says_why(
 
 
 def test_a_bad_spec_names_the_field(research_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["release", '{"table": "exposure", "measures": [{"kind": "mean"}]}',
-                "--data-dir", str(research_dir)])  # fmt: skip
+    code = run(
+        [
+            "release",
+            '{"table": "exposure", "measures": [{"kind": "mean"}]}',
+            "--data-dir",
+            str(research_dir),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the spec: measures.0: ") and "needs a column" in err
@@ -146,20 +240,37 @@ def test_the_ledger_charges_a_dp_release_and_the_audit_log_verifies(
     assert run(["release", json.dumps(DP), *options]) == 0
     capsys.readouterr()
     assert run(["ledger", "show", *data]) == 0
-    rows = {line.split("│")[1].strip(): line for line in capsys.readouterr().out.splitlines()
-            if line.count("│") > 3}  # fmt: skip
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in capsys.readouterr().out.splitlines()
+        if line.count("│") > 3
+    }
     for scope in ("dataset", f"project:{project}", f"researcher:{project}:ann"):
         cells = [c.strip() for c in rows[scope].split("│")[1:-1]]
         assert cells[1:5] == ["0.5", "0.1", "0", "0.4"]  # cap, spent, reserved, remaining
     assert run(["audit", "verify", *data]) == 0
     setup = [
-        "root added", "root's token", "registrar added", "registrar's token",
-        "approver proposed", "approver added", "proposal confirmed", "approver's token",
-        "dora added", "dora's token",
-        "dataset cap proposed", "dataset cap set", "proposal confirmed",
-        "project created", "project cap set", "project approved",
-        "ann added", "ann's cap set", "ann made a member", "ann's token",
-    ]  # fmt: skip
+        "root added",
+        "root's token",
+        "registrar added",
+        "registrar's token",
+        "approver proposed",
+        "approver added",
+        "proposal confirmed",
+        "approver's token",
+        "dora added",
+        "dora's token",
+        "dataset cap proposed",
+        "dataset cap set",
+        "proposal confirmed",
+        "project created",
+        "project cap set",
+        "project approved",
+        "ann added",
+        "ann's cap set",
+        "ann made a member",
+        "ann's token",
+    ]
     release = ["budget charged", "charge released", "released"]
     out = capsys.readouterr().out
     assert f"{len(setup) + len(release)} records, unbroken" in out
@@ -167,17 +278,25 @@ def test_the_ledger_charges_a_dp_release_and_the_audit_log_verifies(
 
 
 def test_a_release_needs_a_member_of_an_approved_project(
-    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    office: tuple[list[str], str],
+    data_dir: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     options, project = office
     data = ["--data-dir", str(data_dir)]
     (tmp_path / "nobody.token").write_text("medler_0123456789abcdef_" + "x" * 43)
-    assert run(["release", json.dumps(BY_GRADE), *data, "--project", project,
-                *_as(tmp_path, "nobody")]) == 1  # fmt: skip
+    assert (
+        run(
+            ["release", json.dumps(BY_GRADE), *data, "--project", project, *_as(tmp_path, "nobody")]
+        )
+        == 1
+    )
     assert "the token is not valid" in capsys.readouterr().err
-    assert run(["release", json.dumps(BY_GRADE), *data, "--project", project,
-                *_as(tmp_path, "dora")]) == 1  # fmt: skip
+    assert (
+        run(["release", json.dumps(BY_GRADE), *data, "--project", project, *_as(tmp_path, "dora")])
+        == 1
+    )
     assert "a dpo may not submit a query" in capsys.readouterr().err
     assert run(["release", json.dumps(BY_GRADE), *data, *_as(tmp_path, "ann")]) == 2
     assert "give --project" in capsys.readouterr().err
@@ -190,21 +309,65 @@ def test_a_release_needs_a_member_of_an_approved_project(
 
 
 def test_the_registrar_cannot_approve_their_own_project(
-    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    office: tuple[list[str], str],
+    data_dir: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     data = ["--data-dir", str(data_dir)]
     registrar = _as(tmp_path, "registrar")
-    assert run(["project", "create", "second", "--purpose", "p", "--legal-basis", "b",
-                "--organisation", "o", "--from", "2020-01-01", "--to", "2020-12-31",
-                "--table", "exposure", *registrar, *data]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "project",
+                "create",
+                "second",
+                "--purpose",
+                "p",
+                "--legal-basis",
+                "b",
+                "--organisation",
+                "o",
+                "--from",
+                "2020-01-01",
+                "--to",
+                "2020-12-31",
+                "--table",
+                "exposure",
+                *registrar,
+                *data,
+            ]
+        )
+        == 0
+    )
     assert run(["project", "approve", "second", "--rho", "1", *registrar, *data]) == 1
     assert "registrar registered project second; someone else approves it" in (
         capsys.readouterr().err
     )
-    assert run(["project", "create", "third", "--purpose", "p", "--legal-basis", "b",
-                "--organisation", "o", "--from", "2020-01-01", "--to", "2020-12-31",
-                "--table", "exposure:student_pid", *registrar, *data]) == 2  # fmt: skip
+    assert (
+        run(
+            [
+                "project",
+                "create",
+                "third",
+                "--purpose",
+                "p",
+                "--legal-basis",
+                "b",
+                "--organisation",
+                "o",
+                "--from",
+                "2020-01-01",
+                "--to",
+                "2020-12-31",
+                "--table",
+                "exposure:student_pid",
+                *registrar,
+                *data,
+            ]
+        )
+        == 2
+    )
     assert "exposure.student_pid identifies a person" in capsys.readouterr().err
     assert run(["project", "list", *registrar, *data]) == 0
     listed = capsys.readouterr().out
@@ -212,9 +375,11 @@ def test_the_registrar_cannot_approve_their_own_project(
 
 
 def test_a_held_request_is_reviewed_by_the_dpo(
-    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    office: tuple[list[str], str],
+    data_dir: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     """student_months is outside the project's approval: the request is held, not refused;
     the requester cannot review it, the DPO approves it with a reason and it is released."""
     options, _ = office
@@ -236,9 +401,11 @@ def test_a_held_request_is_reviewed_by_the_dpo(
 
 
 def test_tokens_are_shown_once_and_revoked(
-    office: tuple[list[str], str], data_dir: Path, tmp_path: Path,
+    office: tuple[list[str], str],
+    data_dir: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     data = ["--data-dir", str(data_dir)]
     registrar = _as(tmp_path, "registrar")
     assert run(["token", "issue", "ann", "--days", "30", *registrar, *data]) == 0
@@ -265,10 +432,17 @@ def test_plan_prices_a_dp_question_by_the_researchers_token(
     office: tuple[list[str], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The ρ a question costs, before anything is spent; nothing is charged."""
-    question = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
-                "measures": [{"kind": "mean", "column": "certified_share"}]}  # fmt: skip
-    assert run(["plan", json.dumps(question), "--persons", "100", "--half-width", "0.1",
-                *office[0]]) == 0  # fmt: skip
+    question = {
+        "table": "exposure",
+        "group_by": ["school_code"],
+        "mode": "dp",
+        "rho": 0.1,
+        "measures": [{"kind": "mean", "column": "certified_share"}],
+    }
+    assert (
+        run(["plan", json.dumps(question), "--persons", "100", "--half-width", "0.1", *office[0]])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "rho" in out and "such" in out and "questions" in out
     assert run(["ledger", "show", *office[0][:2]]) == 0
@@ -278,10 +452,16 @@ def test_plan_prices_a_dp_question_by_the_researchers_token(
 def test_a_model_prints_one_row_per_parameter(
     office: tuple[list[str], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = {"table": "student_terms",
-            "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
-            "model": {"kind": "linear", "outcome": "absence_rate_reported",
-                      "predictors": ["grade"], "categorical": ["persistent_absence"]}}  # fmt: skip
+    spec = {
+        "table": "student_terms",
+        "filters": [{"column": "term", "op": "in", "values": ["2026HT"]}],
+        "model": {
+            "kind": "linear",
+            "outcome": "absence_rate_reported",
+            "predictors": ["grade"],
+            "categorical": ["persistent_absence"],
+        },
+    }
     code = run(["release", json.dumps(spec), *office[0]])
     out = capsys.readouterr().out
     assert code == 0, out

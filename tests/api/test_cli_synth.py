@@ -45,14 +45,23 @@ def test_synth_writes_an_extract_and_a_summary(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0", "error: --students must be between 50 and 1,000,000, not 0: a municipality "
-              "needs at least one school of pupils"),
-        ("-5", "error: --students must be between 50 and 1,000,000, not -5: a municipality "
-               "needs at least one school of pupils"),
-        ("many", "error: Invalid value for '--students': Input should be a valid integer, "
-                 "unable to parse string as an integer (see 'medler synth --help')"),
+        (
+            "0",
+            "error: --students must be between 50 and 1,000,000, not 0: a municipality "
+            "needs at least one school of pupils",
+        ),
+        (
+            "-5",
+            "error: --students must be between 50 and 1,000,000, not -5: a municipality "
+            "needs at least one school of pupils",
+        ),
+        (
+            "many",
+            "error: Invalid value for '--students': Input should be a valid integer, "
+            "unable to parse string as an integer (see 'medler synth --help')",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_students_is_one_clear_line(
     value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,8 +17,10 @@ def test_a_week_delivered_and_built_incrementally(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "extract"
-    assert run(["synth", "--students", "100", "--weeks", "3", "--deliveries", "1",
-                "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        run(["synth", "--students", "100", "--weeks", "3", "--deliveries", "1", "--out", str(out)])
+        == 0
+    )
     key = tmp_path / "key.json"
     create_key_file(key)
     where = ["--key-file", str(key), "--data-dir", str(tmp_path / "data")]
@@ -29,8 +31,10 @@ def test_a_week_delivered_and_built_incrementally(
     assert run(["ingest", extract, week, "--delivery", *where]) == 0
     printed = capsys.readouterr().out
     assert "Delivery week-03 added onto snapshot " in printed
-    assert "lessons from 2026-08-31 to 2026-09-04 (months 2026-08, 2026-09); tables changed: " \
-        "none; every other file shared" in " ".join(printed.split())  # fmt: skip
+    assert (
+        "lessons from 2026-08-31 to 2026-09-04 (months 2026-08, 2026-09); tables changed: "
+        "none; every other file shared" in " ".join(printed.split())
+    )
     assert run(["build", "--incremental", "--data-dir", str(tmp_path / "data")]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "Incremental: recomputed the months 2026-08, 2026-09 (terms 2026HT)" in printed

@@ -59,15 +59,24 @@ BY_GRADE = Spec("student_terms").by("grade").count_students().mean("days_absent"
 # exact, beside DP_BY_GRADE in one project: another table (a project gets one regime a table)
 MONTHS_BY_GRADE = Spec("student_months").by("grade").count_students()
 DP_BY_GRADE = (
-    Spec("student_terms").by("grade").where_in("term", "2026HT")
-    .count_students().mean("days_absent").share("persistent_absence")
-    .quantile("days_absent", 0.5).sum("absent_minutes").dp(rho=0.05)
-)  # fmt: skip
+    Spec("student_terms")
+    .by("grade")
+    .where_in("term", "2026HT")
+    .count_students()
+    .mean("days_absent")
+    .share("persistent_absence")
+    .quantile("days_absent", 0.5)
+    .sum("absent_minutes")
+    .dp(rho=0.05)
+)
 # cells taught by fewer than 3 teachers: a reviewable check fails, so the request is held
 FEW_TEACHERS = (
-    Spec("exposure").by("school_code", "subject_code", "grade")
-    .count_students().mean("certified_share").dp(rho=0.1)
-)  # fmt: skip
+    Spec("exposure")
+    .by("school_code", "subject_code", "grade")
+    .count_students()
+    .mean("certified_share")
+    .dp(rho=0.1)
+)
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -79,8 +88,9 @@ def serving(app: FastAPI) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            ws="none", http="h11")  # fmt: skip
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", ws="none", http="h11"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -103,20 +113,27 @@ class Service:
     url: str
     gov: Governance
 
-    def enrol(self, name: str, *, tables: dict[str, list[str]] | None = None,
-              rho: float = 1.0) -> tuple[str, str, str]:  # fmt: skip
+    def enrol(
+        self, name: str, *, tables: dict[str, list[str]] | None = None, rho: float = 1.0
+    ) -> tuple[str, str, str]:
         """A new approved project ``client-<name>`` with researcher ``r-<name>`` in it;
         returns the project, the researcher and their token."""
         project, researcher = f"client-{name}", f"r-{name}"
         today = dt.datetime.now(dt.UTC).date()
-        self.gov.create_project(OFFICE_A, project, purpose="Absence and teachers",
-                                legal_basis="Official statistics", organisation="Uni",
-                                valid_from=today - dt.timedelta(days=1),
-                                valid_to=today + dt.timedelta(days=30),
-                                tables=tables or TABLES)  # fmt: skip
+        self.gov.create_project(
+            OFFICE_A,
+            project,
+            purpose="Absence and teachers",
+            legal_basis="Official statistics",
+            organisation="Uni",
+            valid_from=today - dt.timedelta(days=1),
+            valid_to=today + dt.timedelta(days=30),
+            tables=tables or TABLES,
+        )
         self.gov.approve_project(OFFICE_B, project, rho=rho)
-        self.gov.add_person(OFFICE_A, researcher, role="researcher", name=name.title(),
-                            organisation="Uni")  # fmt: skip
+        self.gov.add_person(
+            OFFICE_A, researcher, role="researcher", name=name.title(), organisation="Uni"
+        )
         self.gov.add_member(OFFICE_A, project, researcher, rho=rho)
         return project, researcher, self.gov.issue_token(OFFICE_A, researcher, days=1).token
 
@@ -130,8 +147,9 @@ def register_office(gov: Governance) -> None:
     second confirmed by the first)."""
     gov.bootstrap(ADMIN.id, name="Root", organisation="Office")
     for person in (OFFICE_A, OFFICE_B):
-        proposal = gov.add_person(ADMIN, person.id, role=person.role, name=person.id.title(),
-                                  organisation="Office")  # fmt: skip
+        proposal = gov.add_person(
+            ADMIN, person.id, role=person.role, name=person.id.title(), organisation="Office"
+        )
         if proposal is not None:
             gov.decide(OFFICE_A, proposal, confirm=True)
 
@@ -146,8 +164,9 @@ def set_cap(gov: Governance, scope: BudgetScope, rho: float) -> None:
 @contextmanager
 def _service(research_dir: Path, folder: Path, **settings: Any) -> Iterator[Service]:
     control_url = f"sqlite:///{folder / 'control.db'}"
-    app = create_app(Settings(data_dir=research_dir, control_url=control_url,
-                              secure_cookies=False, **settings))  # fmt: skip
+    app = create_app(
+        Settings(data_dir=research_dir, control_url=control_url, secure_cookies=False, **settings)
+    )
     gov = Governance(connect_control_plane(control_url))
     register_office(gov)
     set_cap(gov, DATASET, 100.0)
@@ -157,8 +176,9 @@ def _service(research_dir: Path, folder: Path, **settings: Any) -> Iterator[Serv
 
 @pytest.fixture(scope="module")
 def service(research_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with _service(research_dir, tmp_path_factory.mktemp("client-service"),
-                  mode="development") as svc:  # fmt: skip
+    with _service(
+        research_dir, tmp_path_factory.mktemp("client-service"), mode="development"
+    ) as svc:
         yield svc
 
 
@@ -188,8 +208,15 @@ def test_projects_and_catalogue(client: Client) -> None:
     assert catalogue.project == client.project and catalogue.data_label == "real"
     assert set(catalogue.tables) >= {"exposure", "student_terms"}
     columns = catalogue.columns
-    assert list(columns.columns) == ["table", "column", "kind", "approved", "keys", "lower",
-                                     "upper"]  # fmt: skip
+    assert list(columns.columns) == [
+        "table",
+        "column",
+        "kind",
+        "approved",
+        "keys",
+        "lower",
+        "upper",
+    ]
     assert not columns["column"].str.contains("_pid").any()  # identifiers are never listed
     assert "identifier" not in set(columns["kind"])
     mine = columns[columns["table"].isin(TABLES)]
@@ -206,9 +233,17 @@ def test_projects_and_catalogue(client: Client) -> None:
 def test_budget_frame(client: Client) -> None:
     budget = client.budget()
     assert list(budget["level"]) == ["dataset", "project", "researcher"]
-    assert list(budget.columns) == ["scope", "level", "cap_rho", "spent_rho", "reserved_rho",
-                                    "remaining_rho", "spent_epsilon", "cap_epsilon",
-                                    "delta"]  # fmt: skip
+    assert list(budget.columns) == [
+        "scope",
+        "level",
+        "cap_rho",
+        "spent_rho",
+        "reserved_rho",
+        "remaining_rho",
+        "spent_epsilon",
+        "cap_epsilon",
+        "delta",
+    ]
     researcher = budget.set_index("level").loc["researcher"]
     assert researcher["scope"] == f"researcher:{client.project}:r-budget-frame"
     assert (researcher["cap_rho"], researcher["spent_rho"]) == (1.0, 0.0)
@@ -286,15 +321,13 @@ def test_a_dp_release_has_intervals_around_each_value(client: Client) -> None:
         # a dp quantile (the exponential mechanism) comes without an interval
         assert shown.any() or name.startswith("quantile_"), name
         assert (low[shown] <= value[shown]).all() and (value[shown] <= high[shown]).all(), name
-    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == pytest.approx(
-        0.05)  # fmt: skip
+    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == pytest.approx(0.05)
 
     # the identical spec again: the earlier release, at no new cost
     again = client.submit(DP_BY_GRADE)
     assert again.cached and again.release_id == result.release_id
     assert again.table is not None and again.table.equals(table)
-    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == pytest.approx(
-        0.05)  # fmt: skip
+    assert client.budget().set_index("level").loc["researcher", "spent_rho"] == pytest.approx(0.05)
 
     # fetched by its id: the same result
     fetched = client.release(result.release_id or "")
@@ -378,17 +411,21 @@ def test_downloads_in_every_format(client: Client, tmp_path: Path) -> None:
 
 def test_a_bad_token_is_not_authenticated(service: Service) -> None:
     for token in ("medler_0123456789abcdef_wrong", "not-a-token"):
-        with Client(service.url, token, project="client-x") as c, pytest.raises(
-            NotAuthenticated
-        ) as caught:  # fmt: skip
+        with (
+            Client(service.url, token, project="client-x") as c,
+            pytest.raises(NotAuthenticated) as caught,
+        ):
             c.projects()
         assert (caught.value.status, caught.value.code) == (401, "not_authenticated")
         assert "token" in caught.value.message and caught.value.message in str(caught.value)
 
 
 def test_a_spec_about_one_person_is_refused(client: Client) -> None:
-    identifying = {"table": "student_terms", "group_by": ["student_pid"],
-                   "measures": [{"kind": "count_students"}]}  # fmt: skip
+    identifying = {
+        "table": "student_terms",
+        "group_by": ["student_pid"],
+        "measures": [{"kind": "count_students"}],
+    }
     for call in (client.preview, client.submit):
         with pytest.raises(Refused, match="identifies a person") as caught:
             call(identifying)
@@ -515,10 +552,18 @@ def test_no_frame_the_client_returns_has_a_pseudonym_column(client: Client) -> N
     held = client.submit(FEW_TEACHERS)
     preview = client.preview(MONTHS_BY_GRADE)
     assert held.table is None
-    _no_identifiers(client.projects(), client.catalogue().columns, client.budget(),
-                    released.table, dp.table, preview.cells, preview.accuracy,
-                    client.releases(), client.requests(),
-                    client.release(dp.release_id or "").table)  # fmt: skip
+    _no_identifiers(
+        client.projects(),
+        client.catalogue().columns,
+        client.budget(),
+        released.table,
+        dp.table,
+        preview.cells,
+        preview.accuracy,
+        client.releases(),
+        client.requests(),
+        client.release(dp.release_id or "").table,
+    )
 
 
 # --- the spec builder -------------------------------------------------------------------------
@@ -554,21 +599,31 @@ def test_every_builder_call_returns_a_new_spec_and_leaves_the_old_one() -> None:
     assert dataclasses.asdict(base) == before
     assert spec.to_dict() == {
         "table": "student_terms",
-        "measures": [{"kind": "count_students"}, {"kind": "count_teachers"},
-                     {"kind": "mean", "column": "days_absent"},
-                     {"kind": "share", "column": "persistent_absence"},
-                     {"kind": "quantile", "column": "days_absent", "q": 0.5},
-                     {"kind": "sum", "column": "absent_minutes"}],
+        "measures": [
+            {"kind": "count_students"},
+            {"kind": "count_teachers"},
+            {"kind": "mean", "column": "days_absent"},
+            {"kind": "share", "column": "persistent_absence"},
+            {"kind": "quantile", "column": "days_absent", "q": 0.5},
+            {"kind": "sum", "column": "absent_minutes"},
+        ],
         "group_by": ["school_code", "grade"],
-        "filters": [{"column": "term", "op": "in", "values": ["2026HT"]},
-                    {"column": "grade", "op": "between", "values": [7, 9]},
-                    {"column": "persistent_absence", "op": "is_true"},
-                    {"column": "severe_absence", "op": "is_false"}],
+        "filters": [
+            {"column": "term", "op": "in", "values": ["2026HT"]},
+            {"column": "grade", "op": "between", "values": [7, 9]},
+            {"column": "persistent_absence", "op": "is_true"},
+            {"column": "severe_absence", "op": "is_false"},
+        ],
         "mode": "sdc",
-    }  # fmt: skip
-    assert spec.measure_names == ("count_students", "count_teachers", "mean_days_absent",
-                                  "share_persistent_absence", "quantile_0.5_days_absent",
-                                  "sum_absent_minutes")  # fmt: skip
+    }
+    assert spec.measure_names == (
+        "count_students",
+        "count_teachers",
+        "mean_days_absent",
+        "share_persistent_absence",
+        "quantile_0.5_days_absent",
+        "sum_absent_minutes",
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.table = "exposure"  # type: ignore[misc]
     assert hash(spec) == hash(Spec.from_dict(spec.to_dict()))  # hashable, and equal by value
@@ -577,11 +632,19 @@ def test_every_builder_call_returns_a_new_spec_and_leaves_the_old_one() -> None:
 def test_a_spec_reads_back_from_its_json_and_from_a_release() -> None:
     spec = DP_BY_GRADE.where_between("days_absent", 0.5, 30)
     assert Spec.from_dict(spec.to_dict()) == spec
-    as_released = {"table": "student_terms", "group_by": ["grade"], "filters": [],
-                   "measures": [{"kind": "count_students", "column": None, "q": None}],
-                   "mode": "sdc", "rho": None, "margins": True}  # fmt: skip
-    assert Spec.from_dict(as_released) == Spec("student_terms").by("grade").count_students()\
-        .with_margins()  # fmt: skip
+    as_released = {
+        "table": "student_terms",
+        "group_by": ["grade"],
+        "filters": [],
+        "measures": [{"kind": "count_students", "column": None, "q": None}],
+        "mode": "sdc",
+        "rho": None,
+        "margins": True,
+    }
+    assert (
+        Spec.from_dict(as_released)
+        == Spec("student_terms").by("grade").count_students().with_margins()
+    )
     assert Spec("t").where_in("grade", [7, 8]) == Spec("t").where_in("grade", 7, 8)
     with pytest.raises(ValueError, match="unknown spec fields: colour"):
         Spec.from_dict({**spec.to_dict(), "colour": "red"})
@@ -611,13 +674,18 @@ def test_a_spec_reads_back_from_its_json_and_from_a_release() -> None:
         (lambda: Spec(""), "names a research table"),
         (lambda: Spec("t").to_dict(), "at least one measure"),
         (lambda: Spec("t", mode="fast"), "mode is sdc, dp or ckm"),
-        (lambda: Spec.from_dict({"table": "t", "measures": [{"kind": "median"}]}),
-         "unknown measure"),
-        (lambda: Spec.from_dict({"table": "t",
-                                 "measures": [{"kind": "count_students", "column": "x"}]}),
-         "takes no column"),
+        (
+            lambda: Spec.from_dict({"table": "t", "measures": [{"kind": "median"}]}),
+            "unknown measure",
+        ),
+        (
+            lambda: Spec.from_dict(
+                {"table": "t", "measures": [{"kind": "count_students", "column": "x"}]}
+            ),
+            "takes no column",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_builder_refuses_what_it_can_know_is_wrong(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
@@ -633,16 +701,20 @@ def test_the_client_imports_neither_the_data_layers_nor_the_service() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in roots\n"
         "             or m.startswith(('api.service', 'api.cli.')) or m == 'api.cli'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_a_result_compares_by_value() -> None:
     table = pd.DataFrame({"grade": [1], "status": ["released"], "count_students": [12]})
     one = Result("released", "r-1", "sdc", 0.0, "s", "p", False, (), "real", table)
-    assert one == Result("released", "r-1", "sdc", 0.0, "s", "p", False, (), "real",
-                         table.copy())  # fmt: skip
+    assert one == Result("released", "r-1", "sdc", 0.0, "s", "p", False, (), "real", table.copy())
     assert one != dataclasses.replace(one, table=table.assign(count_students=[13]))
     assert one != dataclasses.replace(one, table=None)
     assert one != "r-1"
@@ -670,10 +742,21 @@ def test_a_model_over_http_is_one_row_per_parameter(service: Service) -> None:
         exact = medler.submit(model)
         assert exact.released and exact.rho == 0.0
         assert exact.table is not None
-        assert list(exact.table.columns) == ["parameter", "status", "estimate", "std_error",
-                                             "t", "p_value"]  # fmt: skip
-        assert list(exact.table["parameter"]) == ["intercept", "certified_share", "novice_share",
-                                                  "grade_band[7-9]", "grade_band[F-3]"]  # fmt: skip
+        assert list(exact.table.columns) == [
+            "parameter",
+            "status",
+            "estimate",
+            "std_error",
+            "t",
+            "p_value",
+        ]
+        assert list(exact.table["parameter"]) == [
+            "intercept",
+            "certified_share",
+            "novice_share",
+            "grade_band[7-9]",
+            "grade_band[F-3]",
+        ]
         assert exact.notes[0].startswith("linear regression of absence_rate_reported: n = ")
     with service.client("model-dp", tables=tables) as medler:
         preview = medler.preview(model.dp(rho=0.2))
@@ -682,8 +765,14 @@ def test_a_model_over_http_is_one_row_per_parameter(service: Service) -> None:
         noisy = medler.submit(model.dp(rho=0.2))
         assert noisy.rho == pytest.approx(0.2)
         assert noisy.table is not None
-        assert list(noisy.table.columns) == ["parameter", "status", "estimate", "estimate_lower",
-                                             "estimate_upper", "std_error"]  # fmt: skip
+        assert list(noisy.table.columns) == [
+            "parameter",
+            "status",
+            "estimate",
+            "estimate_lower",
+            "estimate_upper",
+            "std_error",
+        ]
         assert (noisy.table["estimate_lower"] <= noisy.table["estimate"]).all()
         spent = medler.budget().set_index("level").loc["researcher", "spent_rho"]
         assert spent == pytest.approx(0.2)

@@ -487,17 +487,42 @@ def test_the_docs_example_script_writes_its_pictures(
 def test_a_dp_value_with_an_unbounded_interval_is_marked_not_shown_as_exact() -> None:
     """A ratio whose denominator's noise could reach zero has no interval end: the chart says
     so (a dotted line across the panel), rather than a bare point that looks exact."""
-    spec = {"table": "student_profiles", "group_by": ["grade_band"], "mode": "dp", "rho": 0.5,
-            "measures": [{"kind": "ratio", "numerator": "certified_minutes",
-                          "denominator": "minutes"}]}  # fmt: skip
+    spec = {
+        "table": "student_profiles",
+        "group_by": ["grade_band"],
+        "mode": "dp",
+        "rho": 0.5,
+        "measures": [{"kind": "ratio", "numerator": "certified_minutes", "denominator": "minutes"}],
+    }
     name = "ratio_certified_minutes_minutes"
-    cells = [{"keys": {"grade_band": "F-3"}, "status": "released", "values": {name: 0.7},
-              "lower": {name: 0.6}, "upper": {name: 0.8}},
-             {"keys": {"grade_band": "4-6"}, "status": "released", "values": {name: 1.4},
-              "lower": {name: None}, "upper": {name: None}}]  # fmt: skip
-    body = {"release_id": "r-1", "spec": spec, "mode": "dp", "snapshot": "s",
-            "policy_version": "p", "rho": 0.5, "cells": cells, "notes": [], "cached": False,
-            "data": "dummy"}  # fmt: skip
+    cells = [
+        {
+            "keys": {"grade_band": "F-3"},
+            "status": "released",
+            "values": {name: 0.7},
+            "lower": {name: 0.6},
+            "upper": {name: 0.8},
+        },
+        {
+            "keys": {"grade_band": "4-6"},
+            "status": "released",
+            "values": {name: 1.4},
+            "lower": {name: None},
+            "upper": {name: None},
+        },
+    ]
+    body = {
+        "release_id": "r-1",
+        "spec": spec,
+        "mode": "dp",
+        "snapshot": "s",
+        "policy_version": "p",
+        "rho": 0.5,
+        "cells": cells,
+        "notes": [],
+        "cached": False,
+        "data": "dummy",
+    }
     ax = release_result(body, "dummy").plot()
     unbounded = [a for a in ax.get_lines() if a.get_gid() == "unbounded"]
     assert len(unbounded) == 1

@@ -25,22 +25,34 @@ from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
 
-FILTERED = {"table": "student_terms", "group_by": ["grade"],
-            "filters": [{"column": "grade", "op": "in", "values": [8, 9]},
-                        {"column": "days_absent", "op": "between", "values": [0, 15]}],
-            "measures": [{"kind": "count_students"},
-                         {"kind": "mean", "column": "absence_rate_reported"}]}  # fmt: skip
+FILTERED = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "filters": [
+        {"column": "grade", "op": "in", "values": [8, 9]},
+        {"column": "days_absent", "op": "between", "values": [0, 15]},
+    ],
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "absence_rate_reported"}],
+}
 # cells taught by fewer than 3 teachers: held for the "teachers" check
-FEW_TEACHERS = {"table": "exposure", "group_by": ["school_code", "subject_code", "grade"],
-                "mode": "dp", "rho": 0.1,
-                "measures": [{"kind": "count_students"},
-                             {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
+FEW_TEACHERS = {
+    "table": "exposure",
+    "group_by": ["school_code", "subject_code", "grade"],
+    "mode": "dp",
+    "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+}
 FEWER_TEACHERS = {**FEW_TEACHERS, "group_by": ["school_code", "subject_code"]}
 # an sdc population under the floor: refused, finally
-TOO_FEW = {"table": "student_terms", "group_by": ["grade"],
-           "filters": [{"column": "grade", "op": "in", "values": [3]},
-                       {"column": "days_absent", "op": "between", "values": [50, 100]}],
-           "measures": [{"kind": "count_students"}]}  # fmt: skip
+TOO_FEW = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "filters": [
+        {"column": "grade", "op": "in", "values": [3]},
+        {"column": "days_absent", "op": "between", "values": [50, 100]},
+    ],
+    "measures": [{"kind": "count_students"}],
+}
 PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
 
 
@@ -72,8 +84,14 @@ def log_in(client: TestClient, token: str) -> None:
 
 @pytest.fixture
 def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
-    app = create_app(Settings(data_dir=research_dir, mode="development", secure_cookies=False,
-                              control_url=f"sqlite:///{tmp_path / 'control.db'}"))  # fmt: skip
+    app = create_app(
+        Settings(
+            data_dir=research_dir,
+            mode="development",
+            secure_cookies=False,
+            control_url=f"sqlite:///{tmp_path / 'control.db'}",
+        )
+    )
     gov: Governance = app.state.medler.governance
     # a release store of the site's own: the research folder is shared by other tests, and the
     # audit page reconciles the store with this control plane's chain
@@ -82,9 +100,16 @@ def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()
     raise_cap(gov, office, "dataset", 1.0)
-    gov.create_project(office.registrar, project, purpose="Absence", legal_basis="Statistics",
-                       organisation="Uni", valid_from=today, valid_to=today + dt.timedelta(days=9),
-                       tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
+    gov.create_project(
+        office.registrar,
+        project,
+        purpose="Absence",
+        legal_basis="Statistics",
+        organisation="Uni",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=9),
+        tables={"student_terms": ["*"], "exposure": ["*"]},
+    )
     gov.approve_project(office.approver, project, rho=1.0)
     gov.add_person(office.admin, "ann", role="researcher", name="Ann", organisation="Uni")
     proposal = gov.add_person(office.admin, "dora", role="dpo", name="Dora", organisation="Uni")
@@ -132,22 +157,30 @@ def test_a_release_page_shows_the_spec_checks_cost_snapshot_and_requester(site: 
     status, page = site.page(f"/dpo/releases/{release['release_id']}")
     assert status == 200
     shown = text_of(page)
-    for expected in ("Table student_terms", "Grouped by grade",
-                     "Filters grade in [8, 9]; days_absent between 0 and 15",
-                     "Measures count of pupils; mean of absence_rate_reported",
-                     "Mode sdc (exact, disclosure-controlled)", "Margins totals per group-by key",
-                     "exact (sdc): no ρ; it counts toward the project's linked audit",
-                     "threshold: every cell at least 10 pupils",
-                     "the linked audit against the project's earlier outputs",
-                     f"Snapshot {release['snapshot']}", "Researcher ann",
-                     f"Project {site.project}",
-                     "It passed every automatic check and was released at once",
-                     "None: it did not come through a review"):  # fmt: skip
+    for expected in (
+        "Table student_terms",
+        "Grouped by grade",
+        "Filters grade in [8, 9]; days_absent between 0 and 15",
+        "Measures count of pupils; mean of absence_rate_reported",
+        "Mode sdc (exact, disclosure-controlled)",
+        "Margins totals per group-by key",
+        "exact (sdc): no ρ; it counts toward the project's linked audit",
+        "threshold: every cell at least 10 pupils",
+        "the linked audit against the project's earlier outputs",
+        f"Snapshot {release['snapshot']}",
+        "Researcher ann",
+        f"Project {site.project}",
+        "It passed every automatic check and was released at once",
+        "None: it did not come through a review",
+    ):
         assert expected in shown, expected
     assert not PSEUDONYM.search(page)
     # no released value: none of the released means appears on the page
-    means = [c["values"]["mean_absence_rate_reported"] for c in release["cells"]
-             if c["values"].get("mean_absence_rate_reported") is not None]  # fmt: skip
+    means = [
+        c["values"]["mean_absence_rate_reported"]
+        for c in release["cells"]
+        if c["values"].get("mean_absence_rate_reported") is not None
+    ]
     assert means and not [m for m in means if f"{m}" in page]
 
 
@@ -188,8 +221,10 @@ def test_a_held_request_quantifies_its_risk_for_the_dpo(site: Site) -> None:
     assert status == 200
     shown = text_of(page)
     under, checked = int(detail["cells_under_min_teachers"]), int(detail["cells_checked"])
-    assert (f"{under} cells of {checked} under min_teachers 3 (the filtered population's "
-            f"teachers), the fewest {int(detail['fewest_teachers'])}") in shown  # fmt: skip
+    assert (
+        f"{under} cells of {checked} under min_teachers 3 (the filtered population's "
+        f"teachers), the fewest {int(detail['fewest_teachers'])}"
+    ) in shown
     assert "never these numbers" in shown
 
 
@@ -211,15 +246,18 @@ def test_the_researcher_never_gets_the_numbers_behind_a_held_or_refused_request(
     checks = [a.json()["request"]["checks"] for a in answers]
     assert checks[0] == checks[1]  # ... the researcher's answers do not
     assert [set(c) for c in checks[0]] == [{"check", "reason"}]
-    mine = site.client.get("/v1/requests",
-                           headers={"Authorization": f"Bearer {site.tokens['ann']}"})  # fmt: skip
+    mine = site.client.get(
+        "/v1/requests", headers={"Authorization": f"Bearer {site.tokens['ann']}"}
+    )
     for text in (*(a.text for a in answers), mine.text):
         assert "detail" not in text and "cells_under" not in text and "fewest" not in text
     refused = site.submit("ann", TOO_FEW)
     assert refused.status_code == 403
     message = refused.json()["error"]["message"]
-    assert message == ("the filters leave fewer than 10 persons; medler releases statistics "
-                       "about groups, so widen the filters")  # fmt: skip
+    assert message == (
+        "the filters leave fewer than 10 persons; medler releases statistics "
+        "about groups, so widen the filters"
+    )
     assert json.dumps(refused.json()).count("population") == 0
 
 
@@ -253,7 +291,8 @@ def test_the_audit_records_are_listed_filtered_and_paged(site: Site) -> None:
     shown = text_of(page)
     assert status == 200 and "Showing 1–1 of 1." in shown
     assert f"dp exposure by school_code, subject_code, grade; request {held}; checks teachers" in (
-        shown)  # fmt: skip
+        shown
+    )
     assert '<option value="held" selected>' in page
 
     status, page = site.page("/dpo/audit", action="released", actor="ann")
@@ -266,8 +305,9 @@ def test_the_audit_records_are_listed_filtered_and_paged(site: Site) -> None:
     from release.governance._models import AuditRecord
 
     with Session(released) as session:
-        body = session.scalars(select(AuditRecord.body)
-                               .where(AuditRecord.action == "released")).one()  # fmt: skip
+        body = session.scalars(
+            select(AuditRecord.body).where(AuditRecord.action == "released")
+        ).one()
     assert body["result"] and str(body["result"]) not in page
 
     today = dt.datetime.now(dt.UTC).date()

@@ -32,8 +32,10 @@ def test_the_document_matches_the_committed_snapshot(document: dict[str, Any]) -
 
 def test_every_model_has_a_description_and_examples(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
-    missing = {name: [k for k in ("description", "examples") if not schema.get(k)]
-               for name, schema in schemas.items()}  # fmt: skip
+    missing = {
+        name: [k for k in ("description", "examples") if not schema.get(k)]
+        for name, schema in schemas.items()
+    }
     assert {n: m for n, m in missing.items() if m} == {}
     assert len(schemas) >= 30
 
@@ -56,8 +58,10 @@ def test_every_route_has_a_summary_and_documented_errors(document: dict[str, Any
 
 def test_every_example_is_valid_against_its_model(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
-    registry = Registry().with_resource("urn:medler", Resource(
-        contents={"components": {"schemas": schemas}}, specification=DRAFT202012))  # fmt: skip
+    registry = Registry().with_resource(
+        "urn:medler",
+        Resource(contents={"components": {"schemas": schemas}}, specification=DRAFT202012),
+    )
     checked = 0
     for name, schema in schemas.items():
         body = {k: v for k, v in schema.items() if k != "examples"}

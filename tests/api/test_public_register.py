@@ -29,17 +29,23 @@ __all__ = ["control_url", "research_dir"]
 
 RESEARCHER = "qx-researcher7"
 PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
-BY_GRADE = {"table": "student_terms", "group_by": ["grade"], "margins": True,
-            "measures": [{"kind": "count_students"},
-                         {"kind": "mean", "column": "days_absent"}]}  # fmt: skip
-DP_SCHOOLS = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
-              "measures": [{"kind": "count_students"},
-                           {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
+BY_GRADE = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "margins": True,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "days_absent"}],
+}
+DP_SCHOOLS = {
+    "table": "exposure",
+    "group_by": ["school_code"],
+    "mode": "dp",
+    "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+}
 # cells taught by fewer than 3 teachers: held for the "teachers" check, and left held
 HELD = {**DP_SCHOOLS, "group_by": ["school_code", "subject_code", "grade"]}
 IDENTIFYING = {**BY_GRADE, "group_by": ["student_pid"]}  # refused, always
-RELEASE_FIELDS = {"release_id", "date", "table", "regime", "rho", "audit_record",
-                  "values_deleted"}  # fmt: skip
+RELEASE_FIELDS = {"release_id", "date", "table", "regime", "rho", "audit_record", "values_deleted"}
 
 
 @dataclass
@@ -57,8 +63,11 @@ def _days(n: int) -> dt.date:
 
 @pytest.fixture
 def site(research_dir: Path, control_url: str) -> Iterator[Site]:
-    app = create_app(Settings(data_dir=research_dir, mode="development", secure_cookies=False,
-                              control_url=control_url))  # fmt: skip
+    app = create_app(
+        Settings(
+            data_dir=research_dir, mode="development", secure_cookies=False, control_url=control_url
+        )
+    )
     gov: Governance = app.state.medler.governance
     app.state.medler.engine.store = MemoryStore()  # the research folder is shared
     office = set_up_office(gov, "office", "Statistics Office")
@@ -70,16 +79,24 @@ def site(research_dir: Path, control_url: str) -> Iterator[Site]:
         "proposed-only": ("Not approved yet", _days(-1), _days(30)),
     }
     for project, (title, start, end) in projects.items():
-        gov.create_project(office.registrar, project, purpose=f"Purpose of {project}",
-                           legal_basis="Official Statistics Act", organisation="Uppsala Uni",
-                           valid_from=start, valid_to=end, title=title,
-                           tables={"student_terms": ["*"], "exposure": ["*"]},
-                           regimes={"student_terms": "sdc", "exposure": "dp"})  # fmt: skip
+        gov.create_project(
+            office.registrar,
+            project,
+            purpose=f"Purpose of {project}",
+            legal_basis="Official Statistics Act",
+            organisation="Uppsala Uni",
+            valid_from=start,
+            valid_to=end,
+            title=title,
+            tables={"student_terms": ["*"], "exposure": ["*"]},
+            regimes={"student_terms": "sdc", "exposure": "dp"},
+        )
         if project != "proposed-only":
             gov.approve_project(office.approver, project, rho=1.0)
     gov.close_project(office.registrar, "closed-one")
-    gov.add_person(office.admin, RESEARCHER, role="researcher", name="Eva Ek",
-                   organisation="Uppsala Uni")  # fmt: skip
+    gov.add_person(
+        office.admin, RESEARCHER, role="researcher", name="Eva Ek", organisation="Uppsala Uni"
+    )
     gov.add_member(office.registrar, "absence", RESEARCHER, rho=0.5)
     token = gov.issue_token(office.admin, RESEARCHER).token
     client = TestClient(app, raise_server_exceptions=False)
@@ -92,11 +109,9 @@ def site(research_dir: Path, control_url: str) -> Iterator[Site]:
         released.append(answer.json()["release"])
     answer = client.post("/v1/projects/absence/releases", json={"spec": HELD}, headers=auth)
     assert answer.json()["status"] == "held", answer.text
-    answer = client.post("/v1/projects/absence/releases", json={"spec": IDENTIFYING},
-                         headers=auth)  # fmt: skip
+    answer = client.post("/v1/projects/absence/releases", json={"spec": IDENTIFYING}, headers=auth)
     assert answer.status_code == 403, answer.text
-    people = [RESEARCHER, office.admin.id, office.registrar.id, office.approver.id,
-              office.dpo.id]  # fmt: skip
+    people = [RESEARCHER, office.admin.id, office.registrar.id, office.approver.id, office.dpo.id]
     yield Site(client, gov, token, people, released)
     client.close()
 
@@ -121,8 +136,10 @@ def test_the_register_needs_no_token_and_lists_approved_projects_only(site: Site
     assert absence["organisation"] == "Uppsala Uni"
     assert absence["legal_basis"] == "Official Statistics Act"
     assert absence["tables"] == {"exposure": "dp", "student_terms": "sdc"}
-    assert (absence["valid_from"], absence["valid_to"]) == (_days(-1).isoformat(),
-                                                            _days(30).isoformat())  # fmt: skip
+    assert (absence["valid_from"], absence["valid_to"]) == (
+        _days(-1).isoformat(),
+        _days(30).isoformat(),
+    )
     assert absence["budget_rho"] == 1.0
     assert absence["spent_rho"] == pytest.approx(0.1)
     assert body["dataset_budget_rho"] == 2.0
@@ -144,7 +161,9 @@ def test_only_releases_are_listed_once_each_with_their_cost(site: Site) -> None:
     assert site.released[2]["release_id"] == first["release_id"]  # the repeat
     assert [r["release_id"] for r in releases] == [first["release_id"], dp["release_id"]]
     assert [(r["table"], r["regime"], r["rho"]) for r in releases] == [
-        ("student_terms", "sdc", 0.0), ("exposure", "dp", dp["rho"])]  # fmt: skip
+        ("student_terms", "sdc", 0.0),
+        ("exposure", "dp", dp["rho"]),
+    ]
     assert dp["rho"] == pytest.approx(0.1)
     assert all(set(r) == RELEASE_FIELDS for r in releases)
     assert all(r["date"] == _days(0).isoformat() for r in releases)
@@ -188,8 +207,15 @@ def test_attack_the_register_shows_no_value_pseudonym_token_or_person(site: Site
             assert not re.search(rf"(?<![\w.-]){int(value)}(?![\w.])", seen), value
     # the feed holds nothing but the register's own fields
     body = json.loads(feed)
-    assert set(body) == {"format", "as_of", "anchor", "dataset_budget_rho", "dataset_spent_rho",
-                         "projects", "data"}  # fmt: skip
+    assert set(body) == {
+        "format",
+        "as_of",
+        "anchor",
+        "dataset_budget_rho",
+        "dataset_spent_rho",
+        "projects",
+        "data",
+    }
 
 
 def test_the_page_is_public_and_loads_nothing_from_elsewhere(site: Site) -> None:
@@ -199,8 +225,10 @@ def test_the_page_is_public_and_loads_nothing_from_elsewhere(site: Site) -> None
     assert "<script" not in page.text
     assert not re.search(r"""(?:src|href)=["']https?://""", page.text)
     assert "Log out" not in page.text  # no session, no DPO navigation
-    assert site.client.get("/v1/register", headers={"Authorization": "Bearer nonsense"}
-                           ).status_code == 200  # fmt: skip
+    assert (
+        site.client.get("/v1/register", headers={"Authorization": "Bearer nonsense"}).status_code
+        == 200
+    )
 
 
 def test_the_register_agrees_with_its_chain_and_names_every_difference(site: Site) -> None:
@@ -228,9 +256,11 @@ def test_the_register_agrees_with_its_chain_and_names_every_difference(site: Sit
     # a register of another chain (or of this one before it was rewritten)
     forged = {**body, "anchor": {**body["anchor"], "head": "0" * 64}}
     _, problems = compare_register(site.gov.engine, forged)
-    assert problems == [f"record {body['anchor']['records']} of this audit chain is not the "
-                        f"register's anchor ({body['anchor']['records']}:{'0' * 64}): the "
-                        "register is not this chain's, or the chain was rewritten"]  # fmt: skip
+    assert problems == [
+        f"record {body['anchor']['records']} of this audit chain is not the "
+        f"register's anchor ({body['anchor']['records']}:{'0' * 64}): the "
+        "register is not this chain's, or the chain was rewritten"
+    ]
     # later acts do not change the register up to its anchor
     site.client.get("/register")
     gov = site.gov

@@ -60,10 +60,16 @@ def _missing_r() -> str | None:
         return f"R is not installed; {INSTALL_HINT}"
     names = ", ".join(f'"{p}"' for p in R_PACKAGES)
     probe = subprocess.run(
-        ["Rscript", "-e", f"for (p in c({names})) if (!requireNamespace(p, quietly = TRUE)) "
-                          "cat(p, '')"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            "Rscript",
+            "-e",
+            f"for (p in c({names})) if (!requireNamespace(p, quietly = TRUE)) cat(p, '')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     missing = probe.stdout.split()
     if probe.returncode != 0 or missing:
         return f"R lacks the packages {', '.join(missing) or '(unknown)'}; {INSTALL_HINT}"
@@ -77,22 +83,34 @@ def r_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if why is not None:
         pytest.skip(why)
     library = tmp_path_factory.mktemp("r-library")
-    done = subprocess.run(["R", "CMD", "INSTALL", "--no-test-load", f"--library={library}",
-                           str(PACKAGE)], capture_output=True, text=True, timeout=300,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        ["R", "CMD", "INSTALL", "--no-test-load", f"--library={library}", str(PACKAGE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, f"R CMD INSTALL failed:\n{done.stdout}\n{done.stderr}"
     yield library
 
 
-def _rscript(code: str, library: Path, cwd: Path, service: DummyService | None
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def _rscript(
+    code: str, library: Path, cwd: Path, service: DummyService | None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDLER_")}
     env["R_LIBS"] = os.pathsep.join([str(library), *filter(None, [os.environ.get("R_LIBS")])])
     if service is not None:
         env["MEDLER_URL"] = service.url
         env["MEDLER_TOKEN"] = service.researcher_token
-    return subprocess.run(["Rscript", "-e", code], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)  # fmt: skip
+    return subprocess.run(
+        ["Rscript", "-e", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _counts(output: str) -> dict[str, int]:
@@ -114,16 +132,17 @@ def test_the_r_package_tests_pass_against_the_dummy_service(
     assert dummy_service.researcher_token not in output  # the token is never shown
 
 
-def test_without_a_service_the_r_tests_say_why_they_skip(r_library: Path, tmp_path: Path
-                                                         ) -> None:  # fmt: skip
+def test_without_a_service_the_r_tests_say_why_they_skip(r_library: Path, tmp_path: Path) -> None:
     run = _rscript(RUN_TESTS, r_library, tmp_path, None)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     counts = _counts(run.stdout)
     assert counts["failed"] == 0 and counts["errors"] == 0, output
     assert 0 < counts["expectations"] < 150, output  # the offline tests only
-    assert "no medler service: start `medler serve --dummy` and set MEDLER_URL and MEDLER_TOKEN" \
-        in output  # fmt: skip
+    assert (
+        "no medler service: start `medler serve --dummy` and set MEDLER_URL and MEDLER_TOKEN"
+        in output
+    )
 
 
 @pytest.mark.slow
@@ -134,8 +153,14 @@ def test_the_vignette_runs_against_the_dummy_service(
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "SCRIPT DONE" in run.stdout
-    for shown in ("<medler client: ", "<medler spec>", '"mode": "dp"', "medler_not_found",
-                  "(403 refused)", '[1] "held"'):  # fmt: skip
+    for shown in (
+        "<medler client: ",
+        "<medler spec>",
+        '"mode": "dp"',
+        "medler_not_found",
+        "(403 refused)",
+        '[1] "held"',
+    ):
         assert shown in run.stdout, f"{shown!r} is not in the vignette's output:\n{output}"
     assert (tmp_path / "Rplots.pdf").stat().st_size > 0  # plot_release() drew
     assert dummy_service.researcher_token not in output
@@ -164,8 +189,9 @@ def test_the_help_pages_are_what_roxygen2_makes_of_the_comments(tmp_path: Path) 
     copy = tmp_path / "medler"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("man"))
     code = f'roxygen2::roxygenise({str(copy)!r}, roclets = "rd")'
-    done = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=300,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        ["Rscript", "-e", code], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr
     made = {p.name: p.read_text(encoding="utf-8") for p in (copy / "man").glob("*.Rd")}
     committed = {p.name: p.read_text(encoding="utf-8") for p in (PACKAGE / "man").glob("*.Rd")}

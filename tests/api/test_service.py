@@ -28,11 +28,19 @@ from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
 
-BY_GRADE = {"table": "student_terms", "group_by": ["grade"], "margins": True,
-            "measures": [{"kind": "count_students"}]}  # fmt: skip
-DP = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.1,
-      "measures": [{"kind": "count_students"},
-                   {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
+BY_GRADE = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "margins": True,
+    "measures": [{"kind": "count_students"}],
+}
+DP = {
+    "table": "exposure",
+    "group_by": ["school_code"],
+    "mode": "dp",
+    "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+}
 FEW_TEACHERS = {**DP, "group_by": ["school_code", "subject_code", "grade"]}
 # a 64-bit pseudonym printed as an integer: a run of 15+ digits standing alone (not inside a
 # hex digest, a decimal fraction or an identifier)
@@ -59,8 +67,13 @@ class World:
 
 
 def _world(research_dir: Path, tmp_path: Path, **settings: Any) -> World:
-    options = {"data_dir": research_dir, "control_url": f"sqlite:///{tmp_path / 'control.db'}",
-               "mode": "development", "secure_cookies": False, **settings}  # fmt: skip
+    options = {
+        "data_dir": research_dir,
+        "control_url": f"sqlite:///{tmp_path / 'control.db'}",
+        "mode": "development",
+        "secure_cookies": False,
+        **settings,
+    }
     services = make_services(Settings(**options))
     # the research data is shared by the session's tests, its release store is not: the audit
     # check reconciles the store with this world's control plane
@@ -70,19 +83,30 @@ def _world(research_dir: Path, tmp_path: Path, **settings: Any) -> World:
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()
     gov.bootstrap(ADMIN.id, name="Adam", organisation="Uni")  # the first admin
-    for person, role in (("registrar", "statistician"), ("approver", "statistician"),
-                         ("olga", "statistician"), ("dora", "dpo"), ("ann", "researcher"),
-                         ("bob", "researcher")):  # fmt: skip
-        proposal = gov.add_person(ADMIN, person, role=role, name=person.title(),
-                                  organisation="Uni")  # fmt: skip
+    for person, role in (
+        ("registrar", "statistician"),
+        ("approver", "statistician"),
+        ("olga", "statistician"),
+        ("dora", "dpo"),
+        ("ann", "researcher"),
+        ("bob", "researcher"),
+    ):
+        proposal = gov.add_person(ADMIN, person, role=role, name=person.title(), organisation="Uni")
         if proposal is not None:  # a second statistician: the first confirms
             gov.decide(OFFICE, proposal, confirm=True)
     raised = gov.set_budget(OFFICE, DATASET, 1.0)
     assert raised is not None
     gov.decide(APPROVER, raised, confirm=True)
-    gov.create_project(OFFICE, project, purpose="Absence", legal_basis="Statistics",
-                       organisation="Uni", valid_from=today, valid_to=today + dt.timedelta(days=9),
-                       tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
+    gov.create_project(
+        OFFICE,
+        project,
+        purpose="Absence",
+        legal_basis="Statistics",
+        organisation="Uni",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=9),
+        tables={"student_terms": ["*"], "exposure": ["*"]},
+    )
     gov.approve_project(APPROVER, project, rho=1.0)
     gov.add_member(OFFICE, project, "ann", rho=0.5)
     tokens = {p: gov.issue_token(ADMIN, p).token for p in ("ann", "bob", "dora", "olga", "adam")}
@@ -123,7 +147,8 @@ def test_a_researcher_goes_from_catalogue_to_a_downloaded_release(world: World) 
     assert submitted.json()["status"] == "released" and release["rho"] == 0
     total = next(c for c in release["cells"] if c["margin"])
     assert total["values"]["count_students"] == sum(
-        c["values"]["count_students"] for c in release["cells"] if not c["margin"])  # fmt: skip
+        c["values"]["count_students"] for c in release["cells"] if not c["margin"]
+    )
     rid = release["release_id"]
     assert world.get("ann", f"/v1/releases/{rid}").json()["cells"] == release["cells"]
     csv = world.get("ann", f"/v1/releases/{rid}/download", params={"format": "csv"})
@@ -133,8 +158,9 @@ def test_a_researcher_goes_from_catalogue_to_a_downloaded_release(world: World) 
     assert frame["count_students"].dtype.kind == "i" and "all" in set(frame["grade"].astype(str))
     parquet = world.get("ann", f"/v1/releases/{rid}/download", params={"format": "parquet"})
     assert pd.read_parquet(io.BytesIO(parquet.content)).shape == frame.shape
-    as_json = json.loads(world.get("ann", f"/v1/releases/{rid}/download",
-                                   params={"format": "json"}).content)  # fmt: skip
+    as_json = json.loads(
+        world.get("ann", f"/v1/releases/{rid}/download", params={"format": "json"}).content
+    )
     assert as_json["release_id"] == rid and len(as_json["rows"]) == len(frame)
     log = world.get("ann", "/v1/releases").json()
     assert [e["release_id"] for e in log["entries"]] == [rid] and log["total"] == 1
@@ -142,15 +168,21 @@ def test_a_researcher_goes_from_catalogue_to_a_downloaded_release(world: World) 
 
 def test_a_ckm_release_publishes_perturbed_whole_counts(world: World) -> None:
     p = world.project
-    spec = {"table": "student_terms", "group_by": ["grade"], "margins": True, "mode": "ckm",
-            "measures": [{"kind": "count_students"}]}  # fmt: skip
+    spec = {
+        "table": "student_terms",
+        "group_by": ["grade"],
+        "margins": True,
+        "mode": "ckm",
+        "measures": [{"kind": "count_students"}],
+    }
     preview = world.post("ann", f"/v1/projects/{p}/preview", spec).json()
     assert preview["mode"] == "ckm" and all(c["values"] == {} for c in preview["cells"])
     release = world.post("ann", f"/v1/projects/{p}/releases", {"spec": spec}).json()["release"]
     assert release["mode"] == "ckm" and release["rho"] == 0
     assert {c["status"] for c in release["cells"]} == {"perturbed"}
-    csv = world.get("ann", f"/v1/releases/{release['release_id']}/download",
-                    params={"format": "csv"})  # fmt: skip
+    csv = world.get(
+        "ann", f"/v1/releases/{release['release_id']}/download", params={"format": "csv"}
+    )
     assert pd.read_csv(io.StringIO(csv.text))["count_students"].dtype.kind == "i"
     sdc = world.post("ann", f"/v1/projects/{p}/releases", {"spec": {**spec, "mode": "sdc"}})
     assert sdc.status_code == 403 and "under ckm" in sdc.json()["error"]["message"]
@@ -172,7 +204,8 @@ def test_a_dp_release_has_intervals_and_is_charged_once(world: World) -> None:
     assert levels["researcher"]["spent_rho"] == pytest.approx(0.1)
     assert levels["researcher"]["remaining_rho"] == pytest.approx(0.4)
     assert levels["project"]["spent_epsilon"] == pytest.approx(
-        0.1 + 2 * (0.1 * 13.815510557964274) ** 0.5)  # fmt: skip
+        0.1 + 2 * (0.1 * 13.815510557964274) ** 0.5
+    )
 
 
 def test_a_held_request_is_approved_by_the_dpo(world: World) -> None:
@@ -189,7 +222,10 @@ def test_a_held_request_is_approved_by_the_dpo(world: World) -> None:
     done = world.post("dora", f"{path}/approve", {"reason": "Class-level means are the purpose"})
     assert done.status_code == 200 and done.json()["status"] == "released"
     assert _error(world.post("dora", f"{path}/reject", {"reason": "late"})) == (
-        409, "conflict", f"request {request['id']} is released, not held")  # fmt: skip
+        409,
+        "conflict",
+        f"request {request['id']} is released, not held",
+    )
     log = world.get("dora", "/v1/dpo/releases", params={"project": p}).json()
     assert [e["status"] for e in log["entries"]] == ["released"]
     assert log["entries"][0]["requester"] == "ann"
@@ -200,7 +236,9 @@ def test_a_held_request_is_approved_by_the_dpo(world: World) -> None:
     witness = f"{audit['head_seq']}:{audit['head_hash']}"
     assert world.get("dora", "/v1/dpo/audit", params={"witness": witness}).json()["ok"]
     assert _error(world.get("dora", "/v1/dpo/audit", params={"witness": witness[:-1]}))[:2] == (
-        422, "invalid")  # fmt: skip
+        422,
+        "invalid",
+    )
 
 
 def test_the_release_log_filters_and_pages(world: World) -> None:
@@ -239,13 +277,20 @@ ROUTES = [
 # who gets a 2xx answer (everyone else: 403, but a researcher outside the project gets the 404
 # of a project that does not exist: no enumeration)
 ALLOWED = {
-    "/v1/projects": {"ann", "bob"}, "/v1/projects/{p}/catalogue": {"ann"},
-    "/v1/projects/{p}/budget": {"ann"}, "/v1/projects/{p}/preview": {"ann"},
-    "/v1/projects/{p}/releases": {"ann"}, "/v1/releases": {"ann", "bob"},
-    "/v1/requests": {"ann", "bob"}, "/v1/dpo/releases": {"dora"}, "/v1/dpo/requests": {"dora"},
-    "/v1/dpo/budgets": {"dora", "olga"}, "/v1/dpo/audit": {"dora"},
-    "/v1/office/status": {"olga", "adam"}, "/v1/office/projects": {"dora", "olga"},
-}  # fmt: skip
+    "/v1/projects": {"ann", "bob"},
+    "/v1/projects/{p}/catalogue": {"ann"},
+    "/v1/projects/{p}/budget": {"ann"},
+    "/v1/projects/{p}/preview": {"ann"},
+    "/v1/projects/{p}/releases": {"ann"},
+    "/v1/releases": {"ann", "bob"},
+    "/v1/requests": {"ann", "bob"},
+    "/v1/dpo/releases": {"dora"},
+    "/v1/dpo/requests": {"dora"},
+    "/v1/dpo/budgets": {"dora", "olga"},
+    "/v1/dpo/audit": {"dora"},
+    "/v1/office/status": {"olga", "adam"},
+    "/v1/office/projects": {"dora", "olga"},
+}
 
 
 @pytest.mark.parametrize(("method", "route", "body"), ROUTES, ids=[r[1] for r in ROUTES])
@@ -273,9 +318,13 @@ def test_every_route_answers_only_its_roles(
 def test_tokens_that_are_wrong_expired_or_revoked_get_401(world: World) -> None:
     bad = {"Authorization": "Bearer medler_0000_nope"}
     assert _error(world.client.get("/v1/projects", headers=bad)) == (
-        401, "not_authenticated", "the token is not valid")  # fmt: skip
-    issued = world.gov.issue_token(ADMIN, "ann", days=1,
-                                   now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))  # fmt: skip
+        401,
+        "not_authenticated",
+        "the token is not valid",
+    )
+    issued = world.gov.issue_token(
+        ADMIN, "ann", days=1, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    )
     old = {"Authorization": f"Bearer {issued.token}"}
     assert _error(world.client.get("/v1/projects", headers=old))[2] == "the token has expired"
     token_id = world.tokens["bob"].split("_")[1]
@@ -285,33 +334,54 @@ def test_tokens_that_are_wrong_expired_or_revoked_get_401(world: World) -> None:
 
 def test_errors_have_their_status_and_a_message(world: World) -> None:
     p = world.project
-    assert _error(world.post("ann", f"/v1/projects/{p}/releases",
-                             {"spec": {**BY_GRADE, "group_by": ["student_pid"]}}))[:2] == (
-        403, "refused")  # fmt: skip
+    assert _error(
+        world.post(
+            "ann", f"/v1/projects/{p}/releases", {"spec": {**BY_GRADE, "group_by": ["student_pid"]}}
+        )
+    )[:2] == (403, "refused")
     assert _error(world.get("bob", f"/v1/projects/{p}/catalogue")) == (
-        404, "not_found", f"there is no project '{p}' that you are a member of")  # fmt: skip
+        404,
+        "not_found",
+        f"there is no project '{p}' that you are a member of",
+    )
     assert _error(world.get("ann", "/v1/projects/nope/catalogue")) == (
-        404, "not_found", "there is no project 'nope' that you are a member of")  # fmt: skip
+        404,
+        "not_found",
+        "there is no project 'nope' that you are a member of",
+    )
     assert _error(world.get("ann", "/v1/releases/r-nope")) == (
-        404, "not_found", "there is no release 'r-nope' of yours")  # fmt: skip
+        404,
+        "not_found",
+        "there is no release 'r-nope' of yours",
+    )
     assert _error(world.get("ann", "/v1/projects/nope/budget"))[:2] == (404, "not_found")
     invalid = world.post("ann", f"/v1/projects/{p}/preview", {"table": "exposure"})
     assert _error(invalid) == (
-        422, "invalid", "request: Value error, a spec needs at least one measure (or a model)"
-    )  # fmt: skip
+        422,
+        "invalid",
+        "request: Value error, a spec needs at least one measure (or a model)",
+    )
     assert world.gov.set_budget(OFFICE, f"researcher:{p}:ann", 0.01) is None  # a lowering
     assert _error(world.post("ann", f"/v1/projects/{p}/releases", {"spec": DP})) == (
-        409, "budget_exhausted",
-        "the researcher budget has ρ 0.01 left, and this query costs ρ 0.1")  # fmt: skip
+        409,
+        "budget_exhausted",
+        "the researcher budget has ρ 0.01 left, and this query costs ρ 0.1",
+    )
     assert world.client.get("/v1/nowhere").json()["error"]["code"] == "not_found"
 
 
 def test_the_request_size_and_rate_are_limited(research_dir: Path, tmp_path: Path) -> None:
     w = _world(research_dir, tmp_path, max_request_bytes=2048, rate_limit_per_minute=3)
-    big = {"spec": {**BY_GRADE, "filters": [{"column": "grade", "op": "in",
-                                             "values": list(range(2000))}]}}  # fmt: skip
+    big = {
+        "spec": {
+            **BY_GRADE,
+            "filters": [{"column": "grade", "op": "in", "values": list(range(2000))}],
+        }
+    }
     assert _error(w.post("ann", f"/v1/projects/{w.project}/releases", big))[:2] == (
-        413, "request_too_large")  # fmt: skip
+        413,
+        "request_too_large",
+    )
     w.client.app.state.medler.limiter = RateLimiter(3)  # type: ignore[attr-defined]
     codes = [w.get("ann", "/v1/projects").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
@@ -324,16 +394,27 @@ def test_the_request_size_and_rate_are_limited(research_dir: Path, tmp_path: Pat
 
 
 def test_the_office_registers_a_project_a_researcher_and_a_token(world: World) -> None:
-    new = {"id": "second", "purpose": "p", "legal_basis": "b", "organisation": "o",
-           "valid_from": "2020-01-01", "valid_to": "2099-12-31",
-           "tables": {"exposure": ["school_code", "certified_share"]}}  # fmt: skip
+    new = {
+        "id": "second",
+        "purpose": "p",
+        "legal_basis": "b",
+        "organisation": "o",
+        "valid_from": "2020-01-01",
+        "valid_to": "2099-12-31",
+        "tables": {"exposure": ["school_code", "certified_share"]},
+    }
     assert world.post("olga", "/v1/office/projects", new).status_code == 201
     assert _error(world.post("olga", "/v1/office/projects/second/approve", {"rho": 1}))[:2] == (
-        403, "not_allowed")  # the registrar may not approve it  # fmt: skip
+        403,
+        "not_allowed",
+    )  # the registrar may not approve it
     assert world.post("dora", "/v1/office/projects/second/approve", {"rho": 1}).status_code == 403
     bad = {**new, "id": "third", "tables": {"exposure": ["student_pid"]}}
     assert _error(world.post("olga", "/v1/office/projects", bad)) == (
-        422, "invalid", "exposure.student_pid identifies a person")  # fmt: skip
+        422,
+        "invalid",
+        "exposure.student_pid identifies a person",
+    )
     person = {"id": "eva", "role": "researcher", "name": "Eva", "organisation": "Uni"}
     assert world.post("olga", "/v1/office/people", person).status_code == 201
     token = world.post("olga", "/v1/office/tokens", {"person": "eva", "days": 7})

@@ -72,8 +72,7 @@ def test_the_do_file_confirms_the_columns_it_uses_and_they_are_stata_names() -> 
 def test_the_download_command_names_the_service_s_csv_route() -> None:
     command = _download_command()
     assert '-H "Authorization: Bearer $MEDLER_TOKEN"' in command
-    match = re.search(r'"\$MEDLER_URL(/v1/releases/)<release_id>(/download)\?format=csv"',
-                      command)  # fmt: skip
+    match = re.search(r'"\$MEDLER_URL(/v1/releases/)<release_id>(/download)\?format=csv"', command)
     assert match is not None, command
     openapi = json.loads((REPO / "docs" / "reference" / "openapi.json").read_text())
     route = openapi["paths"][f"{match[1]}{{release_id}}{match[2]}"]["get"]
@@ -95,10 +94,20 @@ def test_the_release_the_do_file_reads_has_exactly_its_columns(
     target = tmp_path / "release.csv"
     if shutil.which("curl") is not None and shutil.which("bash") is not None:
         command = _download_command().replace("<release_id>", result.release_id)
-        env = {**os.environ, "MEDLER_URL": dummy_service.url,
-               "MEDLER_TOKEN": dummy_service.researcher_token}  # fmt: skip
-        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        env = {
+            **os.environ,
+            "MEDLER_URL": dummy_service.url,
+            "MEDLER_TOKEN": dummy_service.researcher_token,
+        }
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert target.read_bytes() == expected
     else:  # no curl: the same bytes, from the client

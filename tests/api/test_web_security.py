@@ -44,8 +44,13 @@ class Site:
     tokens: dict[str, str]
 
     def client(self, address: str = "testclient", **kw: Any) -> TestClient:
-        return TestClient(self.app, raise_server_exceptions=False, follow_redirects=False,
-                          client=(address, 50000), **kw)  # fmt: skip
+        return TestClient(
+            self.app,
+            raise_server_exceptions=False,
+            follow_redirects=False,
+            client=(address, 50000),
+            **kw,
+        )
 
 
 def make_site(data_dir: Path, control: str, **settings: Any) -> Site:
@@ -54,8 +59,7 @@ def make_site(data_dir: Path, control: str, **settings: Any) -> Site:
     gov: Governance = app.state.medler.governance
     gov.bootstrap(ADMIN.id, name="Root", organisation="Uni")
     for person, role in (("dora", "dpo"), ("dan", "dpo"), ("ann", "researcher")):
-        proposal = gov.add_person(ADMIN, person, role=role, name=person.title(),
-                                  organisation="Uni")  # fmt: skip
+        proposal = gov.add_person(ADMIN, person, role=role, name=person.title(), organisation="Uni")
         if proposal is not None:  # a second DPO: the first confirms
             gov.decide(gov.person("dora"), proposal, confirm=True)
     tokens = {p: gov.issue_token(ADMIN, p).token for p in ("dora", "dan", "ann")}
@@ -146,9 +150,14 @@ def test_an_idle_or_too_old_session_ends(site: Site, browser: TestClient) -> Non
 
     log_in(browser, site.tokens["dora"])
     with site.gov.engine.begin() as db:  # used a minute ago, but logged in 8 hours ago
-        db.execute(update(WebSession).where(WebSession.ended_at.is_(None)).values(
-            created_at=now - dt.timedelta(hours=8, minutes=1),
-            seen_at=now - dt.timedelta(minutes=1)))  # fmt: skip
+        db.execute(
+            update(WebSession)
+            .where(WebSession.ended_at.is_(None))
+            .values(
+                created_at=now - dt.timedelta(hours=8, minutes=1),
+                seen_at=now - dt.timedelta(minutes=1),
+            )
+        )
     assert browser.get("/dpo/").headers["location"] == "/dpo/login"
 
 
@@ -207,8 +216,9 @@ def test_the_cookies_are_http_only_strict_and_scoped(research_dir: Path, tmp_pat
     for part in ("HttpOnly", "Path=/dpo", "SameSite=strict"):
         assert part in session
     assert "Secure" not in session  # secure_cookies=False here
-    secure = make_site(research_dir, f"sqlite:///{tmp_path / 's.db'}", mode="production",
-                       secure_cookies=True)  # fmt: skip
+    secure = make_site(
+        research_dir, f"sqlite:///{tmp_path / 's.db'}", mode="production", secure_cookies=True
+    )
     with secure.client(base_url="https://testserver") as browser:
         cookies = log_in(browser, secure.tokens["dora"]).headers.get_list("set-cookie")
     assert all("Secure" in c for c in cookies)
@@ -308,10 +318,13 @@ API_HEADERS = {
 
 def test_every_api_answer_carries_the_hardening_headers(site: Site, browser: TestClient) -> None:
     dora = {"Authorization": f"Bearer {site.tokens['dora']}"}
-    answers = [browser.get("/v1/health"), browser.get("/v1/nowhere"),
-               browser.get("/v1/dpo/requests", headers=dora),
-               browser.get("/v1/dpo/requests", headers={"Authorization": "Bearer x"}),
-               browser.post("/v1/dpo/requests/1/approve", headers=dora, content=b"{")]  # fmt: skip
+    answers = [
+        browser.get("/v1/health"),
+        browser.get("/v1/nowhere"),
+        browser.get("/v1/dpo/requests", headers=dora),
+        browser.get("/v1/dpo/requests", headers={"Authorization": "Bearer x"}),
+        browser.post("/v1/dpo/requests/1/approve", headers=dora, content=b"{"),
+    ]
     for answer in answers:
         assert {k: answer.headers.get(k) for k in API_HEADERS} == API_HEADERS, answer.url
         assert "strict-transport-security" not in answer.headers  # plain HTTP

@@ -234,8 +234,9 @@ def load_script(name: str) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("script", "page"), [("cli_reference", "cli.md"),
-                                              ("api_reference", "http-api.md")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("script", "page"), [("cli_reference", "cli.md"), ("api_reference", "http-api.md")]
+)
 def test_the_generated_reference_is_up_to_date(script: str, page: str) -> None:
     module = load_script(script)
     committed = (REPO / "docs" / "reference" / page).read_text(encoding="utf-8")
@@ -346,16 +347,22 @@ def documented_commands() -> Iterator[tuple[str, Block, list[str]]]:
 def test_every_documented_command_line_is_a_real_command_with_real_options() -> None:
     seen = list(documented_commands())
     assert len(seen) > 40
-    problems = [f"{where}: {problem}: {shlex.join(argv)}" for where, _, argv in seen
-                if (problem := check_command(argv)) is not None]  # fmt: skip
+    problems = [
+        f"{where}: {problem}: {shlex.join(argv)}"
+        for where, _, argv in seen
+        if (problem := check_command(argv)) is not None
+    ]
     assert problems == []
 
 
 def test_every_documented_bash_block_can_be_parsed() -> None:
-    unparsed = [f"{shown(document)}:{block.line}: {line}"
-                for document in DOCUMENTS for block in blocks(document)
-                if block.language in ("bash", "sh", "shell")
-                for line in command_lines(block.text)[1]]  # fmt: skip
+    unparsed = [
+        f"{shown(document)}:{block.line}: {line}"
+        for document in DOCUMENTS
+        for block in blocks(document)
+        if block.language in ("bash", "sh", "shell")
+        for line in command_lines(block.text)[1]
+    ]
     assert unparsed == []
 
 
@@ -452,9 +459,15 @@ def run_tutorial(path: Path, folder: Path) -> subprocess.CompletedProcess[str]:
     env |= {"PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home)}
     script = folder.parent / f"{path.stem}.sh"
     script.write_text(runnable(path), encoding="utf-8")
-    return subprocess.run(["bash", "-euo", "pipefail", str(script)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=TUTORIAL_TIMEOUT,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", str(script)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TUTORIAL_TIMEOUT,
+        check=False,
+    )
 
 
 def explain(result: subprocess.CompletedProcess[str]) -> str:
@@ -513,9 +526,12 @@ def test_the_statistics_office_tutorial_runs(office: Office) -> None:
     assert (office.folder / "keys" / "medler-key.json").exists()
     assert not (office.folder.parent / f"{office.folder.name}-home" / ".config").exists()
     # an old key version retired: shredded once nothing in use was made with it
-    assert re.search(r"shredded: key mk-\S+ \(version 1\); unlinkable now: canonical "
-                     r"snapshot \S+, canonical snapshot \S+, canonical snapshot \S+, "
-                     r"research snapshot \S+", out)  # fmt: skip
+    assert re.search(
+        r"shredded: key mk-\S+ \(version 1\); unlinkable now: canonical "
+        r"snapshot \S+, canonical snapshot \S+, canonical snapshot \S+, "
+        r"research snapshot \S+",
+        out,
+    )
     # the register: both projects, each official table released once, and it agrees with the
     # chain
     tables = len(load_indicators().indicators)

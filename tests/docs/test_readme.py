@@ -56,8 +56,7 @@ def block_with(language: str, text: str) -> Block:
 
 def reader_env(home: Path | None = None) -> dict[str, str]:
     """The environment of a reader: no medler variables; a home of their own if given."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MEDLER_", "XDG_CONFIG_HOME"))}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDLER_", "XDG_CONFIG_HOME"))}
     if home is not None:
         home.mkdir(exist_ok=True)
         env["HOME"] = str(home)
@@ -65,16 +64,27 @@ def reader_env(home: Path | None = None) -> dict[str, str]:
 
 
 def bash(text: str, folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", text], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", text],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def test_every_readme_block_is_run_here_or_says_why_not() -> None:
     """A block added to the README without a test here fails this test."""
     kinds = [(b.language, b.skip is not None) for b in readme_blocks()]
-    assert kinds == [("bash", False), ("bash", True), ("bash", False), ("bash", False),
-                     ("python", False)]  # fmt: skip
+    assert kinds == [
+        ("bash", False),
+        ("bash", True),
+        ("bash", False),
+        ("bash", False),
+        ("python", False),
+    ]
     skipped = [b for b in readme_blocks() if b.skip is not None]
     assert [b.text for b in skipped] == ["bash scripts/test.sh"]
     assert ".ci/run" in (skipped[0].skip or "")
@@ -88,10 +98,13 @@ def repository_files() -> list[str]:
     """The repository's files as a clone would have them: tracked, and new ones not ignored."""
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("not a git checkout: the files a clone would have are unknown")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True)  # fmt: skip
-    return [name for name in listed.stdout.decode().split("\0")
-            if name and (REPO / name).is_file()]  # fmt: skip
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+    return [name for name in listed.stdout.decode().split("\0") if name and (REPO / name).is_file()]
 
 
 @pytest.mark.slow
@@ -179,9 +192,14 @@ def served(line: str, folder: Path, env: dict[str, str]) -> Iterator[Served]:
     port = free_port()
     log = folder.parent / f"serve-{port}.log"
     with log.open("w", encoding="utf-8") as sink:
-        process = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=folder,
-                                   env=env | {"MEDLER_PORT": str(port)}, stdout=sink,
-                                   stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"],
+            cwd=folder,
+            env=env | {"MEDLER_PORT": str(port)},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     server = Served(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + 300  # the dummy service builds its snapshot first
@@ -221,8 +239,9 @@ def test_medler_serve_serves_the_office_s_data(office: Office) -> None:
         assert spec.status_code == 200
         assert spec.headers["X-Medler-Data"] == "real"
         token = (office.folder / "eva.token").read_text(encoding="utf-8").strip()
-        answer = httpx.get(f"{server.url}/v1/projects", timeout=10,
-                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        answer = httpx.get(
+            f"{server.url}/v1/projects", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        )
         assert answer.status_code == 200, answer.text
         assert "absence-2027" in answer.text
         assert httpx.get(f"{server.url}/dpo/login", timeout=10).status_code == 200
@@ -241,10 +260,14 @@ def test_the_client_snippet_runs_against_the_dummy_service(tmp_path: Path) -> No
         assert printed, server.stderr()
         snippet = block_with("python", "api.client").text
         result = subprocess.run(
-            [str(VENV_BIN / "python"), "-c", snippet], cwd=folder, capture_output=True,
-            text=True, timeout=TIMEOUT, check=False,
+            [str(VENV_BIN / "python"), "-c", snippet],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
             env=env | {"MEDLER_URL": server.url, "MEDLER_TOKEN": printed.group(1)},
-        )  # fmt: skip
+        )
         assert server.process.poll() is None, server.stderr()
     assert result.returncode == 0, explain(result)
     out = result.stdout

@@ -42,14 +42,18 @@ def test_every_python_block_of_the_researcher_tutorial_runs(
             warnings.simplefilter("ignore", UserWarning)  # the tutorial's dummy-data warning
             for number, block in enumerate(blocks, start=1):
                 try:
-                    exec(compile(block, f"{TUTORIAL.name} python block {number}", "exec"),
-                         namespace)  # fmt: skip
+                    exec(
+                        compile(block, f"{TUTORIAL.name} python block {number}", "exec"), namespace
+                    )
                     kept = (Client, httpx.Client)
-                    opened += [v for v in namespace.values()
-                               if isinstance(v, kept) and v not in opened]  # fmt: skip
+                    opened += [
+                        v for v in namespace.values() if isinstance(v, kept) and v not in opened
+                    ]
                 except Exception as error:  # name the block that stumbles
-                    pytest.fail(f"python block {number} of {TUTORIAL.name} failed: "
-                                f"{type(error).__name__}: {error}\n{block}")  # fmt: skip
+                    pytest.fail(
+                        f"python block {number} of {TUTORIAL.name} failed: "
+                        f"{type(error).__name__}: {error}\n{block}"
+                    )
         # a reader's session ends with the interpreter; the test closes what the blocks opened
         for value in opened:
             value.close()

@@ -48,26 +48,52 @@ def test_the_notebook_has_the_tutorial_s_python_blocks_as_its_code_cells_in_orde
 
 def test_the_generator_reads_fences_as_a_markdown_reader_does() -> None:
     script = load_script("tutorial_notebook")
-    markdown = "\n".join([
-        "# Title", "", "Intro.", "",
-        "```bash", "medler serve --dummy", "```", "",
-        "````markdown", "```python", "not code: inside another fence", "```", "````",
-        "~~~python", "a = 1", "~~~", "",
-        "Between.",
-        "```python", "", "b = a + 1", "", "```",
-        "```python", "b = a + 1", "```",
-        "```Python", "c = 3", "```",
-    ])  # fmt: skip
+    markdown = "\n".join(
+        [
+            "# Title",
+            "",
+            "Intro.",
+            "",
+            "```bash",
+            "medler serve --dummy",
+            "```",
+            "",
+            "````markdown",
+            "```python",
+            "not code: inside another fence",
+            "```",
+            "````",
+            "~~~python",
+            "a = 1",
+            "~~~",
+            "",
+            "Between.",
+            "```python",
+            "",
+            "b = a + 1",
+            "",
+            "```",
+            "```python",
+            "b = a + 1",
+            "```",
+            "```Python",
+            "c = 3",
+            "```",
+        ]
+    )
     blocks = script.split_tutorial(markdown)
     assert [(b.kind, b.text) for b in blocks] == [
-        ("markdown", "# Title\n\nIntro.\n\n```bash\nmedler serve --dummy\n```\n\n````markdown\n"
-                     "```python\nnot code: inside another fence\n```\n````"),
+        (
+            "markdown",
+            "# Title\n\nIntro.\n\n```bash\nmedler serve --dummy\n```\n\n````markdown\n"
+            "```python\nnot code: inside another fence\n```\n````",
+        ),
         ("code", "a = 1"),
         ("markdown", "Between."),
         ("code", "b = a + 1"),
         ("code", "b = a + 1"),
         ("code", "c = 3"),
-    ]  # fmt: skip
+    ]
     notebook = script.build_notebook(markdown)
     ids = [c.id for c in notebook.cells]
     assert len(ids) == len(set(ids))  # the same text twice still has two ids
@@ -90,8 +116,12 @@ def test_the_notebook_runs_against_the_dummy_service_and_draws_its_charts(
     monkeypatch.setenv("MEDLER_DPO_TOKEN", dummy_service.dpo_token)
     monkeypatch.delenv("MEDLER_PROJECT", raising=False)
     monkeypatch.delenv("MPLBACKEND", raising=False)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     try:
         client.execute()
     finally:

@@ -40,8 +40,9 @@ def test_logout_ends_the_session_even_for_a_kept_copy_of_the_cookie(
     assert site.tokens["dora"] not in cookie["value"]
     assert site.tokens["dora"].split("_")[2] not in cookie["value"]
     # the cookie is no token: the API refuses it
-    api = page.request.get(f"{site.url}/v1/dpo/requests",
-                           headers={"Authorization": f"Bearer {cookie['value']}"})  # fmt: skip
+    api = page.request.get(
+        f"{site.url}/v1/dpo/requests", headers={"Authorization": f"Bearer {cookie['value']}"}
+    )
     assert api.status == 401
 
     page.get_by_role("button", name="Log out").click()
@@ -69,11 +70,13 @@ def test_a_login_posted_from_another_site_is_refused(
     assert [c["name"] for c in context.cookies()] == ["medler_dpo_login"]
     # another site's page posts the attacker's own DPO token to the login form, with a guess
     # at the form's value: the browser does not send the SameSite=Strict cookie along
-    form = (f'<!doctype html><html lang="en"><title>Win a prize</title><body><main>'
-            f'<form method="post" action="{site.url}/dpo/login">'
-            f'<input type="hidden" name="token" value="{site.tokens["dora"]}">'
-            f'<input type="hidden" name="login_csrf" value="{"x" * 43}">'
-            f'<button type="submit">Claim</button></form></main></body></html>')  # fmt: skip
+    form = (
+        f'<!doctype html><html lang="en"><title>Win a prize</title><body><main>'
+        f'<form method="post" action="{site.url}/dpo/login">'
+        f'<input type="hidden" name="token" value="{site.tokens["dora"]}">'
+        f'<input type="hidden" name="login_csrf" value="{"x" * 43}">'
+        f'<button type="submit">Claim</button></form></main></body></html>'
+    )
     context.route(ATTACKER, lambda route: route.fulfill(body=form, content_type="text/html"))
     page.goto(ATTACKER)
     with page.expect_response(lambda r: r.request.method == "POST") as posted:

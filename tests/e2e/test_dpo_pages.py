@@ -36,8 +36,11 @@ __all__ = ["research_dir"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Chromium at {CHROMIUM} (scripts/_browser.sh installs "
-                "Debian's chromium package)", allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        f"the browser tests need Chromium at {CHROMIUM} (scripts/_browser.sh installs "
+        "Debian's chromium package)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the browser tests need the playwright package (dev extras)"
 )
@@ -45,25 +48,40 @@ expect = sync_api.expect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = Path(os.environ.get("MEDLER_TEST_ARTEFACTS") or REPO_ROOT / "test-artefacts" / "e2e")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # a 64-bit pseudonym printed as a number: 15+ digits standing alone (not inside a hex digest)
 PSEUDONYM = re.compile(r"(?<![\w.])-?\d{15,}(?![\w.])")
 
 BY_CLASS = ["school_code", "subject_code", "grade"]
 # cells taught by fewer than 3 teachers: held for the "teachers" check
-FEW_TEACHERS = {"table": "exposure", "group_by": BY_CLASS, "mode": "dp", "rho": 0.1,
-                "measures": [{"kind": "count_students"},
-                             {"kind": "mean", "column": "certified_share"}]}  # fmt: skip
-BY_GRADE = {"table": "student_terms", "group_by": ["grade"],
-            "measures": [{"kind": "count_students"}]}  # fmt: skip
+FEW_TEACHERS = {
+    "table": "exposure",
+    "group_by": BY_CLASS,
+    "mode": "dp",
+    "rho": 0.1,
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+}
+BY_GRADE = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "measures": [{"kind": "count_students"}],
+}
 # released at once (sdc): a few distinct specs, each a real release in the log
 RELEASABLE = [
     {"table": "student_terms", "group_by": group_by, "measures": measures}
     for group_by in (["grade"], ["school_code"], ["term"])
-    for measures in ([{"kind": "count_students"}],
-                     [{"kind": "count_students"}, {"kind": "mean", "column": "days_absent"}])
-]  # fmt: skip
+    for measures in (
+        [{"kind": "count_students"}],
+        [{"kind": "count_students"}, {"kind": "mean", "column": "days_absent"}],
+    )
+]
 IDENTIFYING = {**BY_GRADE, "group_by": ["student_pid"]}  # refused, always, and logged
 
 # run in the browser: what the pages promise about their structure, as a list of problems
@@ -108,14 +126,18 @@ class Site:
     control_url: str
 
     def api(self, who: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60,
-                            headers={"Authorization": f"Bearer {self.tokens[who]}"})  # fmt: skip
+        return httpx.Client(
+            base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {self.tokens[who]}"}
+        )
 
-    def submit(self, who: str, spec: dict[str, Any], justification: str | None = None
-               ) -> dict[str, Any]:  # fmt: skip
+    def submit(
+        self, who: str, spec: dict[str, Any], justification: str | None = None
+    ) -> dict[str, Any]:
         with self.api(who) as client:
-            answer = client.post(f"/v1/projects/{self.project}/releases",
-                                 json={"spec": spec, "justification": justification})  # fmt: skip
+            answer = client.post(
+                f"/v1/projects/{self.project}/releases",
+                json={"spec": spec, "justification": justification},
+            )
         assert answer.status_code in (200, 403), answer.text
         body: dict[str, Any] = answer.json()
         return body
@@ -125,9 +147,17 @@ class _Server:
     """uvicorn in a background thread on a free port of 127.0.0.1."""
 
     def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                log_config=None, access_log=False, ws="none", lifespan="off",
-                                timeout_graceful_shutdown=2)  # fmt: skip
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            ws="none",
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -148,8 +178,9 @@ class _Server:
 
 def _start_site(research_dir: Path, tmp_path: Path, mode: str) -> tuple[Site, _Server]:
     control_url = f"sqlite:///{tmp_path / f'control-{mode}.db'}"
-    app = create_app(Settings(data_dir=research_dir, control_url=control_url, mode=mode,
-                              secure_cookies=False))  # fmt: skip
+    app = create_app(
+        Settings(data_dir=research_dir, control_url=control_url, mode=mode, secure_cookies=False)
+    )
     gov: Governance = app.state.medler.governance
     # release records of this site's own: the audit verification reconciles the release store
     # with this site's chain, so another test's releases must not be in it
@@ -160,18 +191,28 @@ def _start_site(research_dir: Path, tmp_path: Path, mode: str) -> tuple[Site, _S
     project = f"e2e-{uuid.uuid4().hex[:10]}"
     today = dt.datetime.now(dt.UTC).date()
     raise_cap(gov, office, "dataset", 1.0)
-    gov.create_project(office.registrar, project, purpose="Teachers and absence",
-                       legal_basis="Official statistics", organisation="Uni",
-                       valid_from=today - dt.timedelta(days=1),
-                       valid_to=today + dt.timedelta(days=30),
-                       tables={"student_terms": ["*"], "exposure": ["*"]})  # fmt: skip
+    gov.create_project(
+        office.registrar,
+        project,
+        purpose="Teachers and absence",
+        legal_basis="Official statistics",
+        organisation="Uni",
+        valid_from=today - dt.timedelta(days=1),
+        valid_to=today + dt.timedelta(days=30),
+        tables={"student_terms": ["*"], "exposure": ["*"]},
+    )
     gov.approve_project(office.approver, project, rho=1.0)
-    people = (("ann", "researcher"), ("bob", "researcher"), ("dora", "dpo"),
-              ("olga", "statistician"))  # fmt: skip
+    people = (
+        ("ann", "researcher"),
+        ("bob", "researcher"),
+        ("dora", "dpo"),
+        ("olga", "statistician"),
+    )
     confirmers = {"dpo": office.dpo, "statistician": office.approver}
     for person, role in people:
-        proposal = gov.add_person(office.admin, person, role=role, name=person.title(),
-                                  organisation="Uni")  # fmt: skip
+        proposal = gov.add_person(
+            office.admin, person, role=role, name=person.title(), organisation="Uni"
+        )
         if proposal is not None:  # a second person of an oversight role is confirmed
             gov.decide(confirmers[role], proposal, confirm=True)
     gov.add_member(office.registrar, project, "ann", rho=0.5)
@@ -211,8 +252,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
-                              timezone_id="UTC")  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC"
+    )
     ctx.set_default_timeout(15_000)
     yield ctx
     ctx.close()
@@ -414,8 +456,9 @@ def test_the_release_log_filters_and_pages(
 
     page.get_by_label("Status").select_option("released")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator("#showing")).to_have_text(f"Showing 1–{len(RELEASABLE)} of "
-                                                  f"{len(RELEASABLE)}.")  # fmt: skip
+    expect(page.locator("#showing")).to_have_text(
+        f"Showing 1–{len(RELEASABLE)} of {len(RELEASABLE)}."
+    )
     expect(page.get_by_role("link", name="Next page")).to_have_count(0)
     assert set(row_texts(page, "log")) and all("ann" in r for r in row_texts(page, "log"))
     shoot(page, "log-released")
@@ -504,8 +547,14 @@ def test_login_is_for_the_dpo_only_and_forms_need_their_csrf_value(
         form = client.get("/dpo/login")
         assert "script-src" not in form.headers["content-security-policy"]
         assert form.headers["x-frame-options"] == "DENY" and form.headers["x-medler-data"] == "real"
-    for path in ("/dpo/", "/dpo/releases", "/dpo/requests/1", "/dpo/budgets", "/dpo/audit",
-                 "/dpo/nowhere"):  # fmt: skip
+    for path in (
+        "/dpo/",
+        "/dpo/releases",
+        "/dpo/requests/1",
+        "/dpo/budgets",
+        "/dpo/audit",
+        "/dpo/nowhere",
+    ):
         response = page.goto(f"{site.url}{path}")
         assert response is not None and page.url == f"{site.url}/dpo/login"
         first = response.request.redirected_from
@@ -539,15 +588,22 @@ def test_login_is_for_the_dpo_only_and_forms_need_their_csrf_value(
     expect(page).to_have_url(f"{site.url}/dpo/")
     (cookie,) = context.cookies()
     assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"], cookie["secure"]) == (
-        True, "Strict", "/dpo", False)  # fmt: skip
+        True,
+        "Strict",
+        "/dpo",
+        False,
+    )
     assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read it
     csrf = page.locator("form.logout input[name=csrf]").get_attribute("value")
     assert csrf and site.tokens["dora"] not in csrf
 
     held = site.submit("ann", FEW_TEACHERS)["request"]["id"]
     approve = f"{site.url}/dpo/requests/{held}/approve"
-    for form in ({"reason": "ok"}, {"reason": "ok", "csrf": "0" * 64},
-                 {"reason": "ok", "csrf": csrf[::-1]}):  # fmt: skip
+    for form in (
+        {"reason": "ok"},
+        {"reason": "ok", "csrf": "0" * 64},
+        {"reason": "ok", "csrf": csrf[::-1]},
+    ):
         answer = page.request.post(approve, form=form, max_redirects=0)
         assert answer.status == 403
         assert 'role="alert"' in answer.text() and "did not come from these pages" in answer.text()
@@ -596,11 +652,15 @@ def test_dummy_mode_is_labelled_on_every_page(
 # --- a tour of every page, screenshotted ------------------------------------------------------
 
 # released at once (sdc), with filters: the release log describes them
-FILTERED = {"table": "student_terms", "group_by": ["grade"],
-            "filters": [{"column": "grade", "op": "in", "values": [8, 9]},
-                        {"column": "days_absent", "op": "between", "values": [0, 15]}],
-            "measures": [{"kind": "count_students"},
-                         {"kind": "mean", "column": "absence_rate_reported"}]}  # fmt: skip
+FILTERED = {
+    "table": "student_terms",
+    "group_by": ["grade"],
+    "filters": [
+        {"column": "grade", "op": "in", "values": [8, 9]},
+        {"column": "days_absent", "op": "between", "values": [0, 15]},
+    ],
+    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "absence_rate_reported"}],
+}
 # held for the "teachers" check too, and left held: its review page shows the risk
 FEWER_TEACHERS = {**FEW_TEACHERS, "group_by": ["school_code", "subject_code"]}
 # where ``scripts/dpo_screenshots.py`` has the tour's screenshots copied (the docs' images)
@@ -651,13 +711,20 @@ def test_a_tour_of_the_dpo_pages_in_screenshots(site: Site, page: Page, tmp_path
     nav(page, "Release log")
     page.get_by_label("Project").fill(site.project)
     page.get_by_role("button", name="Filter").click()
-    shot("release-log", "grade in [8, 9]; days_absent between 0 and 15",
-         "count of pupils; mean of absence_rate_reported")  # fmt: skip
+    shot(
+        "release-log",
+        "grade in [8, 9]; days_absent between 0 and 15",
+        "count of pupils; mean of absence_rate_reported",
+    )
 
     page.get_by_role("link", name=released).click()
     expect(page).to_have_url(f"{site.url}/dpo/releases/{released}")
-    shot("release", "exact (sdc): no ρ", "threshold: every cell at least 10 pupils",
-         "released at once")  # fmt: skip
+    shot(
+        "release",
+        "exact (sdc): no ρ",
+        "threshold: every cell at least 10 pupils",
+        "released at once",
+    )
 
     nav(page, "Requests")
     page.get_by_label("Status").select_option("all")

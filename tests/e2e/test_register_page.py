@@ -35,10 +35,17 @@ if TYPE_CHECKING:
 
 __all__ = ["browser", "context", "page", "research_dir", "shoot", "site", "start_site"]
 
-DP = {"table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.05,
-      "measures": [{"kind": "count_students"}]}  # fmt: skip
-LONG_TITLE = ("Absence, certified teaching and teacher turnover across every municipality's "
-              "compulsory schools, 2019–2027")  # fmt: skip
+DP = {
+    "table": "exposure",
+    "group_by": ["school_code"],
+    "mode": "dp",
+    "rho": 0.05,
+    "measures": [{"kind": "count_students"}],
+}
+LONG_TITLE = (
+    "Absence, certified teaching and teacher turnover across every municipality's "
+    "compulsory schools, 2019–2027"
+)
 
 # run in the browser: anything wider than the screen, and any text smaller than readable
 LAYOUT = """() => {
@@ -70,10 +77,17 @@ LAYOUT = """() => {
 def _released(site: Site) -> list[str]:
     office = set_up_office(site.gov, "e2e", "Uni")
     today = dt.datetime.now(dt.UTC).date()
-    site.gov.create_project(office.registrar, "long-one", purpose="Absence " * 30,
-                            legal_basis="Official Statistics Act", organisation="Uni",
-                            valid_from=today, valid_to=today + dt.timedelta(days=9),
-                            tables={"student_terms": ["*"]}, title=LONG_TITLE)  # fmt: skip
+    site.gov.create_project(
+        office.registrar,
+        "long-one",
+        purpose="Absence " * 30,
+        legal_basis="Official Statistics Act",
+        organisation="Uni",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=9),
+        tables={"student_terms": ["*"]},
+        title=LONG_TITLE,
+    )
     site.gov.approve_project(office.approver, "long-one", rho=0.1)
     site.gov.close_project(office.registrar, "long-one")
     ids = []
@@ -86,9 +100,14 @@ def _released(site: Site) -> list[str]:
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
-                              is_mobile=True, has_touch=True, locale="en-GB",
-                              timezone_id="UTC")  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="UTC",
+    )
     ctx.set_default_timeout(15_000)
     yield ctx
     ctx.close()

@@ -25,11 +25,15 @@ PAIRS = 150
 
 
 def counts(e: ReleaseEngine, group_by: list[str], upper: float) -> dict[Any, int]:
-    spec = QuerySpec.model_validate({
-        "table": "student_terms", "group_by": group_by, "mode": "ckm",
-        "filters": [{"column": COLUMN, "op": "between", "values": [0, upper]}],
-        "measures": [{"kind": "count_students"}],
-    })  # fmt: skip
+    spec = QuerySpec.model_validate(
+        {
+            "table": "student_terms",
+            "group_by": group_by,
+            "mode": "ckm",
+            "filters": [{"column": COLUMN, "op": "between", "values": [0, upper]}],
+            "measures": [{"kind": "count_students"}],
+        }
+    )
     release = e.release(spec, "mallory", project="p")
     return {tuple(c.keys.values()): int(c.values["count_students"]) for c in release.cells}
 

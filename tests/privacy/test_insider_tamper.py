@@ -45,8 +45,13 @@ class Plane:
 def _release(engine: Engine, n: int, rho: float) -> dict[str, Any]:
     """A release as the engine records it: its audit record and its release-store record."""
     cells = [{"keys": [n], "values": {"count_students": 40 + n}, "status": "released"}]
-    record = {"release_id": f"r-{n}", "status": "released", "project": "p", "rho": rho,
-              "release": {"cells": cells}}  # fmt: skip
+    record = {
+        "release_id": f"r-{n}",
+        "status": "released",
+        "project": "p",
+        "rho": rho,
+        "release": {"cells": cells},
+    }
     body = {"release_id": f"r-{n}", "result": result_digest(record), "rho": rho}
     append_audit(engine, actor="alice", action="released", project="p", body=body)
     return record
@@ -63,9 +68,16 @@ def plane(control_url: str) -> Iterator[Plane]:  # noqa: F811
     import datetime as dt
 
     today = dt.date.today()
-    gov.create_project(office.registrar, "p", purpose="Absence by school", legal_basis="Law",
-                       organisation="Uni", valid_from=today, valid_to=today,
-                       tables={"student_terms": ["*"]})  # fmt: skip
+    gov.create_project(
+        office.registrar,
+        "p",
+        purpose="Absence by school",
+        legal_basis="Law",
+        organisation="Uni",
+        valid_from=today,
+        valid_to=today,
+        tables={"student_terms": ["*"]},
+    )
     gov.approve_project(office.approver, "p", rho=5.0)
     gov.add_person(office.registrar, "alice", role="researcher", name="A", organisation="Uni")
     gov.add_member(office.registrar, "p", "alice", rho=2.0)
@@ -107,15 +119,28 @@ def _rechain(engine: Engine, rows: list[dict[str, Any]], seal: Any) -> None:
     insider does to make an edit look unbroken."""
     prev = "0" * 64
     for row in rows:
-        content = [row["seq"], row["at"], row["actor"], row["project"], row["action"],
-                   _body(row)] + ([row["key_id"]] if row["key_id"] is not None else [])  # fmt: skip
+        content = [
+            row["seq"],
+            row["at"],
+            row["actor"],
+            row["project"],
+            row["action"],
+            _body(row),
+        ] + ([row["key_id"]] if row["key_id"] is not None else [])
         digest = seal(prev + json.dumps(content, sort_keys=True, separators=(",", ":")))
-        _sql(engine, "UPDATE audit SET action = :a, body = :b, prev_hash = :p, hash = :h "
-             "WHERE seq = :s", a=row["action"], b=json.dumps(_body(row)), p=prev,
-             h=digest, s=row["seq"])  # fmt: skip
+        _sql(
+            engine,
+            "UPDATE audit SET action = :a, body = :b, prev_hash = :p, hash = :h WHERE seq = :s",
+            a=row["action"],
+            b=json.dumps(_body(row)),
+            p=prev,
+            h=digest,
+            s=row["seq"],
+        )
         prev = digest
-    _sql(engine, "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", s=rows[-1]["seq"],
-         h=prev)  # fmt: skip
+    _sql(
+        engine, "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", s=rows[-1]["seq"], h=prev
+    )
 
 
 def _released_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,8 +156,9 @@ def test_a_release_rewritten_as_refused_with_the_chain_recomputed_is_caught(plan
     _rechain(plane.engine, rows, lambda m: hashlib.sha256(m.encode()).hexdigest())
     _caught(plane, r"was changed after it was written")
     own_key = os.urandom(32)
-    _rechain(plane.engine, rows,
-             lambda m: hmac.new(own_key, m.encode(), hashlib.sha256).hexdigest())  # fmt: skip
+    _rechain(
+        plane.engine, rows, lambda m: hmac.new(own_key, m.encode(), hashlib.sha256).hexdigest()
+    )
     _caught(plane, r"was changed after it was written")
 
 
@@ -153,8 +179,12 @@ def test_cutting_off_the_newest_records_is_caught_by_the_anchor(plane: Plane) ->
     rows = _rows(plane.engine)
     keep = rows[-4]
     _sql(plane.engine, "DELETE FROM audit WHERE seq > :s", s=keep["seq"])
-    _sql(plane.engine, "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
-         s=keep["seq"], h=keep["hash"])  # fmt: skip
+    _sql(
+        plane.engine,
+        "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
+        s=keep["seq"],
+        h=keep["hash"],
+    )
     _caught(plane, rf"audit record {keep['seq'] + 1} is missing: the anchor written outside")
 
 
@@ -169,12 +199,20 @@ def test_two_records_swapped_are_caught(plane: Plane) -> None:
     swapped whole (their numbers exchanged)."""
     first, second = _released_rows(_rows(plane.engine))[:2]
     for row, other in ((first, second), (second, first)):
-        _sql(plane.engine, "UPDATE audit SET body = :b WHERE seq = :s",
-             b=json.dumps(_body(other)), s=row["seq"])  # fmt: skip
+        _sql(
+            plane.engine,
+            "UPDATE audit SET body = :b WHERE seq = :s",
+            b=json.dumps(_body(other)),
+            s=row["seq"],
+        )
     _caught(plane, rf"audit record {first['seq']} was changed after it was written")
     for row in (first, second):  # back as they were, then the rows trade numbers
-        _sql(plane.engine, "UPDATE audit SET body = :b WHERE seq = :s",
-             b=json.dumps(_body(row)), s=row["seq"])  # fmt: skip
+        _sql(
+            plane.engine,
+            "UPDATE audit SET body = :b WHERE seq = :s",
+            b=json.dumps(_body(row)),
+            s=row["seq"],
+        )
     verify_audit(plane.engine, store=plane.store)
     _sql(plane.engine, "UPDATE audit SET seq = -1 WHERE seq = :s", s=first["seq"])
     _sql(plane.engine, "UPDATE audit SET seq = :a WHERE seq = :b", a=first["seq"], b=second["seq"])
@@ -186,21 +224,34 @@ def test_two_records_swapped_are_caught(plane: Plane) -> None:
     ("statement", "match"),
     [
         ("UPDATE budgets SET spent = 0", r"budget dataset: the table says ρ 0 spent, the audit"),
-        ("UPDATE budgets SET cap = cap + 1.5 WHERE scope = 'project:p'",
-         r"budget project:p: the table says cap ρ 6.5, the audit log 5"),
-        ("DELETE FROM budgets WHERE scope = 'researcher:p:alice'",
-         r"budget researcher:p:alice is set in the audit log but missing from the budgets"),
-        ("INSERT INTO budgets (scope, cap, spent) VALUES ('project:q', 100, 0)",
-         r"budget project:q \(cap ρ 100\) has no 'budget set' record"),
+        (
+            "UPDATE budgets SET cap = cap + 1.5 WHERE scope = 'project:p'",
+            r"budget project:p: the table says cap ρ 6.5, the audit log 5",
+        ),
+        (
+            "DELETE FROM budgets WHERE scope = 'researcher:p:alice'",
+            r"budget researcher:p:alice is set in the audit log but missing from the budgets",
+        ),
+        (
+            "INSERT INTO budgets (scope, cap, spent) VALUES ('project:q', 100, 0)",
+            r"budget project:q \(cap ρ 100\) has no 'budget set' record",
+        ),
         ("DELETE FROM ledger", r"ledger entry 1 \(audit record \d+\) is missing from the ledger"),
-        ("UPDATE ledger SET rho = rho / 10 WHERE id = 2",
-         r"ledger entry 2: the table says rho 0.02"),
-        ("UPDATE ledger SET state = 'reserved'",
-         r"ledger entry 1: the table says state 'reserved'"),
-        ("INSERT INTO ledger (project, researcher, rho, state, spec_digest) VALUES "
-         "('p', 'mallory', 0.5, 'released', 'x')", r"ledger entry 4 has no 'budget charged'"),
+        (
+            "UPDATE ledger SET rho = rho / 10 WHERE id = 2",
+            r"ledger entry 2: the table says rho 0.02",
+        ),
+        (
+            "UPDATE ledger SET state = 'reserved'",
+            r"ledger entry 1: the table says state 'reserved'",
+        ),
+        (
+            "INSERT INTO ledger (project, researcher, rho, state, spec_digest) VALUES "
+            "('p', 'mallory', 0.5, 'released', 'x')",
+            r"ledger entry 4 has no 'budget charged'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_edited_budget_or_ledger_is_named(plane: Plane, statement: str, match: str) -> None:
     _sql(plane.engine, statement)
     _caught(plane, match)
@@ -213,8 +264,14 @@ def test_every_mismatch_is_named_at_once(plane: Plane) -> None:
     with pytest.raises(AuditChainBroken) as caught:
         verify_audit(plane.engine, store=plane.store)
     message = str(caught.value)
-    for name in ("budget dataset", "budget project:p", "budget researcher:p:alice",
-                 "ledger entry 1", "ledger entry 2", "ledger entry 3"):  # fmt: skip
+    for name in (
+        "budget dataset",
+        "budget project:p",
+        "budget researcher:p:alice",
+        "ledger entry 1",
+        "ledger entry 2",
+        "ledger entry 3",
+    ):
         assert name in message
 
 
@@ -238,8 +295,10 @@ def test_the_whole_database_rolled_back_is_caught(plane: Plane, tmp_path: Path) 
     """A copy of the database taken earlier, put back: the anchors written since name records
     it does not hold. (SQLite: the copy is the file.)"""
     if plane.engine.dialect.name != "sqlite":
-        pytest.skip("a file copy rolls back a SQLite control plane; PostgreSQL is covered by "
-                    "the cut-tail test")  # fmt: skip
+        pytest.skip(
+            "a file copy rolls back a SQLite control plane; PostgreSQL is covered by "
+            "the cut-tail test"
+        )
     database = Path(str(plane.engine.url.database))
     files = [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
     plane.engine.dispose()  # the last connection's close checkpoints the write-ahead log
@@ -279,15 +338,26 @@ def test_a_person_or_token_written_into_the_database_is_nobody(plane: Plane) -> 
     with pytest.raises(Exception, match="is not a registered dpo"):
         gov.require(Principal("alice", "dpo"), Action.REVIEW)
     secret = "s" * 43
-    for kid, digest in ((None, hashlib.sha256(secret.encode()).hexdigest()),
-                        ("ak-forged", hashlib.sha256(secret.encode()).hexdigest())):  # fmt: skip
+    for kid, digest in (
+        (None, hashlib.sha256(secret.encode()).hexdigest()),
+        ("ak-forged", hashlib.sha256(secret.encode()).hexdigest()),
+    ):
         _sql(plane.engine, "DELETE FROM tokens WHERE id = 'feedfacefeedface'")
-        _sql(plane.engine, "INSERT INTO tokens (id, person, secret_hash, created_at, expires_at, "
-             "key_id) VALUES ('feedfacefeedface', 'office-dpo', :h, :c, :e, :k)", h=digest,
-             c="2026-01-01 00:00:00", e="2099-01-01 00:00:00", k=kid)  # fmt: skip
+        _sql(
+            plane.engine,
+            "INSERT INTO tokens (id, person, secret_hash, created_at, expires_at, "
+            "key_id) VALUES ('feedfacefeedface', 'office-dpo', :h, :c, :e, :k)",
+            h=digest,
+            c="2026-01-01 00:00:00",
+            e="2099-01-01 00:00:00",
+            k=kid,
+        )
         with pytest.raises(Exception, match="the token is not valid"):
             gov.authenticate(f"medler_feedfacefeedface_{secret}")
-    _sql(plane.engine, "INSERT INTO people (id, name, role, organisation, created_at) VALUES "
-         "('mallory', 'M', 'dpo', 'X', '2026-01-01 00:00:00')")  # fmt: skip
+    _sql(
+        plane.engine,
+        "INSERT INTO people (id, name, role, organisation, created_at) VALUES "
+        "('mallory', 'M', 'dpo', 'X', '2026-01-01 00:00:00')",
+    )
     with pytest.raises(Exception, match="there is no person 'mallory'"):
         gov.person("mallory")

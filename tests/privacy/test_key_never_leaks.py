@@ -111,8 +111,24 @@ def test_cli_output_and_logs_never_show_the_key(
     assert run(["keys", "show", "--key-file", str(path)]) == 0
     data = tmp_path / "data"
     token, approval = _confirmed_rotation(data, tmp_path / "admin.token")
-    assert run(["keys", "rotate", "--key-file", str(path), "--yes", "--approval", str(approval),
-                "--token-file", str(token), "--data-dir", str(data)]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "keys",
+                "rotate",
+                "--key-file",
+                str(path),
+                "--yes",
+                "--approval",
+                str(approval),
+                "--token-file",
+                str(token),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        == 0
+    )
     second = load_key_file(path)
     path.chmod(0o644)
     assert run(["keys", "show", "--key-file", str(path)]) != 0

@@ -66,8 +66,11 @@ def research_table(data_dir: Path, name: str) -> pl.DataFrame:
 
 def reason(e: ReleaseEngine, released: release.Release, cell: release.Cell) -> str | None:
     """Why ``cell`` was suppressed, from the release record the DPO sees (never published)."""
-    (record,) = [r for r in e.store.records  # type: ignore[attr-defined]
-                 if r.get("release_id") == released.release_id]  # fmt: skip
+    (record,) = [
+        r
+        for r in e.store.records  # type: ignore[attr-defined]
+        if r.get("release_id") == released.release_id
+    ]
     for entry in record["suppression_reasons"]:
         if entry["keys"] == cell.keys and entry["margin"] == cell.margin:
             return str(entry["reason"])
@@ -110,10 +113,14 @@ def test_differencing_by_a_nested_filter_is_refused(research_dir: Path) -> None:
     assert whole.cells[0].status == "released"
     with pytest.raises(QueryRefused, match=SUBTRACTION):
         e.release(
-            counts(filters=[is_in("school_code", school),
-                            {"column": "severe_absence", "op": "is_false"}]),
+            counts(
+                filters=[
+                    is_in("school_code", school),
+                    {"column": "severe_absence", "op": "is_false"},
+                ]
+            ),
             "mallory",
-        )  # fmt: skip
+        )
 
 
 def test_differencing_by_a_complement_in_list_is_refused(research_dir: Path) -> None:
@@ -123,11 +130,13 @@ def test_differencing_by_a_complement_in_list_is_refused(research_dir: Path) -> 
     e = engine(research_dir)
     schools = small_schools_from_a_release(e)
     assert any(1 <= severe_at(research_dir, s) < MIN_STUDENTS for s in schools)
-    e.release(counts(group_by=["school_code"], filters=[is_in("severe_absence", True, False)]),
-              "mallory")  # fmt: skip
+    e.release(
+        counts(group_by=["school_code"], filters=[is_in("severe_absence", True, False)]), "mallory"
+    )
     with pytest.raises(QueryRefused, match=SUBTRACTION):
-        e.release(counts(group_by=["school_code"], filters=[is_in("severe_absence", False)]),
-                  "mallory")  # fmt: skip
+        e.release(
+            counts(group_by=["school_code"], filters=[is_in("severe_absence", False)]), "mallory"
+        )
 
 
 def test_differencing_by_a_complement_in_list_of_schools_is_refused(research_dir: Path) -> None:
@@ -161,8 +170,10 @@ def test_differencing_by_a_narrower_range_is_refused(research_dir: Path) -> None
         e = engine(research_dir)
         e.release(counts(), "mallory")
         with pytest.raises(QueryRefused, match=f"{SUBTRACTION}|band edges"):
-            e.release(counts(filters=[{"column": "days_absent", "op": "between",
-                                       "values": [0, k]}]), "mallory")  # fmt: skip
+            e.release(
+                counts(filters=[{"column": "days_absent", "op": "between", "values": [0, k]}]),
+                "mallory",
+            )
 
 
 CROSSTAB = counts(group_by=["school_code", "severe_absence"])
@@ -171,11 +182,14 @@ PAIRS: dict[str, Callable[[str], tuple[QuerySpec, QuerySpec]]] = {
     "crosstab, then per-school totals": lambda _: (CROSSTAB, counts(group_by=["school_code"])),
     "per-school totals, then crosstab": lambda _: (counts(group_by=["school_code"]), CROSSTAB),
     "crosstab with margins, then without": lambda _: (
-        counts(group_by=["school_code", "severe_absence"], margins=True), CROSSTAB),
+        counts(group_by=["school_code", "severe_absence"], margins=True),
+        CROSSTAB,
+    ),
     "not severely absent per school, then one school": lambda school: (
         counts(group_by=["school_code"], filters=[NOT_SEVERE]),
-        counts(filters=[is_in("school_code", school)])),
-}  # fmt: skip
+        counts(filters=[is_in("school_code", school)]),
+    ),
+}
 
 
 @pytest.mark.parametrize("attack", list(PAIRS))
@@ -198,8 +212,7 @@ def test_a_second_table_does_not_give_away_a_suppressed_cell(
     totals: dict[str, float] = {}
     interior: dict[tuple[str, bool], float] = {}
     for query, cells in shown:
-        not_severe = any(f.column == "severe_absence" and f.op == "is_false"
-                         for f in query.filters)  # fmt: skip
+        not_severe = any(f.column == "severe_absence" and f.op == "is_false" for f in query.filters)
         for cell in cells:
             v, key = cell.values["count_students"], cell.keys.get("school_code", school)
             if v is None or key is None:
@@ -233,8 +246,10 @@ def test_small_cells_of_a_crosstab_are_suppressed(research_dir: Path) -> None:
         (r["school_code"], r["grade"]): r["len"]
         for r in research_table(research_dir, "student_terms")
         .filter(pl.col("persistent_absence"))
-        .group_by("school_code", "grade").len().iter_rows(named=True)
-    }  # fmt: skip
+        .group_by("school_code", "grade")
+        .len()
+        .iter_rows(named=True)
+    }
     assert any(n < MIN_STUDENTS for n in truth.values()), "the attack needs small cells"
     assert {(c.keys["school_code"], c.keys["grade"]) for c in table.cells} == set(truth)
     for cell in table.cells:
@@ -255,26 +270,36 @@ def test_a_sum_dominated_by_one_or_two_pupils_is_suppressed(research_dir: Path) 
     effect their own figure."""
     e = engine(research_dir)
     sums = e.release(
-        spec(table="student_terms", group_by=["school_code", "grade"],
-             filters=[{"column": "persistent_absence", "op": "is_false"}],
-             measures=[*COUNT, {"kind": "sum", "column": "valid_absence_minutes"}]),
+        spec(
+            table="student_terms",
+            group_by=["school_code", "grade"],
+            filters=[{"column": "persistent_absence", "op": "is_false"}],
+            measures=[*COUNT, {"kind": "sum", "column": "valid_absence_minutes"}],
+        ),
         "mallory",
-    )  # fmt: skip
+    )
     column = pl.col("valid_absence_minutes")
     cells = (
         research_table(research_dir, "student_terms")
         .filter(~pl.col("persistent_absence"))
         .group_by("school_code", "grade")
-        .agg(pl.len().alias("n"), column.sum().alias("total"),
-             column.top_k(2).sum().alias("top2"), column.max().alias("top1"))
-    )  # fmt: skip
+        .agg(
+            pl.len().alias("n"),
+            column.sum().alias("total"),
+            column.top_k(2).sum().alias("top2"),
+            column.max().alias("top1"),
+        )
+    )
     dominated = {
         (r["school_code"], r["grade"])
         for r in cells.iter_rows(named=True)
-        if r["n"] >= MIN_STUDENTS and r["total"] > 0
-        and (r["top2"] / r["total"] > SDC.dominance_k
-             or (r["total"] - r["top2"]) / r["top1"] < SDC.p_percent)
-    }  # fmt: skip
+        if r["n"] >= MIN_STUDENTS
+        and r["total"] > 0
+        and (
+            r["top2"] / r["total"] > SDC.dominance_k
+            or (r["total"] - r["top2"]) / r["top1"] < SDC.p_percent
+        )
+    }
     assert dominated, "the attack needs a dominated cell"
     by_key = {(c.keys["school_code"], c.keys["grade"]): c for c in sums.cells}
     for key in dominated:
@@ -291,13 +316,15 @@ def test_primary_suppression_catches_dominance_and_the_p_percent_rule() -> None:
     """A crafted table: one pupil holds 95 % of a sum; two pupils hold 90 %; the second largest
     contributor can estimate the largest within 8 % (caught by dominance with n = 2, by the
     p % rule with n = 1); a safe cell; and a cell too small to show."""
-    table = pl.DataFrame({
-        "school": ["one", "two", "p", "safe", "small"],
-        "students": [20, 20, 20, 20, 4],
-        "sum:x": [100.0, 100.0, 99.0, 100.0, 100.0],
-        "sum:x__top1": [95.0, 50.0, 50.0, 20.0, 40.0],
-        "sum:x__top2": [1.0, 40.0, 45.0, 15.0, 30.0],
-    })  # fmt: skip
+    table = pl.DataFrame(
+        {
+            "school": ["one", "two", "p", "safe", "small"],
+            "students": [20, 20, 20, 20, 4],
+            "sum:x": [100.0, 100.0, 99.0, 100.0, 100.0],
+            "sum:x__top1": [95.0, 50.0, 50.0, 20.0, 40.0],
+            "sum:x__top2": [1.0, 40.0, 45.0, 15.0, 30.0],
+        }
+    )
     dominance = f"dominance ({SDC.dominance_n}, {SDC.dominance_k})"
     out = primary_suppression(table, ["school"], SDC, sums=["sum:x"])
     assert out["reason"].to_list() == [dominance, dominance, dominance, None, FEWER_PUPILS]
@@ -322,17 +349,24 @@ def teachers_per_cell(data_dir: Path, by: list[str]) -> pl.DataFrame:
         exposure.select(*dict.fromkeys([*keys, *by]))
         .join(behind.select(*keys, "teacher_pid"), on=keys)
         .group_by(by)
-        .agg(pl.col("teacher_pid").n_unique().alias("teachers"),
-             pl.col("student_pid").n_unique().alias("pupils"))
-    )  # fmt: skip
+        .agg(
+            pl.col("teacher_pid").n_unique().alias("teachers"),
+            pl.col("student_pid").n_unique().alias("pupils"),
+        )
+    )
 
 
 def test_sdc_suppresses_cells_taught_by_fewer_than_3_teachers(research_dir: Path) -> None:
     e = engine(research_dir)
-    table = e.release(spec(table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES),
-                      "mallory")  # fmt: skip
-    truth = {tuple(r[:3]): (r[3], r[4]) for r in teachers_per_cell(research_dir, BY_CLASS)
-             .select(*BY_CLASS, "teachers", "pupils").iter_rows()}  # fmt: skip
+    table = e.release(
+        spec(table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES), "mallory"
+    )
+    truth = {
+        tuple(r[:3]): (r[3], r[4])
+        for r in teachers_per_cell(research_dir, BY_CLASS)
+        .select(*BY_CLASS, "teachers", "pupils")
+        .iter_rows()
+    }
     few = [k for k, (t, p) in truth.items() if t < MIN_TEACHERS and p >= MIN_STUDENTS]
     assert few, "the attack needs cells taught by fewer than 3 teachers"
     by_key = {tuple(c.keys[k] for k in BY_CLASS): c for c in table.cells}
@@ -348,8 +382,12 @@ def test_sdc_suppresses_cells_taught_by_fewer_than_3_teachers(research_dir: Path
 def test_dp_refuses_a_grouping_with_cells_of_fewer_than_3_teachers(research_dir: Path) -> None:
     e = engine(research_dir)
     with pytest.raises(QueryRefused, match=FEWER_TEACHERS):
-        e.release(spec(table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES,
-                       mode="dp", rho=0.1), "mallory")  # fmt: skip
+        e.release(
+            spec(
+                table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES, mode="dp", rho=0.1
+            ),
+            "mallory",
+        )
 
 
 @pytest.mark.parametrize("mode", ["sdc", "dp"])
@@ -359,14 +397,27 @@ def test_filters_narrowing_to_fewer_than_3_teachers_are_refused(
     cells = teachers_per_cell(research_dir, BY_CLASS)
     school, subject, grade = (
         cells.filter(pl.col("teachers") < MIN_TEACHERS, pl.col("pupils") >= SDC.min_population)
-        .sort(BY_CLASS).select(BY_CLASS).row(0)
-    )  # fmt: skip
+        .sort(BY_CLASS)
+        .select(BY_CLASS)
+        .row(0)
+    )
     e = engine(research_dir)
     dp = {"rho": 0.1} if mode == "dp" else {}
     with pytest.raises(QueryRefused, match=FEWER_TEACHERS):
-        e.release(spec(table="exposure", measures=TEACHER_MEASURES, mode=mode, **dp,
-                       filters=[is_in("school_code", school), is_in("subject_code", subject),
-                                is_in("grade", grade)]), "mallory")  # fmt: skip
+        e.release(
+            spec(
+                table="exposure",
+                measures=TEACHER_MEASURES,
+                mode=mode,
+                **dp,
+                filters=[
+                    is_in("school_code", school),
+                    is_in("subject_code", subject),
+                    is_in("grade", grade),
+                ],
+            ),
+            "mallory",
+        )
 
 
 def test_a_coarser_table_does_not_reveal_a_teacher_suppressed_cell(research_dir: Path) -> None:
@@ -376,20 +427,24 @@ def test_a_coarser_table_does_not_reveal_a_teacher_suppressed_cell(research_dir:
     it is the only suppressed grade of its school and subject. The second release must be
     refused, or those school × subject cells suppressed."""
     e = engine(research_dir)
-    fine = e.release(spec(table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES),
-                     "mallory")  # fmt: skip
+    fine = e.release(
+        spec(table="exposure", group_by=BY_CLASS, measures=TEACHER_MEASURES), "mallory"
+    )
     try:
-        coarse = e.release(spec(table="exposure", group_by=BY_CLASS[:2],
-                                measures=TEACHER_MEASURES), "mallory")  # fmt: skip
+        coarse = e.release(
+            spec(table="exposure", group_by=BY_CLASS[:2], measures=TEACHER_MEASURES), "mallory"
+        )
     except QueryRefused:
         return
     truth = {
         (r["school_code"], r["subject_code"], r["grade"]): (r["pupils"], r["mean"])
         for r in research_table(research_dir, "exposure")
-        .group_by(*BY_CLASS, "student_pid").agg(pl.col("certified_share").clip(0, 1).mean())
-        .group_by(BY_CLASS).agg(pl.len().alias("pupils"), pl.col("certified_share").mean()
-                                .alias("mean")).iter_rows(named=True)
-    }  # fmt: skip
+        .group_by(*BY_CLASS, "student_pid")
+        .agg(pl.col("certified_share").clip(0, 1).mean())
+        .group_by(BY_CLASS)
+        .agg(pl.len().alias("pupils"), pl.col("certified_share").mean().alias("mean"))
+        .iter_rows(named=True)
+    }
     groups: dict[tuple[str, str], list[release.Cell]] = defaultdict(list)
     for cell in fine.cells:
         groups[(cell.keys["school_code"], cell.keys["subject_code"])].append(cell)
@@ -415,28 +470,44 @@ def test_a_coarser_table_does_not_reveal_a_teacher_suppressed_cell(research_dir:
 # --- pseudonyms -----------------------------------------------------------------------------
 
 PSEUDONYM_SPECS = {
-    "group exposure by student_pid": {"table": "exposure", "group_by": ["student_pid"],
-                                      "measures": COUNT},
-    "group student_terms by student_pid": {"table": "student_terms",
-                                           "group_by": ["student_pid"], "measures": COUNT},
-    "group teacher_terms by teacher_pid": {"table": "teacher_terms",
-                                           "group_by": ["teacher_pid"],
-                                           "measures": [{"kind": "count_teachers"}]},
-    "filter on student_pid": {"table": "student_terms", "measures": COUNT,
-                              "filters": [{"column": "student_pid", "op": "between",
-                                           "values": [0, 2**62]}]},
-    "filter on teacher_pid": {"table": "teacher_terms",
-                              "measures": [{"kind": "count_teachers"}],
-                              "filters": [{"column": "teacher_pid", "op": "in",
-                                           "values": [1, 2, 3]}]},
-    "mean of student_pid": {"table": "student_terms",
-                            "measures": [{"kind": "mean", "column": "student_pid"}]},
-    "sum of teacher_pid": {"table": "teacher_terms",
-                           "measures": [{"kind": "sum", "column": "teacher_pid"}]},
-    "median of student_pid": {"table": "exposure",
-                              "measures": [{"kind": "quantile", "column": "student_pid",
-                                            "q": 0.5}]},
-}  # fmt: skip
+    "group exposure by student_pid": {
+        "table": "exposure",
+        "group_by": ["student_pid"],
+        "measures": COUNT,
+    },
+    "group student_terms by student_pid": {
+        "table": "student_terms",
+        "group_by": ["student_pid"],
+        "measures": COUNT,
+    },
+    "group teacher_terms by teacher_pid": {
+        "table": "teacher_terms",
+        "group_by": ["teacher_pid"],
+        "measures": [{"kind": "count_teachers"}],
+    },
+    "filter on student_pid": {
+        "table": "student_terms",
+        "measures": COUNT,
+        "filters": [{"column": "student_pid", "op": "between", "values": [0, 2**62]}],
+    },
+    "filter on teacher_pid": {
+        "table": "teacher_terms",
+        "measures": [{"kind": "count_teachers"}],
+        "filters": [{"column": "teacher_pid", "op": "in", "values": [1, 2, 3]}],
+    },
+    "mean of student_pid": {
+        "table": "student_terms",
+        "measures": [{"kind": "mean", "column": "student_pid"}],
+    },
+    "sum of teacher_pid": {
+        "table": "teacher_terms",
+        "measures": [{"kind": "sum", "column": "teacher_pid"}],
+    },
+    "median of student_pid": {
+        "table": "exposure",
+        "measures": [{"kind": "quantile", "column": "student_pid", "q": 0.5}],
+    },
+}
 
 
 @pytest.mark.parametrize("mode", ["sdc", "dp"])
@@ -498,8 +569,13 @@ def interval_bounds(
         objective[j] = 1.0
         ends = []
         for sense in (1.0, -1.0):
-            result = linprog(sense * objective, A_eq=np.array(a_eq), b_eq=np.array(b_eq),
-                             bounds=bounds or (0, None), method="highs")  # fmt: skip
+            result = linprog(
+                sense * objective,
+                A_eq=np.array(a_eq),
+                b_eq=np.array(b_eq),
+                bounds=bounds or (0, None),
+                method="highs",
+            )
             ends.append(np.inf if result.status == 3 else sense * result.fun)
             assert result.status in (0, 3), result.message
         out[row] = (ends[0], ends[1])
@@ -513,9 +589,12 @@ def test_suppressed_cells_cannot_be_recovered_from_the_margins(research_dir: Pat
     grade (grade 0 is a real grade, 'all grades' is None)."""
     by = ["grade", "school_code"]
     e = engine(research_dir)
-    table = e.release(counts(group_by=by, margins=True,
-                             filters=[{"column": "persistent_absence", "op": "is_true"}]),
-                      "mallory")  # fmt: skip
+    table = e.release(
+        counts(
+            group_by=by, margins=True, filters=[{"column": "persistent_absence", "op": "is_true"}]
+        ),
+        "mallory",
+    )
     cells = table.cells
     hidden = [c for c in cells if c.status == "suppressed"]
     assert any(reason(e, table, c) == FEWER_PUPILS for c in hidden), "the attack needs small cells"
@@ -549,17 +628,21 @@ def test_suppressed_cells_cannot_be_recovered_from_the_margins(research_dir: Pat
     for c in margins:
         if c.keys["grade"] is None and c.keys["school_code"] is not None:
             assert c.values["count_students"] in (
-                None, grades.filter(pl.col("school_code") == c.keys["school_code"]).height,
-            )  # fmt: skip
+                None,
+                grades.filter(pl.col("school_code") == c.keys["school_code"]).height,
+            )
 
 
 # --- averaging repeated dp releases ---------------------------------------------------------
 
 DP_SPEC = {
-    "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.05,
+    "table": "exposure",
+    "group_by": ["school_code"],
+    "mode": "dp",
+    "rho": 0.05,
     "filters": [{"column": "grade", "op": "in", "values": [7, 8, 9]}],
     "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-}  # fmt: skip
+}
 
 
 def test_repeating_a_dp_query_returns_the_same_noise(research_dir: Path) -> None:
@@ -591,11 +674,16 @@ def test_a_trivially_different_spelling_is_the_same_dp_query(research_dir: Path)
         ' "group_by": ["school_code"], "table": "exposure"}'
     )
     built = QuerySpec(
-        table="exposure", group_by=("school_code",), mode="dp", rho=0.05,
+        table="exposure",
+        group_by=("school_code",),
+        mode="dp",
+        rho=0.05,
         filters=(release.Filter(column="grade", op="in", values=(7, 8, 9)),),
-        measures=(release.Measure(kind="count_students"),
-                  release.Measure(kind="mean", column="certified_share")),
-    )  # fmt: skip
+        measures=(
+            release.Measure(kind="count_students"),
+            release.Measure(kind="mean", column="certified_share"),
+        ),
+    )
     for same in (respelt, built):
         assert same.digest() == spec(**DP_SPEC).digest()
         again = e.release(same, "mallory")
@@ -606,27 +694,60 @@ def test_a_trivially_different_spelling_is_the_same_dp_query(research_dir: Path)
 # --- no pseudonym in a release --------------------------------------------------------------
 
 RELEASED_SPECS = [
-    counts(group_by=["grade", "school_code"], margins=True,
-           filters=[{"column": "persistent_absence", "op": "is_true"}]),
-    spec(table="student_terms", group_by=["school_code"],
-         measures=[*COUNT, {"kind": "sum", "column": "absent_minutes"},
-                   {"kind": "mean", "column": "days_absent"},
-                   {"kind": "quantile", "column": "absence_rate_planned", "q": 0.9},
-                   {"kind": "share", "column": "severe_absence"}]),
-    spec(table="exposure", group_by=["school_code", "subject_code"],
-         measures=[*COUNT, {"kind": "count_teachers"},
-                   {"kind": "mean", "column": "mean_experience"}]),
-    spec(table="teacher_terms", group_by=["school_code"],
-         measures=[{"kind": "count_teachers"}, {"kind": "mean", "column": "experience_years"},
-                   {"kind": "share", "column": "novice"}]),
+    counts(
+        group_by=["grade", "school_code"],
+        margins=True,
+        filters=[{"column": "persistent_absence", "op": "is_true"}],
+    ),
+    spec(
+        table="student_terms",
+        group_by=["school_code"],
+        measures=[
+            *COUNT,
+            {"kind": "sum", "column": "absent_minutes"},
+            {"kind": "mean", "column": "days_absent"},
+            {"kind": "quantile", "column": "absence_rate_planned", "q": 0.9},
+            {"kind": "share", "column": "severe_absence"},
+        ],
+    ),
+    spec(
+        table="exposure",
+        group_by=["school_code", "subject_code"],
+        measures=[
+            *COUNT,
+            {"kind": "count_teachers"},
+            {"kind": "mean", "column": "mean_experience"},
+        ],
+    ),
+    spec(
+        table="teacher_terms",
+        group_by=["school_code"],
+        measures=[
+            {"kind": "count_teachers"},
+            {"kind": "mean", "column": "experience_years"},
+            {"kind": "share", "column": "novice"},
+        ],
+    ),
     spec(**DP_SPEC),
-    spec(table="student_terms", group_by=["school_code"], mode="dp", rho=0.1,
-         measures=[*COUNT, {"kind": "sum", "column": "days_absent"},
-                   {"kind": "quantile", "column": "absence_rate_planned", "q": 0.5},
-                   {"kind": "share", "column": "persistent_absence"}]),
-    spec(table="teacher_terms", mode="dp", rho=0.1,
-         measures=[{"kind": "count_teachers"}, {"kind": "mean", "column": "lessons"}]),
-]  # fmt: skip
+    spec(
+        table="student_terms",
+        group_by=["school_code"],
+        mode="dp",
+        rho=0.1,
+        measures=[
+            *COUNT,
+            {"kind": "sum", "column": "days_absent"},
+            {"kind": "quantile", "column": "absence_rate_planned", "q": 0.5},
+            {"kind": "share", "column": "persistent_absence"},
+        ],
+    ),
+    spec(
+        table="teacher_terms",
+        mode="dp",
+        rho=0.1,
+        measures=[{"kind": "count_teachers"}, {"kind": "mean", "column": "lessons"}],
+    ),
+]
 
 
 def walk(value_: Any) -> Iterator[tuple[str, Any]]:
@@ -643,10 +764,13 @@ def walk(value_: Any) -> Iterator[tuple[str, Any]]:
 
 def test_no_release_holds_a_pseudonym(research_dir: Path) -> None:
     pids: set[int] = set()
-    for table, column in (("student_terms", "student_pid"), ("exposure", "student_pid"),
-                          ("student_teachers", "student_pid"),
-                          ("student_teachers", "teacher_pid"),
-                          ("teacher_terms", "teacher_pid")):  # fmt: skip
+    for table, column in (
+        ("student_terms", "student_pid"),
+        ("exposure", "student_pid"),
+        ("student_teachers", "student_pid"),
+        ("student_teachers", "teacher_pid"),
+        ("teacher_terms", "teacher_pid"),
+    ):
         pids |= set(research_table(research_dir, table)[column].to_list())
     assert len(pids) > 1500
     as_floats = {float(p) for p in pids}
@@ -677,8 +801,9 @@ def test_no_release_holds_a_pseudonym(research_dir: Path) -> None:
 
 def test_a_private_frame_gives_no_rows(research_dir: Path) -> None:
     snapshot = current_snapshot(research_dir / "research")
-    frame = open_table(snapshot / read_manifest(snapshot)["tables"]["student_terms"]["file"],
-                       "student_terms")  # fmt: skip
+    frame = open_table(
+        snapshot / read_manifest(snapshot)["tables"]["student_terms"]["file"], "student_terms"
+    )
     with pytest.raises(release.RowAccessRefused):
         frame.collect()
     rows = research_table(research_dir, "student_terms")

@@ -126,8 +126,11 @@ def grade_days(data_dir: Path) -> pl.Series:
 
 
 def tail(lo: int) -> QuerySpec:
-    return dp(table="student_terms", measures=COUNT,
-              filters=[is_in("grade", GRADE), between("days_absent", lo, 100)])  # fmt: skip
+    return dp(
+        table="student_terms",
+        measures=COUNT,
+        filters=[is_in("grade", GRADE), between("days_absent", lo, 100)],
+    )
 
 
 def test_dp_previews_do_not_binary_search_a_pupils_days_absent(research_dir: Path) -> None:
@@ -182,15 +185,24 @@ def small_teacher_filter(data_dir: Path) -> tuple[str, int, dict[str, Any], int,
     for column, lo, hi in (("certified_share", 0.9, 1), ("absence_rate_reported", 0.3, 1)):
         narrowed = cells(rows.filter(pl.col(column).is_between(lo, hi)))
         found = (
-            cells(rows).join(narrowed, on=["subject_code", "grade"], suffix="_f")
-            .filter(pl.col("teachers") >= SDC.min_teachers,
-                    pl.col("teachers_f") < SDC.min_teachers, pl.col("pupils_f") >= FLOOR)
+            cells(rows)
+            .join(narrowed, on=["subject_code", "grade"], suffix="_f")
+            .filter(
+                pl.col("teachers") >= SDC.min_teachers,
+                pl.col("teachers_f") < SDC.min_teachers,
+                pl.col("pupils_f") >= FLOOR,
+            )
             .sort("subject_code", "grade")
-        )  # fmt: skip
+        )
         if found.height:
             r = found.row(0, named=True)
-            return (r["subject_code"], r["grade"], between(column, lo, hi), r["teachers"],
-                    r["teachers_f"])  # fmt: skip
+            return (
+                r["subject_code"],
+                r["grade"],
+                between(column, lo, hi),
+                r["teachers"],
+                r["teachers_f"],
+            )
     pytest.skip("no subject and grade where a pupil-level filter leaves fewer than 3 teachers")
 
 
@@ -201,8 +213,11 @@ def test_the_dp_teacher_rule_is_no_oracle_on_pupil_filters(research_dir: Path) -
     subject, grade, narrowing, everyone, narrowed = small_teacher_filter(research_dir)
     assert everyone >= SDC.min_teachers > narrowed  # a real instance
     experience = {"kind": "mean", "column": "mean_experience"}
-    base = {"table": "exposure", "measures": [*COUNT, experience],
-            "filters": [is_in("subject_code", subject), is_in("grade", grade)]}  # fmt: skip
+    base = {
+        "table": "exposure",
+        "measures": [*COUNT, experience],
+        "filters": [is_in("subject_code", subject), is_in("grade", grade)],
+    }
     wide = dp(**base)
     narrow = dp(**{**base, "filters": [*base["filters"], narrowing]})
     e = engine(research_dir)
@@ -211,8 +226,10 @@ def test_the_dp_teacher_rule_is_no_oracle_on_pupil_filters(research_dir: Path) -
         f"{subject} grade {grade} ({everyone} teachers): without {narrowing} {previews[0]!r}, "
         f"with it {previews[1]!r} (truth: {narrowed} teacher(s))"
     )
-    releases = (outcome(lambda: e.release(wide, "mallory")),
-                outcome(lambda: e.release(narrow, "mallory")))  # fmt: skip
+    releases = (
+        outcome(lambda: e.release(wide, "mallory")),
+        outcome(lambda: e.release(narrow, "mallory")),
+    )
     assert releases[0] == releases[1], f"released {releases[0]!r}, then {releases[1]!r}"
 
 
@@ -220,11 +237,15 @@ def test_a_refused_dp_preview_is_recorded(research_dir: Path) -> None:
     """The dp teacher rule reads the schedule, so a preview it refuses is an answer that
     depends on the data: it is kept in the release log (and audited) like any refusal."""
     e = engine(research_dir)
-    few = QuerySpec.model_validate({
-        "table": "exposure", "group_by": ["school_code", "subject_code", "grade"],
-        "mode": "dp", "rho": 0.1,
-        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-    })  # fmt: skip
+    few = QuerySpec.model_validate(
+        {
+            "table": "exposure",
+            "group_by": ["school_code", "subject_code", "grade"],
+            "mode": "dp",
+            "rho": 0.1,
+            "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+        }
+    )
     with pytest.raises(QueryRefused, match="fewer than 3 teachers"):
         e.preview(few, project="p", requester="mallory")
     (record,) = e.store.records  # type: ignore[attr-defined]
@@ -246,8 +267,10 @@ def test_count_teachers_in_dp_on_exposure_is_refused(research_dir: Path) -> None
     except QueryRefused as refusal:
         assert "teacher_terms" in str(refusal)
     else:
-        pytest.fail(f"count_teachers released as {value(released.cells[0], 'count_teachers'):.0f}"
-                    f" (pupils {pupils}, teachers {teachers})")  # fmt: skip
+        pytest.fail(
+            f"count_teachers released as {value(released.cells[0], 'count_teachers'):.0f}"
+            f" (pupils {pupils}, teachers {teachers})"
+        )
     with pytest.raises(QueryRefused, match="teacher_terms"):
         e.preview(query)
 
@@ -266,8 +289,9 @@ def test_sdc_previews_are_metered_per_day(research_dir: Path) -> None:
     policy's previews_per_day the next one is refused."""
     policies = load_policies()
     sdc = policies.release.sdc.model_copy(update={"previews_per_day": 3})
-    limited = Policies(policies.catalogue, policies.release.model_copy(update={"sdc": sdc}),
-                       policies.digest)  # fmt: skip
+    limited = Policies(
+        policies.catalogue, policies.release.model_copy(update={"sdc": sdc}), policies.digest
+    )
     e = ReleaseEngine(research_dir, store=MemoryStore(), policies=limited)
     for grade in range(3):  # one large cell each, disjoint: nothing to difference
         e.preview(counts(filters=[is_in("grade", grade)]))
@@ -362,8 +386,10 @@ def test_the_sum_of_per_school_counts_minus_a_filtered_total_is_refused(
         assert SUBTRACTION in str(refusal), str(refusal)
         return
     shown = value(total.cells[0])
-    pytest.fail(f"per-school counts ({first} first) then the total with {leave_out} (base filters "
-                f"{base}): {shown:g} pupils, {out} fewer than the schools add up to")  # fmt: skip
+    pytest.fail(
+        f"per-school counts ({first} first) then the total with {leave_out} (base filters "
+        f"{base}): {shown:g} pupils, {out} fewer than the schools add up to"
+    )
 
 
 # --- 3. the count left out ------------------------------------------------------------------
@@ -386,14 +412,22 @@ def test_a_total_without_its_count_does_not_give_away_a_suppressed_sum(research_
     assert 0 < hidden["n"] < MIN_STUDENTS  # a real instance
     e = engine(research_dir)
     days = {"kind": "sum", "column": "days_absent"}
-    table = e.release(spec(table="student_terms", group_by=["grade", "severe_absence"],
-                           filters=[is_in("grade", *grades)], measures=[*COUNT, days]),
-                      "mallory").cells  # fmt: skip
+    table = e.release(
+        spec(
+            table="student_terms",
+            group_by=["grade", "severe_absence"],
+            filters=[is_in("grade", *grades)],
+            measures=[*COUNT, days],
+        ),
+        "mallory",
+    ).cells
     suppressed = [c for c in table if c.status == "suppressed"]
     assert [c.keys for c in suppressed] == [{"grade": small[0], "severe_absence": True}]
     try:
-        total = e.release(spec(table="student_terms", filters=[is_in("grade", *grades)],
-                               measures=[days]), "mallory")  # fmt: skip
+        total = e.release(
+            spec(table="student_terms", filters=[is_in("grade", *grades)], measures=[days]),
+            "mallory",
+        )
     except QueryRefused as refusal:
         assert SUBTRACTION in str(refusal), str(refusal)
         return
@@ -415,16 +449,27 @@ def test_margins_pass_the_teacher_rules(research_dir: Path) -> None:
     whatever teachers stood behind it, so it gives the experience of one or two teachers who
     give nearly all its minutes."""
     by = ["subject_code", "grade", "school_code"]
-    unsafe = {k[0] for k, (t, top) in teacher_minutes(research_dir, by).items()
-              if k[1] is None and None not in (k[0], k[2])
-              and (t < SDC.min_teachers or top > TEACHER_K)}  # fmt: skip
+    unsafe = {
+        k[0]
+        for k, (t, top) in teacher_minutes(research_dir, by).items()
+        if k[1] is None and None not in (k[0], k[2]) and (t < SDC.min_teachers or top > TEACHER_K)
+    }
     subjects = sorted(unsafe)[:2]
     assert subjects, "the attack needs a subject whose margin rows stand on one or two teachers"
-    table = engine(research_dir).release(
-        spec(table="exposure", group_by=by, margins=True,
-             filters=[is_in("subject_code", *subjects)],
-             measures=[*COUNT, {"kind": "mean", "column": "mean_experience"}]), "mallory"
-    ).cells  # fmt: skip
+    table = (
+        engine(research_dir)
+        .release(
+            spec(
+                table="exposure",
+                group_by=by,
+                margins=True,
+                filters=[is_in("subject_code", *subjects)],
+                measures=[*COUNT, {"kind": "mean", "column": "mean_experience"}],
+            ),
+            "mallory",
+        )
+        .cells
+    )
     within = pl.col("subject_code").is_in(subjects)
     breaches = teacher_rule_breaches(research_dir, by, table, within)
     margins = [b for b in breaches if b[1]]
@@ -440,15 +485,27 @@ def test_a_cell_dominated_by_one_teacher_is_not_shown(research_dir: Path) -> Non
     pass the 3-teacher rule but where one teacher gives nearly all the minutes show that
     teacher's certification. (One subject, so that each pupil is in one cell.)"""
     by = ["school_code", "subject_code", "grade"]
-    dominated = [k for k, (t, top) in teacher_minutes(research_dir, by).items()
-                 if None not in k and t >= SDC.min_teachers and top > TEACHER_K]  # fmt: skip
+    dominated = [
+        k
+        for k, (t, top) in teacher_minutes(research_dir, by).items()
+        if None not in k and t >= SDC.min_teachers and top > TEACHER_K
+    ]
     assert dominated, "the attack needs a cell of 3+ teachers dominated by one"  # a real instance
     per_subject = Counter(k[1] for k in dominated)
     subject = min(per_subject, key=lambda s: (-per_subject[s], s))
-    table = engine(research_dir).release(
-        spec(table="exposure", group_by=by, filters=[is_in("subject_code", subject)],
-             measures=[{"kind": "mean", "column": "certified_share"}]), "mallory"
-    ).cells  # fmt: skip
+    table = (
+        engine(research_dir)
+        .release(
+            spec(
+                table="exposure",
+                group_by=by,
+                filters=[is_in("subject_code", subject)],
+                measures=[{"kind": "mean", "column": "certified_share"}],
+            ),
+            "mallory",
+        )
+        .cells
+    )
     breaches = teacher_rule_breaches(research_dir, by, table, pl.col("subject_code") == subject)
     shown = sum(c.status != "suppressed" for c in table)
     assert not breaches, (
@@ -469,14 +526,26 @@ def test_an_extreme_quantile_does_not_give_a_grades_maximum(research_dir: Path) 
     rows = rows.filter(pl.col("term") == term)
     assert rows["student_pid"].is_unique().all()  # one row per pupil: its value is the pupil's
     top = rows.group_by("grade").agg(pl.col("days_absent").max().alias("max"))
-    at_max = {g: int(rows.filter(pl.col("grade") == g, pl.col("days_absent") >= m).height)
-              for g, m in top.iter_rows()}  # fmt: skip
+    at_max = {
+        g: int(rows.filter(pl.col("grade") == g, pl.col("days_absent") >= m).height)
+        for g, m in top.iter_rows()
+    }
     assert any(n < MIN_STUDENTS for n in at_max.values())  # a real instance
     q = {"kind": "quantile", "column": "days_absent", "q": 0.999999}
     try:
-        table = engine(research_dir).release(
-            spec(table="student_terms", group_by=["grade"], filters=[is_in("term", term)],
-                 measures=[q]), "mallory").cells  # fmt: skip
+        table = (
+            engine(research_dir)
+            .release(
+                spec(
+                    table="student_terms",
+                    group_by=["grade"],
+                    filters=[is_in("term", term)],
+                    measures=[q],
+                ),
+                "mallory",
+            )
+            .cells
+        )
     except QueryRefused:
         return
     name = release.Measure.model_validate(q).name

@@ -25,61 +25,149 @@ META = {"created": "2026-06-01T10:00:00+02:00", "modified": "2026-06-01T10:00:00
 def _valid() -> dict[str, list[dict[str, Any]]]:
     """One object of each resource, all valid and connected."""
     return {
-        "organisations": [{"id": SCHOOL, "meta": META, "displayName": "S",
-                           "organisationType": "Skolenhet", "schoolUnitCode": "12345678"}],
-        "persons": [
-            {"id": PUPIL, "meta": META, "givenName": "A", "familyName": "B",
-             "civicNo": {"value": "201501019808"},
-             "enrolments": [{"enroledAt": {"id": SCHOOL}, "schoolType": "GR",
-                             "schoolYear": 5, "startDate": "2026-08-17"}]},
-            {"id": STAFF, "meta": META, "givenName": "C", "familyName": "D",
-             "civicNo": {"value": "197601019800"}},
+        "organisations": [
+            {
+                "id": SCHOOL,
+                "meta": META,
+                "displayName": "S",
+                "organisationType": "Skolenhet",
+                "schoolUnitCode": "12345678",
+            }
         ],
-        "duties": [{"id": "0b4d4c4e-0000-4000-8000-000000000004", "meta": META,
-                    "person": {"id": STAFF}, "dutyAt": {"id": SCHOOL}, "dutyRole": "Lärare",
-                    "startDate": "2026-08-01"}],
-        "groups": [{"id": "0b4d4c4e-0000-4000-8000-000000000005", "meta": META,
-                    "displayName": "5A", "groupType": "Klass", "organisation": {"id": SCHOOL},
-                    "startDate": "2026-08-17", "groupMemberships": [{"person": {"id": PUPIL}}]}],
-        "syllabuses": [{"id": "0b4d4c4e-0000-4000-8000-000000000006", "meta": META,
-                        "schoolType": "GR", "subjectName": "Matematik", "subjectCode": "MA",
-                        "official": True}],
-        "activities": [{"id": "0b4d4c4e-0000-4000-8000-000000000007", "meta": META,
-                        "displayName": "5A MA", "calendarEventsRequired": True,
-                        "startDate": "2026-08-17", "organisation": {"id": SCHOOL},
-                        "groups": [{"id": "0b4d4c4e-0000-4000-8000-000000000005"}],
-                        "teachers": [{"duty": {"id": "0b4d4c4e-0000-4000-8000-000000000004"}}],
-                        "syllabus": {"id": "0b4d4c4e-0000-4000-8000-000000000006"}}],
-        "calendarEvents": [{"id": "0b4d4c4e-0000-4000-8000-000000000008", "meta": META,
-                            "activity": {"id": "0b4d4c4e-0000-4000-8000-000000000007"},
-                            "startTime": "2026-10-26T08:15:00+01:00",
-                            "endTime": "2026-10-26T09:15:00+01:00"}],
-        "attendances": [{"id": "0b4d4c4e-0000-4000-8000-000000000009", "meta": META,
-                         "calendarEvent": {"id": "0b4d4c4e-0000-4000-8000-000000000008"},
-                         "student": {"id": PUPIL}, "isReported": True,
-                         "attendanceMinutes": 60}],
-        "absences": [{"id": "0b4d4c4e-0000-4000-8000-00000000000a", "meta": META,
-                      "startTime": "2026-10-27T07:00:00+01:00",
-                      "endTime": "2026-10-27T17:00:00+01:00", "type": "Anmäld frånvaro",
-                      "student": {"id": PUPIL}}],
-        "grades": [{"id": "0b4d4c4e-0000-4000-8000-00000000000b", "meta": META,
-                    "student": {"id": PUPIL}, "organisation": {"id": SCHOOL},
-                    "syllabus": {"id": "0b4d4c4e-0000-4000-8000-000000000006"},
-                    "registeredBy": {"id": STAFF}, "registeredDate": "2027-06-10",
-                    "gradeValue": "C", "finalGrade": True, "adaptedStudyPlan": ""}],
-        "aggregatedAttendance": [{"activity": {"id": "0b4d4c4e-0000-4000-8000-000000000007"},
-                                  "student": {"id": PUPIL}, "startDate": "2026-08-17",
-                                  "endDate": "2026-08-21", "attendanceSum": 240}],
-    }  # fmt: skip
+        "persons": [
+            {
+                "id": PUPIL,
+                "meta": META,
+                "givenName": "A",
+                "familyName": "B",
+                "civicNo": {"value": "201501019808"},
+                "enrolments": [
+                    {
+                        "enroledAt": {"id": SCHOOL},
+                        "schoolType": "GR",
+                        "schoolYear": 5,
+                        "startDate": "2026-08-17",
+                    }
+                ],
+            },
+            {
+                "id": STAFF,
+                "meta": META,
+                "givenName": "C",
+                "familyName": "D",
+                "civicNo": {"value": "197601019800"},
+            },
+        ],
+        "duties": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000004",
+                "meta": META,
+                "person": {"id": STAFF},
+                "dutyAt": {"id": SCHOOL},
+                "dutyRole": "Lärare",
+                "startDate": "2026-08-01",
+            }
+        ],
+        "groups": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000005",
+                "meta": META,
+                "displayName": "5A",
+                "groupType": "Klass",
+                "organisation": {"id": SCHOOL},
+                "startDate": "2026-08-17",
+                "groupMemberships": [{"person": {"id": PUPIL}}],
+            }
+        ],
+        "syllabuses": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000006",
+                "meta": META,
+                "schoolType": "GR",
+                "subjectName": "Matematik",
+                "subjectCode": "MA",
+                "official": True,
+            }
+        ],
+        "activities": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000007",
+                "meta": META,
+                "displayName": "5A MA",
+                "calendarEventsRequired": True,
+                "startDate": "2026-08-17",
+                "organisation": {"id": SCHOOL},
+                "groups": [{"id": "0b4d4c4e-0000-4000-8000-000000000005"}],
+                "teachers": [{"duty": {"id": "0b4d4c4e-0000-4000-8000-000000000004"}}],
+                "syllabus": {"id": "0b4d4c4e-0000-4000-8000-000000000006"},
+            }
+        ],
+        "calendarEvents": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000008",
+                "meta": META,
+                "activity": {"id": "0b4d4c4e-0000-4000-8000-000000000007"},
+                "startTime": "2026-10-26T08:15:00+01:00",
+                "endTime": "2026-10-26T09:15:00+01:00",
+            }
+        ],
+        "attendances": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-000000000009",
+                "meta": META,
+                "calendarEvent": {"id": "0b4d4c4e-0000-4000-8000-000000000008"},
+                "student": {"id": PUPIL},
+                "isReported": True,
+                "attendanceMinutes": 60,
+            }
+        ],
+        "absences": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-00000000000a",
+                "meta": META,
+                "startTime": "2026-10-27T07:00:00+01:00",
+                "endTime": "2026-10-27T17:00:00+01:00",
+                "type": "Anmäld frånvaro",
+                "student": {"id": PUPIL},
+            }
+        ],
+        "grades": [
+            {
+                "id": "0b4d4c4e-0000-4000-8000-00000000000b",
+                "meta": META,
+                "student": {"id": PUPIL},
+                "organisation": {"id": SCHOOL},
+                "syllabus": {"id": "0b4d4c4e-0000-4000-8000-000000000006"},
+                "registeredBy": {"id": STAFF},
+                "registeredDate": "2027-06-10",
+                "gradeValue": "C",
+                "finalGrade": True,
+                "adaptedStudyPlan": "",
+            }
+        ],
+        "aggregatedAttendance": [
+            {
+                "activity": {"id": "0b4d4c4e-0000-4000-8000-000000000007"},
+                "student": {"id": PUPIL},
+                "startDate": "2026-08-17",
+                "endDate": "2026-08-21",
+                "attendanceSum": 240,
+            }
+        ],
+    }
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 @st.composite

@@ -18,9 +18,25 @@ __all__ = ["session_key"]
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 cells = text | st.sampled_from(
-    ["org-1", "c-1", "u-stu", "u-tea", "student", "teacher", "school", "tobedeleted", "active",
-     "2024-08-19", "true", "", '"', ",", "\n", "189001019802"]
-)  # fmt: skip
+    [
+        "org-1",
+        "c-1",
+        "u-stu",
+        "u-tea",
+        "student",
+        "teacher",
+        "school",
+        "tobedeleted",
+        "active",
+        "2024-08-19",
+        "true",
+        "",
+        '"',
+        ",",
+        "\n",
+        "189001019802",
+    ]
+)
 
 
 @st.composite

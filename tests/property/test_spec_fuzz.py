@@ -198,8 +198,11 @@ def worlds(
     for mode in ("sdc", "dp"):
         folder = tmp_path_factory.mktemp(f"spec-fuzz-{mode}")
         w = made[mode] = _world(research_dir, folder, rate_limit_per_minute=10**6)
-        for scope in (DATASET, BudgetScope.of_project(w.project),
-                      BudgetScope.of_researcher(w.project, "ann")):  # fmt: skip
+        for scope in (
+            DATASET,
+            BudgetScope.of_project(w.project),
+            BudgetScope.of_researcher(w.project, "ann"),
+        ):
             raised = w.gov.set_budget(OFFICE, scope, 10_000.0)
             assert raised is not None  # a raise: confirmed by a second statistician
             w.gov.decide(APPROVER, raised, confirm=True)

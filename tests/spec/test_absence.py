@@ -37,8 +37,10 @@ ABSENT_LESSONS = {2: 1, 3: 5, 4: 2}  # pupils 2-4: lessons absent (invalid) of t
 
 def _tables() -> dict[str, object]:
     lessons = ["lesson_pid | activity_pid | local_date | start_time | minutes | cancelled"]
-    attendance = ["lesson_pid | student_pid | reported | present_minutes | "
-                  "valid_absence_minutes | invalid_absence_minutes | other_minutes"]  # fmt: skip
+    attendance = [
+        "lesson_pid | student_pid | reported | present_minutes | "
+        "valid_absence_minutes | invalid_absence_minutes | other_minutes"
+    ]
     for lesson, day, start, reported, *minutes in PUPIL_1:
         lessons.append(f"{lesson} | 11 | {day} | {day} {start}:00 | 60 | F")
         if reported == "T":
@@ -49,8 +51,9 @@ def _tables() -> dict[str, object]:
         lessons.append(f"{lesson} | 12 | {day} | {day} 06:00:00 | 60 | F")
         for pupil, absent in ABSENT_LESSONS.items():
             away = lesson - 9 < absent
-            attendance.append(f"{lesson} | {pupil} | T | {0 if away else 60} | 0 | "
-                              f"{60 if away else 0} | 0")  # fmt: skip
+            attendance.append(
+                f"{lesson} | {pupil} | T | {0 if away else 60} | 0 | {60 if away else 0} | 0"
+            )
     return spec_tables(
         activities="""
             activity_pid | school_code | syllabus_pid
@@ -104,7 +107,10 @@ def test_pupil_1_by_month(built: tuple[dict, dict]) -> None:  # type: ignore[typ
     by_month, _ = built
     august, september = by_month[(1, "2026-08")], by_month[(1, "2026-09")]
     assert (august["lessons"], august["planned_minutes"], august["reported_minutes"]) == (
-        2, 120, 120)  # fmt: skip
+        2,
+        120,
+        120,
+    )
     assert august["absence_rate_reported"] == 1.0
     assert (august["days_absent"], august["over_20_percent"]) == (1, True)
     # lessons 3-7; reported 3, 4, 6; absent 60 of 180 reported, of 300 planned
@@ -118,10 +124,17 @@ def test_pupil_1_by_month(built: tuple[dict, dict]) -> None:  # type: ignore[typ
 def test_pupil_1_over_the_term(built: tuple[dict, dict]) -> None:  # type: ignore[type-arg]
     _, by_term = built
     row = by_term[1]
-    assert (row["lessons"], row["reported_lessons"], row["planned_minutes"],
-            row["reported_minutes"]) == (7, 5, 420, 300)  # fmt: skip
-    assert (row["valid_absence_minutes"], row["invalid_absence_minutes"],
-            row["absent_minutes"]) == (60, 120, 180)  # fmt: skip
+    assert (
+        row["lessons"],
+        row["reported_lessons"],
+        row["planned_minutes"],
+        row["reported_minutes"],
+    ) == (7, 5, 420, 300)
+    assert (
+        row["valid_absence_minutes"],
+        row["invalid_absence_minutes"],
+        row["absent_minutes"],
+    ) == (60, 120, 180)
     assert row["absence_rate_reported"] == pytest.approx(180 / 300)
     assert row["absence_rate_planned"] == pytest.approx(180 / 420)
     assert row["valid_absence_rate"] == pytest.approx(60 / 300)
@@ -136,10 +149,14 @@ def test_pupil_1_over_the_term(built: tuple[dict, dict]) -> None:  # type: ignor
 def test_thresholds_are_exact(built: tuple[dict, dict]) -> None:  # type: ignore[type-arg]
     _, by_term = built
     got = {
-        p: (by_term[p]["persistent_absence"], by_term[p]["severe_absence"],
-            by_term[p]["any_month_over_20_percent"], by_term[p]["days_absent"])
+        p: (
+            by_term[p]["persistent_absence"],
+            by_term[p]["severe_absence"],
+            by_term[p]["any_month_over_20_percent"],
+            by_term[p]["days_absent"],
+        )
         for p in ABSENT_LESSONS
-    }  # fmt: skip
+    }
     assert got == {
         2: (True, False, False, 1),  # exactly 10 %: persistent
         3: (True, True, True, 5),  # exactly 50 %: severe
@@ -150,8 +167,10 @@ def test_thresholds_are_exact(built: tuple[dict, dict]) -> None:  # type: ignore
 
 def test_fifteen_days_absent() -> None:
     lessons = ["lesson_pid | activity_pid | local_date | minutes | cancelled"]
-    attendance = ["lesson_pid | student_pid | reported | present_minutes | "
-                  "valid_absence_minutes | invalid_absence_minutes"]  # fmt: skip
+    attendance = [
+        "lesson_pid | student_pid | reported | present_minutes | "
+        "valid_absence_minutes | invalid_absence_minutes"
+    ]
     for day in range(1, 16):
         lessons.append(f"{day} | 11 | 2026-10-{day:02d} | 60 | F")
         attendance.append(f"{day} | 1 | T | 0 | 60 | 0")
@@ -229,11 +248,13 @@ def _organisers(t: dict[str, object]) -> tuple[dict[int, str], set[tuple[int, st
 
 
 def test_organiser_type_is_that_of_the_pupil_s_school() -> None:
-    by_term, by_month = _organisers(_two_schools("""
+    by_term, by_month = _organisers(
+        _two_schools("""
         school_code | organiser_type
         12345678    | independent
         87654321    | state
-    """))  # fmt: skip
+    """)
+    )
     assert by_term == {1: "independent", 2: "state", 3: "state", 4: "state"}
     assert by_month == {(1, "independent"), (2, "state"), (3, "state"), (4, "state")}
 
@@ -241,10 +262,12 @@ def test_organiser_type_is_that_of_the_pupil_s_school() -> None:
 def test_organiser_type_is_unknown_for_a_missing_or_ambiguous_school() -> None:
     """12345678 is not in the schools table; two school units with the code 87654321 name
     different kinds of organiser. Neither is guessed."""
-    by_term, by_month = _organisers(_two_schools("""
+    by_term, by_month = _organisers(
+        _two_schools("""
         school_code | organiser_type
         87654321    | municipal
         87654321    | state
-    """))  # fmt: skip
+    """)
+    )
     assert by_term == dict.fromkeys((1, 2, 3, 4), "unknown")
     assert {kind for _, kind in by_month} == {"unknown"}

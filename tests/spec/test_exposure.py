@@ -101,7 +101,7 @@ SCHOOL = {
         4          | 1           | F        |                 |                       |                         |
         6          | 1           | T        | 60              | 0                     | 0                       | 0
     """,
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +119,24 @@ def test_one_row_per_pupil_term_and_subject(table: dict[int, dict[str, object]])
         ("2026HT", "MA", "12345678")
     }
     assert {p: (r["grade"], r["grade_band"]) for p, r in table.items()} == {
-        1: (7, "7-9"), 2: (7, "7-9"), 3: (7, "7-9"), 4: (8, "7-9"),
-    }  # fmt: skip
+        1: (7, "7-9"),
+        2: (7, "7-9"),
+        3: (7, "7-9"),
+        4: (8, "7-9"),
+    }
 
 
 def test_teachers_met_main_teacher_and_switches(table: dict[int, dict[str, object]]) -> None:
     got = {
-        p: (r["lessons"], r["minutes"], r["teachers"], r["main_teacher_share"],
-            r["teacher_switches"])
+        p: (
+            r["lessons"],
+            r["minutes"],
+            r["teachers"],
+            r["main_teacher_share"],
+            r["teacher_switches"],
+        )
         for p, r in table.items()
-    }  # fmt: skip
+    }
     assert got == {
         # lessons 1-4 and 6 (5 is cancelled); 50, 51 and the substitute 90, 120 minutes each;
         # 51 takes over: one switch (a substitute is never a switch)
@@ -143,18 +151,27 @@ def test_teachers_met_main_teacher_and_switches(table: dict[int, dict[str, objec
 
 
 def test_shares_of_minutes(table: dict[int, dict[str, object]]) -> None:
-    columns = ["certified_share", "legitimated_share", "novice_share", "new_teacher_share",
-               "two_teacher_share", "substitute_share", "mean_experience"]  # fmt: skip
+    columns = [
+        "certified_share",
+        "legitimated_share",
+        "novice_share",
+        "new_teacher_share",
+        "two_teacher_share",
+        "substitute_share",
+        "mean_experience",
+    ]
     got = {p: [r[c] for c in columns] for p, r in table.items()}
-    assert got[1] == pytest.approx([
-        120 / 300,  # lessons 1, 2 with 50
-        240 / 300,  # 50 and 51 are licensed; 90 is not in the register
-        120 / 300,  # 51 is a novice ...
-        120 / 300,  # ... and new to the school
-        60 / 300,  # lesson 4: 51 and 90
-        120 / 300,  # lessons 4 and 6 had the substitute 90
-        (10 * 120 + 1 * 120) / 240,  # lesson 6 (90 only) has no known experience
-    ])  # fmt: skip
+    assert got[1] == pytest.approx(
+        [
+            120 / 300,  # lessons 1, 2 with 50
+            240 / 300,  # 50 and 51 are licensed; 90 is not in the register
+            120 / 300,  # 51 is a novice ...
+            120 / 300,  # ... and new to the school
+            60 / 300,  # lesson 4: 51 and 90
+            120 / 300,  # lessons 4 and 6 had the substitute 90
+            (10 * 120 + 1 * 120) / 240,  # lesson 6 (90 only) has no known experience
+        ]
+    )
     assert got[4] == pytest.approx([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, (10 * 30 + 20 * 120) / 150])
 
 

@@ -24,12 +24,15 @@ SCHOOL = {
 
 
 def test_a_pupil_changing_class_mid_term_follows_the_dates() -> None:
-    t = spec_tables(**SCHOOL, group_memberships="""
+    t = spec_tables(
+        **SCHOOL,
+        group_memberships="""
         group_pid | student_pid | start_date | end_date
         100       | 7           |            | 2026-08-17
         101       | 7           | 2026-08-18 |
         100       | 8           |            |
-    """)  # fmt: skip
+    """,
+    )
     assert rows(lesson_pupils(t).drop("grade")) == [
         (1, 7, 60),  # class A on the 17th
         (1, 8, 60),
@@ -39,17 +42,21 @@ def test_a_pupil_changing_class_mid_term_follows_the_dates() -> None:
 
 
 def test_student_exceptions_add_remove_and_shorten_but_never_revive_a_cancelled_lesson() -> None:
-    t = spec_tables(**SCHOOL, group_memberships="""
+    t = spec_tables(
+        **SCHOOL,
+        group_memberships="""
         group_pid | student_pid
         100       | 8
         100       | 9
-    """, lesson_student_exceptions="""
+    """,
+        lesson_student_exceptions="""
         lesson_pid | student_pid | participates | teaching_length
         1          | 9           | F            |
         1          | 20          | T            |
         2          | 8           | T            | 30
         5          | 20          | T            |
-    """)  # fmt: skip
+    """,
+    )
     assert rows(lesson_pupils(t).drop("grade")) == [
         (1, 8, 60),
         (1, 20, 60),  # added to a lesson of another class
@@ -59,18 +66,22 @@ def test_student_exceptions_add_remove_and_shorten_but_never_revive_a_cancelled_
 
 
 def test_teachers_substitutes_two_teachers_and_a_switch_mid_term() -> None:
-    t = spec_tables(**SCHOOL, activity_teachers="""
+    t = spec_tables(
+        **SCHOOL,
+        activity_teachers="""
         activity_pid | teacher_pid | start_date | end_date
         10           | 50          |            | 2026-08-17
         10           | 51          | 2026-08-18 |
         11           | 60          |            |
         11           | 61          |            |
-    """, lesson_teacher_exceptions="""
+    """,
+        lesson_teacher_exceptions="""
         lesson_pid | teacher_pid | participates
         3          | 60          | F
         3          | 90          | T
         4          | 61          | T
-    """)  # fmt: skip
+    """,
+    )
     assert rows(lesson_teachers(t)) == [
         (1, 50, False),  # before the switch
         (2, 51, False),  # the new teacher takes over on the 18th
@@ -144,9 +155,12 @@ def test_student_lessons_certification_follows_the_pupils_grade_band() -> None:
 
 def test_a_teacher_named_twice_for_one_lesson_counts_once() -> None:
     """Two teacher exceptions for one teacher and lesson (say under two duties): one row."""
-    t = spec_tables(**SCHOOL, lesson_teacher_exceptions="""
+    t = spec_tables(
+        **SCHOOL,
+        lesson_teacher_exceptions="""
         lesson_pid | duty_pid | teacher_pid | participates
         1          | 1        | 90          | T
         1          | 2        | 90          | T
-    """)  # fmt: skip
+    """,
+    )
     assert rows(lesson_teachers(t)) == [(1, 90, True)]

@@ -108,7 +108,7 @@ SCHOOL = {
         student_pid | merit_value
         1           | 280
     """,
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +122,16 @@ def built() -> dict[str, list[dict[str, object]]]:
     terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
     term_teachers = student_term_teachers(met)
     profiles = student_profiles(exposed, terms, term_teachers)
-    return {name: dicts(table) for name, table in [
-        ("exposure", exposed), ("student_months", months), ("student_terms", terms),
-        ("student_term_teachers", term_teachers), ("student_profiles", profiles),
-    ]}  # fmt: skip
+    return {
+        name: dicts(table)
+        for name, table in [
+            ("exposure", exposed),
+            ("student_months", months),
+            ("student_terms", terms),
+            ("student_term_teachers", term_teachers),
+            ("student_profiles", profiles),
+        ]
+    }
 
 
 def test_minutes_with_a_certified_teacher(built: dict[str, list[dict[str, object]]]) -> None:
@@ -157,7 +163,11 @@ def test_a_profile_sums_the_pupils_subjects(built: dict[str, list[dict[str, obje
     profiles = {r["student_pid"]: r for r in built["student_profiles"]}
     one, two = profiles[1], profiles[2]
     assert (one["term"], one["school_code"], one["grade"], one["grade_band"]) == (
-        "2026HT", "12345678", 7, "7-9")  # fmt: skip
+        "2026HT",
+        "12345678",
+        7,
+        "7-9",
+    )
     assert (one["minutes"], one["subjects"], one["teachers"]) == (300, 2, 2)
     # 220 of 300 minutes: every subject weighted by its minutes (a mean of the subject
     # shares, 0.6 and 1.0, would say 0.8)
@@ -181,16 +191,31 @@ def test_profiles_agree_with_exposure_and_student_terms(
     for profile in built["student_profiles"]:
         key = (profile["student_pid"], profile["term"])
         subjects = [r for r in built["exposure"] if (r["student_pid"], r["term"]) == key]
-        for column in ["minutes", "certified_minutes", "legitimated_minutes", "novice_minutes",
-                       "new_teacher_minutes", "substitute_minutes"]:  # fmt: skip
+        for column in [
+            "minutes",
+            "certified_minutes",
+            "legitimated_minutes",
+            "novice_minutes",
+            "new_teacher_minutes",
+            "substitute_minutes",
+        ]:
             assert profile[column] == sum(r[column] for r in subjects), (key, column)
         assert profile["minutes"] == terms[key]["planned_minutes"]
         assert profile["turnover_subjects"] == sum(r["turnover_hit"] for r in subjects)
-        for column in ["school_code", "grade", "absence_rate_reported", "absence_rate_planned",
-                       "absence_band", "days_absent", "merit_value", "merit_band"]:  # fmt: skip
+        for column in [
+            "school_code",
+            "grade",
+            "absence_rate_reported",
+            "absence_rate_planned",
+            "absence_band",
+            "days_absent",
+            "merit_value",
+            "merit_band",
+        ]:
             assert profile[column] == terms[key][column], (key, column)
-        teachers = [r for r in built["student_term_teachers"]
-                    if (r["student_pid"], r["term"]) == key]  # fmt: skip
+        teachers = [
+            r for r in built["student_term_teachers"] if (r["student_pid"], r["term"]) == key
+        ]
         assert profile["teachers"] == len(teachers)
 
 
@@ -230,8 +255,18 @@ def test_merit_and_experience_bands() -> None:
     merit = [0.0, 99.5, 100.0, 159.5, 160.0, 240.0, 279.5, 280.0, 340.0, None]
     table = ibis.memtable(pa.table({"merit": pa.array(merit, pa.float32())}))
     got = [r["band"] for r in dicts(table.select(band=merit_band(table.merit)))]
-    assert got == ["<100", "<100", "100-160", "100-160", "160-200", "240-280", "240-280",
-                   ">=280", ">=280", None]  # fmt: skip
+    assert got == [
+        "<100",
+        "<100",
+        "100-160",
+        "100-160",
+        "160-200",
+        "240-280",
+        "240-280",
+        ">=280",
+        ">=280",
+        None,
+    ]
     years = [0, 2, 3, 9, 10, 19, 20, 45, None]
     table = ibis.memtable(pa.table({"years": pa.array(years, pa.int16())}))
     got = [r["band"] for r in dicts(table.select(band=experience_band(table.years)))]
@@ -241,8 +276,11 @@ def test_merit_and_experience_bands() -> None:
 def test_the_band_labels_are_the_catalogues_public_keys() -> None:
     catalogue = tomllib.loads(CATALOGUE.read_text())
     keys = catalogue["keys"]
-    for name, bands in [("absence_rate_bands", ABSENCE_BANDS), ("merit_bands", MERIT_BANDS),
-                        ("experience_bands", EXPERIENCE_BANDS)]:  # fmt: skip
+    for name, bands in [
+        ("absence_rate_bands", ABSENCE_BANDS),
+        ("merit_bands", MERIT_BANDS),
+        ("experience_bands", EXPERIENCE_BANDS),
+    ]:
         assert keys[name] == {"source": "list", "values": [label for label, _ in bands]}
     # the merit bands cut where merit_value's published bands do
     edges = catalogue["tables"]["student_terms"]["columns"]["merit_value"]["bands"]

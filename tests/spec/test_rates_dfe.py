@@ -30,8 +30,12 @@ COUNTS = [
     "sess_possible_pa_10_exact",
     "sess_overall_pa_10_exact",
 ]
-PERCENTS = ["sess_overall_percent", "sess_authorised_percent", "sess_unauthorised_percent",
-            "enrolments_pa_10_exact_percent"]  # fmt: skip
+PERCENTS = [
+    "sess_overall_percent",
+    "sess_authorised_percent",
+    "sess_unauthorised_percent",
+    "enrolments_pa_10_exact_percent",
+]
 
 
 def _half_up(percent: float) -> float:
@@ -49,11 +53,16 @@ def published() -> ibis.Table:
     columns = {c: pa.array([int(v) for v in table[c].to_pylist()], pa.int64()) for c in COUNTS}
     columns |= {c: pa.array([float(v) for v in table[c].to_pylist()]) for c in PERCENTS}
     columns["label"] = pa.array(
-        [f"{a} {b} {c}" for a, b, c in zip(table["time_period"].to_pylist(),
-                                            table["school_type"].to_pylist(),
-                                            table["characteristic_breakdown"].to_pylist(),
-                                            strict=True)]
-    )  # fmt: skip
+        [
+            f"{a} {b} {c}"
+            for a, b, c in zip(
+                table["time_period"].to_pylist(),
+                table["school_type"].to_pylist(),
+                table["characteristic_breakdown"].to_pylist(),
+                strict=True,
+            )
+        ]
+    )
     return ibis.memtable(pa.table(columns))
 
 
@@ -64,32 +73,39 @@ def _run(expression: ibis.Table) -> list[dict[str, object]]:
 
 def test_session_rates_are_reproduced_exactly(published: ibis.Table) -> None:
     t = published
-    rows = _run(t.select(
-        "label", *PERCENTS,
-        overall=rate(t.sess_overall, t.sess_possible) * 100,
-        authorised=rate(t.sess_authorised, t.sess_possible) * 100,
-        unauthorised=rate(t.sess_unauthorised, t.sess_possible) * 100,
-        parts_add_up=t.sess_overall == t.sess_authorised + t.sess_unauthorised,
-    ))  # fmt: skip
+    rows = _run(
+        t.select(
+            "label",
+            *PERCENTS,
+            overall=rate(t.sess_overall, t.sess_possible) * 100,
+            authorised=rate(t.sess_authorised, t.sess_possible) * 100,
+            unauthorised=rate(t.sess_unauthorised, t.sess_possible) * 100,
+            parts_add_up=t.sess_overall == t.sess_authorised + t.sess_unauthorised,
+        )
+    )
     assert len(rows) == 1308
     wrong = [
         (r["label"], measure)
         for r in rows
-        for measure, published_column in [("overall", "sess_overall_percent"),
-                                          ("authorised", "sess_authorised_percent"),
-                                          ("unauthorised", "sess_unauthorised_percent")]
+        for measure, published_column in [
+            ("overall", "sess_overall_percent"),
+            ("authorised", "sess_authorised_percent"),
+            ("unauthorised", "sess_unauthorised_percent"),
+        ]
         if _half_up(r[measure]) != r[published_column]  # type: ignore[arg-type]
-    ]  # fmt: skip
+    ]
     assert wrong == []
     assert all(r["parts_add_up"] for r in rows)
 
 
 def test_the_headline_figures(published: ibis.Table) -> None:
     t = published
-    (row,) = _run(t.filter(t.label == "201617 Total Total").select(
-        overall=rate(t.sess_overall, t.sess_possible) * 100,
-        pa=rate(t.enrolments_PA_10_exact, t.enrolments) * 100,
-    ))  # fmt: skip
+    (row,) = _run(
+        t.filter(t.label == "201617 Total Total").select(
+            overall=rate(t.sess_overall, t.sess_possible) * 100,
+            pa=rate(t.enrolments_PA_10_exact, t.enrolments) * 100,
+        )
+    )
     assert (_half_up(row["overall"]), _half_up(row["pa"])) == (4.7, 10.8)  # type: ignore[arg-type]
 
 
@@ -97,15 +113,22 @@ def test_persistent_absence_rates_within_the_published_rounding(published: ibis.
     """Counts are rounded to the nearest 5: the true counts lie within ± 2 of them. The lowest
     and highest rate they allow must bracket the published rate."""
     t = published
-    rows = _run(t.select(
-        "label", "enrolments_pa_10_exact_percent",
-        low=rate(t.enrolments_PA_10_exact - 2, t.enrolments + 2) * 100,
-        high=rate(t.enrolments_PA_10_exact + 2, t.enrolments - 2) * 100,
-        exact=rate(t.enrolments_PA_10_exact, t.enrolments) * 100,
-    ))  # fmt: skip
-    outside = [r["label"] for r in rows
-               if not _half_up(r["low"]) <= r["enrolments_pa_10_exact_percent"]  # type: ignore[arg-type,operator]
-               <= _half_up(r["high"])]  # type: ignore[arg-type]  # fmt: skip
+    rows = _run(
+        t.select(
+            "label",
+            "enrolments_pa_10_exact_percent",
+            low=rate(t.enrolments_PA_10_exact - 2, t.enrolments + 2) * 100,
+            high=rate(t.enrolments_PA_10_exact + 2, t.enrolments - 2) * 100,
+            exact=rate(t.enrolments_PA_10_exact, t.enrolments) * 100,
+        )
+    )
+    outside = [
+        r["label"]
+        for r in rows
+        if not _half_up(r["low"])
+        <= r["enrolments_pa_10_exact_percent"]  # type: ignore[arg-type,operator]
+        <= _half_up(r["high"])
+    ]  # type: ignore[arg-type]
     assert outside == []
     exact = sum(_half_up(r["exact"]) == r["enrolments_pa_10_exact_percent"] for r in rows)  # type: ignore[arg-type]
     assert exact >= 1000  # most rows reproduce even from the rounded counts
@@ -115,8 +138,10 @@ def test_persistent_absentees_are_persistent_as_a_group(published: ibis.Table) -
     """Every persistent absentee missed ≥ 10 % of their own sessions, so their pooled sessions
     must pass the same threshold."""
     t = published
-    rows = _run(t.select(
-        "label",
-        pooled=persistent(t.sess_overall_pa_10_exact, t.sess_possible_pa_10_exact),
-    ))  # fmt: skip
+    rows = _run(
+        t.select(
+            "label",
+            pooled=persistent(t.sess_overall_pa_10_exact, t.sess_possible_pa_10_exact),
+        )
+    )
     assert [r["label"] for r in rows if r["pooled"] is not True] == []

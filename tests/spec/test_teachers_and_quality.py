@@ -92,7 +92,7 @@ SCHOOL = {
         4          | 2           | T        | 60              | 2026-08-18 09:05:00
         4          | 3           | T        | 60              | 2026-08-18 09:01:00
     """,
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")

@@ -32,10 +32,17 @@ from tests.spec.tables import dicts, spec_tables
 
 SPRING, AUTUMN = ["2026-03-02"], ["2026-09-14", "2026-09-15", "2026-09-16", "2026-09-17"]
 ACTIVITIES = {  # activity: class, days
-    10: (100, SPRING), 20: (101, SPRING), 30: (102, SPRING),
-    11: (100, AUTUMN), 21: (101, AUTUMN), 31: (102, AUTUMN), 40: (103, AUTUMN),
-    41: (104, AUTUMN), 51: (105, AUTUMN), 61: (106, AUTUMN),
-}  # fmt: skip
+    10: (100, SPRING),
+    20: (101, SPRING),
+    30: (102, SPRING),
+    11: (100, AUTUMN),
+    21: (101, AUTUMN),
+    31: (102, AUTUMN),
+    40: (103, AUTUMN),
+    41: (104, AUTUMN),
+    51: (105, AUTUMN),
+    61: (106, AUTUMN),
+}
 
 
 def _tables() -> dict[str, object]:
@@ -93,7 +100,7 @@ def _tables() -> dict[str, object]:
             513        | 57          | F
             513        | 90          | T
         """,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")

@@ -30,12 +30,26 @@ RESOURCE = {"teachers": "teacher_register", "students": "student_register"}
 BANDS = frozenset({"F-3", "4-6", "7-9"})
 GRADES = frozenset({"A", "B", "C", "D", "E", "F"})
 _REQUIRED = {
-    "teachers": ("civic_no", "school_unit_code", "legitimated", "certified_in",
-                 "experience_years", "arrival_year"),
+    "teachers": (
+        "civic_no",
+        "school_unit_code",
+        "legitimated",
+        "certified_in",
+        "experience_years",
+        "arrival_year",
+    ),
     "students": ("civic_no", "parents_education", "migration_background", "merit_value"),
-}  # fmt: skip
-_YES = {"ja": True, "j": True, "true": True, "1": True, "nej": False, "n": False,
-        "false": False, "0": False}  # fmt: skip
+}
+_YES = {
+    "ja": True,
+    "j": True,
+    "true": True,
+    "1": True,
+    "nej": False,
+    "n": False,
+    "false": False,
+    "0": False,
+}
 
 
 class _Bad(Exception):
@@ -132,8 +146,9 @@ def _student(pid: int, row: dict[str, Any], _year: int) -> dict[str, list[dict[s
     }
 
 
-def read_register(kind: str, path: Path, pseudonymiser: Pseudonymiser, quarantine: Quarantine,
-                  policy: IdPolicy) -> RegisterRows:  # fmt: skip
+def read_register(
+    kind: str, path: Path, pseudonymiser: Pseudonymiser, quarantine: Quarantine, policy: IdPolicy
+) -> RegisterRows:
     """Check and pseudonymise every row of a register file."""
     frame = _frame(path)
     missing = [c for c in _REQUIRED[kind] if c not in frame.columns]
@@ -143,8 +158,9 @@ def read_register(kind: str, path: Path, pseudonymiser: Pseudonymiser, quarantin
             f"header must name {', '.join(_REQUIRED[kind])}"
         )
     domain = Domain.TEACHER if kind == "teachers" else Domain.STUDENT
-    strict = IdPolicy(policy.country, Unlinkable.QUARANTINE, policy.allow_interim,
-                      policy.allow_coordination)  # fmt: skip
+    strict = IdPolicy(
+        policy.country, Unlinkable.QUARANTINE, policy.allow_interim, policy.allow_coordination
+    )
     ids = pseudonymiser.pseudonymise_people(domain, frame["civic_no"], policy=strict)
     convert = _teacher if kind == "teachers" else _student
     year = dt.date.today().year
@@ -159,7 +175,7 @@ def read_register(kind: str, path: Path, pseudonymiser: Pseudonymiser, quarantin
             strict=True,
         ),
         start=2,
-    ):  # fmt: skip  (row 1 is the header)
+    ):  # row 1 is the header
         out.count.read += 1
         try:
             if status != IdStatus.LINKED.value:

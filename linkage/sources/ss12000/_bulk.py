@@ -42,14 +42,15 @@ def lessons_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> Non
                 raise f.BadField("endTime", "not after startTime", record.get("endTime"))
             row = {
                 "activity_pid": ingest.activities[str(activity)],
-                "start_time": start, "end_time": end,
+                "start_time": start,
+                "end_time": end,
                 "local_date": f.local_date(record, "startTime"),
                 "local_start_minute": f.local_minute(record, "startTime"),
                 "minutes": int((end - start).total_seconds() // 60),
                 "teaching_length_student": f.integer(record, "teachingLengthStudent"),
                 "teaching_length_teacher": f.integer(record, "teachingLengthTeacher"),
                 "cancelled": bool(f.boolean(record, "cancelled")),
-            }  # fmt: skip
+            }
             exceptions = _exceptions(ingest, page, position, record)
         except f.BadField as error:
             ingest._bad(count, "calendarEvents", page, position, error)
@@ -90,23 +91,36 @@ def _exceptions(
                     person = f.reference(entry, "student")
                     if person not in ingest.students:
                         raise f.BadField(f"{key}[{i}].student", "unknown pupil")
-                    out.append({"student_pid": ingest.students[str(person)],
-                                "participates": participates,
-                                "teaching_length": f.integer(entry, "teachingLength")})  # fmt: skip
+                    out.append(
+                        {
+                            "student_pid": ingest.students[str(person)],
+                            "participates": participates,
+                            "teaching_length": f.integer(entry, "teachingLength"),
+                        }
+                    )
                 else:
                     duty = f.reference(entry, "duty")
                     if duty not in ingest.duties:
                         raise f.BadField(f"{key}[{i}].duty", "unknown duty")
                     duty_pid, teacher_pid = ingest.duties[str(duty)]
-                    out.append({"duty_pid": duty_pid, "teacher_pid": teacher_pid,
-                                "participates": participates})  # fmt: skip
+                    out.append(
+                        {
+                            "duty_pid": duty_pid,
+                            "teacher_pid": teacher_pid,
+                            "participates": participates,
+                        }
+                    )
             except f.BadField as error:
                 ingest._nested(f"calendarEvents.{key}", page, position, error)
     return students, teachers
 
 
-_MINUTES = ("attendanceMinutes", "validAbsenceMinutes", "invalidAbsenceMinutes",
-            "otherAttendanceMinutes")  # fmt: skip
+_MINUTES = (
+    "attendanceMinutes",
+    "validAbsenceMinutes",
+    "invalidAbsenceMinutes",
+    "otherAttendanceMinutes",
+)
 
 
 _ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$"
@@ -126,11 +140,16 @@ def _attendance_fast(ingest: Ss12000Ingest, page: Page) -> pa.Table | None:
                 **{key: [r.get(key) for r in records] for key in _MINUTES},
                 "stamp": [r.get("reportedTimestamp") for r in records],
             },
-            schema={"id": pl.String, "lesson": pl.String, "student": pl.String,
-                    "reported": pl.Boolean, **dict.fromkeys(_MINUTES, pl.Int64),
-                    "stamp": pl.String},
+            schema={
+                "id": pl.String,
+                "lesson": pl.String,
+                "student": pl.String,
+                "reported": pl.Boolean,
+                **dict.fromkeys(_MINUTES, pl.Int64),
+                "stamp": pl.String,
+            },
             strict=True,
-        )  # fmt: skip
+        )
     except (KeyError, TypeError, pl.exceptions.PolarsError):
         return None
     if ingest.shadowed(frame["id"]):
@@ -143,10 +162,11 @@ def _attendance_fast(ingest: Ss12000Ingest, page: Page) -> pa.Table | None:
     if ingest.lesson_array is None:
         ingest.lesson_array = np.sort(np.fromiter(ingest.lessons, dtype=np.int64))
     checked = frame.with_columns(
-        reported_at=pl.col("stamp").str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", time_zone="UTC",
-                                                    strict=False),
+        reported_at=pl.col("stamp").str.to_datetime(
+            "%Y-%m-%dT%H:%M:%S%:z", time_zone="UTC", strict=False
+        ),
         any_minutes=pl.any_horizontal(pl.col(list(_MINUTES[:3])).is_not_null()),
-    ).join(ingest.student_frame, on="student", how="left", maintain_order="left")  # fmt: skip
+    ).join(ingest.student_frame, on="student", how="left", maintain_order="left")
     bad = checked.select(
         ~pl.col("id").str.contains(_ID_PATTERN).all()
         | ~pl.col("lesson").str.contains(_ID_PATTERN).all()
@@ -164,16 +184,19 @@ def _attendance_fast(ingest: Ss12000Ingest, page: Page) -> pa.Table | None:
     if not (inside.all() and (ingest.lesson_array[position] == lesson_pid).all()):
         return None
     return checked.select(
-        pl.Series("lesson_pid", lesson_pid), "student_pid", "reported",
+        pl.Series("lesson_pid", lesson_pid),
+        "student_pid",
+        "reported",
         pl.col("attendanceMinutes").alias("present_minutes"),
         pl.col("validAbsenceMinutes").alias("valid_absence_minutes"),
         pl.col("invalidAbsenceMinutes").alias("invalid_absence_minutes"),
         pl.col("otherAttendanceMinutes").alias("other_minutes"),
         pl.col("reported_at").dt.cast_time_unit("ms"),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("source_position"),
-        pl.lit(STANDARD).alias("source_standard"), pl.lit(page.source_file).alias("source_file"),
+        pl.lit(STANDARD).alias("source_standard"),
+        pl.lit(page.source_file).alias("source_file"),
         pl.lit(ingest.ingested_at).alias("ingested_at"),
-    ).to_arrow()  # fmt: skip
+    ).to_arrow()
 
 
 def attendance_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None:
@@ -196,13 +219,18 @@ def attendance_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
             minutes = [f.integer(record, key) for key in _MINUTES]
             if reported and minutes[0] is None and minutes[1] is None and minutes[2] is None:
                 raise f.BadField("attendanceMinutes", "a reported lesson without any minutes")
-            rows.append({
-                "student_pid": ingest.students[str(student)], "reported": reported,
-                "present_minutes": minutes[0], "valid_absence_minutes": minutes[1],
-                "invalid_absence_minutes": minutes[2], "other_minutes": minutes[3],
-                "reported_at": f.timestamp(record, "reportedTimestamp"),
-                "source_position": position,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "student_pid": ingest.students[str(student)],
+                    "reported": reported,
+                    "present_minutes": minutes[0],
+                    "valid_absence_minutes": minutes[1],
+                    "invalid_absence_minutes": minutes[2],
+                    "other_minutes": minutes[3],
+                    "reported_at": f.timestamp(record, "reportedTimestamp"),
+                    "source_position": position,
+                }
+            )
         except f.BadField as error:
             ingest._bad(count, "attendances", page, position, error)
             continue
@@ -213,8 +241,7 @@ def attendance_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
     kept = []
     for row, pid, ok, position in zip(rows, pids.tolist(), known.tolist(), positions, strict=True):
         if not ok:
-            ingest._reject(count, "attendances", page, position, "calendarEvent",
-                           "unknown lesson")  # fmt: skip
+            ingest._reject(count, "attendances", page, position, "calendarEvent", "unknown lesson")
             continue
         row["lesson_pid"] = pid
         kept.append(row)
@@ -235,12 +262,15 @@ def absences_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> No
                 raise f.BadField("organisation", "unknown organisation")
             start = f.timestamp(record, "startTime", required=True)
             end = f.timestamp(record, "endTime", required=True)
-            rows.append({
-                "student_pid": ingest.students[str(student)],
-                "school_code": ingest.schools.get(org) if org else None,
-                "absence_type": f.text(record, "type", required=True),
-                "start_time": start, "end_time": end,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "student_pid": ingest.students[str(student)],
+                    "school_code": ingest.schools.get(org) if org else None,
+                    "absence_type": f.text(record, "type", required=True),
+                    "start_time": start,
+                    "end_time": end,
+                }
+            )
         except f.BadField as error:
             ingest._bad(count, "absences", page, position, error)
     count.accepted += len(rows)

@@ -28,15 +28,17 @@ REASON = "the same lesson and pupil again (the latest registration is kept)"
 MEMORY_LIMIT = "1GB"
 
 
-def deduplicate_attendance(old: Path, new: Path, quarantine: Quarantine,
-                           count: ResourceCount) -> int | None:  # fmt: skip
+def deduplicate_attendance(
+    old: Path, new: Path, quarantine: Quarantine, count: ResourceCount
+) -> int | None:
     """A ``SnapshotWriter.rewrite`` pass over the attendance table."""
     with duckdb.connect() as con:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET temp_directory = ?", [str(old.parent / ".duckdb-spill")])
         con.execute("SET preserve_insertion_order = true")
         source = "read_parquet(?, file_row_number = true)"
-        con.execute(f"""
+        con.execute(
+            f"""
             CREATE TEMP TABLE losers AS
             SELECT file_row_number, source_file, source_position FROM (
                 SELECT file_row_number, source_file, source_position,
@@ -46,15 +48,16 @@ def deduplicate_attendance(old: Path, new: Path, quarantine: Quarantine,
                 FROM {source}
                 WINDOW pair AS (PARTITION BY lesson_pid, student_pid)
             ) WHERE n > 1 AND rank > 1
-        """, [str(old)])  # fmt: skip
+        """,
+            [str(old)],
+        )
         losers = con.execute(
             "SELECT source_file, source_position FROM losers ORDER BY file_row_number"
         ).fetchall()
         if not losers:
             return None
         for source_file, position in losers:
-            quarantine.add("attendances", source_file, position, "(calendarEvent, student)",
-                           REASON)  # fmt: skip
+            quarantine.add("attendances", source_file, position, "(calendarEvent, student)", REASON)
         count.accepted -= len(losers)
         count.quarantined += len(losers)
         schema = SCHEMAS["attendance"]
@@ -64,7 +67,7 @@ def deduplicate_attendance(old: Path, new: Path, quarantine: Quarantine,
             FROM read_parquet('{quoted}', file_row_number = true)
             WHERE file_row_number NOT IN (SELECT file_row_number FROM losers)
             ORDER BY file_row_number
-        """).to_arrow_reader(200_000)  # fmt: skip
+        """).to_arrow_reader(200_000)
         rows = 0
         with pq.ParquetWriter(new, schema, compression="zstd") as writer:
             for batch in survivors:

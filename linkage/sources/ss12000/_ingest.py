@@ -164,8 +164,9 @@ class Ss12000Ingest:
         recorded; persons with neither an enrolment nor a duty are not stored, and counted."""
         for rid, (source_file, position, reason, value) in self._local_staff.items():
             if rid in self.person_duties:
-                self.quarantine.add("persons", source_file, position, "civicNo", reason, value,
-                                    outcome=KEPT_LOCAL)  # fmt: skip
+                self.quarantine.add(
+                    "persons", source_file, position, "civicNo", reason, value, outcome=KEPT_LOCAL
+                )
         self._local_staff = {}
         unstored = sum(1 for rid in self.staff if rid not in self.person_duties)
         if unstored:
@@ -209,18 +210,28 @@ class Ss12000Ingest:
         shadow = [*self._newer, *self._gone]
         return bool(shadow) and bool(ids.is_in(pl.Series(shadow, dtype=pl.String)).any())
 
-    def _reject(self, count: ResourceCount, resource: str, page: Page, position: int,
-                field_name: str, reason: str, value: object = None) -> None:  # fmt: skip
+    def _reject(
+        self,
+        count: ResourceCount,
+        resource: str,
+        page: Page,
+        position: int,
+        field_name: str,
+        reason: str,
+        value: object = None,
+    ) -> None:
         count.quarantined += 1
         self.quarantine.add(resource, page.source_file, position, field_name, reason, value)
 
-    def _bad(self, count: ResourceCount, resource: str, page: Page, position: int,
-             error: f.BadField) -> None:  # fmt: skip
+    def _bad(
+        self, count: ResourceCount, resource: str, page: Page, position: int, error: f.BadField
+    ) -> None:
         self._reject(count, resource, page, position, error.field, error.reason, error.value)
 
     def _nested(self, where: str, page: Page, position: int, error: f.BadField) -> None:
-        self.quarantine.add(where, page.source_file, position, error.field, error.reason,
-                            error.value)  # fmt: skip
+        self.quarantine.add(
+            where, page.source_file, position, error.field, error.reason, error.value
+        )
 
     def _pids(self, domain: Domain, ids: list[str], *, scope: str | None = None) -> list[int]:
         """Pseudonyms of new objects (ids already deduplicated). A pseudonym met before must
@@ -252,8 +263,11 @@ class Ss12000Ingest:
         if not rows:
             return
         schema = SCHEMAS[table]
-        lineage = {"source_standard": STANDARD, "source_file": page.source_file,
-                   "ingested_at": self.ingested_at}  # fmt: skip
+        lineage = {
+            "source_standard": STANDARD,
+            "source_file": page.source_file,
+            "ingested_at": self.ingested_at,
+        }
         columns = {
             name: [row.get(name) for row in rows]
             if name not in lineage
@@ -282,12 +296,19 @@ class Ss12000Ingest:
             self._org_nodes[rid] = org_node(record, str(org_type))
             if code:
                 self.schools[rid] = code
-                self._school_rows.append((rid, page.source_file, position, {
-                    "school_code": code,
-                    "municipality_code": f.text(record, "municipalityCode"),
-                    "organisation_type": org_type,
-                    "school_types": ",".join(str(t) for t in types),
-                }))  # fmt: skip
+                self._school_rows.append(
+                    (
+                        rid,
+                        page.source_file,
+                        position,
+                        {
+                            "school_code": code,
+                            "municipality_code": f.text(record, "municipalityCode"),
+                            "organisation_type": org_type,
+                            "school_types": ",".join(str(t) for t in types),
+                        },
+                    )
+                )
 
     def _settle_schools(self) -> None:
         """Once every organisation is read: each school unit's organiser kind, from the chain
@@ -301,9 +322,14 @@ class Ss12000Ingest:
             row["organiser_type"] = found.organiser_type.value
             if found.reason is not None:
                 unknown[found.reason] = unknown.get(found.reason, 0) + 1
-                self.quarantine.add("organisations", source_file, position,
-                                    found.field or "parentOrganisation", found.reason,
-                                    outcome=KEPT_UNKNOWN)  # fmt: skip
+                self.quarantine.add(
+                    "organisations",
+                    source_file,
+                    position,
+                    found.field or "parentOrganisation",
+                    found.reason,
+                    outcome=KEPT_UNKNOWN,
+                )
             by_file.setdefault(source_file, []).append(row)
         for source_file, rows in by_file.items():
             self._write("schools", rows, Page(source_file, []))
@@ -342,43 +368,64 @@ class Ss12000Ingest:
     def _persons(
         self, page: Page, count: ResourceCount, people: list[_Person], domain: Domain
     ) -> None:
-        values = pl.Series([v if isinstance(v, str) else None for _, _, v, _ in people],
-                           dtype=pl.String)  # fmt: skip
+        values = pl.Series(
+            [v if isinstance(v, str) else None for _, _, v, _ in people], dtype=pl.String
+        )
         local = pl.Series([rid for _, rid, _, _ in people], dtype=pl.String)
         result = self.pseudonymiser.pseudonymise_people(
-            domain, values, local_ids=local, source=self.source, policy=self.policy,
+            domain,
+            values,
+            local_ids=local,
+            source=self.source,
+            policy=self.policy,
             as_of=self.as_of,
-        )  # fmt: skip
+        )
         pid_col = domain.column
         students, enrolments = [], []
         for (position, rid, value, record), pid, status, reason in zip(
-            people, result[pid_col].to_list(), result["id_status"].to_list(),
-            result["id_reason"].to_list(), strict=True,
-        ):  # fmt: skip
+            people,
+            result[pid_col].to_list(),
+            result["id_status"].to_list(),
+            result["id_reason"].to_list(),
+            strict=True,
+        ):
             if status == IdStatus.QUARANTINED.value:
-                self._reject(count, "persons", page, position, "civicNo", f"national ID: {reason}",
-                             value)  # fmt: skip
+                self._reject(
+                    count, "persons", page, position, "civicNo", f"national ID: {reason}", value
+                )
                 continue
             if status == IdStatus.LOCAL.value and domain is Domain.TEACHER:
-                self._local_staff[rid] = (page.source_file, position, f"national ID: {reason}",
-                                          value)  # fmt: skip
+                self._local_staff[rid] = (
+                    page.source_file,
+                    position,
+                    f"national ID: {reason}",
+                    value,
+                )
             elif status == IdStatus.LOCAL.value:
                 self.quarantine.add(
-                    "persons", page.source_file, position, "civicNo", f"national ID: {reason}",
-                    value, outcome=KEPT_LOCAL,
-                )  # fmt: skip
+                    "persons",
+                    page.source_file,
+                    position,
+                    "civicNo",
+                    f"national ID: {reason}",
+                    value,
+                    outcome=KEPT_LOCAL,
+                )
             count.accepted += 1
             if domain is Domain.TEACHER:
                 self.staff[rid] = int(pid)
                 continue
             self.students[rid] = int(pid)
             birth = f.date(record, "birthDate")
-            students.append({
-                "student_pid": int(pid), "id_status": status,
-                "birth_year": birth.year if birth else None,
-                "sex": record.get("sex") if isinstance(record.get("sex"), str) else None,
-                "protected_identity": record.get("securityMarking") not in (None, "Ingen"),
-            })  # fmt: skip
+            students.append(
+                {
+                    "student_pid": int(pid),
+                    "id_status": status,
+                    "birth_year": birth.year if birth else None,
+                    "sex": record.get("sex") if isinstance(record.get("sex"), str) else None,
+                    "protected_identity": record.get("securityMarking") not in (None, "Ingen"),
+                }
+            )
             for i, enrolment in enumerate(record.get("enrolments") or []):
                 try:
                     if not isinstance(enrolment, dict):
@@ -387,12 +434,16 @@ class Ss12000Ingest:
                     if school not in self.schools:
                         raise f.BadField(f"enrolments[{i}].enroledAt", "unknown school unit")
                     grade = f.integer(enrolment, "schoolYear")
-                    enrolments.append({
-                        "student_pid": int(pid), "school_code": self.schools[school],
-                        "school_type": f.text(enrolment, "schoolType"), "grade": grade,
-                        "start_date": f.date(enrolment, "startDate"),
-                        "end_date": f.date(enrolment, "endDate"),
-                    })  # fmt: skip
+                    enrolments.append(
+                        {
+                            "student_pid": int(pid),
+                            "school_code": self.schools[school],
+                            "school_type": f.text(enrolment, "schoolType"),
+                            "grade": grade,
+                            "start_date": f.date(enrolment, "startDate"),
+                            "end_date": f.date(enrolment, "endDate"),
+                        }
+                    )
                 except f.BadField as error:
                     self._nested("persons.enrolments", page, position, error)
         self._write("students", students, page)
@@ -413,21 +464,23 @@ class Ss12000Ingest:
                 if at not in self.schools and at not in self.organisations:
                     raise f.BadField("dutyAt", "unknown organisation")
                 row: Row = {
-                    "teacher_pid": self.staff[str(person)], "id_status": None,
+                    "teacher_pid": self.staff[str(person)],
+                    "id_status": None,
                     "school_code": self.schools.get(str(at)),
                     "duty_role": f.text(record, "dutyRole", required=True),
                     "duty_percent": f.integer(record, "dutyPercent"),
                     "start_date": f.date(record, "startDate"),
                     "end_date": f.date(record, "endDate"),
-                }  # fmt: skip
+                }
             except f.BadField as error:
                 self._bad(count, "duties", page, position, error)
                 continue
             row["id_status"] = "local" if row["teacher_pid"] < 0 else "linked"
             accepted.append((rid, row))
             holders[rid] = (str(person), str(at))
-        for (rid, row), pid in zip(accepted, self._pids(Domain.DUTY, [r for r, _ in accepted]),
-                                   strict=True):  # fmt: skip
+        for (rid, row), pid in zip(
+            accepted, self._pids(Domain.DUTY, [r for r, _ in accepted]), strict=True
+        ):
             row["duty_pid"] = pid
             self.duties[rid] = (pid, int(row["teacher_pid"]))
             person, at = holders[rid]
@@ -466,11 +519,13 @@ class Ss12000Ingest:
                     if person not in self.students:
                         reason = "staff, not a pupil" if person in self.staff else "unknown person"
                         raise f.BadField(f"groupMemberships[{i}].person", reason)
-                    members.append({
-                        "student_pid": self.students[str(person)],
-                        "start_date": f.date(membership, "startDate"),
-                        "end_date": f.date(membership, "endDate"),
-                    })  # fmt: skip
+                    members.append(
+                        {
+                            "student_pid": self.students[str(person)],
+                            "start_date": f.date(membership, "startDate"),
+                            "end_date": f.date(membership, "endDate"),
+                        }
+                    )
                 except f.BadField as error:
                     self._nested("groups.groupMemberships", page, position, error)
             accepted.append((rid, row, members))
@@ -521,8 +576,9 @@ class Ss12000Ingest:
                     raise f.BadField("syllabus", "unknown syllabus")
                 groups = record.get("groups")
                 if not isinstance(groups, list) or not groups:
-                    raise f.BadField("groups", "missing or empty (an activity needs a group)",
-                                     groups)  # fmt: skip
+                    raise f.BadField(
+                        "groups", "missing or empty (an activity needs a group)", groups
+                    )
                 row = {
                     "school_code": self.schools.get(str(org)),
                     "syllabus_pid": self.syllabuses.get(syllabus) if syllabus else None,
@@ -537,8 +593,7 @@ class Ss12000Ingest:
             except f.BadField as error:
                 self._bad(count, "activities", page, position, error)
                 continue
-            group_pids, assigned = self._activity_links(page, position, groups, teachers,
-                                                        str(org))  # fmt: skip
+            group_pids, assigned = self._activity_links(page, position, groups, teachers, str(org))
             accepted.append((rid, row, group_pids, assigned))
         pids = self._pids(Domain.ACTIVITY, [rid for rid, _, _, _ in accepted])
         links, teachers_out = [], []
@@ -560,8 +615,9 @@ class Ss12000Ingest:
             if isinstance(ref, dict) and ref.get("id") in self.groups:
                 group_pids.append(self.groups[ref["id"]])
             else:
-                self._nested("activities.groups", page, position,
-                             f.BadField(f"groups[{i}]", "unknown group"))  # fmt: skip
+                self._nested(
+                    "activities.groups", page, position, f.BadField(f"groups[{i}]", "unknown group")
+                )
         assigned = []
         for i, assignment in enumerate(teachers):
             try:
@@ -575,11 +631,14 @@ class Ss12000Ingest:
                 if duty not in self.duties:
                     raise f.BadField(f"teachers[{i}].duty", "unknown duty")
                 duty_pid, teacher_pid = self.duties[str(duty)]
-                assigned.append({
-                    "duty_pid": duty_pid, "teacher_pid": teacher_pid,
-                    "start_date": f.date(assignment, "startDate"),
-                    "end_date": f.date(assignment, "endDate"),
-                })  # fmt: skip
+                assigned.append(
+                    {
+                        "duty_pid": duty_pid,
+                        "teacher_pid": teacher_pid,
+                        "start_date": f.date(assignment, "startDate"),
+                        "end_date": f.date(assignment, "endDate"),
+                    }
+                )
             except f.BadField as error:
                 self._nested("activities.teachers", page, position, error)
         return group_pids, assigned
@@ -641,8 +700,19 @@ class Ss12000Ingest:
 # The resources that grow week by week: a weekly delivery adds these, and only these, in parts.
 BULK = ("calendarEvents", "attendances", "absences")
 
-_DEDUPED = frozenset({"organisations", "persons", "duties", "groups", "syllabuses", "activities",
-                      "calendarEvents", "absences", "grades"})  # fmt: skip
+_DEDUPED = frozenset(
+    {
+        "organisations",
+        "persons",
+        "duties",
+        "groups",
+        "syllabuses",
+        "activities",
+        "calendarEvents",
+        "absences",
+        "grades",
+    }
+)
 
 
 def _modified(record: dict[str, Any]) -> str:
@@ -662,17 +732,25 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
     """The SS 12000 adapter: every resource of the extract (and of its incremental updates,
     newest first), in dependency order."""
     ingest = Ss12000Ingest(
-        root=context.root, writer=context.writer, pseudonymiser=context.pseudonymiser,
-        quarantine=context.quarantine, source=context.source, policy=context.policy,
-        ingested_at=context.ingested_at, updates=context.updates, compat=context.compat,
-        delivery=context.delivery, lessons=set(context.earlier_lessons),
-    )  # fmt: skip
+        root=context.root,
+        writer=context.writer,
+        pseudonymiser=context.pseudonymiser,
+        quarantine=context.quarantine,
+        source=context.source,
+        policy=context.policy,
+        ingested_at=context.ingested_at,
+        updates=context.updates,
+        compat=context.compat,
+        delivery=context.delivery,
+        lessons=set(context.earlier_lessons),
+    )
     ingest.run(context.progress)
     context.writer.rewrite(
         "attendance",
-        lambda old, new: deduplicate_attendance(old, new, context.quarantine,
-                                                ingest.counts["attendances"]),
-    )  # fmt: skip
+        lambda old, new: deduplicate_attendance(
+            old, new, context.quarantine, ingest.counts["attendances"]
+        ),
+    )
     roots = (context.root, *context.updates)
     files = [
         p

@@ -59,30 +59,35 @@ def find_organiser_type(start: str, nodes: dict[str, OrgNode]) -> OrganiserFindi
     while current is not None:
         if current in seen:
             return OrganiserFinding(
-                OrganiserType.UNKNOWN, "parentOrganisation",
+                OrganiserType.UNKNOWN,
+                "parentOrganisation",
                 "the parentOrganisation chain is a cycle, with no Huvudman on it",
-            )  # fmt: skip
+            )
         seen.add(current)
         node = nodes.get(current)
         if node is None:
             return OrganiserFinding(
-                OrganiserType.UNKNOWN, "parentOrganisation",
+                OrganiserType.UNKNOWN,
+                "parentOrganisation",
                 "the parentOrganisation chain names an organisation the extract does not hold "
                 "(or that was set aside)",
-            )  # fmt: skip
+            )
         if node.organisation_type == ORGANISER:
             reading = classify_organisation_number(node.organisation_number)
             if reading.reason is not None:
                 return OrganiserFinding(
-                    OrganiserType.UNKNOWN, "organisationNumber",
+                    OrganiserType.UNKNOWN,
+                    "organisationNumber",
                     f"the organiser's (Huvudman's) organisationNumber: {reading.reason}",
-                )  # fmt: skip
+                )
             return OrganiserFinding(reading.organiser_type)
         if node.parent_problem is not None:
-            return OrganiserFinding(OrganiserType.UNKNOWN, "parentOrganisation",
-                                    node.parent_problem)  # fmt: skip
+            return OrganiserFinding(
+                OrganiserType.UNKNOWN, "parentOrganisation", node.parent_problem
+            )
         current = node.parent
     return OrganiserFinding(
-        OrganiserType.UNKNOWN, "parentOrganisation",
+        OrganiserType.UNKNOWN,
+        "parentOrganisation",
         "no organisation of type Huvudman above it in the parentOrganisation chain",
-    )  # fmt: skip
+    )

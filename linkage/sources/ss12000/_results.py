@@ -19,12 +19,38 @@ if TYPE_CHECKING:
     from linkage.sources.ss12000._ingest import Ss12000Ingest
     from linkage.sources.ss12000._reader import Page
 
-GRADE_VALUES = frozenset({"A", "B", "C", "D", "E", "F", "-", "2", "3", "4", "5", "G", "VG",
-                          "MVG", "IG", "Godkänd", "Icke godkänd"})  # fmt: skip
+GRADE_VALUES = frozenset(
+    {
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+        "F",
+        "-",
+        "2",
+        "3",
+        "4",
+        "5",
+        "G",
+        "VG",
+        "MVG",
+        "IG",
+        "Godkänd",
+        "Icke godkänd",
+    }
+)
 
 
-def _known(ingest: Ss12000Ingest, record: dict[str, Any], key: str, pool: dict[str, Any],
-           what: str, *, required: bool) -> Any:  # fmt: skip
+def _known(
+    ingest: Ss12000Ingest,
+    record: dict[str, Any],
+    key: str,
+    pool: dict[str, Any],
+    what: str,
+    *,
+    required: bool,
+) -> Any:
     ref = f.reference(record, key, required=required)
     if ref is None:
         return None
@@ -44,33 +70,55 @@ def grades_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None
             semester = f.text(record, "semester")
             if semester not in (None, "HT", "VT"):
                 raise f.BadField("semester", "not HT or VT", semester)
-            rows.append({
-                "student_pid": _known(ingest, record, "student", ingest.students, "pupil",
-                                      required=True),
-                "school_code": _known(ingest, record, "organisation", ingest.schools, "school unit",
-                                      required=False),
-                "syllabus_pid": _known(ingest, record, "syllabus", ingest.syllabuses,
-                                       "syllabus", required=True),
-                "group_pid": _known(ingest, record, "group", ingest.groups, "group",
-                                    required=False),
-                "grading_teacher_pid": _known(ingest, record, "gradingTeacher", ingest.staff,
-                                              "member of staff", required=False),
-                "grade": value,
-                "final_grade": bool(f.boolean(record, "finalGrade")),
-                "trial": bool(f.boolean(record, "trial")),
-                "registered_date": f.date(record, "registeredDate"),
-                "semester": semester,
-                "year": f.integer(record, "year", minimum=1900),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "student_pid": _known(
+                        ingest, record, "student", ingest.students, "pupil", required=True
+                    ),
+                    "school_code": _known(
+                        ingest,
+                        record,
+                        "organisation",
+                        ingest.schools,
+                        "school unit",
+                        required=False,
+                    ),
+                    "syllabus_pid": _known(
+                        ingest, record, "syllabus", ingest.syllabuses, "syllabus", required=True
+                    ),
+                    "group_pid": _known(
+                        ingest, record, "group", ingest.groups, "group", required=False
+                    ),
+                    "grading_teacher_pid": _known(
+                        ingest,
+                        record,
+                        "gradingTeacher",
+                        ingest.staff,
+                        "member of staff",
+                        required=False,
+                    ),
+                    "grade": value,
+                    "final_grade": bool(f.boolean(record, "finalGrade")),
+                    "trial": bool(f.boolean(record, "trial")),
+                    "registered_date": f.date(record, "registeredDate"),
+                    "semester": semester,
+                    "year": f.integer(record, "year", minimum=1900),
+                }
+            )
         except f.BadField as error:
             ingest._bad(count, "grades", page, position, error)
     count.accepted += len(rows)
     ingest._write("grades", rows, page)
 
 
-_SUMS = {"attendanceSum": "present_minutes", "validAbsenceSum": "valid_absence_minutes",
-         "invalidAbsenceSum": "invalid_absence_minutes", "otherAttendanceSum": "other_minutes",
-         "reportedSum": "reported_minutes", "offeredSum": "offered_minutes"}  # fmt: skip
+_SUMS = {
+    "attendanceSum": "present_minutes",
+    "validAbsenceSum": "valid_absence_minutes",
+    "invalidAbsenceSum": "invalid_absence_minutes",
+    "otherAttendanceSum": "other_minutes",
+    "reportedSum": "reported_minutes",
+    "offeredSum": "offered_minutes",
+}
 
 
 def aggregated_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None:
@@ -86,14 +134,19 @@ def aggregated_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
                 raise f.BadField("endDate", "before startDate", record.get("endDate"))
             if f.integer(record, "attendanceSum") is None:
                 raise f.BadField("attendanceSum", "missing")
-            rows.append({
-                "activity_pid": _known(ingest, record, "activity", ingest.activities, "activity",
-                                       required=True),
-                "student_pid": _known(ingest, record, "student", ingest.students, "pupil",
-                                      required=True),
-                "start_date": start, "end_date": end,
-                **{column: f.integer(record, key) for key, column in _SUMS.items()},
-            })  # fmt: skip
+            rows.append(
+                {
+                    "activity_pid": _known(
+                        ingest, record, "activity", ingest.activities, "activity", required=True
+                    ),
+                    "student_pid": _known(
+                        ingest, record, "student", ingest.students, "pupil", required=True
+                    ),
+                    "start_date": start,
+                    "end_date": end,
+                    **{column: f.integer(record, key) for key, column in _SUMS.items()},
+                }
+            )
         except f.BadField as error:
             ingest._bad(count, "aggregatedAttendance", page, position, error)
     count.accepted += len(rows)

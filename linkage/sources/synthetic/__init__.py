@@ -128,14 +128,17 @@ class SynthSummary:
         rows = [
             ("schools", f"{counts['schools']:,}"),
             ("pupils", f"{counts['pupils']:,}"),
-            ("teachers (+ substitutes)",
-             f"{counts['teachers']:,} (+{counts['substitute_teachers']:,})"),
-            ("classes / teaching groups",
-             f"{counts['classes']:,} / {counts['teaching_groups']:,}"),
+            (
+                "teachers (+ substitutes)",
+                f"{counts['teachers']:,} (+{counts['substitute_teachers']:,})",
+            ),
+            ("classes / teaching groups", f"{counts['classes']:,} / {counts['teaching_groups']:,}"),
             ("teaching days", f"{counts['teaching_days']:,}"),
-        ]  # fmt: skip
-        rows += [(f"SS 12000 {name}", f"{n:,} in {self.pages[name]} pages")
-                 for name, n in self.records.items()]  # fmt: skip
+        ]
+        rows += [
+            (f"SS 12000 {name}", f"{n:,} in {self.pages[name]} pages")
+            for name, n in self.records.items()
+        ]
         pct = [
             ("absence, over reported lessons", "absence_rate_over_reported"),
             ("lessons not reported", "unreported_lesson_share"),
@@ -240,9 +243,12 @@ def generate_municipality(
     weekly_from = year.n_weeks - config.deliveries if config.deliveries else None
     chunks = plan_chunks(m, weekly_from)
     # each chunk's pages go to the extract, or to the delivery of its week
-    folders = [ss if weekly_from is None or year.week_of_day[c.days[0]] < weekly_from
-               else staging / DELIVERIES / f"week-{year.week_of_day[c.days[0]] + 1:02d}"
-               for c in chunks]  # fmt: skip
+    folders = [
+        ss
+        if weekly_from is None or year.week_of_day[c.days[0]] < weekly_from
+        else staging / DELIVERIES / f"week-{year.week_of_day[c.days[0]] + 1:02d}"
+        for c in chunks
+    ]
     pages_in = {folder: folders.count(folder) for folder in folders}
     written: dict[Path, int] = dict.fromkeys(pages_in, 0)
     workers = config.workers or (
@@ -263,8 +269,9 @@ def generate_municipality(
         written[folder] += 1
         for name, attribute in bulk.items():
             text = getattr(result, attribute)
-            summary.bytes += _writer.write_page(folder / name, written[folder], text,
-                                                written[folder] == pages_in[folder])  # fmt: skip
+            summary.bytes += _writer.write_page(
+                folder / name, written[folder], text, written[folder] == pages_in[folder]
+            )
             summary.files += 1
         summary.records["calendarEvents"] += result.counts["lessons"]
         summary.records["attendances"] += result.counts["attendance_records"]

@@ -73,8 +73,9 @@ def build_municipality(students: int, seed: int, year: SchoolYear) -> Municipali
     builder.form_activities()
     builder.staff_schools()
     builder.replace_mid_year_leavers()
-    plant_certification(builder.teachers, builder.activities, builder.schools,
-                        builder.n_days, builder.staff_rng)  # fmt: skip
+    plant_certification(
+        builder.teachers, builder.activities, builder.schools, builder.n_days, builder.staff_rng
+    )
     builder.plant_pupil_exceptions()
     return builder.finish()
 
@@ -140,16 +141,18 @@ class _Builder:
         ses = rng.normal(0.0, 1.0, n)
         for i in range(n):
             suffix = f" {i // len(SCHOOL_NAMES) + 1}" if i >= len(SCHOOL_NAMES) else ""
-            self.schools.append(School(
-                index=i,
-                uuid=uuid_of(self.seed, "school", i),
-                unit_code=f"{int(rng.integers(10**7, 10**8)):08d}",
-                name=f"{SCHOOL_NAMES[i % len(SCHOOL_NAMES)]}skolan{suffix}",
-                grades=stages[i],
-                ses=float(ses[i]),
-                unreported_rate=float(np.clip(rng.normal(0.07, 0.025), 0.02, 0.14)),
-                late_report_rate=float(np.clip(rng.normal(0.04, 0.02), 0.0, 0.12)),
-            ))  # fmt: skip
+            self.schools.append(
+                School(
+                    index=i,
+                    uuid=uuid_of(self.seed, "school", i),
+                    unit_code=f"{int(rng.integers(10**7, 10**8)):08d}",
+                    name=f"{SCHOOL_NAMES[i % len(SCHOOL_NAMES)]}skolan{suffix}",
+                    grades=stages[i],
+                    ses=float(ses[i]),
+                    unreported_rate=float(np.clip(rng.normal(0.07, 0.025), 0.02, 0.14)),
+                    late_report_rate=float(np.clip(rng.normal(0.04, 0.02), 0.0, 0.12)),
+                )
+            )
 
     def draw_pupils(self) -> None:
         rng = self.rng
@@ -199,9 +202,12 @@ class _Builder:
         order = self.rng.permutation(n)
         planted: dict[int, str] = {}
         cursor = 0
-        for dirt, share in (("coordination", COORDINATION_SHARE),
-                            ("wrong_check_digit", WRONG_CHECK_DIGIT_SHARE),
-                            ("interim", INTERIM_SHARE), ("missing", 0.0)):  # fmt: skip
+        for dirt, share in (
+            ("coordination", COORDINATION_SHARE),
+            ("wrong_check_digit", WRONG_CHECK_DIGIT_SHARE),
+            ("interim", INTERIM_SHARE),
+            ("missing", 0.0),
+        ):
             count = max(1, round(share * n))
             planted.update({int(p): dirt for p in order[cursor : cursor + count]})
             cursor += count

@@ -23,9 +23,18 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Months are weighted by how much absence they see (more in winter); the generator uses this
 # to plant seasonality. Mean over a school year is close to 1.
 MONTH_ABSENCE_FACTOR = {
-    8: 0.70, 9: 0.85, 10: 1.00, 11: 1.15, 12: 1.20,
-    1: 1.10, 2: 1.25, 3: 1.05, 4: 0.90, 5: 0.85, 6: 0.80,
-}  # fmt: skip
+    8: 0.70,
+    9: 0.85,
+    10: 1.00,
+    11: 1.15,
+    12: 1.20,
+    1: 1.10,
+    2: 1.25,
+    3: 1.05,
+    4: 0.90,
+    5: 0.85,
+    6: 0.80,
+}
 
 
 def easter_sunday(year: int) -> dt.date:

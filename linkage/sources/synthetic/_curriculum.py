@@ -128,8 +128,15 @@ TIMETABLE: dict[int, tuple[Course, ...]] = {
 }
 
 # Start times of the day's lesson slots (minutes after midnight); lunch falls after slot 3.
-SLOT_STARTS: tuple[int, ...] = (8 * 60 + 15, 9 * 60 + 20, 10 * 60 + 25, 11 * 60 + 30,
-                                12 * 60 + 45, 13 * 60 + 50, 14 * 60 + 55)  # fmt: skip
+SLOT_STARTS: tuple[int, ...] = (
+    8 * 60 + 15,
+    9 * 60 + 20,
+    10 * 60 + 25,
+    11 * 60 + 30,
+    12 * 60 + 45,
+    13 * 60 + 50,
+    14 * 60 + 55,
+)
 
 # Who teaches what. Grades F–6 have a class teacher for the core subjects of their class;
 # specialists teach the rest across the school. Grades 7–9 have subject teachers in families.

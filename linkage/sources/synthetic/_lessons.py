@@ -194,26 +194,49 @@ def draw_chunk(ctx: ChunkContext, chunk: Chunk) -> ChunkResult:
     end_minute = lessons.start + lessons.minutes
     end_text = [ctx.stamp(int(d), int(e)) for d, e in zip(lessons.day, end_minute, strict=True)]
     n = len(lessons.key)
-    delays = np.where(lessons.late, (rng.uniform(1, 5, n) * 1440).astype(np.int64),
-                      (rng.exponential(12, n) + 1).astype(np.int64))  # fmt: skip
+    delays = np.where(
+        lessons.late,
+        (rng.uniform(1, 5, n) * 1440).astype(np.int64),
+        (rng.exponential(12, n) + 1).astype(np.int64),
+    )
     reported_text = [
         _minutes_later(ctx, int(d), int(e), int(delay))
         for d, e, delay in zip(lessons.day, end_minute, delays, strict=True)
     ]
     seat_key = lessons.key[seats.lesson] << PUPIL_KEY_BITS | seats.pupil
     calendar_text = _render.calendar_events(
-        ctx, lessons.uuid, lessons.activity, lessons.day, lessons.length, lessons.length_given,
-        lessons.cancelled, start_text, end_text, lessons.teacher_events, seats.events,
-    )  # fmt: skip
+        ctx,
+        lessons.uuid,
+        lessons.activity,
+        lessons.day,
+        lessons.length,
+        lessons.length_given,
+        lessons.cancelled,
+        start_text,
+        end_text,
+        lessons.teacher_events,
+        seats.events,
+    )
     attendance_text = _render.attendances(
-        uuids_of(m.seed, "attendance", seat_key.astype(np.uint64)), lessons.uuid, seats.lesson,
-        ctx.pupil_uuid[seats.pupil], reported, absence.attend, absence.valid, absence.invalid,
-        absence.other, end_text, reported_text,
-    )  # fmt: skip
+        uuids_of(m.seed, "attendance", seat_key.astype(np.uint64)),
+        lessons.uuid,
+        seats.lesson,
+        ctx.pupil_uuid[seats.pupil],
+        reported,
+        absence.attend,
+        absence.valid,
+        absence.invalid,
+        absence.other,
+        end_text,
+        reported_text,
+    )
     absence_text, n_notices = _render.absences(
-        ctx, m.schools[chunk.school].uuid, absence.day_pupil[absence.noticed],
-        absence.day_index[absence.noticed], absence.leaves,
-    )  # fmt: skip
+        ctx,
+        m.schools[chunk.school].uuid,
+        absence.day_pupil[absence.noticed],
+        absence.day_index[absence.noticed],
+        absence.leaves,
+    )
     result = _truth_sums(ctx, lessons, seats, absence, reported)
     result.number = chunk.number
     result.calendar_events, result.attendances, result.absences = (
@@ -306,8 +329,12 @@ def _seat_pupils(ctx: ChunkContext, lessons: _Lessons) -> _Seats:
     )
     day = lessons.day[lesson]
     on_day = (ctx.mem_first[member] <= day) & (day <= ctx.mem_last[member])
-    seats = _Seats(lesson[on_day], ctx.mem_pupil[member[on_day]],
-                   lessons.length[lesson[on_day]].copy(), [[] for _ in range(n)])  # fmt: skip
+    seats = _Seats(
+        lesson[on_day],
+        ctx.mem_pupil[member[on_day]],
+        lessons.length[lesson[on_day]].copy(),
+        [[] for _ in range(n)],
+    )
     touched = [i for i, a in enumerate(lessons.activity.tolist()) if a in ctx.exceptions]
     if touched:
         _apply_pupil_exceptions(ctx, lessons, seats, touched)
@@ -419,19 +446,29 @@ def _truth_sums(
 ) -> ChunkResult:
     """What truth.json needs from this chunk: counts, teaching-minute sums, per-pupil sums."""
     m, n = ctx.m, len(lessons.key)
-    certified = np.array([
-        any(ctx.certified(t, m.activities[int(lessons.activity[i])].subject,
-                          m.activities[int(lessons.activity[i])].grade)
-            for t in lessons.teachers_in[i])
-        for i in range(n)
-    ], dtype=bool)  # fmt: skip
+    certified = np.array(
+        [
+            any(
+                ctx.certified(
+                    t,
+                    m.activities[int(lessons.activity[i])].subject,
+                    m.activities[int(lessons.activity[i])].grade,
+                )
+                for t in lessons.teachers_in[i]
+            )
+            for i in range(n)
+        ],
+        dtype=bool,
+    )
     legitimated = np.array(
         [any(ctx.teacher[t].legitimated for t in present) for present in lessons.teachers_in],
         dtype=bool,
     )
     n_teachers = np.array([len(t) for t in lessons.teachers_in], dtype=np.int64)
-    substituted = np.array([any(p for _, p in ev) and any(not p for _, p in ev)
-                            for ev in lessons.teacher_events], dtype=bool)  # fmt: skip
+    substituted = np.array(
+        [any(p for _, p in ev) and any(not p for _, p in ev) for ev in lessons.teacher_events],
+        dtype=bool,
+    )
     held = ~lessons.cancelled
     counts = {
         "lessons": n,

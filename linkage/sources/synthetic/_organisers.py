@@ -30,8 +30,9 @@ def _number(payload: str) -> str:
     return f"{ten[:6]}-{ten[6:]}"
 
 
-def plant_organisers(seed: int, municipality_code: str, municipality: str,
-                     schools: list[School]) -> list[Organiser]:  # fmt: skip
+def plant_organisers(
+    seed: int, municipality_code: str, municipality: str, schools: list[School]
+) -> list[Organiser]:
     """The organisers, the municipality first; sets each school's ``organiser``."""
     kinds = {  # kind → (name, the nine digits before the check digit, organiser type)
         "municipal": (municipality, f"212000{municipality_code[1:]}", "municipal"),
@@ -55,6 +56,7 @@ def plant_organisers(seed: int, municipality_code: str, municipality: str,
     organisers = []
     for k, kind in enumerate(used):
         name, digits, organiser_type = kinds[kind]
-        organisers.append(Organiser(uuid_of(seed, "organiser", k), name, _number(digits),
-                                    organiser_type))  # fmt: skip
+        organisers.append(
+            Organiser(uuid_of(seed, "organiser", k), name, _number(digits), organiser_type)
+        )
     return organisers

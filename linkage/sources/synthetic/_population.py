@@ -46,17 +46,75 @@ INTERIM_SHARE = 0.001
 SHORT_FORM_SHARE = 0.01
 
 GIVEN_NAMES = (
-    "Alva", "Elsa", "Maja", "Saga", "Ella", "Vera", "Alice", "Selma", "Astrid", "Ebba",
-    "William", "Noah", "Hugo", "Lucas", "Liam", "Adam", "Elias", "Oliver", "Ali", "Omar",
-    "Nora", "Leah", "Amira", "Emil", "Ludvig", "Sara", "Yusuf", "Ida", "Theo", "Frida",
-)  # fmt: skip
-FAMILY_NAMES = ("Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
-           "Persson", "Svensson", "Gustafsson", "Ahmed", "Hassan", "Lindberg", "Berg", "Nguyen",
-           "Lindqvist", "Holm", "Mohammed", "Ek", "Sandberg")  # fmt: skip
+    "Alva",
+    "Elsa",
+    "Maja",
+    "Saga",
+    "Ella",
+    "Vera",
+    "Alice",
+    "Selma",
+    "Astrid",
+    "Ebba",
+    "William",
+    "Noah",
+    "Hugo",
+    "Lucas",
+    "Liam",
+    "Adam",
+    "Elias",
+    "Oliver",
+    "Ali",
+    "Omar",
+    "Nora",
+    "Leah",
+    "Amira",
+    "Emil",
+    "Ludvig",
+    "Sara",
+    "Yusuf",
+    "Ida",
+    "Theo",
+    "Frida",
+)
+FAMILY_NAMES = (
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Ahmed",
+    "Hassan",
+    "Lindberg",
+    "Berg",
+    "Nguyen",
+    "Lindqvist",
+    "Holm",
+    "Mohammed",
+    "Ek",
+    "Sandberg",
+)
 SCHOOL_NAMES = (
-    "Björk", "Ekbacka", "Lind", "Sjöstrand", "Hagby", "Norrgården", "Solberga",
-    "Kvarn", "Ängsvik", "Tallhöjd", "Rönn", "Aspnäs", "Granlunda", "Mosstorp",
-)  # fmt: skip
+    "Björk",
+    "Ekbacka",
+    "Lind",
+    "Sjöstrand",
+    "Hagby",
+    "Norrgården",
+    "Solberga",
+    "Kvarn",
+    "Ängsvik",
+    "Tallhöjd",
+    "Rönn",
+    "Aspnäs",
+    "Granlunda",
+    "Mosstorp",
+)
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
@@ -248,8 +306,24 @@ def plant_certification(
 
 
 _GRADE_POINTS = {"A": 20.0, "B": 17.5, "C": 15.0, "D": 12.5, "E": 10.0, "F": 0.0}
-_GRADE9_SUBJECTS = ("SVE", "MA", "EN", "BI", "FY", "KE", "GE", "HI", "RE", "SH", "IDH", "MU",
-                    "BL", "SL", "HKK", "TK")  # fmt: skip
+_GRADE9_SUBJECTS = (
+    "SVE",
+    "MA",
+    "EN",
+    "BI",
+    "FY",
+    "KE",
+    "GE",
+    "HI",
+    "RE",
+    "SH",
+    "IDH",
+    "MU",
+    "BL",
+    "SL",
+    "HKK",
+    "TK",
+)
 
 
 def grade_nine(

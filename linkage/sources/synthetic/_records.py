@@ -73,8 +73,16 @@ def organisations(m: Municipality) -> Iterator[dict[str, Any]]:
         }
 
 
-def _person(m: Municipality, uuid: str, given: str, family: str, sex: str,
-            civic: str | None, birth: str, protected: bool) -> dict[str, Any]:  # fmt: skip
+def _person(
+    m: Municipality,
+    uuid: str,
+    given: str,
+    family: str,
+    sex: str,
+    civic: str | None,
+    birth: str,
+    protected: bool,
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": uuid,
         "meta": _meta(m),
@@ -98,10 +106,15 @@ def persons(m: Municipality) -> Iterator[dict[str, Any]]:
     for p in range(len(pupils.uuid)):
         grade = int(pupils.grade[p])
         record = _person(
-            m, pupils.uuid[p], pupils.given[p], pupils.family[p],
-            "Kvinna" if pupils.sex[p] == 0 else "Man", pupils.civic_written[p],
-            f"{pupils.civic[p].birth_date:%Y-%m-%d}", bool(pupils.protected[p]),
-        )  # fmt: skip
+            m,
+            pupils.uuid[p],
+            pupils.given[p],
+            pupils.family[p],
+            "Kvinna" if pupils.sex[p] == 0 else "Man",
+            pupils.civic_written[p],
+            f"{pupils.civic[p].birth_date:%Y-%m-%d}",
+            bool(pupils.protected[p]),
+        )
         record["emails"] = [{"value": f"elev{p}@skola.exempelby.se", "type": "Skola elev"}]
         record["eduPersonPrincipalNames"] = [f"elev{p}@exempelby.se"]
         record["enrolments"] = [
@@ -117,8 +130,16 @@ def persons(m: Municipality) -> Iterator[dict[str, Any]]:
         ]
         yield record
     for t in [*m.principals, *m.teachers]:
-        record = _person(m, t.person_uuid, t.given, t.family, t.sex, t.civic.value,
-                         f"{t.civic.birth_date:%Y-%m-%d}", False)  # fmt: skip
+        record = _person(
+            m,
+            t.person_uuid,
+            t.given,
+            t.family,
+            t.sex,
+            t.civic.value,
+            f"{t.civic.birth_date:%Y-%m-%d}",
+            False,
+        )
         record["emails"] = [
             {"value": f"{t.given.lower()}.{t.index}@exempelby.se", "type": "Skola personal"}
         ]
@@ -218,14 +239,41 @@ def activities(m: Municipality) -> Iterator[dict[str, Any]]:
 
 
 TEACHER_REGISTER_COLUMNS = (
-    "civic_no", "school_unit_code", "legitimated", "certified_in", "experience_years",
+    "civic_no",
+    "school_unit_code",
+    "legitimated",
+    "certified_in",
+    "experience_years",
     "arrival_year",
-)  # fmt: skip
+)
 STUDENT_REGISTER_COLUMNS = (
-    "civic_no", "parents_education", "migration_background", "merit_value",
-    *(f"grade_{s}" for s in ("SVE", "MA", "EN", "BI", "FY", "KE", "GE", "HI", "RE", "SH", "IDH",
-                             "MU", "BL", "SL", "HKK", "TK", "M2")),
-)  # fmt: skip
+    "civic_no",
+    "parents_education",
+    "migration_background",
+    "merit_value",
+    *(
+        f"grade_{s}"
+        for s in (
+            "SVE",
+            "MA",
+            "EN",
+            "BI",
+            "FY",
+            "KE",
+            "GE",
+            "HI",
+            "RE",
+            "SH",
+            "IDH",
+            "MU",
+            "BL",
+            "SL",
+            "HKK",
+            "TK",
+            "M2",
+        )
+    ),
+)
 _EDUCATION = {1: "forgymnasial", 2: "gymnasial", 3: "eftergymnasial_kort", 4: "eftergymnasial_lang"}
 _MIGRATION = {0: "svensk_bakgrund", 1: "fodd_i_sverige_utlandska_foraldrar", 2: "utrikes_fodd"}
 
@@ -236,10 +284,16 @@ def teacher_register_csv(m: Municipality) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(TEACHER_REGISTER_COLUMNS)
     for t in m.teachers:
-        writer.writerow([
-            t.civic.value, m.schools[t.school].unit_code, "ja" if t.legitimated else "nej",
-            ";".join(f"{s}:{b}" for s, b in sorted(t.certified)), t.experience, t.arrival_year,
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                t.civic.value,
+                m.schools[t.school].unit_code,
+                "ja" if t.legitimated else "nej",
+                ";".join(f"{s}:{b}" for s, b in sorted(t.certified)),
+                t.experience,
+                t.arrival_year,
+            ]
+        )
     return out.getvalue()
 
 
@@ -255,10 +309,13 @@ def student_register_csv(m: Municipality) -> str:
             continue  # the register is keyed by identity number: no number, no row
         grades = m.grade9_grades.get(p, {})
         merit = m.merit.get(p)
-        writer.writerow([
-            civic, _EDUCATION[int(pupils.parents_education[p])],
-            _MIGRATION[int(pupils.migration[p])],
-            "" if merit is None else f"{merit:.1f}",
-            *(grades.get(c.removeprefix("grade_"), "") for c in STUDENT_REGISTER_COLUMNS[4:]),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                civic,
+                _EDUCATION[int(pupils.parents_education[p])],
+                _MIGRATION[int(pupils.migration[p])],
+                "" if merit is None else f"{merit:.1f}",
+                *(grades.get(c.removeprefix("grade_"), "") for c in STUDENT_REGISTER_COLUMNS[4:]),
+            ]
+        )
     return out.getvalue()

@@ -153,24 +153,35 @@ def absences(
     lines = []
     for i in range(len(keys)):
         day = int(notice_day[i])
-        lines.append(dumps({
-            "id": str(ids[i]),
-            "meta": {"created": ctx.stamp(day, 7 * 60 + 5), "modified": ctx.stamp(day, 7 * 60 + 5)},
-            "startTime": ctx.stamp(day, 7 * 60),
-            "endTime": ctx.stamp(day, 17 * 60),
-            "type": "Anmäld frånvaro",
-            "student": {"id": m.pupils.uuid[int(notice_pupil[i])]},
-            "organisation": {"id": school_uuid},
-        }))  # fmt: skip
+        lines.append(
+            dumps(
+                {
+                    "id": str(ids[i]),
+                    "meta": {
+                        "created": ctx.stamp(day, 7 * 60 + 5),
+                        "modified": ctx.stamp(day, 7 * 60 + 5),
+                    },
+                    "startTime": ctx.stamp(day, 7 * 60),
+                    "endTime": ctx.stamp(day, 17 * 60),
+                    "type": "Anmäld frånvaro",
+                    "student": {"id": m.pupils.uuid[int(notice_pupil[i])]},
+                    "organisation": {"id": school_uuid},
+                }
+            )
+        )
     for j, (p, first, last) in enumerate(leaves):
         applied = ctx.stamp(max(first - 10, 0), 10 * 60)
-        lines.append(dumps({
-            "id": str(leave_ids[j]),
-            "meta": {"created": applied, "modified": applied},
-            "startTime": ctx.stamp(first, 7 * 60),
-            "endTime": ctx.stamp(last, 17 * 60),
-            "type": "Beviljad ledighet",
-            "student": {"id": m.pupils.uuid[p]},
-            "organisation": {"id": school_uuid},
-        }))  # fmt: skip
+        lines.append(
+            dumps(
+                {
+                    "id": str(leave_ids[j]),
+                    "meta": {"created": applied, "modified": applied},
+                    "startTime": ctx.stamp(first, 7 * 60),
+                    "endTime": ctx.stamp(last, 17 * 60),
+                    "type": "Beviljad ledighet",
+                    "student": {"id": m.pupils.uuid[p]},
+                    "organisation": {"id": school_uuid},
+                }
+            )
+        )
     return ",\n".join(lines), len(lines)

@@ -21,10 +21,17 @@ MONTH_ABSENCE_ALERT = 0.20
 MANY_DAYS_ABSENT = 15
 
 _PUPIL_COLUMNS = (
-    "planned_minutes", "reported_minutes", "absent_minutes_reported", "valid_minutes_reported",
-    "invalid_minutes_reported", "latent_absent_minutes", "absent_days", "lessons",
-    "reported_lessons", "certified_minutes",
-)  # fmt: skip
+    "planned_minutes",
+    "reported_minutes",
+    "absent_minutes_reported",
+    "valid_minutes_reported",
+    "invalid_minutes_reported",
+    "latent_absent_minutes",
+    "absent_days",
+    "lessons",
+    "reported_lessons",
+    "certified_minutes",
+)
 
 
 def _share(numerator: float, denominator: float) -> float | None:
@@ -53,10 +60,12 @@ class TruthAccumulator:
         for column, values in result.pupil_sums.items():
             np.add.at(self.pupil[column], result.pupil_index, values)
         pupils, months = np.divmod(result.pupil_month_index, 16)
-        np.add.at(self.month_reported, (pupils, months),
-                  result.pupil_month_sums["reported_minutes"])  # fmt: skip
-        np.add.at(self.month_absent, (pupils, months),
-                  result.pupil_month_sums["absent_minutes_reported"])  # fmt: skip
+        np.add.at(
+            self.month_reported, (pupils, months), result.pupil_month_sums["reported_minutes"]
+        )
+        np.add.at(
+            self.month_absent, (pupils, months), result.pupil_month_sums["absent_minutes_reported"]
+        )
         self.school_minutes[school] += result.school_sums["teaching_minutes"]
         self.school_certified[school] += result.school_sums["certified_teaching_minutes"]
 
@@ -64,19 +73,30 @@ class TruthAccumulator:
         m, c, s, p = self.m, self.counts, self.sums, self.pupil
         held = c["lessons"] - c["cancelled_lessons"]
         seen = p["reported_minutes"] > 0
-        rate = np.divide(p["absent_minutes_reported"], p["reported_minutes"],
-                         out=np.zeros_like(p["reported_minutes"]), where=seen)  # fmt: skip
-        month_rate = np.divide(self.month_absent, self.month_reported,
-                               out=np.zeros_like(self.month_absent),
-                               where=self.month_reported > 0)  # fmt: skip
+        rate = np.divide(
+            p["absent_minutes_reported"],
+            p["reported_minutes"],
+            out=np.zeros_like(p["reported_minutes"]),
+            where=seen,
+        )
+        month_rate = np.divide(
+            self.month_absent,
+            self.month_reported,
+            out=np.zeros_like(self.month_absent),
+            where=self.month_reported > 0,
+        )
         regular = [t for t in m.teachers if not t.substitute]
         tercile = np.quantile([x.ses for x in m.schools], [1 / 3, 2 / 3])
         by_tercile: dict[str, float | None] = {}
-        for label, lo, hi in (("low", -np.inf, tercile[0]), ("middle", tercile[0], tercile[1]),
-                              ("high", tercile[1], np.inf)):  # fmt: skip
+        for label, lo, hi in (
+            ("low", -np.inf, tercile[0]),
+            ("middle", tercile[0], tercile[1]),
+            ("high", tercile[1], np.inf),
+        ):
             mask = np.array([lo < x.ses <= hi for x in m.schools])
-            by_tercile[label] = _share(self.school_certified[mask].sum(),
-                                       self.school_minutes[mask].sum())  # fmt: skip
+            by_tercile[label] = _share(
+                self.school_certified[mask].sum(), self.school_minutes[mask].sum()
+            )
         grade9 = np.array(sorted(m.merit))
         merit = np.array([m.merit[i] for i in grade9]) if len(grade9) else np.array([])
         corr = (
@@ -84,15 +104,17 @@ class TruthAccumulator:
             if len(grade9) > 2 and np.std(merit) > 0 and np.std(rate[grade9]) > 0
             else None
         )
-        months = sorted({d.month for d in m.year.teaching_days},
-                        key=lambda x: (x < 8, x))  # fmt: skip
+        months = sorted({d.month for d in m.year.teaching_days}, key=lambda x: (x < 8, x))
         by_month = {
             f"{mo:02d}": _share(self.month_absent[:, mo].sum(), self.month_reported[:, mo].sum())
             for mo in months
         }
         ids: dict[str, int] = {}
-        for issued in [*m.pupils.civic, *(t.civic for t in m.teachers),
-                       *(t.civic for t in m.principals)]:  # fmt: skip
+        for issued in [
+            *m.pupils.civic,
+            *(t.civic for t in m.teachers),
+            *(t.civic for t in m.principals),
+        ]:
             ids[issued.kind] = ids.get(issued.kind, 0) + 1
         ids["short_written_form"] = sum(
             1

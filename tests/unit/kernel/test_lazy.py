@@ -21,8 +21,7 @@ def test_importing_the_packages_loads_no_heavy_library() -> None:
         import linkage, release, release.governance
         print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 

@@ -25,11 +25,14 @@ pytestmark = [
     # py4j keeps its gateway's sockets to the JVM open for the life of the process (a later
     # session reuses them); pytest reports them as unraisable when they are collected
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-    pytest.mark.skipif(importlib.util.find_spec("pyspark") is None,
-                       reason="the spark extra is not installed (pip install -e '.[spark]')"),
-    pytest.mark.skipif(shutil.which("java") is None,
-                       reason="no Java runtime (scripts/test.sh installs one)"),
-]  # fmt: skip
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None,
+        reason="the spark extra is not installed (pip install -e '.[spark]')",
+    ),
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="no Java runtime (scripts/test.sh installs one)"
+    ),
+]
 
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
@@ -43,13 +46,15 @@ def both(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[dict[str, pl.DataFrame], ...]]:
     monkeypatch = pytest.MonkeyPatch()
-    data = build_research_data(tmp_path_factory.mktemp("spark"),
-                               SynthConfig(students=900, seed=5, weeks=3))  # fmt: skip
+    data = build_research_data(
+        tmp_path_factory.mktemp("spark"), SynthConfig(students=900, seed=5, weeks=3)
+    )
     duck = _tables(data)
     # results over the direct-result limit are fetched from the driver's block manager, the
     # path a larger build takes: make every result take it
-    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.task.maxDirectResultSize=1k "
-                       "pyspark-shell")  # fmt: skip
+    monkeypatch.setenv(
+        "PYSPARK_SUBMIT_ARGS", "--conf spark.task.maxDirectResultSize=1k pyspark-shell"
+    )
     build_research_tables(data, engine="spark", spark_master="local[2]")
     spark = _tables(data)
     assert read_manifest(current_snapshot(data / RESEARCH))["engine"] == "spark"
@@ -65,9 +70,18 @@ def _same(name: str, left: pl.DataFrame, right: pl.DataFrame) -> None:
     for column in order:
         x, y = a[column].to_list(), b[column].to_list()
         if a.schema[column].is_float():
-            bad = [i for i, (p, q) in enumerate(zip(x, y, strict=True))
-                   if not ((p is None and q is None) or (p is not None and q is not None
-                           and math.isclose(p, q, rel_tol=1e-9, abs_tol=1e-9)))]  # fmt: skip
+            bad = [
+                i
+                for i, (p, q) in enumerate(zip(x, y, strict=True))
+                if not (
+                    (p is None and q is None)
+                    or (
+                        p is not None
+                        and q is not None
+                        and math.isclose(p, q, rel_tol=1e-9, abs_tol=1e-9)
+                    )
+                )
+            ]
             assert not bad, (name, column, [(x[i], y[i]) for i in bad[:3]])
         else:
             assert x == y, (name, column)

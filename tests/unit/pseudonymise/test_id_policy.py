@@ -104,11 +104,15 @@ def test_policy_refuses_unknown_names() -> None:
         IdPolicy(on_unlinkable="drop")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("policy", [
-    IdPolicy(),
-    IdPolicy(country="NO", on_unlinkable="quarantine", allow_interim=True,
-             allow_coordination=False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "policy",
+    [
+        IdPolicy(),
+        IdPolicy(
+            country="NO", on_unlinkable="quarantine", allow_interim=True, allow_coordination=False
+        ),
+    ],
+)
 def test_a_policy_survives_its_manifest_record(policy: IdPolicy) -> None:
     record = policy.as_record()
     assert all(isinstance(v, str) for v in record.values())

@@ -53,31 +53,31 @@ COLUMNS = ("researcher", "statistician", "dpo", "admin")
 Y, N = True, False
 EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     #                                researcher statistician dpo admin
-    Action.READ_CATALOGUE:          (Y,         Y,           Y,  N),
-    Action.PREVIEW:                 (Y,         N,           N,  N),
-    Action.SUBMIT:                  (Y,         N,           N,  N),
-    Action.READ_OWN_RELEASES:       (Y,         N,           N,  N),
-    Action.CREATE_PROJECT:          (N,         Y,           N,  N),
-    Action.APPROVE_PROJECT:         (N,         Y,           N,  N),
-    Action.CLOSE_PROJECT:           (N,         Y,           N,  N),
-    Action.ADD_MEMBER:              (N,         Y,           N,  N),
-    Action.SET_BUDGET:              (N,         Y,           N,  N),
-    Action.READ_BUILD_STATUS:       (N,         Y,           N,  Y),
-    Action.ADD_PERSON:              (N,         N,           N,  Y),
-    Action.ADD_RESEARCHER:          (N,         Y,           N,  Y),
-    Action.ISSUE_TOKEN:             (N,         N,           N,  Y),
-    Action.ISSUE_RESEARCHER_TOKEN:  (N,         Y,           N,  Y),
-    Action.REVOKE_TOKEN:            (N,         Y,           N,  Y),
-    Action.READ_RELEASE_LOG:        (N,         N,           Y,  N),
-    Action.REVIEW:                  (N,         N,           Y,  N),
-    Action.READ_BUDGETS:            (N,         Y,           Y,  N),
-    Action.VERIFY_AUDIT:            (N,         N,           Y,  Y),
-    Action.LIST_PROJECTS:           (N,         Y,           Y,  N),
-    Action.LIST_TOKENS:             (N,         N,           N,  Y),
-    Action.PROPOSE:                 (N,         Y,           Y,  Y),
-    Action.ROTATE_KEY:              (N,         Y,           N,  Y),
-    Action.DELETE_DATA:             (N,         Y,           N,  N),
-}  # fmt: skip
+    Action.READ_CATALOGUE: (Y, Y, Y, N),
+    Action.PREVIEW: (Y, N, N, N),
+    Action.SUBMIT: (Y, N, N, N),
+    Action.READ_OWN_RELEASES: (Y, N, N, N),
+    Action.CREATE_PROJECT: (N, Y, N, N),
+    Action.APPROVE_PROJECT: (N, Y, N, N),
+    Action.CLOSE_PROJECT: (N, Y, N, N),
+    Action.ADD_MEMBER: (N, Y, N, N),
+    Action.SET_BUDGET: (N, Y, N, N),
+    Action.READ_BUILD_STATUS: (N, Y, N, Y),
+    Action.ADD_PERSON: (N, N, N, Y),
+    Action.ADD_RESEARCHER: (N, Y, N, Y),
+    Action.ISSUE_TOKEN: (N, N, N, Y),
+    Action.ISSUE_RESEARCHER_TOKEN: (N, Y, N, Y),
+    Action.REVOKE_TOKEN: (N, Y, N, Y),
+    Action.READ_RELEASE_LOG: (N, N, Y, N),
+    Action.REVIEW: (N, N, Y, N),
+    Action.READ_BUDGETS: (N, Y, Y, N),
+    Action.VERIFY_AUDIT: (N, N, Y, Y),
+    Action.LIST_PROJECTS: (N, Y, Y, N),
+    Action.LIST_TOKENS: (N, N, N, Y),
+    Action.PROPOSE: (N, Y, Y, Y),
+    Action.ROTATE_KEY: (N, Y, N, Y),
+    Action.DELETE_DATA: (N, Y, N, N),
+}
 
 
 def _expected(role: str, action: Action) -> bool:
@@ -189,26 +189,41 @@ def world(tmp_path: Path) -> Iterator[World]:
     issued = gov.bootstrap("adam", name="Adam Admin", organisation="Office", days=30)
     admin = gov.person("adam")
     for person, role in (("sara", "statistician"), ("olof", "statistician"), ("dina", "dpo")):
-        proposal = gov.add_person(admin, person, role=role, name=person.title(),
-                                  organisation="Office")  # fmt: skip
+        proposal = gov.add_person(
+            admin, person, role=role, name=person.title(), organisation="Office"
+        )
         if proposal is not None:  # a second statistician: the first one confirms
             gov.decide(gov.person("sara"), proposal, confirm=True)
     registrar = gov.person("sara")
     for person in ("alice", "bob"):
-        gov.add_person(registrar, person, role="researcher", name=person.title(),
-                       organisation="University")  # fmt: skip
-    yield World(engine, gov, admin, registrar, gov.person("olof"), gov.person("dina"),
-                gov.person("alice"), gov.person("bob"), issued.token)  # fmt: skip
+        gov.add_person(
+            registrar, person, role="researcher", name=person.title(), organisation="University"
+        )
+    yield World(
+        engine,
+        gov,
+        admin,
+        registrar,
+        gov.person("olof"),
+        gov.person("dina"),
+        gov.person("alice"),
+        gov.person("bob"),
+        issued.token,
+    )
     engine.dispose()
 
 
-def _create(w: World, project: str = "p1", *, actor: Principal | None = None,
-            **overrides: Any) -> None:  # fmt: skip
+def _create(
+    w: World, project: str = "p1", *, actor: Principal | None = None, **overrides: Any
+) -> None:
     args: dict[str, Any] = {
-        "purpose": "school attendance and results", "legal_basis": "public interest research",
-        "organisation": "University", "valid_from": VALID_FROM, "valid_to": VALID_TO,
+        "purpose": "school attendance and results",
+        "legal_basis": "public interest research",
+        "organisation": "University",
+        "valid_from": VALID_FROM,
+        "valid_to": VALID_TO,
         "tables": {"student_terms": ["*"], "exposure": ["school_code", "certified_share"]},
-    }  # fmt: skip
+    }
     args.update(overrides)
     w.gov.create_project(actor or w.registrar, project, **args)
 
@@ -243,9 +258,14 @@ def _audit_count(w: World) -> int:
 
 def test_people_are_stored_with_their_roles(world: World) -> None:
     w = world
-    assert [(p.id, p.role) for p in (w.admin, w.registrar, w.approver, w.dpo, w.alice, w.bob)] \
-        == [("adam", "admin"), ("sara", "statistician"), ("olof", "statistician"),
-            ("dina", "dpo"), ("alice", "researcher"), ("bob", "researcher")]  # fmt: skip
+    assert [(p.id, p.role) for p in (w.admin, w.registrar, w.approver, w.dpo, w.alice, w.bob)] == [
+        ("adam", "admin"),
+        ("sara", "statistician"),
+        ("olof", "statistician"),
+        ("dina", "dpo"),
+        ("alice", "researcher"),
+        ("bob", "researcher"),
+    ]
     with pytest.raises(NotFound, match="no person 'nobody'"):
         w.gov.person("nobody")
 
@@ -262,15 +282,18 @@ REFUSED: dict[str, Call] = {
     "researcher adds a member": lambda w: w.gov.add_member(w.alice, "p0", "bob", rho=0.1),
     "researcher sets a budget": lambda w: w.gov.set_budget(w.alice, "project:p0", 9.0),
     "researcher adds a researcher": lambda w: w.gov.add_person(
-        w.alice, "carl", role="researcher", name="Carl", organisation="University"),
+        w.alice, "carl", role="researcher", name="Carl", organisation="University"
+    ),
     "researcher adds an admin": lambda w: w.gov.add_person(
-        w.alice, "carl", role="admin", name="Carl", organisation="University"),
+        w.alice, "carl", role="admin", name="Carl", organisation="University"
+    ),
     "researcher issues their own token": lambda w: w.gov.issue_token(w.alice, "alice"),
     "researcher issues another's token": lambda w: w.gov.issue_token(w.alice, "bob"),
     "dpo registers a project": lambda w: _create(w, actor=w.dpo),
     "dpo approves a project": lambda w: w.gov.approve_project(w.dpo, "p0", rho=1.0),
     "dpo adds a researcher": lambda w: w.gov.add_person(
-        w.dpo, "carl", role="researcher", name="Carl", organisation="University"),
+        w.dpo, "carl", role="researcher", name="Carl", organisation="University"
+    ),
     "dpo issues a researcher's token": lambda w: w.gov.issue_token(w.dpo, "alice"),
     "admin registers a project": lambda w: _create(w, actor=w.admin),
     "admin approves a project": lambda w: w.gov.approve_project(w.admin, "p0", rho=1.0),
@@ -278,16 +301,18 @@ REFUSED: dict[str, Call] = {
     "admin adds a member": lambda w: w.gov.add_member(w.admin, "p0", "alice", rho=0.1),
     "admin sets a budget": lambda w: w.gov.set_budget(w.admin, "project:p0", 9.0),
     "statistician adds a dpo": lambda w: w.gov.add_person(
-        w.registrar, "carl", role="dpo", name="Carl", organisation="Office"),
+        w.registrar, "carl", role="dpo", name="Carl", organisation="Office"
+    ),
     "statistician adds an admin": lambda w: w.gov.add_person(
-        w.registrar, "carl", role="admin", name="Carl", organisation="Office"),
+        w.registrar, "carl", role="admin", name="Carl", organisation="Office"
+    ),
     "statistician adds a statistician": lambda w: w.gov.add_person(
-        w.registrar, "carl", role="statistician", name="Carl", organisation="Office"),
+        w.registrar, "carl", role="statistician", name="Carl", organisation="Office"
+    ),
     "statistician issues a dpo's token": lambda w: w.gov.issue_token(w.registrar, "dina"),
     "statistician issues an admin's token": lambda w: w.gov.issue_token(w.registrar, "adam"),
-    "statistician issues a statistician's token": lambda w: w.gov.issue_token(
-        w.registrar, "olof"),
-}  # fmt: skip
+    "statistician issues a statistician's token": lambda w: w.gov.issue_token(w.registrar, "olof"),
+}
 
 
 @pytest.mark.parametrize(("case", "call"), REFUSED.items(), ids=REFUSED.keys())
@@ -316,15 +341,28 @@ def test_a_refused_call_raises_not_allowed_and_changes_nothing(
 def test_a_statistician_adds_researchers_and_an_admin_adds_anyone(world: World) -> None:
     """A researcher is added at once; a DPO, statistician or admin, when someone of that
     role is registered already, once a second person confirms the admin's proposal."""
-    assert world.gov.add_person(world.registrar, "carl", role="researcher", name="Carl",
-                                organisation="University") is None  # fmt: skip
+    assert (
+        world.gov.add_person(
+            world.registrar, "carl", role="researcher", name="Carl", organisation="University"
+        )
+        is None
+    )
     assert world.gov.person("carl") == Principal("carl", "researcher")
-    confirmer = {"dpo": world.dpo, "statistician": world.registrar, "admin": world.dpo,
-                 "researcher": None}  # fmt: skip
-    for person, role in (("dora", "dpo"), ("stig", "statistician"), ("ada", "admin"),
-                         ("rita", "researcher")):  # fmt: skip
-        proposal = world.gov.add_person(world.admin, person, role=role, name=person,
-                                        organisation="Office")  # fmt: skip
+    confirmer = {
+        "dpo": world.dpo,
+        "statistician": world.registrar,
+        "admin": world.dpo,
+        "researcher": None,
+    }
+    for person, role in (
+        ("dora", "dpo"),
+        ("stig", "statistician"),
+        ("ada", "admin"),
+        ("rita", "researcher"),
+    ):
+        proposal = world.gov.add_person(
+            world.admin, person, role=role, name=person, organisation="Office"
+        )
         second = confirmer[role]
         if second is None:
             assert proposal is None
@@ -507,16 +545,19 @@ def test_adding_a_member_to_an_unknown_project_raises_not_found(world: World) ->
 
 
 INVALID_PROJECTS: dict[str, tuple[dict[str, Any], str]] = {
-    "ends before it starts": ({"valid_from": VALID_TO, "valid_to": VALID_FROM},
-                              "ends \\(2025-01-01\\) before it starts \\(2025-12-31\\)"),
+    "ends before it starts": (
+        {"valid_from": VALID_TO, "valid_to": VALID_FROM},
+        "ends \\(2025-01-01\\) before it starts \\(2025-12-31\\)",
+    ),
     "no purpose": ({"purpose": "   "}, "needs a statistical purpose and a legal basis"),
     "no legal basis": ({"legal_basis": ""}, "needs a statistical purpose and a legal basis"),
     "no tables": ({"tables": {}}, "needs at least one approved research table"),
-}  # fmt: skip
+}
 
 
-@pytest.mark.parametrize(("overrides", "message"), INVALID_PROJECTS.values(),
-                         ids=INVALID_PROJECTS.keys())  # fmt: skip
+@pytest.mark.parametrize(
+    ("overrides", "message"), INVALID_PROJECTS.values(), ids=INVALID_PROJECTS.keys()
+)
 def test_an_invalid_project_is_refused(
     world: World, overrides: dict[str, Any], message: str
 ) -> None:
@@ -723,8 +764,9 @@ def test_project_access_checks_the_role_first(world: World) -> None:
         world.gov.project_access(world.registrar, "p1", Action.READ_CATALOGUE, today=TODAY)
 
 
-APPROVAL = ProjectApproval("p1", {"student_terms": ("*",),
-                                  "exposure": ("school_code", "certified_share")})  # fmt: skip
+APPROVAL = ProjectApproval(
+    "p1", {"student_terms": ("*",), "exposure": ("school_code", "certified_share")}
+)
 
 
 def test_a_table_outside_the_project_is_refused_by_name() -> None:
@@ -779,8 +821,12 @@ def test_a_token_authenticates_its_holder_with_their_role(world: World) -> None:
 def test_a_wrong_secret_with_the_right_id_is_refused(world: World) -> None:
     issued = world.gov.issue_token(world.registrar, "alice", now=T0)
     other = world.gov.issue_token(world.registrar, "bob", now=T0)
-    for secret in ("x" * len(_secret(issued.token)), _secret(other.token), "",
-                   _secret(issued.token)[:-1]):  # fmt: skip
+    for secret in (
+        "x" * len(_secret(issued.token)),
+        _secret(other.token),
+        "",
+        _secret(issued.token)[:-1],
+    ):
         with pytest.raises(NotAuthenticated, match="the token is not valid"):
             world.gov.authenticate(f"medler_{issued.token_id}_{secret}", now=T0)
 
@@ -813,8 +859,9 @@ def test_a_token_expires_after_its_days(world: World) -> None:
 def test_a_token_expires_at_the_same_instant_whatever_the_clock_s_zone(world: World) -> None:
     """``now`` given in another time zone is the same instant: the expiry must not move."""
     stockholm_summer = dt.timezone(dt.timedelta(hours=2))
-    issued = world.gov.issue_token(world.registrar, "alice", days=1,
-                                   now=T0.astimezone(stockholm_summer))  # fmt: skip
+    issued = world.gov.issue_token(
+        world.registrar, "alice", days=1, now=T0.astimezone(stockholm_summer)
+    )
     assert issued.expires_at == T0 + dt.timedelta(days=1)
     with pytest.raises(NotAuthenticated, match="expired"):
         world.gov.authenticate(issued.token, now=T0 + dt.timedelta(days=1, hours=1))
@@ -902,8 +949,14 @@ def test_neither_the_token_nor_its_secret_is_anywhere_in_the_database(
     issued = world.gov.issue_token(world.registrar, "alice", now=T0)
     world.gov.revoke_token(world.registrar, issued.token_id)
     another = world.gov.issue_token(world.admin, "dina", now=T0)
-    hidden = [issued.token, _secret(issued.token), another.token, _secret(another.token),
-              world.admin_token, _secret(world.admin_token)]  # fmt: skip
+    hidden = [
+        issued.token,
+        _secret(issued.token),
+        another.token,
+        _secret(another.token),
+        world.admin_token,
+        _secret(world.admin_token),
+    ]
 
     rows = _every_row(world.engine)
     assert issued.token_id in rows["tokens"]  # the dump does reach the tokens ...
@@ -972,9 +1025,13 @@ def test_every_change_is_audited_in_order_by_its_actor(world: World) -> None:
     bodies = {r.action: r.body for r in records}  # the last of each action
     assert bodies["person added"] == {"person": "carl", "role": "dpo", "confirmed_by": "dina"}
     assert bodies["proposed"] == {
-        "proposal": add_carl, "kind": "add person", "person": "carl", "role": "dpo",
-        "name": "Carl", "organisation": "Office",
-    }  # fmt: skip
+        "proposal": add_carl,
+        "kind": "add person",
+        "person": "carl",
+        "role": "dpo",
+        "name": "Carl",
+        "organisation": "Office",
+    }
     assert bodies["proposal confirmed"] == {"proposal": add_carl, "kind": "add person"}
     assert [r.body for r in records if r.action == "budget set"][-3:] == [
         {"scope": "project:p1", "rho": 1.0},
@@ -983,8 +1040,11 @@ def test_every_change_is_audited_in_order_by_its_actor(world: World) -> None:
     ]
     assert bodies["project approved"] == {"rho": 1.0}
     assert bodies["member added"] == {"researcher": "alice", "rho": 0.5}
-    assert bodies["token issued"] == {"person": "alice", "token_id": issued.token_id,
-                                      "expires_at": issued.expires_at.isoformat()}  # fmt: skip
+    assert bodies["token issued"] == {
+        "person": "alice",
+        "token_id": issued.token_id,
+        "expires_at": issued.expires_at.isoformat(),
+    }
     assert bodies["token revoked"] == {"token_id": issued.token_id}
     assert bodies["project closed"] == {"tokens_ended": 0}
     created = bodies["project created"]
@@ -1001,14 +1061,19 @@ def test_the_people_of_the_fixture_are_audited_by_who_added_them(world: World) -
     issued = records[1].body
     assert [r.body for r in records] == [
         {"person": "adam", "role": "admin", "bootstrap": True},
-        {"person": "adam", "token_id": _admin_token_id(world),
-         "expires_at": issued["expires_at"]},
+        {"person": "adam", "token_id": _admin_token_id(world), "expires_at": issued["expires_at"]},
         {"person": "sara", "role": "statistician"},
-        {"proposal": proposal, "kind": "add person", "person": "olof", "role": "statistician",
-         "name": "Olof", "organisation": "Office"},
+        {
+            "proposal": proposal,
+            "kind": "add person",
+            "person": "olof",
+            "role": "statistician",
+            "name": "Olof",
+            "organisation": "Office",
+        },
         {"person": "olof", "role": "statistician", "confirmed_by": "sara"},
         {"proposal": proposal, "kind": "add person"},
         {"person": "dina", "role": "dpo"},
         {"person": "alice", "role": "researcher"},
         {"person": "bob", "role": "researcher"},
-    ]  # fmt: skip
+    ]

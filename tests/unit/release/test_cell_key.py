@@ -18,10 +18,15 @@ from tests.research_data import engine, research_dir
 __all__ = ["research_dir"]
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
-BY_SCHOOL = QuerySpec.model_validate({
-    "table": "student_terms", "group_by": ["school_code", "grade"], "mode": "ckm",
-    "margins": True, "measures": [{"kind": "count_students"}],
-})  # fmt: skip
+BY_SCHOOL = QuerySpec.model_validate(
+    {
+        "table": "student_terms",
+        "group_by": ["school_code", "grade"],
+        "mode": "ckm",
+        "margins": True,
+        "measures": [{"kind": "count_students"}],
+    }
+)
 
 
 def exact(e: ReleaseEngine, spec: QuerySpec) -> dict[tuple[object, ...], int]:
@@ -40,8 +45,10 @@ def exact(e: ReleaseEngine, spec: QuerySpec) -> dict[tuple[object, ...], int]:
 
 
 def cells(release: object) -> dict[tuple[object, ...], int]:
-    return {tuple(c.keys[k] for k in BY_SCHOOL.keys): int(c.values["count_students"])
-            for c in release.cells}  # type: ignore[attr-defined]  # fmt: skip
+    return {
+        tuple(c.keys[k] for k in BY_SCHOOL.keys): int(c.values["count_students"])
+        for c in release.cells
+    }  # type: ignore[attr-defined]
 
 
 def test_the_same_query_gets_the_same_numbers_in_a_new_engine(research_dir: Path) -> None:
@@ -69,14 +76,23 @@ def test_each_cell_is_its_true_count_plus_noise_from_the_table(research_dir: Pat
 
 def test_a_cell_asked_in_another_query_gets_the_same_noise(research_dir: Path) -> None:
     e = engine(research_dir)
-    by_school = QuerySpec.model_validate({
-        "table": "student_terms", "group_by": ["school_code"], "mode": "ckm",
-        "measures": [{"kind": "count_students"}],
-    })  # fmt: skip
-    margins = {k[0]: v for k, v in cells(e.release(BY_SCHOOL, "alice")).items()
-               if k[1] is None and k[0] is not None}  # fmt: skip
-    alone = {c.keys["school_code"]: c.values["count_students"]
-             for c in e.release(by_school, "alice").cells}  # fmt: skip
+    by_school = QuerySpec.model_validate(
+        {
+            "table": "student_terms",
+            "group_by": ["school_code"],
+            "mode": "ckm",
+            "measures": [{"kind": "count_students"}],
+        }
+    )
+    margins = {
+        k[0]: v
+        for k, v in cells(e.release(BY_SCHOOL, "alice")).items()
+        if k[1] is None and k[0] is not None
+    }
+    alone = {
+        c.keys["school_code"]: c.values["count_students"]
+        for c in e.release(by_school, "alice").cells
+    }
     assert alone == margins
 
 
@@ -110,8 +126,9 @@ def test_record_keys_are_keyed_fixed_and_spread(tmp_path: Path) -> None:
 
 def test_ckm_is_for_the_tables_the_policy_names(research_dir: Path) -> None:
     e = engine(research_dir)
-    exposure = QuerySpec.model_validate({"table": "exposure", "mode": "ckm",
-                                         "measures": [{"kind": "count_students"}]})  # fmt: skip
+    exposure = QuerySpec.model_validate(
+        {"table": "exposure", "mode": "ckm", "measures": [{"kind": "count_students"}]}
+    )
     with pytest.raises(QueryRefused) as refused:
         e.release(exposure, "alice")
     assert str(refused.value) == (
@@ -122,11 +139,22 @@ def test_ckm_is_for_the_tables_the_policy_names(research_dir: Path) -> None:
 
 def test_a_ckm_spec_counts_pupils_only() -> None:
     with pytest.raises(ValidationError, match="its measure is count_students"):
-        QuerySpec.model_validate({"table": "student_terms", "mode": "ckm",
-                                  "measures": [{"kind": "mean", "column": "lessons"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {
+                "table": "student_terms",
+                "mode": "ckm",
+                "measures": [{"kind": "mean", "column": "lessons"}],
+            }
+        )
     with pytest.raises(ValidationError, match="rho is for dp queries only"):
-        QuerySpec.model_validate({"table": "student_terms", "mode": "ckm", "rho": 0.1,
-                                  "measures": [{"kind": "count_students"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {
+                "table": "student_terms",
+                "mode": "ckm",
+                "rho": 0.1,
+                "measures": [{"kind": "count_students"}],
+            }
+        )
 
 
 def test_ckm_is_a_regime_of_its_own(research_dir: Path) -> None:

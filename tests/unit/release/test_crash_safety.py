@@ -23,10 +23,15 @@ from tests.research_data import research_dir
 
 __all__ = ["control_url", "research_dir"]
 
-DP = QuerySpec.model_validate({
-    "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.2,
-    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-})  # fmt: skip
+DP = QuerySpec.model_validate(
+    {
+        "table": "exposure",
+        "group_by": ["school_code"],
+        "mode": "dp",
+        "rho": 0.2,
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    }
+)
 SCOPES = (DATASET, BudgetScope.of_project("p"), BudgetScope.of_researcher("p", "alice"))
 CHILD_SECONDS = 120
 

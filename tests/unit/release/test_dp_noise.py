@@ -29,13 +29,23 @@ RUNS = 400
 RHO = 0.0005
 
 KEYS = pl.DataFrame({"g": [f"k{i:02d}" for i in range(CELLS)]})
-ROWS = pl.LazyFrame({
-    "pid": list(range(CELLS * PER_CELL)),
-    "g": [f"k{i % CELLS:02d}" for i in range(CELLS * PER_CELL)],
-    "x": [float(i % 7) for i in range(CELLS * PER_CELL)],
-})  # fmt: skip
-GROUPED = Collapse(by=("g",), unit="pid", filters=(), means={}, sums={}, flags=(), max_rows=1,
-                   key_limits=(("g", 1),))  # fmt: skip
+ROWS = pl.LazyFrame(
+    {
+        "pid": list(range(CELLS * PER_CELL)),
+        "g": [f"k{i % CELLS:02d}" for i in range(CELLS * PER_CELL)],
+        "x": [float(i % 7) for i in range(CELLS * PER_CELL)],
+    }
+)
+GROUPED = Collapse(
+    by=("g",),
+    unit="pid",
+    filters=(),
+    means={},
+    sums={},
+    flags=(),
+    max_rows=1,
+    key_limits=(("g", 1),),
+)
 
 
 def plan(c: Collapse, rho: float) -> DpPlan:
@@ -50,8 +60,11 @@ def noisy_counts(c: Collapse, p: DpPlan, runs: int) -> np.ndarray:
     out = []
     for _ in range(runs):
         released = run_measurement(frame, c, p.measurement)
-        out.append(released.sort(list(c.by)).get_column("n").to_numpy() if c.by
-                   else released.get_column("n").to_numpy())  # fmt: skip
+        out.append(
+            released.sort(list(c.by)).get_column("n").to_numpy()
+            if c.by
+            else released.get_column("n").to_numpy()
+        )
     return np.array(out, dtype=float)
 
 
@@ -85,8 +98,16 @@ def test_the_stated_interval_covers_the_truth_95_percent_of_the_time(
 def test_the_calibration_spends_just_under_the_budget(rho: float, shape: str) -> None:
     c = GROUPED
     if shape == "count and sum":
-        c = Collapse(by=("g",), unit="pid", filters=(), means={}, sums={"x": (0.0, 6.0)},
-                     flags=(), max_rows=1, key_limits=(("g", 1),))  # fmt: skip
+        c = Collapse(
+            by=("g",),
+            unit="pid",
+            filters=(),
+            means={},
+            sums={"x": (0.0, 6.0)},
+            flags=(),
+            max_rows=1,
+            key_limits=(("g", 1),),
+        )
     p = plan(c, rho)
     assert 0.999 * rho <= p.rho <= rho
 

@@ -16,9 +16,13 @@ def spec(**fields: object) -> QuerySpec:
     return QuerySpec.model_validate(fields)
 
 
-BY_SCHOOL = spec(table="exposure", group_by=["school_code"], mode="dp", rho=0.1,
-                 measures=[{"kind": "count_students"},
-                           {"kind": "mean", "column": "certified_share"}])  # fmt: skip
+BY_SCHOOL = spec(
+    table="exposure",
+    group_by=["school_code"],
+    mode="dp",
+    rho=0.1,
+    measures=[{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+)
 
 
 def test_a_dp_release_has_a_value_and_an_interval_per_cell(research_dir: Path) -> None:
@@ -37,8 +41,12 @@ def test_a_dp_release_has_a_value_and_an_interval_per_cell(research_dir: Path) -
 def test_every_public_school_is_a_cell_whatever_the_data(research_dir: Path) -> None:
     """Cells come from the public school register, not from which schools have rows."""
     e = engine(research_dir)
-    narrowed = spec(**{**BY_SCHOOL.model_dump(), "filters": [
-        {"column": "grade", "op": "in", "values": [7, 8, 9]}]})  # fmt: skip
+    narrowed = spec(
+        **{
+            **BY_SCHOOL.model_dump(),
+            "filters": [{"column": "grade", "op": "in", "values": [7, 8, 9]}],
+        }
+    )
     all_schools = {c.keys["school_code"] for c in e.release(BY_SCHOOL, "alice").cells}
     assert {c.keys["school_code"] for c in e.release(narrowed, "alice").cells} == all_schools
 
@@ -53,8 +61,9 @@ def test_an_identical_query_returns_the_cached_release(research_dir: Path) -> No
 
 def test_the_same_query_in_two_projects_at_once_gets_two_release_ids(research_dir: Path) -> None:
     """Release ids name one release: the audit and the release store are reconciled by them."""
-    sdc = spec(table="student_terms", group_by=["grade"], mode="sdc",
-               measures=[{"kind": "count_students"}])  # fmt: skip
+    sdc = spec(
+        table="student_terms", group_by=["grade"], mode="sdc", measures=[{"kind": "count_students"}]
+    )
     e = engine(research_dir)
     ids = {e.release(sdc, "alice", project=p).release_id for p in ("p1", "p2", "p3")}
     assert len(ids) == 3
@@ -65,8 +74,14 @@ def test_preview_spends_nothing_and_shows_no_values(research_dir: Path) -> None:
     preview = e.preview(BY_SCHOOL)
     assert preview.accuracy["count_students"]["half_width"] is not None
     assert preview.cells == []
-    sdc = e.preview(spec(table="student_terms", group_by=["grade"], mode="sdc",
-                         measures=[{"kind": "count_students"}]))  # fmt: skip
+    sdc = e.preview(
+        spec(
+            table="student_terms",
+            group_by=["grade"],
+            mode="sdc",
+            measures=[{"kind": "count_students"}],
+        )
+    )
     assert sdc.cells and all(c.values == {} for c in sdc.cells)
     # a dp preview depends on the spec and the public keys alone: nothing to keep; an sdc
     # preview shows which cells the data suppress, so it is kept as an output (no values)
@@ -85,8 +100,13 @@ def test_more_privacy_loss_narrows_the_interval(research_dir: Path) -> None:
 
 def test_sdc_counts_are_exact_and_margins_add_up(research_dir: Path) -> None:
     e = engine(research_dir)
-    query = spec(table="student_terms", group_by=["grade"], mode="sdc", margins=True,
-                 measures=[{"kind": "count_students"}])  # fmt: skip
+    query = spec(
+        table="student_terms",
+        group_by=["grade"],
+        mode="sdc",
+        margins=True,
+        measures=[{"kind": "count_students"}],
+    )
     release = e.release(query, "alice")
     interior = [c for c in release.cells if not c.margin]
     (total,) = [c for c in release.cells if c.margin]
@@ -99,18 +119,26 @@ def test_sdc_counts_are_exact_and_margins_add_up(research_dir: Path) -> None:
 def test_refusals_are_recorded(research_dir: Path) -> None:
     e = engine(research_dir)
     with pytest.raises(QueryRefused):
-        e.release(spec(table="exposure", group_by=["student_pid"],
-                       measures=[{"kind": "count_students"}]), "mallory")  # fmt: skip
+        e.release(
+            spec(table="exposure", group_by=["student_pid"], measures=[{"kind": "count_students"}]),
+            "mallory",
+        )
     (record,) = e.store.records  # type: ignore[attr-defined]
     assert record["status"] == "refused" and "identifies a person" in record["reason"]
 
 
-RATIO_SPEC = spec(table="student_terms", group_by=["grade"], mode="dp", rho=0.1,
-                  measures=[{"kind": "count_students"},
-                            {"kind": "mean", "column": "absence_rate_planned"},
-                            {"kind": "ratio", "numerator": "absent_minutes",
-                             "denominator": "planned_minutes"},
-                            {"kind": "quantile", "column": "days_absent", "q": 0.5}])  # fmt: skip
+RATIO_SPEC = spec(
+    table="student_terms",
+    group_by=["grade"],
+    mode="dp",
+    rho=0.1,
+    measures=[
+        {"kind": "count_students"},
+        {"kind": "mean", "column": "absence_rate_planned"},
+        {"kind": "ratio", "numerator": "absent_minutes", "denominator": "planned_minutes"},
+        {"kind": "quantile", "column": "days_absent", "q": 0.5},
+    ],
+)
 
 
 def test_a_dp_quantile_and_ratio_come_with_intervals_never_nan(research_dir: Path) -> None:
@@ -133,8 +161,14 @@ def test_the_preview_states_every_measure_s_accuracy(research_dir: Path) -> None
 
 
 def test_a_dp_histogram_lists_every_public_band_in_every_cell(research_dir: Path) -> None:
-    histogram = spec(table="student_terms", group_by=["grade"], mode="dp", rho=0.05,
-                     bands="days_absent", measures=[{"kind": "count_students"}])  # fmt: skip
+    histogram = spec(
+        table="student_terms",
+        group_by=["grade"],
+        mode="dp",
+        rho=0.05,
+        bands="days_absent",
+        measures=[{"kind": "count_students"}],
+    )
     cells = engine(research_dir).release(histogram, "alice").cells
     bands = {c.keys["days_absent_band"] for c in cells}
     assert bands == {"0-5", "5-10", "10-15", "15-20", "20-30", "30-50", "50-100"}
@@ -143,8 +177,7 @@ def test_a_dp_histogram_lists_every_public_band_in_every_cell(research_dir: Path
 
 def test_the_planner_prices_a_mean_and_its_rho_gives_that_accuracy(research_dir: Path) -> None:
     e = engine(research_dir)
-    planned = e.plan(RATIO_SPEC, persons=120, half_width=0.1,
-                     measure="mean_absence_rate_planned")  # fmt: skip
+    planned = e.plan(RATIO_SPEC, persons=120, half_width=0.1, measure="mean_absence_rate_planned")
     assert planned.half_widths["mean_absence_rate_planned"] == pytest.approx(0.1, rel=1e-3)
     assert planned.half_widths["quantile_0.5_days_absent"] is None
     # the same question at the ρ planned previews the same accuracy
@@ -172,6 +205,5 @@ def test_the_planner_and_the_dp_preview_read_no_row(
         monkeypatch.setattr(_frames, name, refuse)
     fresh = engine(research_dir)
     fresh.teachers.dp_findings = lambda *a, **k: []  # type: ignore[method-assign]
-    after = (fresh.plan(RATIO_SPEC, persons=80, half_width=0.1),
-             fresh.preview(RATIO_SPEC).accuracy)  # fmt: skip
+    after = (fresh.plan(RATIO_SPEC, persons=80, half_width=0.1), fresh.preview(RATIO_SPEC).accuracy)
     assert after == before

@@ -24,14 +24,23 @@ from tests.research_data import research_dir
 
 __all__ = ["research_dir"]
 
-DP = QuerySpec.model_validate({
-    "table": "exposure", "group_by": ["school_code"], "mode": "dp", "rho": 0.2,
-    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-})  # fmt: skip
-SDC = QuerySpec.model_validate({
-    "table": "student_terms", "group_by": ["grade"], "margins": True,
-    "measures": [{"kind": "count_students"}],
-})  # fmt: skip
+DP = QuerySpec.model_validate(
+    {
+        "table": "exposure",
+        "group_by": ["school_code"],
+        "mode": "dp",
+        "rho": 0.2,
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    }
+)
+SDC = QuerySpec.model_validate(
+    {
+        "table": "student_terms",
+        "group_by": ["grade"],
+        "margins": True,
+        "measures": [{"kind": "count_students"}],
+    }
+)
 
 
 @pytest.fixture
@@ -56,8 +65,7 @@ def test_the_full_path_charges_dp_once_and_audits_every_request(
     spent = {t.scope: t.spent for t in ledger.totals()}
     assert spent[DATASET] == pytest.approx(first.rho)
     with pytest.raises(BudgetExhausted, match="budget has ρ"):
-        e.release(QuerySpec.model_validate({**DP.model_dump(), "rho": 0.4}), "alice",
-                  project="p")  # fmt: skip
+        e.release(QuerySpec.model_validate({**DP.model_dump(), "rho": 0.4}), "alice", project="p")
     assert {t.scope: t.spent for t in ledger.totals()}[DATASET] == pytest.approx(first.rho)
     assert verify_audit(e.control) == 3 + 6  # type: ignore[arg-type]
     with Session(e.control) as session:
@@ -66,8 +74,14 @@ def test_the_full_path_charges_dp_once_and_audits_every_request(
         bodies = [json.dumps(r.body) for r in records]
     assert actions[:3] == ["budget set"] * 3  # the fixture's caps
     # the dp release's charge and its release, each in the chain; the refusal charges nothing
-    assert actions[3:] == ["budget charged", "charge released", "released", "released",
-                           "released", "refused"]  # fmt: skip
+    assert actions[3:] == [
+        "budget charged",
+        "charge released",
+        "released",
+        "released",
+        "released",
+        "refused",
+    ]
     charged = records[3].body
     assert (charged["researcher"], charged["rho"]) == ("alice", pytest.approx(first.rho))
     assert charged["scopes"] == ["dataset", "project:p", "researcher:p:alice"]

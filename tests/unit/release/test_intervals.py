@@ -46,8 +46,16 @@ def discrete_gaussian(rng: np.random.Generator, scale: float, size: int) -> np.n
 
 def the_plan(rho: float, *, means: bool = True):  # type: ignore[no-untyped-def]
     """The noise OpenDP plans for a grouped count, a mean of a column in [0, 1] and a share."""
-    c = Collapse(by=("g",), unit="pid", filters=(), means={"x": (0.0, 1.0)} if means else {},
-                 sums={}, flags=("f",), max_rows=1, key_limits=(("g", 1),))  # fmt: skip
+    c = Collapse(
+        by=("g",),
+        unit="pid",
+        filters=(),
+        means={"x": (0.0, 1.0)} if means else {},
+        sums={},
+        flags=("f",),
+        max_rows=1,
+        key_limits=(("g", 1),),
+    )
     schema = {"g": pl.String(), "x": pl.Float64(), "f": pl.Float64()}
     keys = pl.DataFrame({"g": [f"k{i}" for i in range(8)]})
     return c, plan_release(c, schema, keys, rho, max_persons=MAX_PERSONS)
@@ -113,9 +121,13 @@ def test_a_ratio_interval_covers_95_percent(truth: float) -> None:
     rng = np.random.default_rng(3)
     s = truth * minutes + rng.normal(0, top.scale, DRAWS)
     n = minutes + rng.normal(0, bottom.scale, DRAWS)
-    hits = [low <= truth <= high for low, high in
-            (fieller(a, b, top, bottom, (0.0, math.inf))[1:] for a, b in zip(s, n, strict=True))
-            if low is not None and high is not None]  # fmt: skip
+    hits = [
+        low <= truth <= high
+        for low, high in (
+            fieller(a, b, top, bottom, (0.0, math.inf))[1:] for a, b in zip(s, n, strict=True)
+        )
+        if low is not None and high is not None
+    ]
     assert len(hits) == DRAWS
     assert 0.945 <= np.mean(hits) <= 0.975
 
@@ -149,13 +161,20 @@ def test_the_scales_simulated_are_those_opendp_reports_and_draws() -> None:
     """The scales the intervals assume are what OpenDP says it uses, and its draws show them."""
     c, plan = the_plan(0.0005, means=False)
     assert plan.noise["n"].integer and plan.noise["n"].scale == pytest.approx(plan.scale)
-    rows = pl.LazyFrame({"pid": list(range(480)), "g": [f"k{i % 8}" for i in range(480)],
-                         "f": [i % 3 == 0 for i in range(480)]})  # fmt: skip
+    rows = pl.LazyFrame(
+        {
+            "pid": list(range(480)),
+            "g": [f"k{i % 8}" for i in range(480)],
+            "f": [i % 3 == 0 for i in range(480)],
+        }
+    )
     frame = PrivateFrame("t", rows)
-    errors = np.concatenate([
-        run_measurement(frame, c, plan.measurement).get_column("n").to_numpy() - 60
-        for _ in range(150)
-    ])  # fmt: skip
+    errors = np.concatenate(
+        [
+            run_measurement(frame, c, plan.measurement).get_column("n").to_numpy() - 60
+            for _ in range(150)
+        ]
+    )
     assert errors.std(ddof=1) == pytest.approx(plan.noise["n"].scale, rel=0.08)
     assert not plan.noise["sum:f"].integer
 

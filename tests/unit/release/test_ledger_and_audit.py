@@ -46,8 +46,9 @@ THREADED_FORK = pytest.mark.filterwarnings(
 )
 
 
-def _ledger(url: str, *, dataset: float = 1.0, project: float = 10.0,
-            researcher: float = 10.0) -> Ledger:  # fmt: skip
+def _ledger(
+    url: str, *, dataset: float = 1.0, project: float = 10.0, researcher: float = 10.0
+) -> Ledger:
     ledger = Ledger(connect_control_plane(url))
     ledger.set_cap(DATASET, dataset, actor="office")
     ledger.set_cap(BudgetScope.of_project("p"), project, actor="office")
@@ -117,8 +118,9 @@ def test_fifty_processes_racing_never_overspend(control_url: str) -> None:
     with context.Manager() as manager:
         barrier = manager.Barrier(RACERS)
         with context.Pool(RACERS) as pool:
-            won = pool.starmap(_race, [(control_url, ("alice", "bob")[i % 2], barrier)
-                                       for i in range(RACERS)])  # fmt: skip
+            won = pool.starmap(
+                _race, [(control_url, ("alice", "bob")[i % 2], barrier) for i in range(RACERS)]
+            )
     engine = connect_control_plane(control_url)
     try:
         totals = {t.scope: t for t in Ledger(engine).totals()}
@@ -145,8 +147,13 @@ def _chain(url: str, n: int = 5) -> None:
     engine = connect_control_plane(url)
     start = audit_head(engine)[0]
     for i in range(start, start + n):
-        append_audit(engine, actor="alice", action="released", project="p",
-                     body={"spec_digest": f"d{i}", "rho": 0.01 * i})  # fmt: skip
+        append_audit(
+            engine,
+            actor="alice",
+            action="released",
+            project="p",
+            body={"spec_digest": f"d{i}", "rho": 0.01 * i},
+        )
     assert verify_audit(engine) == start + n
     engine.dispose()
 
@@ -163,8 +170,9 @@ def _tamper(url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-RECORDS = text("SELECT seq, at, actor, project, action, body, prev_hash, hash, key_id FROM "
-               "audit ORDER BY seq").columns(body=JSON)  # fmt: skip
+RECORDS = text(
+    "SELECT seq, at, actor, project, action, body, prev_hash, hash, key_id FROM audit ORDER BY seq"
+).columns(body=JSON)
 REWRITE = text(
     "UPDATE audit SET body = :body, prev_hash = :prev, hash = :hash WHERE seq = :seq"
 ).bindparams(bindparam("body", type_=JSON))
@@ -195,8 +203,9 @@ def _rewrite_from(db: Connection, first: int, seal: Seal) -> str:
             prev = r["hash"]
             continue
         body = {**r["body"], "rho": 0.0}
-        content = _content(r["seq"], r["at"], r["actor"], r["project"], r["action"], body,
-                           r["key_id"])  # fmt: skip
+        content = _content(
+            r["seq"], r["at"], r["actor"], r["project"], r["action"], body, r["key_id"]
+        )
         digest = seal(r["key_id"], prev, content)
         db.execute(REWRITE, {"body": body, "prev": prev, "hash": digest, "seq": r["seq"]})
         prev = digest
@@ -222,13 +231,22 @@ def _forge_anchors(url: str) -> None:
         (["UPDATE audit SET actor = 'mallory' WHERE seq = 2"], "record 2 was changed"),
         (["DELETE FROM audit WHERE seq = 2"], "record 2 is missing"),
         (["UPDATE audit SET seq = seq + 10 WHERE seq >= 3"], "record 3 is missing"),
-        (["UPDATE audit SET seq = 0 WHERE seq = 2", "UPDATE audit SET seq = 2 WHERE seq = 3",
-          "UPDATE audit SET seq = 3 WHERE seq = 0"], "record 2 does not follow record 1"),
-        (["DELETE FROM audit WHERE seq >= 4"],
-         r"record 4 is missing: the log ends at record 3 but 5 were written \(the tail was cut\)"),
+        (
+            [
+                "UPDATE audit SET seq = 0 WHERE seq = 2",
+                "UPDATE audit SET seq = 2 WHERE seq = 3",
+                "UPDATE audit SET seq = 3 WHERE seq = 0",
+            ],
+            "record 2 does not follow record 1",
+        ),
+        (
+            ["DELETE FROM audit WHERE seq >= 4"],
+            r"record 4 is missing: the log ends at record 3 but 5 were written \(the tail was "
+            r"cut\)",
+        ),
     ],
     ids=["edited body", "edited actor", "deleted", "renumbered", "reordered", "cut tail"],
-)  # fmt: skip
+)
 def test_tampering_is_caught_at_the_first_bad_record(
     control_url: str, tamper: list[str], message: str
 ) -> None:
@@ -266,13 +284,19 @@ def test_a_forged_record_in_the_middle_is_caught(
         at, body = "2020-01-01T00:00:00.000000+00:00", {"spec_digest": "forged", "rho": 0.0}
         content = _content(3, at, "alice", "p", "released", body, key_id)
         db.execute(
-            text("INSERT INTO audit (seq, at, actor, project, action, body, prev_hash, hash, "
-                 "key_id) VALUES (3, :at, 'alice', 'p', 'released', :body, :prev, :hash, "
-                 ":key_id)")
-            .bindparams(bindparam("body", type_=JSON)),
-            {"at": at, "body": body, "prev": prev, "key_id": key_id,
-             "hash": _plain_sha256("", prev, content)},
-        )  # fmt: skip
+            text(
+                "INSERT INTO audit (seq, at, actor, project, action, body, prev_hash, hash, "
+                "key_id) VALUES (3, :at, 'alice', 'p', 'released', :body, :prev, :hash, "
+                ":key_id)"
+            ).bindparams(bindparam("body", type_=JSON)),
+            {
+                "at": at,
+                "body": body,
+                "prev": prev,
+                "key_id": key_id,
+                "hash": _plain_sha256("", prev, content),
+            },
+        )
     with pytest.raises(AuditChainBroken, match=message):
         verify_audit(connect_control_plane(control_url))
 
@@ -347,8 +371,12 @@ def test_a_tail_cut_with_its_head_is_caught_by_the_anchors_and_a_witness(
     witness = audit_head(engine)
     with _tamper(control_url) as db:
         db.execute(text("DELETE FROM audit WHERE seq = 5"))
-        db.execute(text("UPDATE audit_head SET seq = 4, "
-                        "hash = (SELECT hash FROM audit WHERE seq = 4) WHERE id = 1"))  # fmt: skip
+        db.execute(
+            text(
+                "UPDATE audit_head SET seq = 4, "
+                "hash = (SELECT hash FROM audit WHERE seq = 4) WHERE id = 1"
+            )
+        )
     with pytest.raises(
         AuditChainBroken, match="record 5 is missing: the anchor written outside the database"
     ):
@@ -365,8 +393,10 @@ def _append(url: str, writer: int, barrier: Any) -> list[int]:
     engine = connect_control_plane(url)
     barrier.wait()
     try:
-        return [append_audit(engine, actor=f"w{writer}", action="released", project="p",
-                             body={"i": i}) for i in range(APPENDS)]  # fmt: skip
+        return [
+            append_audit(engine, actor=f"w{writer}", action="released", project="p", body={"i": i})
+            for i in range(APPENDS)
+        ]
     finally:
         engine.dispose()
 

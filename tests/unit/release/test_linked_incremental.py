@@ -39,9 +39,13 @@ def _mix() -> Iterator[dict[str, Any]]:
             filters.append({"column": "grade", "op": "between", "values": [i % 5, 9]})
         if i % 5 == 4:
             filters.append({"column": "grade", "op": "in", "values": [7, 8, 9]})
-        yield {"table": "student_terms", "group_by": by, "filters": filters,
-               "measures": [{"kind": "count_students"}],
-               "margins": len(by) == 2 and i % 2 == 0}  # fmt: skip
+        yield {
+            "table": "student_terms",
+            "group_by": by,
+            "filters": filters,
+            "measures": [{"kind": "count_students"}],
+            "margins": len(by) == 2 and i % 2 == 0,
+        }
 
 
 def _cold(history: History) -> History:
@@ -84,8 +88,11 @@ def test_the_incremental_audit_decides_every_request_as_an_audit_from_scratch(
 
 def _frame() -> PrivateFrame:
     """40 pupils only at school A, 40 only at B, 3 at both (they moved), all in grade 9."""
-    rows = ([(f"a{i}", "A") for i in range(40)] + [(f"b{i}", "B") for i in range(40)]
-            + [(f"m{i}", s) for i in range(3) for s in ("A", "B")])  # fmt: skip
+    rows = (
+        [(f"a{i}", "A") for i in range(40)]
+        + [(f"b{i}", "B") for i in range(40)]
+        + [(f"m{i}", s) for i in range(3) for s in ("A", "B")]
+    )
     frame = pl.DataFrame(rows, schema=["pupil", "school"], orient="row")
     return PrivateFrame("student_terms", frame.with_columns(grade=pl.lit(9)).lazy())
 
@@ -135,6 +142,7 @@ def test_a_kept_point_that_no_longer_fits_the_figures_is_dropped(research_dir: P
     spoiled = replace(history, evidence=replace(history.evidence, shares=bogus))
     blocks = [f @ m for f, m in zip(spoiled.figures, spoiled.incidence, strict=True)]
     system = _System(blocks, spoiled.sizes)
-    system.seed(_pool(replace(spoiled, prior=spoiled.evidence,
-                              parent=np.arange(len(spoiled.sizes)))))  # fmt: skip
+    system.seed(
+        _pool(replace(spoiled, prior=spoiled.evidence, parent=np.arange(len(spoiled.sizes))))
+    )
     assert system.points.shape[1] == 1 + 1  # the truth, and the one true point it carried

@@ -33,13 +33,27 @@ AUTUMN = {"column": "term", "op": "in", "values": ["2026HT"]}
 PREDICTORS = ["certified_share", "novice_share"]
 
 
-def _spec(kind: str, outcome: str, *, categorical: tuple[str, ...] = ("grade_band",),
-          predictors: list[str] = PREDICTORS, **more: Any) -> QuerySpec:  # fmt: skip
-    return QuerySpec.model_validate({
-        "table": "student_profiles", "filters": [AUTUMN, *more.pop("filters", [])],
-        "model": {"kind": kind, "outcome": outcome, "predictors": predictors,
-                  "categorical": list(categorical)}, **more,
-    })  # fmt: skip
+def _spec(
+    kind: str,
+    outcome: str,
+    *,
+    categorical: tuple[str, ...] = ("grade_band",),
+    predictors: list[str] = PREDICTORS,
+    **more: Any,
+) -> QuerySpec:
+    return QuerySpec.model_validate(
+        {
+            "table": "student_profiles",
+            "filters": [AUTUMN, *more.pop("filters", [])],
+            "model": {
+                "kind": kind,
+                "outcome": outcome,
+                "predictors": predictors,
+                "categorical": list(categorical),
+            },
+            **more,
+        }
+    )
 
 
 def _profiles(data_dir: Path) -> pl.DataFrame:
@@ -57,13 +71,18 @@ def _reference(rows: pl.DataFrame, kind: str, outcome: str) -> Any:
     bands = pd.get_dummies(frame["grade_band"], prefix="grade_band", drop_first=True)
     x = sm.add_constant(pd.concat([frame[PREDICTORS], bands.astype(float)], axis=1))
     y = frame[outcome].astype(float)
-    return (sm.OLS(y, x) if kind == "linear" else sm.Logit(y, x)).fit(**(
-        {} if kind == "linear" else {"disp": 0, "tol": 1e-12}))  # fmt: skip
+    return (sm.OLS(y, x) if kind == "linear" else sm.Logit(y, x)).fit(
+        **({} if kind == "linear" else {"disp": 0, "tol": 1e-12})
+    )
 
 
-@pytest.mark.parametrize(("kind", "outcome", "statistic"), [
-    ("linear", "absence_rate_reported", "t"), ("logistic", "turnover_hit", "z"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "outcome", "statistic"),
+    [
+        ("linear", "absence_rate_reported", "t"),
+        ("logistic", "turnover_hit", "z"),
+    ],
+)
 def test_an_sdc_model_is_statsmodels_fit_on_the_same_rows(
     research_dir: Path, kind: str, outcome: str, statistic: str
 ) -> None:
@@ -71,18 +90,28 @@ def test_an_sdc_model_is_statsmodels_fit_on_the_same_rows(
     reference = _reference(_profiles(research_dir), kind, outcome)
     names = [c.keys["parameter"] for c in released.cells]
     assert names == ["intercept", *PREDICTORS, "grade_band[7-9]", "grade_band[F-3]"]
-    for name, column in (("estimate", "params"), ("std_error", "bse"),
-                         (statistic, "tvalues"), ("p_value", "pvalues")):  # fmt: skip
+    for name, column in (
+        ("estimate", "params"),
+        ("std_error", "bse"),
+        (statistic, "tvalues"),
+        ("p_value", "pvalues"),
+    ):
         mine = np.array([c.values[name] for c in released.cells])
-        np.testing.assert_allclose(mine, getattr(reference, column).to_numpy(), rtol=1e-8,
-                                   atol=1e-10)  # fmt: skip
+        np.testing.assert_allclose(
+            mine, getattr(reference, column).to_numpy(), rtol=1e-8, atol=1e-10
+        )
     n = int(reference.nobs)
-    assert released.notes == [f"{kind} regression of {outcome}: n = {n} rows, "
-                              f"residual df = {n - len(names)}"]  # fmt: skip
+    assert released.notes == [
+        f"{kind} regression of {outcome}: n = {n} rows, residual df = {n - len(names)}"
+    ]
     assert released.rho == 0.0
     # coefficients and their errors only: no fitted value, residual, row or pseudonym
     assert {n for c in released.cells for n in c.values} == {
-        "estimate", "std_error", statistic, "p_value"}  # fmt: skip
+        "estimate",
+        "std_error",
+        statistic,
+        "p_value",
+    }
     text = json.dumps(asdict(released), default=str)
     assert "student_pid" not in text
     pseudonyms = set(_profiles(research_dir)["student_pid"].to_list())
@@ -105,12 +134,21 @@ def _frame(levels: dict[str, int], seed: int = 1) -> PrivateFrame:
     n = len(bands)
     certified, novice = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
     absence = np.clip(0.08 - 0.04 * certified + 0.06 * novice + rng.normal(0, 0.03, n), 0, 1)
-    return PrivateFrame("student_profiles", pl.LazyFrame({
-        "student_pid": [f"s{i:06d}" for i in range(n)], "term": ["2026HT"] * n,
-        "grade_band": bands, "grade": [8] * n, "certified_share": certified,
-        "novice_share": novice, "absence_rate_reported": absence,
-        "turnover_hit": rng.uniform(0, 1, n) < 0.2 + 0.5 * novice,
-    }))  # fmt: skip
+    return PrivateFrame(
+        "student_profiles",
+        pl.LazyFrame(
+            {
+                "student_pid": [f"s{i:06d}" for i in range(n)],
+                "term": ["2026HT"] * n,
+                "grade_band": bands,
+                "grade": [8] * n,
+                "certified_share": certified,
+                "novice_share": novice,
+                "absence_rate_reported": absence,
+                "turnover_hit": rng.uniform(0, 1, n) < 0.2 + 0.5 * novice,
+            }
+        ),
+    )
 
 
 def _assessed(spec: QuerySpec, frame: PrivateFrame) -> list[str]:
@@ -163,10 +201,18 @@ def test_a_dp_model_lands_within_its_stated_error() -> None:
         )
         .collect()
     )
-    exact = fit_linear(np.column_stack([
-        rows["absence_rate_reported"], np.ones(rows.height), rows["certified_share"],
-        rows["novice_share"], rows["7-9"], rows["F-3"],
-    ])).estimate  # fmt: skip
+    exact = fit_linear(
+        np.column_stack(
+            [
+                rows["absence_rate_reported"],
+                np.ones(rows.height),
+                rows["certified_share"],
+                rows["novice_share"],
+                rows["7-9"],
+                rows["F-3"],
+            ]
+        )
+    ).estimate
     trials, inside, widths, estimates = 60, np.zeros(5), [], []
     for _ in range(trials):
         cells, _notes = release_dp(plan, frame, resolved)
@@ -190,8 +236,9 @@ def test_a_model_is_charged_and_audited_like_any_release(
     for scope in (DATASET, BudgetScope.of_project("p"), BudgetScope.of_researcher("p", "eva")):
         ledger.set_cap(scope, 1.0, actor="office")
     e = ReleaseEngine(research_dir, store=engine(research_dir).store, control=control)
-    noisy = e.release(_spec("linear", "absence_rate_reported", mode="dp", rho=0.25), "eva",
-                      project="p")  # fmt: skip
+    noisy = e.release(
+        _spec("linear", "absence_rate_reported", mode="dp", rho=0.25), "eva", project="p"
+    )
     assert noisy.rho == pytest.approx(0.25)
     assert all(c.lower["estimate"] is not None for c in noisy.cells)
     spent = {t.scope: t.spent for t in ledger.totals()}
@@ -201,8 +248,9 @@ def test_a_model_is_charged_and_audited_like_any_release(
     verify_audit(control)
     assert _actions(control)[3:] == ["budget charged", "charge released", "released", "released"]
     # the same model again: the earlier release, no new noise and no new charge
-    again = e.release(_spec("linear", "absence_rate_reported", mode="dp", rho=0.25), "eva",
-                      project="p")  # fmt: skip
+    again = e.release(
+        _spec("linear", "absence_rate_reported", mode="dp", rho=0.25), "eva", project="p"
+    )
     assert again.cached and again.cells == noisy.cells
     assert {t.scope: t.spent for t in ledger.totals()} == spent
 
@@ -218,15 +266,26 @@ def test_models_whose_populations_differ_by_a_few_pupils_are_refused(research_di
     if small.is_empty():
         pytest.skip("no school, grade and absence band holds fewer than 10 pupils here")
     school, grade, band, _ = small.row(0)
-    where = [{"column": "school_code", "op": "in", "values": [school]},
-             {"column": "grade", "op": "in", "values": [grade]}]  # fmt: skip
+    where = [
+        {"column": "school_code", "op": "in", "values": [school]},
+        {"column": "grade", "op": "in", "values": [grade]},
+    ]
     e = engine(research_dir)
-    e.release(_spec("linear", "absence_rate_reported", categorical=(), filters=where), "mallory",
-              project="p")  # fmt: skip
+    e.release(
+        _spec("linear", "absence_rate_reported", categorical=(), filters=where),
+        "mallory",
+        project="p",
+    )
     others = [b for b in rows["absence_band"].unique().to_list() if b != band]
-    narrower = _spec("linear", "absence_rate_reported", categorical=(), filters=[
-        *where, {"column": "absence_band", "op": "in", "values": others},
-    ])  # fmt: skip
+    narrower = _spec(
+        "linear",
+        "absence_rate_reported",
+        categorical=(),
+        filters=[
+            *where,
+            {"column": "absence_band", "op": "in", "values": others},
+        ],
+    )
     with pytest.raises(QueryRefused, match="pin down a group of 1 to 9 persons"):
         e.release(narrower, "mallory", project="p")
     # another project, which has no such earlier output, gets it
@@ -254,18 +313,23 @@ def test_a_logistic_fit_with_separated_rows_does_not_converge() -> None:
     assert not fit_logistic(design).converged
     complete = np.column_stack([(x > 0.5).astype(float), np.ones(200), x])
     assert not fit_logistic(complete).converged
-    mixed = np.column_stack([(rng.uniform(0, 1, 200) < 0.3 + 0.4 * x).astype(float),
-                             np.ones(200), x])  # fmt: skip
+    mixed = np.column_stack(
+        [(rng.uniform(0, 1, 200) < 0.3 + 0.4 * x).astype(float), np.ones(200), x]
+    )
     assert fit_logistic(mixed).converged
 
 
 def test_a_model_exports_one_row_per_parameter(research_dir: Path) -> None:
     from release import export_release, release_rows
 
-    released = engine(research_dir).release(_spec("linear", "absence_rate_reported"), "eva",
-                                            project="p")  # fmt: skip
+    released = engine(research_dir).release(
+        _spec("linear", "absence_rate_reported"), "eva", project="p"
+    )
     rows = release_rows(released)
     assert [r["parameter"] for r in rows][:3] == ["intercept", *PREDICTORS]
     assert list(rows[0]) == ["parameter", "status", "estimate", "std_error", "t", "p_value"]
-    assert export_release(released, "csv").decode().startswith(
-        "parameter,status,estimate,std_error,t,p_value")  # fmt: skip
+    assert (
+        export_release(released, "csv")
+        .decode()
+        .startswith("parameter,status,estimate,std_error,t,p_value")
+    )

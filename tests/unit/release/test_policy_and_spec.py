@@ -31,8 +31,9 @@ def test_the_project_policies_load_and_carry_a_version() -> None:
     )
     for table in policies.catalogue.tables.values():
         assert table.columns[table.unit].kind == "identifier"
-        assert not any(c.endswith("_pid") and k.kind != "identifier"
-                       for c, k in table.columns.items())  # fmt: skip
+        assert not any(
+            c.endswith("_pid") and k.kind != "identifier" for c, k in table.columns.items()
+        )
 
 
 def test_an_unknown_key_is_refused_with_its_place(tmp_path: Path) -> None:
@@ -61,13 +62,15 @@ def test_changing_a_threshold_changes_the_recorded_version(tmp_path: Path) -> No
 
 def test_specs_are_validated() -> None:
     with pytest.raises(ValidationError, match="needs rho"):
-        QuerySpec.model_validate({"table": "exposure", "mode": "dp",
-                                  "measures": [{"kind": "count_students"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {"table": "exposure", "mode": "dp", "measures": [{"kind": "count_students"}]}
+        )
     with pytest.raises(ValidationError, match="needs a column"):
         QuerySpec.model_validate({"table": "exposure", "measures": [{"kind": "mean"}]})
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        QuerySpec.model_validate({"table": "exposure", "sql": "select *",
-                                  "measures": [{"kind": "count_students"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {"table": "exposure", "sql": "select *", "measures": [{"kind": "count_students"}]}
+        )
 
 
 def test_the_same_question_has_the_same_digest_whatever_its_spelling() -> None:
@@ -75,8 +78,12 @@ def test_the_same_question_has_the_same_digest_whatever_its_spelling() -> None:
         '{"table": "exposure", "measures": [{"kind": "count_students"}], "group_by": ["term"]}'
     )
     b = QuerySpec.model_validate(
-        {"group_by": ("term",), "measures": [{"kind": "count_students", "column": None}],
-         "table": "exposure", "mode": "sdc"}
-    )  # fmt: skip
+        {
+            "group_by": ("term",),
+            "measures": [{"kind": "count_students", "column": None}],
+            "table": "exposure",
+            "mode": "sdc",
+        }
+    )
     assert a.digest() == b.digest()
     assert QuerySpec.model_validate_json(a.canonical_json()) == a

@@ -80,23 +80,31 @@ def test_a_ratio_is_named_for_its_two_columns_and_needs_both() -> None:
     m = QuerySpec.model_validate({"table": "student_terms", "measures": [RATIO]}).measures[0]
     assert m.name == "ratio_absent_minutes_planned_minutes"
     with pytest.raises(ValueError, match="ratio takes a numerator and a denominator"):
-        QuerySpec.model_validate({"table": "student_terms",
-                                  "measures": [{"kind": "ratio", "numerator": "x"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {"table": "student_terms", "measures": [{"kind": "ratio", "numerator": "x"}]}
+        )
     with pytest.raises(ValueError, match="ratio takes a numerator and a denominator"):
-        QuerySpec.model_validate({"table": "student_terms", "measures": [
-            {"kind": "mean", "column": "days_absent", "numerator": "x"}]})  # fmt: skip
+        QuerySpec.model_validate(
+            {
+                "table": "student_terms",
+                "measures": [{"kind": "mean", "column": "days_absent", "numerator": "x"}],
+            }
+        )
 
 
 def test_a_ratio_of_a_flag_is_refused() -> None:
     spec = {"kind": "ratio", "numerator": "persistent_absence", "denominator": "lessons"}
     with pytest.raises(QueryRefused, match="ratio needs measure columns"):
-        figures({"measures": [spec]}, PUPILS.with_columns(persistent_absence=pl.lit(True),
-                                                          lessons=pl.lit(1.0)))  # fmt: skip
+        figures(
+            {"measures": [spec]},
+            PUPILS.with_columns(persistent_absence=pl.lit(True), lessons=pl.lit(1.0)),
+        )
 
 
 def test_a_histogram_counts_pupils_per_published_band() -> None:
-    got = figures({"group_by": ["grade"], "bands": "days_absent",
-                   "measures": [{"kind": "count_students"}]})  # fmt: skip
+    got = figures(
+        {"group_by": ["grade"], "bands": "days_absent", "measures": [{"kind": "count_students"}]}
+    )
     assert {k: v["count_students"] for k, v in got.items()} == {
         (7, "0-5"): 2,  # a (2 days) and b (0 days)
         (7, "10-15"): 1,  # c (12 days)
@@ -123,14 +131,20 @@ def test_bands_need_a_measure_with_published_edges() -> None:
 
 
 def test_the_band_column_is_a_key_of_the_result() -> None:
-    spec = QuerySpec.model_validate({"table": "student_terms", "group_by": ["grade"],
-                                     "bands": "days_absent",
-                                     "measures": [{"kind": "count_students"}]})  # fmt: skip
+    spec = QuerySpec.model_validate(
+        {
+            "table": "student_terms",
+            "group_by": ["grade"],
+            "bands": "days_absent",
+            "measures": [{"kind": "count_students"}],
+        }
+    )
     assert spec.keys == ("grade", "days_absent_band")
 
 
 def test_specs_written_before_ratios_and_bands_keep_their_digest() -> None:
     """The release cache and the audit log key on the digest: new fields, unset, leave it."""
-    spec = QuerySpec.model_validate({"table": "student_terms",
-                                     "measures": [{"kind": "count_students"}]})  # fmt: skip
+    spec = QuerySpec.model_validate(
+        {"table": "student_terms", "measures": [{"kind": "count_students"}]}
+    )
     assert "numerator" not in spec.canonical_json() and "bands" not in spec.canonical_json()

@@ -70,7 +70,9 @@ def test_plan_lists_expired_items_with_their_age_and_rule(world: tuple[Governanc
     gov, data = world
     items = plan(gov, MemoryStore(), data)
     assert [(i.kind, i.name) for i in items] == [
-        ("canonical snapshot", "old"), ("research snapshot", "r-old")]  # fmt: skip
+        ("canonical snapshot", "old"),
+        ("research snapshot", "r-old"),
+    ]
     assert items[0].age_days > 365
     assert items[0].rule.startswith("canonical_snapshot_days = 400 (retention ")
 
@@ -109,9 +111,15 @@ def test_a_kill_after_the_rename_is_finished_by_the_next_run(
     )
     env = {**os.environ, "MEDLER_RETENTION_STOP_AFTER": "move", "PYTHONPATH": str(REPO)}
     actor = office.registrar.id  # type: ignore[attr-defined]
-    run = subprocess.run([sys.executable, "-c", script, str(data), actor, str(number)], env=env,
-                         cwd=REPO, capture_output=True, text=True, timeout=120,
-                         check=False)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(data), actor, str(number)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 86, run.stderr
     # cut in the middle: the first item is moved to the trash, nothing half-named in place
     assert not (data / "snapshots" / "old").exists()
@@ -129,17 +137,33 @@ def test_released_values_expire_after_close_and_downloads_are_gone(
     gov, data = world
     office = set_up_office(gov, "t", "Office")
     today = dt.date.today()
-    gov.create_project(office.registrar, "p1", title="Absence", purpose="p", legal_basis="l",
-                       organisation="Uni", valid_from=today, valid_to=today,
-                       tables={"student_terms": ["*"]})  # fmt: skip
+    gov.create_project(
+        office.registrar,
+        "p1",
+        title="Absence",
+        purpose="p",
+        legal_basis="l",
+        organisation="Uni",
+        valid_from=today,
+        valid_to=today,
+        tables={"student_terms": ["*"]},
+    )
     gov.approve_project(office.approver, "p1", rho=1)
     gov.add_person(office.admin, "eva", role="researcher", name="Eva", organisation="Uni")
     gov.add_member(office.registrar, "p1", "eva", rho=0.5)
     token = gov.issue_token(office.registrar, "eva")
     store = FileStore(data / "release")
-    record = {"project": "p1", "requester": "eva", "status": "released", "release_id": "r-1",
-              "snapshot": "s", "digest": "d", "spec": {"table": "student_terms"},
-              "mode": "sdc", "release": {"cells": []}}  # fmt: skip
+    record = {
+        "project": "p1",
+        "requester": "eva",
+        "status": "released",
+        "release_id": "r-1",
+        "snapshot": "s",
+        "digest": "d",
+        "spec": {"table": "student_terms"},
+        "mode": "sdc",
+        "release": {"cells": []},
+    }
     store.add(record)
     check_download(gov, record)  # open project: kept
     assert gov.close_project(office.registrar, "p1") == 1
@@ -192,7 +216,19 @@ def test_the_command_line_plans_proposes_and_applies(world: tuple[Governance, Pa
     number = str(waiting.id)
     assert waiting.kind == "delete data"
     assert run(["proposal", "confirm", number, *base, "--token-file", tokens["t-dpo"]]) == 0
-    assert run(["retention", "apply", "--approval", number, *base,
-                "--token-file", tokens["t-registrar"]]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "retention",
+                "apply",
+                "--approval",
+                number,
+                *base,
+                "--token-file",
+                tokens["t-registrar"],
+            ]
+        )
+        == 0
+    )
     assert not (data / "snapshots" / "old").exists()
     assert plan(gov, MemoryStore(), data) == []

@@ -35,13 +35,22 @@ __all__ = ["research_dir"]
 
 BY_CLASS = ["school_code", "subject_code", "grade"]
 # cells taught by fewer than 3 teachers: refused in dp mode unless a reviewer waives the check
-FEW_TEACHERS = QuerySpec.model_validate({
-    "table": "exposure", "group_by": BY_CLASS, "mode": "dp", "rho": 0.1,
-    "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
-})  # fmt: skip
-BY_GRADE = QuerySpec.model_validate({
-    "table": "student_terms", "group_by": ["grade"], "measures": [{"kind": "count_students"}],
-})  # fmt: skip
+FEW_TEACHERS = QuerySpec.model_validate(
+    {
+        "table": "exposure",
+        "group_by": BY_CLASS,
+        "mode": "dp",
+        "rho": 0.1,
+        "measures": [{"kind": "count_students"}, {"kind": "mean", "column": "certified_share"}],
+    }
+)
+BY_GRADE = QuerySpec.model_validate(
+    {
+        "table": "student_terms",
+        "group_by": ["grade"],
+        "measures": [{"kind": "count_students"}],
+    }
+)
 OFFICE_A, OFFICE_B = Principal("registrar", "statistician"), Principal("approver", "statistician")
 
 
@@ -61,8 +70,11 @@ class World:
 
     def last_body(self, action: str) -> dict[str, Any]:
         with Session(self.gov.engine) as session:
-            rows = session.scalars(select(AuditRecord).where(AuditRecord.action == action)
-                                   .order_by(AuditRecord.seq.desc())).all()  # fmt: skip
+            rows = session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.action == action)
+                .order_by(AuditRecord.seq.desc())
+            ).all()
             return dict(rows[0].body)
 
     def spent(self) -> float:
@@ -74,18 +86,29 @@ def _world(research_dir: Path, tmp_path: Path, policies: Policies | None = None)
     gov = Governance(control)
     gov.bootstrap("root", name="Root", organisation="Uni")
     for person in (OFFICE_A, OFFICE_B):  # the second statistician confirmed by the first
-        proposal = gov.add_person(gov.person("root"), person.id, role=person.role,
-                                  name=person.id.title(), organisation="Uni")  # fmt: skip
+        proposal = gov.add_person(
+            gov.person("root"),
+            person.id,
+            role=person.role,
+            name=person.id.title(),
+            organisation="Uni",
+        )
         if proposal is not None:
             gov.decide(OFFICE_A, proposal, confirm=True)
     raised = gov.set_budget(OFFICE_A, DATASET, 1.0)
     assert raised is not None  # setting a cap where there was none: a second person confirms
     gov.decide(OFFICE_B, raised, confirm=True)
     today = dt.datetime.now(dt.UTC).date()
-    gov.create_project(OFFICE_A, "p", purpose="Teachers and absence", legal_basis="Statistics",
-                       organisation="Uni", valid_from=today - dt.timedelta(days=1),
-                       valid_to=today + dt.timedelta(days=30),
-                       tables={"exposure": ["*"], "student_terms": ["*"]})  # fmt: skip
+    gov.create_project(
+        OFFICE_A,
+        "p",
+        purpose="Teachers and absence",
+        legal_basis="Statistics",
+        organisation="Uni",
+        valid_from=today - dt.timedelta(days=1),
+        valid_to=today + dt.timedelta(days=30),
+        tables={"exposure": ["*"], "student_terms": ["*"]},
+    )
     gov.approve_project(OFFICE_B, "p", rho=1.0)
     for person, role in (("ann", "researcher"), ("bob", "researcher"), ("dora", "dpo")):
         actor = OFFICE_A if role == "researcher" else Principal("root", "admin")
@@ -115,13 +138,22 @@ def test_a_failed_reviewable_check_holds_the_request_and_approval_releases_it(
         world.service.review(world.bob, held.request_id, approve=True, reason="x")
     with pytest.raises(MedlerUserError, match="a review needs a reason"):
         world.service.review(world.dora, held.request_id, approve=True, reason="  ")
-    done = world.service.review(world.dora, held.request_id, approve=True,
-                                reason="Class-level means are the project's purpose")  # fmt: skip
+    done = world.service.review(
+        world.dora,
+        held.request_id,
+        approve=True,
+        reason="Class-level means are the project's purpose",
+    )
     assert (done.status, done.reviewer) == ("released", "dora")
     assert done.release_id is not None
     assert world.spent() == pytest.approx(0.1)  # charged once, when released
-    assert world.actions()[-5:] == ["held", "approved", "budget charged", "charge released",
-                                    "released"]  # fmt: skip
+    assert world.actions()[-5:] == [
+        "held",
+        "approved",
+        "budget charged",
+        "charge released",
+        "released",
+    ]
     released = world.last_body("released")
     assert released["waived"] == ["teachers"]
     assert (released["request"], released["reviewer"]) == (held.request_id, "dora")
@@ -144,8 +176,12 @@ def test_nobody_reviews_their_own_request(world: World) -> None:
 def test_a_rejected_request_releases_nothing_and_is_reviewed_once(world: World) -> None:
     held = world.service.submit(world.ann, "p", FEW_TEACHERS)
     assert held.request_id is not None
-    done = world.service.review(world.dora, held.request_id, approve=False,
-                                reason="Cells this small describe single teachers")  # fmt: skip
+    done = world.service.review(
+        world.dora,
+        held.request_id,
+        approve=False,
+        reason="Cells this small describe single teachers",
+    )
     assert (done.status, done.release_id) == ("rejected", None)
     with pytest.raises(Conflict, match="is rejected, not held"):
         world.service.review(world.dora, held.request_id, approve=True, reason="changed my mind")
@@ -157,8 +193,11 @@ def test_a_check_the_policy_does_not_mark_reviewable_is_final(
     research_dir: Path, tmp_path: Path
 ) -> None:
     base = load_policies()
-    strict = Policies(base.catalogue, base.release.model_copy(
-        update={"review": ReviewPolicy(reviewable=())}), base.digest)  # fmt: skip
+    strict = Policies(
+        base.catalogue,
+        base.release.model_copy(update={"review": ReviewPolicy(reviewable=())}),
+        base.digest,
+    )
     w = _world(research_dir, tmp_path, strict)
     with pytest.raises(QueryRefused, match="fewer than 3 teachers"):
         w.service.submit(w.ann, "p", FEW_TEACHERS, justification="please")
@@ -190,8 +229,9 @@ def test_an_exception_asked_for_is_held_even_when_every_check_passes(world: Worl
 
 
 def test_a_project_outside_its_approval_holds_the_request(world: World) -> None:
-    months = QuerySpec.model_validate({"table": "student_months", "group_by": ["month"],
-                                       "measures": [{"kind": "count_students"}]})  # fmt: skip
+    months = QuerySpec.model_validate(
+        {"table": "student_months", "group_by": ["month"], "measures": [{"kind": "count_students"}]}
+    )
     held = world.service.submit(world.ann, "p", months)
     assert [c["check"] for c in held.checks] == ["approval"]
     assert "not approved for table student_months" in held.checks[0]["reason"]
@@ -227,7 +267,9 @@ def test_researchers_see_their_own_requests_and_the_dpo_sees_all(world: World) -
     assert [r.requester for r in world.service.requests(world.dora)] == ["ann", "bob"]
     assert [r.requester for r in world.service.requests(world.bob)] == ["bob"]
     assert [r.requester for r in world.service.requests(world.dora, status="held")] == [
-        "ann", "bob"]  # fmt: skip
+        "ann",
+        "bob",
+    ]
     with pytest.raises(NotAllowed):
         world.service.requests(OFFICE_A)
 
@@ -248,14 +290,18 @@ def test_a_request_never_stores_a_value(world: World) -> None:
 def test_more_rho_than_one_query_may_spend_is_refused_unless_reviewable(
     world: World, research_dir: Path, tmp_path: Path
 ) -> None:
-    greedy = QuerySpec.model_validate({**FEW_TEACHERS.model_dump(), "group_by": ["school_code"],
-                                       "rho": 0.6})  # fmt: skip
+    greedy = QuerySpec.model_validate(
+        {**FEW_TEACHERS.model_dump(), "group_by": ["school_code"], "rho": 0.6}
+    )
     with pytest.raises(QueryRefused, match=r"rho 0\.6 is more than one query may spend \(0\.5\)"):
         world.service.submit(world.ann, "p", greedy)
     assert world.spent() == 0.0
     base = load_policies()
-    lenient = Policies(base.catalogue, base.release.model_copy(
-        update={"review": ReviewPolicy(reviewable=("rho_per_query",))}), base.digest)  # fmt: skip
+    lenient = Policies(
+        base.catalogue,
+        base.release.model_copy(update={"review": ReviewPolicy(reviewable=("rho_per_query",))}),
+        base.digest,
+    )
     (tmp_path / "lenient").mkdir()
     w = _world(research_dir, tmp_path / "lenient", lenient)
     held = w.service.submit(w.ann, "p", greedy)
@@ -263,9 +309,15 @@ def test_more_rho_than_one_query_may_spend_is_refused_unless_reviewable(
 
 
 def test_filters_that_leave_fewer_than_10_pupils_are_refused(world: World) -> None:
-    few = QuerySpec.model_validate({**BY_GRADE.model_dump(), "filters": [
-        {"column": "grade", "op": "in", "values": [3]},
-        {"column": "days_absent", "op": "between", "values": [50, 100]}]})  # fmt: skip
+    few = QuerySpec.model_validate(
+        {
+            **BY_GRADE.model_dump(),
+            "filters": [
+                {"column": "grade", "op": "in", "values": [3]},
+                {"column": "days_absent", "op": "between", "values": [50, 100]},
+            ],
+        }
+    )
     with pytest.raises(QueryRefused, match="the filters leave fewer than 10 persons"):
         world.service.submit(world.ann, "p", few, justification="only a few")
     assert world.service.requests(world.dora) == []
@@ -289,7 +341,8 @@ def test_a_submit_computes_its_protected_table_once(
     assert first.status == "released" and first.release is not None
     assert computed == [BY_GRADE.digest()]
     by_grade_and_school = QuerySpec.model_validate(
-        {**BY_GRADE.model_dump(), "group_by": ["school_code"]})  # fmt: skip
+        {**BY_GRADE.model_dump(), "group_by": ["school_code"]}
+    )
     world.service.preview(world.ann, "p", by_grade_and_school)
     second = world.service.submit(world.ann, "p", by_grade_and_school)
     assert second.release is not None

@@ -266,8 +266,15 @@ def _acro_table() -> pl.DataFrame:
     year, and a grand total equal to one of the years."""
     rng = np.random.default_rng(102)
     values = rng.integers(40, 96, size=(10, 3))
-    for (grade, year), small in {(0, 0): 2, (3, 1): 5, (5, 2): 8, (9, 0): 4, (9, 1): 3,
-                                 (6, 1): 7, (2, 2): 6}.items():  # fmt: skip
+    for (grade, year), small in {
+        (0, 0): 2,
+        (3, 1): 5,
+        (5, 2): 8,
+        (9, 0): 4,
+        (9, 1): 3,
+        (6, 1): 7,
+        (2, 2): 6,
+    }.items():
         values[grade, year] = small
     values[4, 0] += 2025 - values.sum()
     assert values[4, 0] >= 10

@@ -39,8 +39,9 @@ def people(tmp_path: Path) -> Iterator[People]:
     engine = connect_control_plane(default_url(tmp_path))
     gov = Governance(engine)
     office = set_up_office(gov, "o", "Office")
-    second_admin = gov.add_person(office.admin, "o-admin-2", role="admin", name="A2",
-                                  organisation="Office")  # fmt: skip
+    second_admin = gov.add_person(
+        office.admin, "o-admin-2", role="admin", name="A2", organisation="Office"
+    )
     assert second_admin is not None  # an admin exists: a second one is a proposal
     with pytest.raises(NotAllowed, match="a second person confirms it"):
         gov.decide(office.admin, second_admin, confirm=True)
@@ -61,9 +62,15 @@ def people(tmp_path: Path) -> Iterator[People]:
 
 
 def test_every_act_under_the_rule_has_a_rule() -> None:
-    assert set(TWO_PERSON) == {"raise cap", "add person:statistician", "add person:dpo",
-                               "add person:admin", "rotate key", "delete data",
-                               "shred key"}  # fmt: skip
+    assert set(TWO_PERSON) == {
+        "raise cap",
+        "add person:statistician",
+        "add person:dpo",
+        "add person:admin",
+        "rotate key",
+        "delete data",
+        "shred key",
+    }
     for rule in TWO_PERSON.values():
         assert "researcher" not in rule.proposers | rule.confirmers
 
@@ -142,8 +149,9 @@ def test_adding_an_oversight_role_needs_a_second_person_of_that_role(
 @pytest.mark.parametrize("proposer", ["researcher", "statistician", "dpo"])
 def test_only_an_admin_proposes_an_oversight_role(people: People, proposer: str) -> None:
     with pytest.raises(NotAllowed):
-        people.gov.add_person(people.by_role[proposer][0], "x", role="dpo", name="X",
-                              organisation="O")  # fmt: skip
+        people.gov.add_person(
+            people.by_role[proposer][0], "x", role="dpo", name="X", organisation="O"
+        )
 
 
 @pytest.mark.parametrize("confirmer", ROLES)
@@ -170,9 +178,16 @@ def test_a_key_rotation_needs_a_second_person_and_is_spent_once(
 def _project(people: People, rho: float = 1.0) -> None:
     first, second = people.by_role["statistician"]
     today = dt.date.today()
-    people.gov.create_project(first, "p", purpose="P", legal_basis="L", organisation="O",
-                              valid_from=today, valid_to=today,
-                              tables={"student_terms": ["*"]})  # fmt: skip
+    people.gov.create_project(
+        first,
+        "p",
+        purpose="P",
+        legal_basis="L",
+        organisation="O",
+        valid_from=today,
+        valid_to=today,
+        tables={"student_terms": ["*"]},
+    )
     with pytest.raises(NotAllowed, match="someone else approves it"):
         people.gov.approve_project(first, "p", rho=rho)
     people.gov.approve_project(second, "p", rho=rho)

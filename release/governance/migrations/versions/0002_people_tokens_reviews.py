@@ -59,8 +59,10 @@ def upgrade() -> None:
         sa.text("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     ).first()
     seq, digest = (0, GENESIS) if last is None else (last[0], last[1])
-    connection.execute(sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, :s, :h)"),
-                       {"s": seq, "h": digest})  # fmt: skip
+    connection.execute(
+        sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, :s, :h)"),
+        {"s": seq, "h": digest},
+    )
     with op.batch_alter_table("projects") as batch:
         batch.add_column(sa.Column("created_by", sa.String(100)))
         batch.add_column(sa.Column("created_at", sa.DateTime(timezone=True)))

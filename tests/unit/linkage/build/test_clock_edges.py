@@ -20,16 +20,22 @@ from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
 __all__ = ["ingested", "session_key"]
 
 EDGES = {  # start, end as written → (UTC start, minutes, local day, local start hour)
-    "spring forward": ("2027-03-28T01:30:00+01:00", "2027-03-28T03:30:00+02:00",
-                       (dt.datetime(2027, 3, 28, 0, 30, tzinfo=dt.UTC), 60,
-                        dt.date(2027, 3, 28), 1)),
-    "fall back": ("2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00",
-                  (dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC), 60,
-                   dt.date(2026, 10, 25), 2)),
-    "across midnight": ("2026-08-20T23:30:00+02:00", "2026-08-21T00:30:00+02:00",
-                        (dt.datetime(2026, 8, 20, 21, 30, tzinfo=dt.UTC), 60,
-                         dt.date(2026, 8, 20), 23)),
-}  # fmt: skip
+    "spring forward": (
+        "2027-03-28T01:30:00+01:00",
+        "2027-03-28T03:30:00+02:00",
+        (dt.datetime(2027, 3, 28, 0, 30, tzinfo=dt.UTC), 60, dt.date(2027, 3, 28), 1),
+    ),
+    "fall back": (
+        "2026-10-25T02:30:00+02:00",
+        "2026-10-25T02:30:00+01:00",
+        (dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC), 60, dt.date(2026, 10, 25), 2),
+    ),
+    "across midnight": (
+        "2026-08-20T23:30:00+02:00",
+        "2026-08-21T00:30:00+02:00",
+        (dt.datetime(2026, 8, 20, 21, 30, tzinfo=dt.UTC), 60, dt.date(2026, 8, 20), 23),
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +73,11 @@ def test_student_lessons_use_the_school_clock(edged: Path) -> None:
         table.select("start_time", "local_date", "start_hour", "term", "month", "minutes")
     ).to_pylist()
     for name, (_, _, (start, minutes, day, hour)) in EDGES.items():
-        seen = {(r["local_date"], r["start_hour"], r["term"], r["month"])
-                for r in rows if r["start_time"] == start}  # fmt: skip
+        seen = {
+            (r["local_date"], r["start_hour"], r["term"], r["month"])
+            for r in rows
+            if r["start_time"] == start
+        }
         term = f"{day.year}{'HT' if day.month >= 7 else 'VT'}"
         assert seen == {(day, hour, term, f"{day:%Y-%m}")}, name
         assert {r["minutes"] for r in rows if r["start_time"] == start} == {minutes}, name

@@ -37,10 +37,12 @@ def test_the_reference_sql_equals_the_build(
     data = tmp_path / "data"
     shutil.copytree(ingested.data_dir, data)
     registers = ingested.extract.out / "registers"
-    ingest_register("teachers", registers / "teacher_register.csv", data,
-                    key_file=ingested.key_file)  # fmt: skip
-    ingest_register("students", registers / "student_register.csv", data,
-                    key_file=ingested.key_file)  # fmt: skip
+    ingest_register(
+        "teachers", registers / "teacher_register.csv", data, key_file=ingested.key_file
+    )
+    ingest_register(
+        "students", registers / "student_register.csv", data, key_file=ingested.key_file
+    )
     build_research_tables(data)
     out = tmp_path / "reference"
     monkeypatch.chdir(tmp_path)  # the reference changes into its output folder

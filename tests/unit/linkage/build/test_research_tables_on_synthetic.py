@@ -47,9 +47,17 @@ def _t(research: dict[str, Any], name: str) -> pl.DataFrame:
 
 def test_the_snapshot_holds_every_table_with_its_row_count(research: dict[str, Any]) -> None:
     report = research["report"]
-    assert set(report.rows) == {"student_lessons", "student_teachers", "exposure",
-                                "student_months", "student_terms", "student_term_teachers",
-                                "student_profiles", "teacher_terms", "quality"}  # fmt: skip
+    assert set(report.rows) == {
+        "student_lessons",
+        "student_teachers",
+        "exposure",
+        "student_months",
+        "student_terms",
+        "student_term_teachers",
+        "student_profiles",
+        "teacher_terms",
+        "quality",
+    }
     for name, rows in report.rows.items():
         assert _t(research, name).height == rows
     counts = research["truth"]["counts"]
@@ -81,11 +89,15 @@ def test_absence_figures(research: dict[str, Any]) -> None:
 
 def test_absence_by_month(research: dict[str, Any]) -> None:
     months = _t(research, "student_months")
-    by_month = months.group_by("month").agg(pl.col("absent_minutes").sum() /
-                                            pl.col("reported_minutes").sum())  # fmt: skip
+    by_month = months.group_by("month").agg(
+        pl.col("absent_minutes").sum() / pl.col("reported_minutes").sum()
+    )
     got = {m[-2:]: rate for m, rate in by_month.iter_rows()}
-    expected = {m: r for m, r in research["truth"]["figures"]["absence_rate_by_month"].items()
-                if r is not None}  # fmt: skip
+    expected = {
+        m: r
+        for m, r in research["truth"]["figures"]["absence_rate_by_month"].items()
+        if r is not None
+    }
     assert got == pytest.approx(expected, abs=EXACT)
 
 
@@ -139,10 +151,13 @@ def test_bands_take_only_their_public_values(research: dict[str, Any]) -> None:
         ("student_terms", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
         ("student_months", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
         ("student_profiles", "absence_band", {"<5%", "5-10%", "10-20%", "20-50%", ">=50%"}),
-        ("student_terms", "merit_band",
-         {"<100", "100-160", "160-200", "200-240", "240-280", ">=280"}),
+        (
+            "student_terms",
+            "merit_band",
+            {"<100", "100-160", "160-200", "200-240", "240-280", ">=280"},
+        ),
         ("teacher_terms", "experience_band", {"0-2", "3-9", "10-19", "20+"}),
-    ]:  # fmt: skip
+    ]:
         assert set(_t(research, name)[column].drop_nulls()) <= values, (name, column)
     terms = _t(research, "student_terms")
     known = terms.filter(pl.col("reported_minutes") > 0)
@@ -170,9 +185,11 @@ def test_teacher_figures_within_tolerance(research: dict[str, Any]) -> None:
     teachers = _t(research, "teacher_terms")
     assert teachers.select("teacher_pid", "term", "school_code").is_unique().all()
     regular = teachers.filter(pl.col("regular"))
-    for column, figure in [("leaves", "teacher_turnover_rate"),
-                           ("novice", "novice_teacher_share"),
-                           ("new_to_school", "teachers_new_to_school_share")]:  # fmt: skip
+    for column, figure in [
+        ("leaves", "teacher_turnover_rate"),
+        ("novice", "novice_teacher_share"),
+        ("new_to_school", "teachers_new_to_school_share"),
+    ]:
         assert regular[column].mean() == pytest.approx(figures[figure], abs=TEACHER_TOLERANCE), (
             column
         )
@@ -191,7 +208,12 @@ def test_merit_and_absence(research: dict[str, Any]) -> None:
 
 def test_counts_are_stored_as_integers(research: dict[str, Any]) -> None:
     """The engine sums integers into 128-bit integers, which Parquet would store as doubles."""
-    for name, column in [("exposure", "minutes"), ("exposure", "teacher_switches"),
-                         ("student_terms", "days_absent"), ("student_months", "planned_minutes"),
-                         ("teacher_terms", "minutes"), ("quality", "late_lessons")]:  # fmt: skip
+    for name, column in [
+        ("exposure", "minutes"),
+        ("exposure", "teacher_switches"),
+        ("student_terms", "days_absent"),
+        ("student_months", "planned_minutes"),
+        ("teacher_terms", "minutes"),
+        ("quality", "late_lessons"),
+    ]:
         assert _t(research, name)[column].dtype == pl.Int64, (name, column)

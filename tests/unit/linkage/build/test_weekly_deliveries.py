@@ -48,8 +48,13 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     out = generate_municipality(CONFIG, root / "extract").out
     key = root / "key.json"
     create_key_file(key)
-    return Source(out / "ss12000", out / DELIVERIES / "week-05", out / DELIVERIES / "week-06",
-                  out / "registers", key)  # fmt: skip
+    return Source(
+        out / "ss12000",
+        out / DELIVERIES / "week-05",
+        out / DELIVERIES / "week-06",
+        out / "registers",
+        key,
+    )
 
 
 def _weekly(source: Source, data: Path, engine: str) -> None:
@@ -58,23 +63,24 @@ def _weekly(source: Source, data: Path, engine: str) -> None:
     ingest_extract(source.extract, data, key_file=source.key)
     _registers(source, data)
     build_research_tables(data, engine=engine, spark_master="local[2]")
-    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
-                   delivery=True)  # fmt: skip
-    report = build_research_tables(data, engine=engine, spark_master="local[2]",
-                                   incremental=True)  # fmt: skip
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+    report = build_research_tables(data, engine=engine, spark_master="local[2]", incremental=True)
     assert report.incremental is not None and report.incremental["months"] == ["2026-09"]
-    ingest_extract(source.extract, data, key_file=source.key,
-                   updates=[source.week5, source.week6], delivery=True)  # fmt: skip
-    report = build_research_tables(data, engine=engine, spark_master="local[2]",
-                                   incremental=True)  # fmt: skip
+    ingest_extract(
+        source.extract,
+        data,
+        key_file=source.key,
+        updates=[source.week5, source.week6],
+        delivery=True,
+    )
+    report = build_research_tables(data, engine=engine, spark_master="local[2]", incremental=True)
     assert report.incremental is not None
     assert (report.incremental["months"], report.incremental["terms"]) == (["2026-09"], ["2026HT"])
 
 
 def _full(source: Source, data: Path, engine: str) -> None:
     """The same data ingested and built in one go."""
-    ingest_extract(source.extract, data, key_file=source.key,
-                   updates=[source.week5, source.week6])  # fmt: skip
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5, source.week6])
     _registers(source, data)
     build_research_tables(data, engine=engine, spark_master="local[2]")
 
@@ -93,9 +99,13 @@ def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFr
         columns = left.columns
         # integers, strings, flags and dates exactly; floats to 1e-12 relative, as the last
         # bits of a sum depend on the order the engine adds in (even between two full builds)
-        assert_frame_equal(left.sort(columns, nulls_last=True),
-                           right.sort(columns, nulls_last=True),
-                           check_exact=False, rel_tol=1e-12, abs_tol=0)  # fmt: skip
+        assert_frame_equal(
+            left.sort(columns, nulls_last=True),
+            right.sort(columns, nulls_last=True),
+            check_exact=False,
+            rel_tol=1e-12,
+            abs_tol=0,
+        )
 
 
 def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Path) -> None:
@@ -104,14 +114,18 @@ def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Pa
     incremental = _tables(tmp_path / "weekly")
     # August was not recomputed, yet is there, as the full rebuild has it
     assert incremental["student_months"]["month"].unique().sort().to_list() == [
-        "2026-08", "2026-09"]  # fmt: skip
+        "2026-08",
+        "2026-09",
+    ]
     _assert_same(incremental, _tables(tmp_path / "full"))
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.skipif(importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-                    reason="Spark needs the spark extra and a Java runtime")  # fmt: skip
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
+    reason="Spark needs the spark extra and a Java runtime",
+)
 def test_an_incremental_build_equals_a_full_rebuild_on_spark(
     source: Source, tmp_path: Path
 ) -> None:
@@ -125,13 +139,17 @@ def test_a_delivery_shares_every_unchanged_file(source: Source, tmp_path: Path) 
     ingest_extract(source.extract, data, key_file=source.key)
     _registers(source, data)
     before = current_snapshot(data)
-    report = ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
-                            delivery=True)  # fmt: skip
+    report = ingest_extract(
+        source.extract, data, key_file=source.key, updates=[source.week5], delivery=True
+    )
     after = current_snapshot(data)
     manifest = read_manifest(after)
     delivery = manifest["delivery"]
     assert (delivery["onto"], delivery["folder"], delivery["changed"]) == (
-        before.name, "week-05", [])  # fmt: skip
+        before.name,
+        "week-05",
+        [],
+    )
     assert (delivery["first_day"], delivery["last_day"]) == ("2026-09-14", "2026-09-18")
     assert report.delivery == delivery
     old = read_manifest(before)["tables"]
@@ -173,8 +191,7 @@ def test_a_kept_snapshot_keeps_its_shared_files_when_the_earlier_one_is_deleted(
     ingest_extract(source.extract, data, key_file=source.key)
     _registers(source, data)
     earlier = current_snapshot(data)
-    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
-                   delivery=True)  # fmt: skip
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
     kept = current_snapshot(data)
     trash = earlier.with_name(f".trash-1-{earlier.name}")
     os.replace(earlier, trash)
@@ -203,8 +220,7 @@ def test_a_delivery_that_overlaps_the_weeks_held_is_refused(source: Source, tmp_
         match=r"week-99 holds lessons from 2026-08-17, on or "
         r"before 2026-09-11, the last day already ingested: the weeks overlap",
     ):
-        ingest_extract(source.extract, data, key_file=source.key, updates=[overlap],
-                       delivery=True)  # fmt: skip
+        ingest_extract(source.extract, data, key_file=source.key, updates=[overlap], delivery=True)
     assert current_snapshot(data) == before
 
 
@@ -214,16 +230,32 @@ def test_a_delivery_for_another_source_or_out_of_order_is_refused(
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
     with pytest.raises(InputFileError, match="is a delivery for the source 'elsewhere'"):
-        ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5],
-                       delivery=True, source_name="elsewhere")  # fmt: skip
+        ingest_extract(
+            source.extract,
+            data,
+            key_file=source.key,
+            updates=[source.week5],
+            delivery=True,
+            source_name="elsewhere",
+        )
     with pytest.raises(InputFileError, match=r"holds the deliveries none, but \['week-05'\]"):
-        ingest_extract(source.extract, data, key_file=source.key,
-                       updates=[source.week5, source.week6], delivery=True)  # fmt: skip
+        ingest_extract(
+            source.extract,
+            data,
+            key_file=source.key,
+            updates=[source.week5, source.week6],
+            delivery=True,
+        )
     with pytest.raises(UsageError, match="--delivery needs the new delivery's folder"):
         ingest_extract(source.extract, data, key_file=source.key, delivery=True)
     with pytest.raises(InputFileError, match="has no snapshot to add the delivery onto"):
-        ingest_extract(source.extract, tmp_path / "empty", key_file=source.key,
-                       updates=[source.week5], delivery=True)  # fmt: skip
+        ingest_extract(
+            source.extract,
+            tmp_path / "empty",
+            key_file=source.key,
+            updates=[source.week5],
+            delivery=True,
+        )
 
 
 def test_an_incremental_build_after_a_register_is_a_full_one_and_says_why(

@@ -15,8 +15,11 @@ from tests.unit.linkage.ingest.conftest import Ingested
 
 
 def _records(extract: Path, resource: str) -> list[dict[str, Any]]:
-    return [r for p in sorted((extract / resource).glob("*.json"))
-            for r in orjson.loads(p.read_bytes())["data"]]  # fmt: skip
+    return [
+        r
+        for p in sorted((extract / resource).glob("*.json"))
+        for r in orjson.loads(p.read_bytes())["data"]
+    ]
 
 
 def _write(extract: Path, resource: str, data: list[dict[str, Any]]) -> None:
@@ -35,28 +38,57 @@ def test_grades_and_aggregated_attendance(ingested: Ingested, tmp_path: Path) ->
     activity = _records(extract, "activities")[0]["id"]
     teacher = _records(extract, "duties")[0]["person"]["id"]
     meta = {"created": "2027-06-10T10:00:00+02:00", "modified": "2027-06-10T10:00:00+02:00"}
-    grade = {"id": "7e0d0000-0000-4000-8000-000000000001", "meta": meta,
-             "student": {"id": pupil["id"]}, "organisation": {"id": school},
-             "syllabus": {"id": syllabus}, "gradingTeacher": {"id": teacher},
-             "registeredBy": {"id": teacher}, "registeredDate": "2027-06-10",
-             "gradeValue": "B", "finalGrade": True, "adaptedStudyPlan": "fri text",
-             "remark": "fri text", "semester": "VT", "year": 2027}  # fmt: skip
-    _write(extract, "grades", [
-        grade,
-        {**grade, "id": "7e0d0000-0000-4000-8000-000000000002", "gradeValue": "Bra"},
-        {**grade, "id": "7e0d0000-0000-4000-8000-000000000003",
-         "student": {"id": "7e0d0000-0000-4000-8000-0000000000ff"}},
-    ])  # fmt: skip
-    aggregate = {"activity": {"id": activity}, "student": {"id": pupil["id"]},
-                 "startDate": "2026-08-17", "endDate": "2026-08-21", "attendanceSum": 250,
-                 "validAbsenceSum": 50, "invalidAbsenceSum": 0, "otherAttendanceSum": 0,
-                 "reportedSum": 300, "offeredSum": 300}  # fmt: skip
-    _write(extract, "aggregatedAttendance", [
-        aggregate,
-        {**aggregate, "endDate": "2026-08-01"},
-        {**aggregate, "activity": {"id": "7e0d0000-0000-4000-8000-0000000000ee"}},
-        {k: v for k, v in aggregate.items() if k != "attendanceSum"},
-    ])  # fmt: skip
+    grade = {
+        "id": "7e0d0000-0000-4000-8000-000000000001",
+        "meta": meta,
+        "student": {"id": pupil["id"]},
+        "organisation": {"id": school},
+        "syllabus": {"id": syllabus},
+        "gradingTeacher": {"id": teacher},
+        "registeredBy": {"id": teacher},
+        "registeredDate": "2027-06-10",
+        "gradeValue": "B",
+        "finalGrade": True,
+        "adaptedStudyPlan": "fri text",
+        "remark": "fri text",
+        "semester": "VT",
+        "year": 2027,
+    }
+    _write(
+        extract,
+        "grades",
+        [
+            grade,
+            {**grade, "id": "7e0d0000-0000-4000-8000-000000000002", "gradeValue": "Bra"},
+            {
+                **grade,
+                "id": "7e0d0000-0000-4000-8000-000000000003",
+                "student": {"id": "7e0d0000-0000-4000-8000-0000000000ff"},
+            },
+        ],
+    )
+    aggregate = {
+        "activity": {"id": activity},
+        "student": {"id": pupil["id"]},
+        "startDate": "2026-08-17",
+        "endDate": "2026-08-21",
+        "attendanceSum": 250,
+        "validAbsenceSum": 50,
+        "invalidAbsenceSum": 0,
+        "otherAttendanceSum": 0,
+        "reportedSum": 300,
+        "offeredSum": 300,
+    }
+    _write(
+        extract,
+        "aggregatedAttendance",
+        [
+            aggregate,
+            {**aggregate, "endDate": "2026-08-01"},
+            {**aggregate, "activity": {"id": "7e0d0000-0000-4000-8000-0000000000ee"}},
+            {k: v for k, v in aggregate.items() if k != "attendanceSum"},
+        ],
+    )
     report = ingest_extract(extract, tmp_path / "data", key_file=ingested.key_file)
     g, a = report.counts["grades"], report.counts["aggregatedAttendance"]
     assert (g.read, g.accepted, g.quarantined) == (3, 1, 2)
@@ -73,7 +105,10 @@ def test_grades_and_aggregated_attendance(ingested: Ingested, tmp_path: Path) ->
     assert "fri text" not in str(grades.to_dicts())
     sums = pl.read_parquet(snap / "aggregated_attendance.parquet")
     assert sums.select("present_minutes", "valid_absence_minutes", "offered_minutes").row(0) == (
-        250, 50, 300)  # fmt: skip
+        250,
+        50,
+        300,
+    )
     q = pl.read_parquet(snap / "quarantine.parquet").filter(
         pl.col("resource").is_in(["grades", "aggregatedAttendance"])
     )

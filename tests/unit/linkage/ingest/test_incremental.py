@@ -38,8 +38,14 @@ def update(ingested: Ingested, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     pupil = _first(base, "persons", lambda r: r.get("enrolments") and r.get("sex") == "Kvinna")
     pupil = {**pupil, "sex": "Man", "meta": LATER}
     changed = _first(base, "attendances", lambda r: r["isReported"])
-    changed = {**changed, "meta": LATER, "attendanceMinutes": 0, "otherAttendanceMinutes": 0,
-               "validAbsenceMinutes": 0, "invalidAbsenceMinutes": 55}  # fmt: skip
+    changed = {
+        **changed,
+        "meta": LATER,
+        "attendanceMinutes": 0,
+        "otherAttendanceMinutes": 0,
+        "validAbsenceMinutes": 0,
+        "invalidAbsenceMinutes": 55,
+    }
     gone = _first(base, "attendances", lambda r: r["id"] != changed["id"])
     absence = _first(base, "absences")
     new_absence = {**absence, "id": "6d1c0a7e-1111-4a11-8a11-000000000001", "meta": LATER}
@@ -56,8 +62,9 @@ def update(ingested: Ingested, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 def test_updates_supersede_and_delete(ingested: Ingested, update, tmp_path: Path) -> None:
     folder, _ = update
     data = tmp_path / "data"
-    report = ingest_extract(ingested.extract.out / "ss12000", data, key_file=ingested.key_file,
-                            updates=[folder])  # fmt: skip
+    report = ingest_extract(
+        ingested.extract.out / "ss12000", data, key_file=ingested.key_file, updates=[folder]
+    )
     for resource, c in report.counts.items():
         assert c.read == c.accepted + c.quarantined + c.superseded + c.deleted, resource
     c = report.counts
@@ -82,11 +89,17 @@ def test_an_older_version_that_is_newer_is_kept_out_and_reported(
     ingested: Ingested, update, tmp_path: Path
 ) -> None:
     folder, _ = update
-    stale = {**_first(folder, "persons"), "meta": {"created": "2026-01-01T00:00:00Z",
-                                                   "modified": "2026-01-01T00:00:00Z"}}  # fmt: skip
+    stale = {
+        **_first(folder, "persons"),
+        "meta": {"created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z"},
+    }
     _write(folder, "persons", [stale])
-    report = ingest_extract(ingested.extract.out / "ss12000", tmp_path / "data",
-                            key_file=ingested.key_file, updates=[folder])  # fmt: skip
+    report = ingest_extract(
+        ingested.extract.out / "ss12000",
+        tmp_path / "data",
+        key_file=ingested.key_file,
+        updates=[folder],
+    )
     assert report.warnings[-1] == (
         "1 records of an earlier extract were modified later (meta.modified) than the version "
         "kept from a later extract; the later extract's version was kept"
@@ -100,8 +113,12 @@ def test_an_update_that_is_no_extract_is_refused(ingested: Ingested, tmp_path: P
         InputFileError,
         match="is not an SS 12000 extract; the folders after the first are incremental",
     ):
-        ingest_extract(ingested.extract.out / "ss12000", tmp_path / "data",
-                       key_file=ingested.key_file, updates=[tmp_path])  # fmt: skip
+        ingest_extract(
+            ingested.extract.out / "ss12000",
+            tmp_path / "data",
+            key_file=ingested.key_file,
+            updates=[tmp_path],
+        )
 
 
 def test_the_same_lesson_and_pupil_twice_keeps_the_latest_registration(
@@ -114,10 +131,15 @@ def test_the_same_lesson_and_pupil_twice_keeps_the_latest_registration(
     extract = tmp_path / "extract"
     shutil.copytree(ingested.extract.out / "ss12000", extract)
     original = _first(extract, "attendances", lambda r: r["isReported"])
-    again = {**original, "id": "6d1c0a7e-2222-4a22-8a22-000000000002",
-             "reportedTimestamp": "2026-12-01T12:00:00+01:00", "attendanceMinutes": 0,
-             "otherAttendanceMinutes": 0, "validAbsenceMinutes": 0,
-             "invalidAbsenceMinutes": 45}  # fmt: skip
+    again = {
+        **original,
+        "id": "6d1c0a7e-2222-4a22-8a22-000000000002",
+        "reportedTimestamp": "2026-12-01T12:00:00+01:00",
+        "attendanceMinutes": 0,
+        "otherAttendanceMinutes": 0,
+        "validAbsenceMinutes": 0,
+        "invalidAbsenceMinutes": 45,
+    }
     _write(extract / "more", "attendances", [again])
     for page in sorted((extract / "more" / "attendances").glob("*.json")):
         page.rename(extract / "attendances" / "page-999999.json")
@@ -125,7 +147,10 @@ def test_the_same_lesson_and_pupil_twice_keeps_the_latest_registration(
     count = report.counts["attendances"]
     truth = ingested.extract.truth["counts"]
     assert (count.read, count.accepted, count.quarantined) == (
-        truth["attendance_records"] + 1, truth["attendance_records"], 1)  # fmt: skip
+        truth["attendance_records"] + 1,
+        truth["attendance_records"],
+        1,
+    )
     snap = current_snapshot(tmp_path / "data")
     q = pl.read_parquet(snap / "quarantine.parquet").filter(pl.col("resource") == "attendances")
     assert q.select("field", "reason").row(0) == (

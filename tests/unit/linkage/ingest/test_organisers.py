@@ -126,8 +126,9 @@ def _ref(rid: str) -> dict[str, str]:
     return {"id": rid}
 
 
-def _org(rid: str, kind: str, *, parent: Any = None, number: Any = None,
-         code: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _org(
+    rid: str, kind: str, *, parent: Any = None, number: Any = None, code: str | None = None
+) -> dict[str, Any]:
     record: dict[str, Any] = {"id": rid, "organisationType": kind, "displayName": rid}
     if parent is not None:
         record["parentOrganisation"] = parent
@@ -140,11 +141,18 @@ def _org(rid: str, kind: str, *, parent: Any = None, number: Any = None,
 
 # school unit code → its expected organiser type
 EXPECTED = {
-    "10000001": "municipal", "10000002": "municipal", "10000003": "independent",
-    "10000004": "regional", "10000005": "state", "10000006": "independent",
-    "20000001": "unknown", "20000002": "unknown", "20000003": "unknown", "20000004": "unknown",
+    "10000001": "municipal",
+    "10000002": "municipal",
+    "10000003": "independent",
+    "10000004": "regional",
+    "10000005": "state",
+    "10000006": "independent",
+    "20000001": "unknown",
+    "20000002": "unknown",
+    "20000003": "unknown",
+    "20000004": "unknown",
     "20000005": "unknown",
-}  # fmt: skip
+}
 
 
 def _pages() -> list[list[dict[str, Any]]]:
@@ -181,24 +189,54 @@ def _pages() -> list[list[dict[str, Any]]]:
 def _others() -> dict[str, list[dict[str, Any]]]:
     """A pupil at the aktiebolag's school (10000003), with one lesson attended."""
     return {
-        "persons": [{
-            "id": "p-1", "civicNo": {"value": PUPIL_PIN}, "birthDate": "1890-01-01",
-            "enrolments": [{"enroledAt": _ref("s3"), "schoolYear": 7, "schoolType": "GR"}],
-        }],
+        "persons": [
+            {
+                "id": "p-1",
+                "civicNo": {"value": PUPIL_PIN},
+                "birthDate": "1890-01-01",
+                "enrolments": [{"enroledAt": _ref("s3"), "schoolYear": 7, "schoolType": "GR"}],
+            }
+        ],
         "duties": [],
-        "groups": [{"id": "g-1", "organisation": _ref("s3"), "groupType": "Undervisning",
-                    "groupMemberships": [{"person": _ref("p-1")}]}],
+        "groups": [
+            {
+                "id": "g-1",
+                "organisation": _ref("s3"),
+                "groupType": "Undervisning",
+                "groupMemberships": [{"person": _ref("p-1")}],
+            }
+        ],
         "syllabuses": [{"id": "sy-1", "subjectName": "Matematik", "subjectCode": "MA"}],
-        "activities": [{"id": "a-1", "organisation": _ref("s3"), "syllabus": _ref("sy-1"),
-                        "groups": [_ref("g-1")], "teachers": []}],
-        "calendarEvents": [{"id": "l-1", "activity": _ref("a-1"),
-                            "startTime": "2026-09-07T08:00:00+02:00",
-                            "endTime": "2026-09-07T09:00:00+02:00"}],
-        "attendances": [{"id": "at-1", "calendarEvent": _ref("l-1"), "student": _ref("p-1"),
-                         "isReported": True, "attendanceMinutes": 45,
-                         "validAbsenceMinutes": 15, "invalidAbsenceMinutes": 0}],
+        "activities": [
+            {
+                "id": "a-1",
+                "organisation": _ref("s3"),
+                "syllabus": _ref("sy-1"),
+                "groups": [_ref("g-1")],
+                "teachers": [],
+            }
+        ],
+        "calendarEvents": [
+            {
+                "id": "l-1",
+                "activity": _ref("a-1"),
+                "startTime": "2026-09-07T08:00:00+02:00",
+                "endTime": "2026-09-07T09:00:00+02:00",
+            }
+        ],
+        "attendances": [
+            {
+                "id": "at-1",
+                "calendarEvent": _ref("l-1"),
+                "student": _ref("p-1"),
+                "isReported": True,
+                "attendanceMinutes": 45,
+                "validAbsenceMinutes": 15,
+                "invalidAbsenceMinutes": 0,
+            }
+        ],
         "absences": [],
-    }  # fmt: skip
+    }
 
 
 def _write(root: Path) -> Path:
@@ -229,18 +267,38 @@ def test_an_extract_with_organisers_of_every_kind(tmp_path: Path, session_key: P
         pl.col("outcome") == "kept-unknown"
     )
     assert sorted(kept.select("source_file", "position", "field", "reason").rows()) == [
-        ("organisations/page-000001.json", 7, "parentOrganisation",
-         "no organisation of type Huvudman above it in the parentOrganisation chain"),
-        ("organisations/page-000001.json", 8, "parentOrganisation",
-         "the parentOrganisation chain names an organisation the extract does not hold (or "
-         "that was set aside)"),
-        ("organisations/page-000001.json", 9, "parentOrganisation",
-         "the parentOrganisation chain is a cycle, with no Huvudman on it"),
-        ("organisations/page-000001.json", 10, "organisationNumber",
-         "the organiser's (Huvudman's) organisationNumber: wrong check digit"),
-        ("organisations/page-000001.json", 11, "parentOrganisation",
-         "parentOrganisation: not a reference object"),
-    ]  # fmt: skip
+        (
+            "organisations/page-000001.json",
+            7,
+            "parentOrganisation",
+            "no organisation of type Huvudman above it in the parentOrganisation chain",
+        ),
+        (
+            "organisations/page-000001.json",
+            8,
+            "parentOrganisation",
+            "the parentOrganisation chain names an organisation the extract does not hold (or "
+            "that was set aside)",
+        ),
+        (
+            "organisations/page-000001.json",
+            9,
+            "parentOrganisation",
+            "the parentOrganisation chain is a cycle, with no Huvudman on it",
+        ),
+        (
+            "organisations/page-000001.json",
+            10,
+            "organisationNumber",
+            "the organiser's (Huvudman's) organisationNumber: wrong check digit",
+        ),
+        (
+            "organisations/page-000001.json",
+            11,
+            "parentOrganisation",
+            "parentOrganisation: not a reference object",
+        ),
+    ]
     assert set(kept["resource"]) == {"organisations"}
     (warning,) = [w for w in report.warnings if "organiser type" in w]
     assert warning.startswith(

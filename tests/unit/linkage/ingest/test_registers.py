@@ -23,10 +23,12 @@ def data_dir(ingested: Ingested, tmp_path: Path) -> Path:
 def test_both_registers_join_the_snapshot(ingested: Ingested, data_dir: Path) -> None:
     before = current_snapshot(data_dir)
     registers = ingested.extract.out / "registers"
-    teachers = ingest_register("teachers", registers / "teacher_register.csv", data_dir,
-                               key_file=ingested.key_file)  # fmt: skip
-    students = ingest_register("students", registers / "student_register.csv", data_dir,
-                               key_file=ingested.key_file)  # fmt: skip
+    teachers = ingest_register(
+        "teachers", registers / "teacher_register.csv", data_dir, key_file=ingested.key_file
+    )
+    students = ingest_register(
+        "students", registers / "student_register.csv", data_dir, key_file=ingested.key_file
+    )
     snap = current_snapshot(data_dir)
     assert snap != before and before.is_dir()
     counts = ingested.extract.truth["counts"]
@@ -57,15 +59,19 @@ def test_both_registers_join_the_snapshot(ingested: Ingested, data_dir: Path) ->
     assert set(q["resource"]) == {"persons", "student_register"}
 
 
-def test_register_rows_with_bad_fields_are_quarantined(ingested: Ingested, data_dir: Path,
-                                                       tmp_path: Path) -> None:  # fmt: skip
+def test_register_rows_with_bad_fields_are_quarantined(
+    ingested: Ingested, data_dir: Path, tmp_path: Path
+) -> None:
     source = ingested.extract.out / "registers" / "teacher_register.csv"
     lines = source.read_text(encoding="utf-8").splitlines()
     header, first, second, third = lines[0], lines[1], lines[2], lines[3]
-    broken = [header,
-              first.replace(",ja,", ",kanske,").replace(",nej,", ",kanske,"),
-              second.rsplit(",", 2)[0] + ",-4," + second.rsplit(",", 1)[1],
-              third, third]  # fmt: skip
+    broken = [
+        header,
+        first.replace(",ja,", ",kanske,").replace(",nej,", ",kanske,"),
+        second.rsplit(",", 2)[0] + ",-4," + second.rsplit(",", 1)[1],
+        third,
+        third,
+    ]
     path = tmp_path / "teachers.csv"
     path.write_text("\n".join(broken) + "\n", encoding="utf-8")
     report = ingest_register("teachers", path, data_dir, key_file=ingested.key_file)

@@ -36,8 +36,15 @@ def test_killing_an_ingest_half_way_keeps_the_previous_snapshot(
     before = current_snapshot(data_dir)
     big = generate_municipality(SynthConfig(students=3000, seed=2, weeks=6), tmp_path / "big")
     env = {**os.environ, "MEDLER_KEY_FILE": str(ingested.key_file)}
-    command = [sys.executable, "-m", "api.cli", "ingest", str(big.out / "ss12000"),
-               "--data-dir", str(data_dir)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "ingest",
+        str(big.out / "ss12000"),
+        "--data-dir",
+        str(data_dir),
+    ]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -27,13 +27,20 @@ def _extract() -> dict[str, list[dict[str, Any]]]:
     teacher is a duty, two lessons with a registration each, and an absence notice."""
     ref = lambda rid: {"id": rid}  # noqa: E731
     lesson = lambda rid, day: {  # noqa: E731
-        "id": rid, "activity": ref("a-ma"), "startTime": f"2026-09-{day}T08:00:00+02:00",
+        "id": rid,
+        "activity": ref("a-ma"),
+        "startTime": f"2026-09-{day}T08:00:00+02:00",
         "endTime": f"2026-09-{day}T09:00:00+02:00",
-    }  # fmt: skip
+    }
     attendance = lambda rid, event: {  # noqa: E731
-        "id": rid, "calendarEvent": ref(event), "student": ref(PUPIL), "isReported": True,
-        "attendanceMinutes": 60, "validAbsenceMinutes": 0, "invalidAbsenceMinutes": 0,
-    }  # fmt: skip
+        "id": rid,
+        "calendarEvent": ref(event),
+        "student": ref(PUPIL),
+        "isReported": True,
+        "attendanceMinutes": 60,
+        "validAbsenceMinutes": 0,
+        "invalidAbsenceMinutes": 0,
+    }
     return {
         "organisations": [
             {"id": SCHOOL, "organisationType": "Skolenhet", "schoolUnitCode": "12345678"},
@@ -162,8 +169,14 @@ def test_strict_refuses_an_ingest_that_lost_a_relation(tmp_path: Path, session_k
 def test_the_compat_switch_maps_a_person_to_their_duty(tmp_path: Path, session_key: Path) -> None:
     source = _write(tmp_path / "extract", _by_person(_extract()))
     data = tmp_path / "data"
-    report = ingest_extract(source, data, key_file=session_key, source_name="v", strict=True,
-                            compat=[ACTIVITY_TEACHERS_AS_PERSON])  # fmt: skip
+    report = ingest_extract(
+        source,
+        data,
+        key_file=session_key,
+        source_name="v",
+        strict=True,
+        compat=[ACTIVITY_TEACHERS_AS_PERSON],
+    )
     manifest = _counts_add_up(data)
     assert report.alerts == []
     assert manifest["compat"] == [ACTIVITY_TEACHERS_AS_PERSON]
@@ -184,8 +197,14 @@ def test_the_compat_switch_maps_a_person_to_their_duty(tmp_path: Path, session_k
 def test_the_compat_switch_refuses_what_it_cannot_map(tmp_path: Path, session_key: Path) -> None:
     extract = _by_person(_extract())
     # a second duty at another school, and a link naming the pupil
-    extract["duties"].append({"id": "d-2", "person": {"id": TEACHER},
-                              "dutyAt": {"id": OTHER_SCHOOL}, "dutyRole": "Lärare"})  # fmt: skip
+    extract["duties"].append(
+        {
+            "id": "d-2",
+            "person": {"id": TEACHER},
+            "dutyAt": {"id": OTHER_SCHOOL},
+            "dutyRole": "Lärare",
+        }
+    )
     extract["activities"][0]["teachers"].append({"person": {"id": PUPIL}})
     extract["activities"].append(
         {
@@ -195,8 +214,13 @@ def test_the_compat_switch_refuses_what_it_cannot_map(tmp_path: Path, session_ke
         }
     )
     source = _write(tmp_path / "extract", extract)
-    ingest_extract(source, tmp_path / "data", key_file=session_key, source_name="v",
-                   compat=[ACTIVITY_TEACHERS_AS_PERSON])  # fmt: skip
+    ingest_extract(
+        source,
+        tmp_path / "data",
+        key_file=session_key,
+        source_name="v",
+        compat=[ACTIVITY_TEACHERS_AS_PERSON],
+    )
     _counts_add_up(tmp_path / "data")
     quarantine = pl.read_parquet(current_snapshot(tmp_path / "data") / "quarantine.parquet")
     assert quarantine.filter(pl.col("resource").str.starts_with("activities")).select(
@@ -233,9 +257,16 @@ def test_a_byte_order_mark_is_skipped_in_json(tmp_path: Path, session_key: Path)
     report = ingest_extract(source, tmp_path / "data", key_file=session_key)
     assert report.alerts == []
     assert {n: c.accepted for n, c in report.counts.items() if c.read} == {
-        "organisations": 2, "persons": 3, "duties": 1, "groups": 1, "syllabuses": 1,
-        "activities": 1, "calendarEvents": 2, "attendances": 2, "absences": 1,
-    }  # fmt: skip
+        "organisations": 2,
+        "persons": 3,
+        "duties": 1,
+        "groups": 1,
+        "syllabuses": 1,
+        "activities": 1,
+        "calendarEvents": 2,
+        "attendances": 2,
+        "absences": 1,
+    }
 
 
 def test_guardians_are_not_counted_as_people_kept(tmp_path: Path, session_key: Path) -> None:

@@ -27,18 +27,21 @@ def _delta(root: Path, files: dict[str, str]) -> Path:
 
 def test_a_delta_supersedes_and_deletes(tmp_path: Path, session_key: Path) -> None:
     bulk = write_set(tmp_path / "bulk")
-    delta = _delta(tmp_path / "delta", {
-        "users": (
-            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,"
-            "givenName,familyName,identifier,email\n"
-            f"u-stu,active,2025-01-10,true,org-1,student,pupil.one,,P,O,{TEST_PERSONNUMMER},\n"
-        ),
-        "enrollments": (
-            "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"
-            "primary,beginDate,endDate\n"
-            "e-1,tobedeleted,2025-01-10,c-1,org-1,u-stu,student,false,,\n"
-        ),
-    })  # fmt: skip
+    delta = _delta(
+        tmp_path / "delta",
+        {
+            "users": (
+                "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,"
+                "givenName,familyName,identifier,email\n"
+                f"u-stu,active,2025-01-10,true,org-1,student,pupil.one,,P,O,{TEST_PERSONNUMMER},\n"
+            ),
+            "enrollments": (
+                "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"
+                "primary,beginDate,endDate\n"
+                "e-1,tobedeleted,2025-01-10,c-1,org-1,u-stu,student,false,,\n"
+            ),
+        },
+    )
     report = ingest_extract(bulk, tmp_path / "data", key_file=session_key, updates=[delta])
     users, enrollments = report.counts["users"], report.counts["enrollments"]
     assert (users.read, users.accepted, users.superseded, users.deleted) == (3, 2, 1, 0)

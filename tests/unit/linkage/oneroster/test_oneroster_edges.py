@@ -54,8 +54,11 @@ def test_valid_personnummer_gives_a_linked_student(
         ("users", 2, "identifier", "national ID: missing")
     ]
     assert {s: (c["read"], c["accepted"]) for s, c in counts.items() if c["read"]} == {
-        "orgs": (2, 2), "users": (2, 2), "classes": (1, 1), "enrollments": (2, 2),
-    }  # fmt: skip
+        "orgs": (2, 2),
+        "users": (2, 2),
+        "classes": (1, 1),
+        "enrollments": (2, 2),
+    }
     # One class: a group, an activity teaching MA, its group and its teacher.
     groups, activities = _table(snapshot, "groups"), _table(snapshot, "activities")
     assert groups["group_type"].to_list() == ["Undervisning"]
@@ -74,11 +77,23 @@ def test_valid_personnummer_gives_a_linked_student(
     assert enrolments["school_code"].to_list() == ["12345678"]
     # Nothing of the input's names, e-mail, usernames or ids, and not the national ID.
     text = " ".join(
-        str(v) for p in snapshot.glob("*.parquet") for c in pl.read_parquet(p).iter_columns()
+        str(v)
+        for p in snapshot.glob("*.parquet")
+        for c in pl.read_parquet(p).iter_columns()
         for v in c.to_list()
-    )  # fmt: skip
-    for raw in ("u-stu", "u-tea", "c-1", "e-1", "Onesson", "pupil.one", "@example.org",
-                TEST_PERSONNUMMER, "Maths 7A", "Cherington"):  # fmt: skip
+    )
+    for raw in (
+        "u-stu",
+        "u-tea",
+        "c-1",
+        "e-1",
+        "Onesson",
+        "pupil.one",
+        "@example.org",
+        TEST_PERSONNUMMER,
+        "Maths 7A",
+        "Cherington",
+    ):
         assert raw not in text
     manifest = read_manifest(snapshot)
     assert NO_LESSONS in manifest["warnings"]
@@ -89,11 +104,14 @@ def test_valid_personnummer_gives_a_linked_student(
 
 
 def test_tobedeleted_rows_in_a_bulk_set(tmp_path: Path, session_key: Path) -> None:
-    folder = write_set(tmp_path / "set", {
-        "users": "u-gone,tobedeleted,2024-06-01,true,org-1,student,gone,,Gone,Away,,\n",
-        "enrollments": "e-3,active,,c-1,org-1,u-gone,student,false,,\n"
-                       "e-4,tobedeleted,,c-1,org-1,u-stu,student,false,,\n",
-    })  # fmt: skip
+    folder = write_set(
+        tmp_path / "set",
+        {
+            "users": "u-gone,tobedeleted,2024-06-01,true,org-1,student,gone,,Gone,Away,,\n",
+            "enrollments": "e-3,active,,c-1,org-1,u-gone,student,false,,\n"
+            "e-4,tobedeleted,,c-1,org-1,u-stu,student,false,,\n",
+        },
+    )
     snapshot, counts, quarantine = _run(folder, tmp_path / "data", session_key)
     assert (counts["users"]["read"], counts["users"]["accepted"]) == (3, 2)
     assert counts["users"]["quarantined"] == 1
@@ -121,15 +139,18 @@ def test_a_delta_manifest_is_refused(tmp_path: Path, session_key: Path) -> None:
 
 
 def test_broken_references(tmp_path: Path, session_key: Path) -> None:
-    folder = write_set(tmp_path / "set", {
-        "classes": "c-2,active,,Art,,,scheduled,,org-nowhere,,Art,BL\n"
-                   "c-1,active,,Maths again,,,scheduled,,org-1,,,\n",
-        "enrollments": "e-3,active,,c-nowhere,org-1,u-stu,student,false,,\n"
-                       "e-4,active,,c-1,org-1,u-nobody,student,false,,\n"
-                       "e-5,active,,c-1,org-1,u-stu,teacher,false,,\n"
-                       "e-6,active,,c-1,org-1,u-stu,guardian,false,,\n"
-                       "e-7,active,,c-1,org-1,u-stu,student,false,2024-13-01,\n",
-    })  # fmt: skip
+    folder = write_set(
+        tmp_path / "set",
+        {
+            "classes": "c-2,active,,Art,,,scheduled,,org-nowhere,,Art,BL\n"
+            "c-1,active,,Maths again,,,scheduled,,org-1,,,\n",
+            "enrollments": "e-3,active,,c-nowhere,org-1,u-stu,student,false,,\n"
+            "e-4,active,,c-1,org-1,u-nobody,student,false,,\n"
+            "e-5,active,,c-1,org-1,u-stu,teacher,false,,\n"
+            "e-6,active,,c-1,org-1,u-stu,guardian,false,,\n"
+            "e-7,active,,c-1,org-1,u-stu,student,false,2024-13-01,\n",
+        },
+    )
     _, counts, quarantine = _run(folder, tmp_path / "data", session_key)
     set_aside = quarantine.filter(pl.col("outcome") == "quarantined")
     assert set_aside.select("resource", "position", "field", "reason", "shape").rows() == [

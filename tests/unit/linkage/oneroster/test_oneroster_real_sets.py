@@ -20,32 +20,64 @@ from tests.conftest import shared_path
 CATALYST = "testdata/oneroster/catalyst-moodle-enrol_oneroster"
 OAT = "testdata/oneroster/oat-sa-oneroster-import/OneRosterv1p1BaseCSV"
 # Columns that hold a person's identifier, name, contact or credentials.
-_PERSONAL = ("sourcedId", "userSourcedId", "username", "userIds", "givenName", "familyName",
-             "middleName", "identifier", "email", "sms", "phone", "password",
-             "preferredGivenName", "preferredFamilyName", "prefferedGivenName",
-             "prefferedMiddleName", "prefferedFamilyName", "userMasterIdentifier",
-             "agentSourcedIds", "classSourcedId", "courseSourcedId")  # fmt: skip
+_PERSONAL = (
+    "sourcedId",
+    "userSourcedId",
+    "username",
+    "userIds",
+    "givenName",
+    "familyName",
+    "middleName",
+    "identifier",
+    "email",
+    "sms",
+    "phone",
+    "password",
+    "preferredGivenName",
+    "preferredFamilyName",
+    "prefferedGivenName",
+    "prefferedMiddleName",
+    "prefferedFamilyName",
+    "userMasterIdentifier",
+    "agentSourcedIds",
+    "classSourcedId",
+    "courseSourcedId",
+)
 
 # set → {file: (read, accepted, quarantined)}
 EXPECTED_COUNTS = {
     f"{CATALYST}/Test_full_data_set": {
-        "orgs": (1, 1, 0), "academicSessions": (5, 3, 2), "users": (6, 5, 1),
-        "classes": (2, 1, 1), "enrollments": (6, 2, 4),
+        "orgs": (1, 1, 0),
+        "academicSessions": (5, 3, 2),
+        "users": (6, 5, 1),
+        "classes": (2, 1, 1),
+        "enrollments": (6, 2, 4),
     },
     f"{CATALYST}/Test_minimal_data_set": {
-        "orgs": (1, 1, 0), "academicSessions": (5, 5, 0), "users": (6, 5, 1),
-        "classes": (2, 2, 0), "enrollments": (6, 4, 2),
+        "orgs": (1, 1, 0),
+        "academicSessions": (5, 5, 0),
+        "users": (6, 5, 1),
+        "classes": (2, 2, 0),
+        "enrollments": (6, 4, 2),
     },
     f"{CATALYST}/v1p2_full_dataset": {
-        "orgs": (1, 1, 0), "academicSessions": (5, 3, 2), "users": (6, 6, 0),
-        "roles": (7, 7, 0), "classes": (2, 1, 1), "enrollments": (6, 2, 4),
+        "orgs": (1, 1, 0),
+        "academicSessions": (5, 3, 2),
+        "users": (6, 6, 0),
+        "roles": (7, 7, 0),
+        "classes": (2, 1, 1),
+        "enrollments": (6, 2, 4),
     },
     OAT: {
-        "orgs": (2, 2, 0), "academicSessions": (0, 0, 0), "courses": (0, 0, 0),
-        "users": (2, 2, 0), "demographics": (0, 0, 0), "classes": (3, 3, 0),
+        "orgs": (2, 2, 0),
+        "academicSessions": (0, 0, 0),
+        "courses": (0, 0, 0),
+        "users": (2, 2, 0),
+        "demographics": (0, 0, 0),
+        "classes": (3, 3, 0),
         "enrollments": (3, 3, 0),
     },
-}  # fmt: skip
+}
 
 # set → (resource, 1-based row, field, reason) that must be in the quarantine
 EXPECTED_REASONS = {
@@ -96,8 +128,9 @@ def _leaks(data_dir: Path, texts: set[str]) -> tuple[list[str], int]:
     long = {t for t in texts if len(t) >= 5}
     found, checked = [], 0
     for path in sorted(data_dir.rglob("*.parquet")):
-        for name, column in zip(pq.read_table(path).column_names,
-                                pq.read_table(path).columns, strict=True):  # fmt: skip
+        for name, column in zip(
+            pq.read_table(path).column_names, pq.read_table(path).columns, strict=True
+        ):
             values = [v for v in column.to_pylist() if isinstance(v, str)]
             checked += len(column)
             if any(v in texts or any(t in v for t in long) for v in values):
@@ -123,11 +156,21 @@ def _ingest(folder: Path, data_dir: Path, key: Path) -> tuple[dict, pl.DataFrame
 def test_real_set(relative: str, tmp_path: Path, session_key: Path) -> None:
     folder = shared_path(relative)
     counts, quarantine = _ingest(folder, tmp_path / "data", session_key)
-    got = {stem: (c["read"], c["accepted"], c["quarantined"]) for stem, c in counts.items()
-           if stem in EXPECTED_COUNTS[relative]}  # fmt: skip
+    got = {
+        stem: (c["read"], c["accepted"], c["quarantined"])
+        for stem, c in counts.items()
+        if stem in EXPECTED_COUNTS[relative]
+    }
     assert got == EXPECTED_COUNTS[relative]
-    reasons = set(zip(quarantine["resource"], quarantine["position"], quarantine["field"],
-                      quarantine["reason"], strict=True))  # fmt: skip
+    reasons = set(
+        zip(
+            quarantine["resource"],
+            quarantine["position"],
+            quarantine["field"],
+            quarantine["reason"],
+            strict=True,
+        )
+    )
     assert EXPECTED_REASONS[relative] <= reasons
     quarantined = quarantine.filter(pl.col("outcome") == "quarantined")
     for stem, count in counts.items():  # the quarantine holds exactly the rows counted
@@ -140,8 +183,10 @@ def test_real_set(relative: str, tmp_path: Path, session_key: Path) -> None:
 def test_the_scan_finds_a_planted_leak(tmp_path: Path, session_key: Path) -> None:
     folder = shared_path(f"{CATALYST}/Test_full_data_set")
     _ingest(folder, tmp_path / "data", session_key)
-    pq.write_table(pl.DataFrame({"note": ["mail john.doe@myschool.com"]}).to_arrow(),
-                   tmp_path / "data" / "leak.parquet")  # fmt: skip
+    pq.write_table(
+        pl.DataFrame({"note": ["mail john.doe@myschool.com"]}).to_arrow(),
+        tmp_path / "data" / "leak.parquet",
+    )
     found, _ = _leaks(tmp_path / "data", _forbidden(folder))
     assert found == ["leak.parquet:note"]
 
@@ -165,13 +210,21 @@ def test_delta_set_read_as_bulk(tmp_path: Path, session_key: Path) -> None:
     folder = tmp_path / "set"
     shutil.copytree(shared_path(f"{CATALYST}/oneroster_test_data"), folder)
     manifest = folder / "manifest.csv"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace(",delta", ",bulk"),
-                        encoding="utf-8")  # fmt: skip
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace(",delta", ",bulk"), encoding="utf-8"
+    )
     counts, _ = _ingest(folder, tmp_path / "data", session_key)
     assert {s: c["accepted"] for s, c in counts.items() if c["read"]} == {
-        "orgs": 1, "academicSessions": 1, "courses": 1, "users": 1, "roles": 1,
-        "userProfiles": 1, "demographics": 1, "classes": 1, "enrollments": 1,
-    }  # fmt: skip
+        "orgs": 1,
+        "academicSessions": 1,
+        "courses": 1,
+        "users": 1,
+        "roles": 1,
+        "userProfiles": 1,
+        "demographics": 1,
+        "classes": 1,
+        "enrollments": 1,
+    }
     snapshot = current_snapshot(tmp_path / "data")
     students = pl.read_parquet(snapshot / "students.parquet")
     assert students["birth_year"].to_list() == [2010]

@@ -43,10 +43,13 @@ def _quarantined(data: Path) -> list[tuple[str, int, str, str]]:
 
 
 def test_every_field_quoted_with_japanese_text(tmp_path: Path, session_key: Path) -> None:
-    folder = write_set(tmp_path / "set", {
-        "users": "u-jp,active,,true,org-1,student,hanako,,花子,山田,,hanako@example.jp\n",
-        "enrollments": "e-3,active,,c-1,org-1,u-jp,student,false,2024-08-19,\n",
-    })  # fmt: skip
+    folder = write_set(
+        tmp_path / "set",
+        {
+            "users": "u-jp,active,,true,org-1,student,hanako,,花子,山田,,hanako@example.jp\n",
+            "enrollments": "e-3,active,,c-1,org-1,u-jp,student,false,2024-08-19,\n",
+        },
+    )
     for path in folder.glob("*.csv"):
         path.write_text(_quote_all(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert (
@@ -56,8 +59,11 @@ def test_every_field_quoted_with_japanese_text(tmp_path: Path, session_key: Path
     report = ingest_extract(folder, tmp_path / "data", key_file=session_key, source_name="jp")
     assert report.standard == "OneRoster 1.1"
     assert {s: c["accepted"] for s, c in _counts(tmp_path / "data").items()} == {
-        "orgs": 2, "users": 3, "classes": 1, "enrollments": 3,
-    }  # fmt: skip
+        "orgs": 2,
+        "users": 3,
+        "classes": 1,
+        "enrollments": 3,
+    }
     assert report.alerts == []
 
 
@@ -65,15 +71,21 @@ def test_a_quoted_delta_set_is_read_after_its_bulk_set(tmp_path: Path, session_k
     bulk = write_set(tmp_path / "bulk")
     delta = tmp_path / "delta"
     delta.mkdir()
-    (delta / "users.csv").write_text(_quote_all(
-        BASE["users"].splitlines()[0] + "\n"
-        "u-new,active,,true,org-1,student,new,,New,Pupil,,\n"
-    ), encoding="utf-8")  # fmt: skip
-    (delta / "manifest.csv").write_text(_quote_all(
-        "propertyName,value\noneroster.version,1.1\nfile.users,delta\nfile.orgs,absent\n"
-    ), encoding="utf-8")  # fmt: skip
-    report = ingest_extract(bulk, tmp_path / "data", key_file=session_key,
-                            source_format="oneroster", updates=[delta])  # fmt: skip
+    (delta / "users.csv").write_text(
+        _quote_all(
+            BASE["users"].splitlines()[0] + "\nu-new,active,,true,org-1,student,new,,New,Pupil,,\n"
+        ),
+        encoding="utf-8",
+    )
+    (delta / "manifest.csv").write_text(
+        _quote_all(
+            "propertyName,value\noneroster.version,1.1\nfile.users,delta\nfile.orgs,absent\n"
+        ),
+        encoding="utf-8",
+    )
+    report = ingest_extract(
+        bulk, tmp_path / "data", key_file=session_key, source_format="oneroster", updates=[delta]
+    )
     assert report.counts["users"].accepted == 3
 
 
@@ -88,8 +100,11 @@ def test_a_oneroster_1_0_set_without_manifest(tmp_path: Path, session_key: Path)
         "manifest), every file in the folder as bulk"
     ) in report.warnings
     assert {s: c["accepted"] for s, c in _counts(tmp_path / "data").items()} == {
-        "orgs": 2, "users": 2, "classes": 1, "enrollments": 2,
-    }  # fmt: skip
+        "orgs": 2,
+        "users": 2,
+        "classes": 1,
+        "enrollments": 2,
+    }
     assert report.alerts == []
 
 
@@ -114,10 +129,13 @@ def test_a_folder_of_other_csv_files_is_not_a_set(tmp_path: Path) -> None:
 
 
 def test_rows_cut_short_are_quarantined_with_their_line(tmp_path: Path, session_key: Path) -> None:
-    folder = write_set(tmp_path / "set", {
-        "users": "u-cut,active,,true,org-1,student,S\n",
-        "enrollments": "e-3,active,,c-1,org-1,u-stu,student\n",
-    })  # fmt: skip
+    folder = write_set(
+        tmp_path / "set",
+        {
+            "users": "u-cut,active,,true,org-1,student,S\n",
+            "enrollments": "e-3,active,,c-1,org-1,u-stu,student\n",
+        },
+    )
     report = ingest_extract(folder, tmp_path / "data", key_file=session_key)
     counts = _counts(tmp_path / "data")
     assert (counts["users"]["read"], counts["users"]["quarantined"]) == (3, 1)
@@ -132,8 +150,9 @@ def test_rows_cut_short_are_quarantined_with_their_line(tmp_path: Path, session_
 def test_trailing_blank_header_cells_may_be_left_out(tmp_path: Path, session_key: Path) -> None:
     folder = write_set(tmp_path / "set")
     orgs = (folder / "orgs.csv").read_text(encoding="utf-8").splitlines()
-    (folder / "orgs.csv").write_text("\n".join([orgs[0] + ",,", *orgs[1:]]) + "\n",
-                                     encoding="utf-8")  # fmt: skip
+    (folder / "orgs.csv").write_text(
+        "\n".join([orgs[0] + ",,", *orgs[1:]]) + "\n", encoding="utf-8"
+    )
     ingest_extract(folder, tmp_path / "data", key_file=session_key)
     assert _counts(tmp_path / "data")["orgs"]["accepted"] == 2
 
@@ -167,8 +186,9 @@ def test_a_cp1252_file_names_its_line(tmp_path: Path, session_key: Path) -> None
 def test_every_teacher_enrollment_lost_is_an_alert(tmp_path: Path, session_key: Path) -> None:
     folder = write_set(tmp_path / "set")
     text = (folder / "enrollments.csv").read_text(encoding="utf-8")
-    (folder / "enrollments.csv").write_text(text.replace("u-tea,teacher", "u-tea,instructor"),
-                                            encoding="utf-8")  # fmt: skip
+    (folder / "enrollments.csv").write_text(
+        text.replace("u-tea,teacher", "u-tea,instructor"), encoding="utf-8"
+    )
     report = ingest_extract(folder, tmp_path / "data", key_file=session_key)
     _counts(tmp_path / "data")
     assert report.alerts == [

@@ -9,9 +9,14 @@ from linkage.sources.synthetic._calendar import SchoolYear, easter_sunday, utc_o
 
 @pytest.mark.parametrize(
     ("year", "easter"),
-    [(2024, dt.date(2024, 3, 31)), (2025, dt.date(2025, 4, 20)), (2027, dt.date(2027, 3, 28)),
-     (2038, dt.date(2038, 4, 25)), (2000, dt.date(2000, 4, 23))],
-)  # fmt: skip
+    [
+        (2024, dt.date(2024, 3, 31)),
+        (2025, dt.date(2025, 4, 20)),
+        (2027, dt.date(2027, 3, 28)),
+        (2038, dt.date(2038, 4, 25)),
+        (2000, dt.date(2000, 4, 23)),
+    ],
+)
 def test_easter_sunday(year: int, easter: dt.date) -> None:
     assert easter_sunday(year) == easter
 
@@ -33,8 +38,14 @@ def test_school_year_2026_27() -> None:
     assert year.n_weeks == 37
     assert len(days) == 182
     assert all(d.weekday() < 5 for d in days)
-    for holiday in (dt.date(2026, 10, 28), dt.date(2027, 3, 26), dt.date(2027, 3, 31),
-                    dt.date(2027, 5, 6), dt.date(2027, 5, 7), dt.date(2027, 2, 24)):  # fmt: skip
+    for holiday in (
+        dt.date(2026, 10, 28),
+        dt.date(2027, 3, 26),
+        dt.date(2027, 3, 31),
+        dt.date(2027, 5, 6),
+        dt.date(2027, 5, 7),
+        dt.date(2027, 2, 24),
+    ):
         assert holiday not in days
 
 

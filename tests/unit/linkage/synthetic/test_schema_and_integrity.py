@@ -127,8 +127,19 @@ def test_attendance_minutes_add_up_to_the_lesson(tiny: SynthSummary) -> None:
         if not r["isReported"]:
             assert "attendanceMinutes" not in r
             continue
-        total = (r["attendanceMinutes"] + r["validAbsenceMinutes"]
-                 + r["invalidAbsenceMinutes"] + r["otherAttendanceMinutes"])  # fmt: skip
+        total = (
+            r["attendanceMinutes"]
+            + r["validAbsenceMinutes"]
+            + r["invalidAbsenceMinutes"]
+            + r["otherAttendanceMinutes"]
+        )
         assert 0 < total <= 80
-        assert min(r["attendanceMinutes"], r["validAbsenceMinutes"],
-                   r["invalidAbsenceMinutes"], r["otherAttendanceMinutes"]) >= 0  # fmt: skip
+        assert (
+            min(
+                r["attendanceMinutes"],
+                r["validAbsenceMinutes"],
+                r["invalidAbsenceMinutes"],
+                r["otherAttendanceMinutes"],
+            )
+            >= 0
+        )

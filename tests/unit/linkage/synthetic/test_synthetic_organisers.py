@@ -23,12 +23,25 @@ def test_the_mix_is_fixed_by_the_school_s_place() -> None:
     organisers = plant_organisers(3, "2599", "Exempelby kommun", schools)
     kinds = [organisers[s.organiser].organiser_type for s in schools]
     assert kinds == [
-        "municipal", "municipal", "independent", "municipal", "independent", "municipal",
-        "municipal", "independent", "state", "independent", "municipal", "municipal",
-    ]  # fmt: skip
+        "municipal",
+        "municipal",
+        "independent",
+        "municipal",
+        "independent",
+        "municipal",
+        "municipal",
+        "independent",
+        "state",
+        "independent",
+        "municipal",
+        "municipal",
+    ]
     assert [o.name for o in organisers] == [
-        "Exempelby kommun", "Exempelskolor AB", "Stiftelsen Exempelbyskolan", "Exempelverket",
-    ]  # fmt: skip
+        "Exempelby kommun",
+        "Exempelskolor AB",
+        "Stiftelsen Exempelbyskolan",
+        "Exempelverket",
+    ]
     for organiser in organisers:  # the number says what the generator meant
         reading = classify_organisation_number(organiser.organisation_number)
         assert reading.organiser_type.value == organiser.organiser_type, organiser
