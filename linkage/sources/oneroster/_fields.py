@@ -9,23 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from linkage.sources._errors import BadField
 from linkage.sources.oneroster._reader import Row
 
 __all__ = ["ACTIVE", "DELETED", "BadField", "date", "grade", "listed", "sourced_id", "status"]
 
 ACTIVE = "active"
 DELETED = "tobedeleted"
-
-
-class BadField(Exception):
-    """A cell that cannot be used: ``field`` names the column, ``reason`` says why, ``value``
-    is kept only to record its redacted shape."""
-
-    def __init__(self, field: str, reason: str, value: object = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.value = value
 
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,255}$")

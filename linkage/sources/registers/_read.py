@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from linkage.sources._adapter import ResourceCount
+from linkage.sources._errors import BadField
 from linkage.sources._quarantine import Quarantine
 from medler.errors import InputFileError
 from pseudonymise import Domain, IdPolicy, IdStatus, Pseudonymiser, Unlinkable
@@ -52,14 +53,6 @@ _YES = {
 }
 
 
-class _Bad(Exception):
-    def __init__(self, field_name: str, reason: str, value: object) -> None:
-        super().__init__(reason)
-        self.field = field_name
-        self.reason = reason
-        self.value = value
-
-
 @dataclass
 class RegisterRows:
     """Canonical rows from one register file, table by table."""
@@ -87,21 +80,21 @@ def _int(row: dict[str, Any], key: str, low: int, high: int) -> int | None:
     try:
         number = int(value)
     except ValueError as error:
-        raise _Bad(key, "not a whole number", value) from error
+        raise BadField(key, "not a whole number", value) from error
     if not low <= number <= high:
-        raise _Bad(key, f"outside {low}–{high}", value)
+        raise BadField(key, f"outside {low}–{high}", value)
     return number
 
 
 def _teacher(pid: int, row: dict[str, Any], year: int) -> dict[str, list[dict[str, Any]]]:
     legitimated = _YES.get((row.get("legitimated") or "").strip().lower())
     if legitimated is None:
-        raise _Bad("legitimated", "not ja/nej", row.get("legitimated"))
+        raise BadField("legitimated", "not ja/nej", row.get("legitimated"))
     certifications = []
     for entry in filter(None, (row.get("certified_in") or "").split(";")):
         subject, _, band = entry.strip().partition(":")
         if not subject or band not in BANDS:
-            raise _Bad("certified_in", "not SUBJECT:BAND with band F-3, 4-6 or 7-9", entry)
+            raise BadField("certified_in", "not SUBJECT:BAND with band F-3, 4-6 or 7-9", entry)
         certifications.append({"teacher_pid": pid, "subject_code": subject, "grade_band": band})
     return {
         "teacher_register": [
@@ -124,14 +117,14 @@ def _student(pid: int, row: dict[str, Any], _year: int) -> dict[str, list[dict[s
         try:
             merit = float(merit_text.replace(",", "."))
         except ValueError as error:
-            raise _Bad("merit_value", "not a number", merit_text) from error
+            raise BadField("merit_value", "not a number", merit_text) from error
         if not 0 <= merit <= 340:
-            raise _Bad("merit_value", "outside 0–340", merit_text)
+            raise BadField("merit_value", "outside 0–340", merit_text)
     grades = []
     for key, value in row.items():
         if key.startswith("grade_") and value:
             if value.strip() not in GRADES:
-                raise _Bad(key, "not a grade A–F", value)
+                raise BadField(key, "not a grade A–F", value)
             grades.append({"student_pid": pid, "subject_code": key[6:], "grade": value.strip()})
     return {
         "student_register": [
@@ -179,13 +172,13 @@ def read_register(
         out.count.read += 1
         try:
             if status != IdStatus.LINKED.value:
-                raise _Bad("civic_no", f"national ID: {reason}", row.get("civic_no"))
+                raise BadField("civic_no", f"national ID: {reason}", row.get("civic_no"))
             if pid in seen:
-                raise _Bad(
+                raise BadField(
                     "civic_no", "the same person twice (first row kept)", row.get("civic_no")
                 )
             converted = convert(int(pid), row, year)
-        except _Bad as bad:
+        except BadField as bad:
             out.count.quarantined += 1
             quarantine.add(RESOURCE[kind], path.name, position, bad.field, bad.reason, bad.value)
             continue

@@ -6,17 +6,9 @@ import datetime as dt
 import re
 from typing import Any
 
+from linkage.sources._errors import BadField
+
 _UUID_LIKE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$")
-
-
-class BadField(Exception):
-    """A field that cannot be used: ``field`` names it, ``reason`` says why."""
-
-    def __init__(self, field: str, reason: str, value: object = None) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.value = value
 
 
 def _present(record: dict[str, Any], key: str, required: bool) -> Any:
