@@ -5,7 +5,8 @@ The snapshot is written in a staging folder and switched in only when complete (
 records, per resource, the records read, accepted and quarantined, the source files with their
 SHA-256, the key id (never the key), the ID policy and the software version.
 
-Source formats are adapters (``linkage.sources``) registered in ``ADAPTERS``.
+Source formats (``linkage.sources._adapter.SourceFormat``) are registered in
+``linkage.sources.SOURCE_FORMATS``; this module reads the registry and names no format itself.
 
 Alerts (``_completeness``) are loud warnings that something the research tables need is missing
 as a whole; with ``strict`` an ingest that has any writes nothing and says why. ``compat`` names
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from linkage import sources
 from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._completeness import find_alerts
 from linkage._deliveries import (
@@ -31,20 +33,11 @@ from linkage._deliveries import (
     merged_counts,
 )
 from linkage._snapshot import SnapshotWriter, file_sha256
-from linkage.sources._adapter import Adapter, AdapterContext, ResourceCount
+from linkage.sources._adapter import AdapterContext, ResourceCount, SourceFormat
 from linkage.sources._compat import compat_switches
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
-from linkage.sources.oneroster import ingest_oneroster, looks_like_oneroster
-from linkage.sources.ss12000 import RESOURCES, ingest_ss12000, looks_like_ss12000
 from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
-
-# Format name → adapter. One line per source format.
-ADAPTERS: dict[str, Adapter] = {
-    "ss12000": ingest_ss12000,
-    "oneroster": ingest_oneroster,
-}
-FORMATS = ("auto", "ss12000", "oneroster")
 
 
 @dataclass
@@ -59,17 +52,16 @@ class IngestReport:
     delivery: dict[str, Any] | None = None  # a weekly delivery: what it added (``_deliveries``)
 
 
-def detect_format(source_dir: Path) -> str:
-    if looks_like_ss12000(source_dir):
-        return "ss12000"
-    if looks_like_oneroster(source_dir):
-        return "oneroster"
-    raise InputFileError(
-        f"{source_dir} holds neither an SS 12000 extract (folders or files named after the "
-        f"resources: {', '.join(RESOURCES)}) nor a OneRoster CSV set (manifest.csv, or for "
-        "OneRoster 1.0 users.csv with orgs.csv, classes.csv or enrollments.csv); point at the "
-        "extract's folder, or pass --format"
-    )
+def detect_format(source_dir: Path) -> SourceFormat:
+    """The first registered format that recognises ``source_dir``, else an error that says
+    what each format's extract holds."""
+    formats = sources.source_formats()
+    for fmt in formats:
+        if fmt.looks_like(source_dir):
+            return fmt
+    held = [f"{fmt.kind} ({fmt.looks})" for fmt in formats]
+    holds = f"holds neither {' nor '.join(held)}" if len(held) > 1 else f"does not hold {held[0]}"
+    raise InputFileError(f"{source_dir} {holds}; point at the extract's folder, or pass --format")
 
 
 def ingest_extract(
@@ -92,26 +84,24 @@ def ingest_extract(
     With ``delivery``, the last of ``updates`` is a weekly delivery added onto the current
     snapshot, which holds the rest (``linkage._deliveries``)."""
     quirks = compat_switches(compat)
-    if source_format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{source_format}'")
+    names = ("auto", *sources.SOURCE_FORMATS)
+    if source_format not in names:
+        raise UsageError(f"--format must be one of {', '.join(names)}, not '{source_format}'")
     if not source_dir.is_dir():
         raise InputFileError(f"{source_dir} is not a folder; point at the extract's folder")
-    fmt = detect_format(source_dir) if source_format == "auto" else source_format
+    chosen = (
+        detect_format(source_dir)
+        if source_format == "auto"
+        else sources.source_format(source_format)
+    )
+    fmt = chosen.name
     for update in updates:
-        kind = "SS 12000 extract" if fmt == "ss12000" else "OneRoster set"
-        looks = looks_like_ss12000 if fmt == "ss12000" else looks_like_oneroster
-        if not update.is_dir() or not looks(update):
+        if not update.is_dir() or not chosen.looks_like(update):
+            what = "; ".join(f"for {f.label}: {f.updates}" for f in sources.source_formats())
             raise InputFileError(
-                f"{update} is not an {kind}; the folders after the first are incremental "
-                f"extracts of the same format (for SS 12000: resources, and deletedEntities for "
-                "what was removed; for OneRoster: a delta set)"
+                f"{update} is not {chosen.kind}; the folders after the first are incremental "
+                f"extracts of the same format ({what})"
             )
-    adapter = ADAPTERS.get(fmt)
-    if adapter is None:
-        raise UsageError(
-            f"{fmt} ingestion is not available in this version; export the school system's "
-            "data as SS 12000 JSON and use --format ss12000"
-        )
     policy = policy or IdPolicy()
     quarantine = Quarantine()
     source = source_name or source_dir.resolve().name
@@ -146,7 +136,7 @@ def ingest_extract(
             delivery=onto is not None,
             earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
         )
-        result = adapter(context)
+        result = chosen.ingest(context)
         more: dict[str, Any] = {}
         records = {name: asdict(c) for name, c in result.counts.items()}
         files = {_relative(p, source_dir, updates): file_sha256(p) for p in result.files}

@@ -23,6 +23,7 @@ from api.cli._register import register_app
 from api.cli._retention import retention_app
 from api.cli._shred import shred_app
 from linkage._engines import DEFAULT_MEMORY_LIMIT
+from linkage.sources import SOURCE_FORMATS
 
 app = typer.Typer(
     name="medler",
@@ -116,7 +117,7 @@ def ingest(
     ] = None,
     data_dir: DataDirOption = None,
     source_format: Annotated[
-        str, typer.Option("--format", help="ss12000, oneroster or auto (detect).")
+        str, typer.Option("--format", help=f"{', '.join(SOURCE_FORMATS)} or auto (detect).")
     ] = "auto",
     key_file: KeyFileOption = None,
     source_name: Annotated[

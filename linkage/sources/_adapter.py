@@ -1,4 +1,11 @@
-"""What every source adapter gets and gives back.
+"""What every source adapter gets and gives back, and what a source format is.
+
+A ``SourceFormat`` is one format ``medler ingest`` reads: its ``--format`` name, how to
+recognise an extract of it, its adapter, and the words the ingest's errors use for it. Each is
+defined in its own package (``linkage.sources.<format>._format``) and registered by one line in
+``linkage.sources.SOURCE_FORMATS``; ``ingest_extract``, the command line's ``--format`` and the
+docs read the registry, so a new format touches its own folder and that one line
+(docs/how-to/add-a-source-format.md).
 
 ``ingest_extract`` (linkage/_ingest.py) prepares an ``AdapterContext``: the extract's folder, the
 snapshot being written, the pseudonymiser, the quarantine, the ID policy, the source name and
@@ -16,6 +23,7 @@ an adapter maps a quirk only when it is named there.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,3 +78,34 @@ class AdapterResult:
 
 
 Adapter = Callable[[AdapterContext], AdapterResult]
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """One source format ``medler ingest`` reads.
+
+    ``name`` is its ``--format`` value (lower case, never ``auto``). ``kind`` names an extract
+    of it with its article, as errors say it ("an SS 12000 extract"); ``looks`` says what such
+    a folder holds, for the error when no format recognises a folder; ``label`` names the
+    standard ("SS 12000"), and ``updates`` what its incremental extracts hold, for the error
+    when a later folder is not one. ``looks_like(folder)`` recognises an extract without
+    reading its records (formats are tried in the registry's order, the first that recognises
+    a folder reads it); ``ingest`` is the adapter."""
+
+    name: str
+    kind: str
+    looks: str
+    label: str
+    updates: str
+    looks_like: Callable[[Path], bool]
+    ingest: Adapter
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name) or self.name == "auto":
+            raise ValueError(
+                f"a source format's name is lower-case letters, digits and hyphens, and not "
+                f"'auto' (which detects the format), not {self.name!r}"
+            )
