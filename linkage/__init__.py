@@ -11,6 +11,8 @@ Modules
 - ``_build``: ``build_research_tables``, the current snapshot into research tables.
 - ``_engines``: what the build runs on: DuckDB in process (default) or Apache Spark.
 - ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
+- ``_prepare``: ``prepare_municipality``, the whole recipe on synthetic data (synth → key →
+  ingest → registers → build), for the demo, the dummy service and the tests.
 - ``_canonical``: the canonical tables' schemas.
 - ``_inventory``: every snapshot in the data directory, its age, key version and use.
 """
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
     from linkage._ingest import IngestReport, ingest_extract
     from linkage._inventory import SnapshotEntry, list_snapshots
+    from linkage._prepare import (
+        PreparedMunicipality,
+        PrepareHooks,
+        PrepareStep,
+        prepare_municipality,
+    )
     from linkage._registers import ingest_register
     from linkage._snapshot import current_snapshot, read_manifest
 
@@ -38,6 +46,10 @@ _HOME = {
     "ingest_extract": "_ingest",
     "ingest_register": "_registers",
     "SnapshotEntry": "_inventory",
+    "PrepareHooks": "_prepare",
+    "PreparedMunicipality": "_prepare",
+    "PrepareStep": "_prepare",
+    "prepare_municipality": "_prepare",
     "list_snapshots": "_inventory",
     "current_snapshot": "_snapshot",
     "read_manifest": "_snapshot",
@@ -51,11 +63,15 @@ __all__ = [
     "ENGINES",
     "BuildReport",
     "IngestReport",
+    "PrepareHooks",
+    "PrepareStep",
+    "PreparedMunicipality",
     "SnapshotEntry",
     "build_research_tables",
     "current_snapshot",
     "ingest_extract",
     "ingest_register",
     "list_snapshots",
+    "prepare_municipality",
     "read_manifest",
 ]

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from linkage import build_research_tables, ingest_extract, ingest_register
-from linkage.sources.synthetic import SynthConfig, generate_municipality
-from pseudonymise import create_key_file
+from linkage import prepare_municipality
+from linkage.sources.synthetic import SynthConfig
 from release import MemoryStore, ReleaseEngine
 
 STUDENTS = 1500
@@ -23,18 +22,11 @@ SEED = 7
 
 
 def build_research_data(root: Path, config: SynthConfig) -> Path:
-    """The whole path in ``root``: a key, the synthetic municipality of ``config``, its
-    extract and both registers ingested, and the research tables built (default engine).
-    Returns the data directory."""
-    key = root / "key.json"
-    create_key_file(key)
-    extract = generate_municipality(config, root / "extract")
+    """The whole path in ``root`` (``linkage.prepare_municipality``): a key, the synthetic
+    municipality of ``config``, its extract and both registers ingested, and the research
+    tables built (default compute backend). Returns the data directory."""
     data = root / "data"
-    ingest_extract(extract.out / "ss12000", data, key_file=key)
-    registers = extract.out / "registers"
-    ingest_register("teachers", registers / "teacher_register.csv", data, key_file=key)
-    ingest_register("students", registers / "student_register.csv", data, key_file=key)
-    build_research_tables(data)
+    prepare_municipality(config, root, data)
     return data
 
 

@@ -1,5 +1,7 @@
 """``medler demo``: the whole story on embedded defaults, as far as it is built.
 
+Steps 1–5 are ``linkage.prepare_municipality``, told to the reader as they run.
+
 1. A synthetic municipality: the stand-in for a school system, written beside the data
    directory (in ``medler-demo-source/``), never inside it: it holds raw identity numbers.
 2. A demo key in the same folder (a real service keeps its key offline, see docs/how-to).
@@ -20,19 +22,20 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from api.cli._console import stdout_console
 from api.cli._control import control_plane
 from api.cli._control import show as show_ledger
 from api.cli._control import verify as verify_command
-from api.cli._ingest import _print_report, ingest_with_progress, run_build
+from api.cli._ingest import print_build_report, print_ingest_report, reading_spinner
 from api.cli._release import print_outcome
-from api.cli._synth import _generate, _summary_table
-from linkage import ingest_register
+from api.cli._synth import progress_bar, summary_table
+from linkage import PrepareHooks, PrepareStep, prepare_municipality
 from linkage.sources.synthetic import SynthConfig
-from pseudonymise import create_key_file
 from release import QuerySpec, ReleaseEngine, ReleaseService
 from release.governance import (
     DATASET,
@@ -124,42 +127,93 @@ def _project(gov: Governance, engine: ReleaseEngine) -> tuple[str, Principal, Pr
     return project, researcher, office.dpo
 
 
+class _Narrator:
+    """Tells the reader steps 1–5 as ``prepare_municipality`` runs them: a heading as each
+    starts, a progress display while it runs, its report when it is done."""
+
+    def __init__(self, *, config: SynthConfig, extract: Path, key_file: Path, data_dir: Path):
+        self.config, self.extract, self.key_file, self.data_dir = (
+            config,
+            extract,
+            key_file,
+            data_dir,
+        )
+        self.console = stdout_console()
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def hooks(self) -> PrepareHooks:
+        return PrepareHooks(
+            before=self.before,
+            after=self.after,
+            synth_progress=self.synth_progress,
+            ingest_progress=self.ingest_progress,
+        )
+
+    def before(self, step: PrepareStep) -> None:
+        c, console = self.config, self.console
+        if step is PrepareStep.SYNTH:
+            console.print(
+                f"[bold]1. A synthetic municipality[/bold] ({c.students} pupils, {c.weeks} "
+                f"teaching weeks, seed {c.seed}), standing in for the school system, in "
+                f"{self.extract}"
+            )
+            self._start(progress_bar(Console(stderr=True)), "lessons and attendance")
+        elif step is PrepareStep.KEY:
+            console.print(f"\n[bold]2. The pseudonymisation key[/bold]: {self.key_file}")
+        elif step is PrepareStep.INGEST:
+            console.print(f"\n[bold]3. Ingest the SS 12000 extract[/bold] into {self.data_dir}")
+            self._start(reading_spinner(), "reading")
+        elif step is PrepareStep.REGISTERS:
+            console.print("\n[bold]4. Add the teacher and student registers[/bold]")
+        else:
+            console.print("\n[bold]5. Build the research tables[/bold]")
+
+    def after(self, step: PrepareStep, result: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = self._task = None
+        if step is PrepareStep.SYNTH:
+            self.console.print(summary_table(result))
+        elif step is PrepareStep.KEY and result is None:
+            self.console.print("   (the demo key from an earlier run)")
+        elif step is PrepareStep.KEY:
+            self.console.print(
+                f"   created key {result.key_id}, version {result.version} (a demo key: a real "
+                "service keeps its key offline, outside the data directory)"
+            )
+        elif step is PrepareStep.INGEST:
+            print_ingest_report(result, self.data_dir)
+        elif step is PrepareStep.REGISTERS:
+            for report in result:
+                print_ingest_report(report, self.data_dir)
+        else:
+            print_build_report(result, self.data_dir)
+
+    def synth_progress(self, done: int, total: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=done, total=total)
+
+    def ingest_progress(self, resource: str, records: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=f"{resource}: {records:,} records read")
+
+    def _start(self, progress: Progress, description: str) -> None:
+        self._progress = progress
+        self._task = progress.add_task(description, total=None)
+        progress.start()
+
+
 def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     source = data_dir.resolve().parent / SOURCE_FOLDER
     extract = source / "extract"
     key_file = source / "demo-key.json"
     console = stdout_console()
-    console.print(
-        f"[bold]1. A synthetic municipality[/bold] ({students} pupils, {weeks} teaching weeks, "
-        f"seed {seed}), standing in for the school system, in {extract}"
+    config = SynthConfig(students=students, seed=seed, weeks=weeks)
+    narrator = _Narrator(config=config, extract=extract, key_file=key_file, data_dir=data_dir)
+    prepare_municipality(
+        config, source, data_dir, key_file=key_file, overwrite=True, hooks=narrator.hooks()
     )
-    summary = _generate(
-        SynthConfig(students=students, seed=seed, weeks=weeks),
-        extract,
-        overwrite=True,
-        console=Console(stderr=True),
-    )
-    console.print(_summary_table(summary))
-
-    console.print(f"\n[bold]2. The pseudonymisation key[/bold]: {key_file}")
-    if key_file.exists():
-        console.print("   (the demo key from an earlier run)")
-    else:
-        key = create_key_file(key_file, data_dir=data_dir)
-        console.print(
-            f"   created key {key.key_id}, version {key.version} (a demo key: a real "
-            "service keeps its key offline, outside the data directory)"
-        )
-
-    console.print(f"\n[bold]3. Ingest the SS 12000 extract[/bold] into {data_dir}")
-    _print_report(ingest_with_progress(extract / "ss12000", data_dir, key_file=key_file), data_dir)
-
-    console.print("\n[bold]4. Add the teacher and student registers[/bold]")
-    for kind, name in (("teachers", "teacher_register.csv"), ("students", "student_register.csv")):
-        report = ingest_register(kind, extract / "registers" / name, data_dir, key_file=key_file)
-        _print_report(report, data_dir)
-    console.print("\n[bold]5. Build the research tables[/bold]")
-    run_build(data_dir=data_dir)
 
     console.print(
         "\n[bold]6. A research project[/bold], registered and approved by two people "

@@ -11,6 +11,7 @@ from rich.table import Table
 from api.cli._console import stdout_console
 from linkage import (
     DEFAULT_MEMORY_LIMIT,
+    BuildReport,
     IngestReport,
     build_research_tables,
     ingest_extract,
@@ -40,6 +41,17 @@ def id_policy(
     )
 
 
+def reading_spinner() -> Progress:
+    """The transient display, on standard error, of what an ingest is reading."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 def ingest_with_progress(
     source_dir: Path,
     data_dir: Path,
@@ -53,13 +65,7 @@ def ingest_with_progress(
     strict: bool = False,
     delivery: bool = False,
 ) -> IngestReport:
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
+    with reading_spinner() as progress:
         task = progress.add_task("reading", total=None)
 
         def report(resource: str, records: int) -> None:
@@ -105,12 +111,12 @@ def run_ingest(
         strict=strict,
         delivery=delivery,
     )
-    _print_report(result, data_dir)
+    print_ingest_report(result, data_dir)
     stdout_console().print(f"ID policy: {(policy or IdPolicy()).describe()}")
 
 
 def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path | None) -> None:
-    _print_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
+    print_ingest_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
 
 
 def run_build(
@@ -128,6 +134,11 @@ def run_build(
         spark_master=spark_master,
         incremental=incremental,
     )
+    print_build_report(report, data_dir)
+
+
+def print_build_report(report: BuildReport, data_dir: Path) -> None:
+    """The research tables built, their rows, and why any is empty."""
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")
     table.add_column("rows", justify="right")
@@ -157,7 +168,8 @@ def run_build(
         )
 
 
-def _print_report(result: IngestReport, data_dir: Path) -> None:
+def print_ingest_report(result: IngestReport, data_dir: Path) -> None:
+    """An ingest's records per resource, its quarantine, delivery, warnings and alerts."""
     table = Table(title=f"Snapshot {result.snapshot_id} ({result.standard})", header_style="bold")
     changes = any(c.superseded or c.deleted for c in result.counts.values())
     columns: tuple[str, ...] = ("resource", "read", "accepted", "quarantined")

@@ -12,7 +12,7 @@ from api.cli._console import stdout_console
 from linkage.sources.synthetic import SynthConfig, SynthSummary, generate_municipality
 
 
-def _progress_bar(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -25,7 +25,7 @@ def _progress_bar(console: Console) -> Progress:
 
 
 def _generate(config: SynthConfig, out: Path, *, overwrite: bool, console: Console) -> SynthSummary:
-    with _progress_bar(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("lessons and attendance", total=None)
 
         def report(done: int, total: int) -> None:
@@ -34,7 +34,7 @@ def _generate(config: SynthConfig, out: Path, *, overwrite: bool, console: Conso
         return generate_municipality(config, out, overwrite=overwrite, progress=report)
 
 
-def _summary_table(summary: SynthSummary) -> Table:
+def summary_table(summary: SynthSummary) -> Table:
     table = Table(title="Synthetic municipality", show_header=True, header_style="bold")
     table.add_column("what")
     table.add_column("how many", justify="right")
@@ -64,5 +64,5 @@ def run_synth(
     )
     console = Console(stderr=True)
     summary = _generate(config, out, overwrite=overwrite, console=console)
-    stdout_console().print(_summary_table(summary))
+    stdout_console().print(summary_table(summary))
     print(f"Wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {out}")

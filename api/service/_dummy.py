@@ -3,9 +3,9 @@ their queries before they touch real data. Every answer is labelled ``dummy``.
 
 ``prepare_dummy(folder)`` generates a small synthetic municipality, ingests it with a key kept
 beside the data (the synthetic identity numbers are not real people's), builds the research
-tables, and registers a project ``dummy`` approved for every research table, with a
-researcher (``dummy-researcher``) and a DPO (``dummy-dpo``) and a token for each. The
-people of the office are registered through the same two-person rules as anywhere."""
+tables (``linkage.prepare_municipality``), and registers a project ``dummy`` approved for every
+research table, with a researcher (``dummy-researcher``) and a DPO (``dummy-dpo``) and a token
+for each. The people of the office are registered through the same two-person rules as anywhere."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from linkage import build_research_tables, ingest_extract, ingest_register
-from linkage.sources.synthetic import SynthConfig, generate_municipality
-from pseudonymise import create_key_file
+from linkage import prepare_municipality
+from linkage.sources.synthetic import SynthConfig
 from release import load_policies
 from release.governance import (
     DATASET,
@@ -46,17 +45,12 @@ def prepare_dummy(
     if folder.exists():
         shutil.rmtree(folder)
     source, data = folder / "source", folder / "data"
-    key = source / "dummy-key.json"
-    source.mkdir(parents=True)
-    create_key_file(key)
-    extract = generate_municipality(
-        SynthConfig(students=students, seed=seed, weeks=weeks), source / "extract"
+    prepare_municipality(
+        SynthConfig(students=students, seed=seed, weeks=weeks),
+        source,
+        data,
+        key_file=source / "dummy-key.json",
     )
-    ingest_extract(extract.out / "ss12000", data, key_file=key)
-    registers = extract.out / "registers"
-    ingest_register("teachers", registers / "teacher_register.csv", data, key_file=key)
-    ingest_register("students", registers / "student_register.csv", data, key_file=key)
-    build_research_tables(data)
     shutil.rmtree(source)  # the raw synthetic extract and its key are not needed any more
 
     engine = connect_control_plane(default_url(data))
