@@ -9,7 +9,8 @@ Modules
 - ``_ingest``: ``ingest_extract``, an extract into a new canonical snapshot.
 - ``_snapshot``: immutable snapshots with a manifest, switched in atomically.
 - ``_build``: ``build_research_tables``, the current snapshot into research tables.
-- ``_engines``: what the build runs on: DuckDB in process (default) or Apache Spark.
+- ``_engines``: the compute backend the build runs on: DuckDB in process (default) or Apache
+  Spark (see docs/GLOSSARY.md, *compute backend*, for the rename proposed).
 - ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
 - ``_prepare``: ``prepare_municipality``, the whole recipe on synthetic data (synth → key →
   ingest → registers → build), for the demo, the dummy service and the tests.

@@ -23,14 +23,14 @@ Modules
 - ``_intervals``: intervals from known noise (discrete Gaussian quantiles, Fieller's interval,
   quantiles from a noisy histogram): pure maths.
 - ``_planner``: the ρ a dp question costs for the accuracy wanted (``AccuracyPlan``).
-- ``_engine``: ``ReleaseEngine``: a request assessed once (``assess``), ``preview``, ``release``,
+- ``_releaser``: ``Releaser``: a request assessed once (``assess``), ``preview``, ``release``,
   ``plan``.
 - ``_export``: a release as CSV, JSON or Parquet, with each value's interval.
 - ``_register``: the public register (approved projects and their releases, never a value),
   made from the audit chain up to an anchor it publishes, and its comparison with the chain.
 - ``_retention``: the retention policy, its plan, and deletion that no crash leaves half
   done.
-- ``_service``: ``ReleaseService``: the engine behind projects, roles and the review workflow
+- ``_service``: ``ReleaseService``: the releaser behind projects, roles and the review workflow
   (held -> approved -> released, or rejected).
 - ``_publish``: the official tables: the indicator set (``policies/official_indicators.toml``)
   released table by table through the service (``publish``).
@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 from medler._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from release._engine import AccuracyPlan, Cell, Preview, Release, ReleaseEngine
     from release._errors import (
         REVIEWABLE_CHECKS,
         Gone,
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from release._policy import Policies, approvable_tables, load_policies
     from release._publish import IndicatorSet, Published, load_indicators, publish
     from release._register import Register, compare_register, register_of
+    from release._releaser import AccuracyPlan, Cell, Preview, Release, Releaser
     from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
     from release._spec import Filter, Measure, QuerySpec
     from release._store import FileStore, MemoryStore, exact_outputs
@@ -62,11 +62,12 @@ if TYPE_CHECKING:
 # Where each public name lives. The package loads its modules on first use (PEP 562), so that
 # ``release.governance`` and the command line start without loading OpenDP and Polars.
 _HOME = {
-    "AccuracyPlan": "_engine",
-    "Cell": "_engine",
-    "Preview": "_engine",
-    "Release": "_engine",
-    "ReleaseEngine": "_engine",
+    "AccuracyPlan": "_releaser",
+    "Cell": "_releaser",
+    "Preview": "_releaser",
+    "Release": "_releaser",
+    "Releaser": "_releaser",
+    "ReleaseEngine": "_releaser",  # the former name, for bench/ only
     "REVIEWABLE_CHECKS": "_errors",
     "PrivacyInvariantBroken": "_errors",
     "Gone": "_errors",
@@ -122,8 +123,8 @@ __all__ = [
     "QuerySpec",
     "Register",
     "Release",
-    "ReleaseEngine",
     "ReleaseService",
+    "Releaser",
     "RequestInfo",
     "RowAccessRefused",
     "UnknownName",

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from release._engine import Release
+from release._releaser import Release
 from release._spec import QuerySpec
 
 FORMATS = {

@@ -11,7 +11,7 @@ level but the first (the reference). What leaves is one row per parameter (``int
 output checks of the kind ACRO applies to regressions, each a final refusal whose reason never
 states a count:
 
-- the population floor and the teacher rules, as for a table (the engine applies them);
+- the population floor and the teacher rules, as for a table (the releaser applies them);
 - every level of a categorical predictor, each side of a flag predictor, and each outcome of
   a logistic model holds at least ``min_students`` persons (no single-person category);
 - the residual degrees of freedom are at least ``models.min_residual_df``;

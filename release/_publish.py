@@ -177,7 +177,7 @@ def _earlier_request(
 ) -> tuple[int, str, str | None, str | None] | None:
     """The actor's latest request for ``spec`` in ``project`` on the current snapshot (its
     id, status, release and the review's reason), if any."""
-    snapshot = service.engine.snapshot.name
+    snapshot = service.releaser.snapshot.name
     digest = spec.digest()
     found = [
         r

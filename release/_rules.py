@@ -5,7 +5,7 @@ filters on or measures an identifier; names a table or column the catalogue does
 the project has not been approved for); asks a measure of a column of the wrong kind; or, in
 differentially private mode, groups by keys that are not public, or asks for more privacy loss
 than one query may spend. Rules that depend on the data (a population or a cell too small, a
-cell describing too few teachers) are applied by the engine.
+cell describing too few teachers) are applied by the releaser.
 """
 
 from __future__ import annotations

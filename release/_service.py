@@ -1,4 +1,4 @@
-"""The release service: the release engine behind the control plane's rules. This is what the
+"""The release service: the releaser behind the control plane's rules. This is what the
 command line and the HTTP service call.
 
 A researcher previews and submits a spec within a project they belong to that is approved and
@@ -29,8 +29,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release._engine import AccuracyPlan, Assessment, Preview, Release, ReleaseEngine
 from release._errors import QueryRefused
+from release._releaser import AccuracyPlan, Assessment, Preview, Release, Releaser
 from release._retention import check_download
 from release._spec import QuerySpec
 from release._store import release_from_record
@@ -116,10 +116,10 @@ def _entry(record: dict[str, Any]) -> LogEntry:
 
 
 class ReleaseService:
-    def __init__(self, engine: ReleaseEngine, governance: Governance) -> None:
-        if engine.control is None:
-            raise MedlerUserError("the release service needs the engine on the control plane")
-        self.engine = engine
+    def __init__(self, releaser: Releaser, governance: Governance) -> None:
+        if releaser.control is None:
+            raise MedlerUserError("the release service needs the releaser on the control plane")
+        self.releaser = releaser
         self.governance = governance
 
     # --- researchers ------------------------------------------------------------------------
@@ -128,7 +128,7 @@ class ReleaseService:
         """Free: what a release would show (dp: the interval half-widths; sdc: which cells
         would be suppressed), within the project's approval."""
         approval = self.governance.project_access(actor, project, Action.PREVIEW)
-        return self.engine.preview(spec, approval, project=project, requester=actor.id)
+        return self.releaser.preview(spec, approval, project=project, requester=actor.id)
 
     def plan(
         self,
@@ -143,7 +143,7 @@ class ReleaseService:
         """Free and data-free: the ρ a dp question costs for the accuracy wanted, and how many
         such questions the actor's remaining budget in the project holds."""
         approval = self.governance.project_access(actor, project, Action.PREVIEW)
-        return self.engine.plan(
+        return self.releaser.plan(
             spec,
             persons=persons,
             half_width=half_width,
@@ -171,15 +171,15 @@ class ReleaseService:
         if justification is not None and not justification.strip():
             raise MedlerUserError("an exception request needs a justification")
         try:
-            assessment = self.engine.assess(spec, project=project, approval=approval)
+            assessment = self.releaser.assess(spec, project=project, approval=approval)
             failed = self._failed_checks(assessment)
         except QueryRefused as refusal:  # a check that no reviewer may waive
-            self.engine.record_refusal(spec, actor.id, project, refusal)
+            self.releaser.record_refusal(spec, actor.id, project, refusal)
             raise
         if not failed and justification is None:
             return Outcome(
                 "released",
-                self.engine.release(
+                self.releaser.release(
                     spec, actor.id, project=project, approval=approval, assessment=assessment
                 ),
             )
@@ -189,7 +189,7 @@ class ReleaseService:
                 requester=actor.id,
                 spec=spec.model_dump(mode="json"),
                 spec_digest=spec.digest(),
-                snapshot=self.engine.snapshot.name,
+                snapshot=self.releaser.snapshot.name,
                 status="held",
                 checks=failed,
                 justification=justification,
@@ -213,7 +213,7 @@ class ReleaseService:
         """The reviewable checks the assessed request fails, as the request keeps them (with
         the numbers behind each for the DPO); a failed check that the policy does not let a
         reviewer waive is raised."""
-        reviewable = set(self.engine.policies.release.review.reviewable)
+        reviewable = set(self.releaser.policies.release.review.reviewable)
         final = [f for f in assessment.findings if f.check is None or f.check not in reviewable]
         if final:
             raise final[0].refusal()
@@ -224,7 +224,7 @@ class ReleaseService:
         self.governance.require(actor, Action.READ_OWN_RELEASES)
         records = [
             r
-            for r in self.engine.store.all()
+            for r in self.releaser.store.all()
             if r["requester"] == actor.id and r["status"] == "released"
         ]
         return [_entry(r) for r in reversed(records)]
@@ -233,7 +233,7 @@ class ReleaseService:
         """One of the actor's own releases, with its values; ``Gone`` once the retention
         policy no longer keeps them (its project closed long enough ago)."""
         self.governance.require(actor, Action.READ_OWN_RELEASES)
-        for record in self.engine.store.all():
+        for record in self.releaser.store.all():
             if record.get("release_id") == release_id and record["requester"] == actor.id:
                 check_download(self.governance, record)
                 return release_from_record(record, cached=False)
@@ -254,7 +254,7 @@ class ReleaseService:
         """Every release and refusal, newest first, filtered; never a value."""
         self.governance.require(actor, Action.READ_RELEASE_LOG)
         out = []
-        for record in reversed(self.engine.store.all()):
+        for record in reversed(self.releaser.store.all()):
             day = dt.date.fromisoformat(record["at"][:10])
             if (
                 (project is None or record["project"] == project)
@@ -329,15 +329,15 @@ class ReleaseService:
     ) -> None:
         status, release_id, note = "refused", None, None
         try:
-            if self.engine.snapshot.name != snapshot:
+            if self.releaser.snapshot.name != snapshot:
                 raise QueryRefused(
                     f"the research snapshot changed since the request ({snapshot} -> "
-                    f"{self.engine.snapshot.name}); the researcher submits it again"
+                    f"{self.releaser.snapshot.name}); the researcher submits it again"
                 )
             approval = self.governance.project_access(
                 self.governance.person(requester), project, Action.SUBMIT
             )
-            release = self.engine.release(
+            release = self.releaser.release(
                 spec,
                 requester,
                 project=project,
@@ -369,7 +369,7 @@ class ReleaseService:
             "spec": spec.model_dump(mode="json"),
             "spec_digest": spec.digest(),
             "mode": spec.mode,
-            "policy_version": self.engine.policies.version,
+            "policy_version": self.releaser.policies.version,
             **more,
         }
         append_audit(self.governance.engine, actor=actor, action=action, project=project, body=body)

@@ -1,11 +1,11 @@
 """Where releases are kept: every release (with its values: they have left the service) and
-every refusal, one JSON line each, under ``DATA_DIR/release/``. The engine uses it to return an
+every refusal, one JSON line each, under ``DATA_DIR/release/``. The releaser uses it to return an
 identical query's earlier release instead of drawing new noise, and to audit a new
 disclosure-controlled output with a project's earlier ones (releases and previews: the linked
 audit).
 
 The governance layer replaces this file with database tables (projects, ledger, audit chain);
-the engine only needs ``find`` , ``earlier`` and ``add``.
+the releaser only needs ``find`` , ``earlier`` and ``add``.
 """
 
 from __future__ import annotations

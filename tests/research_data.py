@@ -14,7 +14,7 @@ import pytest
 
 from linkage import prepare_municipality
 from linkage.sources.synthetic import SynthConfig
-from release import MemoryStore, ReleaseEngine
+from release import MemoryStore, Releaser
 
 STUDENTS = 1500
 WEEKS = 2
@@ -38,6 +38,6 @@ def research_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def engine(data_dir: Path) -> ReleaseEngine:
-    """A release engine on ``data_dir`` with its own in-memory release records."""
-    return ReleaseEngine(data_dir, store=MemoryStore())
+def engine(data_dir: Path) -> Releaser:
+    """A releaser on ``data_dir`` with its own in-memory release records."""
+    return Releaser(data_dir, store=MemoryStore())

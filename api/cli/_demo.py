@@ -36,7 +36,7 @@ from api.cli._release import print_outcome
 from api.cli._synth import progress_bar, summary_table
 from linkage import PrepareHooks, PrepareStep, prepare_municipality
 from linkage.sources.synthetic import SynthConfig
-from release import QuerySpec, ReleaseEngine, ReleaseService
+from release import QuerySpec, Releaser, ReleaseService
 from release.governance import (
     DATASET,
     Governance,
@@ -102,12 +102,12 @@ def _person(gov: Governance, office: Office, person: str, name: str) -> Principa
         return gov.person(person)
 
 
-def _project(gov: Governance, engine: ReleaseEngine) -> tuple[str, Principal, Principal]:
+def _project(gov: Governance, releaser: Releaser) -> tuple[str, Principal, Principal]:
     """A fresh approved project (and budget) per demo run, a researcher and a DPO. The
     office's people are registered under the two-person rules: a second statistician
     confirms the first's proposals."""
     office = set_up_office(gov, "office", "Demo University")
-    project = f"demo-{engine.snapshot.name}".lower()
+    project = f"demo-{releaser.snapshot.name}".lower()
     spent = {t.scope: t.spent for t in Ledger(gov.engine).totals()}.get(DATASET, 0.0)
     raise_cap(gov, office, DATASET.key, spent + 1.0)
     today = dt.datetime.now(dt.UTC).date()
@@ -224,9 +224,9 @@ def run_demo(*, data_dir: Path, students: int, weeks: int, seed: int) -> None:
     if fresh:  # a new control plane: anchors of an earlier demo's log describe a log now gone
         anchor_path(control).unlink(missing_ok=True)
     gov = Governance(control)
-    engine = ReleaseEngine(data_dir, control=control)
-    service = ReleaseService(engine, gov)
-    project, researcher, dpo = _project(gov, engine)
+    releaser = Releaser(data_dir, control=control)
+    service = ReleaseService(releaser, gov)
+    project, researcher, dpo = _project(gov, releaser)
     console.print(
         f"Project {project}: approved for student_terms and exposure, budget ρ 1; "
         f"researcher {researcher.id}; data protection officer {dpo.id}"

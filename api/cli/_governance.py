@@ -328,11 +328,11 @@ def token_revoke(
 
 
 def _service(data_dir: Path | None) -> ReleaseService:
-    from release import ReleaseEngine, ReleaseService  # loaded for review commands only
+    from release import Releaser, ReleaseService  # loaded for review commands only
 
     folder = _data_dir(data_dir)
     control = control_plane(folder)
-    return ReleaseService(ReleaseEngine(folder, control=control), Governance(control))
+    return ReleaseService(Releaser(folder, control=control), Governance(control))
 
 
 def _reviewer(service: ReleaseService, token_file: Path | None) -> Principal:

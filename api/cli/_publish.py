@@ -56,8 +56,8 @@ def run_publish(
     _folder(out)
     service, actor = _as_researcher(data_dir, token_file, project, "publishing")
     results = publish(service, actor, project, indicators)
-    policies = service.engine.policies
-    snapshot = service.engine.snapshot.name
+    policies = service.releaser.policies
+    snapshot = service.releaser.snapshot.name
     files: dict[str, dict[str, str]] = {}
     for result in results:
         files[result.indicator.name] = _write_tables(out, result)

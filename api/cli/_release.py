@@ -21,7 +21,7 @@ from release import (
     Preview,
     QuerySpec,
     Release,
-    ReleaseEngine,
+    Releaser,
     ReleaseService,
 )
 from release.governance import Governance, Principal
@@ -164,7 +164,7 @@ def _as_researcher(
     control = control_plane(data_dir)
     governance = Governance(control)
     actor = _actor(governance, token_file)
-    return ReleaseService(ReleaseEngine(data_dir, control=control), governance), actor
+    return ReleaseService(Releaser(data_dir, control=control), governance), actor
 
 
 def run_plan(

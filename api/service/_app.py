@@ -20,7 +20,7 @@ from api.service._researchers import router as researchers
 from api.service._schemas import DataLabel, Labelled
 from api.service._settings import Settings
 from medler.errors import MedlerUserError
-from release import FileStore, ReleaseEngine, ReleaseService
+from release import FileStore, Releaser, ReleaseService
 from release.governance import Governance, connect_control_plane, default_url
 
 API_VERSION = "1"
@@ -127,14 +127,14 @@ def make_services(settings: Settings) -> Services:
         )
     control = connect_control_plane(settings.control_url or default_url(settings.data_dir))
     governance = Governance(control)
-    engine = ReleaseEngine(
+    releaser = Releaser(
         settings.data_dir, store=FileStore(settings.data_dir / "release"), control=control
     )
     return Services(
         settings,
-        engine,
+        releaser,
         governance,
-        ReleaseService(engine, governance),
+        ReleaseService(releaser, governance),
         RateLimiter(settings.rate_limit_per_minute),
     )
 

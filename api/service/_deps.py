@@ -21,7 +21,7 @@ from api.service._failures import LoginFailures
 from api.service._schemas import DataLabel
 from api.service._settings import Settings
 from medler.errors import MedlerUserError
-from release import ReleaseEngine, ReleaseService
+from release import Releaser, ReleaseService
 from release.governance import Governance, NotAllowed, NotAuthenticated, Principal, WebSessions
 
 
@@ -55,11 +55,11 @@ class Services:
     """The service's parts, made once at start-up (``app.state.medler``)."""
 
     settings: Settings
-    engine: ReleaseEngine
+    releaser: Releaser
     governance: Governance
     releases: ReleaseService
     limiter: RateLimiter
-    # the engine keeps per-snapshot caches: one computation at a time (the ledger and the
+    # the releaser keeps per-snapshot caches: one computation at a time (the ledger and the
     # audit log are safe across processes on their own, by their database transactions)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # failed logins (bearer API and login form) and the DPO's web sessions, from the settings

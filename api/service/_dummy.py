@@ -53,10 +53,10 @@ def prepare_dummy(
     )
     shutil.rmtree(source)  # the raw synthetic extract and its key are not needed any more
 
-    engine = connect_control_plane(default_url(data))
+    control = connect_control_plane(default_url(data))
     # the control plane was made afresh on purpose: its old anchors describe a log that is gone
-    anchor_path(engine).unlink(missing_ok=True)
-    gov = Governance(engine)
+    anchor_path(control).unlink(missing_ok=True)
+    gov = Governance(control)
     office = set_up_office(gov, "dummy", "medler")
     raise_cap(gov, office, DATASET.key, DUMMY_RHO)
     today = dt.datetime.now(dt.UTC).date()

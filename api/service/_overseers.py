@@ -114,7 +114,7 @@ def budgets(
     svc: ServicesDep,
     delta: Annotated[float, Query(gt=0, lt=1, description="δ for the ε figures.")] = DEFAULT_DELTA,
 ) -> BudgetOut:
-    exact = exact_outputs(svc.engine.store.all())
+    exact = exact_outputs(svc.releaser.store.all())
     levels = [
         budget_level_out(t, delta, exact.get(t.scope, (0, 0)))
         for t in svc.governance.ledger.totals()
@@ -131,7 +131,7 @@ def audit(
     seen = parse_witness(witness) if witness is not None else None
     seq, digest = audit_head(svc.governance.engine)
     try:
-        count = verify_audit(svc.governance.engine, witness=seen, store=svc.engine.store.all())
+        count = verify_audit(svc.governance.engine, witness=seen, store=svc.releaser.store.all())
     except AuditChainBroken as broken:
         return AuditOut(
             ok=False, records=0, head_seq=seq, head_hash=digest, problem=str(broken), data=svc.label
@@ -147,7 +147,7 @@ def audit(
 @office.get("/status", response_model=StatusOut, summary="The research snapshot and its tables")
 def status(actor: CurrentOffice, svc: ServicesDep) -> StatusOut:
     with svc.lock:
-        found = svc.engine.status()
+        found = svc.releaser.status()
     return StatusOut(**found, data=svc.label)
 
 
@@ -168,7 +168,7 @@ def create_project(body: ProjectIn, actor: CurrentOffice, svc: ServicesDep) -> D
         organisation=body.organisation,
         valid_from=body.valid_from,
         valid_to=body.valid_to,
-        tables=approvable_tables(svc.engine.policies.catalogue, body.tables),
+        tables=approvable_tables(svc.releaser.policies.catalogue, body.tables),
     )
     return DoneOut(message=f"project {body.id}: proposed", data=svc.label)
 

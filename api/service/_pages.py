@@ -380,7 +380,7 @@ def _release_view(svc: Services, session: Session, release_id: str) -> ReleaseVi
     record = next(
         (
             r
-            for r in svc.engine.store.all()
+            for r in svc.releaser.store.all()
             if r.get("release_id") == release_id and r["status"] == "released" and "release" in r
         ),
         None,
@@ -390,7 +390,7 @@ def _release_view(svc: Services, session: Session, release_id: str) -> ReleaseVi
         entry,
         record,
         reviewed[0] if reviewed else None,
-        svc.engine.policies.release.sdc,
+        svc.releaser.policies.release.sdc,
         DEFAULT_DELTA,
     )
 
@@ -658,7 +658,7 @@ def _budget_bars(
 @pages.get("/budgets", response_class=HTMLResponse)
 def budgets(request: Request, session: CurrentSession, svc: ServicesDep) -> HTMLResponse:
     bars = _budget_bars(
-        svc.governance.ledger.totals(), DEFAULT_DELTA, exact_outputs(svc.engine.store.all())
+        svc.governance.ledger.totals(), DEFAULT_DELTA, exact_outputs(svc.releaser.store.all())
     )
     return _render(
         request,
@@ -707,7 +707,7 @@ def _audit_state(svc: Services, witness: str | None) -> AuditState:
             mistyped, witness = str(error), None
     seq, digest = audit_head(svc.governance.engine)
     try:
-        count = verify_audit(svc.governance.engine, witness=seen, store=svc.engine.store.all())
+        count = verify_audit(svc.governance.engine, witness=seen, store=svc.releaser.store.all())
     except AuditChainBroken as broken:
         return AuditState(False, 0, f"{seq}:{digest}", str(broken), witness, mistyped)
     return AuditState(True, count, f"{seq}:{digest}", None, witness, mistyped)
@@ -734,7 +734,7 @@ def audit(
     first, last = _day(filters["since"], "since", errors), _day(filters["until"], "until", errors)
     if first is not None and last is not None and first > last:
         errors.append("since: the first day is after the last day.")
-    engine = svc.governance.engine
+    control = svc.governance.engine
     context: dict[str, Any] = {
         "filters": filters,
         "errors": errors,
@@ -746,7 +746,7 @@ def audit(
         "next": None,
         "page": 1,
         "pages": 1,
-        "actions": governance.audit_actions(engine),
+        "actions": governance.audit_actions(control),
     }
     if errors:
         return _render(
@@ -756,13 +756,13 @@ def audit(
     wanted |= {"since": first, "until": last}
     number = max(int(page) if page.isdigit() else 1, 1)
     listed = governance.list_audit(
-        engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
+        control, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
     )
     pages_count = max(1, math.ceil(listed.total / PAGE_SIZE))
     if number > pages_count:
         number = pages_count
         listed = governance.list_audit(
-            engine, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
+            control, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **wanted
         )
     kept = {k: v for k, v in {**filters, "witness": witness.strip()}.items() if v}
 

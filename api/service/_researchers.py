@@ -67,9 +67,9 @@ def projects(actor: CurrentResearcher, svc: ServicesDep) -> ProjectsOut:
 def catalogue(project: str, actor: CurrentResearcher, svc: ServicesDep) -> CatalogueOut:
     approval = svc.governance.project_access(actor, project, Action.READ_CATALOGUE)
     with svc.lock:
-        keys = svc.engine.public_keys()
+        keys = svc.releaser.public_keys()
     tables = []
-    for name, table in sorted(svc.engine.policies.catalogue.tables.items()):
+    for name, table in sorted(svc.releaser.policies.catalogue.tables.items()):
         if not table.releasable:
             continue
         approved = list(approval.tables.get(name, ()))
@@ -89,7 +89,7 @@ def catalogue(project: str, actor: CurrentResearcher, svc: ServicesDep) -> Catal
             )
         )
     return CatalogueOut(
-        project=project, policy_version=svc.engine.policies.version, tables=tables, data=svc.label
+        project=project, policy_version=svc.releaser.policies.version, tables=tables, data=svc.label
     )
 
 

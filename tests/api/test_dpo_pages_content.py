@@ -95,7 +95,7 @@ def site(research_dir: Path, tmp_path: Path) -> Iterator[Site]:
     gov: Governance = app.state.medler.governance
     # a release store of the site's own: the research folder is shared by other tests, and the
     # audit page reconciles the store with this control plane's chain
-    app.state.medler.engine.store = MemoryStore()
+    app.state.medler.releaser.store = MemoryStore()
     office = set_up_office(gov, "t", "Uni")
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
     today = dt.datetime.now(dt.UTC).date()

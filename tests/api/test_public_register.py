@@ -69,7 +69,7 @@ def site(research_dir: Path, control_url: str) -> Iterator[Site]:
         )
     )
     gov: Governance = app.state.medler.governance
-    app.state.medler.engine.store = MemoryStore()  # the research folder is shared
+    app.state.medler.releaser.store = MemoryStore()  # the research folder is shared
     office = set_up_office(gov, "office", "Statistics Office")
     raise_cap(gov, office, "dataset", 2.0)
     projects = {

@@ -77,7 +77,7 @@ def _world(research_dir: Path, tmp_path: Path, **settings: Any) -> World:
     services = make_services(Settings(**options))
     # the research data is shared by the session's tests, its release store is not: the audit
     # check reconciles the store with this world's control plane
-    services.engine.store = FileStore(tmp_path / "release")
+    services.releaser.store = FileStore(tmp_path / "release")
     app = create_app(services=services)
     gov: Governance = app.state.medler.governance
     project = re.sub(r"[^a-z0-9-]", "-", tmp_path.name.lower())[-40:].strip("-")
@@ -455,7 +455,7 @@ def test_no_answer_holds_a_pseudonym_or_an_identifier(world: World) -> None:
         world.get("dora", "/v1/dpo/audit"),
         world.get("olga", "/v1/office/status"),
     ]
-    snapshot = current_snapshot(world.client.app.state.medler.engine.data_dir / "research")  # type: ignore[attr-defined]
+    snapshot = current_snapshot(world.client.app.state.medler.releaser.data_dir / "research")  # type: ignore[attr-defined]
     terms = pl.read_parquet(snapshot / read_manifest(snapshot)["tables"]["student_terms"]["file"])
     pupils = {str(v) for v in terms["student_pid"].to_list()}
     assert len(pupils) > 1000

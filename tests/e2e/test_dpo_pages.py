@@ -184,7 +184,7 @@ def _start_site(research_dir: Path, tmp_path: Path, mode: str) -> tuple[Site, _S
     gov: Governance = app.state.medler.governance
     # release records of this site's own: the audit verification reconciles the release store
     # with this site's chain, so another test's releases must not be in it
-    app.state.medler.engine.store = MemoryStore()
+    app.state.medler.releaser.store = MemoryStore()
     # registered through the two-person rules, as the control plane requires
     office = set_up_office(gov, "e2e", "Uni")
     # a project of this test's own

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from release import QuerySpec, ReleaseEngine
+from release import QuerySpec, Releaser
 from tests.research_data import engine, research_dir
 
 __all__ = ["research_dir"]
@@ -24,7 +24,7 @@ COLUMN = "absence_rate_reported"
 PAIRS = 150
 
 
-def counts(e: ReleaseEngine, group_by: list[str], upper: float) -> dict[Any, int]:
+def counts(e: Releaser, group_by: list[str], upper: float) -> dict[Any, int]:
     spec = QuerySpec.model_validate(
         {
             "table": "student_terms",
@@ -38,7 +38,7 @@ def counts(e: ReleaseEngine, group_by: list[str], upper: float) -> dict[Any, int
     return {tuple(c.keys.values()): int(c.values["count_students"]) for c in release.cells}
 
 
-def one_pupil_steps(e: ReleaseEngine) -> list[tuple[float, float, Any]]:
+def one_pupil_steps(e: Releaser) -> list[tuple[float, float, Any]]:
     """Pairs of thresholds ``(with, without)`` that differ by exactly one pupil, and that
     pupil's school (the attacker's target; read here from the table, to score the attack)."""
     rows = e._frame("student_terms")._lazy().select("student_pid", "school_code", COLUMN)

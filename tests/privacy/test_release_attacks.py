@@ -3,7 +3,7 @@ municipality. Every attack must fail: the engine refuses the query, suppresses t
 would disclose, or returns the cached release instead of drawing new noise.
 
 The attacks are those a curious researcher with an ordinary project can mount through
-``ReleaseEngine.release``: differencing two releases, reading small cells, a sum dominated by
+``Releaser.release``: differencing two releases, reading small cells, a sum dominated by
 one pupil, singling out a teacher, naming a pseudonym, solving the margins of a crosstab for
 its suppressed cells, averaging repeated noisy releases, and reaching research rows through a
 ``PrivateFrame``. Where an attack needs to know something about the data (which cell is small),
@@ -29,7 +29,7 @@ from scipy.optimize import linprog
 
 import release
 from linkage import current_snapshot, read_manifest
-from release import QueryRefused, QuerySpec, ReleaseEngine, load_policies
+from release import QueryRefused, QuerySpec, Releaser, load_policies
 from release._frames import open_table
 from release._sdc import primary_suppression
 from tests.research_data import engine, research_dir
@@ -64,7 +64,7 @@ def research_table(data_dir: Path, name: str) -> pl.DataFrame:
     return pl.read_parquet(snapshot / read_manifest(snapshot)["tables"][name]["file"])
 
 
-def reason(e: ReleaseEngine, released: release.Release, cell: release.Cell) -> str | None:
+def reason(e: Releaser, released: release.Release, cell: release.Cell) -> str | None:
     """Why ``cell`` was suppressed, from the release record the DPO sees (never published)."""
     (record,) = [
         r
@@ -86,7 +86,7 @@ def value(cell: release.Cell, measure: str = "count_students") -> float:
 # --- differencing ---------------------------------------------------------------------------
 
 
-def small_schools_from_a_release(e: ReleaseEngine) -> list[str]:
+def small_schools_from_a_release(e: Releaser) -> list[str]:
     """Reconnaissance: an allowed release of severely absent pupils per school. Its suppressed
     cells tell the attacker which schools hold between 1 and 9 such pupils."""
     recon = e.release(

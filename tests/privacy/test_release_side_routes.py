@@ -1,5 +1,5 @@
 """Side routes out of the release layer (issue 18), each written as the attack a hostile approved
-researcher would mount through ``ReleaseEngine.preview`` and ``ReleaseEngine.release`` on the
+researcher would mount through ``Releaser.preview`` and ``Releaser.release`` on the
 synthetic municipality of ``tests/research_data.py``.
 
 Every data-dependent answer is an output: a refusal, a free preview, a check's outcome. In dp
@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 import release
-from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine, load_policies
+from release import MemoryStore, QueryRefused, QuerySpec, Releaser, load_policies
 from release._policy import Policies
 from tests.privacy.test_release_attacks import (
     COUNT,
@@ -292,7 +292,7 @@ def test_sdc_previews_are_metered_per_day(research_dir: Path) -> None:
     limited = Policies(
         policies.catalogue, policies.release.model_copy(update={"sdc": sdc}), policies.digest
     )
-    e = ReleaseEngine(research_dir, store=MemoryStore(), policies=limited)
+    e = Releaser(research_dir, store=MemoryStore(), policies=limited)
     for grade in range(3):  # one large cell each, disjoint: nothing to difference
         e.preview(counts(filters=[is_in("grade", grade)]))
     with pytest.raises(QueryRefused, match="previews"):

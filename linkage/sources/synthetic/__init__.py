@@ -13,6 +13,7 @@ Modules
 - ``_curriculum``: subjects, weekly timetables, grade bands, who teaches what.
 - ``_ids``: identity numbers that cannot belong to a real person (and planted dirt).
 - ``_population``: schools, pupils, classes and groups, teachers and certification, activities.
+- ``_assemble``: ``assemble_municipality``, the population drawn step by step from the seed.
 - ``_lessons``: lessons, attendance and absence notices, one chunk at a time.
 - ``_render`` / ``_records``: SS 12000 JSON for the bulk and the small resources; registers.
 - ``_writer``: paged list files. ``_truth``: truth.json. ``_uuids``: deterministic UUIDs.
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.sources.synthetic import _records, _writer
-from linkage.sources.synthetic._build import build_municipality
+from linkage.sources.synthetic._assemble import assemble_municipality
 from linkage.sources.synthetic._calendar import SchoolYear
 from linkage.sources.synthetic._lessons import (
     Chunk,
@@ -222,7 +223,7 @@ def generate_municipality(
     out = Path(out)
     staging = _prepare_output(out, overwrite)
     year = SchoolYear(config.school_year, config.weeks)
-    m = build_municipality(config.students, config.seed, year)
+    m = assemble_municipality(config.students, config.seed, year)
     ss = staging / "ss12000"
     summary = SynthSummary(out=out)
 

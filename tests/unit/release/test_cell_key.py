@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from pseudonymise import load_cell_key_secret, record_keys
-from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine
+from release import MemoryStore, QueryRefused, QuerySpec, Releaser
 from release._ptable import build_ptable, ptable_csv
 from tests.research_data import engine, research_dir
 
@@ -29,7 +29,7 @@ BY_SCHOOL = QuerySpec.model_validate(
 )
 
 
-def exact(e: ReleaseEngine, spec: QuerySpec) -> dict[tuple[object, ...], int]:
+def exact(e: Releaser, spec: QuerySpec) -> dict[tuple[object, ...], int]:
     """The true counts of ``spec``'s cells and margins, read straight from the table."""
     lf = e._frame(spec.table)._lazy()
     out: dict[tuple[object, ...], int] = {}
@@ -158,7 +158,7 @@ def test_a_ckm_spec_counts_pupils_only() -> None:
 
 
 def test_ckm_is_a_regime_of_its_own(research_dir: Path) -> None:
-    e = ReleaseEngine(research_dir, store=MemoryStore())
+    e = Releaser(research_dir, store=MemoryStore())
     e.release(BY_SCHOOL, "alice", project="p")
     sdc = QuerySpec.model_validate({**BY_SCHOOL.model_dump(), "mode": "sdc"})
     with pytest.raises(QueryRefused, match="already received student_terms under ckm"):

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import release._engine
-from release import FileStore, QuerySpec, ReleaseEngine
+import release._releaser
+from release import FileStore, QuerySpec, Releaser
 from release.governance import DATASET, BudgetScope, Ledger, connect_control_plane, verify_audit
 from release.governance._models import AuditRecord
 from tests.control_plane import control_url
@@ -43,8 +43,8 @@ def _killed_mid_release(data_dir: Path, store: Path, url: str) -> None:
     def die(*_: Any) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    release._engine.run_measurement = die  # type: ignore[assignment]
-    engine = ReleaseEngine(data_dir, store=FileStore(store), control=connect_control_plane(url))
+    release._releaser.run_measurement = die  # type: ignore[assignment]
+    engine = Releaser(data_dir, store=FileStore(store), control=connect_control_plane(url))
     engine.release(DP, "alice", project="p")
 
 
@@ -76,7 +76,7 @@ def test_a_release_killed_after_reserving_stays_charged(
     assert audited == len(SCOPES) + 1  # the caps, and the charge the child committed
     assert _actions(ledger)[-1] == "budget charged"  # and nothing after it
 
-    engine = ReleaseEngine(research_dir, store=FileStore(store), control=ledger.engine)
+    engine = Releaser(research_dir, store=FileStore(store), control=ledger.engine)
     again = engine.release(DP, "alice", project="p")
     assert not again.cached and again.rho == pytest.approx(0.2)  # no earlier release to reuse
     totals = {t.scope: t for t in ledger.totals()}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from release import MemoryStore, QuerySpec, ReleaseEngine
+from release import MemoryStore, QuerySpec, Releaser
 from release.governance import (
     DATASET,
     BudgetExhausted,
@@ -44,17 +44,17 @@ SDC = QuerySpec.model_validate(
 
 
 @pytest.fixture
-def control(research_dir: Path, tmp_path: Path) -> tuple[ReleaseEngine, Ledger]:
+def control(research_dir: Path, tmp_path: Path) -> tuple[Releaser, Ledger]:
     engine = connect_control_plane(default_url(tmp_path))
     ledger = Ledger(engine)
     ledger.set_cap(DATASET, 1.0, actor="office")
     ledger.set_cap(BudgetScope.of_project("p"), 0.5, actor="office")
     ledger.set_cap(BudgetScope.of_researcher("p", "alice"), 0.5, actor="office")
-    return ReleaseEngine(research_dir, store=MemoryStore(), control=engine), ledger
+    return Releaser(research_dir, store=MemoryStore(), control=engine), ledger
 
 
 def test_the_full_path_charges_dp_once_and_audits_every_request(
-    control: tuple[ReleaseEngine, Ledger],
+    control: tuple[Releaser, Ledger],
 ) -> None:
     e, ledger = control
     assert e.preview(DP).rho == pytest.approx(0.2)

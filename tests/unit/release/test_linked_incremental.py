@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import release._engine
+import release._releaser
 from release import QueryRefused, QuerySpec
 from release._frames import Collapse, PrivateFrame
 from release._linked import Audit, History, Output, _pool, _System, audit
@@ -63,7 +63,7 @@ def test_the_incremental_audit_decides_every_request_as_an_audit_from_scratch(
         audits.append((kept, fresh))
         return kept
 
-    monkeypatch.setattr(release._engine, "audit", both)
+    monkeypatch.setattr(release._releaser, "audit", both)
     e = engine(research_dir)
     outcomes = []
     for spec in itertools.islice(_mix(), 40):

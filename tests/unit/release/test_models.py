@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from linkage import current_snapshot, read_manifest
-from release import QueryRefused, QuerySpec, ReleaseEngine, load_policies
+from release import QueryRefused, QuerySpec, Releaser, load_policies
 from release._frames import PrivateFrame
 from release._models import assess_sdc, plan_dp, release_dp
 from release._regression import fit_linear
@@ -235,7 +235,7 @@ def test_a_model_is_charged_and_audited_like_any_release(
     ledger = Ledger(control)
     for scope in (DATASET, BudgetScope.of_project("p"), BudgetScope.of_researcher("p", "eva")):
         ledger.set_cap(scope, 1.0, actor="office")
-    e = ReleaseEngine(research_dir, store=engine(research_dir).store, control=control)
+    e = Releaser(research_dir, store=engine(research_dir).store, control=control)
     noisy = e.release(
         _spec("linear", "absence_rate_reported", mode="dp", rho=0.25), "eva", project="p"
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medler.errors import MedlerUserError
-from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine, ReleaseService
+from release import MemoryStore, QueryRefused, QuerySpec, Releaser, ReleaseService
 from release._policy import Policies, ReviewPolicy, load_policies
 from release._rules import resolve
 from release.governance import (
@@ -115,7 +115,7 @@ def _world(research_dir: Path, tmp_path: Path, policies: Policies | None = None)
         gov.add_person(actor, person, role=role, name=person.title(), organisation="Uni")
     gov.add_member(OFFICE_A, "p", "ann", rho=0.5)
     gov.add_member(OFFICE_A, "p", "bob", rho=0.5)
-    engine = ReleaseEngine(research_dir, policies=policies, store=MemoryStore(), control=control)
+    engine = Releaser(research_dir, policies=policies, store=MemoryStore(), control=control)
     service = ReleaseService(engine, gov)
     return World(service, gov, gov.person("ann"), gov.person("bob"), gov.person("dora"))
 
@@ -330,13 +330,13 @@ def test_a_submit_computes_its_protected_table_once(
     the release read the same assessment; what a caller does with its cells never reaches
     what the engine keeps."""
     computed: list[str] = []
-    original = ReleaseEngine._sdc_cells
+    original = Releaser._sdc_cells
 
-    def counted(engine: ReleaseEngine, resolved: Any, frame: Any, *more: Any) -> Any:
+    def counted(engine: Releaser, resolved: Any, frame: Any, *more: Any) -> Any:
         computed.append(resolved.spec.digest())
         return original(engine, resolved, frame, *more)
 
-    monkeypatch.setattr(ReleaseEngine, "_sdc_cells", counted)
+    monkeypatch.setattr(Releaser, "_sdc_cells", counted)
     first = world.service.submit(world.ann, "p", BY_GRADE)
     assert first.status == "released" and first.release is not None
     assert computed == [BY_GRADE.digest()]
@@ -357,7 +357,7 @@ def test_a_history_from_a_snapshot_no_longer_current_is_never_kept(world: World)
     """A request that opened its frame before a new snapshot was switched in builds the
     project's history from that frame, but that history is never kept for the new snapshot's
     requests; one from a current frame is."""
-    engine = world.service.engine
+    engine = world.service.releaser
     world.service.submit(world.ann, "p", BY_GRADE)
     snapshot = engine.snapshot.name
     resolved = resolve(BY_GRADE, engine.policies, engine._frame("student_terms").schema())
@@ -372,7 +372,7 @@ def test_a_history_from_a_snapshot_no_longer_current_is_never_kept(world: World)
 
 
 def test_a_dp_plan_from_a_snapshot_no_longer_current_is_never_kept(world: World) -> None:
-    engine = world.service.engine
+    engine = world.service.releaser
     spec = QuerySpec.model_validate({**BY_GRADE.model_dump(), "mode": "dp", "rho": 0.1})
     frame = engine._frame(spec.table)
     resolved = resolve(spec, engine.policies, frame.schema())

@@ -1,6 +1,6 @@
 """Drawing a municipality, step by step: schools, pupils and their identity numbers, classes,
 movers, activities and their weekly slots, staff, mid-year leavers, certification, pupil
-exceptions and grade-9 results. Each step is one method of ``_Builder``; the random streams
+exceptions and grade-9 results. Each step is one method of ``_Assembler``; the random streams
 are fixed per purpose, so the result is a function of the seed alone.
 """
 
@@ -63,21 +63,25 @@ LANGUAGE_GROUP_SIZE = 24
 LANGUAGE_SLOT = 5  # the grade-wide language block sits in the sixth slot of the day
 
 
-def build_municipality(students: int, seed: int, year: SchoolYear) -> Municipality:
+def assemble_municipality(students: int, seed: int, year: SchoolYear) -> Municipality:
     """Draw the whole structure of the municipality for ``seed``."""
-    builder = _Builder(seed, year)
-    builder.draw_schools(students)
-    builder.draw_pupils()
-    builder.form_classes()
-    builder.move_pupils()
-    builder.form_activities()
-    builder.staff_schools()
-    builder.replace_mid_year_leavers()
+    assembler = _Assembler(seed, year)
+    assembler.draw_schools(students)
+    assembler.draw_pupils()
+    assembler.form_classes()
+    assembler.move_pupils()
+    assembler.form_activities()
+    assembler.staff_schools()
+    assembler.replace_mid_year_leavers()
     plant_certification(
-        builder.teachers, builder.activities, builder.schools, builder.n_days, builder.staff_rng
+        assembler.teachers,
+        assembler.activities,
+        assembler.schools,
+        assembler.n_days,
+        assembler.staff_rng,
     )
-    builder.plant_pupil_exceptions()
-    return builder.finish()
+    assembler.plant_pupil_exceptions()
+    return assembler.finish()
 
 
 def _split(total: int, weights: np.ndarray) -> np.ndarray:
@@ -114,7 +118,7 @@ def _place_in_week(items: list[Activity], taken: list[tuple[int, int]]) -> None:
                 break
 
 
-class _Builder:
+class _Assembler:
     def __init__(self, seed: int, year: SchoolYear) -> None:
         self.seed = seed
         self.year = year

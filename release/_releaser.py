@@ -1,6 +1,6 @@
 """``preview`` and ``release``: the only way anything leaves medler.
 
-A request is **assessed once** (``ReleaseEngine.assess``): the spec is checked against the
+A request is **assessed once** (``Releaser.assess``): the spec is checked against the
 catalogue (``_rules``), then, in ``sdc`` mode, against the data (the population floor, the
 teacher rules), its disclosure-controlled table computed (``_sdc.protect``) and audited with
 the project's earlier outputs on the same table (``_linked``); in ``dp`` mode its OpenDP
@@ -92,7 +92,7 @@ __all__ = [
     "Cell",
     "Preview",
     "Release",
-    "ReleaseEngine",
+    "Releaser",
     "release_from_record",
 ]
 
@@ -125,7 +125,7 @@ class Assessment:
         return [f for f in self.findings if f.check is None or f.check not in waive]
 
 
-class ReleaseEngine:
+class Releaser:
     """Previews and releases over the current research snapshot of ``data_dir``."""
 
     def __init__(
@@ -785,3 +785,7 @@ def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, 
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}
     out |= {f: pl.Float64() for f in c.flags}
     return out
+
+
+# The former name: bench/ still imports it (to be renamed there); new code says Releaser.
+ReleaseEngine = Releaser

@@ -1,4 +1,4 @@
-"""The release engine end to end on a built research snapshot: both modes, the cache, preview."""
+"""The releaser end to end on a built research snapshot: both modes, the cache, preview."""
 
 from __future__ import annotations
 
