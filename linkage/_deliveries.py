@@ -14,10 +14,14 @@ one it is added onto (hard links, ``SnapshotWriter.share``):
 
 The manifest's ``delivery`` records the snapshot it was added onto, the delivery's first and
 last day, the months its lessons fall in (what an incremental build recomputes) and which
-tables changed. Refused with a clear error, before anything is written: a delivery for another
-source, deliveries out of order, and a delivery that reaches back into the weeks already held
-(lessons on or before their last day, registrations of earlier lessons, deletions of earlier
-lessons, registrations or absence notices). Those are ingested in full, without ``--delivery``.
+tables changed. **Late registrations** (attendance of a pupil in a lesson of the weeks already
+held, not yet registered for that pupil) are added with the delivery's part, and the months of
+their lessons join the record's months: an incremental build recomputes them. Refused with a
+clear error, before anything is written: a delivery for another source, deliveries out of
+order, and a delivery that changes the weeks already held (lessons on or before their last
+day, a lesson already held, a registration of a pupil in an earlier lesson that is registered
+already, deletions of earlier lessons, registrations or absence notices). Those are ingested in
+full, without ``--delivery``.
 
 A **OneRoster delta set** is a delivery too (``medler ingest BULK EARLIER-DELTAS… NEW
 --delivery``). OneRoster has no bulk tables (no lessons): every table is read again from the
@@ -38,6 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -77,6 +82,7 @@ REGISTER_TABLES = (
 SMALL_TABLES = tuple(n for n in SCHEMAS if n not in BULK_TABLES and n not in REGISTER_TABLES)
 _REREAD = frozenset(r for r in RESOURCES if r not in BULK)  # resources read again every time
 _LINEAGE = {name for name, _ in LINEAGE}
+_MEMORY_LIMIT = "1GB"  # finding late registrations already held (DuckDB spills beyond it)
 FORMATS = ("ss12000", "oneroster")  # the formats a delivery can be added in
 FULL_BUILD = (
     "a OneRoster delivery changes classes and their members, and the class-level tables "
@@ -175,13 +181,9 @@ def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, 
             f"{new.name} holds lessons already ingested (changed since?); ingest the extract "
             "and every delivery in full (without --delivery)"
         )
-    attended = _own(writer, "attendance", ["lesson_pid"])["lesson_pid"]
-    late = pc.sum(pc.invert(pc.is_in(attended, pids))).as_py() or 0
-    if late:
-        raise InputFileError(
-            f"{new.name} holds {late:,} registrations for lessons of weeks already ingested; "
-            "ingest the extract and every delivery in full (without --delivery)"
-        )
+    attended = _own(writer, "attendance", ["lesson_pid", "student_pid"])
+    late = attended.filter(pc.invert(pc.is_in(attended["lesson_pid"], pids)))
+    late_months = _late_months(writer, onto, late, new) if late.num_rows else set()
     changed = []
     for name in SMALL_TABLES:
         if name not in onto.manifest["tables"]:
@@ -192,7 +194,7 @@ def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, 
         else:
             changed.append(name)
     writer.share(onto.snapshot, [n for n in REGISTER_TABLES if n in onto.manifest["tables"]])
-    months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None})
+    months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None} | late_months)
     full = {"full_build": FULL_BUILD} if onto.fmt == "oneroster" else {}
     return {
         "onto": onto.manifest["snapshot_id"],
@@ -201,8 +203,41 @@ def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, 
         "last_day": None if last is None else last.isoformat(),
         "months": months,
         "changed": changed,
+        "late_registrations": late.num_rows,
         **full,
     }
+
+
+def _late_months(writer: SnapshotWriter, onto: Onto, late: pa.Table, new: Path) -> set[str]:
+    """The months of the earlier lessons that ``late`` registrations (of lessons the delivery
+    does not hold) belong to; refused if a pupil's registration of such a lesson is held
+    already (a changed registration: a full ingest keeps the latest of the two)."""
+    own = writer.written("attendance")
+    assert own is not None
+    earlier = [str(p) for p in table_files(onto.snapshot, "attendance")]
+    lessons = [str(p) for p in table_files(onto.snapshot, "lessons")]
+    with duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{_MEMORY_LIMIT}'")
+        con.execute("SET temp_directory = ?", [str(own.parent / ".duckdb-spill")])
+        con.register("late", late)
+        changed = con.execute(
+            "SELECT count(*) FROM late SEMI JOIN read_parquet(?) AS held "
+            "USING (lesson_pid, student_pid)",
+            [earlier],
+        ).fetchone()
+        if changed and changed[0]:
+            raise InputFileError(
+                f"{new.name} holds {changed[0]:,} registrations of pupils in lessons of weeks "
+                "already ingested that are registered there already (changed since?); a "
+                "delivery may add late registrations, not change those held: ingest the "
+                "extract and every delivery in full (without --delivery)"
+            )
+        months = con.execute(
+            "SELECT DISTINCT strftime(local_date, '%Y-%m') FROM read_parquet(?) AS l "
+            "SEMI JOIN late USING (lesson_pid)",
+            [lessons],
+        ).fetchall()
+    return {str(m) for (m,) in months}
 
 
 def earlier_quarantine(onto: Onto) -> pa.Table:

@@ -181,6 +181,8 @@ def _print_report(result: IngestReport, data_dir: Path) -> None:
             if d["first_day"] is not None
             else "no lessons"
         )
+        if d.get("late_registrations"):
+            held += f", and {d['late_registrations']:,} late registrations of earlier lessons"
         console.print(
             f"Delivery {d['folder']} added onto snapshot {d['onto']}: {held} "
             f"(months {', '.join(d['months']) or 'none'}); "
