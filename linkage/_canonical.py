@@ -4,6 +4,9 @@ Columns ending in ``_pid`` hold pseudonyms (Int64). A negative ``student_pid`` o
 is a source-local pseudonym: that person had no linkable national ID and cannot join to a
 register. School unit codes, subject codes and grades are public keys and are kept as they are.
 Every table carries the lineage columns ``source_standard``, ``source_file`` and ``ingested_at``.
+
+``activity_teachers.primary_teacher`` is the source's own mark of a class's primary teacher
+(OneRoster ``enrollments.primary``); null where the source has no such mark (SS 12000).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("teacher_pid", pa.int64()),
         ("start_date", pa.date32()),
         ("end_date", pa.date32()),
+        ("primary_teacher", pa.bool_()),
     ],
     "lessons": [
         ("lesson_pid", pa.int64()),

@@ -165,7 +165,8 @@ def ingest(
         typer.Option(
             "--delivery",
             help="The last folder is a weekly delivery: add it onto the current snapshot, "
-            "sharing every unchanged file (SS 12000).",
+            "sharing every unchanged file (an SS 12000 incremental extract, or a OneRoster "
+            "delta set).",
         ),
     ] = False,
 ) -> None:

@@ -188,9 +188,16 @@ def print_ingest_report(result: IngestReport, data_dir: Path) -> None:
     )
     if result.delivery is not None:
         d = result.delivery
+        held = (
+            f"lessons from {d['first_day']} to {d['last_day']}"
+            if d["first_day"] is not None
+            else "no lessons"
+        )
+        if d.get("late_registrations"):
+            held += f", and {d['late_registrations']:,} late registrations of earlier lessons"
         console.print(
-            f"Delivery {d['folder']} added onto snapshot {d['onto']}: lessons from "
-            f"{d['first_day']} to {d['last_day']} (months {', '.join(d['months']) or 'none'}); "
+            f"Delivery {d['folder']} added onto snapshot {d['onto']}: {held} "
+            f"(months {', '.join(d['months']) or 'none'}); "
             f"tables changed: {', '.join(d['changed']) or 'none'}; every other file shared",
             markup=False,
             highlight=False,

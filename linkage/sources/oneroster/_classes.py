@@ -12,8 +12,11 @@
   teacher**, under the teacher's duty at the class's school: the class-level build links every
   pupil of the class with it. Another staff enrollment (administrator, aide, proctor…) is
   accepted and gives its user a duty at the class's school, but is not a teaching link (an aide
-  is not the pupils' teacher); the warnings count them. ``primary`` has no column in
-  ``activity_teachers``: it is counted in the warnings.
+  is not the pupils' teacher); the warnings count them.
+- A teacher enrollment's ``primary`` (``true``/``false``, any case) is kept as
+  ``activity_teachers.primary_teacher``; blank is unknown (null), and any other value is noted
+  under ``enrollments.primary`` and kept as unknown. The class-level build weighs every teacher
+  of a class alike: the flag is carried for research, not used as a weight.
 - A class of an unknown school, or an enrollment of an unknown class or user, is quarantined;
   an enrollment whose role does not match the user (a teacher enrolled as a student) too.
 """
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 _CLASS_TYPES = {"homeroom": "Klass", "scheduled": "Undervisning", "": "Undervisning"}
 _ACTIVITY_TYPES = {"Klass": "Annan verksamhet", "Undervisning": "Undervisning"}
+_FLAGS = {"true": True, "false": False}
 SyllabusKey = tuple[str, str]  # (course sourcedId or "", subject code or "")
 
 
@@ -55,7 +59,6 @@ class Classes:
         self.pids: dict[str, tuple[int, int, str]] = {}  # → (group_pid, activity_pid, org)
         self.memberships: list[dict[str, Any]] = []
         self.teacher_rows: list[tuple[DutyKey, dict[str, Any]]] = []
-        self._primary = 0
         self._not_teaching = 0
         self._several_codes = 0
 
@@ -64,11 +67,6 @@ class Classes:
         self._write_classes()
         self.ingest.each_row("enrollments", self._enrollment, progress)
         self.ingest.write("group_memberships", self.memberships, "enrollments.csv")
-        if self._primary:
-            self.ingest.warnings.append(
-                f"activity_teachers has no column for OneRoster's 'primary' flag: "
-                f"{self._primary} primary teacher enrollments are not marked as such"
-            )
         if self._not_teaching:
             self.ingest.warnings.append(
                 f"{self._not_teaching} staff enrollments with a role other than teacher (aide, "
@@ -243,9 +241,21 @@ class Classes:
                         "teacher_pid": people.staff[user],
                         "start_date": begin,
                         "end_date": end,
+                        "primary_teacher": self._primary(position, row),
                     },
                 )
             )
-            self._primary += row.get("primary", "").strip().lower() == "true"
         else:
             raise f.BadField("role", "not a student or staff role", role)
+
+    def _primary(self, position: int, row: Row) -> bool | None:
+        """The enrollment's ``primary`` flag: true, false, or unknown (blank or unreadable,
+        the latter noted)."""
+        value = row.get("primary", "").strip().lower()
+        if value in _FLAGS:
+            return _FLAGS[value]
+        if value:
+            reason = "not true or false: taken as unknown"
+            error = f.BadField("primary", reason, value)
+            self.ingest.note("enrollments.primary", "enrollments", position, error)
+        return None

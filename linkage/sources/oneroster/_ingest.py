@@ -16,6 +16,11 @@ Rules (docs/reference/oneroster.md says the same for users of medler):
   terms, a user's organisations) only records a note under ``<file>.<column>`` and keeps it.
 - Duplicates: the first row with a ``sourcedId`` is kept; later ones are ``duplicate
   sourcedId``.
+- A **weekly delivery** (``medler ingest BULK EARLIER… NEW --delivery``, ``linkage._deliveries``)
+  reads every set by these same rules, and must fit the snapshot it is added onto: a
+  ``tobedeleted`` row of the new delta whose sourcedId the older sets do not hold (or hold as
+  deleted), and a reference in the new delta to a sourcedId that no set holds (``unknown
+  <object>``), refuse it with the file, row and column.
 - Dropped at the door: names, usernames, e-mail, phone, SMS, passwords, userIds, agents,
   titles, class codes, locations, user profiles' credentials, and every demographic column but
   the birth year and sex.
@@ -105,6 +110,8 @@ class OneRosterIngest:
     _issued: dict[str, set[int]] = field(default_factory=dict)
     # delta sets after the bulk set, oldest first, with their manifests
     updates: tuple[tuple[Path, Manifest], ...] = ()
+    # a weekly delivery: the newest delta set, which must fit the sets before it
+    delivery: Path | None = None
     _label: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,52 +147,111 @@ class OneRosterIngest:
         count = self.counts.setdefault(stem, ResourceCount())
         newer: set[str] = set()
         gone: set[str] = set()
+        removals = _Removals()
         for root, label, is_bulk in self._sets(stem):
             path = find_file(root, stem)
             assert path is not None  # checked against the manifest in ``run``
             self.files.append(path)
             self._label[stem] = label
             count.pages += 1
-            seen: set[str] = set()
-            shadows: set[str] = set()
-            deletes: set[str] = set()
-            for position, row in read_rows(root, stem):
-                count.read += 1
-                sid = None
-                try:
-                    sid = f.sourced_id(row)
-                    assert sid is not None
-                    if sid in newer:
-                        count.superseded += 1
-                        continue
-                    if sid in gone:
-                        count.deleted += 1
-                        continue
-                    _check_width(row)
-                    if sid in seen:
-                        raise f.BadField("sourcedId", "duplicate sourcedId")
-                    seen.add(sid)
-                    if f.status(row) == f.DELETED:
-                        if not is_bulk:
-                            deletes.add(sid)
-                            count.deleted += 1
-                            continue
-                        self.deleted.setdefault(stem, set()).add(sid)
-                        raise f.BadField("status", f.DELETED)
-                    if not is_bulk:
-                        shadows.add(sid)
-                    handler(position, row)
-                except f.BadField as error:
-                    if sid is not None and error.reason not in ("duplicate sourcedId", f.DELETED):
-                        self.rejected.setdefault(stem, set()).add(sid)
-                    count.quarantined += 1
-                    self.reject(stem, position, error)
-                    continue
-                count.accepted += 1
+            shadows, deletes = self._read_set(
+                stem, root, is_bulk, handler, count, (newer, gone), removals
+            )
             newer |= shadows
             gone |= deletes
+        removals.unheld.update(removals.undecided)
+        if removals.unheld:
+            self._refuse_removals(stem, removals.unheld)
         if progress is not None:
             progress(stem, count.read)
+
+    def _read_set(
+        self,
+        stem: str,
+        root: Path,
+        is_bulk: bool,
+        handler: Handler,
+        count: ResourceCount,
+        newer_sets: tuple[set[str], set[str]],
+        removals: _Removals,
+    ) -> tuple[set[str], set[str]]:
+        """One set's rows of ``stem``; returns the sourcedIds it holds and those it deletes."""
+        newer, gone = newer_sets
+        in_delivery = root == self.delivery
+        seen: set[str] = set()
+        shadows: set[str] = set()
+        deletes: set[str] = set()
+        for position, row in read_rows(root, stem):
+            count.read += 1
+            sid = None
+            try:
+                sid = f.sourced_id(row)
+                assert sid is not None
+                if not in_delivery:
+                    removals.find(sid, row)
+                if sid in newer:
+                    count.superseded += 1
+                    continue
+                if sid in gone:
+                    count.deleted += 1
+                    continue
+                _check_width(row)
+                if sid in seen:
+                    raise f.BadField("sourcedId", "duplicate sourcedId")
+                seen.add(sid)
+                if f.status(row) == f.DELETED:
+                    if not is_bulk:
+                        deletes.add(sid)
+                        count.deleted += 1
+                        if in_delivery:
+                            removals.undecided[sid] = position
+                        continue
+                    self.deleted.setdefault(stem, set()).add(sid)
+                    raise f.BadField("status", f.DELETED)
+                if not is_bulk:
+                    shadows.add(sid)
+                handler(position, row)
+            except f.BadField as error:
+                if sid is not None and error.reason not in ("duplicate sourcedId", f.DELETED):
+                    self.rejected.setdefault(stem, set()).add(sid)
+                count.quarantined += 1
+                self.reject(stem, position, error)
+                continue
+            count.accepted += 1
+        return shadows, deletes
+
+    def _refuse_removals(self, stem: str, unheld: dict[str, int]) -> None:
+        assert self.delivery is not None
+        first = min(unheld.values())
+        raise InputFileError(
+            f"{self.delivery.name}/{stem}.csv row {first}: sourcedId is tobedeleted, but the "
+            f"snapshot holds no such record ({len(unheld):,} such rows in the file): the delta "
+            "does not fit the snapshot in use (was it made from another export?). Give the "
+            "sets the delta follows, or ingest the bulk set and every delta set in full "
+            "(without --delivery)"
+        )
+
+    def check_fits(self) -> None:
+        """A delivery whose rows refer to a sourcedId that no set holds does not fit the
+        snapshot: refused with the first such row."""
+        if self.delivery is None:
+            return
+        prefix = f"{self.delivery.name}/"
+        unknown = [
+            row
+            for row in self.quarantine.rows
+            if row[1].startswith(prefix) and row[4].startswith("unknown ")
+        ]
+        if unknown:
+            _, label, position, column, reason, _, _ = min(unknown, key=lambda r: (r[1], r[2]))
+            raise InputFileError(
+                f"{label} row {position}: {column} refers to "
+                f"{reason.removeprefix('unknown ')} that neither the snapshot nor the delta "
+                f"holds ({len(unknown):,} such references in the delta): the delta does not "
+                "fit the snapshot in use (was it made from another export?). Give the sets the "
+                "delta follows, or ingest the bulk set and every delta set in full (without "
+                "--delivery)"
+            )
 
     def reject(self, stem: str, position: int, error: f.BadField) -> None:
         label = self._label.get(stem, f"{stem}.csv")
@@ -366,6 +432,23 @@ class OneRosterIngest:
         classes = _classes.Classes(self, people)
         classes.read(progress)
         people.write_staff(classes.teacher_rows)
+        self.check_fits()
+
+
+@dataclass
+class _Removals:
+    """A delivery's ``tobedeleted`` rows, by sourcedId → row: ``undecided`` until the newest
+    older set that holds the sourcedId is read, ``unheld`` when it holds it deleted."""
+
+    undecided: dict[str, int] = field(default_factory=dict)
+    unheld: dict[str, int] = field(default_factory=dict)
+
+    def find(self, sid: str, row: Row) -> None:
+        """An older set's row: whether a removal of the delivery's deletes a record held."""
+        if sid in self.undecided:
+            at = self.undecided.pop(sid)
+            if row.get("status", "").strip().lower() == f.DELETED:
+                self.unheld[sid] = at
 
 
 def _check_width(row: Row) -> None:
@@ -389,6 +472,7 @@ def ingest_oneroster(context: AdapterContext) -> AdapterResult:
         ingested_at=context.ingested_at,
         manifest=read_manifest(context.root, manifestless=True),
         updates=tuple((u, read_manifest(u)) for u in context.updates),
+        delivery=context.updates[-1] if context.delivery and context.updates else None,
     )
     ingest.run(context.progress)
     manifest = find_file(context.root, "manifest")
