@@ -32,7 +32,7 @@ from typing import Any
 
 from _measure import research_data, timed
 
-from release import MemoryStore, QueryRefused, QuerySpec, ReleaseEngine
+from release import MemoryStore, QueryRefused, QuerySpec, Releaser
 
 FLAGS = ["persistent_absence", "severe_absence", "any_month_over_20_percent", "many_days_absent"]
 GROUPINGS = [["school_code"], ["grade"], ["school_code", "grade"], ["term"], ["grade", "term"]]
@@ -83,7 +83,7 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
-def _build_history(engine: ReleaseEngine, wanted: int) -> int:
+def _build_history(engine: Releaser, wanted: int) -> int:
     """Release the mix until the project holds ``wanted`` outputs; returns the outputs."""
     started, refused, asked, outputs = time.perf_counter(), 0, 0, 0
     specs = _history_specs()
@@ -117,7 +117,7 @@ def main() -> None:
     )
     print(f"load average at the start: {_load()}", flush=True)
     store = MemoryStore()
-    engine = ReleaseEngine(data, store=store)
+    engine = Releaser(data, store=store)
     outputs = _build_history(engine, args.history)
 
     def warm(run: int) -> None:
@@ -125,7 +125,7 @@ def main() -> None:
             engine.release(_probe(run), "bench", project="history")
 
     def cold(run: int) -> None:
-        fresh = ReleaseEngine(data, store=store)  # the history is rebuilt from the store
+        fresh = Releaser(data, store=store)  # the history is rebuilt from the store
         fresh.snapshot  # noqa: B018
         fresh._frames = dict(engine._frames)  # the tables already read, as in a warm process
         with contextlib.suppress(QueryRefused):

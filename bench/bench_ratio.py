@@ -4,11 +4,11 @@ Three questions on the ``student_terms`` table of a municipality's research snap
 default the 100,000-pupil one ``bench_build.py`` prepares and builds), per school (ρ = 0.05):
 
 - the named baseline: a plain dp mean (``mean`` of ``absence_rate_planned``) with the number
-  of pupils, through ``ReleaseEngine.release``;
+  of pupils, through ``Releaser.release``;
 - medler, ratio: absent minutes over planned minutes (``ratio``) with the number of pupils,
   the same path (two noisy sums per school, Fieller's interval);
 - medler, planner: the ρ at which the mean's 95 % half-width is 0.05 in cells of 120 pupils
-  (``ReleaseEngine.plan``: the measurement built and calibrated from public keys, then
+  (``Releaser.plan``: the measurement built and calibrated from public keys, then
   rescaled; no row read, nothing spent).
 
 Every timed run asks a new question (a slightly different ρ), so nothing comes from a cache.
@@ -25,7 +25,7 @@ import statistics
 
 from _measure import research_data, timed
 
-from release import MemoryStore, QuerySpec, ReleaseEngine
+from release import MemoryStore, QuerySpec, Releaser
 
 RHO = 0.05
 
@@ -48,7 +48,7 @@ RATIO = {"kind": "ratio", "numerator": "absent_minutes", "denominator": "planned
 
 def main() -> None:
     args, data = research_data(__doc__.splitlines()[0], weeks=8, runs=15)
-    engine = ReleaseEngine(data, store=MemoryStore())
+    engine = Releaser(data, store=MemoryStore())
 
     def rho(run: int) -> float:
         return RHO * (1 + (run + 2) * 1e-6)

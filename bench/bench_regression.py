@@ -4,7 +4,7 @@ On the ``student_profiles`` table of a municipality's research snapshot (by defa
 100,000-pupil one ``bench_build.py`` prepares and builds), over the autumn term's pupils:
 
 - the named baseline: a plain dp mean (``mean`` of ``absence_rate_reported`` with the number
-  of pupils, ungrouped, ρ = 0.05) through ``ReleaseEngine.release``;
+  of pupils, ungrouped, ρ = 0.05) through ``Releaser.release``;
 - medler, sdc linear: absence rate on certified share, novice share and grade, with grade band
   as a categorical predictor: the exact fit with its output checks and the linked audit;
 - medler, dp linear: the same model under ρ = 0.05 (noisy sufficient statistics through
@@ -29,7 +29,7 @@ from typing import Any
 
 from _measure import research_data, timed
 
-from release import MemoryStore, QuerySpec, ReleaseEngine
+from release import MemoryStore, QuerySpec, Releaser
 
 RHO = 0.05
 PREDICTORS = ["certified_share", "novice_share", "grade"]
@@ -69,7 +69,7 @@ def _mean(term: str, rho: float) -> QuerySpec:
 
 def main() -> None:
     args, data = research_data(__doc__.splitlines()[0], weeks=8, runs=9)
-    engine = ReleaseEngine(data, store=MemoryStore())
+    engine = Releaser(data, store=MemoryStore())
     term = sorted(engine.public_keys()["terms"])[0]
 
     def rho(run: int) -> float:

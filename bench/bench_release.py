@@ -4,7 +4,7 @@ Three queries on the research snapshot of a municipality (by default the 100,000
 that ``bench_build.py`` prepares and builds):
 
 - medler, DP: the mean certified share and the number of pupils per school (ρ = 0.05), through
-  ``ReleaseEngine.release`` — the whole path: catalogue checks, the teacher rule on the
+  ``Releaser.release`` — the whole path: catalogue checks, the teacher rule on the
   schedule's cells, public keys, the measurement built and calibrated directly, noise drawn;
 - medler, SDC: pupils per school × grade with margins, with primary suppression of every row
   (margins included), secondary suppression and the interval audit;
@@ -27,7 +27,7 @@ import opendp.prelude as dp
 import polars as pl
 from _measure import research_data, timed
 
-from release import MemoryStore, QuerySpec, ReleaseEngine
+from release import MemoryStore, QuerySpec, Releaser
 from release._frames import measure_input
 
 dp.enable_features("contrib")
@@ -62,7 +62,7 @@ def _crosstab(run: int) -> QuerySpec:
 
 def main() -> None:
     args, data = research_data(__doc__.splitlines()[0], weeks=8, runs=15)
-    engine = ReleaseEngine(data, store=MemoryStore())
+    engine = Releaser(data, store=MemoryStore())
 
     def medler_dp(run: int) -> None:
         engine.release(_spec(RHO * (1 + (run + 2) * 1e-6)), "bench")

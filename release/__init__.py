@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from release._policy import Policies, approvable_tables, load_policies
     from release._publish import IndicatorSet, Published, load_indicators, publish
     from release._register import Register, compare_register, register_of
-    from release._releaser import AccuracyPlan, Cell, Preview, Release, ReleaseEngine, Releaser
+    from release._releaser import AccuracyPlan, Cell, Preview, Release, Releaser
     from release._service import LogEntry, Outcome, ReleaseService, RequestInfo
     from release._spec import Filter, Measure, QuerySpec
     from release._store import FileStore, MemoryStore, exact_outputs
@@ -67,7 +67,6 @@ _HOME = {
     "Preview": "_releaser",
     "Release": "_releaser",
     "Releaser": "_releaser",
-    "ReleaseEngine": "_releaser",  # the former name, for bench/ only
     "REVIEWABLE_CHECKS": "_errors",
     "PrivacyInvariantBroken": "_errors",
     "Gone": "_errors",
@@ -123,7 +122,6 @@ __all__ = [
     "QuerySpec",
     "Register",
     "Release",
-    "ReleaseEngine",
     "ReleaseService",
     "Releaser",
     "RequestInfo",

@@ -785,7 +785,3 @@ def _collapsed_schema(c: Collapse, schema: dict[str, pl.DataType]) -> dict[str, 
     out |= {f"sum:{m}": pl.Float64() for m in c.sums}
     out |= {f: pl.Float64() for f in c.flags}
     return out
-
-
-# The former name: bench/ still imports it (to be renamed there); new code says Releaser.
-ReleaseEngine = Releaser
