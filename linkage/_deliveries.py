@@ -1,4 +1,7 @@
-"""Weekly deliveries: an SS 12000 incremental extract added onto the current snapshot.
+"""Weekly deliveries: an SS 12000 incremental extract or a OneRoster delta set added onto the
+current snapshot. What may be added, and how, is the format's ``DeliveryRules``
+(``linkage.sources._adapter``; ``SourceFormat.delivery``): a format without them is ingested
+in full only.
 
 A delivery is the next folder after the extract and the deliveries already ingested (``medler
 ingest EXTRACT EARLIER… NEW --delivery``). The new snapshot shares every unchanged file of the
@@ -47,22 +50,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from linkage import sources
 from linkage._canonical import LINEAGE, QUARANTINE_SCHEMA, SCHEMAS
 from linkage._snapshot import (
     SnapshotWriter,
     current_snapshot,
-    file_sha256,
     read_manifest,
     table_files,
 )
-from linkage.sources._adapter import ResourceCount
-from linkage.sources.oneroster._reader import FILES as ONEROSTER_FILES
-from linkage.sources.oneroster._reader import MANIFEST as ONEROSTER_MANIFEST
-from linkage.sources.oneroster._reader import find_file
-from linkage.sources.oneroster._reader import read_manifest as read_oneroster_manifest
-from linkage.sources.ss12000 import RESOURCES
-from linkage.sources.ss12000._ingest import BULK
-from linkage.sources.ss12000._reader import read_deletions
+from linkage.sources._adapter import DeliveryRules, ResourceCount, SourceFormat
 from medler.errors import InputFileError, UsageError
 
 # the canonical tables the bulk resources fill: a delivery adds a part to each
@@ -80,15 +76,8 @@ REGISTER_TABLES = (
     "student_grades",
 )
 SMALL_TABLES = tuple(n for n in SCHEMAS if n not in BULK_TABLES and n not in REGISTER_TABLES)
-_REREAD = frozenset(r for r in RESOURCES if r not in BULK)  # resources read again every time
 _LINEAGE = {name for name, _ in LINEAGE}
 _MEMORY_LIMIT = "1GB"  # finding late registrations already held (DuckDB spills beyond it)
-FORMATS = ("ss12000", "oneroster")  # the formats a delivery can be added in
-FULL_BUILD = (
-    "a OneRoster delivery changes classes and their members, and the class-level tables "
-    "(exposure, student_teachers, student_term_teachers, teacher_terms) rest on every class's "
-    "links in every term it spans: they are built in full"
-)
 
 
 @dataclass(frozen=True)
@@ -99,18 +88,20 @@ class Onto:
     manifest: dict[str, Any]
     last_day: dt.date | None
     earlier_lessons: frozenset[int]
-    fmt: str = "ss12000"
+    rules: DeliveryRules
 
 
 def check_delivery(
-    data_dir: Path, source_dir: Path, updates: list[Path], fmt: str, source_name: str
+    data_dir: Path, source_dir: Path, updates: list[Path], chosen: SourceFormat, source_name: str
 ) -> Onto:
     """The current snapshot, if the last of ``updates`` can be added onto it; else a clear
-    error and nothing written."""
-    if fmt not in FORMATS:
+    error and nothing written. How a delivery is added is the format's (``chosen.delivery``)."""
+    fmt, rules = chosen.name, chosen.delivery
+    if rules is None:
+        kinds = [f.delivery.what for f in sources.source_formats() if f.delivery is not None]
         raise UsageError(
-            "--delivery adds an SS 12000 incremental extract or a OneRoster delta set onto the "
-            f"current snapshot; a {fmt} source is ingested in full (without --delivery)"
+            f"--delivery adds {' or '.join(kinds)} onto the current snapshot; a {fmt} source is "
+            "ingested in full (without --delivery)"
         )
     if not updates:
         raise UsageError(
@@ -145,21 +136,13 @@ def check_delivery(
         )
     if new.name in held:
         raise InputFileError(f"{new.name} is already in the current snapshot")
-    if fmt == "oneroster":
-        _check_delta_set(new)
-        _check_unchanged(manifest, [source_dir, *updates[:-1]])
-        return Onto(previous, manifest, None, frozenset(), fmt)
-    removed = {r: ids for r, ids in read_deletions(new).items() if r in BULK and ids}
-    if removed:
-        raise InputFileError(
-            f"{new.name}/deletedEntities removes {', '.join(sorted(removed))} records of weeks "
-            "already ingested; a weekly delivery only adds weeks. Ingest the extract and every "
-            "delivery in full (without --delivery)"
-        )
+    rules.check(new, [source_dir, *updates[:-1]], manifest)
+    if not rules.bulk:  # every table is read again: nothing to know of the weeks held
+        return Onto(previous, manifest, None, frozenset(), rules)
     table = _read(table_files(previous, "lessons"), ["lesson_pid", "local_date"])
     last = pc.max(table["local_date"]).as_py() if table.num_rows else None
     earlier = frozenset(table["lesson_pid"].to_pylist())
-    return Onto(previous, manifest, last, earlier)
+    return Onto(previous, manifest, last, earlier, rules)
 
 
 def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, Any]:
@@ -195,7 +178,7 @@ def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, 
             changed.append(name)
     writer.share(onto.snapshot, [n for n in REGISTER_TABLES if n in onto.manifest["tables"]])
     months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None} | late_months)
-    full = {"full_build": FULL_BUILD} if onto.fmt == "oneroster" else {}
+    full = {"full_build": onto.rules.full_build} if onto.rules.full_build else {}
     return {
         "onto": onto.manifest["snapshot_id"],
         "folder": new.name,
@@ -243,12 +226,12 @@ def _late_months(writer: SnapshotWriter, onto: Onto, late: pa.Table, new: Path) 
 def earlier_quarantine(onto: Onto) -> pa.Table:
     """What the snapshot's quarantine holds of records not read again: the bulk resources'
     entries of earlier weeks and the registers'. None for OneRoster: every set is read again."""
-    if onto.fmt == "oneroster":
+    if not onto.rules.bulk:
         return QUARANTINE_SCHEMA.empty_table()
     table = _read(table_files(onto.snapshot, "quarantine"), None).cast(QUARANTINE_SCHEMA)
     resource = pc.split_pattern(table["resource"], ".", max_splits=1)
     head = pc.list_element(resource, 0)
-    return table.filter(pc.invert(pc.is_in(head, pa.array(sorted(_REREAD)))))
+    return table.filter(pc.invert(pc.is_in(head, pa.array(sorted(onto.rules.reread)))))
 
 
 def merged_counts(onto: Onto, counts: dict[str, ResourceCount]) -> dict[str, dict[str, int]]:
@@ -256,9 +239,9 @@ def merged_counts(onto: Onto, counts: dict[str, ResourceCount]) -> dict[str, dic
     every other resource as read this time (for OneRoster, every file)."""
     earlier = onto.manifest.get("records") or {}
     out = {name: asdict(c) for name, c in counts.items()}
-    if onto.fmt == "oneroster":
+    if not onto.rules.bulk:
         return out
-    for name in BULK:
+    for name in sorted(onto.rules.bulk):
         before = earlier.get(name) or {}
         out[name] = {k: int(before.get(k, 0)) + v for k, v in out.get(name, {}).items()}
     return out
@@ -268,7 +251,7 @@ def earlier_files(onto: Onto, base: str) -> dict[str, str]:
     """The source files of the bulk resources already ingested, with their SHA-256 (not read
     again), named as a full ingest of the extract and its deliveries names them. None for
     OneRoster: every set is read again."""
-    if onto.fmt == "oneroster":
+    if not onto.rules.bulk:
         return {}
     source = onto.manifest.get("source") or {}
     files = source.get("files") or {}
@@ -277,7 +260,7 @@ def earlier_files(onto: Onto, base: str) -> dict[str, str]:
     for name, digest in files.items():
         parts = name.split("/")
         resource = parts[0 if prefix else min(1, len(parts) - 1)].removesuffix(".json")
-        if resource in BULK:
+        if resource in onto.rules.bulk:
             out[prefix + name] = digest
     return out
 
@@ -299,44 +282,3 @@ def _same(writer: SnapshotWriter, previous: Path, name: str) -> bool:
     new = _own(writer, name, columns)
     old = _read(table_files(previous, name), columns)
     return bool(new.cast(old.schema).equals(old))
-
-
-def _check_delta_set(new: Path) -> None:
-    """A OneRoster delivery is a delta set: files ``delta`` or ``absent``, none ``bulk``."""
-    if find_file(new, "manifest") is None:
-        raise InputFileError(
-            f"{new.name} has no {ONEROSTER_MANIFEST}: it is a OneRoster 1.0 set, which is always "
-            "a bulk set, and a bulk set replaces what the snapshot holds rather than adding to "
-            "it; ingest it on its own, without --delivery"
-        )
-    manifest = read_oneroster_manifest(new)
-    bulk = [f"{stem}.csv" for stem in ONEROSTER_FILES if manifest.mode(stem) == "bulk"]
-    if bulk:
-        raise InputFileError(
-            f"{new.name}/{ONEROSTER_MANIFEST} marks {', '.join(bulk)} as bulk: a bulk set "
-            "replaces what the snapshot holds rather than adding to it, so it is no delivery; "
-            "ingest it on its own, without --delivery (or ask for a delta set: files 'delta' "
-            "or 'absent')"
-        )
-
-
-def _check_unchanged(manifest: dict[str, Any], sets: list[Path]) -> None:
-    """Every file the snapshot was made from is still there, unchanged: a OneRoster delivery
-    reads them again, and must find what the snapshot holds."""
-    files = (manifest.get("source") or {}).get("files") or {}
-    by_name: dict[str, Path] = {}
-    for folder in sets:
-        by_name.setdefault(folder.name, folder)
-    for name, digest in files.items():
-        if len(sets) == 1:
-            path = sets[0] / name
-        else:
-            head, _, rest = name.partition("/")
-            path = by_name[head] / rest if head in by_name else Path(name)
-        if not path.is_file() or file_sha256(path) != digest:
-            raise InputFileError(
-                f"{name} is not the file the current snapshot was ingested from (it is gone, "
-                "or its SHA-256 differs): a delivery is added onto the very sets the snapshot "
-                "holds; give them as they were, or ingest the bulk set and every delta set in "
-                "full (without --delivery)"
-            )

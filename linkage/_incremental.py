@@ -83,7 +83,7 @@ def plan_incremental(
                 f"the canonical snapshot {manifest['snapshot_id']} is not a weekly delivery onto "
                 f"the snapshot the research tables were built from ({built_from})"
             )
-        if delivery.get("full_build"):  # the delivery says why (``_deliveries.FULL_BUILD``)
+        if delivery.get("full_build"):  # the delivery says why (``DeliveryRules.full_build``)
             return f"the delivery {delivery['folder']}: {delivery['full_build']}"
         if delivery["changed"]:
             return (

@@ -105,7 +105,7 @@ def ingest_extract(
     policy = policy or IdPolicy()
     quarantine = Quarantine()
     source = source_name or source_dir.resolve().name
-    onto = check_delivery(data_dir, source_dir, list(updates), fmt, source) if delivery else None
+    onto = check_delivery(data_dir, source_dir, list(updates), chosen, source) if delivery else None
     with (
         Pseudonymiser.from_key_file(key_file, data_dir=data_dir) as pseudonymiser,
         SnapshotWriter(data_dir) as writer,

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from linkage._snapshot import SnapshotWriter
 from linkage.sources._quarantine import Quarantine
@@ -82,6 +83,33 @@ Adapter = Callable[[AdapterContext], AdapterResult]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
+# ``check(new, earlier, manifest)``: refuses (``InputFileError``) the delivery folder ``new``
+# before anything is read, given the extract and the deliveries already ingested (``earlier``,
+# oldest first) and the manifest of the snapshot it would be added onto
+DeliveryCheck = Callable[[Path, list[Path], dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """How a weekly delivery of a format is added onto the current snapshot
+    (``linkage._deliveries``; ``medler ingest … --delivery``).
+
+    ``what`` names such a delivery with its article ("an SS 12000 incremental extract").
+    ``bulk`` names the resources whose earlier weeks the snapshot keeps, not read again: the
+    delivery holds only later weeks of them, and becomes one new part of their tables
+    (lessons, attendance, absence notices). Empty: every table is read again from the extract
+    and every delivery, and the ones that came out the same are shared. ``reread`` names the
+    resources read again every time (their earlier quarantine entries are replaced).
+    ``check`` refuses a delivery that cannot be added, before anything is read. ``full_build``
+    says why an incremental build after such a delivery is a full one (``None``: it
+    recomputes the months the delivery touched)."""
+
+    what: str
+    check: DeliveryCheck
+    bulk: frozenset[str] = frozenset()
+    reread: frozenset[str] = frozenset()
+    full_build: str | None = None
+
 
 @dataclass(frozen=True)
 class SourceFormat:
@@ -93,7 +121,8 @@ class SourceFormat:
     standard ("SS 12000"), and ``updates`` what its incremental extracts hold, for the error
     when a later folder is not one. ``looks_like(folder)`` recognises an extract without
     reading its records (formats are tried in the registry's order, the first that recognises
-    a folder reads it); ``ingest`` is the adapter."""
+    a folder reads it); ``ingest`` is the adapter. ``delivery`` says how a weekly delivery of
+    it is added (``None``: its extracts are ingested in full only)."""
 
     name: str
     kind: str
@@ -102,6 +131,7 @@ class SourceFormat:
     updates: str
     looks_like: Callable[[Path], bool]
     ingest: Adapter
+    delivery: DeliveryRules | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name) or self.name == "auto":

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from linkage.sources._adapter import SourceFormat
+from linkage.sources.oneroster._delivery import DELIVERY
 from linkage.sources.oneroster._ingest import ingest_oneroster
 from linkage.sources.oneroster._reader import looks_like_oneroster
 
@@ -17,4 +18,5 @@ SOURCE_FORMAT = SourceFormat(
     updates="a delta set",
     looks_like=looks_like_oneroster,
     ingest=ingest_oneroster,
+    delivery=DELIVERY,
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from linkage.sources._adapter import SourceFormat
+from linkage.sources.ss12000._delivery import DELIVERY
 from linkage.sources.ss12000._ingest import ingest_ss12000
 from linkage.sources.ss12000._reader import RESOURCES, looks_like_ss12000
 
@@ -15,4 +16,5 @@ SOURCE_FORMAT = SourceFormat(
     updates="resources, and deletedEntities for what was removed",
     looks_like=looks_like_ss12000,
     ingest=ingest_ss12000,
+    delivery=DELIVERY,
 )

@@ -125,3 +125,32 @@ def test_the_how_to_lists_the_registered_formats() -> None:
     assert rows == [
         (name, module.replace(".", "/") + ".py") for name, module in SOURCE_FORMATS.items()
     ]
+
+
+@pytest.mark.usefixtures("registered")
+def test_a_format_without_delivery_rules_is_ingested_in_full_only(
+    persons: Path, tmp_path: Path, session_key: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    ingest_extract(persons, data_dir, key_file=session_key, source_format="persons-csv")
+    later = tmp_path / "week-02"
+    later.mkdir()
+    (later / "persons.csv").write_text(PERSONS, encoding="utf-8")
+    before = current_snapshot(data_dir)
+    with pytest.raises(
+        UsageError,
+        match=(
+            r"^--delivery adds an SS 12000 incremental extract or a OneRoster delta set onto "
+            r"the current snapshot; a persons-csv source is ingested in full \(without "
+            r"--delivery\)$"
+        ),
+    ):
+        ingest_extract(
+            persons,
+            data_dir,
+            key_file=session_key,
+            source_format="persons-csv",
+            updates=[later],
+            delivery=True,
+        )
+    assert current_snapshot(data_dir) == before

@@ -16,8 +16,8 @@ from polars.testing import assert_frame_equal
 
 from linkage import current_snapshot, ingest_extract, read_manifest
 from linkage._canonical import LINEAGE
-from linkage._deliveries import FULL_BUILD
 from linkage._snapshot import table_parts
+from linkage.sources.oneroster._delivery import FULL_BUILD
 from medler.errors import InputFileError
 from tests.conftest import shared_path
 from tests.unit.linkage.oneroster.conftest import session_key

@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
 from linkage._build import RESEARCH, TABLES
-from linkage._deliveries import FULL_BUILD
+from linkage.sources.oneroster._delivery import FULL_BUILD
 from tests.unit.linkage.oneroster.conftest import session_key
 from tests.unit.linkage.oneroster.delivery_sets import sets
 
