@@ -99,9 +99,9 @@ def test_the_column_wise_attendance_path_equals_the_record_path(
 ) -> None:
     """Attendance pages go column-wise when they are clean; record by record gives the same."""
     from linkage import current_snapshot, ingest_extract
-    from linkage.sources.ss12000 import _bulk
+    from linkage.sources.ss12000 import _ingest
 
-    monkeypatch.setattr(_bulk, "_attendance_fast", lambda ingest, page: None)
+    monkeypatch.setattr(_ingest, "attendance_columns_page", lambda *arguments: False)
     slow = tmp_path / "slow"
     ingest_extract(ingested.extract.out / "ss12000", slow, key_file=ingested.key_file)
     a = pl.read_parquet(ingested.snapshot / "attendance.parquet").drop("ingested_at")
