@@ -15,7 +15,7 @@ import polars as pl
 
 from linkage.sources._adapter import ResourceCount
 from linkage.sources.ss12000 import _fields as f
-from linkage.sources.ss12000._parallel import MINUTES
+from linkage.sources.ss12000._columns import MINUTES, Columns
 from linkage.sources.ss12000._reader import STANDARD, Page
 from linkage.sources.ss12000._sink import PageSink
 from linkage.sources.ss12000._state import Accepted
@@ -110,18 +110,99 @@ def _exceptions(
     return students, teachers
 
 
-def attendance_columns_page(
-    sink: PageSink,
-    accepted: Accepted,
-    page_name: str,
-    columns: pl.DataFrame,
-    count: ResourceCount,
+def _lineage(sink: PageSink, page_name: str) -> list[pl.Expr]:
+    return [
+        pl.lit(STANDARD).alias("source_standard"),
+        pl.lit(page_name).alias("source_file"),
+        pl.lit(sink.ingested_at).alias("ingested_at"),
+    ]
+
+
+def lesson_columns_page(
+    sink: PageSink, accepted: Accepted, page_name: str, columns: Columns, count: ResourceCount
 ) -> bool:
-    """A page checked column-wise by a worker: written whole when no id is shadowed and every
-    pupil and lesson is known (True); otherwise nothing is written or counted (False)."""
-    if sink.shadowed(columns["id"]):
+    """A page of lessons checked column-wise by a worker (``_columns``): written whole when no
+    id is shadowed or met before and every activity, pupil and duty is known (True);
+    otherwise nothing is written or counted (False), and the page goes record by record."""
+    lessons, students, teachers = columns["lessons"], columns["students"], columns["teachers"]
+    if sink.shadowed(lessons["id"]):
         return False
-    joined = columns.join(accepted.student_frame(), on="student", how="left", maintain_order="left")
+    lessons = lessons.join(
+        accepted.frame("activities").rename({"id": "activity", "pid": "activity_pid"}),
+        on="activity",
+        how="left",
+        maintain_order="left",
+    )
+    students = students.join(
+        accepted.frame("students").rename({"id": "student", "pid": "student_pid"}),
+        on="student",
+        how="left",
+        maintain_order="left",
+    )
+    teachers = teachers.join(
+        accepted.frame("duties").rename({"id": "duty"}),
+        on="duty",
+        how="left",
+        maintain_order="left",
+    )
+    if (
+        lessons["activity_pid"].null_count()
+        or students["student_pid"].null_count()
+        or teachers["duty_pid"].null_count()
+        or not sink.claim("calendarEvents", lessons["id"])
+    ):
+        return False
+    pids = sink.pid_column(Domain.LESSON, lessons["id"])
+    sink.refuse_collisions(Domain.LESSON, pids.tolist())
+    accepted.lessons.update(pids.tolist())
+    lesson_pid = pl.Series("lesson_pid", pids)
+    sink.write_table(
+        "lessons",
+        lessons.select(
+            lesson_pid,
+            "activity_pid",
+            "start_time",
+            "end_time",
+            "local_date",
+            "local_start_minute",
+            "minutes",
+            "teaching_length_student",
+            "teaching_length_teacher",
+            "cancelled",
+            *_lineage(sink, page_name),
+        ).to_arrow(),
+    )
+    for table, entries, kept in (
+        ("lesson_student_exceptions", students, ("student_pid", "participates", "teaching_length")),
+        ("lesson_teacher_exceptions", teachers, ("duty_pid", "teacher_pid", "participates")),
+    ):
+        if entries.height:
+            sink.write_table(
+                table,
+                entries.select(
+                    lesson_pid.gather(entries["record"]), *kept, *_lineage(sink, page_name)
+                ).to_arrow(),
+            )
+    count.read += lessons.height
+    count.accepted += lessons.height
+    return True
+
+
+def attendance_columns_page(
+    sink: PageSink, accepted: Accepted, page_name: str, columns: Columns, count: ResourceCount
+) -> bool:
+    """A page of attendance checked column-wise by a worker (``_columns``): written whole when
+    no id is shadowed and every pupil and lesson is known (True); otherwise nothing is
+    written or counted (False), and the page goes record by record."""
+    frame = columns["attendance"]
+    if sink.shadowed(frame["id"]):
+        return False
+    joined = frame.join(
+        accepted.frame("students").rename({"id": "student", "pid": "student_pid"}),
+        on="student",
+        how="left",
+        maintain_order="left",
+    )
     if joined["student_pid"].null_count():
         return False
     lesson_pid = sink.pid_column(Domain.LESSON, joined["lesson"])
@@ -139,9 +220,7 @@ def attendance_columns_page(
             pl.col("otherAttendanceMinutes").alias("other_minutes"),
             "reported_at",
             "source_position",
-            pl.lit(STANDARD).alias("source_standard"),
-            pl.lit(page_name).alias("source_file"),
-            pl.lit(sink.ingested_at).alias("ingested_at"),
+            *_lineage(sink, page_name),
         ).to_arrow(),
     )
     count.read += joined.height

@@ -35,8 +35,6 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-import polars as pl
-
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._compat import ACTIVITY_TEACHERS_AS_PERSON
 from linkage.sources._quarantine import KEPT_UNKNOWN
@@ -45,11 +43,13 @@ from linkage.sources.ss12000._bulk import (
     absences_page,
     attendance_columns_page,
     attendance_page,
+    lesson_columns_page,
     lessons_page,
 )
+from linkage.sources.ss12000._columns import Columns
 from linkage.sources.ss12000._dedupe import deduplicate_attendance
 from linkage.sources.ss12000._organisers import OrgNode, find_organiser_type, org_node
-from linkage.sources.ss12000._parallel import AttendancePages
+from linkage.sources.ss12000._parallel import PrefetchedPages
 from linkage.sources.ss12000._people import PeopleReader
 from linkage.sources.ss12000._reader import (
     OPTIONAL_RESOURCES,
@@ -70,6 +70,8 @@ from linkage.sources.ss12000._teaching import TeachingReader
 BULK = ("calendarEvents", "attendances", "absences")
 
 PageHandler = Callable[[Page, ResourceCount], None]
+# Resources whose pages workers parse ahead (``_parallel``), and how such a page is taken whole.
+PREFETCHED = {"calendarEvents": lesson_columns_page, "attendances": attendance_columns_page}
 
 
 @dataclass
@@ -125,12 +127,14 @@ class Ss12000Ingest:
         roots = [self.root, *self.updates]
         deletions = [read_deletions(root) for root in roots]
         handlers = self._handlers()
-        attendance = [
-            (roots[k], path)
-            for k in self._extracts("attendances")
-            for path in resource_files(roots[k], "attendances")
+        ahead = [
+            (roots[k], path, resource)
+            for resource in RESOURCES
+            if resource in PREFETCHED
+            for k in self._extracts(resource)
+            for path in resource_files(roots[k], resource)
         ]
-        with AttendancePages(attendance) as prefetched:
+        with PrefetchedPages(ahead) as prefetched:
             parsed = iter(prefetched)
             for resource in RESOURCES:
                 count = self.counts.setdefault(resource, ResourceCount())
@@ -141,8 +145,8 @@ class Ss12000Ingest:
                     self.sink.start_extract(deletions[k].get(resource, set()), base=base)
                     prefix = f"{roots[k].name}/" if len(roots) > 1 else ""  # name the extract
                     pages: Iterator[Page | None]
-                    if resource == "attendances":
-                        pages = self._attendance_pages(parsed, roots[k], prefix, count)
+                    if resource in PREFETCHED:
+                        pages = self._prefetched(parsed, roots[k], prefix, resource, count)
                     else:
                         pages = (
                             Page(prefix + read.source_file, read.records)
@@ -169,24 +173,24 @@ class Ss12000Ingest:
                 "duty"
             )
 
-    def _attendance_pages(
+    def _prefetched(
         self,
-        parsed: Iterator[tuple[Path, Path, pl.DataFrame | None]],
+        parsed: Iterator[tuple[Path, Path, Columns | None]],
         root: Path,
         prefix: str,
+        resource: str,
         count: ResourceCount,
     ) -> Iterator[Page | None]:
-        """The attendance pages of the extract in ``root``: a page parsed and checked by a
+        """The pages of ``resource`` of the extract in ``root``: a page parsed and checked by a
         worker is written whole here when its references are known (and None is yielded);
         any other is read again and yielded, to go record by record."""
-        for _, path, columns in islice(parsed, len(resource_files(root, "attendances"))):
+        whole = PREFETCHED[resource]
+        for _, path, columns in islice(parsed, len(resource_files(root, resource))):
             name = prefix + path.relative_to(root).as_posix()
-            if columns is not None and attendance_columns_page(
-                self.sink, self.accepted, name, columns, count
-            ):
+            if columns is not None and whole(self.sink, self.accepted, name, columns, count):
                 yield None
                 continue
-            yield Page(name, read_page(root, path, "attendances").records)
+            yield Page(name, read_page(root, path, resource).records)
 
     def _finish(self, resource: str, count: ResourceCount) -> None:
         if (

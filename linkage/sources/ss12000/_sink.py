@@ -89,6 +89,17 @@ class PageSink:
         shadow = [*self._newer, *self._gone]
         return bool(shadow) and bool(ids.is_in(pl.Series(shadow, dtype=pl.String)).any())
 
+    def claim(self, resource: str, ids: pl.Series) -> bool:
+        """For a page taken whole: True, and the ids remembered, when none of them is met twice
+        in the page or was met before; otherwise False, and nothing remembered."""
+        if resource not in DEDUPED:
+            return True
+        seen = self._seen.setdefault(resource, set())
+        if ids.n_unique() != len(ids) or any(rid in seen for rid in ids.to_list()):
+            return False
+        seen.update(ids.to_list())
+        return True
+
     # --- records ---------------------------------------------------------------------------
     def records(self, page: Page, count: ResourceCount, resource: str) -> list[tuple[int, Any]]:
         """The page's records with their 1-based positions, duplicates quarantined."""

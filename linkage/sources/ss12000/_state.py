@@ -30,17 +30,27 @@ class Accepted:
     lessons: set[int] = field(default_factory=set)  # lesson_pid (a delivery: earlier ones too)
     # column-wise views for the attendance pages, built once when first asked for (pupils and
     # lessons are all read by then)
-    _student_frame: pl.DataFrame | None = None
+    _frames: dict[str, pl.DataFrame] = field(default_factory=dict)
     _lesson_array: np.ndarray | None = None
 
-    def student_frame(self) -> pl.DataFrame:
-        """Pupils as a frame: ``student`` (source id) and ``student_pid``."""
-        if self._student_frame is None:
-            self._student_frame = pl.DataFrame(
-                {"student": list(self.students), "student_pid": list(self.students.values())},
-                schema={"student": pl.String, "student_pid": pl.Int64},
+    def frame(self, kind: str) -> pl.DataFrame:
+        """``students``, ``activities`` or ``duties`` as a frame: ``id`` (source id) and the
+        pseudonyms (``pid``; for duties ``duty_pid`` and ``teacher_pid``)."""
+        if kind not in self._frames:
+            if kind == "duties":
+                pids = list(self.duties.values())
+                data = {
+                    "id": list(self.duties),
+                    "duty_pid": [d for d, _ in pids],
+                    "teacher_pid": [t for _, t in pids],
+                }
+            else:
+                lookup: dict[str, int] = getattr(self, kind)
+                data = {"id": list(lookup), "pid": list(lookup.values())}
+            self._frames[kind] = pl.DataFrame(
+                data, schema={"id": pl.String, **dict.fromkeys(list(data)[1:], pl.Int64)}
             )
-        return self._student_frame
+        return self._frames[kind]
 
     def known_lessons(self, pids: np.ndarray) -> np.ndarray:
         """Whether each lesson pseudonym is of an accepted lesson (a boolean array)."""

@@ -53,9 +53,10 @@ def spoil(extract: Path) -> None:
         records[0]["birthDate"] = "someday"
 
     split("attendances", 5)  # pages enough to spread over the workers
+    split("calendarEvents", 3)
     edit("attendances", 1, attendance)
     edit("attendances", 3, lambda records: records.insert(0, 7))  # not a JSON object
-    edit("calendarEvents", 0, lessons)
+    edit("calendarEvents", 1, lessons)
     edit("persons", 0, persons)
 
 
