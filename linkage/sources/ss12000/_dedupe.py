@@ -5,9 +5,8 @@ first (with incremental extracts, the newest extract is read first). The others 
 from the ``attendance`` table and quarantined with their file and position.
 
 The pass runs once the whole table is written, in DuckDB, which spills to disk rather than
-holding tens of millions of pairs in memory. A grouping of the pairs comes first: when nothing
-is duplicated (the usual case) the table is left as it is, and only otherwise are the
-registrations ranked.
+holding tens of millions of pairs in memory; when nothing is duplicated (the usual case) the
+table is left as it is.
 """
 
 from __future__ import annotations
@@ -37,13 +36,6 @@ def deduplicate_attendance(
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET temp_directory = ?", [str(old.parent / ".duckdb-spill")])
         con.execute("SET preserve_insertion_order = true")
-        pairs = con.execute(
-            """SELECT EXISTS (SELECT 1 FROM read_parquet(?) GROUP BY lesson_pid, student_pid
-                              HAVING count(*) > 1)""",
-            [str(old)],
-        ).fetchone()
-        if not (pairs and pairs[0]):
-            return None  # nothing duplicated: the usual case, found by a grouping alone
         source = "read_parquet(?, file_row_number = true)"
         con.execute(
             f"""
