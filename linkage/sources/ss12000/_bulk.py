@@ -205,9 +205,10 @@ def attendance_columns_page(
     )
     if joined["student_pid"].null_count():
         return False
-    lesson_pid = sink.pid_column(Domain.LESSON, joined["lesson"])
-    if not accepted.known_lessons(lesson_pid).all():
+    distinct = sink.pid_column(Domain.LESSON, columns["lessons"]["lesson"])
+    if not accepted.known_lessons(distinct).all():
         return False
+    lesson_pid = distinct[joined["lesson_code"].to_numpy()]
     sink.write_table(
         "attendance",
         joined.select(

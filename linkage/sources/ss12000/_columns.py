@@ -60,12 +60,14 @@ def _flawed(frame: pl.DataFrame, *conditions: pl.Expr) -> bool:
 
 
 def attendance_columns(records: list[Any]) -> Columns | None:
-    """A page's attendance records (``{"attendance": …}``), when every one is well formed on its
-    own: an object with an id, a lesson and a pupil reference, ``isReported`` true or false,
-    whole minutes not below 0 (some, when reported) and a ``reportedTimestamp`` if any.
+    """A page's attendance records, when every one is well formed on its own: an object with an
+    id, a lesson and a pupil reference, ``isReported`` true or false, whole minutes not below 0
+    (some, when reported) and a ``reportedTimestamp`` if any.
 
-    Columns: ``id``, ``lesson``, ``student`` (source ids), ``reported``, the four minutes
-    under their SS 12000 names, ``reported_at`` (UTC) and ``source_position`` (1-based)."""
+    ``attendance``: ``id``, ``lesson_code`` (the row of the lesson's source id in ``lessons``),
+    ``student`` (source id), ``reported``, the four minutes under their SS 12000 names,
+    ``reported_at`` (UTC) and ``source_position`` (1-based). ``lessons``: ``lesson``, each
+    lesson's source id once, in the order first met."""
     if not records:
         return None
     try:
@@ -92,16 +94,21 @@ def attendance_columns(records: list[Any]) -> Columns | None:
         pl.any_horizontal(minutes < 0),
     ):
         return None
+    # each lesson once (a page holds a few thousand lessons and tens of thousands of records)
+    lessons = frame["lesson"].unique(maintain_order=True)
+    code = pl.DataFrame({"lesson": lessons}).with_row_index("lesson_code")
+    frame = frame.join(code, on="lesson", how="left", maintain_order="left")
     return {
+        "lessons": pl.DataFrame({"lesson": lessons}),
         "attendance": frame.select(
             "id",
-            "lesson",
+            "lesson_code",
             "student",
             "reported",
             *MINUTES,
             "reported_at",
             pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("source_position"),
-        )
+        ),
     }
 
 
