@@ -123,7 +123,7 @@ class Ss12000Ingest:
         """Every resource in dependency order. With incremental extracts, each resource is read
         from the newest extract to the oldest: a record whose id came from a later extract is
         superseded, and one whose id a later (or the same) extract deleted is dropped.
-        Attendance pages are parsed ahead by workers from the start (``_parallel``)."""
+        Lesson and attendance pages are parsed ahead by workers from the start (``_parallel``)."""
         roots = [self.root, *self.updates]
         deletions = [read_deletions(root) for root in roots]
         handlers = self._handlers()

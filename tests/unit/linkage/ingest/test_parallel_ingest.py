@@ -116,3 +116,23 @@ def test_workers_and_one_process_give_the_same_snapshot(
     )
     assert planted.height == counts["attendances"]["quarantined"] > 7
     assert json.dumps(counts, sort_keys=True) == json.dumps(parallel["records"], sort_keys=True)
+
+
+def test_a_page_that_is_not_json_is_named_when_a_worker_parsed_it(
+    spoilt: Path, session_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from medler.errors import InputFileError
+
+    monkeypatch.setattr(_parallel, "WORKERS", 2)
+    extract = tmp_path / "extract"
+    shutil.copytree(spoilt, extract)
+    (extract / "attendances" / "page-000004.json").write_text('{"data": [', encoding="utf-8")
+    with pytest.raises(
+        InputFileError,
+        match=r"^attendances/page-000004\.json is not valid JSON \(unexpected end of data",
+    ):
+        ingest_extract(extract, tmp_path / "data", key_file=session_key)
+    assert not (tmp_path / "data" / "CURRENT").exists()  # nothing switched in
+    assert not list((tmp_path / "data").glob("snapshots/.staging-*"))  # nor left half written
