@@ -188,6 +188,7 @@ def main() -> None:
         ("Pseudonymising a million national IDs", "bench_pseudonymise", []),
         ("Generating the synthetic municipality", "bench_synth", [*size, *scratch]),
         ("Ingesting an SS 12000 extract", "bench_ingest", [*size, *scratch]),
+        ("Ingesting beside a plain flatten to Parquet", "bench_ingest_flatten", [*size, *scratch]),
         ("Building the research tables", "bench_build", [*size, *scratch]),
         (
             "Adding a weekly delivery",

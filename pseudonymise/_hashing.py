@@ -286,6 +286,28 @@ class Pseudonymiser:
         pids = self._record(domain, hashed[:, 0], hashed[:, 1])
         return _spread(values, distinct, all_distinct, {domain.column: pids}).to_series()
 
+    def _object_ids(self, domain: Domain, scope: str | None, values: pl.Series) -> pl.Series:
+        """Pseudonyms of identifiers (not national IDs), aligned with ``values``. A column in
+        which values repeat (references: many attendance records name one lesson) is
+        normalised and hashed once per distinct value, and the result spread back."""
+        text = _as_strings(values)
+        if not len(text) or text.n_unique() * 2 > len(text):
+            return self._hash(domain, scope, normalise_object_ids(text))
+        distinct = text.unique()
+        pids = self._hash(domain, scope, normalise_object_ids(distinct))
+        return (
+            pl.DataFrame({"value": text})
+            .join(
+                pl.DataFrame({"value": distinct, "pid": pids}),
+                on="value",
+                how="left",
+                maintain_order="left",
+                nulls_equal=True,
+            )
+            .get_column("pid")
+            .alias(domain.column)
+        )
+
     def _people(
         self, domain: Domain, values: pl.Series, policy: IdPolicy, as_of: dt.date | None
     ) -> pl.DataFrame:
@@ -352,7 +374,7 @@ class Pseudonymiser:
                 raise UsageError(
                     f"policy and as_of apply to national IDs only, not to domain '{target.value}'"
                 )
-            return self._hash(target, scope, normalise_object_ids(values))
+            return self._object_ids(target, scope, values)
         policy = policy or IdPolicy()
         checked = self._people(target, values, policy, as_of)
         refused = checked.filter(~pl.col("linkable") & (pl.col("reason") != IdReason.MISSING.value))

@@ -106,19 +106,24 @@ def read_deletions(root: Path) -> dict[str, set[str]]:
 def read_pages(root: Path, resource: str) -> Iterator[Page]:
     """The pages of ``resource`` in order, one at a time."""
     for path in resource_files(root, resource):
-        relative = path.relative_to(root).as_posix()
-        document = _load(path, relative)
-        if isinstance(document, dict) and isinstance(document.get("data"), list):
-            records = document["data"]
-        elif isinstance(document, list):
-            records = document
-        elif isinstance(document, dict) and isinstance(document.get(resource), list):
-            records = document[resource]  # {"activities": [...]}, as some exports wrap lists
-        elif isinstance(document, dict) and "data" not in document:
-            records = [document]  # one record (aggregated attendance has no id)
-        else:
-            raise InputFileError(
-                f"{relative} is JSON but not an SS 12000 list response ('data' is not an array) "
-                f"nor a record; check that it belongs to the '{resource}' resource"
-            )
-        yield Page(relative, records)
+        yield read_page(root, path, resource)
+
+
+def read_page(root: Path, path: Path, resource: str) -> Page:
+    """The page of ``resource`` in file ``path`` of the extract in ``root``."""
+    relative = path.relative_to(root).as_posix()
+    document = _load(path, relative)
+    if isinstance(document, dict) and isinstance(document.get("data"), list):
+        records = document["data"]
+    elif isinstance(document, list):
+        records = document
+    elif isinstance(document, dict) and isinstance(document.get(resource), list):
+        records = document[resource]  # {"activities": [...]}, as some exports wrap lists
+    elif isinstance(document, dict) and "data" not in document:
+        records = [document]  # one record (aggregated attendance has no id)
+    else:
+        raise InputFileError(
+            f"{relative} is JSON but not an SS 12000 list response ('data' is not an array) "
+            f"nor a record; check that it belongs to the '{resource}' resource"
+        )
+    return Page(relative, records)

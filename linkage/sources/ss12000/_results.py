@@ -10,14 +10,13 @@ rows are not deduplicated; a later extract adds to, not replaces, what an earlie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from linkage.sources._adapter import ResourceCount
 from linkage.sources.ss12000 import _fields as f
-
-if TYPE_CHECKING:
-    from linkage.sources._adapter import ResourceCount
-    from linkage.sources.ss12000._ingest import Ss12000Ingest
-    from linkage.sources.ss12000._reader import Page
+from linkage.sources.ss12000._reader import Page
+from linkage.sources.ss12000._sink import PageSink
+from linkage.sources.ss12000._state import Accepted
 
 GRADE_VALUES = frozenset(
     {
@@ -43,7 +42,6 @@ GRADE_VALUES = frozenset(
 
 
 def _known(
-    ingest: Ss12000Ingest,
     record: dict[str, Any],
     key: str,
     pool: dict[str, Any],
@@ -59,9 +57,9 @@ def _known(
     return pool[ref]
 
 
-def grades_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None:
+def grades_page(sink: PageSink, accepted: Accepted, page: Page, count: ResourceCount) -> None:
     rows = []
-    for position, record in ingest._records(page, count, "grades"):
+    for position, record in sink.records(page, count, "grades"):
         try:
             f.record_id(record)
             value = f.text(record, "gradeValue", required=True)
@@ -73,27 +71,23 @@ def grades_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None
             rows.append(
                 {
                     "student_pid": _known(
-                        ingest, record, "student", ingest.students, "pupil", required=True
+                        record, "student", accepted.students, "pupil", required=True
                     ),
                     "school_code": _known(
-                        ingest,
                         record,
                         "organisation",
-                        ingest.schools,
+                        accepted.schools,
                         "school unit",
                         required=False,
                     ),
                     "syllabus_pid": _known(
-                        ingest, record, "syllabus", ingest.syllabuses, "syllabus", required=True
+                        record, "syllabus", accepted.syllabuses, "syllabus", required=True
                     ),
-                    "group_pid": _known(
-                        ingest, record, "group", ingest.groups, "group", required=False
-                    ),
+                    "group_pid": _known(record, "group", accepted.groups, "group", required=False),
                     "grading_teacher_pid": _known(
-                        ingest,
                         record,
                         "gradingTeacher",
-                        ingest.staff,
+                        accepted.staff,
                         "member of staff",
                         required=False,
                     ),
@@ -106,9 +100,9 @@ def grades_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None
                 }
             )
         except f.BadField as error:
-            ingest._bad(count, "grades", page, position, error)
+            sink.bad(count, "grades", page, position, error)
     count.accepted += len(rows)
-    ingest._write("grades", rows, page)
+    sink.write("grades", rows, page)
 
 
 _SUMS = {
@@ -121,9 +115,9 @@ _SUMS = {
 }
 
 
-def aggregated_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> None:
+def aggregated_page(sink: PageSink, accepted: Accepted, page: Page, count: ResourceCount) -> None:
     rows = []
-    for position, record in ingest._records(page, count, "aggregatedAttendance"):
+    for position, record in sink.records(page, count, "aggregatedAttendance"):
         try:
             if not isinstance(record, dict):
                 raise f.BadField("(record)", "not a JSON object", record)
@@ -137,10 +131,10 @@ def aggregated_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
             rows.append(
                 {
                     "activity_pid": _known(
-                        ingest, record, "activity", ingest.activities, "activity", required=True
+                        record, "activity", accepted.activities, "activity", required=True
                     ),
                     "student_pid": _known(
-                        ingest, record, "student", ingest.students, "pupil", required=True
+                        record, "student", accepted.students, "pupil", required=True
                     ),
                     "start_date": start,
                     "end_date": end,
@@ -148,6 +142,6 @@ def aggregated_page(ingest: Ss12000Ingest, page: Page, count: ResourceCount) -> 
                 }
             )
         except f.BadField as error:
-            ingest._bad(count, "aggregatedAttendance", page, position, error)
+            sink.bad(count, "aggregatedAttendance", page, position, error)
     count.accepted += len(rows)
-    ingest._write("aggregated_attendance", rows, page)
+    sink.write("aggregated_attendance", rows, page)

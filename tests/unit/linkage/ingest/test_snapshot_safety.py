@@ -90,12 +90,12 @@ def test_a_folder_that_is_no_extract_is_refused(ingested: Ingested, tmp_path: Pa
 
 def test_a_pseudonym_collision_across_pages_stops_the_ingest(ingested: Ingested) -> None:
     """Ids are deduplicated first, so a pseudonym met again must belong to another id."""
-    from linkage.sources.ss12000 import Ss12000Ingest
+    from linkage.sources._quarantine import Quarantine
+    from linkage.sources.ss12000._sink import PageSink
     from medler.errors import InputFileError
     from pseudonymise import Domain
 
-    ingest = Ss12000Ingest.__new__(Ss12000Ingest)
-    ingest._issued = {}
-    ingest.refuse_collisions(Domain.LESSON, [1, 2, 3])
+    sink = PageSink(None, Quarantine(), None, "test", None)  # type: ignore[arg-type]
+    sink.refuse_collisions(Domain.LESSON, [1, 2, 3])
     with pytest.raises(InputFileError, match=r"^1 pseudonym is shared by different identifiers"):
-        ingest.refuse_collisions(Domain.LESSON, [4, 2])
+        sink.refuse_collisions(Domain.LESSON, [4, 2])

@@ -94,17 +94,30 @@ def test_reingesting_the_same_extract_gives_the_same_content(ingested: Ingested,
         assert first["tables"][name]["rows"] == second["tables"][name]["rows"]
 
 
-def test_the_column_wise_attendance_path_equals_the_record_path(
+def test_the_column_wise_paths_equal_the_record_path(
     ingested: Ingested, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Attendance pages go column-wise when they are clean; record by record gives the same."""
+    """Lesson and attendance pages are taken whole when they are clean; record by record gives
+    the same tables."""
     from linkage import current_snapshot, ingest_extract
-    from linkage.sources.ss12000 import _bulk
+    from linkage.sources.ss12000 import _ingest
 
-    monkeypatch.setattr(_bulk, "_attendance_fast", lambda ingest, page: None)
+    whole = {resource: lambda *arguments: False for resource in _ingest.PREFETCHED}
+    monkeypatch.setattr(_ingest, "PREFETCHED", whole)
     slow = tmp_path / "slow"
     ingest_extract(ingested.extract.out / "ss12000", slow, key_file=ingested.key_file)
-    a = pl.read_parquet(ingested.snapshot / "attendance.parquet").drop("ingested_at")
-    b = pl.read_parquet(current_snapshot(slow) / "attendance.parquet").drop("ingested_at")
-    assert a.height == ingested.extract.truth["counts"]["attendance_records"]
-    assert a.equals(b)
+    for name in (
+        "lessons",
+        "lesson_student_exceptions",
+        "lesson_teacher_exceptions",
+        "attendance",
+        "quarantine",
+    ):
+        a = pl.read_parquet(ingested.snapshot / f"{name}.parquet").drop("ingested_at", strict=False)
+        b = pl.read_parquet(current_snapshot(slow) / f"{name}.parquet").drop(
+            "ingested_at", strict=False
+        )
+        assert a.height > 0, name
+        assert a.equals(b), name
+    attendance = pl.read_parquet(ingested.snapshot / "attendance.parquet")
+    assert attendance.height == ingested.extract.truth["counts"]["attendance_records"]

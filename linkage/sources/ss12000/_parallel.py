@@ -1,0 +1,110 @@
+"""Lesson and attendance pages parsed by worker processes, ahead of the ingest that needs them.
+
+Attendance records are nine in ten records of an extract, and parsing their JSON is most of an
+ingest's work; lessons come next. Their pages go to ``WORKERS`` worker processes as soon as the
+ingest starts (parsing needs nothing the ingest learns); each worker parses a page and checks
+column-wise what a record can be checked for on its own (``_columns``). The ingest takes the
+pages back in file order, whatever order they finish in, so the snapshot is the same with any
+number of workers; what needs the extract's other resources (known pupils and lessons,
+pseudonyms, ids shadowed by a later extract) is checked there.
+
+A page that is not clean in a worker's eyes comes back as ``None``, and the ingest reads it
+again record by record, which names each bad record's field. At most ``AHEAD`` pages per worker
+are parsed and waiting, so memory stays bounded whatever the size of the extract. Workers are
+spawned (a fresh interpreter, never a fork of a process running Polars' threads); with one
+worker, or where processes cannot be started, pages are parsed here as they are needed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from linkage.sources.ss12000._columns import Columns, attendance_columns, lesson_columns
+from linkage.sources.ss12000._reader import read_page
+
+WORKERS = os.cpu_count() or 1
+AHEAD = 2  # pages parsed and waiting, per worker
+
+# The resources whose pages go to the workers, and how a page is taken apart there.
+COLUMNS: dict[str, Callable[[list[Any]], Columns | None]] = {
+    "calendarEvents": lesson_columns,
+    "attendances": attendance_columns,
+}
+
+
+def parse_page(root: Path, path: Path, resource: str) -> Columns | None:
+    """One page file, parsed and checked column-wise (``_columns``); run by a worker."""
+    return COLUMNS[resource](read_page(root, path, resource).records)
+
+
+class PrefetchedPages:
+    """The pages of ``files`` (each ``(extract root, file, resource)``), parsed ahead by
+    worker processes and handed back in order: ``(root, file, columns or None)``.
+
+    Use it as a context manager: leaving it stops the workers, also when the ingest fails."""
+
+    def __init__(self, files: list[tuple[Path, Path, str]]) -> None:
+        self._files = files
+        self._executor: ProcessPoolExecutor | None = None
+        workers = min(WORKERS, len(files))
+        if workers > 1:
+            try:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                )
+            except (OSError, NotImplementedError):  # no process support here: parse in-process
+                self._executor = None
+        self._queue: deque[Future[Columns | None]] = deque()
+        self._next = 0
+        self._ahead = AHEAD * workers
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._executor is not None and self._next < len(self._files):
+            if len(self._queue) >= self._ahead:
+                return
+            try:
+                self._queue.append(self._executor.submit(parse_page, *self._files[self._next]))
+            except BrokenProcessPool:
+                self._stop()
+                return
+            self._next += 1
+
+    def __iter__(self) -> Iterator[tuple[Path, Path, Columns | None]]:
+        for root, path, resource in self._files:
+            yield root, path, self._take(root, path, resource)
+            self._fill()
+
+    def _take(self, root: Path, path: Path, resource: str) -> Columns | None:
+        if self._queue:  # the head of the queue is this file's page
+            future = self._queue.popleft()
+            try:
+                return future.result()
+            except BrokenProcessPool:  # workers could not start or died: the rest here
+                self._stop()
+                self._queue.clear()
+        return parse_page(root, path, resource)
+
+    def _stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop()
