@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 
 from pseudonymise import Domain, Pseudonymiser, create_key_file
-from pseudonymise._engine import PARALLEL_MIN_VALUES, HmacEngine
+from pseudonymise._workers import PARALLEL_MIN_VALUES, HashingWorkers
 
 AS_OF = dt.date(2026, 11, 22)
 FIRST_DAY = dt.date(1940, 1, 1)
@@ -114,7 +114,7 @@ def measure(n: int, repeat: int, workers: int | None, seed: int) -> Timings:
         key = create_key_file(Path(folder) / "key.json")
     prefix = f"{Domain.STUDENT.value}\x1fSE\x1f".encode()
     timings = Timings()
-    engine = HmacEngine(key.secret, workers=workers)
+    engine = HashingWorkers(key.secret, workers=workers)
     engine.start(wait=True)
     with Pseudonymiser(key, workers=workers) as fast, Pseudonymiser(key, workers=1) as one:
         start = time.perf_counter()

@@ -11,7 +11,7 @@ Modules
 - ``_cell_keys``: the cell-key method's record keys (a keyed hash of a pseudonym).
 - ``_keys``: key files (``KeyFile``, ``KeyRef``): create, load and refuse bad ones, rotate.
 - ``_shred``: crypto-shredding a key version, and the record that refuses it for good.
-- ``_engine``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
+- ``_workers``: HMAC-SHA256 over batches of distinct values, in-process or over workers.
 - ``_hashing``: ``Pseudonymiser``: columns of identifiers in, ``Int64`` pseudonyms out.
 - ``_collisions``: ``check_collisions`` and ``CollisionGuard``: two inputs with one
   pseudonym are refused, never merged.

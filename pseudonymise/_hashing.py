@@ -32,15 +32,15 @@ import polars as pl
 from medler.errors import UsageError
 from pseudonymise._collisions import CollisionGuard, distinct_pairs
 from pseudonymise._domains import Domain
-from pseudonymise._engine import (
+from pseudonymise._errors import ScopeError, UnlinkableIdError
+from pseudonymise._keys import KeyFile, KeyRef, load_key_file
+from pseudonymise._workers import (
     PARALLEL_MIN_VALUES,
     SEPARATOR,
-    HmacEngine,
+    HashingWorkers,
     kept_words,
     message_prefix,
 )
-from pseudonymise._errors import ScopeError, UnlinkableIdError
-from pseudonymise._keys import KeyFile, KeyRef, load_key_file
 from pseudonymise.national_ids import (
     REASON_DTYPE,
     IdPolicy,
@@ -204,7 +204,7 @@ class Pseudonymiser:
         parallel_min: int = PARALLEL_MIN_VALUES,
     ) -> None:
         self._key_ref = key.ref
-        self._engine = HmacEngine(key.secret, workers=workers)
+        self._workers = HashingWorkers(key.secret, workers=workers)
         self._parallel_min = parallel_min
         self._guard = CollisionGuard()
 
@@ -219,7 +219,7 @@ class Pseudonymiser:
     @property
     def workers(self) -> int:
         """Worker processes used for large columns (1: everything in this process)."""
-        return self._engine.workers
+        return self._workers.workers
 
     @property
     def key_ref(self) -> KeyRef:
@@ -229,7 +229,7 @@ class Pseudonymiser:
     def __repr__(self) -> str:
         return (
             f"Pseudonymiser(key_id={self._key_ref.key_id!r}, version={self._key_ref.version}, "
-            f"workers={self._engine.workers})"
+            f"workers={self._workers.workers})"
         )
 
     def __reduce__(self) -> str | tuple[Any, ...]:
@@ -248,7 +248,7 @@ class Pseudonymiser:
 
     def close(self) -> None:
         """Stop worker processes, if any were started. The instance stays usable."""
-        self._engine.close()
+        self._workers.close()
 
     def start_workers(self) -> None:
         """Start the worker processes now rather than on the first large column.
@@ -256,7 +256,7 @@ class Pseudonymiser:
         Starting them costs a fraction of a second (each loads Python and Polars); an
         ingestion can start them before it reads its files.
         """
-        self._engine.start(wait=True)
+        self._workers.start(wait=True)
 
     # -- the one place that hashes ---------------------------------------------------------
 
@@ -278,7 +278,7 @@ class Pseudonymiser:
         present = values.drop_nulls()
         all_distinct = present.n_unique() == len(present)
         distinct = present if all_distinct else present.unique()
-        hashed = self._engine.kept_words(
+        hashed = self._workers.kept_words(
             message_prefix(domain.value, scope),
             distinct.cast(pl.Binary),
             parallel_min=self._parallel_min,
@@ -317,7 +317,7 @@ class Pseudonymiser:
         all_distinct = text.n_unique() == len(text)
         distinct = text if all_distinct else text.unique()
         found = pl.concat(
-            self._engine.map_chunks(
+            self._workers.map_chunks(
                 check_and_hash_ids,
                 distinct,
                 parallel_min=self._parallel_min,

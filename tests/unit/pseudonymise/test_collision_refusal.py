@@ -13,7 +13,7 @@ from pseudonymise import (
     CollisionGuard,
     Domain,
     Pseudonymiser,
-    _engine,
+    _workers,
     check_collisions,
 )
 
@@ -82,7 +82,7 @@ def _colliding_engine(monkeypatch: pytest.MonkeyPatch) -> None:
             (7).to_bytes(8, "big") + zlib.crc32(value).to_bytes(8, "big") for value in values
         )
 
-    monkeypatch.setattr(_engine, "hmac_kept_bytes", kept_bytes)
+    monkeypatch.setattr(_workers, "hmac_kept_bytes", kept_bytes)
 
 
 def test_pseudonymiser_refuses_a_collision_within_a_call(

@@ -15,7 +15,7 @@ from pseudonymise import (
     ScopeError,
     UnknownDomainError,
     UnlinkableIdError,
-    _engine,
+    _workers,
 )
 from tests.unit.pseudonymise.conftest import AS_OF, make_key
 
@@ -116,13 +116,13 @@ def test_each_distinct_value_is_hashed_once(
     pseudonymiser: Pseudonymiser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
-    original = _engine.hmac_kept_bytes
+    original = _workers.hmac_kept_bytes
 
     def counting(secret: bytes, prefix: bytes, values: list[bytes]) -> bytes:
         seen.append(len(values))
         return original(secret, prefix, values)
 
-    monkeypatch.setattr(_engine, "hmac_kept_bytes", counting)
+    monkeypatch.setattr(_workers, "hmac_kept_bytes", counting)
     written = [PIN, "19460823-9986", "460823-9986", None, PIN, "4608239986"] * 100
     pseudonymiser.pseudonymise("student", pl.Series(written), as_of=AS_OF)
     pseudonymiser.pseudonymise("group", pl.Series(["a", "b", "a", None] * 50))

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pseudonymise._engine import KEPT_BYTES, hmac_digests, hmac_kept_bytes
+from pseudonymise._workers import KEPT_BYTES, hmac_digests, hmac_kept_bytes
 from tests.conftest import shared_path
 
 VECTORS = "testdata/hmac/rfc4231_hmac_sha256.json"

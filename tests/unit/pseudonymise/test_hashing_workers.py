@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pseudonymise import Domain, KeyFile, Pseudonymiser
-from pseudonymise._engine import HmacEngine
+from pseudonymise._workers import HashingWorkers
 from tests.unit.pseudonymise.conftest import AS_OF, FIXED_SECRET
 
 
@@ -19,8 +19,8 @@ def _values(n: int) -> pl.Series:
 
 def test_workers_and_in_process_agree() -> None:
     values = _values(5_000)
-    single = HmacEngine(FIXED_SECRET, workers=1)
-    pooled = HmacEngine(FIXED_SECRET, workers=2)
+    single = HashingWorkers(FIXED_SECRET, workers=1)
+    pooled = HashingWorkers(FIXED_SECRET, workers=2)
     try:
         expected = single.kept_words(b"p\x1f\x1f", values, parallel_min=1)
         got = pooled.kept_words(b"p\x1f\x1f", values, parallel_min=1)
@@ -58,18 +58,18 @@ def test_a_broken_pool_falls_back_to_one_process(monkeypatch: pytest.MonkeyPatch
         def shutdown(self, **kwargs: object) -> None:
             pass
 
-    engine = HmacEngine(FIXED_SECRET, workers=2)
+    engine = HashingWorkers(FIXED_SECRET, workers=2)
     monkeypatch.setattr(engine, "_ensure_executor", Broken)
     values = _values(50)
     got = engine.kept_words(b"", values, parallel_min=1)
     assert engine.workers == 1
     assert np.array_equal(
-        got, HmacEngine(FIXED_SECRET, workers=1).kept_words(b"", values, parallel_min=1)
+        got, HashingWorkers(FIXED_SECRET, workers=1).kept_words(b"", values, parallel_min=1)
     )
 
 
 def test_engine_cannot_be_pickled() -> None:
-    engine = HmacEngine(FIXED_SECRET, workers=1)
-    assert repr(engine) == "HmacEngine(workers=1)"
+    engine = HashingWorkers(FIXED_SECRET, workers=1)
+    assert repr(engine) == "HashingWorkers(workers=1)"
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(engine)

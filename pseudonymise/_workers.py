@@ -100,7 +100,7 @@ def _shutdown(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=True, cancel_futures=True)
 
 
-class HmacEngine:
+class HashingWorkers:
     """Runs hashing work under one key, in-process or over worker processes.
 
     Worker processes are started on first need and kept until ``close``. A function run on
@@ -113,13 +113,13 @@ class HmacEngine:
         cores = os.cpu_count() or 1
         self._workers = max(1, cores if workers is None else workers)
         self._executor: ProcessPoolExecutor | None = None
-        self._finaliser: weakref.finalize[[ProcessPoolExecutor], HmacEngine] | None = None
+        self._finaliser: weakref.finalize[[ProcessPoolExecutor], HashingWorkers] | None = None
 
     def __repr__(self) -> str:
-        return f"HmacEngine(workers={self._workers})"
+        return f"HashingWorkers(workers={self._workers})"
 
     def __reduce__(self) -> str | tuple[Any, ...]:
-        raise TypeError("an HmacEngine holds key material and cannot be pickled")
+        raise TypeError("a HashingWorkers pool holds key material and cannot be pickled")
 
     @property
     def workers(self) -> int:
