@@ -45,7 +45,7 @@ class BuildEngine(Protocol):
 
     def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table: ...
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table: ...
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table: ...
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None: ...
 
@@ -75,9 +75,18 @@ class DuckDBEngine:
         """One file, or the parts of one table (read as one)."""
         return self.con.read_parquet(path, table_name=name)
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table:
-        """An intermediate result as a table of the engine: it then knows its size."""
-        return self.con.create_table(name, expression, temp=True)
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
+        """An intermediate result as a table of the engine: it then knows its size.
+        ``as_written``: the joins in the order written (DuckDB's join-order optimizer would
+        guess a range join's size and join the two small tables first, into one as large as
+        the result)."""
+        if not as_written:
+            return self.con.create_table(name, expression, temp=True)
+        self.con.raw_sql("SET disabled_optimizers = 'join_order'")
+        try:
+            return self.con.create_table(name, expression, temp=True)
+        finally:
+            self.con.raw_sql("RESET disabled_optimizers")
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
@@ -167,9 +176,9 @@ class SparkEngine:
             return self.con.table(name)
         return self.con.read_parquet(str(path), table_name=name)
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table:
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
         """Written to the scratch folder and read back: Spark then plans from real sizes, and
-        the lineage is cut."""
+        the lineage is cut. Spark joins in the order written (``as_written`` is its way)."""
         folder = self.scratch / f"{name}-{uuid.uuid4().hex[:8]}"
         self._frame(expression).write.parquet(str(folder))
         return self.con.read_parquet(str(folder), table_name=name)

@@ -120,6 +120,7 @@ def run_build(
     engine: str = "duckdb",
     spark_master: str | None = None,
     incremental: bool = False,
+    student_lessons: bool = False,
 ) -> None:
     report = build_research_tables(
         data_dir,
@@ -127,6 +128,7 @@ def run_build(
         engine=engine,
         spark_master=spark_master,
         incremental=incremental,
+        student_lessons=student_lessons,
     )
     table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
     table.add_column("research table")

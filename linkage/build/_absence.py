@@ -25,7 +25,6 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._bands import absence_band, merit_band
-from linkage.build._calendar import month, term
 from linkage.build._rates import (
     MANY_DAYS_ABSENT,
     MONTH_ALERT_PERCENT,
@@ -41,29 +40,6 @@ UNKNOWN_SEX = "Okänt"
 UNKNOWN_ORGANISER = "unknown"
 
 
-def student_days(student_lessons: ir.Table) -> ir.Table:
-    """One row per pupil, school and day: the sums every absence indicator is made of. The
-    pupil-lessons are read once; months and terms are sums of these far fewer rows."""
-    sl = student_lessons
-    rep = sl.reported
-
-    def reported(value: ir.IntegerValue) -> ir.IntegerScalar:
-        return ibis.ifelse(rep, value.fill_null(0), 0).sum()
-
-    attended = sl.present_minutes.fill_null(0) + sl.other_minutes.fill_null(0)
-    days = sl.group_by(["student_pid", "local_date", "school_code"]).aggregate(
-        grade=sl.grade.max(),
-        lessons=sl.count(),
-        reported_lessons=rep.cast("int64").sum(),
-        planned_minutes=sl.minutes.sum(),
-        reported_minutes=reported(sl.minutes),
-        valid_absence_minutes=reported(sl.valid_absence_minutes),
-        invalid_absence_minutes=reported(sl.invalid_absence_minutes),
-        attended_minutes=reported(attended),
-    )
-    return days.mutate(term=term(days.local_date), month=month(days.local_date))
-
-
 COUNTS = [
     "lessons",
     "reported_lessons",
@@ -74,22 +50,25 @@ COUNTS = [
 ]
 
 
-def _sums(days: ir.Table, key: list[str]) -> ir.Table:
+def _sums(pupil_months: ir.Table, days: ir.Table, key: list[str]) -> ir.Table:
     """Per ``key``: the counts, the main school, and the days absent (a day whose reported
     lessons, at any school, had no attended minutes)."""
-    per_day = days.group_by([*key, "local_date"]).aggregate(
-        reported_lessons=days.reported_lessons.sum(), attended=days.attended_minutes.sum()
+    pm = pupil_months.rename(planned_minutes="minutes")
+    absent_days = days.group_by(key).aggregate(
+        days_absent=((days.reported_lessons > 0) & (days.attended == 0)).cast("int64").sum()
     )
-    absent_days = per_day.group_by(key).aggregate(
-        days_absent=((per_day.reported_lessons > 0) & (per_day.attended == 0)).cast("int64").sum()
-    )
-    by_school = days.group_by([*key, "school_code"]).aggregate(
-        school_minutes=days.planned_minutes.sum(),
-        school_grade=days.grade.max(),
-        **{c: days[c].sum() for c in COUNTS},
+    by_school = pm.group_by([*key, "school_code"]).aggregate(
+        school_minutes=pm.planned_minutes.sum(),
+        school_grade=pm.grade.max(),
+        **{c: pm[c].sum() for c in COUNTS},
     )
     totals = by_school.group_by(key).aggregate(**{c: by_school[c].sum() for c in COUNTS})
-    return totals.join(pick_main_school(by_school, key), key).join(absent_days, key)
+    joined = (
+        totals.join(pick_main_school(by_school, key), key)
+        .left_join(absent_days, key)
+        .drop(*(f"{k}_right" for k in key))
+    )
+    return joined.mutate(days_absent=joined.days_absent.fill_null(0))
 
 
 def _rates(sums: ir.Table) -> dict[str, ir.Value]:
@@ -148,19 +127,14 @@ def _with_organiser(table: ir.Table, schools: ir.Table) -> ir.Table:
 
 
 def student_months(
-    student_lessons: ir.Table,
-    students: ir.Table,
-    days: ir.Table | None = None,
-    *,
-    schools: ir.Table,
+    pupil_months: ir.Table, days: ir.Table, students: ir.Table, *, schools: ir.Table
 ) -> ir.Table:
-    """``students``: the canonical students (their sex); ``schools``: the canonical schools
-    (their organiser type); ``days``: ``student_days(student_lessons)``, or the same already
-    computed."""
-    days = student_days(student_lessons) if days is None else days
+    """``pupil_months``, ``days``: ``linkage.build._seats.pupil_months`` and ``pupil_days``;
+    ``students``: the canonical students (their sex); ``schools``: the canonical schools
+    (their organiser type)."""
     key = ["student_pid", "month"]
-    terms = days.group_by(key).aggregate(term=days.term.max())
-    joined = _with_sex(_sums(days, key).join(terms, key), students)
+    terms = pupil_months.group_by(key).aggregate(term=pupil_months.term.max())
+    joined = _with_sex(_sums(pupil_months, days, key).join(terms, key), students)
     joined = _with_organiser(joined, schools)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
@@ -178,21 +152,21 @@ def student_months(
 
 
 def student_terms(
-    student_lessons: ir.Table,
+    pupil_months: ir.Table,
+    days: ir.Table,
     months: ir.Table,
     student_register: ir.Table,
     students: ir.Table,
-    days: ir.Table | None = None,
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    days = student_days(student_lessons) if days is None else days
+    """``months``: ``student_months`` of the same pupils (whether a month was over 20 %)."""
     key = ["student_pid", "term"]
     alert = months.group_by(key).aggregate(
         any_month_over_20_percent=months.over_20_percent.fill_null(False).any(),
     )
     register = student_register.select("student_pid", "merit_value")
-    joined = _with_sex(_sums(days, key).join(alert, key), students)
+    joined = _with_sex(_sums(pupil_months, days, key).join(alert, key), students)
     joined = _with_organiser(joined, schools)
     joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes

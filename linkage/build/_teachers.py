@@ -28,12 +28,14 @@ from linkage.build._participation import lesson_teachers
 from linkage.build._rates import rate
 from linkage.build._student_lessons import BANDS, NOVICE_YEARS
 
-BAND_GRADES = ((0, 3), (4, 6), (7, 9))  # the grades of each band of BANDS
-
 KEY = ["teacher_pid", "term", "school_code"]
 
 
-def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table:
+def teacher_terms(
+    t: dict[str, ir.Table], lessons_seen: ir.Table, taught: ir.Table | None = None
+) -> ir.Table:
+    """``lessons_seen``: ``linkage.build._seats.lessons_seen`` (per lesson, which grade bands
+    its pupils are in); ``taught``: ``lesson_teachers(t)``, or the same already computed."""
     lessons = t["lessons"]
     info = (
         lessons.filter(~lessons.cancelled)
@@ -48,16 +50,10 @@ def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table
         year=school_year_start(info.local_date),
         minutes=ibis.coalesce(info.teaching_length_teacher, info.minutes),
     )
-    taught = lesson_teachers(t).join(info, "lesson_pid")
+    taught = (lesson_teachers(t) if taught is None else taught).join(info, "lesson_pid")
 
-    # per lesson, which grade bands its pupils are in (from the integer grade: cheap to read)
-    sl = student_lessons
-    present = sl.group_by("lesson_pid").aggregate(
-        **{
-            f"has_{i}": ((sl.grade >= lo) & (sl.grade <= hi)).any()
-            for i, (lo, hi) in enumerate(BAND_GRADES)
-        }
-    )
+    # per lesson, which grade bands its pupils are in
+    present = lessons_seen.select("lesson_pid", *(f"has_{i}" for i in range(len(BANDS))))
     c = t["teacher_certifications"]
     held = c.group_by(["teacher_pid", "subject_code"]).aggregate(
         **{f"cert_{i}": (c.grade_band == band).any() for i, band in enumerate(BANDS)}

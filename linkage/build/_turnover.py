@@ -39,10 +39,14 @@ def next_term(this: ir.StringValue) -> ir.StringValue:
 
 
 def turnover(
-    t: dict[str, ir.Table], student_lessons: ir.Table, lesson_teachers: ir.Table
+    t: dict[str, ir.Table],
+    pupil_months: ir.Table,
+    pupil_teachers: ir.Table,
+    lesson_teachers: ir.Table,
 ) -> ir.Table:
     """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
-    ``turnover_hit``. ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
+    ``turnover_hit``. ``pupil_months``, ``pupil_teachers``: ``linkage.build._seats``;
+    ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
     lessons = t["lessons"]
     held = lessons.filter(~lessons.cancelled).select("lesson_pid", "activity_pid", "local_date")
     where = held.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
@@ -52,18 +56,13 @@ def turnover(
         .select("teacher_pid", "school_code", term=term(where.local_date))
         .distinct()
     )
-    sl = student_lessons.select(*KEY, "school_code", "lesson_pid", "start_time").join(
-        held.select("lesson_pid", "activity_pid"), "lesson_pid"
-    )
     on = [*KEY, "school_code", "activity_pid"]
-    span = sl.group_by(on).aggregate(first=sl.start_time.min(), last=sl.start_time.max())
-    regular = lesson_teachers.filter(~lesson_teachers.substitute).select(
-        "lesson_pid", "teacher_pid"
-    )
-    taught = sl.join(regular, "lesson_pid")
+    pm = pupil_months
+    span = pm.group_by(on).aggregate(first=pm.first_start.min(), last=pm.last_start.max())
+    pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
     runs = (
-        taught.group_by([*on, "teacher_pid"])
-        .aggregate(since=taught.start_time.min(), until=taught.start_time.max())
+        pt.group_by([*on, "teacher_pid"])
+        .aggregate(since=pt.first_regular.min(), until=pt.last_regular.max())
         .join(span, on)
     )
 
