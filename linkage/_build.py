@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 
 from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons
 from linkage._engines import (
@@ -102,9 +103,14 @@ def build_research_tables(
                 return e.read_parquet(path, f"research_{name}")
 
             span = research_tables(
-                t, emit, scope=scope, keep=e.keep, with_student_lessons=student_lessons
+                t,
+                emit,
+                scope=scope,
+                keep=e.keep,
+                release=e.release,
+                with_student_lessons=student_lessons,
             )
-            first, last = _period(e, span, plan)
+            first, last = _period(e, span, plan, spill)
             first, last = classes.period if classes else (first, last)
             e.close()
             empty = empty_reasons(basis, rows, files)
@@ -134,11 +140,13 @@ def build_research_tables(
 
 
 def _period(
-    e: BuildEngine, span: ir.Table, plan: Plan | str | None
+    e: BuildEngine, span: ir.Table, plan: Plan | str | None, scratch: Path
 ) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of a held lesson with a pupil: those of the scope (``span``),
     and with an incremental build also those of the research snapshot added to."""
-    (row,) = e.con.to_pyarrow(span).to_pylist()
+    path = scratch / "period.parquet"  # written as every table is (no engine's own fetch)
+    e.write_parquet(span, path)
+    (row,) = pq.read_table(path).to_pylist()
     days = [row["first_day"], row["last_day"]]
     if isinstance(plan, Plan):
         before = read_manifest(plan.previous).get("period") or {}

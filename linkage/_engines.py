@@ -47,6 +47,8 @@ class BuildEngine(Protocol):
 
     def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table: ...
 
+    def release(self, name: str) -> None: ...
+
     def write_parquet(self, expression: ir.Table, path: Path) -> None: ...
 
     def close(self) -> None: ...
@@ -87,6 +89,10 @@ class DuckDBEngine:
             return self.con.create_table(name, expression, temp=True)
         finally:
             self.con.raw_sql("RESET disabled_optimizers")
+
+    def release(self, name: str) -> None:
+        """A kept result no longer needed: its memory is freed."""
+        self.con.raw_sql(f'DROP TABLE IF EXISTS temp."{name}"')
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
@@ -133,6 +139,7 @@ class SparkEngine:
                 "apt-get install default-jre-headless) or set JAVA_HOME"
             )
         self.scratch = scratch
+        self._kept: dict[str, Path] = {}
         try:
             builder = SparkSession.builder
             if master.startswith("local"):
@@ -181,7 +188,16 @@ class SparkEngine:
         the lineage is cut. Spark joins in the order written (``as_written`` is its way)."""
         folder = self.scratch / f"{name}-{uuid.uuid4().hex[:8]}"
         self._frame(expression).write.parquet(str(folder))
+        self._kept[name] = folder
         return self.con.read_parquet(str(folder), table_name=name)
+
+    def release(self, name: str) -> None:
+        """A kept result no longer needed (every result made from it was kept or written):
+        its files are removed."""
+        self.session.catalog.dropTempView(name)
+        folder = self._kept.pop(name, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """Spark writes a folder of parts; the research snapshot holds one file per table, so

@@ -77,6 +77,9 @@ class Keep(Protocol):
     ) -> ir.Table: ...
 
 
+Release = Callable[[str], None]  # a kept result no longer needed (``BuildEngine.release``)
+
+
 Emit = Callable[[str, ir.Table], ir.Table]
 
 
@@ -121,6 +124,10 @@ def _as_is(_name: str, expression: ir.Table, *, as_written: bool = False) -> ir.
     return expression
 
 
+def _nothing(_name: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Figures:
     """What every table is aggregated from (``_seats``): the held lessons (``facts``) and their
@@ -135,8 +142,10 @@ class Figures:
     seen: ir.Table
 
 
-def pupil_figures(t: dict[str, ir.Table], keep: Keep = _as_is) -> Figures:
-    """The ``Figures`` of the lessons of ``t``."""
+def pupil_figures(
+    t: dict[str, ir.Table], keep: Keep = _as_is, release: Release = _nothing
+) -> Figures:
+    """The ``Figures`` of the lessons of ``t``; the results kept on the way are released."""
     taught = keep("lesson_teachers", lesson_teachers(t))
     facts = keep("lesson_facts", lesson_facts(t, taught))
     paired = keep("pairs", pairs(t, facts))
@@ -150,7 +159,7 @@ def pupil_figures(t: dict[str, ir.Table], keep: Keep = _as_is) -> Figures:
     registered = keep(
         "registrations", registrations(t, facts, plain_pairs, irregular_rows), as_written=True
     )
-    return Figures(
+    figures = Figures(
         facts,
         taught,
         keep("pupil_months", pupil_months(plain_pairs, template, irregular_rows, registered)),
@@ -158,6 +167,9 @@ def pupil_figures(t: dict[str, ir.Table], keep: Keep = _as_is) -> Figures:
         keep("pupil_days", pupil_days(registered)),
         keep("lessons_seen", lessons_seen(template, irregular_rows, registered)),
     )
+    for name in ("registrations", "segment_lessons", "irregular_lessons", "pairs"):
+        release(name)
+    return figures
 
 
 def research_tables(
@@ -166,6 +178,7 @@ def research_tables(
     *,
     scope: Scope = FULL,
     keep: Keep = _as_is,
+    release: Release = _nothing,
     with_student_lessons: bool = False,
 ) -> ir.Table:
     """Hand every research table (in the scope) to ``emit``, in dependency order;
@@ -184,7 +197,7 @@ def research_tables(
         emitted = emit(name, scope.only(expression, PERIOD[name]))
         return scope.only(emitted, "term") if "term" in emitted.columns else emitted
 
-    f = pupil_figures(tt, keep)
+    f = pupil_figures(tt, keep, release)
     facts, taught, pm, pt, days, seen = f.facts, f.taught, f.months, f.teachers, f.days, f.seen
     if with_student_lessons:
         months = lessons.filter(month(lessons.local_date).isin(scope.values("month")))
