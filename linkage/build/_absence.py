@@ -33,6 +33,7 @@ from linkage.build._rates import (
     rate,
     severe,
 )
+from linkage.build._seats import REGISTERED
 from linkage.build._student_lessons import pick_main_school
 
 SEXES = ("Kvinna", "Man")  # SS 12000's Code_Sex; anything else, or nothing, is Okänt
@@ -50,25 +51,37 @@ COUNTS = [
 ]
 
 
-def _sums(pupil_months: ir.Table, days: ir.Table, key: list[str]) -> ir.Table:
+def _sums(by_school: ir.Table, registered: ir.Table, days: ir.Table, key: list[str]) -> ir.Table:
     """Per ``key``: the counts, the main school, and the days absent (a day whose reported
-    lessons, at any school, had no attended minutes)."""
-    pm = pupil_months.rename(planned_minutes="minutes")
+    lessons, at any school, had no attended minutes). ``by_school``: rows of ``key``,
+    ``school_code``, ``lessons``, ``minutes``, ``grade``; ``registered``: per ``key``, the
+    registrations' sums (``_seats.registered``)."""
+    b = by_school
+    schools = b.group_by([*key, "school_code"]).aggregate(
+        school_minutes=b.minutes.sum(), school_grade=b.grade.max(), lessons=b.lessons.sum()
+    )
+    totals = schools.group_by(key).aggregate(
+        lessons=schools.lessons.sum(), planned_minutes=schools.school_minutes.sum()
+    )
     absent_days = days.group_by(key).aggregate(
         days_absent=((days.reported_lessons > 0) & (days.attended == 0)).cast("int64").sum()
     )
-    by_school = pm.group_by([*key, "school_code"]).aggregate(
-        school_minutes=pm.planned_minutes.sum(),
-        school_grade=pm.grade.max(),
-        **{c: pm[c].sum() for c in COUNTS},
-    )
-    totals = by_school.group_by(key).aggregate(**{c: by_school[c].sum() for c in COUNTS})
     joined = (
-        totals.join(pick_main_school(by_school, key), key)
+        totals.join(pick_main_school(schools, key), key)
+        .left_join(registered, key)
+        .drop(*(f"{k}_right" for k in key))
         .left_join(absent_days, key)
         .drop(*(f"{k}_right" for k in key))
     )
-    return joined.mutate(days_absent=joined.days_absent.fill_null(0))
+    return joined.select(
+        *key,
+        "school_code",
+        "grade",
+        "lessons",
+        "planned_minutes",
+        **{c: joined[c].fill_null(0) for c in REGISTERED},
+        days_absent=joined.days_absent.fill_null(0),
+    )
 
 
 def _rates(sums: ir.Table) -> dict[str, ir.Value]:
@@ -127,14 +140,20 @@ def _with_organiser(table: ir.Table, schools: ir.Table) -> ir.Table:
 
 
 def student_months(
-    pupil_months: ir.Table, days: ir.Table, students: ir.Table, *, schools: ir.Table
+    pupil_months: ir.Table,
+    registered: ir.Table,
+    days: ir.Table,
+    students: ir.Table,
+    *,
+    schools: ir.Table,
 ) -> ir.Table:
     """``pupil_months``, ``days``: ``linkage.build._seats.pupil_months`` and ``pupil_days``;
+    ``registered``: the registrations' sums per pupil and month (``_seats.registered``);
     ``students``: the canonical students (their sex); ``schools``: the canonical schools
     (their organiser type)."""
     key = ["student_pid", "month"]
     terms = pupil_months.group_by(key).aggregate(term=pupil_months.term.max())
-    joined = _with_sex(_sums(pupil_months, days, key).join(terms, key), students)
+    joined = _with_sex(_sums(pupil_months, registered, days, key).join(terms, key), students)
     joined = _with_organiser(joined, schools)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
@@ -152,7 +171,8 @@ def student_months(
 
 
 def student_terms(
-    pupil_months: ir.Table,
+    pupil_terms: ir.Table,
+    registered: ir.Table,
     days: ir.Table,
     months: ir.Table,
     student_register: ir.Table,
@@ -160,13 +180,15 @@ def student_terms(
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    """``months``: ``student_months`` of the same pupils (whether a month was over 20 %)."""
+    """``pupil_terms``: ``linkage.build._seats.pupil_terms``; ``registered``: the
+    registrations' sums per pupil and term; ``months``: ``student_months`` of the same pupils
+    (whether a month was over 20 %)."""
     key = ["student_pid", "term"]
     alert = months.group_by(key).aggregate(
         any_month_over_20_percent=months.over_20_percent.fill_null(False).any(),
     )
     register = student_register.select("student_pid", "merit_value")
-    joined = _with_sex(_sums(pupil_months, days, key).join(alert, key), students)
+    joined = _with_sex(_sums(pupil_terms, registered, days, key).join(alert, key), students)
     joined = _with_organiser(joined, schools)
     joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes

@@ -1,6 +1,6 @@
 """``exposure``: one row per pupil × term × subject — which teachers the pupil met, and how.
 
-Built from the pupils' lessons summed per pupil, activity and month (``_seats.pupil_months``)
+Built from the pupils' lessons summed per pupil, activity and term (``_seats.pupil_terms``)
 and ``student_teachers`` (one row per pupil, term, subject and teacher met), as ``student_lessons``
 (one row per pupil and held lesson) would sum them. Shares are of the pupil's minutes in the subject
 that term; a pupil who met the subject at two schools in one term has one row, filed under the
@@ -50,10 +50,10 @@ def student_teachers(pupil_teachers: ir.Table) -> ir.Table:
     )
 
 
-def exposure(pupil_months: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
-    """``pupil_months``: ``linkage.build._seats.pupil_months`` (per pupil, activity and month);
+def exposure(pupil_terms: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
+    """``pupil_terms``: ``linkage.build._seats.pupil_terms`` (per pupil, activity and term);
     ``turnover``: ``linkage.build.turnover`` (one row per pupil × term × subject)."""
-    pm = pupil_months
+    pm = pupil_terms
     totals = pm.group_by(KEY).aggregate(
         first_start=pm.first_start.min(),
         **{c: pm[c].sum() for c in SUMMED},

@@ -35,6 +35,7 @@ from linkage.build._participation import lesson_teachers
 from linkage.build._profiles import student_profiles, student_term_teachers
 from linkage.build._quality import quality
 from linkage.build._seats import (
+    activity_info,
     irregular,
     irregular_lessons,
     lessons_seen,
@@ -43,6 +44,8 @@ from linkage.build._seats import (
     pupil_days,
     pupil_months,
     pupil_teachers,
+    pupil_terms,
+    registered,
     registrations,
     templates,
 )
@@ -131,14 +134,19 @@ def _nothing(_name: str) -> None:
 @dataclass(frozen=True)
 class Figures:
     """What every table is aggregated from (``_seats``): the held lessons (``facts``) and their
-    teachers (``taught``); per pupil, activity and month (``months``), per pupil, activity,
-    term and teacher (``teachers``), per pupil and day (``days``), per lesson (``seen``)."""
+    teachers (``taught``); per pupil, activity and term (``terms``), per pupil, month and
+    school (``months``), per pupil, activity, term and teacher (``teachers``), per pupil and
+    day (``days``), the registrations per pupil and month and per pupil and term
+    (``registered_months``, ``registered_terms``), per lesson (``seen``)."""
 
     facts: ir.Table
     taught: ir.Table
+    terms: ir.Table
     months: ir.Table
     teachers: ir.Table
     days: ir.Table
+    registered_months: ir.Table
+    registered_terms: ir.Table
     seen: ir.Table
 
 
@@ -148,6 +156,7 @@ def pupil_figures(
     """The ``Figures`` of the lessons of ``t``; the results kept on the way are released."""
     taught = keep("lesson_teachers", lesson_teachers(t))
     facts = keep("lesson_facts", lesson_facts(t, taught))
+    info = keep("activity_info", activity_info(facts))
     paired = keep("pairs", pairs(t, facts))
     plain_pairs = plain(paired)
     # a few pupils' lessons: their pairs are joined to the lessons, not the reverse
@@ -156,16 +165,18 @@ def pupil_figures(
     )
     template = keep("segment_lessons", templates(plain_pairs, facts))
     # pupils × lessons: attendance joined to the lessons, then to the pairs (as written)
-    registered = keep(
-        "registrations", registrations(t, facts, plain_pairs, irregular_rows), as_written=True
-    )
+    r = keep("registrations", registrations(t, facts, plain_pairs, irregular_rows), as_written=True)
+    by_pupil = ["student_pid"]
     figures = Figures(
         facts,
         taught,
-        keep("pupil_months", pupil_months(plain_pairs, template, irregular_rows, registered)),
+        keep("pupil_terms", pupil_terms(plain_pairs, template, irregular_rows, r, info)),
+        keep("pupil_months", pupil_months(plain_pairs, template, irregular_rows, info)),
         keep("pupil_teachers", pupil_teachers(plain_pairs, template, irregular_rows, taught)),
-        keep("pupil_days", pupil_days(registered)),
-        keep("lessons_seen", lessons_seen(template, irregular_rows, registered)),
+        keep("pupil_days", pupil_days(r)),
+        keep("registered_months", registered(r, [*by_pupil, "month", "term"])),
+        keep("registered_terms", registered(r, [*by_pupil, "term"])),
+        keep("lessons_seen", lessons_seen(template, irregular_rows, r)),
     )
     for name in ("registrations", "segment_lessons", "irregular_lessons", "pairs"):
         release(name)
@@ -198,26 +209,37 @@ def research_tables(
         return scope.only(emitted, "term") if "term" in emitted.columns else emitted
 
     f = pupil_figures(tt, keep, release)
-    facts, taught, pm, pt, days, seen = f.facts, f.taught, f.months, f.teachers, f.days, f.seen
     if with_student_lessons:
         months = lessons.filter(month(lessons.local_date).isin(scope.values("month")))
         by_month = t if scope.full else restrict(t, months)
-        out("student_lessons", student_lessons(by_month, scope.only(facts, "month")))
+        out("student_lessons", student_lessons(by_month, scope.only(f.facts, "month")))
 
-    by_term = scope.only(pm, "term")
-    met = out("student_teachers", student_teachers(scope.only(pt, "term")))
-    exposed = out("exposure", exposure(by_term, met, turnover(tt, pm, pt, taught)))
+    def month_(table: ir.Table) -> ir.Table:
+        return scope.only(table, "month")
+
+    def term_(table: ir.Table) -> ir.Table:
+        return scope.only(table, "term")
+
+    met = out("student_teachers", student_teachers(term_(f.teachers)))
+    exposed = out(
+        "exposure", exposure(term_(f.terms), met, turnover(tt, f.terms, f.teachers, f.taught))
+    )
     months_out = out(
         "student_months",
         student_months(
-            scope.only(pm, "month"), scope.only(days, "month"), t["students"], schools=t["schools"]
+            month_(f.months),
+            month_(f.registered_months).drop("term"),
+            month_(f.days),
+            t["students"],
+            schools=t["schools"],
         ),
     )
     terms_out = out(
         "student_terms",
         student_terms(
-            by_term,
-            scope.only(days, "term"),
+            term_(f.terms),
+            term_(f.registered_terms),
+            term_(f.days),
             months_out,
             t["student_register"],
             t["students"],
@@ -226,7 +248,7 @@ def research_tables(
     )
     term_teachers = out("student_term_teachers", student_term_teachers(met))
     out("student_profiles", student_profiles(exposed, terms_out, term_teachers))
-    out("teacher_terms", teacher_terms(tt, seen, taught))
-    out("quality", quality(tt, seen, facts))
-    dated = seen.join(facts.select("lesson_pid", "local_date"), "lesson_pid")
+    out("teacher_terms", teacher_terms(tt, f.seen, f.taught))
+    out("quality", quality(tt, f.seen, f.facts))
+    dated = f.seen.join(f.facts.select("lesson_pid", "local_date"), "lesson_pid")
     return dated.aggregate(first_day=dated.local_date.min(), last_day=dated.local_date.max())

@@ -24,8 +24,9 @@ Attendance is registered per pupil and lesson, so it is read once, row by row
 dates, or the irregular rows). The canonical snapshot holds at most one registration per
 pupil and lesson (the ingest keeps the latest: ``linkage/sources/ss12000/_dedupe.py``).
 
-The results, by pupil (``pupil_months``, ``pupil_teachers``) and by lesson
-(``lesson_pupils_seen``), are what the research tables aggregate (``linkage/build/_pipeline.py``).
+The results, by pupil (``pupil_terms``, ``pupil_months``, ``pupil_teachers``, ``pupil_days``,
+``registered``) and by lesson (``lessons_seen``), are what the research tables aggregate
+(``linkage/build/_pipeline.py``).
 They are exactly the figures ``student_lessons`` would give (``tests/spec``, and the reference
 SQL of ``bench/bench_build.py``, which works per pupil and lesson).
 """
@@ -195,21 +196,38 @@ REGISTRATION = [
     "lesson_pid",
     "activity_pid",
     "local_date",
+    "term",
     "month",
-    "minutes",
     "reported",
-    "present_minutes",
+    "reported_minutes",
     "valid_absence_minutes",
     "invalid_absence_minutes",
-    "other_minutes",
+    "attended",
 ]
+
+
+def _registration(r: ir.Table, minutes: ir.IntegerValue) -> dict[str, ir.Value]:
+    """A registration as the absence figures add it up: the minutes, absent minutes and
+    attended (present or elsewhere) minutes of a reported lesson, else nothing."""
+    reported = r.reported.fill_null(False)
+    return {
+        "reported": reported,
+        "reported_minutes": ibis.ifelse(reported, minutes, 0),
+        "valid_absence_minutes": ibis.ifelse(reported, r.valid_absence_minutes.fill_null(0), 0),
+        "invalid_absence_minutes": ibis.ifelse(reported, r.invalid_absence_minutes.fill_null(0), 0),
+        "attended": ibis.ifelse(
+            reported, r.present_minutes.fill_null(0) + r.other_minutes.fill_null(0), 0
+        ),
+    }
 
 
 def registrations(
     t: dict[str, ir.Table], facts: ir.Table, plain: ir.Table, irregular_rows: ir.Table
 ) -> ir.Table:
     """One row per registration of a pupil for a lesson they sat (``REGISTRATION``), and one
-    per irregular pupil's lesson, registered or not. The one pass over pupils × lessons."""
+    per irregular pupil's lesson, registered or not. The one pass over pupils × lessons: the
+    attendance is joined to the lessons, then to the plain pairs (written in that order, for
+    an engine that joins as written)."""
     a = t["attendance"]
     j = (
         a.select(
@@ -222,19 +240,34 @@ def registrations(
             "other_minutes",
         )
         .join(
-            facts.select("lesson_pid", "activity_pid", "local_date", "month", "lesson_minutes"),
+            facts.select(
+                "lesson_pid", "activity_pid", "local_date", "term", "month", "lesson_minutes"
+            ),
             "lesson_pid",
         )
         .join(plain.select(*PAIR, "first", "last"), PAIR)
     )
     j = j.filter((j.first <= j.local_date) & (j.local_date <= j.last))
-    sat = j.select(
-        *REGISTRATION[:5],
-        minutes=j.lesson_minutes,
-        reported=j.reported.fill_null(False),
-        **{c: j[c] for c in REGISTRATION[7:]},
+    sat = j.select(*REGISTRATION[:6], **_registration(j, j.lesson_minutes))
+    i = irregular_rows
+    return sat.union(i.select(*REGISTRATION[:6], **_registration(i, i.minutes)), distinct=False)
+
+
+REGISTERED = [
+    "reported_lessons",
+    "reported_minutes",
+    "valid_absence_minutes",
+    "invalid_absence_minutes",
+]
+
+
+def registered(registrations: ir.Table, key: list[str]) -> ir.Table:
+    """Per ``key``: the registrations' sums (``REGISTERED``)."""
+    r = registrations
+    return r.group_by(key).aggregate(
+        reported_lessons=r.reported.cast("int64").sum(),
+        **{c: r[c].sum() for c in REGISTERED[1:]},
     )
-    return sat.union(irregular_rows.select(*REGISTRATION), distinct=False)
 
 
 def _where(flag: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerScalar:
@@ -242,7 +275,7 @@ def _where(flag: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerScalar:
 
 
 def _lesson_sums(r: ir.Table) -> dict[str, ir.Scalar]:
-    """What a pupil's lessons add up to (per pupil and month, or per segment and month)."""
+    """What a pupil's lessons add up to (per pupil and term, or per segment and term)."""
     return {
         "lessons": r.count(),
         "minutes": r.minutes.sum(),
@@ -272,37 +305,37 @@ SUMMED = [
     "experience_weight",
     "experience_sum",
 ]
-REGISTERED = [
-    "reported_lessons",
-    "reported_minutes",
-    "valid_absence_minutes",
-    "invalid_absence_minutes",
-]
 
 
-def pupil_months(
-    plain: ir.Table, template: ir.Table, irregular_rows: ir.Table, registered: ir.Table
+def activity_info(facts: ir.Table) -> ir.Table:
+    """One row per activity with a held lesson: ``activity_pid, school_code, subject_code``."""
+    return facts.select("activity_pid", "school_code", "subject_code").distinct()
+
+
+def pupil_terms(
+    plain: ir.Table,
+    template: ir.Table,
+    irregular_rows: ir.Table,
+    registrations: ir.Table,
+    info: ir.Table,
 ) -> ir.Table:
-    """One row per pupil, activity and month with a lesson: ``PAIR``, ``LESSON``, the sums of
-    ``SUMMED`` and ``REGISTERED`` over the pupil's lessons, ``first_start``, ``last_start``
-    and the highest ``grade``."""
-    by_segment = template.group_by([*SEGMENT, *LESSON[1:]]).aggregate(**_lesson_sums(template))
+    """One row per pupil, activity and term with a lesson: ``PAIR``, ``school_code``,
+    ``subject_code``, ``term``, the sums of ``SUMMED`` and ``REGISTERED`` over the pupil's
+    lessons, ``first_start``, ``last_start`` and the highest ``grade``. ``info``:
+    ``activity_info(facts)``."""
+    by_segment = template.group_by([*SEGMENT, "term"]).aggregate(**_lesson_sums(template))
     seated = plain.select(*PAIR, *SEGMENT[1:]).join(by_segment, SEGMENT)
-    columns = [*PAIR, *LESSON[1:], *SUMMED, "first_start", "last_start", "grade"]
-    by_pupil = irregular_rows.group_by([*PAIR, *LESSON[1:]]).aggregate(
-        **_lesson_sums(irregular_rows)
-    )
+    columns = [*PAIR, "term", *SUMMED, "first_start", "last_start", "grade"]
+    by_pupil = irregular_rows.group_by([*PAIR, "term"]).aggregate(**_lesson_sums(irregular_rows))
     lessons = seated.select(*columns).union(by_pupil.select(*columns), distinct=False)
-    r = registered
-    on_record = r.group_by([*PAIR, "month"]).aggregate(
-        reported_lessons=r.reported.cast("int64").sum(),
-        reported_minutes=_where(r.reported, r.minutes),
-        valid_absence_minutes=_where(r.reported, r.valid_absence_minutes.fill_null(0)),
-        invalid_absence_minutes=_where(r.reported, r.invalid_absence_minutes.fill_null(0)),
-    )
-    j = lessons.left_join(on_record, [*PAIR, "month"])
+    on_record = registered(registrations, [*PAIR, "term"])
+    j = lessons.left_join(on_record, [*PAIR, "term"]).join(info, "activity_pid")
     return j.select(
-        *columns[:-3],
+        *PAIR,
+        "school_code",
+        "subject_code",
+        "term",
+        *SUMMED,
         **{c: j[c].fill_null(0) for c in REGISTERED},
         first_start=j.first_start,
         last_start=j.last_start,
@@ -310,14 +343,36 @@ def pupil_months(
     )
 
 
-def pupil_days(registered: ir.Table) -> ir.Table:
+def pupil_months(
+    plain: ir.Table, template: ir.Table, irregular_rows: ir.Table, info: ir.Table
+) -> ir.Table:
+    """One row per pupil, month and school with a lesson: ``student_pid, month, term,
+    school_code, lessons, minutes`` and the highest ``grade``."""
+
+    def sums(r: ir.Table) -> dict[str, ir.Scalar]:
+        return {"lessons": r.count(), "minutes": r.minutes.sum(), "grade": r.grade.max()}
+
+    by_segment = template.group_by([*SEGMENT, "term", "month"]).aggregate(**sums(template))
+    seated = plain.select(*PAIR, *SEGMENT[1:]).join(by_segment, SEGMENT)
+    by_pupil = irregular_rows.group_by([*PAIR, "term", "month"]).aggregate(**sums(irregular_rows))
+    columns = [*PAIR, "term", "month", "lessons", "minutes", "grade"]
+    rows = seated.select(*columns).union(by_pupil.select(*columns), distinct=False)
+    rows = rows.join(info.select("activity_pid", "school_code"), "activity_pid")
+    return rows.group_by(["student_pid", "month", "school_code"]).aggregate(
+        term=rows.term.max(),
+        lessons=rows.lessons.sum(),
+        minutes=rows.minutes.sum(),
+        grade=rows.grade.max(),
+    )
+
+
+def pupil_days(registrations: ir.Table) -> ir.Table:
     """One row per pupil and school day with a registration of a lesson the pupil sat:
     ``student_pid, local_date, reported_lessons``, ``attended`` (present or elsewhere)
     minutes of the reported lessons, and the day's ``term`` and ``month``."""
-    r = registered
-    attended = r.present_minutes.fill_null(0) + r.other_minutes.fill_null(0)
+    r = registrations
     days = r.group_by(["student_pid", "local_date"]).aggregate(
-        reported_lessons=r.reported.cast("int64").sum(), attended=_where(r.reported, attended)
+        reported_lessons=r.reported.cast("int64").sum(), attended=r.attended.sum()
     )
     return days.mutate(term=term(days.local_date), month=month(days.local_date))
 
@@ -352,7 +407,7 @@ def pupil_teachers(
     return seated.select(*columns).union(by_pupil.select(*columns), distinct=False)
 
 
-def lessons_seen(template: ir.Table, irregular_rows: ir.Table, registered: ir.Table) -> ir.Table:
+def lessons_seen(template: ir.Table, irregular_rows: ir.Table, registrations: ir.Table) -> ir.Table:
     """One row per held lesson with a pupil: ``lesson_pid``, ``reported`` (a pupil's
     attendance was registered) and ``has_0..2``: a pupil of the lesson is in each grade band
     of ``BANDS`` (from the integer grade)."""
@@ -365,7 +420,7 @@ def lessons_seen(template: ir.Table, irregular_rows: ir.Table, registered: ir.Ta
             for i, (lo, hi) in enumerate(BAND_GRADES)
         }
     )
-    r = registered
+    r = registrations
     reported = r.group_by("lesson_pid").aggregate(reported=r.reported.any())
     j = bands.left_join(reported, "lesson_pid")
     return j.select(

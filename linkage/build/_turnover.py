@@ -40,12 +40,12 @@ def next_term(this: ir.StringValue) -> ir.StringValue:
 
 def turnover(
     t: dict[str, ir.Table],
-    pupil_months: ir.Table,
+    pupil_terms: ir.Table,
     pupil_teachers: ir.Table,
     lesson_teachers: ir.Table,
 ) -> ir.Table:
     """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
-    ``turnover_hit``. ``pupil_months``, ``pupil_teachers``: ``linkage.build._seats``;
+    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.build._seats``;
     ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
     lessons = t["lessons"]
     held = lessons.filter(~lessons.cancelled).select("lesson_pid", "activity_pid", "local_date")
@@ -57,8 +57,8 @@ def turnover(
         .distinct()
     )
     on = [*KEY, "school_code", "activity_pid"]
-    pm = pupil_months
-    span = pm.group_by(on).aggregate(first=pm.first_start.min(), last=pm.last_start.max())
+    # one row per pupil, activity and term already: the pupil's first and last lesson on it
+    span = pupil_terms.select(*on, first=pupil_terms.first_start, last=pupil_terms.last_start)
     pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
     runs = (
         pt.group_by([*on, "teacher_pid"])

@@ -101,7 +101,7 @@ def _tables() -> dict[str, object]:
 def built() -> tuple[dict[tuple[int, str], dict[str, object]], ...]:
     t = _tables()
     f = pupil_figures(t)
-    hits = turnover(t, f.months, f.teachers, f.taught)
+    hits = turnover(t, f.terms, f.teachers, f.taught)
     rows = research(t)["exposure"]
     by_flag = {(r["student_pid"], r["term"]): r for r in dicts(hits)}
     by_row = {(r["student_pid"], r["term"]): r for r in dicts(rows)}
