@@ -48,8 +48,8 @@ BASIS_NOTE = (
     "absence are null"
 )
 _NO_ATTENDANCE = "no lessons and no attendance: absence cannot be measured"
+NO_LESSON_TIMES = "the source has no lessons (lesson times unknown)"  # student_lessons, if built
 EMPTY_WITHOUT_LESSONS = {
-    "student_lessons": "the source has no lessons (lesson times unknown)",
     "student_months": _NO_ATTENDANCE,
     "student_terms": _NO_ATTENDANCE,
     "student_profiles": "one row per pupil and term of student_terms, which needs attendance",
@@ -142,15 +142,19 @@ def empty_reasons(basis: str, rows: dict[str, int], files: dict[str, list[Path]]
         if count:
             continue
         if basis == CLASSES:
-            reasons[name] = EMPTY_WITHOUT_LESSONS.get(
-                name, "no class with a dated term has both a pupil and a teacher"
+            reasons[name] = (
+                NO_LESSON_TIMES
+                if name == "student_lessons"
+                else EMPTY_WITHOUT_LESSONS.get(
+                    name, "no class with a dated term has both a pupil and a teacher"
+                )
             )
         elif not _rows(files, "lessons"):
             reasons[name] = (
                 "the canonical snapshot has no lessons, and no class links (pupils in groups "
                 "and teachers of activities) to build class-level tables from"
             )
-        elif not rows.get("student_lessons"):
+        elif not rows.get("student_months"):  # a pupil in a held lesson has a month
             reasons[name] = "no held lesson has a pupil (see the ingest's alerts and quarantine)"
         elif name in ("student_teachers", "student_term_teachers", "teacher_terms"):
             reasons[name] = "no held lesson has a teacher (see the ingest's alerts and quarantine)"

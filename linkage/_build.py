@@ -38,8 +38,8 @@ from linkage.build import FULL, PERIOD, RESEARCH_TABLES, conform, research_table
 from medler.errors import UsageError
 
 RESEARCH = "research"
-TABLES = RESEARCH_TABLES  # every research table: student_lessons only when asked
-DEFAULT_TABLES = tuple(name for name in TABLES if name != "student_lessons")
+STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table needs it
+TABLES = tuple(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS)  # always built
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def build_research_tables(
         raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
-    built = TABLES if student_lessons else DEFAULT_TABLES
+    built = RESEARCH_TABLES if student_lessons else TABLES
     rows: dict[str, int] = {}
     plan = (
         plan_incremental(data_dir, data_dir / RESEARCH, canonical, built) if incremental else None

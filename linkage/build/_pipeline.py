@@ -220,10 +220,7 @@ def research_tables(
     def term_(table: ir.Table) -> ir.Table:
         return scope.only(table, "term")
 
-    met = out("student_teachers", student_teachers(term_(f.teachers)))
-    exposed = out(
-        "exposure", exposure(term_(f.terms), met, turnover(tt, f.terms, f.teachers, f.taught))
-    )
+    # absence first: what it alone reads is then released before the teacher tables
     months_out = out(
         "student_months",
         student_months(
@@ -246,6 +243,14 @@ def research_tables(
             schools=t["schools"],
         ),
     )
+    for name in ("pupil_months", "registered_months", "registered_terms", "pupil_days"):
+        release(name)
+    met = out("student_teachers", student_teachers(term_(f.teachers)))
+    hits = keep("turnover", turnover(tt, f.terms, f.teachers, f.taught))
+    release("pupil_teachers")
+    exposed = out("exposure", exposure(term_(f.terms), met, hits))
+    for name in ("turnover", "pupil_terms"):
+        release(name)
     term_teachers = out("student_term_teachers", student_term_teachers(met))
     out("student_profiles", student_profiles(exposed, terms_out, term_teachers))
     out("teacher_terms", teacher_terms(tt, f.seen, f.taught))

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from linkage import build_research_tables, current_snapshot, read_manifest
-from linkage._build import DEFAULT_TABLES, RESEARCH
+from linkage._build import RESEARCH, TABLES
 from linkage._engines import DuckDBEngine, SparkEngine, open_engine
 from medler.errors import UsageError
 from tests.research_data import research_dir
@@ -50,7 +50,7 @@ def test_without_java_the_message_says_what_to_install(
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
-    return {n: pl.read_parquet(snapshot / files[n]["file"]).sort(pl.all()) for n in DEFAULT_TABLES}
+    return {n: pl.read_parquet(snapshot / files[n]["file"]).sort(pl.all()) for n in TABLES}
 
 
 @pytest.mark.slow
@@ -69,5 +69,5 @@ def test_a_build_under_a_tight_memory_limit_spills_and_writes_the_same_tables(
     roomy = _tables(data)
     build_research_tables(data, memory_limit="128MB")
     tight = _tables(data)
-    for name in DEFAULT_TABLES:
+    for name in TABLES:
         assert tight[name].equals(roomy[name]), name

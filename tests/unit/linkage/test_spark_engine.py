@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from linkage import ENGINES, build_research_tables, current_snapshot, read_manifest
-from linkage._build import DEFAULT_TABLES, RESEARCH
+from linkage._build import RESEARCH, TABLES
 from linkage.sources.synthetic import SynthConfig
 from medler.errors import UsageError
 from tests.research_data import build_research_data
@@ -38,7 +38,7 @@ pytestmark = [
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in DEFAULT_TABLES}
+    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def _same(name: str, left: pl.DataFrame, right: pl.DataFrame) -> None:
             assert x == y, (name, column)
 
 
-@pytest.mark.parametrize("name", DEFAULT_TABLES)
+@pytest.mark.parametrize("name", TABLES)
 def test_spark_builds_the_same_table(both: tuple[dict[str, pl.DataFrame], ...], name: str) -> None:
     duck, spark = both
     _same(name, duck[name], spark[name])

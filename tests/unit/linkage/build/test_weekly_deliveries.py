@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, TABLES
+from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
 from linkage._deliveries import BULK_TABLES
 from linkage._registers import ingest_register
 from linkage._snapshot import file_sha256, table_parts
@@ -92,11 +92,13 @@ def _full(source: Source, data: Path, engine: str) -> None:
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {
+        name: pl.read_parquet(snapshot / files[name]["file"]) for name in (*TABLES, STUDENT_LESSONS)
+    }
 
 
 def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFrame]) -> None:
-    for name in TABLES:
+    for name in (*TABLES, STUDENT_LESSONS):
         left, right = incremental[name], full[name]
         assert left.schema == right.schema, name
         assert left.height == right.height > 0, name
