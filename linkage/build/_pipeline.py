@@ -166,16 +166,16 @@ def pupil_figures(
     template = keep("segment_lessons", templates(plain_pairs, facts))
     # pupils × lessons: attendance joined to the lessons, then to the pairs (as written)
     r = keep("registrations", registrations(t, facts, plain_pairs, irregular_rows), as_written=True)
-    by_pupil = ["student_pid"]
+    days = keep("pupil_days", pupil_days(r))
     figures = Figures(
         facts,
         taught,
         keep("pupil_terms", pupil_terms(plain_pairs, template, irregular_rows, r, info)),
         keep("pupil_months", pupil_months(plain_pairs, template, irregular_rows, info)),
         keep("pupil_teachers", pupil_teachers(plain_pairs, template, irregular_rows, taught)),
-        keep("pupil_days", pupil_days(r)),
-        keep("registered_months", registered(r, [*by_pupil, "month", "term"])),
-        keep("registered_terms", registered(r, [*by_pupil, "term"])),
+        days,
+        keep("registered_months", registered(days, ["student_pid", "month", "term"])),
+        keep("registered_terms", registered(days, ["student_pid", "term"])),
         keep("lessons_seen", lessons_seen(template, irregular_rows, r)),
     )
     for name in ("registrations", "segment_lessons", "irregular_lessons", "pairs"):
@@ -253,7 +253,7 @@ def research_tables(
         release(name)
     term_teachers = out("student_term_teachers", student_term_teachers(met))
     out("student_profiles", student_profiles(exposed, terms_out, term_teachers))
-    out("teacher_terms", teacher_terms(tt, f.seen, f.taught))
+    out("teacher_terms", teacher_terms(tt, f.seen, f.taught, f.facts))
     out("quality", quality(tt, f.seen, f.facts))
     dated = f.seen.join(f.facts.select("lesson_pid", "local_date"), "lesson_pid")
     return dated.aggregate(first_day=dated.local_date.min(), last_day=dated.local_date.max())

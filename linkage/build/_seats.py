@@ -177,18 +177,10 @@ def templates(plain: ir.Table, facts: ir.Table) -> ir.Table:
 
 
 def irregular_lessons(t: dict[str, ir.Table], facts: ir.Table, irregular: ir.Table) -> ir.Table:
-    """One row per pupil and lesson of the irregular pairs: ``student_pid``, the pupil's lesson
-    and its registration (``_participation.ATTENDANCE``), as ``student_lessons`` has them."""
-    seats = lesson_pupils(t, with_attendance=True, pairs=irregular).join(facts, "lesson_pid")
-    return seats.select(
-        "student_pid",
-        **_row_figures(seats, seats.grade, seats.minutes),
-        reported=seats.reported.fill_null(False),
-        present_minutes=seats.present_minutes,
-        valid_absence_minutes=seats.valid_absence_minutes,
-        invalid_absence_minutes=seats.invalid_absence_minutes,
-        other_minutes=seats.other_minutes,
-    )
+    """One row per pupil and lesson of the irregular pairs: ``student_pid`` and the pupil's
+    lesson, as ``student_lessons`` has them (their registrations: ``registrations``)."""
+    seats = lesson_pupils(t, pairs=irregular).join(facts, "lesson_pid")
+    return seats.select("student_pid", **_row_figures(seats, seats.grade, seats.minutes))
 
 
 REGISTRATION = [
@@ -199,60 +191,12 @@ REGISTRATION = [
     "term",
     "month",
     "reported",
+    "reported_lessons",
     "reported_minutes",
     "valid_absence_minutes",
     "invalid_absence_minutes",
     "attended",
 ]
-
-
-def _registration(r: ir.Table, minutes: ir.IntegerValue) -> dict[str, ir.Value]:
-    """A registration as the absence figures add it up: the minutes, absent minutes and
-    attended (present or elsewhere) minutes of a reported lesson, else nothing."""
-    reported = r.reported.fill_null(False)
-    return {
-        "reported": reported,
-        "reported_minutes": ibis.ifelse(reported, minutes, 0),
-        "valid_absence_minutes": ibis.ifelse(reported, r.valid_absence_minutes.fill_null(0), 0),
-        "invalid_absence_minutes": ibis.ifelse(reported, r.invalid_absence_minutes.fill_null(0), 0),
-        "attended": ibis.ifelse(
-            reported, r.present_minutes.fill_null(0) + r.other_minutes.fill_null(0), 0
-        ),
-    }
-
-
-def registrations(
-    t: dict[str, ir.Table], facts: ir.Table, plain: ir.Table, irregular_rows: ir.Table
-) -> ir.Table:
-    """One row per registration of a pupil for a lesson they sat (``REGISTRATION``), and one
-    per irregular pupil's lesson, registered or not. The one pass over pupils × lessons: the
-    attendance is joined to the lessons, then to the plain pairs (written in that order, for
-    an engine that joins as written)."""
-    a = t["attendance"]
-    j = (
-        a.select(
-            "lesson_pid",
-            "student_pid",
-            "reported",
-            "present_minutes",
-            "valid_absence_minutes",
-            "invalid_absence_minutes",
-            "other_minutes",
-        )
-        .join(
-            facts.select(
-                "lesson_pid", "activity_pid", "local_date", "term", "month", "lesson_minutes"
-            ),
-            "lesson_pid",
-        )
-        .join(plain.select(*PAIR, "first", "last"), PAIR)
-    )
-    j = j.filter((j.first <= j.local_date) & (j.local_date <= j.last))
-    sat = j.select(*REGISTRATION[:6], **_registration(j, j.lesson_minutes))
-    i = irregular_rows
-    return sat.union(i.select(*REGISTRATION[:6], **_registration(i, i.minutes)), distinct=False)
-
-
 REGISTERED = [
     "reported_lessons",
     "reported_minutes",
@@ -261,13 +205,61 @@ REGISTERED = [
 ]
 
 
-def registered(registrations: ir.Table, key: list[str]) -> ir.Table:
-    """Per ``key``: the registrations' sums (``REGISTERED``)."""
-    r = registrations
-    return r.group_by(key).aggregate(
-        reported_lessons=r.reported.cast("int64").sum(),
-        **{c: r[c].sum() for c in REGISTERED[1:]},
+def registrations(
+    t: dict[str, ir.Table], facts: ir.Table, plain: ir.Table, irregular_rows: ir.Table
+) -> ir.Table:
+    """One row per registration of a pupil for a lesson they sat (``REGISTRATION``): the
+    minutes, absent minutes and attended (present or elsewhere) minutes of a reported lesson,
+    else nothing. The one pass over pupils × lessons: the attendance is joined to the lessons,
+    then to the plain pairs and the irregular pupils' lessons (written in that order, for an
+    engine that joins as written); a registration of neither is of a lesson the pupil did not
+    sit."""
+    a = t["attendance"]
+    j = a.select(
+        "lesson_pid",
+        "student_pid",
+        "reported",
+        "present_minutes",
+        "valid_absence_minutes",
+        "invalid_absence_minutes",
+        "other_minutes",
+    ).join(
+        facts.select("lesson_pid", "activity_pid", "local_date", "term", "month", "lesson_minutes"),
+        "lesson_pid",
     )
+    p = plain.select(
+        p_student=plain.student_pid,
+        p_activity=plain.activity_pid,
+        p_first=plain.first,
+        p_last=plain.last,
+    )
+    i = irregular_rows.select(
+        i_lesson=irregular_rows.lesson_pid,
+        i_student=irregular_rows.student_pid,
+        i_minutes=irregular_rows.minutes,
+    )
+    j = j.left_join(p, [j.student_pid == p.p_student, j.activity_pid == p.p_activity])
+    j = j.left_join(i, [j.lesson_pid == i.i_lesson, j.student_pid == i.i_student])
+    sat = (j.p_first <= j.local_date) & (j.local_date <= j.p_last)
+    j = j.filter(sat.fill_null(False) | j.i_lesson.notnull())
+    minutes = ibis.ifelse(j.i_lesson.notnull(), j.i_minutes, j.lesson_minutes)
+    reported = j.reported.fill_null(False)
+    return j.select(
+        *REGISTRATION[:6],
+        reported=reported,
+        reported_lessons=reported.cast("int32"),
+        reported_minutes=ibis.ifelse(reported, minutes, 0),
+        valid_absence_minutes=ibis.ifelse(reported, j.valid_absence_minutes.fill_null(0), 0),
+        invalid_absence_minutes=ibis.ifelse(reported, j.invalid_absence_minutes.fill_null(0), 0),
+        attended=ibis.ifelse(
+            reported, j.present_minutes.fill_null(0) + j.other_minutes.fill_null(0), 0
+        ),
+    )
+
+
+def registered(table: ir.Table, key: list[str]) -> ir.Table:
+    """Per ``key``: the sums of ``REGISTERED`` (over ``registrations`` or ``pupil_days``)."""
+    return table.group_by(key).aggregate(**{c: table[c].sum() for c in REGISTERED})
 
 
 def _where(flag: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerScalar:
@@ -368,11 +360,11 @@ def pupil_months(
 
 def pupil_days(registrations: ir.Table) -> ir.Table:
     """One row per pupil and school day with a registration of a lesson the pupil sat:
-    ``student_pid, local_date, reported_lessons``, ``attended`` (present or elsewhere)
-    minutes of the reported lessons, and the day's ``term`` and ``month``."""
+    ``student_pid, local_date``, the sums of ``REGISTERED``, ``attended`` (present or
+    elsewhere) minutes of the reported lessons, and the day's ``term`` and ``month``."""
     r = registrations
     days = r.group_by(["student_pid", "local_date"]).aggregate(
-        reported_lessons=r.reported.cast("int64").sum(), attended=r.attended.sum()
+        **{c: r[c].sum() for c in REGISTERED}, attended=r.attended.sum()
     )
     return days.mutate(term=term(days.local_date), month=month(days.local_date))
 

@@ -36,7 +36,8 @@ def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
 
 def lesson_facts(t: dict[str, ir.Table], taught: ir.Table | None = None) -> ir.Table:
     """One row per held lesson: its activity, where and when it was, its subject, a pupil's
-    minutes in it (``lesson_minutes``, but for a student exception's own), and what its teachers
+    minutes in it (``lesson_minutes``, but for a student exception's own) and a teacher's
+    (``teacher_minutes``), and what its teachers
     were (how many, substitute, licensed, experience, novice, new, and per grade band whether
     one is certified in the subject for that band). Small (one row per lesson): the build
     computes it once, so that pupils are joined to lessons in a single join. ``taught``:
@@ -52,6 +53,7 @@ def lesson_facts(t: dict[str, ir.Table], taught: ir.Table | None = None) -> ir.T
             "start_time",
             "local_start_minute",
             lesson_minutes=ibis.coalesce(lessons.teaching_length_student, lessons.minutes),
+            teacher_minutes=ibis.coalesce(lessons.teaching_length_teacher, lessons.minutes),
         )
         .join(activities, "activity_pid")
         .left_join(subjects, "syllabus_pid")
@@ -62,6 +64,7 @@ def lesson_facts(t: dict[str, ir.Table], taught: ir.Table | None = None) -> ir.T
             "start_time",
             "local_start_minute",
             "lesson_minutes",
+            "teacher_minutes",
             "school_code",
             "subject_code",
         )

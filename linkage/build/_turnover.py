@@ -57,23 +57,24 @@ def turnover(
         .distinct()
     )
     on = [*KEY, "school_code", "activity_pid"]
+    # a pupil's activity in a term: the activity says the subject and the school
+    run = ["student_pid", "activity_pid", "term"]
     # one row per pupil, activity and term already: the pupil's first and last lesson on it
     span = pupil_terms.select(*on, first=pupil_terms.first_start, last=pupil_terms.last_start)
+    # one row per pupil, activity, term and teacher already: the teacher's regular lessons
     pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
-    runs = (
-        pt.group_by([*on, "teacher_pid"])
-        .aggregate(since=pt.first_regular.min(), until=pt.last_regular.max())
-        .join(span, on)
+    runs = pt.select(*on, "teacher_pid", since=pt.first_regular, until=pt.last_regular).join(
+        span.select(*run, "first", "last"), run
     )
 
     stopped = runs.filter(runs.until < runs.last)
     began = runs.filter(runs.since > runs.first).select(
-        *on, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
+        *run, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
     )
     pairs = stopped.join(
         began,
         [
-            *on,
+            *run,
             stopped.teacher_pid != began.new_teacher,
             began.new_since > stopped.since,
             began.new_until > stopped.until,
