@@ -57,7 +57,7 @@ EMPTY_WITHOUT_LESSONS = {
 }
 
 
-def _rows(files: dict[str, list[Path]], name: str) -> int:
+def table_rows(files: dict[str, list[Path]], name: str) -> int:
     """Rows of a canonical table, over its parts (``linkage._snapshot``)."""
     return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in files.get(name, []))
 
@@ -65,8 +65,8 @@ def _rows(files: dict[str, list[Path]], name: str) -> int:
 def build_basis(files: dict[str, list[Path]]) -> str:
     """``classes`` when the canonical snapshot has class links (pupils in groups, teachers of
     activities) but not one lesson, else ``lessons``."""
-    if _rows(files, "lessons") == 0 and all(
-        _rows(files, name) for name in ("group_memberships", "activity_teachers")
+    if table_rows(files, "lessons") == 0 and all(
+        table_rows(files, name) for name in ("group_memberships", "activity_teachers")
     ):
         return CLASSES
     return LESSONS
@@ -149,7 +149,7 @@ def empty_reasons(basis: str, rows: dict[str, int], files: dict[str, list[Path]]
                     name, "no class with a dated term has both a pupil and a teacher"
                 )
             )
-        elif not _rows(files, "lessons"):
+        elif not table_rows(files, "lessons"):
             reasons[name] = (
                 "the canonical snapshot has no lessons, and no class links (pupils in groups "
                 "and teachers of activities) to build class-level tables from"

@@ -24,11 +24,12 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
-from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons
+from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
 from linkage._engines import (
     DEFAULT_MEMORY_LIMIT,
     ENGINES,
     BuildEngine,
+    fitted_memory_limit,
     open_engine,
     parquet_rows,
 )
@@ -79,8 +80,9 @@ def build_research_tables(
     )
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
-        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         files = snapshot_files(canonical)
+        memory_limit = fitted_memory_limit(memory_limit, table_rows(files, "attendance"))
+        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
         # a source without lessons: these tables from its classes instead (linkage/_basis.py)
         basis = build_basis(files)

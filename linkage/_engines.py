@@ -1,6 +1,6 @@
 """The engines the research-table build runs on. The build itself is written once, in ibis
-(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result, and writes a
-result to one Parquet file:
+(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result (joined as
+written, where asked), releases it once consumed, and writes a result to one Parquet file:
 
 - ``duckdb`` (the default): in process, under a memory limit, spilling to a folder inside the
   data directory, so a build larger than memory streams instead of failing.
@@ -37,6 +37,31 @@ def _default_memory_limit() -> str:
 
 
 DEFAULT_MEMORY_LIMIT = _default_memory_limit()
+
+# A build's working set in DuckDB is about this much per registration (pupil and lesson): its
+# largest intermediate is the registrations, and the hash tables over them. A small build is
+# held to it (at least FLOOR) while that is at most SMALL: it fits, so it does not spill, and
+# its peak stays below a hand-written script's. A larger build gets the limit asked for (by
+# default half the machine, at most 4 GB), under which it spills only when it must.
+BYTES_PER_REGISTRATION = 150
+FLOOR, SMALL = 256 * 2**20, 512 * 2**20
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    number = re.match(r"\d+(\.\d+)?", size.strip())
+    unit = size.strip()[number.end() if number else 0 :].strip().lower()
+    return float(number.group(0) if number else 0) * _UNITS.get(unit, 1)
+
+
+def fitted_memory_limit(limit: str, registrations: int) -> str:
+    """The memory limit for a build of ``registrations`` (rows of the canonical attendance):
+    ``limit``, or less for a small build (``BYTES_PER_REGISTRATION``)."""
+    need = max(FLOOR, registrations * BYTES_PER_REGISTRATION)
+    if need > SMALL or not _MEMORY.fullmatch(limit.strip()) or _bytes(limit) <= need:
+        return limit
+    return f"{need // 2**20}MiB"
 
 
 class BuildEngine(Protocol):
