@@ -76,7 +76,7 @@ class Keep(Protocol):
     in the order written, the large table first and the one to look up second."""
 
     def __call__(
-        self, name: str, expression: ir.Table, *, as_written: bool = False
+        self, name: str, expression: ir.Table, /, *, as_written: bool = False
     ) -> ir.Table: ...
 
 
