@@ -27,6 +27,7 @@ school with most minutes.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from linkage.build._rates import rate
@@ -60,12 +61,37 @@ def exposure(pupil_terms: ir.Table, student_teachers: ir.Table, turnover: ir.Tab
         reported_lessons=pm.reported_lessons.sum(),
         reported_minutes=pm.reported_minutes.sum(),
         absent_minutes=(pm.valid_absence_minutes + pm.invalid_absence_minutes).sum(),
+        lowest_school=pm.school_code.min(),
+        highest_school=pm.school_code.max(),
+        at_schools=pm.school_code.count(),
+        rows=pm.count(),
+        highest_grade=pm.grade.max(),
     )
-    # a pupil who met the subject at two schools: the one with most minutes
-    by_school = pm.group_by([*KEY, "school_code"]).aggregate(
-        school_minutes=pm.minutes.sum(), school_grade=pm.grade.max()
+    # the school: the pupil's one school, else the one with most minutes (the few who met the
+    # subject at two schools, or at one and at none, are picked among at full length)
+    one = (
+        (totals.lowest_school == totals.highest_school) & (totals.at_schools == totals.rows)
+    ).fill_null(False)
+    several = pm.semi_join(totals.filter(~one).select(*KEY), KEY)
+    by_school = several.group_by([*KEY, "school_code"]).aggregate(
+        school_minutes=several.minutes.sum(), school_grade=several.grade.max()
     )
-    school = pick_main_school(by_school, KEY)
+    picked = pick_main_school(by_school, KEY).rename(
+        picked_school="school_code", picked_grade="grade"
+    )
+    # as a join on the key would: a subject-less lesson is in no pupil's row
+    totals = (
+        totals.filter(totals.subject_code.notnull())
+        .left_join(picked, KEY)
+        .drop(*(f"{k}_right" for k in KEY))
+    )
+    single = (
+        (totals.lowest_school == totals.highest_school) & (totals.at_schools == totals.rows)
+    ).fill_null(False)
+    totals = totals.mutate(
+        school_code=ibis.ifelse(single, totals.lowest_school, totals.picked_school),
+        grade=ibis.ifelse(single, totals.highest_grade, totals.picked_grade),
+    )
 
     per_teacher = student_teachers.rename(teacher_minutes="minutes")
     with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)
@@ -75,8 +101,7 @@ def exposure(pupil_terms: ir.Table, student_teachers: ir.Table, turnover: ir.Tab
         teacher_switches=(with_first.first_regular > with_first.first_start).cast("int64").sum(),
     )
     joined = (
-        totals.join(school, KEY)
-        .left_join(teachers, KEY)
+        totals.left_join(teachers, KEY)
         .drop(*(f"{k}_right" for k in KEY))
         .left_join(turnover.select(*KEY, "turnover_hit"), KEY)
         .drop(*(f"{k}_right" for k in KEY))

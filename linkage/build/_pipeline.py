@@ -51,7 +51,7 @@ from linkage.build._seats import (
 )
 from linkage.build._student_lessons import lesson_facts, student_lessons
 from linkage.build._teachers import teacher_terms
-from linkage.build._turnover import turnover
+from linkage.build._turnover import turnover_hits
 
 # the research tables, in the order they are built; the column each is recomputed by
 RESEARCH_TABLES = (
@@ -246,7 +246,7 @@ def research_tables(
     for name in ("pupil_months", "registered_months", "registered_terms", "pupil_days"):
         release(name)
     met = out("student_teachers", student_teachers(term_(f.teachers)))
-    hits = keep("turnover", turnover(tt, f.terms, f.teachers, f.taught))
+    hits = keep("turnover", turnover_hits(f.terms, f.teachers, f.taught, f.facts))
     release("pupil_teachers")
     exposed = out("exposure", exposure(term_(f.terms), met, hits))
     for name in ("turnover", "pupil_terms"):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._calendar import term
+from linkage.build._student_lessons import lesson_facts
 
 KEY = ["student_pid", "term", "subject_code"]
 
@@ -38,22 +38,15 @@ def next_term(this: ir.StringValue) -> ir.StringValue:
     )
 
 
-def turnover(
-    t: dict[str, ir.Table],
-    pupil_terms: ir.Table,
-    pupil_teachers: ir.Table,
-    lesson_teachers: ir.Table,
-) -> ir.Table:
-    """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
-    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.build._seats``;
-    ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
-    lessons = t["lessons"]
-    held = lessons.filter(~lessons.cancelled).select("lesson_pid", "activity_pid", "local_date")
-    where = held.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
+def _hits(
+    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """The pupils' ``KEY`` s of the term (``span``), and those whose teacher was replaced and
+    whose teacher left (each ``KEY`` once)."""
     # the teachers who taught at each school each term, substitutes included (lesson-level)
     present = (
-        lesson_teachers.join(where, "lesson_pid")
-        .select("teacher_pid", "school_code", term=term(where.local_date))
+        lesson_teachers.join(facts.select("lesson_pid", "school_code", "term"), "lesson_pid")
+        .select("teacher_pid", "school_code", "term")
         .distinct()
     )
     on = [*KEY, "school_code", "activity_pid"]
@@ -80,7 +73,7 @@ def turnover(
             began.new_until > stopped.until,
         ],
     )
-    replaced = pairs.select(*KEY).distinct().mutate(teacher_replaced=ibis.literal(True))
+    replaced = pairs.select(*KEY).distinct()
 
     before = runs.select(*KEY, "school_code", "teacher_pid").distinct()
     carried = before.mutate(term=next_term(before.term))
@@ -89,12 +82,39 @@ def turnover(
         .anti_join(present, ["teacher_pid", "school_code", "term"])
         .select(*KEY)
         .distinct()
-        .mutate(teacher_left=ibis.literal(True))
     )
+    return span, replaced, left
 
+
+def turnover_hits(
+    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+) -> ir.Table:
+    """``KEY`` and ``turnover_hit`` (true), for the pupils hit only: every other row of
+    ``turnover`` is false. ``facts``: ``linkage.build.lesson_facts``."""
+    _, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
+    return replaced.union(left, distinct=True).mutate(turnover_hit=ibis.literal(True))
+
+
+def turnover(
+    t: dict[str, ir.Table],
+    pupil_terms: ir.Table,
+    pupil_teachers: ir.Table,
+    lesson_teachers: ir.Table,
+) -> ir.Table:
+    """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
+    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.build._seats``;
+    ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
+    facts = lesson_facts(t, lesson_teachers)
+    span, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
     rows = span.select(*KEY).distinct()
-    for hits in (replaced, left):
-        rows = rows.left_join(hits, KEY).drop(*(f"{k}_right" for k in KEY))
+    flags = (
+        (replaced, "teacher_replaced"),
+        (left, "teacher_left"),
+    )
+    for hits, flag in flags:
+        rows = rows.left_join(hits.mutate(**{flag: ibis.literal(True)}), KEY).drop(
+            *(f"{k}_right" for k in KEY)
+        )
     replaced_flag = rows.teacher_replaced.fill_null(False)
     left_flag = rows.teacher_left.fill_null(False)
     return rows.select(
