@@ -20,13 +20,14 @@ default; ``student_lessons``, one row per pupil and held lesson, is built only w
 The build sums the pupils' lessons per segment of pupils who sat the same lessons before
 joining the pupils (``linkage/build/_seats.py``); the script works per pupil and lesson.
 
-Measured on the 2-core development machine while three other sessions ran their tests (load
-7–10; ``docs/explanation/scale.md``, "Against hand-written SQL", has every run): at 20,000
-pupils × 4 weeks the build took 1.23 of the script's wall time and 1.55 of its CPU time, and
-0.93 of its peak memory (before the build was rebuilt around segments: 2.02 and 1.80); at
-50,000 pupils 1.03 of its CPU time and 0.82 of its memory. What is left at 20,000 pupils is
-fixed cost: the command's imports (1.75 s, 1 s of it the control plane's, which ``medler
-build`` does not need) and compiling 24 expressions (0.5 s).
+Measured on the 2-core development machine (``docs/explanation/scale.md``, "Against
+hand-written SQL", has every run with its load). On a quiet machine, at 20,000 pupils × 4 weeks:
+the build 5.7 s, 562 MB; the script 3.1 s, 595 MB: ratios 1.86 (wall), 1.55 (CPU), 0.94
+(memory); before the build was rebuilt around segments, 2.0 and 1.6. At 50,000 pupils × 4
+weeks: 1.04 (wall), 1.00 (CPU), 0.86 (memory). At 2,000 pupils: 5.1, 5.5 and 2.2, fixed costs
+alone. What is left at 20,000 pupils is mostly fixed cost: the command's imports (1.5 s, 1.1 s
+of it in ``api.cli``, which ``medler build`` does not need) and compiling 24 expressions
+(0.45 s).
 
 The data directory (a synthetic municipality, ingested, with the teacher and student
 registers) is prepared once in ``--dir`` and reused by later runs with the same size; the raw

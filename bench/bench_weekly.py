@@ -158,7 +158,8 @@ def main() -> None:
         problems = differences(*args.compare)
         print(
             "\n".join(problems)
-            or f"all {len(TABLES)} research tables are equal (floats within {RELATIVE:g} relative)"
+            or f"all {len(research_tables(args.compare[0]))} research tables are equal (floats "
+            f"within {RELATIVE:g} relative)"
         )
         raise SystemExit(1 if problems else 0)
     scratch = (args.dir or Path(tempfile.gettempdir()) / "medler-bench-weekly").resolve()
@@ -250,7 +251,8 @@ def main() -> None:
             print(f"  {problem}")
         raise SystemExit(1)
     print(
-        f"all {len(TABLES)} research tables: the weekly build and the full one are equal "
+        f"all {len(research_tables(full))} research tables: the weekly build and the full one "
+        "are equal "
         f"(floats within {RELATIVE:g} relative)"
     )
 
