@@ -9,8 +9,9 @@ memory of the whole process tree, so Spark's JVM counts):
 - ``spark``, Apache Spark in local mode (``--spark-master``, by default ``local[2]``: two task
   threads in one JVM).
 
-The rate is student-lessons (rows of ``student_lessons``, one per pupil and held lesson, read
-from the research snapshot's manifest) per core-second: rows / (wall seconds × cores), where
+The rate is student-lessons (rows of ``student_lessons`` when built, else of the canonical
+attendance: one per pupil and held lesson, read from the snapshots' manifests) per
+core-second: rows / (wall seconds × cores), where
 cores are the threads the engine was given (``local[N]`` for Spark, the machine's cores for
 DuckDB). The row counts of every research table must be the same on both engines, else the
 benchmark stops and says which differ (``tests/unit/linkage/test_spark_engine.py`` checks the
@@ -182,7 +183,10 @@ def build(
             f"the research snapshot says engine {manifest.get('engine')!r}, not {engine!r}"
         )
     rows = {name: int(entry["rows"]) for name, entry in manifest["tables"].items()}
-    lessons = rows["student_lessons"]
+    # the pupils' lessons: student_lessons when built (--student-lessons), else the
+    # registrations of the canonical snapshot built from (one per pupil and lesson sat)
+    canonical = read_manifest(data_dir / "snapshots" / manifest["built_from"]["snapshot_id"])
+    lessons = rows.get("student_lessons") or int(canonical["tables"]["attendance"]["rows"])
     result = {
         "students": students,
         "engine": engine,

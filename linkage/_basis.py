@@ -48,8 +48,8 @@ BASIS_NOTE = (
     "absence are null"
 )
 _NO_ATTENDANCE = "no lessons and no attendance: absence cannot be measured"
+NO_LESSON_TIMES = "the source has no lessons (lesson times unknown)"  # student_lessons, if built
 EMPTY_WITHOUT_LESSONS = {
-    "student_lessons": "the source has no lessons (lesson times unknown)",
     "student_months": _NO_ATTENDANCE,
     "student_terms": _NO_ATTENDANCE,
     "student_profiles": "one row per pupil and term of student_terms, which needs attendance",
@@ -57,7 +57,7 @@ EMPTY_WITHOUT_LESSONS = {
 }
 
 
-def _rows(files: dict[str, list[Path]], name: str) -> int:
+def table_rows(files: dict[str, list[Path]], name: str) -> int:
     """Rows of a canonical table, over its parts (``linkage._snapshot``)."""
     return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in files.get(name, []))
 
@@ -65,8 +65,8 @@ def _rows(files: dict[str, list[Path]], name: str) -> int:
 def build_basis(files: dict[str, list[Path]]) -> str:
     """``classes`` when the canonical snapshot has class links (pupils in groups, teachers of
     activities) but not one lesson, else ``lessons``."""
-    if _rows(files, "lessons") == 0 and all(
-        _rows(files, name) for name in ("group_memberships", "activity_teachers")
+    if table_rows(files, "lessons") == 0 and all(
+        table_rows(files, name) for name in ("group_memberships", "activity_teachers")
     ):
         return CLASSES
     return LESSONS
@@ -142,15 +142,19 @@ def empty_reasons(basis: str, rows: dict[str, int], files: dict[str, list[Path]]
         if count:
             continue
         if basis == CLASSES:
-            reasons[name] = EMPTY_WITHOUT_LESSONS.get(
-                name, "no class with a dated term has both a pupil and a teacher"
+            reasons[name] = (
+                NO_LESSON_TIMES
+                if name == "student_lessons"
+                else EMPTY_WITHOUT_LESSONS.get(
+                    name, "no class with a dated term has both a pupil and a teacher"
+                )
             )
-        elif not _rows(files, "lessons"):
+        elif not table_rows(files, "lessons"):
             reasons[name] = (
                 "the canonical snapshot has no lessons, and no class links (pupils in groups "
                 "and teachers of activities) to build class-level tables from"
             )
-        elif not rows.get("student_lessons"):
+        elif not rows.get("student_months"):  # a pupil in a held lesson has a month
             reasons[name] = "no held lesson has a pupil (see the ingest's alerts and quarantine)"
         elif name in ("student_teachers", "student_term_teachers", "teacher_terms"):
             reasons[name] = "no held lesson has a teacher (see the ingest's alerts and quarantine)"

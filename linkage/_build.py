@@ -3,10 +3,13 @@
 Research snapshots live under ``DATA_DIR/research/`` (``snapshots/<id>/``, ``CURRENT``), are
 immutable, and record in their manifest the canonical snapshot they were built from.
 
-``student_lessons`` is written first, by the engine straight to Parquet; every other table is
-an aggregate of it (plus the lessons' teachers) and is computed from that file, so the joins
-that decide who was in which lesson run once. The engine runs under a memory limit and spills
-to a folder inside the data directory, so memory stays bounded whatever the data's size.
+The tables are computed by ``linkage.build.research_tables``, the one wiring a full and an
+incremental build share (``linkage._incremental`` gives the latter its months and terms): the
+pupils' lessons are summed per group of pupils who sat the same lessons before they are joined
+to the pupils, so no table is made from ``student_lessons``. That table (one row per pupil and
+held lesson, by far the largest) is built only when asked (``student_lessons=True``, ``medler
+build --student-lessons``). The engine runs under a memory limit and spills to a folder inside
+the data directory, so memory stays bounded whatever the data's size.
 """
 
 from __future__ import annotations
@@ -14,56 +17,30 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons
+from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
 from linkage._engines import (
     DEFAULT_MEMORY_LIMIT,
     ENGINES,
     BuildEngine,
+    fitted_memory_limit,
     open_engine,
     parquet_rows,
 )
-from linkage._incremental import Plan, build_changed, plan_incremental
+from linkage._incremental import Plan, merge, plan_incremental, previous_tables
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
-from linkage.build import (
-    conform,
-    exposure,
-    lesson_facts,
-    lesson_teachers,
-    quality,
-    snapshot_files,
-    student_days,
-    student_lessons,
-    student_months,
-    student_profiles,
-    student_teachers,
-    student_term_teachers,
-    student_terms,
-    teacher_terms,
-    turnover,
-)
+from linkage.build import FULL, PERIOD, RESEARCH_TABLES, conform, research_tables, snapshot_files
 from medler.errors import UsageError
 
 RESEARCH = "research"
-TABLES = (
-    "student_lessons",
-    "student_teachers",
-    "exposure",
-    "student_months",
-    "student_terms",
-    "student_term_teachers",
-    "student_profiles",
-    "teacher_terms",
-    "quality",
-)
+STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table needs it
+TABLES = tuple(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS)  # always built
 
 
 @dataclass(frozen=True)
@@ -85,24 +62,27 @@ def build_research_tables(
     engine: str = "duckdb",
     spark_master: str | None = None,
     incremental: bool = False,
+    student_lessons: bool = False,
 ) -> BuildReport:
     """Build the research tables from the current canonical snapshot on ``engine`` (duckdb or
     spark); the same ibis expressions run on either, and write the same files. With
     ``incremental``, after weekly deliveries only the months and terms they touched are
-    recomputed (``linkage._incremental``), when the data allow it; else everything is."""
+    recomputed (``linkage._incremental``), when the data allow it; else everything is. With
+    ``student_lessons``, that table too (one row per pupil and held lesson)."""
     if engine not in ENGINES:
         raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
+    built = RESEARCH_TABLES if student_lessons else TABLES
     rows: dict[str, int] = {}
-    paths: dict[str, Path] = {}
     plan = (
-        plan_incremental(data_dir, data_dir / RESEARCH, canonical, TABLES) if incremental else None
+        plan_incremental(data_dir, data_dir / RESEARCH, canonical, built) if incremental else None
     )
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
-        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         files = snapshot_files(canonical)
+        memory_limit = fitted_memory_limit(memory_limit, table_rows(files, "attendance"))
+        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
         # a source without lessons: these tables from its classes instead (linkage/_basis.py)
         basis = build_basis(files)
@@ -110,20 +90,29 @@ def build_research_tables(
         by_classes = classes.tables if classes else {}
         if isinstance(plan, Plan) and classes is not None:
             plan = "a build from classes (no lessons) is always a full one"
+        scope = plan.scope if isinstance(plan, Plan) else FULL
+        earlier = previous_tables(e, plan) if isinstance(plan, Plan) else {}
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
-            def write(name: str, expression: ir.Table) -> ir.Table:
+            def emit(name: str, expression: ir.Table) -> ir.Table:
                 if name in by_classes:
                     expression = conform(by_classes[name], expression.schema())
+                if name in earlier:  # the rows out of scope from the earlier snapshot
+                    column = PERIOD[name]
+                    expression = merge(earlier[name], expression, column, scope.values(column))
                 path = writer.write_file(name, lambda target: e.write_parquet(expression, target))
-                rows[name], paths[name] = parquet_rows(path), path
+                rows[name] = parquet_rows(path)
                 return e.read_parquet(path, f"research_{name}")
 
-            if isinstance(plan, Plan):
-                build_changed(e, t, plan, write)
-            else:
-                _build_all(e, t, write)
-            first, last = _date_range(paths["student_lessons"], "local_date")
+            span = research_tables(
+                t,
+                emit,
+                scope=scope,
+                keep=e.keep,
+                release=e.release,
+                with_student_lessons=student_lessons,
+            )
+            first, last = _period(e, span, plan, spill)
             first, last = classes.period if classes else (first, last)
             e.close()
             empty = empty_reasons(basis, rows, files)
@@ -152,45 +141,20 @@ def build_research_tables(
     return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes), done)
 
 
-def _build_all(
-    e: BuildEngine, t: dict[str, ir.Table], write: Callable[[str, ir.Table], ir.Table]
-) -> None:
-    """Every research table from every lesson."""
-    # the lesson-level facts, small, kept by the engine: it then knows their size
-    # and joins the pupils to them once
-    facts = e.keep("lesson_facts", lesson_facts(t))
-    sl = write("student_lessons", student_lessons(t, facts))
-    taught = e.keep("lesson_teachers", lesson_teachers(t))
-    met = write("student_teachers", student_teachers(sl, taught))
-    exposed = write("exposure", exposure(sl, met, turnover(t, sl, taught)))
-    days = e.keep("student_days", student_days(sl))
-    months = write("student_months", student_months(sl, t["students"], days, schools=t["schools"]))
-    terms = write(
-        "student_terms",
-        student_terms(sl, months, t["student_register"], t["students"], days, schools=t["schools"]),
-    )
-    term_teachers = write("student_term_teachers", student_term_teachers(met))
-    write("student_profiles", student_profiles(exposed, terms, term_teachers))
-    write("teacher_terms", teacher_terms(t, sl))
-    write("quality", quality(t, sl, facts))
-
-
-def _date_range(path: Path, column: str) -> tuple[dt.date | None, dt.date | None]:
-    """The first and last value of a date column, from the file's statistics (every engine
-    writes them), else by reading the column."""
-    meta = pq.ParquetFile(path).metadata
-    index = meta.schema.names.index(column)
-    lows, highs = [], []
-    for group in range(meta.num_row_groups):
-        stats = meta.row_group(group).column(index).statistics
-        if meta.row_group(group).num_rows == 0:
-            continue
-        if stats is None or not stats.has_min_max:
-            values = pq.read_table(path, columns=[column])[column]
-            return pc.min(values).as_py(), pc.max(values).as_py()
-        lows.append(stats.min)
-        highs.append(stats.max)
-    return (min(lows), max(highs)) if lows else (None, None)
+def _period(
+    e: BuildEngine, span: ir.Table, plan: Plan | str | None, scratch: Path
+) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day of a held lesson with a pupil: those of the scope (``span``),
+    and with an incremental build also those of the research snapshot added to."""
+    path = scratch / "period.parquet"  # written as every table is (no engine's own fetch)
+    e.write_parquet(span, path)
+    (row,) = pq.read_table(path).to_pylist()
+    days = [row["first_day"], row["last_day"]]
+    if isinstance(plan, Plan):
+        before = read_manifest(plan.previous).get("period") or {}
+        days += [dt.date.fromisoformat(d) for d in before.values() if d]
+    known = [d for d in days if d is not None]
+    return (min(known), max(known)) if known else (None, None)
 
 
 def _ensure(folder: Path) -> Path:

@@ -1,6 +1,6 @@
 """The engines the research-table build runs on. The build itself is written once, in ibis
-(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result, and writes a
-result to one Parquet file:
+(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result (joined as
+written, where asked), releases it once consumed, and writes a result to one Parquet file:
 
 - ``duckdb`` (the default): in process, under a memory limit, spilling to a folder inside the
   data directory, so a build larger than memory streams instead of failing.
@@ -38,6 +38,31 @@ def _default_memory_limit() -> str:
 
 DEFAULT_MEMORY_LIMIT = _default_memory_limit()
 
+# A build's working set in DuckDB is about this much per registration (pupil and lesson): its
+# largest intermediate is the registrations, and the hash tables over them. A small build is
+# held to it (at least FLOOR) while that is at most SMALL: it fits, so it does not spill, and
+# its peak stays below a hand-written script's. A larger build gets the limit asked for (by
+# default half the machine, at most 4 GB), under which it spills only when it must.
+BYTES_PER_REGISTRATION = 150
+FLOOR, SMALL = 256 * 2**20, 512 * 2**20
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    number = re.match(r"\d+(\.\d+)?", size.strip())
+    unit = size.strip()[number.end() if number else 0 :].strip().lower()
+    return float(number.group(0) if number else 0) * _UNITS.get(unit, 1)
+
+
+def fitted_memory_limit(limit: str, registrations: int) -> str:
+    """The memory limit for a build of ``registrations`` (rows of the canonical attendance):
+    ``limit``, or less for a small build (``BYTES_PER_REGISTRATION``)."""
+    need = max(FLOOR, registrations * BYTES_PER_REGISTRATION)
+    if need > SMALL or not _MEMORY.fullmatch(limit.strip()) or _bytes(limit) <= need:
+        return limit
+    return f"{need // 2**20}MiB"
+
 
 class BuildEngine(Protocol):
     name: str
@@ -45,7 +70,9 @@ class BuildEngine(Protocol):
 
     def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table: ...
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table: ...
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table: ...
+
+    def release(self, name: str) -> None: ...
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None: ...
 
@@ -75,9 +102,22 @@ class DuckDBEngine:
         """One file, or the parts of one table (read as one)."""
         return self.con.read_parquet(path, table_name=name)
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table:
-        """An intermediate result as a table of the engine: it then knows its size."""
-        return self.con.create_table(name, expression, temp=True)
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
+        """An intermediate result as a table of the engine: it then knows its size.
+        ``as_written``: the joins in the order written (DuckDB's join-order optimizer would
+        guess a range join's size and join the two small tables first, into one as large as
+        the result)."""
+        if not as_written:
+            return self.con.create_table(name, expression, temp=True)
+        self.con.raw_sql("SET disabled_optimizers = 'join_order'")
+        try:
+            return self.con.create_table(name, expression, temp=True)
+        finally:
+            self.con.raw_sql("RESET disabled_optimizers")
+
+    def release(self, name: str) -> None:
+        """A kept result no longer needed: its memory is freed."""
+        self.con.raw_sql(f'DROP TABLE IF EXISTS temp."{name}"')
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
@@ -124,6 +164,7 @@ class SparkEngine:
                 "apt-get install default-jre-headless) or set JAVA_HOME"
             )
         self.scratch = scratch
+        self._kept: dict[str, Path] = {}
         try:
             builder = SparkSession.builder
             if master.startswith("local"):
@@ -167,12 +208,21 @@ class SparkEngine:
             return self.con.table(name)
         return self.con.read_parquet(str(path), table_name=name)
 
-    def keep(self, name: str, expression: ir.Table) -> ir.Table:
+    def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
         """Written to the scratch folder and read back: Spark then plans from real sizes, and
-        the lineage is cut."""
+        the lineage is cut. Spark joins in the order written (``as_written`` is its way)."""
         folder = self.scratch / f"{name}-{uuid.uuid4().hex[:8]}"
         self._frame(expression).write.parquet(str(folder))
+        self._kept[name] = folder
         return self.con.read_parquet(str(folder), table_name=name)
+
+    def release(self, name: str) -> None:
+        """A kept result no longer needed (every result made from it was kept or written):
+        its files are removed."""
+        self.session.catalog.dropTempView(name)
+        folder = self._kept.pop(name, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """Spark writes a folder of parts; the research snapshot holds one file per table, so

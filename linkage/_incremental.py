@@ -7,23 +7,17 @@ no delivery may have changed a table other than the bulk ones (a pupil's enrolme
 members changed reaches back into every month; a register ingested likewise). Otherwise the
 build is a full one, and says why.
 
-What is recomputed, by the same expressions as a full build (``linkage.build``):
-
-- by **month** (the months of the deliveries' lessons): ``student_lessons``, ``student_months``
-  and ``quality``, from those months' lessons alone: every row of these tables depends only on
-  its own month's lessons;
-- by **term** (the terms of those months): ``student_teachers``, ``exposure``,
-  ``student_terms``, ``student_term_teachers``, ``student_profiles`` and ``teacher_terms``,
-  from the term's ``student_lessons`` (reused months and recomputed ones together), and for
-  teacher turnover also the term before.
-
-Every other row is the earlier research snapshot's; a full rebuild gives the same tables
+What is recomputed, by the same function as a full build (``linkage.build.research_tables``,
+given the plan's ``Scope``): ``student_lessons`` (when built), ``student_months`` and
+``quality`` for the months of the deliveries' lessons; every other table for the terms of those
+months, from the terms' lessons (and, for teacher turnover, those of the term before). Every
+row of these tables depends only on its own month's or term's lessons, so ``merge`` takes
+every other row from the earlier research snapshot; a full rebuild gives the same tables
 (tested on both engines).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,24 +25,7 @@ import ibis.expr.types as ir
 
 from linkage._engines import BuildEngine
 from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest
-from linkage.build import (
-    exposure,
-    lesson_facts,
-    lesson_teachers,
-    quality,
-    student_days,
-    student_lessons,
-    student_months,
-    student_profiles,
-    student_teachers,
-    student_term_teachers,
-    student_terms,
-    teacher_terms,
-    turnover,
-)
-from linkage.build._calendar import month, term
-
-_BY_LESSON = ("attendance", "lesson_student_exceptions", "lesson_teacher_exceptions")
+from linkage.build import Scope
 
 
 @dataclass(frozen=True)
@@ -61,6 +38,10 @@ class Plan:
 
     def record(self) -> dict[str, object]:
         return {"onto": self.previous.name, "months": list(self.months), "terms": list(self.terms)}
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.months, self.terms)
 
 
 def plan_incremental(
@@ -111,75 +92,17 @@ def _research_in_use(research: Path, tables: tuple[str, ...]) -> Path | str:
     return previous
 
 
-def _term_before(code: str) -> str:
-    year = int(code[:4])
-    return f"{year}VT" if code.endswith("HT") else f"{year - 1}HT"
-
-
-def _restrict(t: dict[str, ir.Table], lessons: ir.Table) -> dict[str, ir.Table]:
-    """The canonical tables with only ``lessons`` and what belongs to them."""
-    ids = lessons.select("lesson_pid")
-    return {**t, "lessons": lessons, **{n: t[n].semi_join(ids, "lesson_pid") for n in _BY_LESSON}}
-
-
-def build_changed(
-    e: BuildEngine,
-    t: dict[str, ir.Table],
-    plan: Plan,
-    write: Callable[[str, ir.Table], ir.Table],
-) -> None:
-    """Write every research table: the plan's months and terms recomputed, the rest reused."""
+def previous_tables(e: BuildEngine, plan: Plan) -> dict[str, ir.Table]:
+    """The tables of the research snapshot the plan adds to."""
     manifest = read_manifest(plan.previous)["tables"]
-    old = {
+    return {
         name: e.read_parquet(plan.previous / entry["file"], f"previous_{name}")
         for name, entry in manifest.items()
     }
-    months, terms = list(plan.months), list(plan.terms)
-    with_before = sorted({*terms, *map(_term_before, terms)})
 
-    def merged(name: str, new: ir.Table, column: str, values: list[str]) -> ir.Table:
-        earlier = old[name]
-        kept = earlier.filter(~earlier[column].isin(values))
-        return write(name, kept.union(new.select(*earlier.columns).cast(earlier.schema())))
 
-    def only(table: ir.Table, values: list[str]) -> ir.Table:
-        return table.filter(table.term.isin(values))
-
-    lessons = t["lessons"]
-    tm = _restrict(t, lessons.filter(month(lessons.local_date).isin(months)))
-    facts = e.keep("changed_lesson_facts", lesson_facts(tm))
-    sl_new = e.keep("changed_student_lessons", student_lessons(tm, facts))
-    sl = merged("student_lessons", sl_new, "month", months)
-    days_new = e.keep("changed_student_days", student_days(sl_new))
-    new_months = student_months(sl_new, t["students"], days_new, schools=t["schools"])
-    by_month = merged("student_months", new_months, "month", months)
-
-    sl_terms, sl_before = only(sl, terms), only(sl, with_before)
-    t_before = _restrict(t, lessons.filter(term(lessons.local_date).isin(with_before)))
-    taught = e.keep("changed_lesson_teachers", lesson_teachers(t_before))
-    met = only(merged("student_teachers", student_teachers(sl_terms, taught), "term", terms), terms)
-    exposed = merged(
-        "exposure", exposure(sl_terms, met, turnover(t_before, sl_before, taught)), "term", terms
-    )
-    days = e.keep("changed_student_term_days", student_days(sl_terms))
-    absence = merged(
-        "student_terms",
-        student_terms(
-            sl_terms,
-            only(by_month, terms),
-            t["student_register"],
-            t["students"],
-            days,
-            schools=t["schools"],
-        ),
-        "term",
-        terms,
-    )
-    term_teachers = merged("student_term_teachers", student_term_teachers(met), "term", terms)
-    profiles = student_profiles(
-        only(exposed, terms), only(absence, terms), only(term_teachers, terms)
-    )
-    merged("student_profiles", profiles, "term", terms)
-    t_terms = _restrict(t, lessons.filter(term(lessons.local_date).isin(terms)))
-    merged("teacher_terms", teacher_terms(t_terms, sl_terms), "term", terms)
-    merged("quality", quality(tm, sl_new, facts), "month", months)
+def merge(earlier: ir.Table, new: ir.Table, column: str, values: list[str]) -> ir.Table:
+    """``earlier``'s rows whose ``column`` is none of ``values``, and ``new`` (those rows
+    recomputed), in ``earlier``'s columns and types."""
+    kept = earlier.filter(~earlier[column].isin(values))
+    return kept.union(new.select(*earlier.columns).cast(earlier.schema()))

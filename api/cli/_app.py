@@ -247,6 +247,14 @@ def build(
             "(a full build where the data do not allow it, saying why).",
         ),
     ] = False,
+    student_lessons: Annotated[
+        bool,
+        typer.Option(
+            "--student-lessons",
+            help="Also build student_lessons (one row per pupil and lesson; no other table "
+            "needs it).",
+        ),
+    ] = False,
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
     from api.cli import _ingest  # loaded for this command only
@@ -257,6 +265,7 @@ def build(
         engine=engine,
         spark_master=spark_master,
         incremental=incremental,
+        student_lessons=student_lessons,
     )
 
 

@@ -126,6 +126,7 @@ def run_build(
     engine: str = "duckdb",
     spark_master: str | None = None,
     incremental: bool = False,
+    student_lessons: bool = False,
 ) -> None:
     report = build_research_tables(
         data_dir,
@@ -133,6 +134,7 @@ def run_build(
         engine=engine,
         spark_master=spark_master,
         incremental=incremental,
+        student_lessons=student_lessons,
     )
     print_build_report(report, data_dir)
 

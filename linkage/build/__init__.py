@@ -3,9 +3,15 @@ DuckDB by default.
 
 Modules
 - ``_tables``: the canonical tables of a snapshot as Ibis tables.
+- ``_pipeline``: ``research_tables``, every research table from the canonical tables, wired
+  once for the full and the incremental build (a ``Scope`` of months and terms).
 - ``_participation``: who was in which lesson: the pupils (with their minutes) and the
   teachers (with substitutes marked) of every held lesson.
-- ``_student_lessons``: ``student_lessons``, one row per pupil and held lesson.
+- ``_seats``: the same, summed per segment of pupils who sat the same lessons before it is
+  joined to the pupils (work grows with lessons × groups, not pupils × lessons); the one pass
+  over pupils × lessons is the attendance.
+- ``_student_lessons``: ``student_lessons``, one row per pupil and held lesson (built when
+  asked: no other table is made from it).
 - ``_exposure``: ``exposure``, per pupil × term × subject: the teachers the pupil met.
 - ``_turnover``: per pupil × term × subject, whether the pupil's teacher was replaced or left.
 - ``_profiles``: ``student_profiles``, per pupil × term: teaching, turnover, absence and merit
@@ -20,11 +26,20 @@ Modules
   the bands (public keys) of absence, merit and experience.
 """
 
-from linkage.build._absence import student_days, student_months, student_terms
+from linkage.build._absence import student_months, student_terms
 from linkage.build._bands import absence_band, experience_band, merit_band
 from linkage.build._classes import conform
 from linkage.build._exposure import exposure, student_teachers
 from linkage.build._participation import lesson_pupils, lesson_teachers
+from linkage.build._pipeline import (
+    FULL,
+    PERIOD,
+    RESEARCH_TABLES,
+    Figures,
+    Scope,
+    pupil_figures,
+    research_tables,
+)
 from linkage.build._profiles import student_profiles, student_term_teachers
 from linkage.build._quality import quality
 from linkage.build._student_lessons import lesson_facts, student_lessons
@@ -33,6 +48,11 @@ from linkage.build._teachers import teacher_terms
 from linkage.build._turnover import turnover
 
 __all__ = [
+    "FULL",
+    "PERIOD",
+    "RESEARCH_TABLES",
+    "Figures",
+    "Scope",
     "absence_band",
     "conform",
     "experience_band",
@@ -42,9 +62,10 @@ __all__ = [
     "lesson_teachers",
     "merit_band",
     "open_snapshot",
+    "pupil_figures",
     "quality",
+    "research_tables",
     "snapshot_files",
-    "student_days",
     "student_lessons",
     "student_months",
     "student_profiles",

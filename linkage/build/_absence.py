@@ -25,7 +25,6 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._bands import absence_band, merit_band
-from linkage.build._calendar import month, term
 from linkage.build._rates import (
     MANY_DAYS_ABSENT,
     MONTH_ALERT_PERCENT,
@@ -34,34 +33,12 @@ from linkage.build._rates import (
     rate,
     severe,
 )
+from linkage.build._seats import REGISTERED
 from linkage.build._student_lessons import pick_main_school
 
 SEXES = ("Kvinna", "Man")  # SS 12000's Code_Sex; anything else, or nothing, is Okänt
 UNKNOWN_SEX = "Okänt"
 UNKNOWN_ORGANISER = "unknown"
-
-
-def student_days(student_lessons: ir.Table) -> ir.Table:
-    """One row per pupil, school and day: the sums every absence indicator is made of. The
-    pupil-lessons are read once; months and terms are sums of these far fewer rows."""
-    sl = student_lessons
-    rep = sl.reported
-
-    def reported(value: ir.IntegerValue) -> ir.IntegerScalar:
-        return ibis.ifelse(rep, value.fill_null(0), 0).sum()
-
-    attended = sl.present_minutes.fill_null(0) + sl.other_minutes.fill_null(0)
-    days = sl.group_by(["student_pid", "local_date", "school_code"]).aggregate(
-        grade=sl.grade.max(),
-        lessons=sl.count(),
-        reported_lessons=rep.cast("int64").sum(),
-        planned_minutes=sl.minutes.sum(),
-        reported_minutes=reported(sl.minutes),
-        valid_absence_minutes=reported(sl.valid_absence_minutes),
-        invalid_absence_minutes=reported(sl.invalid_absence_minutes),
-        attended_minutes=reported(attended),
-    )
-    return days.mutate(term=term(days.local_date), month=month(days.local_date))
 
 
 COUNTS = [
@@ -74,22 +51,37 @@ COUNTS = [
 ]
 
 
-def _sums(days: ir.Table, key: list[str]) -> ir.Table:
+def _sums(by_school: ir.Table, registered: ir.Table, days: ir.Table, key: list[str]) -> ir.Table:
     """Per ``key``: the counts, the main school, and the days absent (a day whose reported
-    lessons, at any school, had no attended minutes)."""
-    per_day = days.group_by([*key, "local_date"]).aggregate(
-        reported_lessons=days.reported_lessons.sum(), attended=days.attended_minutes.sum()
+    lessons, at any school, had no attended minutes). ``by_school``: rows of ``key``,
+    ``school_code``, ``lessons``, ``minutes``, ``grade``; ``registered``: per ``key``, the
+    registrations' sums (``_seats.registered``)."""
+    b = by_school
+    schools = b.group_by([*key, "school_code"]).aggregate(
+        school_minutes=b.minutes.sum(), school_grade=b.grade.max(), lessons=b.lessons.sum()
     )
-    absent_days = per_day.group_by(key).aggregate(
-        days_absent=((per_day.reported_lessons > 0) & (per_day.attended == 0)).cast("int64").sum()
+    totals = schools.group_by(key).aggregate(
+        lessons=schools.lessons.sum(), planned_minutes=schools.school_minutes.sum()
     )
-    by_school = days.group_by([*key, "school_code"]).aggregate(
-        school_minutes=days.planned_minutes.sum(),
-        school_grade=days.grade.max(),
-        **{c: days[c].sum() for c in COUNTS},
+    absent_days = days.group_by(key).aggregate(
+        days_absent=((days.reported_lessons > 0) & (days.attended == 0)).cast("int64").sum()
     )
-    totals = by_school.group_by(key).aggregate(**{c: by_school[c].sum() for c in COUNTS})
-    return totals.join(pick_main_school(by_school, key), key).join(absent_days, key)
+    joined = (
+        totals.join(pick_main_school(schools, key), key)
+        .left_join(registered, key)
+        .drop(*(f"{k}_right" for k in key))
+        .left_join(absent_days, key)
+        .drop(*(f"{k}_right" for k in key))
+    )
+    return joined.select(
+        *key,
+        "school_code",
+        "grade",
+        "lessons",
+        "planned_minutes",
+        **{c: joined[c].fill_null(0) for c in REGISTERED},
+        days_absent=joined.days_absent.fill_null(0),
+    )
 
 
 def _rates(sums: ir.Table) -> dict[str, ir.Value]:
@@ -148,19 +140,20 @@ def _with_organiser(table: ir.Table, schools: ir.Table) -> ir.Table:
 
 
 def student_months(
-    student_lessons: ir.Table,
+    pupil_months: ir.Table,
+    registered: ir.Table,
+    days: ir.Table,
     students: ir.Table,
-    days: ir.Table | None = None,
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    """``students``: the canonical students (their sex); ``schools``: the canonical schools
-    (their organiser type); ``days``: ``student_days(student_lessons)``, or the same already
-    computed."""
-    days = student_days(student_lessons) if days is None else days
+    """``pupil_months``, ``days``: ``linkage.build._seats.pupil_months`` and ``pupil_days``;
+    ``registered``: the registrations' sums per pupil and month (``_seats.registered``);
+    ``students``: the canonical students (their sex); ``schools``: the canonical schools
+    (their organiser type)."""
     key = ["student_pid", "month"]
-    terms = days.group_by(key).aggregate(term=days.term.max())
-    joined = _with_sex(_sums(days, key).join(terms, key), students)
+    terms = pupil_months.group_by(key).aggregate(term=pupil_months.term.max())
+    joined = _with_sex(_sums(pupil_months, registered, days, key).join(terms, key), students)
     joined = _with_organiser(joined, schools)
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes
     return joined.select(
@@ -178,21 +171,24 @@ def student_months(
 
 
 def student_terms(
-    student_lessons: ir.Table,
+    pupil_terms: ir.Table,
+    registered: ir.Table,
+    days: ir.Table,
     months: ir.Table,
     student_register: ir.Table,
     students: ir.Table,
-    days: ir.Table | None = None,
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    days = student_days(student_lessons) if days is None else days
+    """``pupil_terms``: ``linkage.build._seats.pupil_terms``; ``registered``: the
+    registrations' sums per pupil and term; ``months``: ``student_months`` of the same pupils
+    (whether a month was over 20 %)."""
     key = ["student_pid", "term"]
     alert = months.group_by(key).aggregate(
         any_month_over_20_percent=months.over_20_percent.fill_null(False).any(),
     )
     register = student_register.select("student_pid", "merit_value")
-    joined = _with_sex(_sums(days, key).join(alert, key), students)
+    joined = _with_sex(_sums(pupil_terms, registered, days, key).join(alert, key), students)
     joined = _with_organiser(joined, schools)
     joined = joined.left_join(register, "student_pid")
     absent = joined.valid_absence_minutes + joined.invalid_absence_minutes

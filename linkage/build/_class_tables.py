@@ -19,8 +19,14 @@ import ibis.expr.types as ir
 
 from linkage.build._classes import KEY, LINK, known
 from linkage.build._rates import rate
-from linkage.build._student_lessons import BANDS, NOVICE_YEARS, grade_band, pick_main_school
-from linkage.build._teachers import BAND_GRADES, teacher_rows
+from linkage.build._student_lessons import (
+    BAND_GRADES,
+    BANDS,
+    NOVICE_YEARS,
+    grade_band,
+    pick_main_school,
+)
+from linkage.build._teachers import teacher_rows
 from linkage.build._turnover import next_term
 
 

@@ -1,7 +1,8 @@
 """``exposure``: one row per pupil × term × subject — which teachers the pupil met, and how.
 
-Built from ``student_lessons`` (one row per pupil and held lesson) and ``student_teachers`` (one
-row per pupil, term, subject and teacher met). Shares are of the pupil's minutes in the subject
+Built from the pupils' lessons summed per pupil, activity and term (``_seats.pupil_terms``)
+and ``student_teachers`` (one row per pupil, term, subject and teacher met), as ``student_lessons``
+(one row per pupil and held lesson) would sum them. Shares are of the pupil's minutes in the subject
 that term; a pupil who met the subject at two schools in one term has one row, filed under the
 school with most minutes.
 
@@ -30,62 +31,67 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._rates import rate
+from linkage.build._seats import SUMMED
 from linkage.build._student_lessons import grade_band, pick_main_school
 
 KEY = ["student_pid", "term", "subject_code"]
 
 
-def _minutes_where(flag: ir.BooleanValue, minutes: ir.IntegerValue) -> ir.IntegerScalar:
-    return ibis.ifelse(flag, minutes, 0).sum()
-
-
-def student_teachers(student_lessons: ir.Table, lesson_teachers: ir.Table) -> ir.Table:
+def student_teachers(pupil_teachers: ir.Table) -> ir.Table:
     """One row per pupil × term × subject × teacher met: ``minutes`` together, ``regular``
     (met at least once as the activity's own teacher) and ``first_regular`` (the first such
     lesson's start). Kept in the research snapshot so that the release layer can count the
-    distinct teachers behind any cell of ``exposure`` (a cell must never single out one)."""
-    met = student_lessons.select(*KEY, "lesson_pid", "minutes", "start_time").join(
-        lesson_teachers, "lesson_pid"
-    )
+    distinct teachers behind any cell of ``exposure`` (a cell must never single out one).
+    ``pupil_teachers``: ``linkage.build._seats.pupil_teachers``."""
+    met = pupil_teachers
     return met.group_by([*KEY, "teacher_pid"]).aggregate(
         minutes=met.minutes.sum(),
-        regular=(~met.substitute).any(),
-        first_regular=ibis.ifelse(~met.substitute, met.start_time, ibis.null("timestamp")).min(),
+        regular=met.regular.any(),
+        first_regular=met.first_regular.min(),
     )
 
 
-def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
-    """``turnover``: ``linkage.build.turnover`` (one row per pupil × term × subject)."""
-    sl = student_lessons
-    absent = sl.valid_absence_minutes.fill_null(0) + sl.invalid_absence_minutes.fill_null(0)
-    # one pass over the pupil-lessons, per key and school; the totals and the main school are
-    # then taken from these far fewer rows
-    by_school = sl.group_by([*KEY, "school_code"]).aggregate(
-        lessons=sl.count(),
-        minutes=sl.minutes.sum(),
-        certified_minutes=_minutes_where(sl.certified, sl.minutes),
-        legitimated_minutes=_minutes_where(sl.legitimated, sl.minutes),
-        novice_minutes=_minutes_where(sl.novice, sl.minutes),
-        new_teacher_minutes=_minutes_where(sl.new_to_school, sl.minutes),
-        two_teacher_minutes=_minutes_where(sl.teachers >= 2, sl.minutes),
-        substitute_minutes=_minutes_where(sl.substitute, sl.minutes),
-        experience_weight=_minutes_where(sl.mean_experience.notnull(), sl.minutes),
-        experience_sum=(sl.mean_experience * sl.minutes).sum(),
-        reported_lessons=sl.reported.cast("int64").sum(),
-        reported_minutes=_minutes_where(sl.reported, sl.minutes),
-        absent_minutes=ibis.ifelse(sl.reported, absent, 0).sum(),
-        first_start=sl.start_time.min(),
-        school_grade=sl.grade.max(),
+def exposure(pupil_terms: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
+    """``pupil_terms``: ``linkage.build._seats.pupil_terms`` (per pupil, activity and term);
+    ``turnover``: ``linkage.build.turnover`` (one row per pupil × term × subject)."""
+    pm = pupil_terms
+    totals = pm.group_by(KEY).aggregate(
+        first_start=pm.first_start.min(),
+        **{c: pm[c].sum() for c in SUMMED},
+        reported_lessons=pm.reported_lessons.sum(),
+        reported_minutes=pm.reported_minutes.sum(),
+        absent_minutes=(pm.valid_absence_minutes + pm.invalid_absence_minutes).sum(),
+        lowest_school=pm.school_code.min(),
+        highest_school=pm.school_code.max(),
+        at_schools=pm.school_code.count(),
+        rows=pm.count(),
+        highest_grade=pm.grade.max(),
     )
-    summed = [
-        c
-        for c in by_school.columns
-        if c not in {*KEY, "school_code", "first_start", "school_grade"}
-    ]
-    totals = by_school.group_by(KEY).aggregate(
-        first_start=by_school.first_start.min(), **{c: by_school[c].sum() for c in summed}
+    # the school: the pupil's one school, else the one with most minutes (the few who met the
+    # subject at two schools, or at one and at none, are picked among at full length)
+    one = (
+        (totals.lowest_school == totals.highest_school) & (totals.at_schools == totals.rows)
+    ).fill_null(False)
+    several = pm.semi_join(totals.filter(~one).select(*KEY), KEY)
+    by_school = several.group_by([*KEY, "school_code"]).aggregate(
+        school_minutes=several.minutes.sum(), school_grade=several.grade.max()
     )
-    school = pick_main_school(by_school.rename(school_minutes="minutes"), KEY)
+    picked = pick_main_school(by_school, KEY).rename(
+        picked_school="school_code", picked_grade="grade"
+    )
+    # as a join on the key would: a subject-less lesson is in no pupil's row
+    totals = (
+        totals.filter(totals.subject_code.notnull())
+        .left_join(picked, KEY)
+        .drop(*(f"{k}_right" for k in KEY))
+    )
+    single = (
+        (totals.lowest_school == totals.highest_school) & (totals.at_schools == totals.rows)
+    ).fill_null(False)
+    totals = totals.mutate(
+        school_code=ibis.ifelse(single, totals.lowest_school, totals.picked_school),
+        grade=ibis.ifelse(single, totals.highest_grade, totals.picked_grade),
+    )
 
     per_teacher = student_teachers.rename(teacher_minutes="minutes")
     with_first = per_teacher.join(totals.select(*KEY, "first_start"), KEY)
@@ -95,8 +101,7 @@ def exposure(student_lessons: ir.Table, student_teachers: ir.Table, turnover: ir
         teacher_switches=(with_first.first_regular > with_first.first_start).cast("int64").sum(),
     )
     joined = (
-        totals.join(school, KEY)
-        .left_join(teachers, KEY)
+        totals.left_join(teachers, KEY)
         .drop(*(f"{k}_right" for k in KEY))
         .left_join(turnover.select(*KEY, "turnover_hit"), KEY)
         .drop(*(f"{k}_right" for k in KEY))

@@ -42,9 +42,12 @@ ATTENDANCE = (
 )
 
 
-def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> ir.Table:
+def lesson_pupils(
+    t: dict[str, ir.Table], *, with_attendance: bool = False, pairs: ir.Table | None = None
+) -> ir.Table:
     """One row per pupil and held lesson: ``lesson_pid, student_pid, minutes, grade`` (and,
-    ``with_attendance``, the pupil's registration for the lesson: ``ATTENDANCE``).
+    ``with_attendance``, the pupil's registration for the lesson: ``ATTENDANCE``). With
+    ``pairs`` (``student_pid, activity_pid``), only those pupils' lessons of those activities.
 
     ``grade`` is the pupil's enrolment grade at the lesson's school on its day (the highest, if
     enrolments overlap; null without one). Group members and student exceptions, each with the
@@ -56,9 +59,10 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         .left_join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
         .drop("activity_pid_right")
     )
-    members = where.join(t["activity_groups"], "activity_pid").join(
-        t["group_memberships"], "group_pid"
-    )
+    links = t["activity_groups"].join(t["group_memberships"], "group_pid")
+    if pairs is not None:  # before the lessons are joined: the pairs are few (and distinct)
+        links = links.join(pairs, ["student_pid", "activity_pid"])
+    members = where.join(links, "activity_pid")
     members = members.filter(_on_day(members, members.local_date)).select(
         "lesson_pid",
         "student_pid",
@@ -70,8 +74,10 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         own_length=ibis.null("int32"),
     )
     ex = t["lesson_student_exceptions"].join(
-        where.select("lesson_pid", "local_date", "school_code"), "lesson_pid"
+        where.select("lesson_pid", "activity_pid", "local_date", "school_code"), "lesson_pid"
     )
+    if pairs is not None:
+        ex = ex.join(pairs, ["student_pid", "activity_pid"])
     ex = ex.select(
         "lesson_pid",
         "student_pid",
@@ -102,6 +108,9 @@ def lesson_pupils(t: dict[str, ir.Table], *, with_attendance: bool = False) -> i
         # afterwards: a join of two tables the size of the answer is the costliest step, and
         # a grouping spills to disk gracefully where such a join may not
         a = t["attendance"]
+        if pairs is not None:  # only the registrations of these pupils' lessons
+            seats = people.select("lesson_pid", "student_pid")
+            a = a.semi_join(seats, ["lesson_pid", "student_pid"])
         nothing = {"reported": ibis.null("boolean")} | {
             c: ibis.null("int32") for c in ATTENDANCE[1:]
         }

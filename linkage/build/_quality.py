@@ -28,10 +28,11 @@ LATE_AFTER_HOURS = 24
 
 
 def quality(
-    t: dict[str, ir.Table], student_lessons: ir.Table, facts: ir.Table | None = None
+    t: dict[str, ir.Table], lessons_seen: ir.Table, facts: ir.Table | None = None
 ) -> ir.Table:
-    """``student_lessons`` gives each held lesson's pupils and whether any was registered;
-    ``facts`` (``lesson_facts(t)``) its teachers."""
+    """``lessons_seen`` (``linkage.build._seats.lessons_seen``) gives each held lesson with a
+    pupil and whether any pupil's attendance was registered; ``facts`` (``lesson_facts(t)``)
+    its teachers."""
     facts = lesson_facts(t) if facts is None else facts
     lessons = t["lessons"]
     info = lessons.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
@@ -44,10 +45,7 @@ def quality(
         .group_by("lesson_pid")
         .aggregate(first_reported=attendance.reported_at.min())
     )
-    sl = student_lessons
-    pupils = sl.group_by("lesson_pid").aggregate(
-        has_pupils=ibis.literal(True), reported=sl.reported.any()
-    )
+    pupils = lessons_seen.select("lesson_pid", "reported", has_pupils=ibis.literal(True))
     teachers = facts.select(
         "lesson_pid",
         has_teacher=facts.teachers > 0,

@@ -24,6 +24,7 @@ from linkage.build._participation import lesson_pupils, lesson_teachers
 
 NOVICE_YEARS = 3
 BANDS = ("F-3", "4-6", "7-9")
+BAND_GRADES = ((0, 3), (4, 6), (7, 9))  # the grades of each band of BANDS
 
 
 def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
@@ -33,25 +34,37 @@ def grade_band(grade: ir.IntegerValue) -> ir.StringValue:
     )
 
 
-def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
-    """One row per held lesson: where and when it was, its subject, and what its teachers were
-    (how many, substitute, licensed, experience, novice, new, and per grade band whether one is
-    certified in the subject for that band). Small (one row per lesson): the build computes it
-    once, so that pupils are joined to lessons in a single join."""
+def lesson_facts(t: dict[str, ir.Table], taught: ir.Table | None = None) -> ir.Table:
+    """One row per held lesson: its activity, where and when it was, its subject, a pupil's
+    minutes in it (``lesson_minutes``, but for a student exception's own) and a teacher's
+    (``teacher_minutes``), and what its teachers
+    were (how many, substitute, licensed, experience, novice, new, and per grade band whether
+    one is certified in the subject for that band). Small (one row per lesson): the build
+    computes it once, so that pupils are joined to lessons in a single join. ``taught``:
+    ``lesson_teachers(t)``, or the same already computed."""
     lessons = t["lessons"].filter(~t["lessons"].cancelled)
     activities = t["activities"].select("activity_pid", "school_code", "syllabus_pid")
     subjects = t["syllabuses"].select("syllabus_pid", "subject_code")
     lesson_info = (
         lessons.select(
-            "lesson_pid", "activity_pid", "local_date", "start_time", "local_start_minute"
+            "lesson_pid",
+            "activity_pid",
+            "local_date",
+            "start_time",
+            "local_start_minute",
+            lesson_minutes=ibis.coalesce(lessons.teaching_length_student, lessons.minutes),
+            teacher_minutes=ibis.coalesce(lessons.teaching_length_teacher, lessons.minutes),
         )
         .join(activities, "activity_pid")
         .left_join(subjects, "syllabus_pid")
         .select(
             "lesson_pid",
+            "activity_pid",
             "local_date",
             "start_time",
             "local_start_minute",
+            "lesson_minutes",
+            "teacher_minutes",
             "school_code",
             "subject_code",
         )
@@ -62,7 +75,7 @@ def lesson_facts(t: dict[str, ir.Table]) -> ir.Table:
         start_hour=(lesson_info.local_start_minute // 60).cast("int8"),
         weekday=(lesson_info.local_date.day_of_week.index() + 1).cast("int8"),
     )
-    teachers = lesson_teachers(t).join(
+    teachers = (lesson_teachers(t) if taught is None else taught).join(
         lesson_info.select(
             "lesson_pid", "subject_code", year=school_year_start(lesson_info.local_date)
         ),

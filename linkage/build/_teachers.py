@@ -23,41 +23,37 @@ import ibis
 import ibis.expr.types as ir
 
 from linkage.build._bands import experience_band
-from linkage.build._calendar import school_year_start, term
+from linkage.build._calendar import school_year_start
 from linkage.build._participation import lesson_teachers
 from linkage.build._rates import rate
-from linkage.build._student_lessons import BANDS, NOVICE_YEARS
-
-BAND_GRADES = ((0, 3), (4, 6), (7, 9))  # the grades of each band of BANDS
+from linkage.build._student_lessons import BANDS, NOVICE_YEARS, lesson_facts
 
 KEY = ["teacher_pid", "term", "school_code"]
 
 
-def teacher_terms(t: dict[str, ir.Table], student_lessons: ir.Table) -> ir.Table:
-    lessons = t["lessons"]
-    info = (
-        lessons.filter(~lessons.cancelled)
-        .join(t["activities"].select("activity_pid", "school_code", "syllabus_pid"), "activity_pid")
-        .left_join(t["syllabuses"].select("syllabus_pid", "subject_code"), "syllabus_pid")
-    )
-    info = info.select(
+def teacher_terms(
+    t: dict[str, ir.Table],
+    lessons_seen: ir.Table,
+    taught: ir.Table | None = None,
+    facts: ir.Table | None = None,
+) -> ir.Table:
+    """``lessons_seen``: ``linkage.build._seats.lessons_seen`` (per lesson, which grade bands
+    its pupils are in); ``taught``, ``facts``: ``lesson_teachers(t)`` and
+    ``lesson_facts(t)``, or the same already computed."""
+    taught = lesson_teachers(t) if taught is None else taught
+    facts = lesson_facts(t, taught) if facts is None else facts
+    info = facts.select(
         "lesson_pid",
         "school_code",
         "subject_code",
-        term=term(info.local_date),
-        year=school_year_start(info.local_date),
-        minutes=ibis.coalesce(info.teaching_length_teacher, info.minutes),
+        "term",
+        year=school_year_start(facts.local_date),
+        minutes=facts.teacher_minutes,
     )
-    taught = lesson_teachers(t).join(info, "lesson_pid")
+    taught = taught.join(info, "lesson_pid")
 
-    # per lesson, which grade bands its pupils are in (from the integer grade: cheap to read)
-    sl = student_lessons
-    present = sl.group_by("lesson_pid").aggregate(
-        **{
-            f"has_{i}": ((sl.grade >= lo) & (sl.grade <= hi)).any()
-            for i, (lo, hi) in enumerate(BAND_GRADES)
-        }
-    )
+    # per lesson, which grade bands its pupils are in
+    present = lessons_seen.select("lesson_pid", *(f"has_{i}" for i in range(len(BANDS))))
     c = t["teacher_certifications"]
     held = c.group_by(["teacher_pid", "subject_code"]).aggregate(
         **{f"cert_{i}": (c.grade_band == band).any() for i, band in enumerate(BANDS)}

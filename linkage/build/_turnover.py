@@ -23,7 +23,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._calendar import term
+from linkage.build._student_lessons import lesson_facts
 
 KEY = ["student_pid", "term", "subject_code"]
 
@@ -38,49 +38,42 @@ def next_term(this: ir.StringValue) -> ir.StringValue:
     )
 
 
-def turnover(
-    t: dict[str, ir.Table], student_lessons: ir.Table, lesson_teachers: ir.Table
-) -> ir.Table:
-    """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
-    ``turnover_hit``. ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
-    lessons = t["lessons"]
-    held = lessons.filter(~lessons.cancelled).select("lesson_pid", "activity_pid", "local_date")
-    where = held.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
+def _hits(
+    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """The pupils' ``KEY`` s of the term (``span``), and those whose teacher was replaced and
+    whose teacher left (each ``KEY`` once)."""
     # the teachers who taught at each school each term, substitutes included (lesson-level)
     present = (
-        lesson_teachers.join(where, "lesson_pid")
-        .select("teacher_pid", "school_code", term=term(where.local_date))
+        lesson_teachers.join(facts.select("lesson_pid", "school_code", "term"), "lesson_pid")
+        .select("teacher_pid", "school_code", "term")
         .distinct()
     )
-    sl = student_lessons.select(*KEY, "school_code", "lesson_pid", "start_time").join(
-        held.select("lesson_pid", "activity_pid"), "lesson_pid"
-    )
     on = [*KEY, "school_code", "activity_pid"]
-    span = sl.group_by(on).aggregate(first=sl.start_time.min(), last=sl.start_time.max())
-    regular = lesson_teachers.filter(~lesson_teachers.substitute).select(
-        "lesson_pid", "teacher_pid"
-    )
-    taught = sl.join(regular, "lesson_pid")
-    runs = (
-        taught.group_by([*on, "teacher_pid"])
-        .aggregate(since=taught.start_time.min(), until=taught.start_time.max())
-        .join(span, on)
+    # a pupil's activity in a term: the activity says the subject and the school
+    run = ["student_pid", "activity_pid", "term"]
+    # one row per pupil, activity and term already: the pupil's first and last lesson on it
+    span = pupil_terms.select(*on, first=pupil_terms.first_start, last=pupil_terms.last_start)
+    # one row per pupil, activity, term and teacher already: the teacher's regular lessons
+    pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
+    runs = pt.select(*on, "teacher_pid", since=pt.first_regular, until=pt.last_regular).join(
+        span.select(*run, "first", "last"), run
     )
 
     stopped = runs.filter(runs.until < runs.last)
     began = runs.filter(runs.since > runs.first).select(
-        *on, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
+        *run, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
     )
     pairs = stopped.join(
         began,
         [
-            *on,
+            *run,
             stopped.teacher_pid != began.new_teacher,
             began.new_since > stopped.since,
             began.new_until > stopped.until,
         ],
     )
-    replaced = pairs.select(*KEY).distinct().mutate(teacher_replaced=ibis.literal(True))
+    replaced = pairs.select(*KEY).distinct()
 
     before = runs.select(*KEY, "school_code", "teacher_pid").distinct()
     carried = before.mutate(term=next_term(before.term))
@@ -89,12 +82,39 @@ def turnover(
         .anti_join(present, ["teacher_pid", "school_code", "term"])
         .select(*KEY)
         .distinct()
-        .mutate(teacher_left=ibis.literal(True))
     )
+    return span, replaced, left
 
+
+def turnover_hits(
+    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+) -> ir.Table:
+    """``KEY`` and ``turnover_hit`` (true), for the pupils hit only: every other row of
+    ``turnover`` is false. ``facts``: ``linkage.build.lesson_facts``."""
+    _, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
+    return replaced.union(left, distinct=True).mutate(turnover_hit=ibis.literal(True))
+
+
+def turnover(
+    t: dict[str, ir.Table],
+    pupil_terms: ir.Table,
+    pupil_teachers: ir.Table,
+    lesson_teachers: ir.Table,
+) -> ir.Table:
+    """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
+    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.build._seats``;
+    ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
+    facts = lesson_facts(t, lesson_teachers)
+    span, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
     rows = span.select(*KEY).distinct()
-    for hits in (replaced, left):
-        rows = rows.left_join(hits, KEY).drop(*(f"{k}_right" for k in KEY))
+    flags = (
+        (replaced, "teacher_replaced"),
+        (left, "teacher_left"),
+    )
+    for hits, flag in flags:
+        rows = rows.left_join(hits.mutate(**{flag: ibis.literal(True)}), KEY).drop(
+            *(f"{k}_right" for k in KEY)
+        )
     replaced_flag = rows.teacher_replaced.fill_null(False)
     left_flag = rows.teacher_left.fill_null(False)
     return rows.select(

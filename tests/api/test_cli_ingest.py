@@ -87,7 +87,7 @@ def test_build_writes_a_research_snapshot(
     data = tmp_path / "data"
     key = ["--key-file", str(ingested.key_file), "--data-dir", str(data)]
     assert run(["ingest", str(ingested.extract.out / "ss12000"), *key]) == 0
-    assert run(["build", "--data-dir", str(data)]) == 0
+    assert run(["build", "--student-lessons", "--data-dir", str(data)]) == 0
     assert "student_lessons" in capsys.readouterr().out
     research = current_snapshot(data / "research")
     manifest = read_manifest(research)

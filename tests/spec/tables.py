@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from linkage._canonical import SCHEMAS
+from linkage.build import research_tables
 
 
 def _cell(text: str, kind: pa.DataType) -> object:
@@ -62,3 +63,16 @@ def dicts(table: ir.Table) -> list[dict[str, object]]:
     """The rows of a result as dictionaries, in no particular order."""
     result: list[dict[str, object]] = ibis.duckdb.connect().to_pyarrow(table).to_pylist()
     return result
+
+
+def research(t: dict[str, ir.Table]) -> dict[str, ir.Table]:
+    """Every research table of the spec tables ``t`` (``student_lessons`` too), as the build
+    makes them (``linkage.build.research_tables``), as expressions."""
+    tables: dict[str, ir.Table] = {}
+
+    def emit(name: str, expression: ir.Table) -> ir.Table:
+        tables[name] = expression
+        return expression
+
+    research_tables(t, emit, with_student_lessons=True)
+    return tables

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import student_lessons, student_months, student_terms
-from tests.spec.tables import dicts, spec_tables
+from tests.spec.tables import dicts, research, spec_tables
 
 PUPIL_1 = [  # lesson, day, start (UTC), reported, present, valid, invalid, other
     (1, "2026-08-31", "06:00", "T", 0, 60, 0, 0),
@@ -95,9 +94,8 @@ def _tables() -> dict[str, object]:
 @pytest.fixture(scope="module")
 def built() -> tuple[dict[tuple[int, str], dict[str, object]], dict[int, dict[str, object]]]:
     t = _tables()
-    sl = student_lessons(t)
-    months = student_months(sl, t["students"], schools=t["schools"])
-    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    tables = research(t)
+    months, terms = tables["student_months"], tables["student_terms"]
     by_month = {(r["student_pid"], r["month"]): r for r in dicts(months)}
     by_term = {r["student_pid"]: r for r in dicts(terms)}
     return by_month, by_term  # type: ignore[return-value]
@@ -181,11 +179,7 @@ def test_fifteen_days_absent() -> None:
         lessons="\n".join(lessons),
         attendance="\n".join(attendance),
     )
-    sl = student_lessons(t)
-    months = student_months(sl, t["students"], schools=t["schools"])
-    (row,) = dicts(
-        student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
-    )
+    (row,) = dicts(research(t)["student_terms"])
     assert (row["days_absent"], row["many_days_absent"]) == (15, True)
 
 
@@ -202,9 +196,8 @@ def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
         4           | Annat
     """
     )["students"]
-    sl = student_lessons(t)
-    months = student_months(sl, t["students"], schools=t["schools"])
-    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    tables = research(t)
+    months, terms = tables["student_months"], tables["student_terms"]
     expected = {1: "Kvinna", 2: "Man", 3: "Okänt", 4: "Okänt"}
     assert {r["student_pid"]: r["sex"] for r in dicts(terms)} == expected
     assert {(r["student_pid"], r["sex"]) for r in dicts(months)} == {
@@ -217,9 +210,7 @@ def test_sex_is_the_school_system_s_code_and_unknown_otherwise() -> None:
 
 def test_a_pupil_missing_from_the_students_table_is_of_unknown_sex() -> None:
     t = _tables()  # no students table: every pupil is missing from it
-    sl = student_lessons(t)
-    months = student_months(sl, t["students"], schools=t["schools"])
-    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    terms = research(t)["student_terms"]
     assert {r["sex"] for r in dicts(terms)} == {"Okänt"}
     assert len(dicts(terms)) == 4
 
@@ -239,9 +230,8 @@ def _two_schools(schools: str) -> dict[str, object]:
 
 
 def _organisers(t: dict[str, object]) -> tuple[dict[int, str], set[tuple[int, str]]]:
-    sl = student_lessons(t)
-    months = student_months(sl, t["students"], schools=t["schools"])
-    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
+    tables = research(t)
+    months, terms = tables["student_months"], tables["student_terms"]
     by_term = {r["student_pid"]: r["organiser_type"] for r in dicts(terms)}
     by_month = {(r["student_pid"], r["organiser_type"]) for r in dicts(months)}
     return by_term, by_month

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import exposure, lesson_teachers, student_lessons, student_teachers, turnover
-from tests.spec.tables import dicts, rows, spec_tables
+from tests.spec.tables import dicts, research, rows, spec_tables
 
 SCHOOL = {
     "activities": """
@@ -106,10 +105,7 @@ SCHOOL = {
 
 @pytest.fixture(scope="module")
 def table() -> dict[int, dict[str, object]]:
-    t = spec_tables(**SCHOOL)
-    sl = student_lessons(t)
-    taught = lesson_teachers(t)
-    out = exposure(sl, student_teachers(sl, taught), turnover(t, sl, taught))
+    out = research(spec_tables(**SCHOOL))["exposure"]
     return {row["student_pid"]: row for row in dicts(out)}  # type: ignore[misc]
 
 
@@ -188,9 +184,7 @@ def test_absence_over_reported_and_over_planned_minutes(
 
 
 def test_student_teachers_lists_every_teacher_met() -> None:
-    t = spec_tables(**SCHOOL)
-    sl = student_lessons(t)
-    met = student_teachers(sl, lesson_teachers(t)).select(
+    met = research(spec_tables(**SCHOOL))["student_teachers"].select(
         "student_pid", "teacher_pid", "minutes", "regular"
     )
     assert [r for r in rows(met) if r[0] == 1] == [

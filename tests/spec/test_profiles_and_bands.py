@@ -23,22 +23,9 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from linkage.build import (
-    absence_band,
-    experience_band,
-    exposure,
-    lesson_teachers,
-    merit_band,
-    student_lessons,
-    student_months,
-    student_profiles,
-    student_teachers,
-    student_term_teachers,
-    student_terms,
-    turnover,
-)
+from linkage.build import absence_band, experience_band, merit_band
 from linkage.build._bands import ABSENCE_BANDS, EXPERIENCE_BANDS, MERIT_BANDS
-from tests.spec.tables import dicts, spec_tables
+from tests.spec.tables import dicts, research, spec_tables
 
 CATALOGUE = Path(__file__).parents[2] / "policies" / "catalogue.toml"
 
@@ -113,24 +100,16 @@ SCHOOL = {
 
 @pytest.fixture(scope="module")
 def built() -> dict[str, list[dict[str, object]]]:
-    t = spec_tables(**SCHOOL)
-    sl = student_lessons(t)
-    taught = lesson_teachers(t)
-    met = student_teachers(sl, taught)
-    exposed = exposure(sl, met, turnover(t, sl, taught))
-    months = student_months(sl, t["students"], schools=t["schools"])
-    terms = student_terms(sl, months, t["student_register"], t["students"], schools=t["schools"])
-    term_teachers = student_term_teachers(met)
-    profiles = student_profiles(exposed, terms, term_teachers)
+    tables = research(spec_tables(**SCHOOL))
     return {
-        name: dicts(table)
-        for name, table in [
-            ("exposure", exposed),
-            ("student_months", months),
-            ("student_terms", terms),
-            ("student_term_teachers", term_teachers),
-            ("student_profiles", profiles),
-        ]
+        name: dicts(tables[name])
+        for name in (
+            "exposure",
+            "student_months",
+            "student_terms",
+            "student_term_teachers",
+            "student_profiles",
+        )
     }
 
 

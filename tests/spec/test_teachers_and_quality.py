@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import quality, student_lessons, teacher_terms
-from tests.spec.tables import dicts, spec_tables
+from tests.spec.tables import dicts, research, spec_tables
 
 SCHOOL = {
     "activities": """
@@ -101,7 +100,7 @@ def tables() -> dict[str, object]:
 
 
 def test_teacher_terms(tables: dict) -> None:  # type: ignore[type-arg]
-    got = {r["teacher_pid"]: r for r in dicts(teacher_terms(tables, student_lessons(tables)))}
+    got = {r["teacher_pid"]: r for r in dicts(research(tables)["teacher_terms"])}
     assert sorted(got) == [50, 51, 90]
     t50, t51, t90 = got[50], got[51], got[90]
     # lessons 1, 2 (70 minutes for the teacher) and 3; removed from 4 and 6
@@ -123,7 +122,7 @@ def test_teacher_terms(tables: dict) -> None:  # type: ignore[type-arg]
 
 
 def test_quality_per_school_and_month(tables: dict) -> None:  # type: ignore[type-arg]
-    got = {r["month"]: r for r in dicts(quality(tables, student_lessons(tables)))}
+    got = {r["month"]: r for r in dicts(research(tables)["quality"])}
     august, september = got["2026-08"], got["2026-09"]
     assert (august["scheduled_lessons"], august["held_lessons"]) == (5, 4)
     assert august["cancelled_share"] == pytest.approx(1 / 5)

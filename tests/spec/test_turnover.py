@@ -21,14 +21,8 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import (
-    exposure,
-    lesson_teachers,
-    student_lessons,
-    student_teachers,
-    turnover,
-)
-from tests.spec.tables import dicts, spec_tables
+from linkage.build import pupil_figures, turnover
+from tests.spec.tables import dicts, research, spec_tables
 
 SPRING, AUTUMN = ["2026-03-02"], ["2026-09-14", "2026-09-15", "2026-09-16", "2026-09-17"]
 ACTIVITIES = {  # activity: class, days
@@ -106,10 +100,9 @@ def _tables() -> dict[str, object]:
 @pytest.fixture(scope="module")
 def built() -> tuple[dict[tuple[int, str], dict[str, object]], ...]:
     t = _tables()
-    sl = student_lessons(t)
-    taught = lesson_teachers(t)
-    hits = turnover(t, sl, taught)
-    rows = exposure(sl, student_teachers(sl, taught), hits)
+    f = pupil_figures(t)
+    hits = turnover(t, f.terms, f.teachers, f.taught)
+    rows = research(t)["exposure"]
     by_flag = {(r["student_pid"], r["term"]): r for r in dicts(hits)}
     by_row = {(r["student_pid"], r["term"]): r for r in dicts(rows)}
     return by_flag, by_row  # type: ignore[return-value]

@@ -33,7 +33,7 @@ def research(ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> di
     for kind in ("teachers", "students"):
         name = "teacher_register.csv" if kind == "teachers" else "student_register.csv"
         ingest_register(kind, registers / name, data, key_file=ingested.key_file)
-    report = build_research_tables(data)
+    report = build_research_tables(data, student_lessons=True)
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
     tables = {name: pl.read_parquet(snapshot / f["file"]) for name, f in files.items()}

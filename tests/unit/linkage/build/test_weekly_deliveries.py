@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, TABLES
+from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
 from linkage._deliveries import BULK_TABLES
 from linkage._registers import ingest_register
 from linkage._snapshot import file_sha256, table_parts
@@ -62,9 +62,11 @@ def _weekly(source: Source, data: Path, engine: str) -> None:
     tables are built after the first delivery, and incrementally after the second."""
     ingest_extract(source.extract, data, key_file=source.key)
     _registers(source, data)
-    build_research_tables(data, engine=engine, spark_master="local[2]")
+    build_research_tables(data, engine=engine, spark_master="local[2]", student_lessons=True)
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
-    report = build_research_tables(data, engine=engine, spark_master="local[2]", incremental=True)
+    report = build_research_tables(
+        data, engine=engine, spark_master="local[2]", incremental=True, student_lessons=True
+    )
     assert report.incremental is not None and report.incremental["months"] == ["2026-09"]
     ingest_extract(
         source.extract,
@@ -73,7 +75,9 @@ def _weekly(source: Source, data: Path, engine: str) -> None:
         updates=[source.week5, source.week6],
         delivery=True,
     )
-    report = build_research_tables(data, engine=engine, spark_master="local[2]", incremental=True)
+    report = build_research_tables(
+        data, engine=engine, spark_master="local[2]", incremental=True, student_lessons=True
+    )
     assert report.incremental is not None
     assert (report.incremental["months"], report.incremental["terms"]) == (["2026-09"], ["2026HT"])
 
@@ -82,17 +86,19 @@ def _full(source: Source, data: Path, engine: str) -> None:
     """The same data ingested and built in one go."""
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5, source.week6])
     _registers(source, data)
-    build_research_tables(data, engine=engine, spark_master="local[2]")
+    build_research_tables(data, engine=engine, spark_master="local[2]", student_lessons=True)
 
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {
+        name: pl.read_parquet(snapshot / files[name]["file"]) for name in (*TABLES, STUDENT_LESSONS)
+    }
 
 
 def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFrame]) -> None:
-    for name in TABLES:
+    for name in (*TABLES, STUDENT_LESSONS):
         left, right = incremental[name], full[name]
         assert left.schema == right.schema, name
         assert left.height == right.height > 0, name
@@ -200,7 +206,7 @@ def test_a_kept_snapshot_keeps_its_shared_files_when_the_earlier_one_is_deleted(
         for part in table_parts(entry):
             assert file_sha256(kept / part["file"]) == part["sha256"]
     report = build_research_tables(data)
-    assert report.rows["student_lessons"] > 0
+    assert report.rows["student_months"] > 0
 
 
 def _page(folder: Path, resource: str) -> dict[str, object]:
