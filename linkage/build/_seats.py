@@ -4,8 +4,9 @@ Every research table but ``student_lessons`` is a sum, a minimum or a maximum ov
 lessons (``_participation``: members of the activity's groups on the day, plus and minus the
 student exceptions; minutes; the pupil's grade that day). Most pupils sit every lesson of an
 activity between two dates with one grade. Their lessons are the same for each pupil of such a
-**segment**, so the figures are summed once per segment and lesson, and only then joined to
-the pupils: the work grows with lessons × segments (a few per activity), not pupils × lessons.
+**segment**, so the figures are summed once per segment (per term, and per month), and only
+then joined to the pupils: the work grows with lessons × segments (a few per activity), not
+pupils × lessons.
 
 - A **plain** pair of pupil and activity: one membership reaches the activity (one group, one
   pair of dates), no student exception names the pupil for one of its held lessons, and at
