@@ -31,21 +31,17 @@ def quality(
     t: dict[str, ir.Table], lessons_seen: ir.Table, facts: ir.Table | None = None
 ) -> ir.Table:
     """``lessons_seen`` (``linkage.build._seats.lessons_seen``) gives each held lesson with a
-    pupil and whether any pupil's attendance was registered; ``facts`` (``lesson_facts(t)``)
-    its teachers."""
+    pupil, whether any pupil's attendance was registered and when first; ``facts``
+    (``lesson_facts(t)``) its teachers."""
     facts = lesson_facts(t) if facts is None else facts
     lessons = t["lessons"]
     info = lessons.join(t["activities"].select("activity_pid", "school_code"), "activity_pid")
     info = info.select(
         "lesson_pid", "school_code", "end_time", "cancelled", month=month(info.local_date)
     )
-    attendance = t["attendance"]
-    first = (
-        attendance.filter(attendance.reported)
-        .group_by("lesson_pid")
-        .aggregate(first_reported=attendance.reported_at.min())
+    pupils = lessons_seen.select(
+        "lesson_pid", "reported", "first_reported", has_pupils=ibis.literal(True)
     )
-    pupils = lessons_seen.select("lesson_pid", "reported", has_pupils=ibis.literal(True))
     teachers = facts.select(
         "lesson_pid",
         has_teacher=facts.teachers > 0,
@@ -55,7 +51,7 @@ def quality(
     s_ex = t["lesson_student_exceptions"].select("lesson_pid").distinct().mutate(s_ex=True)
     t_ex = t["lesson_teacher_exceptions"].select("lesson_pid").distinct().mutate(t_ex=True)
     j = info
-    for extra in (first, pupils, teachers, s_ex, t_ex):
+    for extra in (pupils, teachers, s_ex, t_ex):
         j = j.left_join(extra, "lesson_pid").drop("lesson_pid_right")
     held = ~j.cancelled
     with_pupils = held & j.has_pupils.fill_null(False)

@@ -4,8 +4,9 @@ Every research table but ``student_lessons`` is a sum, a minimum or a maximum ov
 lessons (``_participation``: members of the activity's groups on the day, plus and minus the
 student exceptions; minutes; the pupil's grade that day). Most pupils sit every lesson of an
 activity between two dates with one grade. Their lessons are the same for each pupil of such a
-**segment**, so the figures are summed once per segment and lesson, and only then joined to
-the pupils: the work grows with lessons × segments (a few per activity), not pupils × lessons.
+**segment**, so the figures are summed once per segment (per term, and per month), and only
+then joined to the pupils: the work grows with lessons × segments (a few per activity), not
+pupils × lessons.
 
 - A **plain** pair of pupil and activity: one membership reaches the activity (one group, one
   pair of dates), no student exception names the pupil for one of its held lessons, and at
@@ -208,17 +209,18 @@ REGISTERED = [
 def registrations(
     t: dict[str, ir.Table], facts: ir.Table, plain: ir.Table, irregular_rows: ir.Table
 ) -> ir.Table:
-    """One row per registration of a pupil for a lesson they sat (``REGISTRATION``): the
-    minutes, absent minutes and attended (present or elsewhere) minutes of a reported lesson,
-    else nothing. The one pass over pupils × lessons: the attendance is joined to the lessons,
-    then to the plain pairs and the irregular pupils' lessons (written in that order, for an
-    engine that joins as written); a registration of neither is of a lesson the pupil did not
-    sit."""
+    """One row per registration of a held lesson (``REGISTRATION``, and ``registered_at``
+    where reported): the minutes, absent minutes and attended (present or elsewhere) minutes
+    of a reported lesson the pupil sat, else nothing. The one pass over pupils × lessons: the
+    attendance is joined to the lessons, then to the plain pairs and the irregular pupils'
+    lessons (written in that order, for an engine that joins as written); a registration of
+    neither is of a lesson the pupil did not sit."""
     a = t["attendance"]
     j = a.select(
         "lesson_pid",
         "student_pid",
         "reported",
+        "reported_at",
         "present_minutes",
         "valid_absence_minutes",
         "invalid_absence_minutes",
@@ -240,12 +242,16 @@ def registrations(
     )
     j = j.left_join(p, [j.student_pid == p.p_student, j.activity_pid == p.p_activity])
     j = j.left_join(i, [j.lesson_pid == i.i_lesson, j.student_pid == i.i_student])
-    sat = (j.p_first <= j.local_date) & (j.local_date <= j.p_last)
-    j = j.filter(sat.fill_null(False) | j.i_lesson.notnull())
+    sat = ((j.p_first <= j.local_date) & (j.local_date <= j.p_last)).fill_null(False)
     minutes = ibis.ifelse(j.i_lesson.notnull(), j.i_minutes, j.lesson_minutes)
-    reported = j.reported.fill_null(False)
+    # a registration of a pupil who did not sit the lesson counts for nothing but the time the
+    # lesson was first registered (``quality``)
+    reported = (sat | j.i_lesson.notnull()) & j.reported.fill_null(False)
     return j.select(
         *REGISTRATION[:6],
+        registered_at=ibis.ifelse(
+            j.reported.fill_null(False), j.reported_at, ibis.null(j.reported_at.type())
+        ),
         reported=reported,
         reported_lessons=reported.cast("int32"),
         reported_minutes=ibis.ifelse(reported, minutes, 0),
@@ -401,8 +407,9 @@ def pupil_teachers(
 
 def lessons_seen(template: ir.Table, irregular_rows: ir.Table, registrations: ir.Table) -> ir.Table:
     """One row per held lesson with a pupil: ``lesson_pid``, ``reported`` (a pupil's
-    attendance was registered) and ``has_0..2``: a pupil of the lesson is in each grade band
-    of ``BANDS`` (from the integer grade)."""
+    attendance was registered), ``first_reported`` (the first registration of the lesson, any
+    pupil's) and ``has_0..2``: a pupil of the lesson is in each grade band of ``BANDS`` (from
+    the integer grade)."""
     rows = template.select("lesson_pid", "grade").union(
         irregular_rows.select("lesson_pid", "grade"), distinct=False
     )
@@ -413,10 +420,13 @@ def lessons_seen(template: ir.Table, irregular_rows: ir.Table, registrations: ir
         }
     )
     r = registrations
-    reported = r.group_by("lesson_pid").aggregate(reported=r.reported.any())
+    reported = r.group_by("lesson_pid").aggregate(
+        reported=r.reported.any(), first_reported=r.registered_at.min()
+    )
     j = bands.left_join(reported, "lesson_pid")
     return j.select(
         "lesson_pid",
         reported=j.reported.fill_null(False),
+        first_reported=j.first_reported,
         **{f"has_{i}": j[f"has_{i}"] for i in range(len(BANDS))},
     )
