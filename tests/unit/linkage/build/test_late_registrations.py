@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, TABLES
+from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
 from linkage._registers import ingest_register
 from linkage.sources.synthetic import DELIVERIES, SynthConfig, generate_municipality
 from medler.errors import InputFileError
@@ -74,7 +74,9 @@ def _registers(source: Source, data: Path) -> None:
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
     files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {
+        name: pl.read_parquet(snapshot / files[name]["file"]) for name in (*TABLES, STUDENT_LESSONS)
+    }
 
 
 def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
@@ -83,9 +85,9 @@ def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
     data, full = tmp_path / "weekly", tmp_path / "full"
     ingest_extract(source.extract, data, key_file=source.key)
     _registers(source, data)
-    build_research_tables(data)
+    build_research_tables(data, student_lessons=True)
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
-    build_research_tables(data, incremental=True)
+    build_research_tables(data, incremental=True, student_lessons=True)
     report = ingest_extract(
         source.extract,
         data,
@@ -104,7 +106,7 @@ def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
     assert (
         manifest["records"]["attendances"]["accepted"] == manifest["tables"]["attendance"]["rows"]
     )
-    built = build_research_tables(data, incremental=True)
+    built = build_research_tables(data, incremental=True, student_lessons=True)
     assert built.incremental is not None
     assert (built.incremental["months"], built.incremental["terms"]) == (
         ["2026-08", "2026-09"],
@@ -112,9 +114,9 @@ def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
     )
     ingest_extract(source.extract, full, key_file=source.key, updates=[source.week5, source.week6])
     _registers(source, full)
-    build_research_tables(full)
+    build_research_tables(full, student_lessons=True)
     weekly, reference = _tables(data), _tables(full)
-    for name in TABLES:
+    for name in (*TABLES, STUDENT_LESSONS):
         left, right = weekly[name], reference[name]
         assert left.schema == right.schema, name
         assert left.height == right.height > 0, name
