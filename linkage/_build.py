@@ -26,7 +26,6 @@ import pyarrow.parquet as pq
 
 from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
 from linkage._engines import (
-    DEFAULT_MEMORY_LIMIT,
     ENGINES,
     BuildEngine,
     fitted_memory_limit,
@@ -58,7 +57,7 @@ class BuildReport:
 def build_research_tables(
     data_dir: Path,
     *,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str | None = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
     incremental: bool = False,
@@ -68,7 +67,9 @@ def build_research_tables(
     spark); the same ibis expressions run on either, and write the same files. With
     ``incremental``, after weekly deliveries only the months and terms they touched are
     recomputed (``linkage._incremental``), when the data allow it; else everything is. With
-    ``student_lessons``, that table too (one row per pupil and held lesson)."""
+    ``student_lessons``, that table too (one row per pupil and held lesson). ``memory_limit``:
+    the engine's, as given (DuckDB's size syntax); by default half the machine's memory, at
+    most 4 GB, and less for a small build."""
     if engine not in ENGINES:
         raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
@@ -81,7 +82,8 @@ def build_research_tables(
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
         files = snapshot_files(canonical)
-        memory_limit = fitted_memory_limit(memory_limit, table_rows(files, "attendance"))
+        if memory_limit is None:  # the default, fitted to the build's size
+            memory_limit = fitted_memory_limit(table_rows(files, "attendance"))
         e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
         # a source without lessons: these tables from its classes instead (linkage/_basis.py)

@@ -55,9 +55,10 @@ def _bytes(size: str) -> float:
     return float(number.group(0) if number else 0) * _UNITS.get(unit, 1)
 
 
-def fitted_memory_limit(limit: str, registrations: int) -> str:
-    """The memory limit for a build of ``registrations`` (rows of the canonical attendance):
-    ``limit``, or less for a small build (``BYTES_PER_REGISTRATION``)."""
+def fitted_memory_limit(registrations: int, limit: str = DEFAULT_MEMORY_LIMIT) -> str:
+    """The default memory limit for a build of ``registrations`` (rows of the canonical
+    attendance): ``limit``, or less for a small build (``BYTES_PER_REGISTRATION``). A limit
+    the user set is never fitted: it is used as given."""
     need = max(FLOOR, registrations * BYTES_PER_REGISTRATION)
     if need > SMALL or not _MEMORY.fullmatch(limit.strip()) or _bytes(limit) <= need:
         return limit

@@ -24,15 +24,8 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from api.cli._app import app  # noqa: E402  (after the path is set)
-from linkage import DEFAULT_MEMORY_LIMIT  # noqa: E402
 
 REFRESH = "python scripts/cli_reference.py > docs/reference/cli.md"
-
-# Defaults that are computed on the machine the command runs on: the page states their rule,
-# so that it reads the same everywhere.
-MACHINE_DEFAULTS = {
-    f"default: {DEFAULT_MEMORY_LIMIT}]": "default: half the machine's memory, at most 4096MB]",
-}
 
 HEADER = f"""\
 # Command-line reference
@@ -67,10 +60,7 @@ class Entry:
 
 def _text(text: str | None) -> str:
     """Help text on one line, without the two spaces click puts before ``[default: …]``."""
-    flat = " ".join((text or "").split())
-    for computed, rule in MACHINE_DEFAULTS.items():
-        flat = flat.replace(computed, rule)
-    return flat
+    return " ".join((text or "").split())
 
 
 def _cell(text: str) -> str:

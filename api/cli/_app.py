@@ -22,7 +22,6 @@ from api.cli._keys import KeyFileOption, keys_app
 from api.cli._register import register_app
 from api.cli._retention import retention_app
 from api.cli._shred import shred_app
-from linkage._engines import DEFAULT_MEMORY_LIMIT
 from linkage.sources import SOURCE_FORMATS
 
 app = typer.Typer(
@@ -217,13 +216,14 @@ def ingest_register(
 def build(
     data_dir: DataDirOption = None,
     memory_limit: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--memory-limit",
             envvar="MEDLER_BUILD_MEMORY",
-            help="Memory the build's engine may use before it spills to disk (e.g. 2GB).",
+            help="Memory the build's engine may use before it spills to disk, e.g. 2GB "
+            "(default: half the machine's memory, at most 4GB, and less for a small build).",
         ),
-    ] = DEFAULT_MEMORY_LIMIT,
+    ] = None,
     engine: Annotated[
         str,
         typer.Option(

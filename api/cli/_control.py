@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
 from api.cli._console import stdout_console
 from medler.errors import MedlerUserError, UsageError
-from release.governance import (
-    Governance,
-    Ledger,
-    audit_head,
-    connect_control_plane,
-    default_url,
-    epsilon,
-    parse_witness,
-    verify_audit,
-)
+from release import governance  # loads SQLAlchemy on first use, not for every command
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 CONTROL_URL_ENV = "MEDLER_CONTROL_URL"
 
@@ -65,7 +58,9 @@ As = Annotated[
 
 def control_plane(data_dir: Path) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
-    return connect_control_plane(os.environ.get(CONTROL_URL_ENV) or default_url(data_dir))
+    return governance.connect_control_plane(
+        os.environ.get(CONTROL_URL_ENV) or governance.default_url(data_dir)
+    )
 
 
 def _data_dir(data_dir: Path | None) -> Path:
@@ -85,7 +80,7 @@ def set_cap(
     proposal that a second statistician or the DPO confirms ('medler proposal confirm')."""
     from api.cli._governance import _actor, _proposed
 
-    gov = Governance(control_plane(_data_dir(data_dir)))
+    gov = governance.Governance(control_plane(_data_dir(data_dir)))
     _proposed(gov.set_budget(_actor(gov, token_file), scope, rho), f"{scope}: cap ρ {rho:g}")
 
 
@@ -114,7 +109,7 @@ def show(
         header_style="bold",
     )
     exact = exact_outputs(FileStore(data_dir / "release").all())
-    for t in Ledger(control_plane(data_dir)).totals():
+    for t in governance.Ledger(control_plane(data_dir)).totals():
         released, previewed = exact.get(t.scope, (0, 0))
         table.add_row(
             t.scope.key,
@@ -122,8 +117,8 @@ def show(
             f"{t.spent:.6g}",
             f"{t.reserved:.6g}",
             f"{t.remaining:.6g}",
-            f"{epsilon(t.spent, delta):.4g}",
-            f"{epsilon(t.cap, delta):.4g}",
+            f"{governance.epsilon(t.spent, delta):.4g}",
+            f"{governance.epsilon(t.cap, delta):.4g}",
             str(released),
             str(previewed),
         )
@@ -134,7 +129,7 @@ def _witness(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
     try:
-        return parse_witness(text)
+        return governance.parse_witness(text)
     except MedlerUserError as error:
         raise UsageError(f"--witness: {error}") from error
 
@@ -153,7 +148,7 @@ def verify(
     from release import FileStore
 
     folder = _data_dir(data_dir)
-    count = verify_audit(
+    count = governance.verify_audit(
         control_plane(folder), witness=_witness(witness), store=FileStore(folder / "release").all()
     )
     print(
@@ -175,12 +170,11 @@ def rotate_key(
     a rotation proposed by one person and confirmed by a second."""
     from api.cli._governance import _actor
     from pseudonymise import rotate_audit_key
-    from release.governance import database_folder
 
     control = control_plane(_data_dir(data_dir))
-    gov = Governance(control)
+    gov = governance.Governance(control)
     gov.use_rotation(_actor(gov, token_file), approval, "audit")
-    key_id = rotate_audit_key(database_folder(control))
+    key_id = rotate_audit_key(governance.database_folder(control))
     print(f"audit key rotated: new records are sealed with {key_id}")
 
 
@@ -188,5 +182,5 @@ def rotate_key(
 def head(data_dir: DataDir = None) -> None:
     """The last record's number and hash. Keep it outside medler (a witness): a later
     'medler audit verify --witness' proves nothing before it was rewritten."""
-    seq, digest = audit_head(control_plane(_data_dir(data_dir)))
+    seq, digest = governance.audit_head(control_plane(_data_dir(data_dir)))
     print(f"{seq}:{digest}")

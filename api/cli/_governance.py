@@ -24,11 +24,11 @@ from rich.table import Table
 from api.cli._console import stdout_console
 from api.cli._control import As, DataDir, _data_dir, control_plane
 from medler.errors import MedlerUserError, UsageError
-from release._policy import approvable_tables, load_policies
-from release.governance import Governance, Principal
+from release import governance  # loads SQLAlchemy on first use, not for every command
 
 if TYPE_CHECKING:
     from release import ReleaseService
+    from release.governance import Governance, Principal
 
 TOKEN_ENV, TOKEN_FILE_ENV = "MEDLER_TOKEN", "MEDLER_TOKEN_FILE"
 
@@ -61,7 +61,7 @@ TokenOut = Annotated[
 
 
 def _governance(data_dir: Path | None) -> Governance:
-    return Governance(control_plane(_data_dir(data_dir)))
+    return governance.Governance(control_plane(_data_dir(data_dir)))
 
 
 def _token(token_file: Path | None) -> str:
@@ -111,6 +111,8 @@ def _tables(specs: list[str]) -> dict[str, list[str]]:
         name, _, columns = spec.partition(":")
         wanted.setdefault(name, []).extend(c.strip() for c in columns.split(",") if c.strip())
     try:
+        from release import approvable_tables, load_policies
+
         return approvable_tables(load_policies().catalogue, wanted)
     except MedlerUserError as error:
         raise UsageError(f"--table: {error}") from error
@@ -332,7 +334,7 @@ def _service(data_dir: Path | None) -> ReleaseService:
 
     folder = _data_dir(data_dir)
     control = control_plane(folder)
-    return ReleaseService(Releaser(folder, control=control), Governance(control))
+    return ReleaseService(Releaser(folder, control=control), governance.Governance(control))
 
 
 def _reviewer(service: ReleaseService, token_file: Path | None) -> Principal:

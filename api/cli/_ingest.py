@@ -10,7 +10,6 @@ from rich.table import Table
 
 from api.cli._console import stdout_console
 from linkage import (
-    DEFAULT_MEMORY_LIMIT,
     BuildReport,
     IngestReport,
     build_research_tables,
@@ -122,7 +121,7 @@ def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path
 def run_build(
     *,
     data_dir: Path,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str | None = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
     incremental: bool = False,

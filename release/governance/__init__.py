@@ -19,43 +19,102 @@ Modules
 - ``_setup``: an office registered under the rules, for synthetic setups (demo, dummy mode).
 """
 
-from release.governance._access import (
-    PERMISSIONS,
-    ROLES,
-    TWO_PERSON,
-    Action,
-    Conflict,
-    Governance,
-    IssuedToken,
-    NotAllowed,
-    NotAuthenticated,
-    NotFound,
-    Principal,
-    ProjectApproval,
-    ProjectInfo,
-    ProposalInfo,
-    TokenInfo,
-)
-from release.governance._audit import (
-    AuditChainBroken,
-    append_audit,
-    audit_head,
-    parse_witness,
-    verify_audit,
-)
-from release.governance._audit_view import AuditEntry, AuditPage, audit_actions, list_audit
-from release.governance._db import connect_control_plane, default_url
-from release.governance._ledger import (
-    DATASET,
-    BudgetExhausted,
-    BudgetScope,
-    Ledger,
-    LedgerTotals,
-    epsilon,
-)
-from release.governance._seal import ANCHOR_ENV, anchor_path, database_folder
-from release.governance._sessions import OpenedSession, WebSessionInfo, WebSessions, csrf_matches
-from release.governance._setup import Office, raise_cap, set_up_office
+from typing import TYPE_CHECKING
+
+from medler._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from release.governance._access import (
+        PERMISSIONS,
+        ROLES,
+        TWO_PERSON,
+        Action,
+        Conflict,
+        Governance,
+        IssuedToken,
+        NotAllowed,
+        NotAuthenticated,
+        NotFound,
+        Principal,
+        ProjectApproval,
+        ProjectInfo,
+        ProposalInfo,
+        TokenInfo,
+    )
+    from release.governance._audit import (
+        AuditChainBroken,
+        append_audit,
+        audit_head,
+        parse_witness,
+        verify_audit,
+    )
+    from release.governance._audit_view import AuditEntry, AuditPage, audit_actions, list_audit
+    from release.governance._db import connect_control_plane, default_url
+    from release.governance._ledger import (
+        DATASET,
+        BudgetExhausted,
+        BudgetScope,
+        Ledger,
+        LedgerTotals,
+        epsilon,
+    )
+    from release.governance._seal import ANCHOR_ENV, anchor_path, database_folder
+    from release.governance._sessions import (
+        OpenedSession,
+        WebSessionInfo,
+        WebSessions,
+        csrf_matches,
+    )
+    from release.governance._setup import Office, raise_cap, set_up_office
+
+# Where each public name lives. The package loads its modules on first use (PEP 562), so that
+# the command line starts without SQLAlchemy and Alembic for the commands that need neither.
+_HOME = {
+    "ANCHOR_ENV": "_seal",
+    "Action": "_access",
+    "AuditChainBroken": "_audit",
+    "AuditEntry": "_audit_view",
+    "AuditPage": "_audit_view",
+    "BudgetExhausted": "_ledger",
+    "BudgetScope": "_ledger",
+    "Conflict": "_access",
+    "DATASET": "_ledger",
+    "Governance": "_access",
+    "IssuedToken": "_access",
+    "Ledger": "_ledger",
+    "LedgerTotals": "_ledger",
+    "NotAllowed": "_access",
+    "NotAuthenticated": "_access",
+    "NotFound": "_access",
+    "Office": "_setup",
+    "OpenedSession": "_sessions",
+    "PERMISSIONS": "_access",
+    "Principal": "_access",
+    "ProjectApproval": "_access",
+    "ProjectInfo": "_access",
+    "ProposalInfo": "_access",
+    "ROLES": "_access",
+    "TWO_PERSON": "_access",
+    "TokenInfo": "_access",
+    "WebSessionInfo": "_sessions",
+    "WebSessions": "_sessions",
+    "anchor_path": "_seal",
+    "append_audit": "_audit",
+    "audit_actions": "_audit_view",
+    "audit_head": "_audit",
+    "connect_control_plane": "_db",
+    "csrf_matches": "_sessions",
+    "database_folder": "_seal",
+    "default_url": "_db",
+    "epsilon": "_ledger",
+    "list_audit": "_audit_view",
+    "parse_witness": "_audit",
+    "raise_cap": "_setup",
+    "set_up_office": "_setup",
+    "verify_audit": "_audit",
+}
+
+__getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "ANCHOR_ENV",

@@ -1,5 +1,6 @@
-"""The packages' public names load on first use (``medler._lazy``): importing ``linkage`` or
-``release`` loads none of the heavy libraries, and every public name still resolves."""
+"""The packages' public names load on first use (``medler._lazy``): importing ``linkage``,
+``release`` or the command line loads none of the heavy libraries, and every public name still
+resolves."""
 
 from __future__ import annotations
 
@@ -12,20 +13,20 @@ import pytest
 
 from medler._lazy import lazy_exports
 
-HEAVY = ("ibis", "duckdb", "opendp", "polars", "pyspark")
+HEAVY = ("ibis", "duckdb", "opendp", "polars", "pyspark", "sqlalchemy", "alembic", "pyarrow")
 
 
 def test_importing_the_packages_loads_no_heavy_library() -> None:
     code = textwrap.dedent(f"""
         import sys
-        import linkage, release, release.governance
+        import linkage, release, release.governance, api.cli
         print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package", ["linkage", "release"])
+@pytest.mark.parametrize("package", ["linkage", "release", "release.governance"])
 def test_every_public_name_resolves_to_its_home_module(package: str) -> None:
     module = importlib.import_module(package)
     homes = module._HOME
@@ -35,7 +36,7 @@ def test_every_public_name_resolves_to_its_home_module(package: str) -> None:
         home = importlib.import_module(f"{package}.{homes[name]}")
         assert value is getattr(home, name)
         assert vars(module)[name] is value  # kept: the next read is a plain lookup
-    with pytest.raises(AttributeError, match=rf"module '{package}' has no attribute 'nope'"):
+    with pytest.raises(AttributeError, match=rf"module {package!r} has no attribute 'nope'"):
         module.nope  # noqa: B018
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from linkage import build_research_tables, current_snapshot, read_manifest
 from linkage._build import RESEARCH, TABLES
-from linkage._engines import DuckDBEngine, SparkEngine, open_engine
+from linkage._engines import DuckDBEngine, SparkEngine, fitted_memory_limit, open_engine
 from medler.errors import UsageError
 from tests.research_data import research_dir
 
@@ -71,3 +71,40 @@ def test_a_build_under_a_tight_memory_limit_spills_and_writes_the_same_tables(
     tight = _tables(data)
     for name in TABLES:
         assert tight[name].equals(roomy[name]), name
+
+
+def test_only_the_default_memory_limit_is_fitted_to_a_small_build() -> None:
+    assert fitted_memory_limit(1_000, "4GB") == "256MiB"  # the floor
+    assert fitted_memory_limit(2_000_000, "4GB") == "286MiB"  # 150 bytes per registration
+    assert fitted_memory_limit(10_000_000, "4GB") == "4GB"  # a large build: as asked
+    assert fitted_memory_limit(1_000, "100MB") == "100MB"  # never raised
+
+
+class _Opened(Exception):
+    """Stops a build once its engine would be opened."""
+
+
+@pytest.mark.parametrize(("given", "opened"), [(None, "256MiB"), ("3GB", "3GB"), ("1GB", "1GB")])
+def test_a_memory_limit_the_user_sets_is_used_as_given(
+    research_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: str | None,
+    opened: str,
+) -> None:
+    """``--memory-limit`` / ``MEDLER_BUILD_MEMORY`` are never lowered to the small build's fit."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(research_dir / "snapshots", data / "snapshots")
+    (data / "CURRENT").write_text((research_dir / "CURRENT").read_text())
+    seen: list[str] = []
+
+    def spy(_engine: str, *, memory_limit: str, **_options: object) -> None:
+        seen.append(memory_limit)
+        raise _Opened
+
+    monkeypatch.setattr("linkage._build.open_engine", spy)
+    with pytest.raises(_Opened):
+        build_research_tables(data, memory_limit=given)
+    assert seen == [opened]
