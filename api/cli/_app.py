@@ -257,9 +257,9 @@ def build(
     ] = False,
 ) -> None:
     """Build the research tables from the current snapshot (a new research snapshot)."""
-    from api.cli import _ingest  # loaded for this command only
+    from api.cli import _build  # loaded for this command only
 
-    _ingest.run_build(
+    _build.run_build(
         data_dir=data_dir or _default_data_dir(),
         memory_limit=memory_limit,
         engine=engine,

@@ -27,11 +27,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from api.cli._build import print_build_report
 from api.cli._console import stdout_console
 from api.cli._control import control_plane
 from api.cli._control import show as show_ledger
 from api.cli._control import verify as verify_command
-from api.cli._ingest import print_build_report, print_ingest_report, reading_spinner
+from api.cli._ingest import print_ingest_report, reading_spinner
 from api.cli._release import print_outcome
 from api.cli._synth import progress_bar, summary_table
 from linkage import PrepareHooks, PrepareStep, prepare_municipality

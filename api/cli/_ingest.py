@@ -9,13 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli._console import stdout_console
-from linkage import (
-    BuildReport,
-    IngestReport,
-    build_research_tables,
-    ingest_extract,
-    ingest_register,
-)
+from linkage import IngestReport, ingest_extract, ingest_register
 from medler.errors import UsageError
 from pseudonymise import Country, IdPolicy, Unlinkable
 
@@ -116,57 +110,6 @@ def run_ingest(
 
 def run_ingest_register(*, kind: str, path: Path, data_dir: Path, key_file: Path | None) -> None:
     print_ingest_report(ingest_register(kind, path, data_dir, key_file=key_file), data_dir)
-
-
-def run_build(
-    *,
-    data_dir: Path,
-    memory_limit: str | None = None,
-    engine: str = "duckdb",
-    spark_master: str | None = None,
-    incremental: bool = False,
-    student_lessons: bool = False,
-) -> None:
-    report = build_research_tables(
-        data_dir,
-        memory_limit=memory_limit,
-        engine=engine,
-        spark_master=spark_master,
-        incremental=incremental,
-        student_lessons=student_lessons,
-    )
-    print_build_report(report, data_dir)
-
-
-def print_build_report(report: BuildReport, data_dir: Path) -> None:
-    """The research tables built, their rows, and why any is empty."""
-    table = Table(title=f"Research snapshot {report.snapshot_id}", header_style="bold")
-    table.add_column("research table")
-    table.add_column("rows", justify="right")
-    table.add_column("empty because")
-    for name, rows in report.rows.items():
-        table.add_row(name, f"{rows:,}", report.empty.get(name, ""))
-    console = stdout_console()
-    console.print(table)
-    console.print(
-        f"Built from snapshot {report.built_from}, on {report.basis}. Data directory: {data_dir}"
-    )
-    for note in report.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
-    for name, why in report.empty.items():
-        console.print(
-            f"WARNING: {name} is empty: {why}", style="bold red", markup=False, highlight=False
-        )
-    done = report.incremental
-    if done is not None and "full" in done:
-        console.print(f"Built in full: {done['full']}.", markup=False, highlight=False)
-    elif done is not None:
-        console.print(
-            f"Incremental: recomputed the months {', '.join(done['months'])} (terms "
-            f"{', '.join(done['terms'])}); every other row is research snapshot {done['onto']}'s.",
-            markup=False,
-            highlight=False,
-        )
 
 
 def print_ingest_report(result: IngestReport, data_dir: Path) -> None:

@@ -13,26 +13,19 @@ from pathlib import Path
 import orjson
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
-from linkage._registers import ingest_register
-from linkage.sources.synthetic import DELIVERIES, SynthConfig, generate_municipality
+from linkage.sources.synthetic import SynthConfig
 from medler.errors import InputFileError
-from pseudonymise import create_key_file
+from tests.weekly_data import (
+    Deliveries,
+    assert_same_tables,
+    ingest_registers,
+    make_deliveries,
+    research_tables,
+)
 
 CONFIG = SynthConfig(students=100, seed=11, weeks=6, deliveries=2)
-
-
-@dataclass(frozen=True)
-class Source:
-    extract: Path
-    week5: Path
-    week6: Path
-    registers: Path
-    key: Path
-    moved: dict[str, object]  # the registration taken from the extract, delivered late
 
 
 def _page(folder: Path) -> Path:
@@ -53,38 +46,25 @@ def _move_first_registration(extract: Path, week: Path) -> dict[str, object]:
     return moved
 
 
+@dataclass(frozen=True)
+class Late:
+    source: Deliveries
+    moved: dict[str, object]  # the registration taken from the extract, delivered late
+
+
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
-    root = tmp_path_factory.mktemp("late")
-    out = generate_municipality(CONFIG, root / "extract").out
-    key = root / "key.json"
-    create_key_file(key)
-    week6 = out / DELIVERIES / "week-06"
-    moved = _move_first_registration(out / "ss12000", week6)
-    return Source(
-        out / "ss12000", out / DELIVERIES / "week-05", week6, out / "registers", key, moved
-    )
-
-
-def _registers(source: Source, data: Path) -> None:
-    for kind, name in (("teachers", "teacher"), ("students", "student")):
-        ingest_register(kind, source.registers / f"{name}_register.csv", data, key_file=source.key)
-
-
-def _tables(data: Path) -> dict[str, pl.DataFrame]:
-    snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {
-        name: pl.read_parquet(snapshot / files[name]["file"]) for name in (*TABLES, STUDENT_LESSONS)
-    }
+def late(tmp_path_factory: pytest.TempPathFactory) -> Late:
+    source = make_deliveries(CONFIG, tmp_path_factory.mktemp("late"))
+    return Late(source, _move_first_registration(source.extract, source.week6))
 
 
 def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
-    source: Source, tmp_path: Path
+    late: Late, tmp_path: Path
 ) -> None:
+    source = late.source
     data, full = tmp_path / "weekly", tmp_path / "full"
     ingest_extract(source.extract, data, key_file=source.key)
-    _registers(source, data)
+    ingest_registers(source, data)
     build_research_tables(data, student_lessons=True)
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
     build_research_tables(data, incremental=True, student_lessons=True)
@@ -113,29 +93,17 @@ def test_a_late_registration_recomputes_its_month_and_equals_a_full_rebuild(
         ["2026HT"],
     )
     ingest_extract(source.extract, full, key_file=source.key, updates=[source.week5, source.week6])
-    _registers(source, full)
+    ingest_registers(source, full)
     build_research_tables(full, student_lessons=True)
-    weekly, reference = _tables(data), _tables(full)
-    for name in (*TABLES, STUDENT_LESSONS):
-        left, right = weekly[name], reference[name]
-        assert left.schema == right.schema, name
-        assert left.height == right.height > 0, name
-        columns = left.columns
-        assert_frame_equal(
-            left.sort(columns, nulls_last=True),
-            right.sort(columns, nulls_last=True),
-            check_exact=False,
-            rel_tol=1e-12,
-            abs_tol=0,
-        )
+    weekly, reference = research_tables(data), research_tables(full)
+    assert_same_tables(weekly, reference)
     # the late registration reached August: the pupil's lesson of 17 August is registered
     august = weekly["student_lessons"].filter(pl.col("month") == "2026-08")
     assert august.height == reference["student_lessons"].filter(pl.col("month") == "2026-08").height
 
 
-def test_a_delivery_that_changes_a_registration_held_is_refused(
-    source: Source, tmp_path: Path
-) -> None:
+def test_a_delivery_that_changes_a_registration_held_is_refused(late: Late, tmp_path: Path) -> None:
+    source = late.source
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
     week = tmp_path / "week-05"

@@ -7,61 +7,38 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
 from linkage._deliveries import BULK_TABLES
-from linkage._registers import ingest_register
 from linkage._snapshot import file_sha256, table_parts
-from linkage.sources.synthetic import DELIVERIES, SynthConfig, generate_municipality
+from linkage.sources.synthetic import SynthConfig
 from medler.errors import InputFileError, UsageError
-from pseudonymise import create_key_file
+from tests.weekly_data import (
+    Deliveries,
+    assert_same_tables,
+    ingest_registers,
+    make_deliveries,
+    research_tables,
+)
 
 # six weeks from 17 August: four in the extract (August and September), two delivered weekly
 CONFIG = SynthConfig(students=200, seed=8, weeks=6, deliveries=2)
 
 
-@dataclass(frozen=True)
-class Source:
-    extract: Path
-    week5: Path
-    week6: Path
-    registers: Path
-    key: Path
-
-
-def _registers(source: Source, data: Path) -> None:
-    for kind, name in (("teachers", "teacher"), ("students", "student")):
-        ingest_register(kind, source.registers / f"{name}_register.csv", data, key_file=source.key)
-
-
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
-    root = tmp_path_factory.mktemp("weekly")
-    out = generate_municipality(CONFIG, root / "extract").out
-    key = root / "key.json"
-    create_key_file(key)
-    return Source(
-        out / "ss12000",
-        out / DELIVERIES / "week-05",
-        out / DELIVERIES / "week-06",
-        out / "registers",
-        key,
-    )
+def source(tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
+    return make_deliveries(CONFIG, tmp_path_factory.mktemp("weekly"))
 
 
-def _weekly(source: Source, data: Path, engine: str) -> None:
+def _weekly(source: Deliveries, data: Path, engine: str) -> None:
     """The office's path: the extract and a build, then each week a delivery; the research
     tables are built after the first delivery, and incrementally after the second."""
     ingest_extract(source.extract, data, key_file=source.key)
-    _registers(source, data)
+    ingest_registers(source, data)
     build_research_tables(data, engine=engine, spark_master="local[2]", student_lessons=True)
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
     report = build_research_tables(
@@ -82,48 +59,23 @@ def _weekly(source: Source, data: Path, engine: str) -> None:
     assert (report.incremental["months"], report.incremental["terms"]) == (["2026-09"], ["2026HT"])
 
 
-def _full(source: Source, data: Path, engine: str) -> None:
+def _full(source: Deliveries, data: Path, engine: str) -> None:
     """The same data ingested and built in one go."""
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5, source.week6])
-    _registers(source, data)
+    ingest_registers(source, data)
     build_research_tables(data, engine=engine, spark_master="local[2]", student_lessons=True)
 
 
-def _tables(data: Path) -> dict[str, pl.DataFrame]:
-    snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {
-        name: pl.read_parquet(snapshot / files[name]["file"]) for name in (*TABLES, STUDENT_LESSONS)
-    }
-
-
-def _assert_same(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFrame]) -> None:
-    for name in (*TABLES, STUDENT_LESSONS):
-        left, right = incremental[name], full[name]
-        assert left.schema == right.schema, name
-        assert left.height == right.height > 0, name
-        columns = left.columns
-        # integers, strings, flags and dates exactly; floats to 1e-12 relative, as the last
-        # bits of a sum depend on the order the engine adds in (even between two full builds)
-        assert_frame_equal(
-            left.sort(columns, nulls_last=True),
-            right.sort(columns, nulls_last=True),
-            check_exact=False,
-            rel_tol=1e-12,
-            abs_tol=0,
-        )
-
-
-def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Path) -> None:
+def test_an_incremental_build_equals_a_full_rebuild(source: Deliveries, tmp_path: Path) -> None:
     _weekly(source, tmp_path / "weekly", "duckdb")
     _full(source, tmp_path / "full", "duckdb")
-    incremental = _tables(tmp_path / "weekly")
+    incremental = research_tables(tmp_path / "weekly")
     # August was not recomputed, yet is there, as the full rebuild has it
     assert incremental["student_months"]["month"].unique().sort().to_list() == [
         "2026-08",
         "2026-09",
     ]
-    _assert_same(incremental, _tables(tmp_path / "full"))
+    assert_same_tables(incremental, research_tables(tmp_path / "full"))
 
 
 @pytest.mark.slow
@@ -133,17 +85,17 @@ def test_an_incremental_build_equals_a_full_rebuild(source: Source, tmp_path: Pa
     reason="Spark needs the spark extra and a Java runtime",
 )
 def test_an_incremental_build_equals_a_full_rebuild_on_spark(
-    source: Source, tmp_path: Path
+    source: Deliveries, tmp_path: Path
 ) -> None:
     _weekly(source, tmp_path / "weekly", "spark")
     _full(source, tmp_path / "full", "spark")
-    _assert_same(_tables(tmp_path / "weekly"), _tables(tmp_path / "full"))
+    assert_same_tables(research_tables(tmp_path / "weekly"), research_tables(tmp_path / "full"))
 
 
-def test_a_delivery_shares_every_unchanged_file(source: Source, tmp_path: Path) -> None:
+def test_a_delivery_shares_every_unchanged_file(source: Deliveries, tmp_path: Path) -> None:
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
-    _registers(source, data)
+    ingest_registers(source, data)
     before = current_snapshot(data)
     report = ingest_extract(
         source.extract, data, key_file=source.key, updates=[source.week5], delivery=True
@@ -189,13 +141,13 @@ def test_a_delivery_shares_every_unchanged_file(source: Source, tmp_path: Path) 
 
 
 def test_a_kept_snapshot_keeps_its_shared_files_when_the_earlier_one_is_deleted(
-    source: Source, tmp_path: Path
+    source: Deliveries, tmp_path: Path
 ) -> None:
     """Deleting a snapshot (as retention does: rename, then remove) frees only what no other
     snapshot shares: the delivery's snapshot stays whole and builds."""
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
-    _registers(source, data)
+    ingest_registers(source, data)
     earlier = current_snapshot(data)
     ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
     kept = current_snapshot(data)
@@ -213,7 +165,9 @@ def _page(folder: Path, resource: str) -> dict[str, object]:
     return dict(orjson.loads(next((folder / resource).glob("*.json")).read_bytes()))
 
 
-def test_a_delivery_that_overlaps_the_weeks_held_is_refused(source: Source, tmp_path: Path) -> None:
+def test_a_delivery_that_overlaps_the_weeks_held_is_refused(
+    source: Deliveries, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
     overlap = tmp_path / "week-99"
@@ -231,7 +185,7 @@ def test_a_delivery_that_overlaps_the_weeks_held_is_refused(source: Source, tmp_
 
 
 def test_a_delivery_for_another_source_or_out_of_order_is_refused(
-    source: Source, tmp_path: Path
+    source: Deliveries, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
@@ -265,13 +219,13 @@ def test_a_delivery_for_another_source_or_out_of_order_is_refused(
 
 
 def test_an_incremental_build_after_a_register_is_a_full_one_and_says_why(
-    source: Source, tmp_path: Path
+    source: Deliveries, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     ingest_extract(source.extract, data, key_file=source.key)
     first = build_research_tables(data, incremental=True)
     assert first.incremental == {"full": "there is no research snapshot to add to yet"}
-    _registers(source, data)
+    ingest_registers(source, data)
     report = build_research_tables(data, incremental=True)
     assert report.incremental is not None
     assert "is not a weekly delivery onto the snapshot" in str(report.incremental["full"])
