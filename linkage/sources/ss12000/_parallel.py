@@ -27,7 +27,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from linkage.sources.ss12000._columns import Columns, attendance_columns, lesson_columns
+import msgspec
+
+from linkage.sources.ss12000._columns import (
+    Columns,
+    attendance_columns,
+    decode_page,
+    lesson_columns,
+)
 from linkage.sources.ss12000._reader import read_page
 
 WORKERS = os.cpu_count() or 1
@@ -41,8 +48,12 @@ COLUMNS: dict[str, Callable[[list[Any]], Columns | None]] = {
 
 
 def parse_page(root: Path, path: Path, resource: str) -> Columns | None:
-    """One page file, parsed and checked column-wise (``_columns``); run by a worker."""
-    return COLUMNS[resource](read_page(root, path, resource).records)
+    """One page file, parsed and checked column-wise (``_columns``); run by a worker. Decoded
+    straight into typed records where it can be; else parsed, and its fields checked."""
+    try:
+        return decode_page(resource, path.read_bytes())
+    except (msgspec.MsgspecError, OSError):
+        return COLUMNS[resource](read_page(root, path, resource).records)
 
 
 class PrefetchedPages:
