@@ -122,7 +122,8 @@ def lesson_columns_page(
     sink: PageSink, accepted: Accepted, page_name: str, columns: Columns, count: ResourceCount
 ) -> bool:
     """A page of lessons checked column-wise by a worker (``_columns``): written whole when no
-    id is shadowed or met before and every activity, pupil and duty is known (True);
+    id is shadowed (superseded or deleted by a newer extract) or met before and every
+    activity, pupil and duty is known (True);
     otherwise nothing is written or counted (False), and the page goes record by record."""
     lessons, students, teachers = columns["lessons"], columns["students"], columns["teachers"]
     if sink.shadowed(lessons["id"]):
@@ -152,6 +153,7 @@ def lesson_columns_page(
         or not sink.claim("calendarEvents", lessons["id"])
     ):
         return False
+    sink.remember(lessons["id"], lessons["modified"])
     pids = sink.pid_column(Domain.LESSON, lessons["id"])
     sink.refuse_collisions(Domain.LESSON, pids.tolist())
     accepted.lessons.update(pids.tolist())
@@ -208,6 +210,7 @@ def attendance_columns_page(
     distinct = sink.pid_column(Domain.LESSON, columns["lessons"]["lesson"])
     if not accepted.known_lessons(distinct).all():
         return False
+    sink.remember(frame["id"], frame["modified"])
     lesson_pid = distinct[joined["lesson_code"].to_numpy()]
     sink.write_table(
         "attendance",

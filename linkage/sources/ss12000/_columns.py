@@ -45,6 +45,7 @@ _ATTENDANCE_SCHEMA = {
     "reported": pl.Boolean,
     **dict.fromkeys(MINUTES, pl.Int64),
     "stamp": pl.String,
+    "modified": pl.String,
 }
 _LESSON_SCHEMA = {
     "id": pl.String,
@@ -54,6 +55,7 @@ _LESSON_SCHEMA = {
     "teaching_length_student": pl.Int64,
     "teaching_length_teacher": pl.Int64,
     "cancelled": pl.Boolean,
+    "modified": pl.String,
 }
 _STUDENT_EXCEPTIONS = {
     "record": pl.Int64,
@@ -70,6 +72,10 @@ class _Ref(msgspec.Struct):
     id: str
 
 
+class _Meta(msgspec.Struct):
+    modified: object = None
+
+
 class _Attendance(msgspec.Struct):
     id: str
     calendarEvent: _Ref
@@ -80,6 +86,7 @@ class _Attendance(msgspec.Struct):
     invalidAbsenceMinutes: int | None = None
     otherAttendanceMinutes: int | None = None
     reportedTimestamp: str | None = None
+    meta: _Meta | None = None
 
 
 class _StudentException(msgspec.Struct):
@@ -103,6 +110,7 @@ class _Lesson(msgspec.Struct):
     cancelled: bool | None = None
     studentExceptions: list[_StudentException] | None = None
     teacherExceptions: list[_TeacherException] | None = None
+    meta: _Meta | None = None
 
 
 class _AttendancePage(msgspec.Struct):
@@ -139,6 +147,7 @@ def decode_page(resource: str, data: bytes) -> Columns | None:
                     "invalidAbsenceMinutes": [r.invalidAbsenceMinutes for r in records],
                     "otherAttendanceMinutes": [r.otherAttendanceMinutes for r in records],
                     "stamp": [r.reportedTimestamp for r in records],
+                    "modified": [_stamp_of(r.meta) for r in records],
                 },
                 schema=_ATTENDANCE_SCHEMA,
             )
@@ -160,6 +169,7 @@ def decode_page(resource: str, data: bytes) -> Columns | None:
                 "teaching_length_student": [r.teachingLengthStudent for r in lessons],
                 "teaching_length_teacher": [r.teachingLengthTeacher for r in lessons],
                 "cancelled": [r.cancelled for r in lessons],
+                "modified": [_stamp_of(r.meta) for r in lessons],
             },
             schema=_LESSON_SCHEMA,
         )
@@ -183,6 +193,18 @@ def decode_page(resource: str, data: bytes) -> Columns | None:
     except _UNCLEAN:
         return None
     return _lessons(raw, students, teachers)
+
+
+def _modified(record: dict[str, Any]) -> str | None:
+    """A record's ``meta.modified`` as written, where it is a string."""
+    meta = record.get("meta")
+    value = meta.get("modified") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _stamp_of(meta: _Meta | None) -> str | None:
+    value = None if meta is None else meta.modified
+    return value if isinstance(value, str) else None
 
 
 def _text(values: list[Any]) -> pl.Series:
@@ -220,8 +242,9 @@ def attendance_columns(records: list[Any]) -> Columns | None:
 
     ``attendance``: ``id``, ``lesson_code`` (the row of the lesson's source id in ``lessons``),
     ``student`` (source id), ``reported``, the four minutes under their SS 12000 names,
-    ``reported_at`` (UTC) and ``source_position`` (1-based). ``lessons``: ``lesson``, each
-    lesson's source id once, in the order first met."""
+    ``reported_at`` (UTC), ``source_position`` (1-based) and ``modified`` (``meta.modified``
+    as written). ``lessons``: ``lesson``, each lesson's source id once, in the order first
+    met."""
     if not records:
         return None
     try:
@@ -233,6 +256,7 @@ def attendance_columns(records: list[Any]) -> Columns | None:
                 "reported": _flag([r["isReported"] for r in records]),
                 **{key: _whole([r.get(key) for r in records]) for key in MINUTES},
                 "stamp": _text([r.get("reportedTimestamp") for r in records]),
+                "modified": pl.Series([_modified(r) for r in records], dtype=pl.String),
             }
         )
     except _UNCLEAN:
@@ -271,6 +295,7 @@ def _attendance(raw: pl.DataFrame) -> Columns | None:
             *MINUTES,
             "reported_at",
             pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("source_position"),
+            "modified",
         ),
     }
 
@@ -297,6 +322,7 @@ def lesson_columns(records: list[Any]) -> Columns | None:
                     [r.get("teachingLengthTeacher") for r in records]
                 ),
                 "cancelled": _flag([r.get("cancelled") for r in records]),
+                "modified": pl.Series([_modified(r) for r in records], dtype=pl.String),
             }
         )
         students, teachers = _exceptions(records)
@@ -346,6 +372,7 @@ def _lessons(raw: pl.DataFrame, students: pl.DataFrame, teachers: pl.DataFrame) 
         "teaching_length_student",
         "teaching_length_teacher",
         pl.col("cancelled").fill_null(False),
+        "modified",
     )
     return {"lessons": lessons, "students": students, "teachers": teachers}
 

@@ -63,13 +63,14 @@ class PageSink:
     _newer: dict[str, str] = field(default_factory=dict)
     _gone: set[str] = field(default_factory=set)
     _pending: dict[str, str] = field(default_factory=dict)
+    _shadow: pl.Series | None = None  # the ids of _newer and _gone, as a column, once
     _base: bool = True
     _issued: dict[str, set[int]] = field(default_factory=dict)
 
     # --- incremental extracts --------------------------------------------------------------
     def start_resource(self) -> None:
         """A new resource: no id is shadowed yet."""
-        self._newer, self._gone = {}, set()
+        self._newer, self._gone, self._shadow = {}, set(), None
 
     def start_extract(self, deleted: set[str], *, base: bool) -> None:
         """The next (older) extract of the resource; ``deleted``: the ids it deletes; ``base``:
@@ -77,17 +78,27 @@ class PageSink:
         self._gone |= deleted
         self._base = base
         self._pending = {}
+        self._shadow = None
 
     def finish_extract(self) -> None:
         self._newer.update(self._pending)
+        self._shadow = None
 
     def shadowed(self, ids: pl.Series) -> bool:
-        """True when any of ``ids`` is superseded or deleted, or the page is not from the base
-        extract (whose ids older extracts must know): then records go one by one."""
-        if not self._base:
-            return True
-        shadow = [*self._newer, *self._gone]
-        return bool(shadow) and bool(ids.is_in(pl.Series(shadow, dtype=pl.String)).any())
+        """True when any of ``ids`` is superseded or deleted: then records go one by one."""
+        if self._shadow is None:
+            self._shadow = pl.Series([*self._newer, *self._gone], dtype=pl.String)
+        return bool(len(self._shadow)) and bool(ids.is_in(self._shadow).any())
+
+    def remember(self, ids: pl.Series, stamps: pl.Series) -> None:
+        """A page of an extract that older ones follow, taken whole: its ids, with their
+        ``meta.modified`` (``stamps``, as written; null where absent), supersede the older
+        extracts' records with the same ids (as ``records`` notes them one by one)."""
+        if self._base:
+            return
+        normalised = {stamp: _utc(stamp) for stamp in stamps.unique().to_list()}
+        for rid, stamp in zip(ids.to_list(), stamps.to_list(), strict=True):
+            self._pending.setdefault(rid, normalised[stamp])
 
     def claim(self, resource: str, ids: pl.Series) -> bool:
         """For a page taken whole: True, and the ids remembered, when none of them is met twice
@@ -212,7 +223,11 @@ class PageSink:
 def modified(record: dict[str, Any]) -> str:
     """A record's ``meta.modified`` in UTC (ISO 8601), or "" when absent or unreadable."""
     meta = record.get("meta")
-    value = meta.get("modified") if isinstance(meta, dict) else None
+    return _utc(meta.get("modified") if isinstance(meta, dict) else None)
+
+
+def _utc(value: object) -> str:
+    """A ``meta.modified`` value in UTC (ISO 8601), or "" when absent or unreadable."""
     if not isinstance(value, str):
         return ""
     try:

@@ -96,6 +96,9 @@ ATTENDANCE_FLAWS: dict[str, Callable[[Records], None]] = {
     ),
     "a record not an object": lambda records: records.insert(0, 7),
     "an unknown field": _set(15, "vendorExtra", {"nested": [1, 2]}),
+    "meta not an object": _set(16, "meta", "x"),
+    "modified a number": _set(17, "meta", {"modified": 5}),
+    "no meta": _drop(18, "meta"),
 }
 
 LESSON_FLAWS: dict[str, Callable[[Records], None]] = {
