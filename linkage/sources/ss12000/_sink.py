@@ -63,14 +63,13 @@ class PageSink:
     _newer: dict[str, str] = field(default_factory=dict)
     _gone: set[str] = field(default_factory=set)
     _pending: dict[str, str] = field(default_factory=dict)
-    _shadow: pl.Series | None = None  # the ids of _newer and _gone, as a column, once
     _base: bool = True
     _issued: dict[str, set[int]] = field(default_factory=dict)
 
     # --- incremental extracts --------------------------------------------------------------
     def start_resource(self) -> None:
         """A new resource: no id is shadowed yet."""
-        self._newer, self._gone, self._shadow = {}, set(), None
+        self._newer, self._gone = {}, set()
 
     def start_extract(self, deleted: set[str], *, base: bool) -> None:
         """The next (older) extract of the resource; ``deleted``: the ids it deletes; ``base``:
@@ -78,17 +77,16 @@ class PageSink:
         self._gone |= deleted
         self._base = base
         self._pending = {}
-        self._shadow = None
 
     def finish_extract(self) -> None:
         self._newer.update(self._pending)
-        self._shadow = None
 
     def shadowed(self, ids: pl.Series) -> bool:
         """True when any of ``ids`` is superseded or deleted: then records go one by one."""
-        if self._shadow is None:
-            self._shadow = pl.Series([*self._newer, *self._gone], dtype=pl.String)
-        return bool(len(self._shadow)) and bool(ids.is_in(self._shadow).any())
+        if not self._newer and not self._gone:
+            return False
+        listed = ids.to_list()
+        return not (self._newer.keys().isdisjoint(listed) and self._gone.isdisjoint(listed))
 
     def remember(self, ids: pl.Series, stamps: pl.Series) -> None:
         """A page of an extract that older ones follow, taken whole: its ids, with their
