@@ -28,7 +28,9 @@ import json
 import os
 import secrets
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ import pyarrow.parquet as pq
 from medler import __version__
 from medler.errors import InputFileError, OutputLocationError
 
+# Batches being compressed and written in the background, at most (their memory is bounded so).
+WRITES_AHEAD = 8
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 MANIFEST = "manifest.json"
@@ -71,6 +75,10 @@ class SnapshotWriter:
     _carried: dict[str, tuple[Path, pa.Schema, int]] = field(default_factory=dict)
     # parts shared with earlier snapshots: table → [{"file", "rows", "sha256"}, …]
     _shared: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # one thread encodes, compresses and appends the batches, in the order written (pyarrow
+    # does so without the GIL, so the caller reads and checks the next page meanwhile)
+    _background: ThreadPoolExecutor | None = None
+    _writing: deque[Future[None]] = field(default_factory=deque)
 
     def __enter__(self) -> SnapshotWriter:
         root = self.data_dir / SNAPSHOTS
@@ -80,6 +88,7 @@ class SnapshotWriter:
                 shutil.rmtree(stale, ignore_errors=True)
             self._staging = root / f".staging-{secrets.token_hex(6)}"
             self._staging.mkdir()
+            self._background = ThreadPoolExecutor(1, thread_name_prefix="snapshot-writer")
         except OSError as error:
             raise OutputLocationError(
                 f"cannot write to the data directory {self.data_dir} "
@@ -89,6 +98,9 @@ class SnapshotWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._background is not None:
+            self._background.shutdown(wait=True)  # the writes under way end first
+            self._background = None
         for table in self._tables.values():
             table.writer.close()
         if self._staging is not None and self._staging.exists():
@@ -104,8 +116,19 @@ class SnapshotWriter:
             path = self._staging / f"{name}{part}.parquet"
             writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
             table = self._tables[name] = _Table(batch.schema, writer, path)
-        table.writer.write_table(batch.cast(table.schema))
+        cast = batch.cast(table.schema)  # a batch that does not fit fails here, in the caller
         table.rows += batch.num_rows
+        if self._background is None:
+            table.writer.write_table(cast)
+            return
+        self._writing.append(self._background.submit(table.writer.write_table, cast))
+        while len(self._writing) > WRITES_AHEAD:
+            self._writing.popleft().result()
+
+    def _written(self) -> None:
+        """Wait for every batch under way (raising the first failure)."""
+        while self._writing:
+            self._writing.popleft().result()
 
     def rewrite(self, name: str, rewrite: Callable[[Path, Path], int | None]) -> None:
         """Close table ``name`` and let ``rewrite(old, new)`` write a replacement file and
@@ -114,6 +137,7 @@ class SnapshotWriter:
         table = self._tables.get(name)
         if table is None:
             return
+        self._written()
         table.writer.close()
         replacement = table.path.with_suffix(".rewrite.parquet")
         rows = rewrite(table.path, replacement)
@@ -147,11 +171,13 @@ class SnapshotWriter:
         table = self._tables.get(name)
         if table is None:
             return None
+        self._written()
         table.writer.close()
         return table.path
 
     def discard(self, name: str) -> None:
         """Forget what was written to table ``name`` in this snapshot (to share instead)."""
+        self._written()
         table = self._tables.pop(name, None)
         if table is not None:
             table.writer.close()
@@ -186,6 +212,7 @@ class SnapshotWriter:
         """Close the tables, write the manifest, move the snapshot into place and point
         ``CURRENT`` at it. Returns the snapshot id."""
         assert self._staging is not None
+        self._written()
         for table in self._tables.values():
             table.writer.close()
         now = dt.datetime.now(dt.UTC)
