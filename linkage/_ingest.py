@@ -139,7 +139,10 @@ def ingest_extract(
         result = chosen.ingest(context)
         more: dict[str, Any] = {}
         records = {name: asdict(c) for name, c in result.counts.items()}
-        files = {_relative(p, source_dir, updates): file_sha256(p) for p in result.files}
+        files = {
+            _relative(p, source_dir, updates): result.hashes.get(p) or file_sha256(p)
+            for p in result.files
+        }
         if onto is not None:
             more["delivery"] = finish_delivery(writer, onto, updates[-1])
             more["registers"] = onto.manifest.get("registers", {})

@@ -76,6 +76,8 @@ class AdapterResult:
     files: list[Path]  # every file read, for the manifest's hashes
     warnings: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)  # something needed is missing as a whole
+    # the sha256 of files the adapter hashed as it read them (the others are hashed after)
+    hashes: dict[Path, str] = field(default_factory=dict)
 
 
 Adapter = Callable[[AdapterContext], AdapterResult]

@@ -89,6 +89,7 @@ class Ss12000Ingest:
     counts: dict[str, ResourceCount] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    hashes: dict[Path, str] = field(default_factory=dict)  # source files hashed as read
     # organisations as the organiser walk needs them, and school rows waiting for their kind
     _org_nodes: dict[str, OrgNode] = field(default_factory=dict)
     _school_rows: list[tuple[str, str, int, Row]] = field(default_factory=list)
@@ -135,6 +136,7 @@ class Ss12000Ingest:
             for path in resource_files(roots[k], resource)
         ]
         with PrefetchedPages(ahead) as prefetched:
+            self.hashes = prefetched.hashes
             parsed = iter(prefetched)
             for resource in RESOURCES:
                 count = self.counts.setdefault(resource, ResourceCount())
@@ -306,4 +308,6 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         if not (context.delivery and r in BULK and k < len(roots) - 1)
         for p in resource_files(root, r)
     ]
-    return AdapterResult(STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts)
+    return AdapterResult(
+        STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts, hashes=ingest.hashes
+    )

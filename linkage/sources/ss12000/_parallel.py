@@ -17,6 +17,7 @@ worker, or where processes cannot be started, pages are parsed here as they are 
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -48,17 +49,29 @@ COLUMNS: dict[str, Callable[[list[Any]], Columns | None]] = {
 
 
 def parse_page(root: Path, path: Path, resource: str) -> Columns | None:
-    """One page file, parsed and checked column-wise (``_columns``); run by a worker. Decoded
-    straight into typed records where it can be; else parsed, and its fields checked."""
+    """One page file, parsed and checked column-wise (``_columns``). Decoded straight into
+    typed records where it can be; else parsed, and its fields checked."""
+    return _parsed(root, path, resource)[0]
+
+
+def _parsed(root: Path, path: Path, resource: str) -> tuple[Columns | None, str | None]:
+    """``parse_page``'s columns, and the file's sha256 (for the manifest; None if the file
+    could not be read: the reader then says why). Run by a worker."""
     try:
-        return decode_page(resource, path.read_bytes())
-    except (msgspec.MsgspecError, OSError):
-        return COLUMNS[resource](read_page(root, path, resource).records)
+        data = path.read_bytes()
+    except OSError:
+        return COLUMNS[resource](read_page(root, path, resource).records), None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return decode_page(resource, data), digest
+    except msgspec.MsgspecError:
+        return COLUMNS[resource](read_page(root, path, resource).records), digest
 
 
 class PrefetchedPages:
     """The pages of ``files`` (each ``(extract root, file, resource)``), parsed ahead by
-    worker processes and handed back in order: ``(root, file, columns or None)``.
+    worker processes and handed back in order: ``(root, file, columns or None)``. The files'
+    sha256, taken as the workers read them, are in ``hashes``.
 
     Use it as a context manager: leaving it stops the workers, also when the ingest fails."""
 
@@ -73,7 +86,8 @@ class PrefetchedPages:
                 )
             except (OSError, NotImplementedError):  # no process support here: parse in-process
                 self._executor = None
-        self._queue: deque[Future[Columns | None]] = deque()
+        self._queue: deque[Future[tuple[Columns | None, str | None]]] = deque()
+        self.hashes: dict[Path, str] = {}
         self._next = 0
         self._ahead = AHEAD * workers
         self._fill()
@@ -83,7 +97,7 @@ class PrefetchedPages:
             if len(self._queue) >= self._ahead:
                 return
             try:
-                self._queue.append(self._executor.submit(parse_page, *self._files[self._next]))
+                self._queue.append(self._executor.submit(_parsed, *self._files[self._next]))
             except BrokenProcessPool:
                 self._stop()
                 return
@@ -95,14 +109,18 @@ class PrefetchedPages:
             self._fill()
 
     def _take(self, root: Path, path: Path, resource: str) -> Columns | None:
+        parsed: tuple[Columns | None, str | None] | None = None
         if self._queue:  # the head of the queue is this file's page
             future = self._queue.popleft()
             try:
-                return future.result()
+                parsed = future.result()
             except BrokenProcessPool:  # workers could not start or died: the rest here
                 self._stop()
                 self._queue.clear()
-        return parse_page(root, path, resource)
+        columns, digest = parsed or _parsed(root, path, resource)
+        if digest is not None:
+            self.hashes[path] = digest
+        return columns
 
     def _stop(self) -> None:
         if self._executor is not None:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from linkage import current_snapshot, ingest_extract, read_manifest
-from linkage._snapshot import table_files
+from linkage._snapshot import file_sha256, table_files
 from linkage.sources.ss12000 import _parallel
 from linkage.sources.synthetic import SynthConfig, generate_municipality
 
@@ -91,6 +91,11 @@ def test_workers_and_one_process_give_the_same_snapshot(
     serial, parallel = contents(tmp_path / "serial"), contents(tmp_path / "parallel")
     assert serial["records"] == parallel["records"]
     assert serial["files"] == parallel["files"]
+    # every source file's hash, whether a worker took it as it read the page or not
+    assert serial["files"] == {
+        path.relative_to(spoilt).as_posix(): file_sha256(path)
+        for path in spoilt.rglob("*.json")
+    }
     assert serial["tables"].keys() == parallel["tables"].keys()
     for name, table in serial["tables"].items():
         assert table.equals(parallel["tables"][name]), name
