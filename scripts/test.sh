@@ -13,4 +13,7 @@ source scripts/_browser.sh
 source scripts/_java.sh
 source scripts/_r.sh
 # not exec: the PostgreSQL server is stopped when this shell exits
-echo "== pytest"; status=0; .venv/bin/python -m pytest "$@" || status=$?; exit "$status"
+# over both cores (pytest-xdist), each test file on one worker so its fixtures are made once
+echo "== pytest"; status=0
+.venv/bin/python -m pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile "$@" || status=$?
+exit "$status"
