@@ -93,8 +93,7 @@ def test_workers_and_one_process_give_the_same_snapshot(
     assert serial["files"] == parallel["files"]
     # every source file's hash, whether a worker took it as it read the page or not
     assert serial["files"] == {
-        path.relative_to(spoilt).as_posix(): file_sha256(path)
-        for path in spoilt.rglob("*.json")
+        path.relative_to(spoilt).as_posix(): file_sha256(path) for path in spoilt.rglob("*.json")
     }
     assert serial["tables"].keys() == parallel["tables"].keys()
     for name, table in serial["tables"].items():
