@@ -6,9 +6,17 @@ repository); a test that needs it is skipped, with the reason, when it is absent
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers are given COLUMNS=80 and LINES=24; the command line would then wrap its
+# tables at 80 columns, where a run in one process (output to a pipe) prints them whole
+# (``api/cli/_console.py``). The workers print as that run does.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
