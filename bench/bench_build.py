@@ -21,13 +21,12 @@ The build sums the pupils' lessons per segment of pupils who sat the same lesson
 joining the pupils (``linkage/build/_seats.py``); the script works per pupil and lesson.
 
 Measured on the 2-core development machine (``docs/explanation/scale.md``, "Against
-hand-written SQL", has every run with its load). On a quiet machine, at 20,000 pupils × 4 weeks:
-the build 5.7 s, 562 MB; the script 3.1 s, 595 MB: ratios 1.86 (wall), 1.55 (CPU), 0.94
-(memory); before the build was rebuilt around segments, 2.0 and 1.6. At 50,000 pupils × 4
-weeks: 1.04 (wall), 1.00 (CPU), 0.86 (memory). At 2,000 pupils: 5.1, 5.5 and 2.2, fixed costs
-alone. What is left at 20,000 pupils is mostly fixed cost: the command's imports (1.5 s, 1.1 s
-of it in ``api.cli``, which ``medler build`` does not need) and compiling 24 expressions
-(0.45 s).
+hand-written SQL", has every run with its load). At 20,000 pupils × 4 weeks, load 0.5–0.6: the
+build 4.9 s, 447 MB; the script 3.0 s, 579 MB: ratios 1.67 (wall), 1.41 (CPU), 0.77 (memory).
+At 100,000 pupils × 4 weeks: 0.73–1.02 (wall), as the script took 12.9–18.5 s between runs.
+What is left at 20,000 pupils besides DuckDB's own work (about the script's whole run) is fixed
+cost: the build's imports (0.5 s; the command line itself starts in 0.15 s) and building and
+compiling the Ibis expressions (about 1 s).
 
 The data directory (a synthetic municipality, ingested, with the teacher and student
 registers) is prepared once in ``--dir`` and reused by later runs with the same size; the raw
