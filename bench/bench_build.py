@@ -6,7 +6,7 @@ no Ibis) that reads the same canonical Parquet files and computes ``exposure`` (
 teacher turnover included), ``student_months`` and ``student_terms`` from scratch. It is
 written to be strong: whatever depends only on the lesson is computed once per lesson, pupils
 are joined late, and the pupil-lessons are kept once, lean, and read in three grouped passes.
-``tests/unit/linkage/build/test_reference_sql.py`` checks it against the build. Both run as
+``tests/unit/linkage/research/test_reference_sql.py`` checks it against the build. Both run as
 processes in the same run, under ``_measure.measure`` (wall time, peak resident memory of the
 process tree); the three tables must be equal (same rows by key, integers exactly, floats
 within 1e-9 relative, nulls alike), else the benchmark fails and says which columns differ.
@@ -18,7 +18,7 @@ although medler writes every research table (all eight that ``medler build`` wri
 default; ``student_lessons``, one row per pupil and held lesson, is built only with
 ``--student-lessons`` and no other table needs it) and the reference only the three compared.
 The build sums the pupils' lessons per segment of pupils who sat the same lessons before
-joining the pupils (``linkage/build/_seats.py``); the script works per pupil and lesson.
+joining the pupils (``linkage/research/_seats.py``); the script works per pupil and lesson.
 
 Measured on the 2-core development machine (``docs/explanation/scale.md``, "Against
 hand-written SQL", has every run with its load). At 20,000 pupils × 4 weeks, load 0.5–0.6: the

@@ -9,7 +9,7 @@ Modules
 - ``_ingest``: ``ingest_extract``, an extract into a new canonical snapshot.
 - ``_snapshot``: immutable snapshots with a manifest, switched in atomically.
 - ``_build``: ``build_research_tables``, the current snapshot into research tables.
-- ``_engines``: the compute backend the build runs on: DuckDB in process (default) or Apache
+- ``_backends``: the compute backend the build runs on: DuckDB in process (default) or Apache
   Spark (see docs/GLOSSARY.md, *compute backend*, for the rename proposed).
 - ``_registers``: ``ingest_register``, a teacher or student register into a new snapshot.
 - ``_prepare``: ``prepare_municipality``, the whole recipe on synthetic data (synth → key →
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from medler._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from linkage._backends import BACKENDS, DEFAULT_MEMORY_LIMIT
     from linkage._build import BuildReport, build_research_tables
-    from linkage._engines import DEFAULT_MEMORY_LIMIT, ENGINES
     from linkage._ingest import IngestReport, ingest_extract
     from linkage._inventory import SnapshotEntry, list_snapshots
     from linkage._prepare import (
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 _HOME = {
     "BuildReport": "_build",
     "build_research_tables": "_build",
-    "DEFAULT_MEMORY_LIMIT": "_engines",
-    "ENGINES": "_engines",
+    "DEFAULT_MEMORY_LIMIT": "_backends",
+    "BACKENDS": "_backends",
     "IngestReport": "_ingest",
     "ingest_extract": "_ingest",
     "ingest_register": "_registers",
@@ -60,8 +60,8 @@ _HOME = {
 __getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MEMORY_LIMIT",
-    "ENGINES",
     "BuildReport",
     "IngestReport",
     "PrepareHooks",

@@ -1,10 +1,10 @@
 """What a build's research tables rest on: lessons, or only classes; and why a table is empty.
 
 - **lessons** (SS 12000, the synthetic municipality): every table is built from the held
-  lessons, their pupils and teachers (``linkage/build/``).
+  lessons, their pupils and teachers (``linkage/research/``).
 - **classes** (OneRoster, or any snapshot with class links but not one lesson): the lessons
   are unknown. ``exposure``, ``student_teachers`` (and so ``student_term_teachers``) and
-  ``teacher_terms`` are built per class and term instead (``linkage/build/_classes.py``),
+  ``teacher_terms`` are built per class and term instead (``linkage/research/_classes.py``),
   with the same columns: shares are of classes, minutes and lessons are null. The tables that
   need lessons or attendance stay empty, and the build says why (``EMPTY_WITHOUT_LESSONS``).
 
@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage.build._class_tables import class_exposure, class_teacher_terms, class_turnover
-from linkage.build._classes import (
+from linkage.research._class_tables import class_exposure, class_teacher_terms, class_turnover
+from linkage.research._classes import (
     class_links,
     class_pupils,
     class_student_teachers,
@@ -36,7 +36,7 @@ from linkage.build._classes import (
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from linkage._engines import BuildEngine
+    from linkage._backends import ComputeBackend
 
 LESSONS = "lessons"
 CLASSES = "classes"
@@ -95,7 +95,7 @@ class ClassBuild:
 
 
 def class_tables(
-    e: BuildEngine, t: dict[str, ir.Table], files: dict[str, list[Path]], scratch: Path
+    e: ComputeBackend, t: dict[str, ir.Table], files: dict[str, list[Path]], scratch: Path
 ) -> ClassBuild:
     dated, total = _dated(files)
     first = pc.min(dated["start_date"]).as_py() if dated.num_rows else None

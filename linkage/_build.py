@@ -3,7 +3,7 @@
 Research snapshots live under ``DATA_DIR/research/`` (``snapshots/<id>/``, ``CURRENT``), are
 immutable, and record in their manifest the canonical snapshot they were built from.
 
-The tables are computed by ``linkage.build.research_tables``, the one wiring a full and an
+The tables are computed by ``linkage.research.research_tables``, the one wiring a full and an
 incremental build share (``linkage._incremental`` gives the latter its months and terms): the
 pupils' lessons are summed per group of pupils who sat the same lessons before they are joined
 to the pupils, so no table is made from ``student_lessons``. That table (one row per pupil and
@@ -24,17 +24,17 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
-from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
-from linkage._engines import (
-    ENGINES,
-    BuildEngine,
+from linkage._backends import (
+    BACKENDS,
+    ComputeBackend,
     fitted_memory_limit,
-    open_engine,
+    open_backend,
     parquet_rows,
 )
+from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
 from linkage._incremental import Plan, merge, plan_incremental, previous_tables
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
-from linkage.build import FULL, PERIOD, RESEARCH_TABLES, conform, research_tables, snapshot_files
+from linkage.research import FULL, PERIOD, RESEARCH_TABLES, conform, research_tables, snapshot_files
 from medler.errors import UsageError
 
 RESEARCH = "research"
@@ -70,8 +70,8 @@ def build_research_tables(
     ``student_lessons``, that table too (one row per pupil and held lesson). ``memory_limit``:
     the engine's, as given (DuckDB's size syntax); by default half the machine's memory, at
     most 4 GB, and less for a small build."""
-    if engine not in ENGINES:
-        raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine not in BACKENDS:
+        raise UsageError(f"the engine must be one of {', '.join(BACKENDS)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
     source = read_manifest(canonical)
     built = RESEARCH_TABLES if student_lessons else TABLES
@@ -84,7 +84,7 @@ def build_research_tables(
         files = snapshot_files(canonical)
         if memory_limit is None:  # the default, fitted to the build's size
             memory_limit = fitted_memory_limit(table_rows(files, "attendance"))
-        e = open_engine(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
+        e = open_backend(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
         t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
         # a source without lessons: these tables from its classes instead (linkage/_basis.py)
         basis = build_basis(files)
@@ -144,7 +144,7 @@ def build_research_tables(
 
 
 def _period(
-    e: BuildEngine, span: ir.Table, plan: Plan | str | None, scratch: Path
+    e: ComputeBackend, span: ir.Table, plan: Plan | str | None, scratch: Path
 ) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of a held lesson with a pupil: those of the scope (``span``),
     and with an incremental build also those of the research snapshot added to."""

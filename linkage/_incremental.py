@@ -7,7 +7,7 @@ no delivery may have changed a table other than the bulk ones (a pupil's enrolme
 members changed reaches back into every month; a register ingested likewise). Otherwise the
 build is a full one, and says why.
 
-What is recomputed, by the same function as a full build (``linkage.build.research_tables``,
+What is recomputed, by the same function as a full build (``linkage.research.research_tables``,
 given the plan's ``Scope``): ``student_lessons`` (when built), ``student_months`` and
 ``quality`` for the months of the deliveries' lessons; every other table for the terms of those
 months, from the terms' lessons (and, for teacher turnover, those of the term before). Every
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import ibis.expr.types as ir
 
-from linkage._engines import BuildEngine
+from linkage._backends import ComputeBackend
 from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest
-from linkage.build import Scope
+from linkage.research import Scope
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _research_in_use(research: Path, tables: tuple[str, ...]) -> Path | str:
     return previous
 
 
-def previous_tables(e: BuildEngine, plan: Plan) -> dict[str, ir.Table]:
+def previous_tables(e: ComputeBackend, plan: Plan) -> dict[str, ir.Table]:
     """The tables of the research snapshot the plan adds to."""
     manifest = read_manifest(plan.previous)["tables"]
     return {

@@ -1,6 +1,6 @@
 """A synthetic municipality's extract with two weekly deliveries after it, and the checks the
 weekly-delivery tests share: the registers ingested, the research tables read back, and two sets
-of research tables compared (``tests/unit/linkage/build``)."""
+of research tables compared (``tests/unit/linkage/research``)."""
 
 from __future__ import annotations
 

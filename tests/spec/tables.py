@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from linkage._canonical import SCHEMAS
-from linkage.build import research_tables
+from linkage.research import research_tables
 
 
 def _cell(text: str, kind: pa.DataType) -> object:
@@ -67,7 +67,7 @@ def dicts(table: ir.Table) -> list[dict[str, object]]:
 
 def research(t: dict[str, ir.Table]) -> dict[str, ir.Table]:
     """Every research table of the spec tables ``t`` (``student_lessons`` too), as the build
-    makes them (``linkage.build.research_tables``), as expressions."""
+    makes them (``linkage.research.research_tables``), as expressions."""
     tables: dict[str, ir.Table] = {}
 
     def emit(name: str, expression: ir.Table) -> ir.Table:

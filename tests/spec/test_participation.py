@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linkage.build import lesson_pupils, lesson_teachers
+from linkage.research import lesson_pupils, lesson_teachers
 from tests.spec.tables import rows, spec_tables
 
 # Two classes (groups 100, 101), each with a maths activity (10, 11), lessons on two days.
@@ -95,7 +95,7 @@ def test_teachers_substitutes_two_teachers_and_a_switch_mid_term() -> None:
 def test_student_lessons_certification_follows_the_pupils_grade_band() -> None:
     """Teacher 50 is certified in MA for 4-6 only: certified for the grade-6 pupil, not for the
     grade-7 pupil in the same lesson. Teacher 51 is not in the register at all."""
-    from linkage.build import student_lessons
+    from linkage.research import student_lessons
 
     t = spec_tables(
         lessons="""

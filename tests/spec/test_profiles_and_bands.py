@@ -23,8 +23,8 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from linkage.build import absence_band, experience_band, merit_band
-from linkage.build._bands import ABSENCE_BANDS, EXPERIENCE_BANDS, MERIT_BANDS
+from linkage.research import absence_band, experience_band, merit_band
+from linkage.research._bands import ABSENCE_BANDS, EXPERIENCE_BANDS, MERIT_BANDS
 from tests.spec.tables import dicts, research, spec_tables
 
 CATALOGUE = Path(__file__).parents[2] / "policies" / "catalogue.toml"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pv
 import pytest
 
-from linkage.build._rates import persistent, rate
+from linkage.research._rates import persistent, rate
 from tests.conftest import shared_path
 
 CSV = "testdata/absence_dfe/absence_natcharacteristics_201617.csv"

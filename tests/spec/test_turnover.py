@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from linkage.build import pupil_figures, turnover
+from linkage.research import pupil_figures, turnover
 from tests.spec.tables import dicts, research, spec_tables
 
 SPRING, AUTUMN = ["2026-03-02"], ["2026-09-14", "2026-09-15", "2026-09-16", "2026-09-17"]

@@ -24,8 +24,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._bands import absence_band, merit_band
-from linkage.build._rates import (
+from linkage.research._bands import absence_band, merit_band
+from linkage.research._rates import (
     MANY_DAYS_ABSENT,
     MONTH_ALERT_PERCENT,
     over_percent,
@@ -33,8 +33,8 @@ from linkage.build._rates import (
     rate,
     severe,
 )
-from linkage.build._seats import REGISTERED
-from linkage.build._student_lessons import pick_main_school
+from linkage.research._seats import REGISTERED
+from linkage.research._student_lessons import pick_main_school
 
 SEXES = ("Kvinna", "Man")  # SS 12000's Code_Sex; anything else, or nothing, is Okänt
 UNKNOWN_SEX = "Okänt"
@@ -147,7 +147,7 @@ def student_months(
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    """``pupil_months``, ``days``: ``linkage.build._seats.pupil_months`` and ``pupil_days``;
+    """``pupil_months``, ``days``: ``linkage.research._seats.pupil_months`` and ``pupil_days``;
     ``registered``: the registrations' sums per pupil and month (``_seats.registered``);
     ``students``: the canonical students (their sex); ``schools``: the canonical schools
     (their organiser type)."""
@@ -180,7 +180,7 @@ def student_terms(
     *,
     schools: ir.Table,
 ) -> ir.Table:
-    """``pupil_terms``: ``linkage.build._seats.pupil_terms``; ``registered``: the
+    """``pupil_terms``: ``linkage.research._seats.pupil_terms``; ``registered``: the
     registrations' sums per pupil and term; ``months``: ``student_months`` of the same pupils
     (whether a month was over 20 %)."""
     key = ["student_pid", "term"]

@@ -26,12 +26,12 @@ Modules
   the bands (public keys) of absence, merit and experience.
 """
 
-from linkage.build._absence import student_months, student_terms
-from linkage.build._bands import absence_band, experience_band, merit_band
-from linkage.build._classes import conform
-from linkage.build._exposure import exposure, student_teachers
-from linkage.build._participation import lesson_pupils, lesson_teachers
-from linkage.build._pipeline import (
+from linkage.research._absence import student_months, student_terms
+from linkage.research._bands import absence_band, experience_band, merit_band
+from linkage.research._classes import conform
+from linkage.research._exposure import exposure, student_teachers
+from linkage.research._participation import lesson_pupils, lesson_teachers
+from linkage.research._pipeline import (
     FULL,
     PERIOD,
     RESEARCH_TABLES,
@@ -40,12 +40,12 @@ from linkage.build._pipeline import (
     pupil_figures,
     research_tables,
 )
-from linkage.build._profiles import student_profiles, student_term_teachers
-from linkage.build._quality import quality
-from linkage.build._student_lessons import lesson_facts, student_lessons
-from linkage.build._tables import open_snapshot, snapshot_files
-from linkage.build._teachers import teacher_terms
-from linkage.build._turnover import turnover
+from linkage.research._profiles import student_profiles, student_term_teachers
+from linkage.research._quality import quality
+from linkage.research._student_lessons import lesson_facts, student_lessons
+from linkage.research._tables import open_snapshot, snapshot_files
+from linkage.research._teachers import teacher_terms
+from linkage.research._turnover import turnover
 
 __all__ = [
     "FULL",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import polars as pl
 
-from linkage.build import lesson_pupils, lesson_teachers, open_snapshot
+from linkage.research import lesson_pupils, lesson_teachers, open_snapshot
 from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
 
 __all__ = ["ingested", "session_key"]

@@ -115,7 +115,7 @@ def test_certified_minutes_in_exposure(research: dict[str, Any]) -> None:
 
 def test_the_tables_sum_student_lessons_row_by_row(research: dict[str, Any]) -> None:
     """Every table but student_lessons is summed per segment of pupils who sat the same
-    lessons (linkage/build/_seats.py), student_lessons pupil by pupil: the sums agree for
+    lessons (linkage/research/_seats.py), student_lessons pupil by pupil: the sums agree for
     every pupil, on a municipality with exceptions, class moves and unreported lessons."""
     sl = _t(research, "student_lessons")
     reported = pl.col("reported")

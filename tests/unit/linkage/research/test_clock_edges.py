@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage import current_snapshot, ingest_extract, read_manifest
-from linkage.build import open_snapshot, student_lessons
+from linkage.research import open_snapshot, student_lessons
 from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
 
 __all__ = ["ingested", "session_key"]

@@ -22,11 +22,11 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._bands import experience_band
-from linkage.build._calendar import school_year_start
-from linkage.build._participation import lesson_teachers
-from linkage.build._rates import rate
-from linkage.build._student_lessons import BANDS, NOVICE_YEARS, lesson_facts
+from linkage.research._bands import experience_band
+from linkage.research._calendar import school_year_start
+from linkage.research._participation import lesson_teachers
+from linkage.research._rates import rate
+from linkage.research._student_lessons import BANDS, NOVICE_YEARS, lesson_facts
 
 KEY = ["teacher_pid", "term", "school_code"]
 
@@ -37,7 +37,7 @@ def teacher_terms(
     taught: ir.Table | None = None,
     facts: ir.Table | None = None,
 ) -> ir.Table:
-    """``lessons_seen``: ``linkage.build._seats.lessons_seen`` (per lesson, which grade bands
+    """``lessons_seen``: ``linkage.research._seats.lessons_seen`` (per lesson, which grade bands
     its pupils are in); ``taught``, ``facts``: ``lesson_teachers(t)`` and
     ``lesson_facts(t)``, or the same already computed."""
     taught = lesson_teachers(t) if taught is None else taught

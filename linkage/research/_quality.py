@@ -20,9 +20,9 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._calendar import month
-from linkage.build._rates import rate
-from linkage.build._student_lessons import lesson_facts
+from linkage.research._calendar import month
+from linkage.research._rates import rate
+from linkage.research._student_lessons import lesson_facts
 
 LATE_AFTER_HOURS = 24
 
@@ -30,7 +30,7 @@ LATE_AFTER_HOURS = 24
 def quality(
     t: dict[str, ir.Table], lessons_seen: ir.Table, facts: ir.Table | None = None
 ) -> ir.Table:
-    """``lessons_seen`` (``linkage.build._seats.lessons_seen``) gives each held lesson with a
+    """``lessons_seen`` (``linkage.research._seats.lessons_seen``) gives each held lesson with a
     pupil, whether any pupil's attendance was registered and when first; ``facts``
     (``lesson_facts(t)``) its teachers."""
     facts = lesson_facts(t) if facts is None else facts

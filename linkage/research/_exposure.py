@@ -30,9 +30,9 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._rates import rate
-from linkage.build._seats import SUMMED
-from linkage.build._student_lessons import grade_band, pick_main_school
+from linkage.research._rates import rate
+from linkage.research._seats import SUMMED
+from linkage.research._student_lessons import grade_band, pick_main_school
 
 KEY = ["student_pid", "term", "subject_code"]
 
@@ -42,7 +42,7 @@ def student_teachers(pupil_teachers: ir.Table) -> ir.Table:
     (met at least once as the activity's own teacher) and ``first_regular`` (the first such
     lesson's start). Kept in the research snapshot so that the release layer can count the
     distinct teachers behind any cell of ``exposure`` (a cell must never single out one).
-    ``pupil_teachers``: ``linkage.build._seats.pupil_teachers``."""
+    ``pupil_teachers``: ``linkage.research._seats.pupil_teachers``."""
     met = pupil_teachers
     return met.group_by([*KEY, "teacher_pid"]).aggregate(
         minutes=met.minutes.sum(),
@@ -52,8 +52,8 @@ def student_teachers(pupil_teachers: ir.Table) -> ir.Table:
 
 
 def exposure(pupil_terms: ir.Table, student_teachers: ir.Table, turnover: ir.Table) -> ir.Table:
-    """``pupil_terms``: ``linkage.build._seats.pupil_terms`` (per pupil, activity and term);
-    ``turnover``: ``linkage.build.turnover`` (one row per pupil × term × subject)."""
+    """``pupil_terms``: ``linkage.research._seats.pupil_terms`` (per pupil, activity and term);
+    ``turnover``: ``linkage.research.turnover`` (one row per pupil × term × subject)."""
     pm = pupil_terms
     totals = pm.group_by(KEY).aggregate(
         first_start=pm.first_start.min(),

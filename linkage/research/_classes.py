@@ -29,7 +29,7 @@ import ibis.expr.datatypes as dt_
 import ibis.expr.schema as sch
 import ibis.expr.types as ir
 
-from linkage.build._calendar import school_year_start
+from linkage.research._calendar import school_year_start
 
 KEY = ["student_pid", "term", "subject_code"]
 LINK = ["activity_pid", "term"]

@@ -1,6 +1,7 @@
-"""The engines the research-table build runs on. The build itself is written once, in ibis
-(``linkage/build/``); an engine only opens Parquet, keeps an intermediate result (joined as
-written, where asked), releases it once consumed, and writes a result to one Parquet file:
+"""The compute backends the research-table build runs on (chosen with ``medler build
+--engine``). The build itself is written once, in ibis (``linkage/research/``); a backend only
+opens Parquet, keeps an intermediate result (joined as written, where asked), releases it once
+consumed, and writes a result to one Parquet file:
 
 - ``duckdb`` (the default): in process, under a memory limit, spilling to a folder inside the
   data directory, so a build larger than memory streams instead of failing.
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from medler.errors import UsageError
 
-if TYPE_CHECKING:  # ibis and DuckDB load when an engine is opened, not when this is imported
+if TYPE_CHECKING:  # ibis and DuckDB load when a backend is opened, not when this is imported
     import ibis.expr.types as ir
 
-ENGINES = ("duckdb", "spark")
+BACKENDS = ("duckdb", "spark")
 SPARK_MASTER_ENV = "MEDLER_SPARK_MASTER"
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
@@ -65,7 +66,7 @@ def fitted_memory_limit(registrations: int, limit: str = DEFAULT_MEMORY_LIMIT) -
     return f"{need // 2**20}MiB"
 
 
-class BuildEngine(Protocol):
+class ComputeBackend(Protocol):
     name: str
     con: Any
 
@@ -84,7 +85,7 @@ def _quoted(text: str) -> str:
     return text.replace("'", "''")
 
 
-class DuckDBEngine:
+class DuckDBBackend:
     """DuckDB in process: bounded memory, spilling to ``spill``."""
 
     name = "duckdb"
@@ -104,7 +105,7 @@ class DuckDBEngine:
         return self.con.read_parquet(path, table_name=name)
 
     def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
-        """An intermediate result as a table of the engine: it then knows its size.
+        """An intermediate result as a table of the backend: it then knows its size.
         ``as_written``: the joins in the order written (DuckDB's join-order optimizer would
         guess a range join's size and join the two small tables first, into one as large as
         the result)."""
@@ -143,7 +144,7 @@ class DuckDBEngine:
         self.con.disconnect()
 
 
-class SparkEngine:
+class SparkBackend:
     """Apache Spark through ibis's PySpark backend, on ``master`` (``local[2]``,
     ``spark://host:7077``, ``yarn``, …). Times are UTC, as in the canonical tables."""
 
@@ -255,18 +256,18 @@ class SparkEngine:
         self.session.stop()
 
 
-def open_engine(
+def open_backend(
     engine: str,
     *,
     spill: Path,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     spark_master: str | None = None,
-) -> BuildEngine:
+) -> ComputeBackend:
     if engine == "duckdb":
-        return DuckDBEngine(spill, memory_limit)
+        return DuckDBBackend(spill, memory_limit)
     if engine == "spark":
-        return SparkEngine(spark_master, spill)
-    raise UsageError(f"the engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        return SparkBackend(spark_master, spill)
+    raise UsageError(f"the engine must be one of {', '.join(BACKENDS)}, not {engine!r}")
 
 
 def parquet_rows(path: Path) -> int:

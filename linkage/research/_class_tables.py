@@ -17,17 +17,17 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._classes import KEY, LINK, known
-from linkage.build._rates import rate
-from linkage.build._student_lessons import (
+from linkage.research._classes import KEY, LINK, known
+from linkage.research._rates import rate
+from linkage.research._student_lessons import (
     BAND_GRADES,
     BANDS,
     NOVICE_YEARS,
     grade_band,
     pick_main_school,
 )
-from linkage.build._teachers import teacher_rows
-from linkage.build._turnover import next_term
+from linkage.research._teachers import teacher_rows
+from linkage.research._turnover import next_term
 
 
 def _certified_for(table: ir.Table, t: dict[str, ir.Table]) -> ir.Table:

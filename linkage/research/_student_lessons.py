@@ -19,8 +19,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._calendar import month, school_year_start, term
-from linkage.build._participation import lesson_pupils, lesson_teachers
+from linkage.research._calendar import month, school_year_start, term
+from linkage.research._participation import lesson_pupils, lesson_teachers
 
 NOVICE_YEARS = 3
 BANDS = ("F-3", "4-6", "7-9")

@@ -28,13 +28,13 @@ from typing import Protocol
 
 import ibis.expr.types as ir
 
-from linkage.build._absence import student_months, student_terms
-from linkage.build._calendar import month, term
-from linkage.build._exposure import exposure, student_teachers
-from linkage.build._participation import lesson_teachers
-from linkage.build._profiles import student_profiles, student_term_teachers
-from linkage.build._quality import quality
-from linkage.build._seats import (
+from linkage.research._absence import student_months, student_terms
+from linkage.research._calendar import month, term
+from linkage.research._exposure import exposure, student_teachers
+from linkage.research._participation import lesson_teachers
+from linkage.research._profiles import student_profiles, student_term_teachers
+from linkage.research._quality import quality
+from linkage.research._seats import (
     activity_info,
     irregular,
     irregular_lessons,
@@ -49,9 +49,9 @@ from linkage.build._seats import (
     registrations,
     templates,
 )
-from linkage.build._student_lessons import lesson_facts, student_lessons
-from linkage.build._teachers import teacher_terms
-from linkage.build._turnover import turnover_hits
+from linkage.research._student_lessons import lesson_facts, student_lessons
+from linkage.research._teachers import teacher_terms
+from linkage.research._turnover import turnover_hits
 
 # the research tables, in the order they are built; the column each is recomputed by
 RESEARCH_TABLES = (
@@ -72,7 +72,7 @@ _BY_LESSON = ("attendance", "lesson_student_exceptions", "lesson_teacher_excepti
 
 
 class Keep(Protocol):
-    """Keeps an intermediate result (``BuildEngine.keep``): ``as_written``, its joins are run
+    """Keeps an intermediate result (``ComputeBackend.keep``): ``as_written``, its joins are run
     in the order written, the large table first and the one to look up second."""
 
     def __call__(
@@ -80,7 +80,7 @@ class Keep(Protocol):
     ) -> ir.Table: ...
 
 
-Release = Callable[[str], None]  # a kept result no longer needed (``BuildEngine.release``)
+Release = Callable[[str], None]  # a kept result no longer needed (``ComputeBackend.release``)
 
 
 Emit = Callable[[str, ir.Table], ir.Table]

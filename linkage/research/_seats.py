@@ -27,7 +27,7 @@ pupil and lesson (the ingest keeps the latest: ``linkage/sources/ss12000/_dedupe
 
 The results, by pupil (``pupil_terms``, ``pupil_months``, ``pupil_teachers``, ``pupil_days``,
 ``registered``) and by lesson (``lessons_seen``), are what the research tables aggregate
-(``linkage/build/_pipeline.py``).
+(``linkage/research/_pipeline.py``).
 They are exactly the figures ``student_lessons`` would give (``tests/spec``, and the reference
 SQL of ``bench/bench_build.py``, which works per pupil and lesson).
 """
@@ -39,9 +39,9 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._calendar import month, term
-from linkage.build._participation import lesson_pupils
-from linkage.build._student_lessons import BAND_GRADES, BANDS, grade_band
+from linkage.research._calendar import month, term
+from linkage.research._participation import lesson_pupils
+from linkage.research._student_lessons import BAND_GRADES, BANDS, grade_band
 
 FIRST_DAY = dt.date(1900, 1, 1)  # an open start: before every lesson
 LAST_DAY = dt.date(9999, 12, 31)  # an open end: after every lesson

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from linkage.build._student_lessons import lesson_facts
+from linkage.research._student_lessons import lesson_facts
 
 KEY = ["student_pid", "term", "subject_code"]
 
@@ -90,7 +90,7 @@ def turnover_hits(
     pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
 ) -> ir.Table:
     """``KEY`` and ``turnover_hit`` (true), for the pupils hit only: every other row of
-    ``turnover`` is false. ``facts``: ``linkage.build.lesson_facts``."""
+    ``turnover`` is false. ``facts``: ``linkage.research.lesson_facts``."""
     _, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
     return replaced.union(left, distinct=True).mutate(turnover_hit=ibis.literal(True))
 
@@ -102,8 +102,8 @@ def turnover(
     lesson_teachers: ir.Table,
 ) -> ir.Table:
     """One row per pupil × term × subject: ``teacher_replaced``, ``teacher_left`` and
-    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.build._seats``;
-    ``lesson_teachers``: ``linkage.build.lesson_teachers(t)``."""
+    ``turnover_hit``. ``pupil_terms``, ``pupil_teachers``: ``linkage.research._seats``;
+    ``lesson_teachers``: ``linkage.research.lesson_teachers(t)``."""
     facts = lesson_facts(t, lesson_teachers)
     span, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
     rows = span.select(*KEY).distinct()

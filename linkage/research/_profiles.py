@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from linkage.build._rates import rate
-from linkage.build._student_lessons import grade_band
+from linkage.research._rates import rate
+from linkage.research._student_lessons import grade_band
 
 KEY = ["student_pid", "term"]
 EXPOSURE = ("certified", "legitimated", "novice", "new_teacher", "substitute")

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from linkage import current_snapshot, ingest_register
-from linkage.build import open_snapshot, student_lessons
+from linkage.research import open_snapshot, student_lessons
 from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
 
 __all__ = ["ingested", "session_key"]

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from linkage import build_research_tables, current_snapshot, read_manifest
+from linkage._backends import DuckDBBackend, SparkBackend, fitted_memory_limit, open_backend
 from linkage._build import RESEARCH, TABLES
-from linkage._engines import DuckDBEngine, SparkEngine, fitted_memory_limit, open_engine
 from medler.errors import UsageError
 from tests.research_data import research_dir
 
@@ -20,12 +20,12 @@ __all__ = ["research_dir"]
 
 def test_an_unknown_engine_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="the engine must be one of duckdb, spark, not 'flink'"):
-        open_engine("flink", spill=tmp_path)
+        open_backend("flink", spill=tmp_path)
 
 
 def test_a_bad_memory_limit_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="memory limit 'lots' is not a size such as 2GB"):
-        DuckDBEngine(tmp_path, "lots")
+        DuckDBBackend(tmp_path, "lots")
 
 
 def test_without_the_spark_extra_the_message_says_what_to_install(
@@ -34,17 +34,17 @@ def test_without_the_spark_extra_the_message_says_what_to_install(
     monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(UsageError, match=r"needs PySpark: install medler with its spark extra"):
-        SparkEngine("local[1]", tmp_path)
+        SparkBackend("local[1]", tmp_path)
 
 
 def test_without_java_the_message_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    monkeypatch.setattr("linkage._engines.shutil.which", lambda _name: None)
+    monkeypatch.setattr("linkage._backends.shutil.which", lambda _name: None)
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(UsageError, match=r"needs a Java runtime \(17 or newer\)"):
-        SparkEngine("local[1]", tmp_path)
+        SparkBackend("local[1]", tmp_path)
 
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
@@ -104,7 +104,7 @@ def test_a_memory_limit_the_user_sets_is_used_as_given(
         seen.append(memory_limit)
         raise _Opened
 
-    monkeypatch.setattr("linkage._build.open_engine", spy)
+    monkeypatch.setattr("linkage._build.open_backend", spy)
     with pytest.raises(_Opened):
         build_research_tables(data, memory_limit=given)
     assert seen == [opened]

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linkage import ENGINES, build_research_tables, current_snapshot, read_manifest
+from linkage import BACKENDS, build_research_tables, current_snapshot, read_manifest
 from linkage._build import RESEARCH, TABLES
 from linkage.sources.synthetic import SynthConfig
 from medler.errors import UsageError
@@ -107,13 +107,13 @@ def test_the_organiser_types_compared_are_several(
 def test_an_unreachable_master_says_what_to_check(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from linkage._engines import SparkEngine
+    from linkage._backends import SparkBackend
 
     with pytest.raises(UsageError, match=r"cannot start Spark on master 'spark://127\.0\.0\.1:9'"):
-        SparkEngine("spark://127.0.0.1:9", tmp_path)
+        SparkBackend("spark://127.0.0.1:9", tmp_path)
     # medler's error is the only one: Spark's own log lines stay silent
     assert " ERROR " not in capfd.readouterr().err
 
 
 def test_the_engines_are_named() -> None:
-    assert ENGINES == ("duckdb", "spark")
+    assert BACKENDS == ("duckdb", "spark")
