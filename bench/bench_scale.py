@@ -14,7 +14,7 @@ attendance: one per pupil and held lesson, read from the snapshots' manifests) p
 core-second: rows / (wall seconds × cores), where
 cores are the threads the engine was given (``local[N]`` for Spark, the machine's cores for
 DuckDB). The row counts of every research table must be the same on both engines, else the
-benchmark stops and says which differ (``tests/unit/linkage/test_spark_engine.py`` checks the
+benchmark stops and says which differ (``tests/unit/linkage/test_spark_backend.py`` checks the
 tables themselves equal at a small size).
 
 Then the bounded-memory run: DuckDB at the largest size under ``--memory-limit`` (1GB, well below

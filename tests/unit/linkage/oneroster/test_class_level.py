@@ -405,7 +405,7 @@ def test_a_real_set_whose_enrollments_miss_the_class_term_says_so(
 def test_spark_builds_the_same_class_tables(
     built: dict[str, pl.DataFrame], ingested: Path, tmp_path: Path
 ) -> None:
-    from tests.unit.linkage.test_spark_engine import _same
+    from tests.unit.linkage.test_spark_backend import _same
 
     data = tmp_path / "data"
     shutil.copytree(ingested, data, ignore=shutil.ignore_patterns(RESEARCH))
