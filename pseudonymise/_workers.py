@@ -31,6 +31,7 @@ import polars as pl
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
+from medler._processes import exit_with_parent
 from medler.errors import MedlerInternalError
 
 SEPARATOR = "\x1f"
@@ -94,6 +95,7 @@ def kept_words(values: pl.Series, *, prefix: bytes, secret: bytes | None) -> np.
 def _init_worker(secret: bytes) -> None:
     global _worker_secret  # noqa: PLW0603 - one key per worker process, set once at start
     _worker_secret = secret
+    exit_with_parent()  # a killed ingest leaves no worker holding the key
 
 
 def _shutdown(executor: ProcessPoolExecutor) -> None:

@@ -128,20 +128,10 @@ def lesson_columns_page(
     lessons, students, teachers = columns["lessons"], columns["students"], columns["teachers"]
     if sink.shadowed(lessons["id"]):
         return False
-    lessons = lessons.join(
-        accepted.frame("activities").rename({"id": "activity", "pid": "activity_pid"}),
-        on="activity",
-        how="left",
-        maintain_order="left",
-    )
-    students = students.join(
-        accepted.frame("students").rename({"id": "student", "pid": "student_pid"}),
-        on="student",
-        how="left",
-        maintain_order="left",
-    )
+    lessons = lessons.with_columns(activity_pid=accepted.pids_of("activities", lessons["activity"]))
+    students = students.with_columns(student_pid=accepted.pids_of("students", students["student"]))
     teachers = teachers.join(
-        accepted.frame("duties").rename({"id": "duty"}),
+        accepted.duties_frame().rename({"id": "duty"}),
         on="duty",
         how="left",
         maintain_order="left",
@@ -199,12 +189,7 @@ def attendance_columns_page(
     frame = columns["attendance"]
     if sink.shadowed(frame["id"]):
         return False
-    joined = frame.join(
-        accepted.frame("students").rename({"id": "student", "pid": "student_pid"}),
-        on="student",
-        how="left",
-        maintain_order="left",
-    )
+    joined = frame.with_columns(student_pid=accepted.pids_of("students", frame["student"]))
     if joined["student_pid"].null_count():
         return False
     distinct = sink.pid_column(Domain.LESSON, columns["lessons"]["lesson"])

@@ -37,6 +37,7 @@ from linkage.sources.ss12000._columns import (
     lesson_columns,
 )
 from linkage.sources.ss12000._reader import read_page
+from medler._processes import exit_with_parent
 
 WORKERS = os.cpu_count() or 1
 AHEAD = 2  # pages parsed and waiting, per worker
@@ -82,7 +83,9 @@ class PrefetchedPages:
         if workers > 1:
             try:
                 self._executor = ProcessPoolExecutor(
-                    max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=exit_with_parent,  # a killed ingest leaves no worker behind
                 )
             except (OSError, NotImplementedError):  # no process support here: parse in-process
                 self._executor = None

@@ -28,29 +28,32 @@ class Accepted:
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
     lessons: set[int] = field(default_factory=set)  # lesson_pid (a delivery: earlier ones too)
-    # column-wise views for the attendance pages, built once when first asked for (pupils and
-    # lessons are all read by then)
+    # column-wise views for the lesson and attendance pages, built once when first asked for
+    # (duties and lessons are all read by then)
     _frames: dict[str, pl.DataFrame] = field(default_factory=dict)
     _lesson_array: np.ndarray | None = None
 
-    def frame(self, kind: str) -> pl.DataFrame:
-        """``students``, ``activities`` or ``duties`` as a frame: ``id`` (source id) and the
-        pseudonyms (``pid``; for duties ``duty_pid`` and ``teacher_pid``)."""
-        if kind not in self._frames:
-            if kind == "duties":
-                pids = list(self.duties.values())
-                data = {
+    def duties_frame(self) -> pl.DataFrame:
+        """The duties as a frame: ``id`` (source id), ``duty_pid`` and ``teacher_pid``; built
+        once, when first asked for (every duty is read by then)."""
+        if "duties" not in self._frames:
+            pids = list(self.duties.values())
+            self._frames["duties"] = pl.DataFrame(
+                {
                     "id": list(self.duties),
                     "duty_pid": [d for d, _ in pids],
                     "teacher_pid": [t for _, t in pids],
-                }
-            else:
-                lookup: dict[str, int] = getattr(self, kind)
-                data = {"id": list(lookup), "pid": list(lookup.values())}
-            self._frames[kind] = pl.DataFrame(
-                data, schema={"id": pl.String, **dict.fromkeys(list(data)[1:], pl.Int64)}
+                },
+                schema={"id": pl.String, "duty_pid": pl.Int64, "teacher_pid": pl.Int64},
             )
-        return self._frames[kind]
+        return self._frames["duties"]
+
+    def pids_of(self, kind: str, ids: pl.Series) -> pl.Series:
+        """The pseudonyms of ``ids`` (source ids of ``students`` or ``activities``; null where
+        not accepted), looked up one by one: a page's ids against a dictionary cost less than a
+        join, which would hash every accepted id again for each page."""
+        lookup: dict[str, int] = getattr(self, kind)
+        return pl.Series([lookup.get(i) for i in ids.to_list()], dtype=pl.Int64)
 
     def known_lessons(self, pids: np.ndarray) -> np.ndarray:
         """Whether each lesson pseudonym is of an accepted lesson (a boolean array)."""

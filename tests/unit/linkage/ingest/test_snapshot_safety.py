@@ -27,6 +27,24 @@ def _intact(snapshot: Path) -> bool:
     )
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux: /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is still running (not gone, nor a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists processes through /proc")
 def test_killing_an_ingest_half_way_keeps_the_previous_snapshot(
     ingested: Ingested, tmp_path: Path
 ) -> None:
@@ -59,8 +77,15 @@ def test_killing_an_ingest_half_way_keeps_the_previous_snapshot(
         time.sleep(0.05)
     assert process.poll() is None, "the ingest ended before it could be interrupted"
     assert staging, "the ingest never started writing"
+    workers = _children(process.pid)
+    assert workers, "the ingest had no worker processes to leave behind"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    # its page and hashing workers end with it, instead of waiting on their queues for ever
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
     assert current_snapshot(data_dir) == before
     assert _intact(before)
     # The next ingest clears the half-written staging folder and succeeds.
