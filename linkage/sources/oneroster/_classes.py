@@ -26,15 +26,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from linkage.sources.oneroster import _fields as f
 from linkage.sources.oneroster._people import STAFF_ROLES, STUDENT, TEACHER, DutyKey, People
 from linkage.sources.oneroster._reader import Row
+from linkage.sources.oneroster._reading import Reading
 from pseudonymise import Domain
-
-if TYPE_CHECKING:
-    from linkage.sources.oneroster._ingest import OneRosterIngest
 
 _CLASS_TYPES = {"homeroom": "Klass", "scheduled": "Undervisning", "": "Undervisning"}
 _ACTIVITY_TYPES = {"Klass": "Annan verksamhet", "Undervisning": "Undervisning"}
@@ -52,7 +50,7 @@ class _Class:
 
 
 class Classes:
-    def __init__(self, ingest: OneRosterIngest, people: People) -> None:
+    def __init__(self, ingest: Reading, people: People) -> None:
         self.ingest = ingest
         self.people = people
         self.pending: dict[str, _Class] = {}

@@ -42,6 +42,8 @@ from linkage._snapshot import SnapshotWriter
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._quarantine import Quarantine
 from linkage.sources.oneroster import _fields as f
+from linkage.sources.oneroster._classes import Classes
+from linkage.sources.oneroster._people import People
 from linkage.sources.oneroster._reader import (
     FILES,
     MANIFEST,
@@ -51,6 +53,7 @@ from linkage.sources.oneroster._reader import (
     read_manifest,
     read_rows,
 )
+from linkage.sources.oneroster._reading import Handler, Org
 from medler.errors import InputFileError, MedlerInternalError
 from pseudonymise import CollisionError, Domain, IdPolicy, OrganiserType, Pseudonymiser
 
@@ -74,14 +77,6 @@ _OUT_OF_SCOPE = (
     "resultLearningObjectiveIds",
     "resultScoreScales",
 )
-Handler = Callable[[int, Row], None]
-
-
-@dataclass(frozen=True)
-class Org:
-    type: str
-    code: str
-    parent: str | None
 
 
 @dataclass
@@ -420,16 +415,14 @@ class OneRosterIngest:
         self.warnings.append(NO_LESSONS)
 
     def run(self, progress: Callable[[str, int], None] | None = None) -> None:
-        from linkage.sources.oneroster import _classes, _people
-
         self.check_manifest()
         self.each_row("orgs", self._org, progress)
         self.write_schools()
         self.each_row("academicSessions", self._session, progress)
         self.each_row("courses", self._course, progress)
-        people = _people.People(self)
+        people = People(self)
         people.read(progress)
-        classes = _classes.Classes(self, people)
+        classes = Classes(self, people)
         classes.read(progress)
         people.write_staff(classes.teacher_rows)
         self.check_fits()

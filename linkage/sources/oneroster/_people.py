@@ -20,17 +20,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from linkage.sources._quarantine import KEPT_LOCAL
 from linkage.sources.oneroster import _fields as f
 from linkage.sources.oneroster._reader import Row
+from linkage.sources.oneroster._reading import Reading
 from pseudonymise import Domain, IdStatus
-
-if TYPE_CHECKING:
-    from linkage.sources.oneroster._ingest import OneRosterIngest
 
 STUDENT = "student"
 TEACHER = "teacher"
@@ -68,7 +66,7 @@ class User:
 
 
 class People:
-    def __init__(self, ingest: OneRosterIngest) -> None:
+    def __init__(self, ingest: Reading) -> None:
         self.ingest = ingest
         self.users: dict[str, User] = {}
         self.students: dict[str, int] = {}
