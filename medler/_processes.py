@@ -16,9 +16,12 @@ import time
 POLL_SECONDS = 0.5
 
 
-def exit_with_parent() -> None:
-    """In a worker process: end it as soon as the process that started it has gone."""
-    parent = os.getppid()
+def exit_with_parent(parent: int) -> None:
+    """In a worker process: end it as soon as ``parent`` (the pid of the process that started
+    it, passed from there: one killed while the worker was still starting is gone already) has
+    gone."""
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:

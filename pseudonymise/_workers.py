@@ -92,10 +92,10 @@ def kept_words(values: pl.Series, *, prefix: bytes, secret: bytes | None) -> np.
     return words(hmac_kept_bytes(key, prefix, values.to_list()))
 
 
-def _init_worker(secret: bytes) -> None:
+def _init_worker(secret: bytes, parent: int) -> None:
     global _worker_secret  # noqa: PLW0603 - one key per worker process, set once at start
+    exit_with_parent(parent)  # a killed ingest leaves no worker holding the key
     _worker_secret = secret
-    exit_with_parent()  # a killed ingest leaves no worker holding the key
 
 
 def _shutdown(executor: ProcessPoolExecutor) -> None:
@@ -189,7 +189,7 @@ class HashingWorkers:
                     # runs Polars' thread pool.
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
-                    initargs=(self._secret,),
+                    initargs=(self._secret, os.getpid()),
                 )
             except (OSError, NotImplementedError):  # no process support here: stay in-process
                 self._workers = 1

@@ -64,8 +64,12 @@ def _parsed(root: Path, path: Path, resource: str) -> tuple[Columns | None, str 
         return COLUMNS[resource](read_page(root, path, resource).records), None
     digest = hashlib.sha256(data).hexdigest()
     try:
+        if not data.isascii():
+            data.decode("utf-8")  # msgspec skips the fields it does not read unchecked
         return decode_page(resource, data), digest
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        # not decoded so (a flaw, bytes that are not UTF-8, nesting too deep for msgspec):
+        # parsed as any other page, where the reader names a file that is not JSON
         return COLUMNS[resource](read_page(root, path, resource).records), digest
 
 
@@ -86,6 +90,7 @@ class PrefetchedPages:
                     max_workers=workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=exit_with_parent,  # a killed ingest leaves no worker behind
+                    initargs=(os.getpid(),),
                 )
             except (OSError, NotImplementedError):  # no process support here: parse in-process
                 self._executor = None

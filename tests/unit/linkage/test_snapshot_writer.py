@@ -1,6 +1,6 @@
 """The snapshot writer appends batches in the background (one thread, in the order written):
 every batch lands, in order; a batch that does not fit the table fails at once, in the caller;
-a failure while writing surfaces at the next write or at the commit, and no snapshot is made."""
+a failure while writing surfaces at a later write or at the commit, and no snapshot is made."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from linkage.sources.ss12000 import _parallel
 from linkage.sources.ss12000._columns import Columns, decode_page
 from linkage.sources.ss12000._reader import read_page
 from linkage.sources.synthetic import SynthConfig, generate_municipality
+from medler.errors import InputFileError
 
 Records = list[dict[str, Any]]
 
@@ -169,3 +170,45 @@ def test_other_shapes_of_page_are_parsed_as_before(
         parsed = _parallel.parse_page(tmp_path, path, resource)
         assert parsed is not None, shape
         _same(parsed, _field_by_field(tmp_path, path, resource))
+
+
+def _with_field(records: Records, value: bytes, *, field: str = "vendorExtra") -> bytes:
+    """The page's JSON with ``field`` of the first record set to raw JSON bytes ``value``."""
+    marked = [{**records[0], field: "MARK"}, *records[1:]]
+    return orjson.dumps({"data": marked}).replace(b'"MARK"', value, 1)
+
+
+@pytest.mark.parametrize("resource", ["attendances", "calendarEvents"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vendorExtra", b'"caf\xe9"'),  # cp1252, in a field medler does not read
+        ("id", b'"caf\xe9"'),
+    ],
+)
+def test_a_page_that_is_not_utf_8_is_refused_by_both_paths(
+    pages: dict[str, Records], tmp_path: Path, resource: str, field: str, value: bytes
+) -> None:
+    """msgspec does not check the fields it skips; the page is still refused, naming the
+    file, as the reader refuses it."""
+    folder = tmp_path / resource
+    folder.mkdir()
+    path = folder / "page-000001.json"
+    path.write_bytes(_with_field(pages[resource], value, field=field))
+    with pytest.raises(InputFileError, match=r"page-000001.json is not valid JSON"):
+        _field_by_field(tmp_path, path, resource)
+    with pytest.raises(InputFileError, match=r"page-000001.json is not valid JSON"):
+        _parallel.parse_page(tmp_path, path, resource)
+
+
+def test_nesting_too_deep_for_msgspec_is_parsed_as_before(
+    pages: dict[str, Records], tmp_path: Path
+) -> None:
+    deep = b"[" * 1010 + b"]" * 1010  # orjson reads it; msgspec stops at about 1000 levels
+    folder = tmp_path / "attendances"
+    folder.mkdir()
+    path = folder / "page-000001.json"
+    path.write_bytes(_with_field(pages["attendances"], deep))
+    expected = _field_by_field(tmp_path, path, "attendances")
+    assert expected is not None
+    _same(_parallel.parse_page(tmp_path, path, "attendances"), expected)
