@@ -13,7 +13,11 @@ A page is first decoded straight into typed records (msgspec; ``decode_page``), 
 those types are checked, at about twice the speed of parsing it into Python objects and
 checking them after. A page that does not decode so (a wrong type, a missing field, a byte-order
 mark, another shape of response) is parsed as any other page (``_reader.read_page``) and
-checked field by field: the outcome is the same either way.
+checked field by field: the outcome is the same either way. msgspec skips the fields medler
+does not read without checking them, so ``_parallel`` first checks that the page is UTF-8 (the
+reader refuses a page that is not). One difference is left: a number too large for a double
+(beyond 1.8e308) in a field medler does not read is skipped here, where the reader refuses the
+page as not JSON.
 """
 
 from __future__ import annotations
