@@ -118,9 +118,7 @@ class SnapshotWriter:
             table = self._tables[name] = _Table(batch.schema, writer, path)
         cast = batch.cast(table.schema)  # a batch that does not fit fails here, in the caller
         table.rows += batch.num_rows
-        if self._background is None:
-            table.writer.write_table(cast)
-            return
+        assert self._background is not None  # made with the staging folder
         self._writing.append(self._background.submit(table.writer.write_table, cast))
         while len(self._writing) > WRITES_AHEAD:
             self._writing.popleft().result()

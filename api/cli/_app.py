@@ -259,14 +259,16 @@ def build(
     """Build the research tables from the current snapshot (a new research snapshot)."""
     from api.cli import _build  # loaded for this command only
 
-    _build.run_build(
-        data_dir=data_dir or _default_data_dir(),
+    data = data_dir or _default_data_dir()
+    report = _build.build_research_tables(
+        data,
         memory_limit=memory_limit,
         engine=engine,
         spark_master=spark_master,
         incremental=incremental,
         student_lessons=student_lessons,
     )
+    _build.print_build_report(report, data)
 
 
 @app.command("release")

@@ -10,25 +10,7 @@ from rich.table import Table
 from api.cli._console import stdout_console
 from linkage._build import BuildReport, build_research_tables
 
-
-def run_build(
-    *,
-    data_dir: Path,
-    memory_limit: str | None = None,
-    engine: str = "duckdb",
-    spark_master: str | None = None,
-    incremental: bool = False,
-    student_lessons: bool = False,
-) -> None:
-    report = build_research_tables(
-        data_dir,
-        memory_limit=memory_limit,
-        engine=engine,
-        spark_master=spark_master,
-        incremental=incremental,
-        student_lessons=student_lessons,
-    )
-    print_build_report(report, data_dir)
+__all__ = ["build_research_tables", "print_build_report"]
 
 
 def print_build_report(report: BuildReport, data_dir: Path) -> None:

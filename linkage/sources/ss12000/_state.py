@@ -28,32 +28,18 @@ class Accepted:
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
     lessons: set[int] = field(default_factory=set)  # lesson_pid (a delivery: earlier ones too)
-    # column-wise views for the lesson and attendance pages, built once when first asked for
-    # (duties and lessons are all read by then)
-    _frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # the accepted lessons as a sorted array, built when the attendance pages first ask (every
+    # lesson is read by then)
     _lesson_array: np.ndarray | None = None
 
-    def duties_frame(self) -> pl.DataFrame:
-        """The duties as a frame: ``id`` (source id), ``duty_pid`` and ``teacher_pid``; built
-        once, when first asked for (every duty is read by then)."""
-        if "duties" not in self._frames:
-            pids = list(self.duties.values())
-            self._frames["duties"] = pl.DataFrame(
-                {
-                    "id": list(self.duties),
-                    "duty_pid": [d for d, _ in pids],
-                    "teacher_pid": [t for _, t in pids],
-                },
-                schema={"id": pl.String, "duty_pid": pl.Int64, "teacher_pid": pl.Int64},
-            )
-        return self._frames["duties"]
-
-    def pids_of(self, kind: str, ids: pl.Series) -> pl.Series:
-        """The pseudonyms of ``ids`` (source ids of ``students`` or ``activities``; null where
-        not accepted), looked up one by one: a page's ids against a dictionary cost less than a
-        join, which would hash every accepted id again for each page."""
-        lookup: dict[str, int] = getattr(self, kind)
-        return pl.Series([lookup.get(i) for i in ids.to_list()], dtype=pl.Int64)
+    def duty_pids(self, ids: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """The ``duty_pid`` and ``teacher_pid`` of each duty in ``ids`` (null where not
+        accepted)."""
+        found = [self.duties.get(i) for i in ids.to_list()]
+        return (
+            pl.Series([None if d is None else d[0] for d in found], dtype=pl.Int64),
+            pl.Series([None if d is None else d[1] for d in found], dtype=pl.Int64),
+        )
 
     def known_lessons(self, pids: np.ndarray) -> np.ndarray:
         """Whether each lesson pseudonym is of an accepted lesson (a boolean array)."""
@@ -64,3 +50,10 @@ class Accepted:
             return np.zeros(len(pids), dtype=bool)
         position = np.minimum(np.searchsorted(known, pids), len(known) - 1)
         return np.asarray(known[position] == pids)
+
+
+def pids_of(lookup: dict[str, int], ids: pl.Series) -> pl.Series:
+    """The pseudonyms of source ``ids`` in ``lookup`` (``Accepted.students``, say; null where
+    not accepted), one by one: a page's ids against a dictionary cost less than a join, which
+    would hash every accepted id again for each page."""
+    return pl.Series([lookup.get(i) for i in ids.to_list()], dtype=pl.Int64)
