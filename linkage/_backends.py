@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from linkage._plans import Step
 from medler.errors import UsageError
 
 if TYPE_CHECKING:  # ibis and DuckDB load when a backend is opened, not when this is imported
@@ -44,7 +45,7 @@ DEFAULT_MEMORY_LIMIT = _default_memory_limit()
 # held to it (at least FLOOR) while that is at most SMALL: it fits, so it does not spill, and
 # its peak stays below a hand-written script's. A larger build gets the limit asked for (by
 # default half the machine, at most 4 GB), under which it spills only when it must.
-BYTES_PER_REGISTRATION = 150
+BYTES_PER_REGISTRATION = 300
 FLOOR, SMALL = 256 * 2**20, 512 * 2**20
 _UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -68,7 +69,6 @@ def fitted_memory_limit(registrations: int, limit: str = DEFAULT_MEMORY_LIMIT) -
 
 class ComputeBackend(Protocol):
     name: str
-    con: Any
 
     def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table: ...
 
@@ -86,62 +86,124 @@ def _quoted(text: str) -> str:
 
 
 class DuckDBBackend:
-    """DuckDB in process: bounded memory, spilling to ``spill``."""
+    """DuckDB in process: bounded memory, spilling to ``spill``.
+
+    Every statement it runs is its own SQL text, and with ``steps`` set (a list) each is
+    recorded as a ``Step`` in the order run: a full build's steps are its compiled plan
+    (``linkage._plans``), replayed through ``view``, ``run`` and ``copy`` without Ibis."""
 
     name = "duckdb"
 
     def __init__(self, spill: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         if not _MEMORY.fullmatch(memory_limit.strip()):
             raise UsageError(f"memory limit {memory_limit!r} is not a size such as 2GB or 512MB")
-        import ibis
+        import duckdb
 
-        self.con = ibis.duckdb.connect()
-        self.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
-        self.con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
-        self.con.raw_sql("SET preserve_insertion_order = false")
+        self.db = duckdb.connect()
+        # as Ibis sets a connection up: times in UTC, no Python variables read as tables
+        for setting in (
+            "SET TimeZone = 'UTC'",
+            "SET python_enable_replacements = false",
+            f"SET memory_limit = '{memory_limit}'",
+            f"SET temp_directory = '{_quoted(str(spill))}'",
+            "SET preserve_insertion_order = false",
+        ):
+            self.db.execute(setting)
+        self.steps: list[Step] | None = None
+        self._ibis: Any = None
+
+    @property
+    def con(self) -> Any:
+        """Ibis on the same connection, opened when an expression is first compiled."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.db)
+        return self._ibis
+
+    def view(self, name: str, paths: list[Path]) -> None:
+        """Parquet files (the parts of one table) as view ``name``."""
+        files = ", ".join(f"'{_quoted(str(p))}'" for p in paths)
+        self.db.execute(
+            f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT * FROM read_parquet([{files}])'
+        )
+        self._record(Step("view", name))
+
+    def run(self, name: str, statements: tuple[str, ...]) -> None:
+        """Statements that make or drop the intermediate result ``name``."""
+        for statement in statements:
+            self.db.execute(statement)
+        self._record(Step("run", name, statements))
+
+    def copy(self, name: str, select: str, path: Path) -> None:
+        """The rows of ``select`` written to ``path`` (table ``name``) by DuckDB's parallel
+        Parquet writer."""
+        self.db.execute(
+            f"COPY ({select}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        self._record(Step("write", name, (select,)))
 
     def read_parquet(self, path: Path | list[Path], name: str) -> ir.Table:
         """One file, or the parts of one table (read as one)."""
-        return self.con.read_parquet(path, table_name=name)
+        self.view(name, path if isinstance(path, list) else [path])
+        return self.con.table(name)
 
     def keep(self, name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
         """An intermediate result as a table of the backend: it then knows its size.
         ``as_written``: the joins in the order written (DuckDB's join-order optimizer would
         guess a range join's size and join the two small tables first, into one as large as
-        the result)."""
-        if not as_written:
-            return self.con.create_table(name, expression, temp=True)
-        self.con.raw_sql("SET disabled_optimizers = 'join_order'")
-        try:
-            return self.con.create_table(name, expression, temp=True)
-        finally:
-            self.con.raw_sql("RESET disabled_optimizers")
+        the result). The table has the column types the expression declares (as Ibis's own
+        ``create_table`` makes it)."""
+        import ibis
+
+        schema = expression.schema().items()
+        columns = ", ".join(f'"{column}" {_duckdb_type(kind)}' for column, kind in schema)
+        names = ", ".join(f'"{column}"' for column, _ in schema)
+        statements: tuple[str, ...] = (
+            f'CREATE TEMPORARY TABLE "{name}" ({columns})',
+            f'INSERT INTO temp.main."{name}" ({names}) {ibis.to_sql(expression, dialect="duckdb")}',
+        )
+        if as_written:
+            statements = (
+                "SET disabled_optimizers = 'join_order'",
+                *statements,
+                "RESET disabled_optimizers",
+            )
+        self.run(name, statements)
+        return self.con.table(name, database=("temp", "main"))
 
     def release(self, name: str) -> None:
         """A kept result no longer needed: its memory is freed."""
-        self.con.raw_sql(f'DROP TABLE IF EXISTS temp."{name}"')
+        self.run(name, (f'DROP TABLE IF EXISTS temp."{name}"',))
 
     def write_parquet(self, expression: ir.Table, path: Path) -> None:
         """With DuckDB's own parallel writer. DuckDB sums integers into 128-bit integers, which
         Parquet stores as doubles: every integer column is cast to the type the expression
         declares, so counts stay integers in the files."""
         import ibis
-        from ibis.backends.sql.datatypes import DuckDBType
 
         sql = ibis.to_sql(expression, dialect="duckdb")
         casts = ", ".join(
-            f'CAST("{name}" AS {DuckDBType.to_string(kind)}) AS "{name}"'
+            f'CAST("{name}" AS {_duckdb_type(kind)}) AS "{name}"'
             for name, kind in expression.schema().items()
             if kind.is_integer()
         )
         if casts:
             sql = f"SELECT * REPLACE ({casts}) FROM ({sql})"
-        self.con.raw_sql(
-            f"COPY ({sql}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
-        )
+        self.copy(path.stem, sql, path)
 
     def close(self) -> None:
-        self.con.disconnect()
+        self.db.close()
+
+    def _record(self, step: Step) -> None:
+        if self.steps is not None:
+            self.steps.append(step)
+
+
+def _duckdb_type(kind: Any) -> str:
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    return str(DuckDBType.to_string(kind))
 
 
 class SparkBackend:

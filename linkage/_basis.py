@@ -23,16 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage.research._class_tables import class_exposure, class_teacher_terms, class_turnover
-from linkage.research._classes import (
-    class_links,
-    class_pupils,
-    class_student_teachers,
-    class_teachers,
-    class_windows,
-    term_calendar,
-)
-
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
@@ -97,6 +87,18 @@ class ClassBuild:
 def class_tables(
     e: ComputeBackend, t: dict[str, ir.Table], files: dict[str, list[Path]], scratch: Path
 ) -> ClassBuild:
+    """The class-level tables (``linkage/research/_classes.py``), the build's notes and its
+    period."""
+    from linkage.research._class_tables import class_exposure, class_teacher_terms, class_turnover
+    from linkage.research._classes import (
+        class_links,
+        class_pupils,
+        class_student_teachers,
+        class_teachers,
+        class_windows,
+        term_calendar,
+    )
+
     dated, total = _dated(files)
     first = pc.min(dated["start_date"]).as_py() if dated.num_rows else None
     last = pc.max(dated["end_date"]).as_py() if dated.num_rows else None

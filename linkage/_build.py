@@ -17,29 +17,38 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
 from linkage._backends import (
     BACKENDS,
     ComputeBackend,
+    DuckDBBackend,
     fitted_memory_limit,
     open_backend,
     parquet_rows,
 )
-from linkage._basis import CLASSES, build_basis, class_tables, empty_reasons, table_rows
+from linkage._basis import CLASSES, LESSONS, build_basis, class_tables, empty_reasons, table_rows
 from linkage._incremental import Plan, merge, plan_incremental, previous_tables
+from linkage._plans import CompiledPlan, Step, find_plan, variant
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
-from linkage.research import FULL, PERIOD, RESEARCH_TABLES, conform, research_tables, snapshot_files
+from linkage.research._names import PERIOD, RESEARCH_TABLES
+from linkage.research._tables import snapshot_files
 from medler.errors import UsageError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 RESEARCH = "research"
 STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table needs it
 TABLES = tuple(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS)  # always built
+SPAN = "period"  # the file of the first and last day of a held lesson with a pupil
+WriteTable = Callable[[str, Callable[[Path], None]], Path]  # (name, write(path)) → the file
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class BuildReport:
     notes: tuple[str, ...] = ()
     # with ``incremental``: what was recomputed (``linkage._incremental``), or why all was
     incremental: dict[str, Any] | None = None
+    compiled_plan: str | None = None  # the kept plan run (``linkage._plans``), if one was
+    # the statements run, when the expressions were compiled on DuckDB (a plan's steps)
+    steps: tuple[Step, ...] = field(default=(), repr=False)
 
 
 def build_research_tables(
@@ -62,6 +74,7 @@ def build_research_tables(
     spark_master: str | None = None,
     incremental: bool = False,
     student_lessons: bool = False,
+    compiled: bool = True,
 ) -> BuildReport:
     """Build the research tables from the current canonical snapshot on ``engine`` (duckdb or
     spark); the same ibis expressions run on either, and write the same files. With
@@ -69,7 +82,8 @@ def build_research_tables(
     recomputed (``linkage._incremental``), when the data allow it; else everything is. With
     ``student_lessons``, that table too (one row per pupil and held lesson). ``memory_limit``:
     the engine's, as given (DuckDB's size syntax); by default half the machine's memory, at
-    most 4 GB, and less for a small build."""
+    most 4 GB, and less for a small build. ``compiled``: a full DuckDB build may run the
+    compiled plan of the running code (``linkage._plans``); without, it compiles."""
     if engine not in BACKENDS:
         raise UsageError(f"the engine must be one of {', '.join(BACKENDS)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
@@ -85,45 +99,42 @@ def build_research_tables(
         if memory_limit is None:  # the default, fitted to the build's size
             memory_limit = fitted_memory_limit(table_rows(files, "attendance"))
         e = open_backend(engine, spill=spill, memory_limit=memory_limit, spark_master=spark_master)
-        t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
-        # a source without lessons: these tables from its classes instead (linkage/_basis.py)
+        # a source without lessons: some tables from its classes instead (linkage/_basis.py)
         basis = build_basis(files)
-        classes = class_tables(e, t, files, spill) if basis == CLASSES else None
-        by_classes = classes.tables if classes else {}
-        if isinstance(plan, Plan) and classes is not None:
+        if isinstance(plan, Plan) and basis == CLASSES:
             plan = "a build from classes (no lessons) is always a full one"
-        scope = plan.scope if isinstance(plan, Plan) else FULL
-        earlier = previous_tables(e, plan) if isinstance(plan, Plan) else {}
+        # a full build on DuckDB: the statements of a compiled plan, or recorded for one
+        kept: CompiledPlan | None = None
+        if isinstance(e, DuckDBBackend) and basis == LESSONS and not isinstance(plan, Plan):
+            kept = find_plan(student_lessons, files) if compiled else None
+            e.steps = [] if kept is None else None
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
-            def emit(name: str, expression: ir.Table) -> ir.Table:
-                if name in by_classes:
-                    expression = conform(by_classes[name], expression.schema())
-                if name in earlier:  # the rows out of scope from the earlier snapshot
-                    column = PERIOD[name]
-                    expression = merge(earlier[name], expression, column, scope.values(column))
-                path = writer.write_file(name, lambda target: e.write_parquet(expression, target))
+            def write(name: str, to: Callable[[Path], None]) -> Path:
+                path = writer.write_file(name, to)
                 rows[name] = parquet_rows(path)
-                return e.read_parquet(path, f"research_{name}")
+                return path
 
-            span = research_tables(
-                t,
-                emit,
-                scope=scope,
-                keep=e.keep,
-                release=e.release,
-                with_student_lessons=student_lessons,
-            )
-            first, last = _period(e, span, plan, spill)
-            first, last = classes.period if classes else (first, last)
+            span = spill / f"{SPAN}.parquet"
+            if kept is not None:
+                assert isinstance(e, DuckDBBackend)
+                _replay(e, kept, files, write, span)
+                notes: list[str] = []
+                period: tuple[dt.date | None, dt.date | None] = (None, None)
+            else:
+                notes, period = _compile_and_run(
+                    e, files, basis, plan, write, span, spill, student_lessons
+                )
+            first, last = _period(span, plan) if basis == LESSONS else period
+            steps = tuple(e.steps or ()) if isinstance(e, DuckDBBackend) else ()
             e.close()
             empty = empty_reasons(basis, rows, files)
-            notes = classes.notes if classes else []
             done: dict[str, Any] | None = None
             if isinstance(plan, Plan):
                 done = plan.record()
             elif plan is not None:
                 done = {"full": plan}
+            used = None if kept is None else f"{variant(student_lessons)} {kept.key[:16]}"
             snapshot_id = writer.commit(
                 {
                     "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
@@ -132,6 +143,7 @@ def build_research_tables(
                         "last_day": None if last is None else last.isoformat(),
                     },
                     "engine": engine,
+                    "compiled_plan": used,
                     "basis": basis,
                     "empty_tables": empty,
                     "notes": notes,
@@ -140,17 +152,83 @@ def build_research_tables(
             )
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return BuildReport(snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes), done)
+    return BuildReport(
+        snapshot_id, source["snapshot_id"], rows, basis, empty, tuple(notes), done, used, steps
+    )
 
 
-def _period(
-    e: ComputeBackend, span: ir.Table, plan: Plan | str | None, scratch: Path
-) -> tuple[dt.date | None, dt.date | None]:
+def _compile_and_run(
+    e: ComputeBackend,
+    files: dict[str, list[Path]],
+    basis: str,
+    plan: Plan | str | None,
+    write: WriteTable,
+    span: Path,
+    scratch: Path,
+    student_lessons: bool,
+) -> tuple[list[str], tuple[dt.date | None, dt.date | None]]:
+    """The research tables from their expressions (``linkage.research``), each written with
+    ``write``; the span of the lessons to ``span``. Returns the notes and, for a build from
+    classes, its period."""
+    from linkage.research import FULL, conform, research_tables
+
+    t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
+    classes = class_tables(e, t, files, scratch) if basis == CLASSES else None
+    by_classes = classes.tables if classes else {}
+    scope = plan.scope if isinstance(plan, Plan) else FULL
+    earlier = previous_tables(e, plan) if isinstance(plan, Plan) else {}
+
+    def emit(name: str, expression: ir.Table) -> ir.Table:
+        if name in by_classes:
+            expression = conform(by_classes[name], expression.schema())
+        if name in earlier:  # the rows out of scope from the earlier snapshot
+            column = PERIOD[name]
+            expression = merge(earlier[name], expression, column, scope.values(column))
+        path = write(name, lambda target: e.write_parquet(expression, target))
+        return e.read_parquet(path, f"research_{name}")
+
+    dated = research_tables(
+        t,
+        emit,
+        scope=scope,
+        keep=e.keep,
+        release=e.release,
+        with_student_lessons=student_lessons,
+    )
+    if classes is None:
+        e.write_parquet(dated, span)  # written as every table is (no engine's own fetch)
+        return [], (None, None)
+    return classes.notes, classes.period
+
+
+def _replay(
+    e: DuckDBBackend,
+    plan: CompiledPlan,
+    files: dict[str, list[Path]],
+    write: WriteTable,
+    span: Path,
+) -> None:
+    """Run a compiled plan's steps: its views on these canonical files and on the tables as
+    written, each table written with ``write``, the span of the lessons to ``span``."""
+    written: dict[str, Path] = {}
+    for step in plan.steps:
+        if step.kind == "view":
+            origin, _, table = step.name.partition("_")
+            e.view(step.name, files[table] if origin == "canonical" else [written[table]])
+        elif step.kind == "run":
+            e.run(step.name, step.sql)
+        elif step.kind == "write" and step.name == SPAN:
+            e.copy(step.name, step.sql[0], span)
+        elif step.kind == "write":
+            written[step.name] = write(step.name, partial(e.copy, step.name, step.sql[0]))
+        else:
+            raise ValueError(f"a compiled plan's step of unknown kind {step.kind!r}")
+
+
+def _period(span: Path, plan: Plan | str | None) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of a held lesson with a pupil: those of the scope (``span``),
     and with an incremental build also those of the research snapshot added to."""
-    path = scratch / "period.parquet"  # written as every table is (no engine's own fetch)
-    e.write_parquet(span, path)
-    (row,) = pq.read_table(path).to_pylist()
+    (row,) = pq.ParquetFile(span).read().to_pylist()
     days = [row["first_day"], row["last_day"]]
     if isinstance(plan, Plan):
         before = read_manifest(plan.previous).get("period") or {}

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
-
-from linkage._backends import ComputeBackend
 from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest
-from linkage.research import Scope
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from linkage._backends import ComputeBackend
+    from linkage.research import Scope
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Plan:
 
     @property
     def scope(self) -> Scope:
+        from linkage.research import Scope
+
         return Scope(self.months, self.terms)
 
 

@@ -24,28 +24,64 @@ Modules
   ``teacher_terms`` with shares of classes, minutes unknown (``linkage/_basis.py`` chooses).
 - ``_calendar``, ``_rates``, ``_bands``: terms and months; the rate and threshold functions;
   the bands (public keys) of absence, merit and experience.
+- ``_names``: the tables' names and the period (month or term) each is recomputed by.
+- ``plans/``: the compiled plans of a full build, the statements run without Ibis
+  (``linkage/_plans.py``).
 """
 
-from linkage.research._absence import student_months, student_terms
-from linkage.research._bands import absence_band, experience_band, merit_band
-from linkage.research._classes import conform
-from linkage.research._exposure import exposure, student_teachers
-from linkage.research._participation import lesson_pupils, lesson_teachers
-from linkage.research._pipeline import (
-    FULL,
-    PERIOD,
-    RESEARCH_TABLES,
-    Figures,
-    Scope,
-    pupil_figures,
-    research_tables,
-)
-from linkage.research._profiles import student_profiles, student_term_teachers
-from linkage.research._quality import quality
-from linkage.research._student_lessons import lesson_facts, student_lessons
-from linkage.research._tables import open_snapshot, snapshot_files
-from linkage.research._teachers import teacher_terms
-from linkage.research._turnover import turnover
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medler._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from linkage.research._absence import student_months, student_terms
+    from linkage.research._bands import absence_band, experience_band, merit_band
+    from linkage.research._classes import conform
+    from linkage.research._exposure import exposure, student_teachers
+    from linkage.research._names import PERIOD, RESEARCH_TABLES
+    from linkage.research._participation import lesson_pupils, lesson_teachers
+    from linkage.research._pipeline import FULL, Figures, Scope, pupil_figures, research_tables
+    from linkage.research._profiles import student_profiles, student_term_teachers
+    from linkage.research._quality import quality
+    from linkage.research._student_lessons import lesson_facts, student_lessons
+    from linkage.research._tables import open_snapshot, snapshot_files
+    from linkage.research._teachers import teacher_terms
+    from linkage.research._turnover import turnover
+
+# where each public name lives; modules load on first use (PEP 562): a build that runs its
+# compiled plan (``linkage._plans``) loads no Ibis
+_HOME = {
+    "FULL": "_pipeline",
+    "PERIOD": "_names",
+    "RESEARCH_TABLES": "_names",
+    "Figures": "_pipeline",
+    "Scope": "_pipeline",
+    "absence_band": "_bands",
+    "conform": "_classes",
+    "experience_band": "_bands",
+    "exposure": "_exposure",
+    "lesson_facts": "_student_lessons",
+    "lesson_pupils": "_participation",
+    "lesson_teachers": "_participation",
+    "merit_band": "_bands",
+    "open_snapshot": "_tables",
+    "pupil_figures": "_pipeline",
+    "quality": "_quality",
+    "research_tables": "_pipeline",
+    "snapshot_files": "_tables",
+    "student_lessons": "_student_lessons",
+    "student_months": "_absence",
+    "student_profiles": "_profiles",
+    "student_teachers": "_exposure",
+    "student_term_teachers": "_profiles",
+    "student_terms": "_absence",
+    "teacher_terms": "_teachers",
+    "turnover": "_turnover",
+}
+
+__getattr__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "FULL",

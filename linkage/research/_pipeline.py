@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 from linkage.research._absence import student_months, student_terms
 from linkage.research._calendar import month, term
 from linkage.research._exposure import exposure, student_teachers
+from linkage.research._names import PERIOD
 from linkage.research._participation import lesson_teachers
 from linkage.research._profiles import student_profiles, student_term_teachers
 from linkage.research._quality import quality
@@ -53,20 +54,6 @@ from linkage.research._student_lessons import lesson_facts, student_lessons
 from linkage.research._teachers import teacher_terms
 from linkage.research._turnover import turnover_hits
 
-# the research tables, in the order they are built; the column each is recomputed by
-RESEARCH_TABLES = (
-    "student_lessons",
-    "student_teachers",
-    "exposure",
-    "student_months",
-    "student_terms",
-    "student_term_teachers",
-    "student_profiles",
-    "teacher_terms",
-    "quality",
-)
-BY_MONTH = ("student_lessons", "student_months", "quality")
-PERIOD = {name: "month" if name in BY_MONTH else "term" for name in RESEARCH_TABLES}
 # the canonical tables with one row per lesson's something: restricted with the lessons
 _BY_LESSON = ("attendance", "lesson_student_exceptions", "lesson_teacher_exceptions")
 

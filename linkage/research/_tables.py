@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import ibis
-from ibis.backends.duckdb import Backend
+from typing import TYPE_CHECKING
 
 from linkage._canonical import SCHEMAS
 from linkage._snapshot import read_manifest, table_parts
+
+if TYPE_CHECKING:
+    import ibis
+    from ibis.backends.duckdb import Backend
 
 
 def snapshot_files(snapshot: Path) -> dict[str, list[Path]]:
@@ -24,6 +26,8 @@ def snapshot_files(snapshot: Path) -> dict[str, list[Path]]:
 
 def open_snapshot(snapshot: Path, con: Backend | None = None) -> dict[str, ibis.Table]:
     """Every canonical table of ``snapshot`` (read lazily from its Parquet files)."""
+    import ibis
+
     con = con or ibis.duckdb.connect()
     return {
         name: con.read_parquet(paths, table_name=f"canonical_{name}")

@@ -1,6 +1,6 @@
 """The packages' public names load on first use (``medler._lazy``): importing ``linkage``,
-``release`` or the command line loads none of the heavy libraries, and every public name still
-resolves."""
+``linkage.research``, ``release`` or the command line loads none of the heavy libraries, and every public name still
+resolves. (A build that runs its compiled plan loads no Ibis either: ``test_plans.py``.)"""
 
 from __future__ import annotations
 
@@ -19,14 +19,16 @@ HEAVY = ("ibis", "duckdb", "opendp", "polars", "pyspark", "sqlalchemy", "alembic
 def test_importing_the_packages_loads_no_heavy_library() -> None:
     code = textwrap.dedent(f"""
         import sys
-        import linkage, release, release.governance, api.cli
+        import linkage, linkage.research, release, release.governance, api.cli
         print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package", ["linkage", "release", "release.governance"])
+@pytest.mark.parametrize(
+    "package", ["linkage", "linkage.research", "release", "release.governance"]
+)
 def test_every_public_name_resolves_to_its_home_module(package: str) -> None:
     module = importlib.import_module(package)
     homes = module._HOME

@@ -75,7 +75,7 @@ def test_a_build_under_a_tight_memory_limit_spills_and_writes_the_same_tables(
 
 def test_only_the_default_memory_limit_is_fitted_to_a_small_build() -> None:
     assert fitted_memory_limit(1_000, "4GB") == "256MiB"  # the floor
-    assert fitted_memory_limit(2_000_000, "4GB") == "286MiB"  # 150 bytes per registration
+    assert fitted_memory_limit(1_000_000, "4GB") == "286MiB"  # 300 bytes per registration
     assert fitted_memory_limit(10_000_000, "4GB") == "4GB"  # a large build: as asked
     assert fitted_memory_limit(1_000, "100MB") == "100MB"  # never raised
 

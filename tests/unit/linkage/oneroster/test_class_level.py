@@ -196,6 +196,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, session_key: Path) -> Pat
 def built(ingested: Path) -> dict[str, pl.DataFrame]:
     report = build_research_tables(ingested)
     assert report.basis == "classes"
+    assert report.compiled_plan is None  # a plan is of a build from lessons
     assert report.notes[0] == BASIS_NOTE
     return _tables(ingested)
 

@@ -1,0 +1,151 @@
+"""Compiled build plans: the SQL a full DuckDB build runs, compiled once from the Ibis
+expressions and run again without them.
+
+The research tables are written once, as Ibis expressions (``linkage/research/``). On a small
+build, building and compiling those expressions costs as much as running them: about 1.5 s of
+a 5 s build at 20,000 pupils, with 0.5 s more to import Ibis. Yet for a full build on DuckDB
+(every month and term, the basis lessons) the statements depend only on the code and on the
+canonical tables' schemas, never on the data: the tables are read through views of fixed
+names, and every constant is in the code. So the statements of such a build, in the order the
+build runs them (``DuckDBBackend.steps``), are kept with the package as its **compiled plan**
+(``linkage/research/plans/``, written by ``scripts/compile_plans.py``), and a full build runs
+them as they are (``linkage._build``).
+
+A plan is used only when it is the plan of the code running: its ``key`` is a SHA-256 of the
+plan format, the Ibis and SQLGlot versions and the text of every module whose change could
+change a statement (``SOURCES``); a plan whose key differs is not used, and the build compiles
+its expressions as before (a test fails while the kept plans are stale). It is used only on
+canonical tables of the schemas it was compiled against, compared file by file. Any other
+build (incremental, from classes, on Spark, or with a stale plan) compiles its expressions.
+
+Each ``Step`` is one thing the build did: read a table's Parquet files as a view (``view``:
+``canonical_<table>``, or ``research_<table>`` for a table just written), run statements that
+make or drop an intermediate result (``run``), or write a ``SELECT``'s rows to a table's
+Parquet file (``write``; ``period`` is the build's first and last day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+PLAN_FORMAT = 1
+_HERE = Path(__file__).parent
+PLANS = _HERE / "research" / "plans"
+# the modules whose text decides the statements of a build: the expressions, the backend that
+# compiles and runs them, the build that orders them, the canonical schemas, this module
+SOURCES = (
+    *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").glob("*.py")),
+    "_backends.py",
+    "_build.py",
+    "_canonical.py",
+    "_plans.py",
+)
+_COMPILERS = ("ibis-framework", "sqlglot")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a build did, in order: ``view`` (``name`` a view of Parquet files), ``run``
+    (``sql``, the statements that make or drop intermediate result ``name``), ``write``
+    (``sql``, one ``SELECT`` whose rows are written as table ``name``)."""
+
+    kind: str
+    name: str
+    sql: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    key: str
+    schemas: dict[str, str]  # canonical table → the Arrow schema it was compiled against
+    steps: tuple[Step, ...]
+
+    def to_json(self) -> str:
+        steps = [{"kind": s.kind, "name": s.name, "sql": list(s.sql)} for s in self.steps]
+        body = {"format": PLAN_FORMAT, "key": self.key, "schemas": self.schemas, "steps": steps}
+        return json.dumps(body, indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> CompiledPlan:
+        body = json.loads(text)
+        steps = tuple(Step(s["kind"], s["name"], tuple(s["sql"])) for s in body["steps"])
+        return cls(str(body["key"]), dict(body["schemas"]), steps)
+
+
+def variant(student_lessons: bool) -> str:
+    """The plan's name: a full build, with or without ``student_lessons``."""
+    return "full-with-student-lessons" if student_lessons else "full"
+
+
+def code_key() -> str:
+    """The key of the running code's plans (see the module's docstring)."""
+    digest = hashlib.sha256(f"medler build plan {PLAN_FORMAT}\n".encode())
+    for name in _COMPILERS:
+        digest.update(f"{name} {metadata.version(name)}\n".encode())
+    for source in SOURCES:
+        digest.update(f"{source}\n".encode())
+        digest.update((_HERE / source).read_bytes())
+    return digest.hexdigest()
+
+
+def canonical_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
+    """Each canonical table's Arrow schema, as text (parts that differ: each, joined)."""
+    import pyarrow.parquet as pq
+
+    schemas = {}
+    for name, parts in sorted(files.items()):
+        seen = dict.fromkeys(str(pq.read_schema(part)) for part in parts)
+        schemas[name] = "\n|\n".join(seen)
+    return schemas
+
+
+def find_plan(student_lessons: bool, files: dict[str, list[Path]]) -> CompiledPlan | None:
+    """The kept plan of a full build of these canonical files, if it is the running code's
+    and was compiled against the files' schemas; else None (the build compiles)."""
+    path = PLANS / f"{variant(student_lessons)}.json"
+    try:
+        plan = CompiledPlan.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if plan.key != code_key() or plan.schemas != canonical_schemas(files):
+        return None
+    return plan
+
+
+def save_plan(plan: CompiledPlan, student_lessons: bool, folder: Path = PLANS) -> Path:
+    """Write ``plan`` as the kept plan of its variant (atomically)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{variant(student_lessons)}.json"
+    handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(plan.to_json())
+    os.chmod(temporary, 0o644)  # read by whoever runs a build, as the package's other files
+    os.replace(temporary, target)
+    return target
+
+
+def compile_plan(student_lessons: bool) -> CompiledPlan:
+    """The plan of a full build, compiled by building the research tables of an empty
+    canonical snapshot (every canonical table, no rows) with the expressions."""
+    from linkage._build import build_research_tables
+    from linkage._canonical import SCHEMAS
+    from linkage._snapshot import SnapshotWriter
+    from linkage.research import snapshot_files
+
+    with tempfile.TemporaryDirectory(prefix="medler-plan-") as scratch:
+        data_dir = Path(scratch)
+        with SnapshotWriter(data_dir, kind="canonical") as writer:
+            for name, schema in SCHEMAS.items():
+                writer.ensure(name, schema)
+            writer.commit({})
+        report = build_research_tables(data_dir, student_lessons=student_lessons, compiled=False)
+        from linkage._snapshot import current_snapshot
+
+        files = snapshot_files(current_snapshot(data_dir))
+        return CompiledPlan(code_key(), canonical_schemas(files), report.steps)

@@ -1,0 +1,164 @@
+"""Compiled build plans (``linkage._plans``): the kept plans are the running code's, a full
+DuckDB build runs its plan without Ibis and writes what compiling the expressions writes, and
+any build a plan does not fit compiles instead."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linkage import build_research_tables, current_snapshot, read_manifest
+from linkage._build import RESEARCH, TABLES
+from linkage._canonical import SCHEMAS
+from linkage._plans import (
+    PLANS,
+    CompiledPlan,
+    canonical_schemas,
+    code_key,
+    find_plan,
+    save_plan,
+    variant,
+)
+from linkage.research import RESEARCH_TABLES, snapshot_files
+from tests.research_data import research_dir
+
+__all__ = ["research_dir"]
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _copy(research_dir: Path, tmp_path: Path) -> Path:
+    """A data directory of ``research_dir``'s canonical snapshots, not yet built."""
+    data = tmp_path / "data"
+    shutil.copytree(research_dir / "snapshots", data / "snapshots")
+    (data / "CURRENT").write_text((research_dir / "CURRENT").read_text())
+    return data
+
+
+def _tables(data: Path, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
+    snapshot = current_snapshot(data / RESEARCH)
+    files = read_manifest(snapshot)["tables"]
+    return {n: pl.read_parquet(snapshot / files[n]["file"]).sort(pl.all()) for n in names}
+
+
+def test_the_kept_plans_are_the_running_codes() -> None:
+    """The plans compile, in a process of their own, to the files kept (else: run
+    ``scripts/compile_plans.py``)."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "compile_plans.py"), "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("student_lessons", [False, True])
+def test_a_plan_writes_every_table_then_the_period(student_lessons: bool) -> None:
+    plan = CompiledPlan.from_json(
+        (PLANS / f"{variant(student_lessons)}.json").read_text(encoding="utf-8")
+    )
+    assert plan.key == code_key()
+    assert {s.kind for s in plan.steps} == {"view", "run", "write"}
+    written = [s.name for s in plan.steps if s.kind == "write"]
+    built = [n for n in RESEARCH_TABLES if student_lessons or n != "student_lessons"]
+    assert sorted(written) == sorted([*built, "period"]) and written[-1] == "period"
+    views = {s.name for s in plan.steps if s.kind == "view"}
+    assert views == {*(f"canonical_{n}" for n in SCHEMAS), *(f"research_{n}" for n in built)}
+
+
+def test_a_full_build_runs_its_plan_and_writes_what_the_expressions_write(
+    research_dir: Path, tmp_path: Path
+) -> None:
+    data = _copy(research_dir, tmp_path)
+    compiled = build_research_tables(data, compiled=False)
+    assert compiled.compiled_plan is None and compiled.steps
+    by_expressions = _tables(data)
+    ran = build_research_tables(data)
+    assert ran.compiled_plan is not None and ran.compiled_plan.startswith("full ")
+    assert ran.steps == ()  # nothing compiled, so nothing recorded
+    assert ran.rows == compiled.rows
+    assert read_manifest(current_snapshot(data / RESEARCH))["compiled_plan"] == ran.compiled_plan
+    by_plan = _tables(data)
+    for name in TABLES:
+        assert by_plan[name].equals(by_expressions[name]), name
+    period = [read_manifest(s)["period"] for s in sorted((data / RESEARCH / "snapshots").iterdir())]
+    assert period[0] == period[1] and period[0]["first_day"]
+
+
+def test_student_lessons_has_a_plan_of_its_own(research_dir: Path, tmp_path: Path) -> None:
+    data = _copy(research_dir, tmp_path)
+    ran = build_research_tables(data, student_lessons=True)
+    assert ran.compiled_plan is not None and ran.compiled_plan.startswith(variant(True))
+    assert ran.rows["student_lessons"] > 0
+    by_plan = _tables(data, ("student_lessons",))["student_lessons"]
+    build_research_tables(data, student_lessons=True, compiled=False)
+    assert _tables(data, ("student_lessons",))["student_lessons"].equals(by_plan)
+
+
+def test_a_build_that_runs_its_plan_loads_no_ibis(research_dir: Path, tmp_path: Path) -> None:
+    data = _copy(research_dir, tmp_path)
+    probe = (
+        "import sys; from pathlib import Path; from linkage import build_research_tables; "
+        f"r = build_research_tables(Path({str(data)!r})); "
+        "print(r.compiled_plan is not None, sorted(m for m in ('ibis', 'pandas', 'sqlglot') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True []"
+
+
+def test_a_stale_plan_is_not_run(
+    research_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code changed since the plan was compiled: the build compiles its expressions."""
+    monkeypatch.setattr("linkage._plans.code_key", lambda: "0" * 64)
+    data = _copy(research_dir, tmp_path)
+    report = build_research_tables(data)
+    assert report.compiled_plan is None and report.steps
+    assert read_manifest(current_snapshot(data / RESEARCH))["compiled_plan"] is None
+
+
+def test_a_plan_is_run_only_on_the_schemas_it_was_compiled_against(
+    research_dir: Path, tmp_path: Path
+) -> None:
+    data = _copy(research_dir, tmp_path)
+    files = snapshot_files(current_snapshot(data))
+    assert find_plan(False, files) is not None
+    # a snapshot whose grades carry one more column (written by another version, say)
+    (grades,) = files["grades"]
+    table = pq.read_table(grades)
+    other = tmp_path / "grades.parquet"
+    pq.write_table(table.append_column("extra", pa.nulls(table.num_rows, pa.string())), other)
+    assert find_plan(False, {**files, "grades": [other]}) is None
+    # a snapshot without one of the tables
+    assert find_plan(False, {n: p for n, p in files.items() if n != "grades"}) is None
+    assert canonical_schemas(files) != canonical_schemas({**files, "grades": [other]})
+
+
+def test_a_damaged_plan_file_is_not_run(
+    research_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = snapshot_files(current_snapshot(research_dir))
+    folder = tmp_path / "plans"
+    monkeypatch.setattr("linkage._plans.PLANS", folder)
+    assert find_plan(False, files) is None  # none kept
+    folder.mkdir()
+    (folder / "full.json").write_text("{not json", encoding="utf-8")
+    assert find_plan(False, files) is None
+    (folder / "full.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+    assert find_plan(False, files) is None
+    kept = CompiledPlan.from_json((PLANS / "full.json").read_text(encoding="utf-8"))
+    save_plan(kept, False, folder)
+    assert find_plan(False, files) == kept
