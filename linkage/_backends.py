@@ -156,9 +156,11 @@ class DuckDBBackend:
         ``create_table`` makes it)."""
         import ibis
 
-        schema = expression.schema().items()
-        columns = ", ".join(f'"{column}" {_duckdb_type(kind)}' for column, kind in schema)
-        names = ", ".join(f'"{column}"' for column, _ in schema)
+        schema = expression.schema()
+        if schema.null_fields:  # as Ibis's own create_table refuses them
+            raise ValueError(f"{name}: columns of type null: {', '.join(schema.null_fields)}")
+        columns = ", ".join(c.sql("duckdb") for c in schema.to_sqlglot_column_defs("duckdb"))
+        names = ", ".join(f'"{column}"' for column in schema.names)
         statements: tuple[str, ...] = (
             f'CREATE TEMPORARY TABLE "{name}" ({columns})',
             f'INSERT INTO temp.main."{name}" ({names}) {ibis.to_sql(expression, dialect="duckdb")}',

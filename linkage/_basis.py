@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
@@ -68,6 +67,8 @@ def _dated(files: dict[str, list[Path]]) -> tuple[pa.Table, int]:
         empty = {"start_date": pa.date32(), "end_date": pa.date32(), "school_code": pa.string()}
         return pa.table({name: pa.array([], kind) for name, kind in empty.items()}), 0
     columns = ["start_date", "end_date", "school_code"]
+    import pyarrow.compute as pc  # a build from classes only
+
     a = pa.concat_tables([pq.read_table(p, columns=columns) for p in files["activities"]])
     both = pc.and_(pc.is_valid(a["start_date"]), pc.is_valid(a["end_date"]))
     return a.filter(both), a.num_rows
@@ -89,6 +90,8 @@ def class_tables(
 ) -> ClassBuild:
     """The class-level tables (``linkage/research/_classes.py``), the build's notes and its
     period."""
+    import pyarrow.compute as pc
+
     from linkage.research._class_tables import class_exposure, class_teacher_terms, class_turnover
     from linkage.research._classes import (
         class_links,

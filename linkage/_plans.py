@@ -12,8 +12,9 @@ build runs them (``DuckDBBackend.steps``), are kept with the package as its **co
 them as they are (``linkage._build``).
 
 A plan is used only when it is the plan of the code running: its ``key`` is a SHA-256 of the
-plan format, the Ibis and SQLGlot versions and the text of every module whose change could
-change a statement (``SOURCES``); a plan whose key differs is not used, and the build compiles
+plan format, the Ibis, SQLGlot and DuckDB versions (DuckDB reports the column types Ibis
+compiles against) and the text of every module whose change could change a statement
+(``SOURCES``); a plan whose key differs is not used, and the build compiles
 its expressions as before (a test fails while the kept plans are stale). It is used only on
 canonical tables of the schemas it was compiled against, compared file by file. Any other
 build (incremental, from classes, on Spark, or with a stale plan) compiles its expressions.
@@ -40,13 +41,14 @@ PLANS = _HERE / "research" / "plans"
 # the modules whose text decides the statements of a build: the expressions, the backend that
 # compiles and runs them, the build that orders them, the canonical schemas, this module
 SOURCES = (
-    *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").glob("*.py")),
+    *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").rglob("*.py")),
     "_backends.py",
     "_build.py",
     "_canonical.py",
     "_plans.py",
 )
-_COMPILERS = ("ibis-framework", "sqlglot")
+# Ibis emits SQL with SQLGlot, from the column types DuckDB reports for the tables it reads
+_COMPILERS = ("ibis-framework", "sqlglot", "duckdb")
 
 
 @dataclass(frozen=True)
@@ -90,17 +92,22 @@ def code_key() -> str:
         digest.update(f"{name} {metadata.version(name)}\n".encode())
     for source in SOURCES:
         digest.update(f"{source}\n".encode())
-        digest.update((_HERE / source).read_bytes())
+        digest.update((_HERE / source).read_bytes().replace(b"\r\n", b"\n"))
     return digest.hexdigest()
 
 
 def canonical_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
-    """Each canonical table's Arrow schema, as text (parts that differ: each, joined)."""
+    """Each canonical table's columns and their Arrow types, as text: what the views the
+    statements read are made of (not nullability or metadata, which DuckDB does not read);
+    parts that differ are each listed."""
     import pyarrow.parquet as pq
 
     schemas = {}
     for name, parts in sorted(files.items()):
-        seen = dict.fromkeys(str(pq.read_schema(part)) for part in parts)
+        seen = dict.fromkeys(
+            "\n".join(f"{field.name}: {field.type}" for field in pq.read_schema(part))
+            for part in parts
+        )
         schemas[name] = "\n|\n".join(seen)
     return schemas
 
@@ -111,9 +118,10 @@ def find_plan(student_lessons: bool, files: dict[str, list[Path]]) -> CompiledPl
     path = PLANS / f"{variant(student_lessons)}.json"
     try:
         plan = CompiledPlan.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError):
+        running = code_key()  # needs the modules' text, which an install may lack
+    except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
         return None
-    if plan.key != code_key() or plan.schemas != canonical_schemas(files):
+    if plan.key != running or plan.schemas != canonical_schemas(files):
         return None
     return plan
 
@@ -135,7 +143,7 @@ def compile_plan(student_lessons: bool) -> CompiledPlan:
     canonical snapshot (every canonical table, no rows) with the expressions."""
     from linkage._build import build_research_tables
     from linkage._canonical import SCHEMAS
-    from linkage._snapshot import SnapshotWriter
+    from linkage._snapshot import SnapshotWriter, current_snapshot
     from linkage.research import snapshot_files
 
     with tempfile.TemporaryDirectory(prefix="medler-plan-") as scratch:
@@ -145,7 +153,9 @@ def compile_plan(student_lessons: bool) -> CompiledPlan:
                 writer.ensure(name, schema)
             writer.commit({})
         report = build_research_tables(data_dir, student_lessons=student_lessons, compiled=False)
-        from linkage._snapshot import current_snapshot
-
-        files = snapshot_files(current_snapshot(data_dir))
-        return CompiledPlan(code_key(), canonical_schemas(files), report.steps)
+        schemas = canonical_schemas(snapshot_files(current_snapshot(data_dir)))
+    steps = report.steps
+    last = (steps[-1].kind, steps[-1].name) if steps else None
+    if report.basis != "lessons" or last != ("write", "period"):
+        raise RuntimeError("the build of an empty snapshot recorded no full plan")
+    return CompiledPlan(code_key(), schemas, steps)

@@ -15,14 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from linkage import _plans as linkage_plans
 from linkage import build_research_tables, current_snapshot, read_manifest
 from linkage._build import RESEARCH, TABLES
 from linkage._canonical import SCHEMAS
 from linkage._plans import (
     PLANS,
+    SOURCES,
     CompiledPlan,
     canonical_schemas,
     code_key,
+    compile_plan,
     find_plan,
     save_plan,
     variant,
@@ -76,12 +79,63 @@ def test_a_plan_writes_every_table_then_the_period(student_lessons: bool) -> Non
     assert views == {*(f"canonical_{n}" for n in SCHEMAS), *(f"research_{n}" for n in built)}
 
 
+def test_the_key_changes_with_every_module_that_decides_a_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, running = Path(linkage_plans.__file__).parent, code_key()
+    for source in SOURCES:
+        (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(here / source, tmp_path / source)
+    monkeypatch.setattr("linkage._plans._HERE", tmp_path)
+    key = code_key()
+    assert key == running  # the same text gives the same key, wherever it is
+    for source in SOURCES:
+        path = tmp_path / source
+        text = path.read_bytes()
+        path.write_bytes(text + b"\n# changed\n")
+        assert code_key() != key, source
+        path.write_bytes(text.replace(b"\n", b"\r\n"))  # line endings alone change nothing
+        assert code_key() == key, source
+        path.write_bytes(text)
+
+
+def test_every_module_a_compile_loads_is_in_the_key_or_decides_no_statement() -> None:
+    """A module of medler's that the build loads while it compiles either is one of the
+    plan's ``SOURCES`` or is known not to decide a statement; a new one must be judged (and,
+    if it builds expressions, added to ``SOURCES``)."""
+    probe = (
+        "import sys; from linkage._plans import compile_plan; compile_plan(False); "
+        "print('\\n'.join(sorted(n for n in sys.modules "
+        "if n.split('.')[0] in ('linkage', 'medler', 'pseudonymise', 'release', 'api'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    decides_none = {
+        "linkage",  # package: lazy names
+        "linkage._basis",  # lessons or classes: whether a plan may run at all
+        "linkage._incremental",  # incremental builds compile
+        "linkage._plans",  # in SOURCES too
+        "linkage._snapshot",  # snapshot files
+        "medler",
+        "medler._lazy",
+        "medler._version",
+        "medler.errors",
+    }
+    in_key = {"linkage." + s.removesuffix(".py").replace("/", ".") for s in SOURCES}
+    in_key = {n.removesuffix(".__init__") for n in in_key}
+    loaded = set(out.stdout.split())
+    assert loaded - in_key - decides_none == set()
+
+
 def test_a_full_build_runs_its_plan_and_writes_what_the_expressions_write(
     research_dir: Path, tmp_path: Path
 ) -> None:
     data = _copy(research_dir, tmp_path)
     compiled = build_research_tables(data, compiled=False)
     assert compiled.compiled_plan is None and compiled.steps
+    # the statements compiled on these data are those compiled on an empty snapshot
+    assert compiled.steps == compile_plan(False).steps
     by_expressions = _tables(data)
     ran = build_research_tables(data)
     assert ran.compiled_plan is not None and ran.compiled_plan.startswith("full ")
