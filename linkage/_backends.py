@@ -81,7 +81,8 @@ class ComputeBackend(Protocol):
     def close(self) -> None: ...
 
 
-def _quoted(text: str) -> str:
+def sql_quoted(text: str) -> str:
+    """``text`` as the inside of an SQL string literal."""
     return text.replace("'", "''")
 
 
@@ -105,7 +106,7 @@ class DuckDBBackend:
             "SET TimeZone = 'UTC'",
             "SET python_enable_replacements = false",
             f"SET memory_limit = '{memory_limit}'",
-            f"SET temp_directory = '{_quoted(str(spill))}'",
+            f"SET temp_directory = '{sql_quoted(str(spill))}'",
             "SET preserve_insertion_order = false",
         ):
             self.db.execute(setting)
@@ -123,7 +124,7 @@ class DuckDBBackend:
 
     def view(self, name: str, paths: list[Path]) -> None:
         """Parquet files (the parts of one table) as view ``name``."""
-        files = ", ".join(f"'{_quoted(str(p))}'" for p in paths)
+        files = ", ".join(f"'{sql_quoted(str(p))}'" for p in paths)
         self.db.execute(
             f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT * FROM read_parquet([{files}])'
         )
@@ -139,7 +140,7 @@ class DuckDBBackend:
         """The rows of ``select`` written to ``path`` (table ``name``) by DuckDB's parallel
         Parquet writer."""
         self.db.execute(
-            f"COPY ({select}) TO '{_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY ({select}) TO '{sql_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
         )
         self._record(Step("write", name, (select,)))
 

@@ -34,7 +34,14 @@ from linkage._backends import (
     parquet_rows,
 )
 from linkage._basis import CLASSES, LESSONS, build_basis, class_tables, empty_reasons, table_rows
-from linkage._incremental import Plan, merge, plan_incremental, previous_tables
+from linkage._incremental import (
+    Plan,
+    merge,
+    plan_incremental,
+    previous_files,
+    scope_files,
+    scope_tables,
+)
 from linkage._plans import CompiledPlan, Step, find_plan, variant
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
 from linkage.research._names import PERIOD, RESEARCH_TABLES
@@ -49,6 +56,7 @@ STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table nee
 TABLES = tuple(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS)  # always built
 SPAN = "period"  # the file of the first and last day of a held lesson with a pupil
 WriteTable = Callable[[str, Callable[[Path], None]], Path]  # (name, write(path)) → the file
+Views = dict[str, dict[str, list[Path]]]  # a view's prefix → its table → the files (``_views``)
 
 
 @dataclass(frozen=True)
@@ -82,17 +90,41 @@ def build_research_tables(
     recomputed (``linkage._incremental``), when the data allow it; else everything is. With
     ``student_lessons``, that table too (one row per pupil and held lesson). ``memory_limit``:
     the engine's, as given (DuckDB's size syntax); by default half the machine's memory, at
-    most 4 GB, and less for a small build. ``compiled``: a full DuckDB build may run the
-    compiled plan of the running code (``linkage._plans``); without, it compiles."""
+    most 4 GB, and less for a small build. ``compiled``: a DuckDB build may run the compiled
+    plan of the running code (``linkage._plans``); without, it compiles."""
     if engine not in BACKENDS:
         raise UsageError(f"the engine must be one of {', '.join(BACKENDS)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
-    source = read_manifest(canonical)
     built = RESEARCH_TABLES if student_lessons else TABLES
-    rows: dict[str, int] = {}
     plan = (
         plan_incremental(data_dir, data_dir / RESEARCH, canonical, built) if incremental else None
     )
+    return build_with(
+        data_dir,
+        plan,
+        memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
+        student_lessons=student_lessons,
+        compiled=compiled,
+    )
+
+
+def build_with(
+    data_dir: Path,
+    plan: Plan | str | None,
+    *,
+    memory_limit: str | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    student_lessons: bool = False,
+    compiled: bool = True,
+) -> BuildReport:
+    """``build_research_tables`` with its ``plan``: the months and terms to recompute, or why
+    the build is a full one (None: not asked to add to the research snapshot in use)."""
+    canonical = current_snapshot(data_dir)
+    source = read_manifest(canonical)
+    rows: dict[str, int] = {}
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))
     try:
         files = snapshot_files(canonical)
@@ -103,10 +135,12 @@ def build_research_tables(
         basis = build_basis(files)
         if isinstance(plan, Plan) and basis == CLASSES:
             plan = "a build from classes (no lessons) is always a full one"
-        # a full build on DuckDB: the statements of a compiled plan, or recorded for one
+        views = _views(files, plan, spill)
+        name = variant(isinstance(plan, Plan), student_lessons)
+        # on DuckDB: the statements of a compiled plan, or recorded for one
         kept: CompiledPlan | None = None
-        if isinstance(e, DuckDBBackend) and basis == LESSONS and not isinstance(plan, Plan):
-            kept = find_plan(student_lessons, files) if compiled else None
+        if isinstance(e, DuckDBBackend) and basis == LESSONS:
+            kept = find_plan(name, _inputs(views)) if compiled else None
             e.steps = [] if kept is None else None
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
 
@@ -118,12 +152,12 @@ def build_research_tables(
             span = spill / f"{SPAN}.parquet"
             if kept is not None:
                 assert isinstance(e, DuckDBBackend)
-                _replay(e, kept, files, write, span)
+                _replay(e, kept, views, write, span)
                 notes: list[str] = []
                 period: tuple[dt.date | None, dt.date | None] = (None, None)
             else:
                 notes, period = _compile_and_run(
-                    e, files, basis, plan, write, span, spill, student_lessons
+                    e, views, basis, plan, write, span, spill, student_lessons
                 )
             first, last = _period(span, plan) if basis == LESSONS else period
             steps = tuple(e.steps or ()) if isinstance(e, DuckDBBackend) else ()
@@ -134,7 +168,7 @@ def build_research_tables(
                 done = plan.record()
             elif plan is not None:
                 done = {"full": plan}
-            used = None if kept is None else f"{variant(student_lessons)} {kept.key[:16]}"
+            used = None if kept is None else f"{name} {kept.key[:16]}"
             snapshot_id = writer.commit(
                 {
                     "built_from": {"snapshot_id": source["snapshot_id"], "key": source.get("key")},
@@ -157,9 +191,27 @@ def build_research_tables(
     )
 
 
+def _views(files: dict[str, list[Path]], plan: Plan | str | None, scratch: Path) -> Views:
+    """What a build reads, by the prefix of its view: ``canonical`` (the canonical tables),
+    and for an incremental build ``previous`` (the research snapshot added to) and
+    ``scope`` (the months and terms recomputed, ``linkage._incremental.scope_files``)."""
+    views: Views = {"canonical": files}
+    if isinstance(plan, Plan):
+        views["previous"] = {name: [path] for name, path in previous_files(plan).items()}
+        views["scope"] = {name: [path] for name, path in scope_files(plan, scratch).items()}
+    return views
+
+
+def _inputs(views: Views) -> dict[str, list[Path]]:
+    """The files whose schemas a compiled plan must have been compiled against: the
+    canonical tables, and the research snapshot an incremental build adds to."""
+    previous = {f"previous_{name}": paths for name, paths in views.get("previous", {}).items()}
+    return {**views["canonical"], **previous}
+
+
 def _compile_and_run(
     e: ComputeBackend,
-    files: dict[str, list[Path]],
+    views: Views,
     basis: str,
     plan: Plan | str | None,
     write: WriteTable,
@@ -172,18 +224,24 @@ def _compile_and_run(
     classes, its period."""
     from linkage.research import FULL, conform, research_tables
 
+    files = views["canonical"]
     t = {name: e.read_parquet(path, f"canonical_{name}") for name, path in files.items()}
     classes = class_tables(e, t, files, scratch) if basis == CLASSES else None
     by_classes = classes.tables if classes else {}
-    scope = plan.scope if isinstance(plan, Plan) else FULL
-    earlier = previous_tables(e, plan) if isinstance(plan, Plan) else {}
+    scope, earlier = FULL, {}
+    if isinstance(plan, Plan):
+        scope = scope_tables(e, {name: paths[0] for name, paths in views["scope"].items()})
+        earlier = {
+            name: e.read_parquet(paths, f"previous_{name}")
+            for name, paths in views["previous"].items()
+        }
 
     def emit(name: str, expression: ir.Table) -> ir.Table:
         if name in by_classes:
             expression = conform(by_classes[name], expression.schema())
         if name in earlier:  # the rows out of scope from the earlier snapshot
             column = PERIOD[name]
-            expression = merge(earlier[name], expression, column, scope.values(column))
+            expression = merge(earlier[name], expression, column, scope.of(column))
         path = write(name, lambda target: e.write_parquet(expression, target))
         return e.read_parquet(path, f"research_{name}")
 
@@ -204,17 +262,17 @@ def _compile_and_run(
 def _replay(
     e: DuckDBBackend,
     plan: CompiledPlan,
-    files: dict[str, list[Path]],
+    views: Views,
     write: WriteTable,
     span: Path,
 ) -> None:
-    """Run a compiled plan's steps: its views on these canonical files and on the tables as
-    written, each table written with ``write``, the span of the lessons to ``span``."""
+    """Run a compiled plan's steps: its views on these files (``_views``) and on the tables
+    as written, each table written with ``write``, the span of the lessons to ``span``."""
     written: dict[str, Path] = {}
     for step in plan.steps:
         if step.kind == "view":
             origin, _, table = step.name.partition("_")
-            e.view(step.name, files[table] if origin == "canonical" else [written[table]])
+            e.view(step.name, [written[table]] if origin == "research" else views[origin][table])
         elif step.kind == "run":
             e.run(step.name, step.sql)
         elif step.kind == "write" and step.name == SPAN:

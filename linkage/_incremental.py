@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linkage._backends import sql_quoted
 from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest
 
 if TYPE_CHECKING:
@@ -42,11 +43,44 @@ class Plan:
     def record(self) -> dict[str, object]:
         return {"onto": self.previous.name, "months": list(self.months), "terms": list(self.terms)}
 
-    @property
-    def scope(self) -> Scope:
-        from linkage.research import Scope
 
-        return Scope(self.months, self.terms)
+def term_before(code: str) -> str:
+    """The term before ``code`` (``2026HT`` → ``2026VT`` → ``2025HT``)."""
+    year = int(code[:4])
+    return f"{year}VT" if code.endswith("HT") else f"{year - 1}HT"
+
+
+SCOPE_TABLES = ("month", "term", "read")  # views ``scope_<name>`` (``scope_files``)
+
+
+def scope_files(plan: Plan, folder: Path) -> dict[str, Path]:
+    """The plan's months, terms and terms read (each term and the one before it, which
+    turnover looks back to) as one-column Parquet files in ``folder``, read as the views
+    ``scope_<name>`` (``scope_tables``). Written by DuckDB (pyarrow's conversion of Python
+    lists would load pandas)."""
+    import duckdb
+
+    read = sorted({*plan.terms, *map(term_before, plan.terms)})
+    values = {"month": ("month", plan.months), "term": ("term", plan.terms), "read": ("term", read)}
+    files = {}
+    with duckdb.connect() as con:
+        for name in SCOPE_TABLES:
+            column, listed = values[name]
+            files[name] = folder / f"scope_{name}.parquet"
+            con.execute(
+                f'CREATE TABLE "{name}" AS SELECT unnest(?::VARCHAR[]) AS "{column}"',
+                [list(listed)],
+            )
+            con.execute(f"COPY \"{name}\" TO '{sql_quoted(str(files[name]))}' (FORMAT parquet)")
+    return files
+
+
+def scope_tables(e: ComputeBackend, files: dict[str, Path]) -> Scope:
+    """The ``Scope`` of the tables of ``scope_files``, on the backend."""
+    from linkage.research import Scope
+
+    tables = {name: e.read_parquet(files[name], f"scope_{name}") for name in SCOPE_TABLES}
+    return Scope(tables["month"], tables["term"], tables["read"])
 
 
 def plan_incremental(
@@ -97,17 +131,14 @@ def _research_in_use(research: Path, tables: tuple[str, ...]) -> Path | str:
     return previous
 
 
-def previous_tables(e: ComputeBackend, plan: Plan) -> dict[str, ir.Table]:
-    """The tables of the research snapshot the plan adds to."""
+def previous_files(plan: Plan) -> dict[str, Path]:
+    """The files of the research snapshot the plan adds to, by table."""
     manifest = read_manifest(plan.previous)["tables"]
-    return {
-        name: e.read_parquet(plan.previous / entry["file"], f"previous_{name}")
-        for name, entry in manifest.items()
-    }
+    return {name: plan.previous / entry["file"] for name, entry in manifest.items()}
 
 
-def merge(earlier: ir.Table, new: ir.Table, column: str, values: list[str]) -> ir.Table:
-    """``earlier``'s rows whose ``column`` is none of ``values``, and ``new`` (those rows
-    recomputed), in ``earlier``'s columns and types."""
-    kept = earlier.filter(~earlier[column].isin(values))
+def merge(earlier: ir.Table, new: ir.Table, column: str, recomputed: ir.Column) -> ir.Table:
+    """``earlier``'s rows whose ``column`` is none of ``recomputed`` (a column of months or
+    terms), and ``new`` (those rows recomputed), in ``earlier``'s columns and types."""
+    kept = earlier.filter(~earlier[column].isin(recomputed))
     return kept.union(new.select(*earlier.columns).cast(earlier.schema()))

@@ -80,9 +80,14 @@ class CompiledPlan:
         return cls(str(body["key"]), dict(body["schemas"]), steps)
 
 
-def variant(student_lessons: bool) -> str:
-    """The plan's name: a full build, with or without ``student_lessons``."""
-    return "full-with-student-lessons" if student_lessons else "full"
+def variant(incremental: bool, student_lessons: bool) -> str:
+    """The plan's name: a full or an incremental build, with or without ``student_lessons``."""
+    return ("incremental" if incremental else "full") + (
+        "-with-student-lessons" if student_lessons else ""
+    )
+
+
+VARIANTS = tuple(variant(i, s) for i in (False, True) for s in (False, True))
 
 
 def code_key() -> str:
@@ -97,9 +102,10 @@ def code_key() -> str:
 
 
 def canonical_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
-    """Each canonical table's columns and their Arrow types, as text: what the views the
-    statements read are made of (not nullability or metadata, which DuckDB does not read);
-    parts that differ are each listed."""
+    """Each table's columns and their Arrow types, as text (the canonical tables and, for an
+    incremental build, ``previous_<table>``): what the views the statements read are made of
+    (not nullability or metadata, which DuckDB does not read); parts that differ are each
+    listed."""
     import pyarrow.parquet as pq
 
     schemas = {}
@@ -112,10 +118,11 @@ def canonical_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
     return schemas
 
 
-def find_plan(student_lessons: bool, files: dict[str, list[Path]]) -> CompiledPlan | None:
-    """The kept plan of a full build of these canonical files, if it is the running code's
-    and was compiled against the files' schemas; else None (the build compiles)."""
-    path = PLANS / f"{variant(student_lessons)}.json"
+def find_plan(name: str, files: dict[str, list[Path]]) -> CompiledPlan | None:
+    """The kept plan ``name`` (a ``variant``), if it is the running code's and was compiled
+    against the schemas of ``files`` (the tables the build reads); else None (the build
+    compiles)."""
+    path = PLANS / f"{name}.json"
     try:
         plan = CompiledPlan.from_json(path.read_text(encoding="utf-8"))
         running = code_key()  # needs the modules' text, which an install may lack
@@ -126,10 +133,10 @@ def find_plan(student_lessons: bool, files: dict[str, list[Path]]) -> CompiledPl
     return plan
 
 
-def save_plan(plan: CompiledPlan, student_lessons: bool, folder: Path = PLANS) -> Path:
-    """Write ``plan`` as the kept plan of its variant (atomically)."""
+def save_plan(plan: CompiledPlan, name: str, folder: Path = PLANS) -> Path:
+    """Write ``plan`` as the kept plan ``name`` (atomically)."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{variant(student_lessons)}.json"
+    target = folder / f"{name}.json"
     handle, temporary = tempfile.mkstemp(prefix=".plan-", dir=folder)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(plan.to_json())
@@ -138,24 +145,34 @@ def save_plan(plan: CompiledPlan, student_lessons: bool, folder: Path = PLANS) -
     return target
 
 
-def compile_plan(student_lessons: bool) -> CompiledPlan:
-    """The plan of a full build, compiled by building the research tables of an empty
-    canonical snapshot (every canonical table, no rows) with the expressions."""
-    from linkage._build import build_research_tables
+def compile_plan(name: str) -> CompiledPlan:
+    """The plan ``name`` (a ``variant``), compiled by building the research tables of an
+    empty canonical snapshot (every canonical table, no rows) with the expressions; an
+    incremental one, by adding a month to the research snapshot of that build."""
+    from linkage._build import RESEARCH, build_research_tables, build_with
     from linkage._canonical import SCHEMAS
+    from linkage._incremental import Plan, previous_files
     from linkage._snapshot import SnapshotWriter, current_snapshot
     from linkage.research import snapshot_files
 
+    incremental, student_lessons = name.startswith("incremental"), name.endswith("lessons")
     with tempfile.TemporaryDirectory(prefix="medler-plan-") as scratch:
         data_dir = Path(scratch)
         with SnapshotWriter(data_dir, kind="canonical") as writer:
-            for name, schema in SCHEMAS.items():
-                writer.ensure(name, schema)
+            for table, schema in SCHEMAS.items():
+                writer.ensure(table, schema)
             writer.commit({})
         report = build_research_tables(data_dir, student_lessons=student_lessons, compiled=False)
-        schemas = canonical_schemas(snapshot_files(current_snapshot(data_dir)))
+        files = snapshot_files(current_snapshot(data_dir))
+        if incremental:  # the statements do not depend on the months (``Scope``)
+            plan = Plan(current_snapshot(data_dir / RESEARCH), ("0001-01",), ("0001HT",))
+            files |= {f"previous_{t}": [p] for t, p in previous_files(plan).items()}
+            report = build_with(data_dir, plan, student_lessons=student_lessons, compiled=False)
+        schemas = canonical_schemas(files)
     steps = report.steps
     last = (steps[-1].kind, steps[-1].name) if steps else None
     if report.basis != "lessons" or last != ("write", "period"):
-        raise RuntimeError("the build of an empty snapshot recorded no full plan")
+        raise RuntimeError(f"the build of an empty snapshot recorded no plan {name}")
+    if incremental and report.incremental is None:
+        raise RuntimeError("the build of an empty snapshot was not an incremental one")
     return CompiledPlan(code_key(), schemas, steps)

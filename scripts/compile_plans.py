@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from linkage._plans import PLANS, compile_plan, save_plan, variant  # noqa: E402  (path set)
+from linkage._plans import PLANS, VARIANTS, compile_plan, save_plan  # noqa: E402  (path set)
 
 
 def main() -> int:
@@ -35,15 +35,15 @@ def main() -> int:
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], env)
     stale = []
-    for student_lessons in (False, True):
-        plan = compile_plan(student_lessons)
-        kept = PLANS / f"{variant(student_lessons)}.json"
+    for name in VARIANTS:
+        plan = compile_plan(name)
+        kept = PLANS / f"{name}.json"
         if args.check:
             same = kept.is_file() and kept.read_text(encoding="utf-8") == plan.to_json()
             if not same:
                 stale.append(kept.name)
             continue
-        path = save_plan(plan, student_lessons)
+        path = save_plan(plan, name)
         sys.stdout.write(f"{path.relative_to(REPO)}: {len(plan.steps)} steps\n")
     if stale:
         sys.stderr.write(

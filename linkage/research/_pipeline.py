@@ -4,7 +4,8 @@ A full build and an incremental one (after weekly deliveries, ``linkage/_increme
 the same function; they differ only in their ``Scope``:
 
 - ``FULL``: every lesson, every month and term;
-- ``Scope(months, terms)``: the months a delivery touched and their terms. The lessons of
+- ``Scope(months, terms, read)``: the months a delivery touched and their terms (tables of
+  them, ``linkage._incremental.scope_tables``). The lessons of
   those terms (and of the term before each, which teacher turnover looks back to) are read;
   ``student_lessons``, ``student_months`` and ``quality`` come out for the months, the other
   tables for the terms. Every row of a table depends only on its own month's or term's lessons
@@ -73,32 +74,33 @@ Release = Callable[[str], None]  # a kept result no longer needed (``ComputeBack
 Emit = Callable[[str, ir.Table], ir.Table]
 
 
-def term_before(code: str) -> str:
-    """The term before ``code`` (``2026HT`` → ``2026VT`` → ``2025HT``)."""
-    year = int(code[:4])
-    return f"{year}VT" if code.endswith("HT") else f"{year - 1}HT"
-
-
 @dataclass(frozen=True)
 class Scope:
-    """The months and terms a build computes: all (``None``), or those named."""
+    """The months and terms a build computes: all (``FULL``), or those listed in one-column
+    tables: ``months`` (column ``month``), ``terms`` (``term``) and ``read`` (``term``: the
+    terms and the term before each, whose lessons are read). Tables, not values, so that
+    the statements are the same whatever the months (``linkage._plans``)."""
 
-    months: tuple[str, ...] | None = None
-    terms: tuple[str, ...] | None = None
+    months: ir.Table | None = None
+    terms: ir.Table | None = None
+    read: ir.Table | None = None
 
     @property
     def full(self) -> bool:
-        return self.months is None or self.terms is None
+        return self.months is None or self.terms is None or self.read is None
 
-    def values(self, column: str) -> list[str]:
-        chosen = self.months if column == "month" else self.terms
-        return list(chosen or ())
+    def of(self, column: str) -> ir.Column:
+        """The months (``month``), the terms (``term``) or the terms read (``read``)."""
+        assert self.months is not None and self.terms is not None and self.read is not None
+        if column == "month":
+            return self.months.month
+        return (self.terms if column == "term" else self.read).term
 
     def only(self, table: ir.Table, column: str) -> ir.Table:
         """The rows of ``table`` in scope (by its ``month`` or ``term`` column)."""
         if self.full:
             return table
-        return table.filter(table[column].isin(self.values(column)))
+        return table.filter(table[column].isin(self.of(column)))
 
 
 FULL = Scope()
@@ -187,8 +189,7 @@ def research_tables(
     if scope.full:
         tt = t
     else:  # the terms' lessons, and those of the term before each (turnover looks back)
-        terms = sorted({*scope.values("term"), *map(term_before, scope.values("term"))})
-        tt = restrict(t, lessons.filter(term(lessons.local_date).isin(terms)))
+        tt = restrict(t, lessons.filter(term(lessons.local_date).isin(scope.of("read"))))
 
     def out(name: str, expression: ir.Table) -> ir.Table:
         """The table emitted; back, its rows of the scope's terms (all months of them)."""
@@ -197,8 +198,11 @@ def research_tables(
 
     f = pupil_figures(tt, keep, release)
     if with_student_lessons:
-        months = lessons.filter(month(lessons.local_date).isin(scope.values("month")))
-        by_month = t if scope.full else restrict(t, months)
+        by_month = t
+        if not scope.full:
+            by_month = restrict(
+                t, lessons.filter(month(lessons.local_date).isin(scope.of("month")))
+            )
         out("student_lessons", student_lessons(by_month, scope.only(f.facts, "month")))
 
     def month_(table: ir.Table) -> ir.Table:

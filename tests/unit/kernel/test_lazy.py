@@ -1,6 +1,7 @@
 """The packages' public names load on first use (``medler._lazy``): importing ``linkage``,
-``linkage.research``, ``release`` or the command line loads none of the heavy libraries, and every public name still
-resolves. (A build that runs its compiled plan loads no Ibis either: ``test_plans.py``.)"""
+``linkage.research``, ``release`` or the command line loads none of the heavy libraries, and
+every public name still resolves. (A build that runs its compiled plan loads no Ibis either:
+``tests/unit/linkage/test_plans.py``.)"""
 
 from __future__ import annotations
 

@@ -16,12 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from linkage import _plans as linkage_plans
-from linkage import build_research_tables, current_snapshot, read_manifest
+from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
 from linkage._build import RESEARCH, TABLES
 from linkage._canonical import SCHEMAS
+from linkage._incremental import SCOPE_TABLES
 from linkage._plans import (
     PLANS,
     SOURCES,
+    VARIANTS,
     CompiledPlan,
     canonical_schemas,
     code_key,
@@ -31,7 +33,10 @@ from linkage._plans import (
     variant,
 )
 from linkage.research import RESEARCH_TABLES, snapshot_files
+from linkage.sources.synthetic import SynthConfig
 from tests.research_data import research_dir
+from tests.weekly_data import assert_same_tables, ingest_registers, make_deliveries
+from tests.weekly_data import research_tables as weekly_tables
 
 __all__ = ["research_dir"]
 
@@ -65,18 +70,22 @@ def test_the_kept_plans_are_the_running_codes() -> None:
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.parametrize("student_lessons", [False, True])
-def test_a_plan_writes_every_table_then_the_period(student_lessons: bool) -> None:
-    plan = CompiledPlan.from_json(
-        (PLANS / f"{variant(student_lessons)}.json").read_text(encoding="utf-8")
-    )
+@pytest.mark.parametrize("name", VARIANTS)
+def test_a_plan_writes_every_table_then_the_period(name: str) -> None:
+    plan = CompiledPlan.from_json((PLANS / f"{name}.json").read_text(encoding="utf-8"))
     assert plan.key == code_key()
     assert {s.kind for s in plan.steps} == {"view", "run", "write"}
     written = [s.name for s in plan.steps if s.kind == "write"]
-    built = [n for n in RESEARCH_TABLES if student_lessons or n != "student_lessons"]
+    built = [n for n in RESEARCH_TABLES if name.endswith("lessons") or n != "student_lessons"]
     assert sorted(written) == sorted([*built, "period"]) and written[-1] == "period"
     views = {s.name for s in plan.steps if s.kind == "view"}
-    assert views == {*(f"canonical_{n}" for n in SCHEMAS), *(f"research_{n}" for n in built)}
+    expected = {*(f"canonical_{n}" for n in SCHEMAS), *(f"research_{n}" for n in built)}
+    if name.startswith("incremental"):  # the snapshot added to, and the months recomputed
+        expected |= {f"previous_{n}" for n in built} | {f"scope_{n}" for n in SCOPE_TABLES}
+    assert views == expected
+    # no month, term or path is in a statement: the same plan serves every week
+    text = "\n".join(q for step in plan.steps for q in step.sql)
+    assert "0001-01" not in text and "0001HT" not in text and "medler-plan-" not in text
 
 
 def test_the_key_changes_with_every_module_that_decides_a_statement(
@@ -104,7 +113,7 @@ def test_every_module_a_compile_loads_is_in_the_key_or_decides_no_statement() ->
     plan's ``SOURCES`` or is known not to decide a statement; a new one must be judged (and,
     if it builds expressions, added to ``SOURCES``)."""
     probe = (
-        "import sys; from linkage._plans import compile_plan; compile_plan(False); "
+        "import sys; from linkage._plans import compile_plan; compile_plan('incremental'); "
         "print('\\n'.join(sorted(n for n in sys.modules "
         "if n.split('.')[0] in ('linkage', 'medler', 'pseudonymise', 'release', 'api'))))"
     )
@@ -114,7 +123,7 @@ def test_every_module_a_compile_loads_is_in_the_key_or_decides_no_statement() ->
     decides_none = {
         "linkage",  # package: lazy names
         "linkage._basis",  # lessons or classes: whether a plan may run at all
-        "linkage._incremental",  # incremental builds compile
+        "linkage._incremental",  # which months and terms: data of the scope tables
         "linkage._plans",  # in SOURCES too
         "linkage._snapshot",  # snapshot files
         "medler",
@@ -135,7 +144,7 @@ def test_a_full_build_runs_its_plan_and_writes_what_the_expressions_write(
     compiled = build_research_tables(data, compiled=False)
     assert compiled.compiled_plan is None and compiled.steps
     # the statements compiled on these data are those compiled on an empty snapshot
-    assert compiled.steps == compile_plan(False).steps
+    assert compiled.steps == compile_plan("full").steps
     by_expressions = _tables(data)
     ran = build_research_tables(data)
     assert ran.compiled_plan is not None and ran.compiled_plan.startswith("full ")
@@ -152,7 +161,7 @@ def test_a_full_build_runs_its_plan_and_writes_what_the_expressions_write(
 def test_student_lessons_has_a_plan_of_its_own(research_dir: Path, tmp_path: Path) -> None:
     data = _copy(research_dir, tmp_path)
     ran = build_research_tables(data, student_lessons=True)
-    assert ran.compiled_plan is not None and ran.compiled_plan.startswith(variant(True))
+    assert ran.compiled_plan is not None and ran.compiled_plan.startswith(variant(False, True))
     assert ran.rows["student_lessons"] > 0
     by_plan = _tables(data, ("student_lessons",))["student_lessons"]
     build_research_tables(data, student_lessons=True, compiled=False)
@@ -189,15 +198,15 @@ def test_a_plan_is_run_only_on_the_schemas_it_was_compiled_against(
 ) -> None:
     data = _copy(research_dir, tmp_path)
     files = snapshot_files(current_snapshot(data))
-    assert find_plan(False, files) is not None
+    assert find_plan("full", files) is not None
     # a snapshot whose grades carry one more column (written by another version, say)
     (grades,) = files["grades"]
     table = pq.read_table(grades)
     other = tmp_path / "grades.parquet"
     pq.write_table(table.append_column("extra", pa.nulls(table.num_rows, pa.string())), other)
-    assert find_plan(False, {**files, "grades": [other]}) is None
+    assert find_plan("full", {**files, "grades": [other]}) is None
     # a snapshot without one of the tables
-    assert find_plan(False, {n: p for n, p in files.items() if n != "grades"}) is None
+    assert find_plan("full", {n: p for n, p in files.items() if n != "grades"}) is None
     assert canonical_schemas(files) != canonical_schemas({**files, "grades": [other]})
 
 
@@ -207,12 +216,37 @@ def test_a_damaged_plan_file_is_not_run(
     files = snapshot_files(current_snapshot(research_dir))
     folder = tmp_path / "plans"
     monkeypatch.setattr("linkage._plans.PLANS", folder)
-    assert find_plan(False, files) is None  # none kept
+    assert find_plan("full", files) is None  # none kept
     folder.mkdir()
     (folder / "full.json").write_text("{not json", encoding="utf-8")
-    assert find_plan(False, files) is None
+    assert find_plan("full", files) is None
     (folder / "full.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
-    assert find_plan(False, files) is None
+    assert find_plan("full", files) is None
     kept = CompiledPlan.from_json((PLANS / "full.json").read_text(encoding="utf-8"))
-    save_plan(kept, False, folder)
-    assert find_plan(False, files) == kept
+    save_plan(kept, "full", folder)
+    assert find_plan("full", files) == kept
+
+
+def test_an_incremental_build_runs_its_plan_and_writes_what_the_expressions_write(
+    tmp_path: Path,
+) -> None:
+    """A week delivered onto a built data directory: the incremental build runs its plan
+    (no month is in a statement) and writes what compiling the expressions writes."""
+    source = make_deliveries(SynthConfig(students=200, seed=8, weeks=6, deliveries=2), tmp_path)
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    ingest_registers(source, data)
+    build_research_tables(data, student_lessons=True)
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+    research = data / RESEARCH
+    before = (research / "CURRENT").read_text(encoding="utf-8")
+    compiled = build_research_tables(data, incremental=True, student_lessons=True, compiled=False)
+    assert compiled.compiled_plan is None and compiled.incremental is not None
+    assert compiled.incremental.get("months")  # an incremental build, not a full one
+    by_expressions = weekly_tables(data)
+    (research / "CURRENT").write_text(before, encoding="utf-8")  # the same week, again
+    ran = build_research_tables(data, incremental=True, student_lessons=True)
+    assert ran.compiled_plan is not None
+    assert ran.compiled_plan.startswith("incremental-with-student-lessons ")
+    assert ran.incremental == compiled.incremental and ran.rows == compiled.rows
+    assert_same_tables(weekly_tables(data), by_expressions)
