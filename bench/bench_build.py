@@ -21,12 +21,12 @@ The build sums the pupils' lessons per segment of pupils who sat the same lesson
 joining the pupils (``linkage/research/_seats.py``); the script works per pupil and lesson.
 
 Measured on the 2-core development machine (``docs/explanation/scale.md``, "Against
-hand-written SQL", has every run with its load). At 20,000 pupils × 4 weeks, load 0.5–0.6: the
-build 4.9 s, 447 MB; the script 3.0 s, 579 MB: ratios 1.67 (wall), 1.41 (CPU), 0.77 (memory).
-At 100,000 pupils × 4 weeks: 0.73–1.02 (wall), as the script took 12.9–18.5 s between runs.
-What is left at 20,000 pupils besides DuckDB's own work (about the script's whole run) is fixed
-cost: the build's imports (0.5 s; the command line itself starts in 0.15 s) and building and
-compiling the Ibis expressions (about 1 s).
+hand-written SQL", has every run with its load). With the compiled plan (the build runs the
+statements its Ibis expressions compile to, kept with the package: ``linkage/_plans.py``), at
+20,000 pupils × 4 weeks, load 1.4–2.4: the build 3.7–4.1 s, 497–526 MB; the script 3.5–4.1 s,
+580–614 MB: ratios 0.97–1.12 (wall, the higher at the higher loads), 0.93–1.03 (CPU),
+0.85–0.89 (memory). At 100,000 pupils × 4 weeks: 0.79–0.82 (wall), 0.79 (memory). What is
+left at 20,000 pupils is DuckDB's own work (2.3–2.5 s) and 0.2 s of start-up.
 
 The data directory (a synthetic municipality, ingested, with the teacher and student
 registers) is prepared once in ``--dir`` and reused by later runs with the same size; the raw

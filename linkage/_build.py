@@ -10,6 +10,12 @@ to the pupils, so no table is made from ``student_lessons``. That table (one row
 held lesson, by far the largest) is built only when asked (``student_lessons=True``, ``medler
 build --student-lessons``). The engine runs under a memory limit and spills to a folder inside
 the data directory, so memory stays bounded whatever the data's size.
+
+A build on DuckDB (full or incremental) runs the statements of its compiled plan when the
+package holds the plan of the running code (``linkage._plans``): the same statements the
+expressions compile to, without building, compiling or even importing them. Any other build
+compiles its expressions, and on DuckDB records its statements (``BuildReport.steps``), from
+which the plans are made.
 """
 
 from __future__ import annotations

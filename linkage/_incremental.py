@@ -8,7 +8,9 @@ members changed reaches back into every month; a register ingested likewise). Ot
 build is a full one, and says why.
 
 What is recomputed, by the same function as a full build (``linkage.research.research_tables``,
-given the plan's ``Scope``): ``student_lessons`` (when built), ``student_months`` and
+given a ``Scope`` of the plan's months and terms as one-column tables, ``scope_files``, so that
+the statements do not depend on them and a compiled plan serves every week,
+``linkage._plans``): ``student_lessons`` (when built), ``student_months`` and
 ``quality`` for the months of the deliveries' lessons; every other table for the terms of those
 months, from the terms' lessons (and, for teacher turnover, those of the term before). Every
 row of these tables depends only on its own month's or term's lessons, so ``merge`` takes

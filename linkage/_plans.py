@@ -1,28 +1,32 @@
-"""Compiled build plans: the SQL a full DuckDB build runs, compiled once from the Ibis
-expressions and run again without them.
+"""Compiled build plans: the SQL a DuckDB build runs, compiled once from the Ibis expressions
+and run again without them.
 
 The research tables are written once, as Ibis expressions (``linkage/research/``). On a small
 build, building and compiling those expressions costs as much as running them: about 1.5 s of
-a 5 s build at 20,000 pupils, with 0.5 s more to import Ibis. Yet for a full build on DuckDB
-(every month and term, the basis lessons) the statements depend only on the code and on the
-canonical tables' schemas, never on the data: the tables are read through views of fixed
-names, and every constant is in the code. So the statements of such a build, in the order the
-build runs them (``DuckDBBackend.steps``), are kept with the package as its **compiled plan**
-(``linkage/research/plans/``, written by ``scripts/compile_plans.py``), and a full build runs
-them as they are (``linkage._build``).
+a 5 s build at 20,000 pupils, with 0.5 s more to import Ibis. Yet on DuckDB, with the basis
+lessons, the statements depend only on the code and on the schemas of the tables read, never
+on the data: the tables are read through views of fixed names, every constant is in the code,
+and an incremental build's months and terms are one-column tables too
+(``linkage._incremental.scope_files``), not values in its statements. So the statements of
+such a build, in the order the build runs them (``DuckDBBackend.steps``), are kept with the
+package as its **compiled plan** (``linkage/research/plans/``, one per ``variant``: full or
+incremental, with or without ``student_lessons``; written by ``scripts/compile_plans.py``), and
+a build runs them as they are (``linkage._build``).
 
 A plan is used only when it is the plan of the code running: its ``key`` is a SHA-256 of the
 plan format, the Ibis, SQLGlot and DuckDB versions (DuckDB reports the column types Ibis
 compiles against) and the text of every module whose change could change a statement
-(``SOURCES``); a plan whose key differs is not used, and the build compiles
-its expressions as before (a test fails while the kept plans are stale). It is used only on
-canonical tables of the schemas it was compiled against, compared file by file. Any other
-build (incremental, from classes, on Spark, or with a stale plan) compiles its expressions.
+(``SOURCES``); a plan whose key differs is not used, and the build compiles its expressions as
+before (a test fails while the kept plans are stale). It is used only on tables of the schemas
+it was compiled against (the canonical tables, and the research snapshot an incremental build
+adds to), compared file by file. A build from classes, on Spark, or with a stale plan compiles
+its expressions.
 
-Each ``Step`` is one thing the build did: read a table's Parquet files as a view (``view``:
-``canonical_<table>``, or ``research_<table>`` for a table just written), run statements that
-make or drop an intermediate result (``run``), or write a ``SELECT``'s rows to a table's
-Parquet file (``write``; ``period`` is the build's first and last day).
+Each ``Step`` is one thing the build did: read Parquet files as a view (``view``:
+``canonical_<table>``; ``research_<table>`` for a table just written; for an incremental build
+``previous_<table>`` and ``scope_<month|term|read>``), run statements that make or drop an
+intermediate result (``run``), or write a ``SELECT``'s rows to a table's Parquet file
+(``write``; ``period`` is the build's first and last day).
 """
 
 from __future__ import annotations
