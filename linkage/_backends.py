@@ -90,7 +90,7 @@ class DuckDBBackend:
     """DuckDB in process: bounded memory, spilling to ``spill``.
 
     Every statement it runs is its own SQL text, and with ``steps`` set (a list) each is
-    recorded as a ``Step`` in the order run: a full build's steps are its compiled plan
+    recorded as a ``Step`` in the order run: a build's steps are its compiled plan
     (``linkage._plans``), replayed through ``view``, ``run`` and ``copy`` without Ibis."""
 
     name = "duckdb"

@@ -141,7 +141,8 @@ def build_with(
         basis = build_basis(files)
         if isinstance(plan, Plan) and basis == CLASSES:
             plan = "a build from classes (no lessons) is always a full one"
-        views = _views(files, plan, spill)
+        built = RESEARCH_TABLES if student_lessons else TABLES
+        views = _views(files, plan, spill, built)
         name = variant(isinstance(plan, Plan), student_lessons)
         # on DuckDB: the statements of a compiled plan, or recorded for one
         kept: CompiledPlan | None = None
@@ -197,13 +198,17 @@ def build_with(
     )
 
 
-def _views(files: dict[str, list[Path]], plan: Plan | str | None, scratch: Path) -> Views:
+def _views(
+    files: dict[str, list[Path]], plan: Plan | str | None, scratch: Path, built: tuple[str, ...]
+) -> Views:
     """What a build reads, by the prefix of its view: ``canonical`` (the canonical tables),
-    and for an incremental build ``previous`` (the research snapshot added to) and
-    ``scope`` (the months and terms recomputed, ``linkage._incremental.scope_files``)."""
+    and for an incremental build ``previous`` (the tables ``built`` of the research snapshot
+    added to) and ``scope`` (the months and terms recomputed,
+    ``linkage._incremental.scope_files``)."""
     views: Views = {"canonical": files}
     if isinstance(plan, Plan):
-        views["previous"] = {name: [path] for name, path in previous_files(plan).items()}
+        earlier = previous_files(plan)
+        views["previous"] = {name: [earlier[name]] for name in built if name in earlier}
         views["scope"] = {name: [path] for name, path in scope_files(plan, scratch).items()}
     return views
 

@@ -43,12 +43,14 @@ PLAN_FORMAT = 1
 _HERE = Path(__file__).parent
 PLANS = _HERE / "research" / "plans"
 # the modules whose text decides the statements of a build: the expressions, the backend that
-# compiles and runs them, the build that orders them, the canonical schemas, this module
+# compiles and runs them, the build that orders them, the canonical schemas, the incremental
+# build's merge and scope tables, this module
 SOURCES = (
     *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").rglob("*.py")),
     "_backends.py",
     "_build.py",
     "_canonical.py",
+    "_incremental.py",
     "_plans.py",
 )
 # Ibis emits SQL with SQLGlot, from the column types DuckDB reports for the tables it reads
@@ -69,7 +71,7 @@ class Step:
 @dataclass(frozen=True)
 class CompiledPlan:
     key: str
-    schemas: dict[str, str]  # canonical table → the Arrow schema it was compiled against
+    schemas: dict[str, str]  # table read (``table_schemas``) → the columns it was compiled against
     steps: tuple[Step, ...]
 
     def to_json(self) -> str:
@@ -105,7 +107,7 @@ def code_key() -> str:
     return digest.hexdigest()
 
 
-def canonical_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
+def table_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
     """Each table's columns and their Arrow types, as text (the canonical tables and, for an
     incremental build, ``previous_<table>``): what the views the statements read are made of
     (not nullability or metadata, which DuckDB does not read); parts that differ are each
@@ -132,7 +134,7 @@ def find_plan(name: str, files: dict[str, list[Path]]) -> CompiledPlan | None:
         running = code_key()  # needs the modules' text, which an install may lack
     except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
         return None
-    if plan.key != running or plan.schemas != canonical_schemas(files):
+    if plan.key != running or plan.schemas != table_schemas(files):
         return None
     return plan
 
@@ -172,7 +174,7 @@ def compile_plan(name: str) -> CompiledPlan:
             plan = Plan(current_snapshot(data_dir / RESEARCH), ("0001-01",), ("0001HT",))
             files |= {f"previous_{t}": [p] for t, p in previous_files(plan).items()}
             report = build_with(data_dir, plan, student_lessons=student_lessons, compiled=False)
-        schemas = canonical_schemas(files)
+        schemas = table_schemas(files)
     steps = report.steps
     last = (steps[-1].kind, steps[-1].name) if steps else None
     if report.basis != "lessons" or last != ("write", "period"):

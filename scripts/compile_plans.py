@@ -1,11 +1,12 @@
-"""Write the compiled plans of a full build (linkage/research/plans/) from the expressions.
+"""Write the compiled plans of a build (linkage/research/plans/) from the expressions.
 
     python scripts/compile_plans.py            # write them
     python scripts/compile_plans.py --check    # exit 1 if the kept plans are not the code's
 
 Run it after changing anything that decides a build's statements (``linkage._plans.SOURCES``:
-the research expressions, the backend, the build, the canonical schemas) or the Ibis or
-SQLGlot version. Until then a full build compiles its expressions as before, only slower, and
+the research expressions, the backend, the build, the incremental build's merge, the canonical
+schemas) or the Ibis, SQLGlot or DuckDB version. Until then a build compiles its expressions as
+before, only slower, and
 ``tests/unit/linkage/test_plans.py`` fails: the kept plans are not the running code's.
 
 Ibis names some columns in the order of a Python set, which differs from one process to the

@@ -92,9 +92,8 @@ class Scope:
     def of(self, column: str) -> ir.Column:
         """The months (``month``), the terms (``term``) or the terms read (``read``)."""
         assert self.months is not None and self.terms is not None and self.read is not None
-        if column == "month":
-            return self.months.month
-        return (self.terms if column == "term" else self.read).term
+        listed = {"month": self.months.month, "term": self.terms.term, "read": self.read.term}
+        return listed[column]
 
     def only(self, table: ir.Table, column: str) -> ir.Table:
         """The rows of ``table`` in scope (by its ``month`` or ``term`` column)."""

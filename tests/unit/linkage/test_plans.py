@@ -25,11 +25,11 @@ from linkage._plans import (
     SOURCES,
     VARIANTS,
     CompiledPlan,
-    canonical_schemas,
     code_key,
     compile_plan,
     find_plan,
     save_plan,
+    table_schemas,
     variant,
 )
 from linkage.research import RESEARCH_TABLES, snapshot_files
@@ -123,7 +123,6 @@ def test_every_module_a_compile_loads_is_in_the_key_or_decides_no_statement() ->
     decides_none = {
         "linkage",  # package: lazy names
         "linkage._basis",  # lessons or classes: whether a plan may run at all
-        "linkage._incremental",  # which months and terms: data of the scope tables
         "linkage._plans",  # in SOURCES too
         "linkage._snapshot",  # snapshot files
         "medler",
@@ -207,7 +206,7 @@ def test_a_plan_is_run_only_on_the_schemas_it_was_compiled_against(
     assert find_plan("full", {**files, "grades": [other]}) is None
     # a snapshot without one of the tables
     assert find_plan("full", {n: p for n, p in files.items() if n != "grades"}) is None
-    assert canonical_schemas(files) != canonical_schemas({**files, "grades": [other]})
+    assert table_schemas(files) != table_schemas({**files, "grades": [other]})
 
 
 def test_a_damaged_plan_file_is_not_run(
@@ -243,6 +242,8 @@ def test_an_incremental_build_runs_its_plan_and_writes_what_the_expressions_writ
     compiled = build_research_tables(data, incremental=True, student_lessons=True, compiled=False)
     assert compiled.compiled_plan is None and compiled.incremental is not None
     assert compiled.incremental.get("months")  # an incremental build, not a full one
+    # the statements compiled on these data (a real week) are the empty snapshot's
+    assert compiled.steps == compile_plan("incremental-with-student-lessons").steps
     by_expressions = weekly_tables(data)
     (research / "CURRENT").write_text(before, encoding="utf-8")  # the same week, again
     ran = build_research_tables(data, incremental=True, student_lessons=True)
@@ -250,3 +251,21 @@ def test_an_incremental_build_runs_its_plan_and_writes_what_the_expressions_writ
     assert ran.compiled_plan.startswith("incremental-with-student-lessons ")
     assert ran.incremental == compiled.incremental and ran.rows == compiled.rows
     assert_same_tables(weekly_tables(data), by_expressions)
+
+
+def test_an_incremental_build_without_student_lessons_runs_its_plan_after_one_with(
+    tmp_path: Path,
+) -> None:
+    """The research snapshot added to holds ``student_lessons`` (built with it), the
+    incremental build does not ask for it: only the tables it writes are read from the
+    snapshot added to, so its plan still fits."""
+    source = make_deliveries(SynthConfig(students=120, seed=3, weeks=6, deliveries=2), tmp_path)
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    ingest_registers(source, data)
+    build_research_tables(data, student_lessons=True)
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+    ran = build_research_tables(data, incremental=True)
+    assert ran.incremental is not None and ran.incremental.get("months")
+    assert ran.compiled_plan is not None and ran.compiled_plan.startswith("incremental ")
+    assert "student_lessons" not in ran.rows
