@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from release.governance._access import TOKEN_PREFIX
 from release.governance._models import AuditRecord
 
 # the body fields a summary may name, in the order it names them
@@ -125,6 +126,9 @@ def summarise(body: dict[str, Any]) -> str:
             value = "yes" if value else "no"
         elif isinstance(value, dict):
             continue  # nested structures are not summarised
+        if name == "token_id":  # as the token shows it: a bare id of 16 digits reads as a pseudonym
+            parts.append(f"token {TOKEN_PREFIX}_{value}")
+            continue
         parts.append(f"{name.replace('_', ' ')} {value}")
     text = "; ".join(parts)
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
