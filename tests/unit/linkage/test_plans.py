@@ -269,3 +269,27 @@ def test_an_incremental_build_without_student_lessons_runs_its_plan_after_one_wi
     assert ran.incremental is not None and ran.incremental.get("months")
     assert ran.compiled_plan is not None and ran.compiled_plan.startswith("incremental ")
     assert "student_lessons" not in ran.rows
+
+
+def test_an_incremental_build_with_nothing_delivered_keeps_every_row(tmp_path: Path) -> None:
+    """No delivery since the research tables were built: the incremental build runs its plan
+    on empty months and terms, recomputes nothing and keeps every row; and it loads no Ibis."""
+    source = make_deliveries(SynthConfig(students=120, seed=4, weeks=6, deliveries=2), tmp_path)
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    ingest_registers(source, data)
+    build_research_tables(data)
+    before = _tables(data)
+    probe = (
+        "import sys; from pathlib import Path; from linkage import build_research_tables; "
+        f"r = build_research_tables(Path({str(data)!r}), incremental=True); "
+        "print(r.compiled_plan.split()[0], r.incremental['months'], r.incremental['terms'], "
+        "sorted(m for m in ('ibis', 'pandas', 'sqlglot') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "incremental [] [] []"
+    after = _tables(data)
+    for name in TABLES:
+        assert after[name].equals(before[name]), name
