@@ -26,7 +26,7 @@ statements its Ibis expressions compile to, kept with the package: ``linkage/_pl
 20,000 pupils × 4 weeks, load 1.4–2.4: the build 3.7–4.1 s, 497–526 MB; the script 3.5–4.1 s,
 580–614 MB: ratios 0.97–1.12 (wall, the higher at the higher loads), 0.93–1.03 (CPU),
 0.85–0.89 (memory). At 100,000 pupils × 4 weeks: 0.79–0.82 (wall), 0.79 (memory). What is
-left at 20,000 pupils is DuckDB's own work (2.3–2.5 s) and 0.2 s of start-up.
+left at 20,000 pupils is DuckDB's own work (2.3–2.6 s) and 0.2 s of start-up.
 
 The data directory (a synthetic municipality, ingested, with the teacher and student
 registers) is prepared once in ``--dir`` and reused by later runs with the same size; the raw

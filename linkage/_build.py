@@ -107,6 +107,7 @@ def build_research_tables(
     )
     return build_with(
         data_dir,
+        canonical,
         plan,
         memory_limit=memory_limit,
         engine=engine,
@@ -118,6 +119,7 @@ def build_research_tables(
 
 def build_with(
     data_dir: Path,
+    canonical: Path,
     plan: Plan | str | None,
     *,
     memory_limit: str | None = None,
@@ -126,9 +128,9 @@ def build_with(
     student_lessons: bool = False,
     compiled: bool = True,
 ) -> BuildReport:
-    """``build_research_tables`` with its ``plan``: the months and terms to recompute, or why
-    the build is a full one (None: not asked to add to the research snapshot in use)."""
-    canonical = current_snapshot(data_dir)
+    """``build_research_tables`` of the canonical snapshot ``canonical`` (the one its ``plan``
+    was made for) with its ``plan``: the months and terms to recompute, or why the build is a
+    full one (None: not asked to add to the research snapshot in use)."""
     source = read_manifest(canonical)
     rows: dict[str, int] = {}
     spill = Path(tempfile.mkdtemp(prefix=".spill-", dir=_ensure(data_dir / RESEARCH)))

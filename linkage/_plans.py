@@ -173,7 +173,13 @@ def compile_plan(name: str) -> CompiledPlan:
         if incremental:  # the statements do not depend on the months (``Scope``)
             plan = Plan(current_snapshot(data_dir / RESEARCH), ("0001-01",), ("0001HT",))
             files |= {f"previous_{t}": [p] for t, p in previous_files(plan).items()}
-            report = build_with(data_dir, plan, student_lessons=student_lessons, compiled=False)
+            report = build_with(
+                data_dir,
+                current_snapshot(data_dir),
+                plan,
+                student_lessons=student_lessons,
+                compiled=False,
+            )
         schemas = table_schemas(files)
     steps = report.steps
     last = (steps[-1].kind, steps[-1].name) if steps else None

@@ -35,7 +35,7 @@ from linkage._plans import (
 from linkage.research import RESEARCH_TABLES, snapshot_files
 from linkage.sources.synthetic import SynthConfig
 from tests.research_data import research_dir
-from tests.weekly_data import assert_same_tables, ingest_registers, make_deliveries
+from tests.weekly_data import Deliveries, assert_same_tables, ingest_registers, make_deliveries
 from tests.weekly_data import research_tables as weekly_tables
 
 __all__ = ["research_dir"]
@@ -49,6 +49,42 @@ def _copy(research_dir: Path, tmp_path: Path) -> Path:
     shutil.copytree(research_dir / "snapshots", data / "snapshots")
     (data / "CURRENT").write_text((research_dir / "CURRENT").read_text())
     return data
+
+
+def _weekly(
+    tmp_path: Path, seed: int, students: int, *, student_lessons: bool = False
+) -> tuple[Path, Deliveries]:
+    """A data directory of a municipality of six weeks, the last two delivered weekly: the
+    extract and the registers ingested and built; and the source (``_deliver``)."""
+    source = make_deliveries(
+        SynthConfig(students=students, seed=seed, weeks=6, deliveries=2), tmp_path
+    )
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    ingest_registers(source, data)
+    build_research_tables(data, student_lessons=student_lessons)
+    return data, source
+
+
+def _deliver(data: Path, source: Deliveries) -> None:
+    """Week 5 ingested onto ``data`` as a weekly delivery."""
+    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+
+
+def _probe(data: Path, *, incremental: bool = False) -> str:
+    """In a process of its own: a build of ``data``, the first word of the plan it ran, its
+    months and terms, and which of Ibis, pandas and SQLGlot it loaded."""
+    probe = (
+        "import sys; from pathlib import Path; from linkage import build_research_tables; "
+        f"r = build_research_tables(Path({str(data)!r}), incremental={incremental}); "
+        "print((r.compiled_plan or 'none').split()[0], (r.incremental or {}).get('months'), "
+        "(r.incremental or {}).get('terms'), "
+        "sorted(m for m in ('ibis', 'pandas', 'sqlglot') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
 
 
 def _tables(data: Path, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
@@ -168,17 +204,7 @@ def test_student_lessons_has_a_plan_of_its_own(research_dir: Path, tmp_path: Pat
 
 
 def test_a_build_that_runs_its_plan_loads_no_ibis(research_dir: Path, tmp_path: Path) -> None:
-    data = _copy(research_dir, tmp_path)
-    probe = (
-        "import sys; from pathlib import Path; from linkage import build_research_tables; "
-        f"r = build_research_tables(Path({str(data)!r})); "
-        "print(r.compiled_plan is not None, sorted(m for m in ('ibis', 'pandas', 'sqlglot') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "True []"
+    assert _probe(_copy(research_dir, tmp_path)) == "full None None []"
 
 
 def test_a_stale_plan_is_not_run(
@@ -231,12 +257,8 @@ def test_an_incremental_build_runs_its_plan_and_writes_what_the_expressions_writ
 ) -> None:
     """A week delivered onto a built data directory: the incremental build runs its plan
     (no month is in a statement) and writes what compiling the expressions writes."""
-    source = make_deliveries(SynthConfig(students=200, seed=8, weeks=6, deliveries=2), tmp_path)
-    data = tmp_path / "data"
-    ingest_extract(source.extract, data, key_file=source.key)
-    ingest_registers(source, data)
-    build_research_tables(data, student_lessons=True)
-    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+    data, source = _weekly(tmp_path, 8, 200, student_lessons=True)
+    _deliver(data, source)
     research = data / RESEARCH
     before = (research / "CURRENT").read_text(encoding="utf-8")
     compiled = build_research_tables(data, incremental=True, student_lessons=True, compiled=False)
@@ -259,12 +281,8 @@ def test_an_incremental_build_without_student_lessons_runs_its_plan_after_one_wi
     """The research snapshot added to holds ``student_lessons`` (built with it), the
     incremental build does not ask for it: only the tables it writes are read from the
     snapshot added to, so its plan still fits."""
-    source = make_deliveries(SynthConfig(students=120, seed=3, weeks=6, deliveries=2), tmp_path)
-    data = tmp_path / "data"
-    ingest_extract(source.extract, data, key_file=source.key)
-    ingest_registers(source, data)
-    build_research_tables(data, student_lessons=True)
-    ingest_extract(source.extract, data, key_file=source.key, updates=[source.week5], delivery=True)
+    data, source = _weekly(tmp_path, 3, 120, student_lessons=True)
+    _deliver(data, source)
     ran = build_research_tables(data, incremental=True)
     assert ran.incremental is not None and ran.incremental.get("months")
     assert ran.compiled_plan is not None and ran.compiled_plan.startswith("incremental ")
@@ -274,22 +292,9 @@ def test_an_incremental_build_without_student_lessons_runs_its_plan_after_one_wi
 def test_an_incremental_build_with_nothing_delivered_keeps_every_row(tmp_path: Path) -> None:
     """No delivery since the research tables were built: the incremental build runs its plan
     on empty months and terms, recomputes nothing and keeps every row; and it loads no Ibis."""
-    source = make_deliveries(SynthConfig(students=120, seed=4, weeks=6, deliveries=2), tmp_path)
-    data = tmp_path / "data"
-    ingest_extract(source.extract, data, key_file=source.key)
-    ingest_registers(source, data)
-    build_research_tables(data)
+    data, _source = _weekly(tmp_path, 4, 120)
     before = _tables(data)
-    probe = (
-        "import sys; from pathlib import Path; from linkage import build_research_tables; "
-        f"r = build_research_tables(Path({str(data)!r}), incremental=True); "
-        "print(r.compiled_plan.split()[0], r.incremental['months'], r.incremental['terms'], "
-        "sorted(m for m in ('ibis', 'pandas', 'sqlglot') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "incremental [] [] []"
+    assert _probe(data, incremental=True) == "incremental [] [] []"
     after = _tables(data)
     for name in TABLES:
         assert after[name].equals(before[name]), name
