@@ -199,3 +199,22 @@ QUARANTINE_SCHEMA = pa.schema(
         ("outcome", pa.string()),
     ]
 )
+
+# The reference map: not a canonical table (a build never reads it), the lookups a weekly
+# delivery resolves its references with when the other resources are unchanged, so that they
+# are not read again (``linkage._deliveries``). One row per object a bulk record may refer to:
+# ``kind`` (``student``, ``activity``, ``duty``, ``organisation``), ``reference`` (the source id
+# keyed by ``Pseudonymiser.reference_keys``, scoped by the source and the kind: no source id is
+# kept), and what the id resolves to: the object's pseudonym (``pid``), a duty's
+# ``teacher_pid``, an organisation's ``school_code`` (null for one that is no school unit).
+REFERENCES = "source_references"
+REFERENCE_KINDS = ("student", "activity", "duty", "organisation")
+REFERENCE_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("reference", pa.int64()),
+        ("pid", pa.int64()),
+        ("teacher_pid", pa.int64()),
+        ("school_code", pa.string()),
+    ]
+)

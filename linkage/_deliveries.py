@@ -9,10 +9,14 @@ one it is added onto (hard links, ``SnapshotWriter.share``):
 
 - the **bulk tables** (lessons, their exceptions, attendance, absence notices) keep their
   earlier parts, and the delivery's records become one new part of each;
-- the **other tables** (schools, pupils, staff, groups, activities, …) are read again from the
-  extract and every delivery (they are small, and a delivery may change them); a table whose
-  content came out the same is shared, one that changed is written anew and named in the
-  manifest;
+- the **other tables** (schools, pupils, staff, groups, activities, …) are shared as they are
+  when none of their source files changed (each has the SHA-256 the snapshot recorded, none
+  was added or removed, the delivery holds none, and the ingest maps the same vendor quirks):
+  the delivery's references then resolve through the snapshot's reference map
+  (``linkage._canonical.REFERENCES``: keyed source ids, ``held_unchanged``), and the counts,
+  quarantine entries and warnings of those resources are the snapshot's. Otherwise they are
+  read again from the extract and every delivery; a table whose content came out the same is
+  shared, one that changed is written anew and named in the manifest;
 - the **registers** are shared as they are.
 
 The manifest's ``delivery`` records the snapshot it was added onto, the delivery's first and
@@ -51,14 +55,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage import sources
-from linkage._canonical import LINEAGE, QUARANTINE_SCHEMA, SCHEMAS
+from linkage._canonical import LINEAGE, QUARANTINE_SCHEMA, REFERENCES, SCHEMAS
 from linkage._snapshot import (
     SnapshotWriter,
     current_snapshot,
+    file_sha256,
     read_manifest,
     table_files,
 )
 from linkage.sources._adapter import DeliveryRules, ResourceCount, SourceFormat
+from linkage.sources._quarantine import KEPT_LOCAL
 from medler.errors import InputFileError, UsageError
 
 # the canonical tables the bulk resources fill: a delivery adds a part to each
@@ -145,9 +151,47 @@ def check_delivery(
     return Onto(previous, manifest, last, earlier, rules)
 
 
-def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, Any]:
+def held_unchanged(
+    onto: Onto, source_dir: Path, updates: list[Path], compat: frozenset[str]
+) -> dict[Path, str] | None:
+    """The files of the resources other than the bulk ones (``DeliveryRules.reread_files``) of
+    the extract and the deliveries already ingested, with their SHA-256, when none of them
+    changed since the snapshot ``onto`` was made (the same names and digests as it recorded),
+    the new delivery holds none of them, the ingest maps the same vendor quirks and the
+    snapshot holds a reference map: then they need not be read again. Else None."""
+    rules = onto.rules
+    if (
+        rules.reread_files is None
+        or not rules.bulk
+        or REFERENCES not in onto.manifest["tables"]
+        or sorted(onto.manifest.get("compat") or []) != sorted(compat)
+        or rules.reread_files(updates[-1])
+    ):
+        return None
+    recorded = {
+        name: digest
+        for name, (resource, digest) in _recorded(onto, source_dir.name).items()
+        if resource not in rules.bulk
+    }
+    found: dict[Path, str] = {}
+    for root in (source_dir, *updates[:-1]):
+        for path in rules.reread_files(root):
+            name = f"{root.name}/{path.relative_to(root).as_posix()}"
+            if name not in recorded:
+                return None
+            found[path] = file_sha256(path)
+            if found[path] != recorded[name]:
+                return None
+    return found if len(found) == len(recorded) else None
+
+
+def finish_delivery(
+    writer: SnapshotWriter, onto: Onto, new: Path, *, held: bool = False
+) -> dict[str, Any]:
     """After the adapter has read the delivery: refuse it if it reaches back into the weeks
-    already held, share every table that did not change, and say what the delivery holds."""
+    already held, share every table that did not change (``held``: every table but the bulk
+    ones, and the reference map, none of their files having changed), and say what the
+    delivery holds."""
     lessons = _own(writer, "lessons", ["lesson_pid", "local_date"])
     days = lessons["local_date"]
     first = pc.min(days).as_py() if lessons.num_rows else None
@@ -168,8 +212,11 @@ def finish_delivery(writer: SnapshotWriter, onto: Onto, new: Path) -> dict[str, 
     late = attended.filter(pc.invert(pc.is_in(attended["lesson_pid"], pids)))
     late_months = _late_months(writer, onto, late, new) if late.num_rows else set()
     changed = []
+    if held:
+        held_tables = (*SMALL_TABLES, REFERENCES)
+        writer.share(onto.snapshot, [n for n in held_tables if n in onto.manifest["tables"]])
     for name in SMALL_TABLES:
-        if name not in onto.manifest["tables"]:
+        if held or name not in onto.manifest["tables"]:
             continue
         if _same(writer, onto.snapshot, name):
             writer.discard(name)
@@ -223,15 +270,43 @@ def _late_months(writer: SnapshotWriter, onto: Onto, late: pa.Table, new: Path) 
     return {str(m) for (m,) in months}
 
 
-def earlier_quarantine(onto: Onto) -> pa.Table:
+def earlier_quarantine(onto: Onto, base: str, *, held: bool = False) -> pa.Table:
     """What the snapshot's quarantine holds of records not read again: the bulk resources'
-    entries of earlier weeks and the registers'. None for OneRoster: every set is read again."""
+    entries of earlier weeks and the registers' (``held``: every entry, no other resource
+    being read again either), their files named as an ingest of the extract (folder ``base``)
+    and its deliveries names them. None for OneRoster: every set is read again."""
     if not onto.rules.bulk:
         return QUARANTINE_SCHEMA.empty_table()
     table = _read(table_files(onto.snapshot, "quarantine"), None).cast(QUARANTINE_SCHEMA)
+    if not (onto.manifest.get("source") or {}).get("updates"):  # named without the folder
+        ours = pc.or_(_reread(onto, table), _of(table, onto.rules.bulk))
+        named = pc.binary_join_element_wise(f"{base}", table["source_file"], "/")
+        at = QUARANTINE_SCHEMA.get_field_index("source_file")
+        table = table.set_column(at, "source_file", pc.if_else(ours, named, table["source_file"]))
+    if held:
+        return table
+    return table.filter(pc.invert(_reread(onto, table)))
+
+
+def held_quarantine(onto: Onto, carried: pa.Table) -> tuple[tuple[int, int], pa.Table]:
+    """Of the entries ``carried`` from the snapshot, those of the resources a delivery did not
+    read again (``held``): how many, how many of them are people kept with a source-local
+    pseudonym (what a read of their unchanged files would have reported), and the entries."""
+    mine = carried.filter(_reread(onto, carried))
+    kept_local = pc.sum(pc.equal(mine["outcome"], KEPT_LOCAL)).as_py() or 0
+    return (mine.num_rows, int(kept_local)), mine
+
+
+def _reread(onto: Onto, table: pa.Table) -> pa.ChunkedArray:
+    """Whether each quarantine entry is of a resource read again (``resource.field`` too)."""
+    return _of(table, onto.rules.reread)
+
+
+def _of(table: pa.Table, resources: frozenset[str]) -> pa.ChunkedArray:
+    """Whether each quarantine entry is of one of ``resources`` (``resource.field`` too)."""
     resource = pc.split_pattern(table["resource"], ".", max_splits=1)
     head = pc.list_element(resource, 0)
-    return table.filter(pc.invert(pc.is_in(head, pa.array(sorted(onto.rules.reread)))))
+    return pc.is_in(head, pa.array(sorted(resources), pa.string()))
 
 
 def merged_counts(onto: Onto, counts: dict[str, ResourceCount]) -> dict[str, dict[str, int]]:
@@ -253,6 +328,16 @@ def earlier_files(onto: Onto, base: str) -> dict[str, str]:
     OneRoster: every set is read again."""
     if not onto.rules.bulk:
         return {}
+    return {
+        name: digest
+        for name, (resource, digest) in _recorded(onto, base).items()
+        if resource in onto.rules.bulk
+    }
+
+
+def _recorded(onto: Onto, base: str) -> dict[str, tuple[str, str]]:
+    """The source files the snapshot recorded, with their resource and SHA-256, named as an
+    ingest of the extract (folder ``base``) and its deliveries names them (``folder/file``)."""
     source = onto.manifest.get("source") or {}
     files = source.get("files") or {}
     prefix = "" if source.get("updates") else f"{base}/"
@@ -260,8 +345,7 @@ def earlier_files(onto: Onto, base: str) -> dict[str, str]:
     for name, digest in files.items():
         parts = name.split("/")
         resource = parts[0 if prefix else min(1, len(parts) - 1)].removesuffix(".json")
-        if resource in onto.rules.bulk:
-            out[prefix + name] = digest
+        out[prefix + name] = (resource, str(digest))
     return out
 
 

@@ -26,10 +26,13 @@ from linkage._canonical import QUARANTINE_SCHEMA, SCHEMAS
 from linkage._completeness import find_alerts
 from linkage._deliveries import (
     BULK_TABLES,
+    Onto,
     check_delivery,
     earlier_files,
     earlier_quarantine,
     finish_delivery,
+    held_quarantine,
+    held_unchanged,
     merged_counts,
 )
 from linkage._snapshot import SnapshotWriter, file_sha256
@@ -122,6 +125,9 @@ def ingest_extract(
                     "ingested under the same one (or ingest everything in full)"
                 )
             writer.share(onto.snapshot, BULK_TABLES)
+        held = None
+        if onto is not None:
+            held = held_unchanged(onto, source_dir, list(updates), quirks)
         context = AdapterContext(
             root=source_dir,
             writer=writer,
@@ -135,21 +141,29 @@ def ingest_extract(
             compat=quirks,
             delivery=onto is not None,
             earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
+            held=None if onto is None or held is None else onto.snapshot,
+            held_files=held or {},
         )
         result = chosen.ingest(context)
         more: dict[str, Any] = {}
+        carried = (0, 0)  # quarantine entries (and kept-local ones) of resources not read again
+        seen = quarantine  # what the alerts name the commonest reasons from
         records = {name: asdict(c) for name, c in result.counts.items()}
         files = {
             _relative(p, source_dir, updates): result.hashes.get(p) or file_sha256(p)
             for p in result.files
         }
         if onto is not None:
-            more["delivery"] = finish_delivery(writer, onto, updates[-1])
-            more["registers"] = onto.manifest.get("registers", {})
+            more = {
+                "delivery": finish_delivery(writer, onto, updates[-1], held=held is not None),
+                "registers": onto.manifest.get("registers", {}),
+            }
             records = merged_counts(onto, result.counts)
             files = {**earlier_files(onto, source_dir.name), **files}
-            writer.write("quarantine", earlier_quarantine(onto))
-        alerts = [*result.alerts, *find_alerts(result.counts, writer.rows, quarantine)]
+            carried, seen = _earlier_quarantine(
+                writer, onto, source_dir.name, quarantine, held is not None
+            )
+        alerts = [*result.alerts, *find_alerts(result.counts, writer.rows, seen)]
         if strict and alerts:
             raise InputFileError(
                 f"--strict: {source_dir} was not ingested, because "
@@ -179,17 +193,32 @@ def ingest_extract(
                 **more,
             }
         )
-    kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL)
+    kept_local = sum(1 for row in quarantine.rows if row[6] == KEPT_LOCAL) + carried[1]
     return IngestReport(
         snapshot_id,
         result.standard,
         result.counts,
-        len(quarantine.rows),
+        len(quarantine.rows) + carried[0],
         kept_local,
         result.warnings,
         alerts,
         more.get("delivery"),
     )
+
+
+def _earlier_quarantine(
+    writer: SnapshotWriter, onto: Onto, base: str, quarantine: Quarantine, held: bool
+) -> tuple[tuple[int, int], Quarantine]:
+    """A delivery's quarantine entries taken from the snapshot it is added onto, written; with
+    ``held``, how many are of the resources not read again (and kept-local ones), and the
+    quarantine the alerts look in: those entries and the delivery's own."""
+    earlier = earlier_quarantine(onto, base, held=held)
+    writer.write("quarantine", earlier)
+    if not held:
+        return (0, 0), quarantine
+    counts, mine = held_quarantine(onto, earlier)
+    rows = zip(*(mine[name].to_pylist() for name in QUARANTINE_SCHEMA.names), strict=True)
+    return counts, Quarantine([*rows, *quarantine.rows])
 
 
 def _relative(path: Path, root: Path, updates: Sequence[Path]) -> str:

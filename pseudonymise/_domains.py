@@ -13,6 +13,12 @@ name is part of every HMAC message. A domain has one of three kinds:
 - **object**: everything else a school system identifies (``group``, ``activity``,
   ``lesson``, ``duty``, ``school-local-id``). Never negative. A scope (the source) is optional
   for identifiers that are unique everywhere (UUIDs) and required for ``school-local-id``.
+- **source reference** (``source-reference``): the keys of the reference map a canonical
+  snapshot keeps so that a weekly delivery can resolve its references without reading the
+  other resources again (``linkage._canonical.REFERENCES``). The input is a source id exactly
+  as written (not normalised: a reference must match its record's id as the source wrote it),
+  scoped by the source and the kind of object. Only ``Pseudonymiser.reference_keys`` hashes
+  in it; these keys are never pseudonyms of a table's subjects and never leave the snapshot.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Domain(StrEnum):
     LESSON = "lesson"
     DUTY = "duty"
     SCHOOL_LOCAL_ID = "school-local-id"
+    SOURCE_REFERENCE = "source-reference"
 
     @property
     def is_person(self) -> bool:
@@ -49,7 +56,7 @@ class Domain(StrEnum):
     @property
     def requires_scope(self) -> bool:
         """Inputs are unique only inside one source, so the source must be named."""
-        return self in _LOCAL_PERSON or self is Domain.SCHOOL_LOCAL_ID
+        return self in _LOCAL_PERSON or self in (Domain.SCHOOL_LOCAL_ID, Domain.SOURCE_REFERENCE)
 
     @property
     def local(self) -> Domain:

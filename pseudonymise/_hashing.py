@@ -369,6 +369,11 @@ class Pseudonymiser:
         """
         target = Domain.parse(domain)
         _check_scope(target, scope)
+        if target is Domain.SOURCE_REFERENCE:
+            raise UsageError(
+                "the source-reference domain keys source ids exactly as written; use "
+                "reference_keys, not pseudonymise"
+            )
         if not target.is_person:
             if policy is not None or as_of is not None:
                 raise UsageError(
@@ -387,6 +392,17 @@ class Pseudonymiser:
                 "them, as the ID policy says"
             )
         return checked["pid"].alias(target.column)
+
+    def reference_keys(self, scope: str, values: pl.Series) -> pl.Series:
+        """The keys of source ids in a snapshot's reference map (``source-reference`` domain):
+        an ``Int64`` column named ``reference``, aligned with ``values``, nulls for nulls. The
+        ids are hashed exactly as written (no trimming, no UUID form), so that a reference
+        matches the id of its record as a full read compares them; each distinct id once.
+        ``scope`` names the source and the kind of object (``<source>:student``)."""
+        _check_scope(Domain.SOURCE_REFERENCE, scope)
+        text = _as_strings(values)
+        keys = self._hash(Domain.SOURCE_REFERENCE, scope, text)
+        return keys.alias("reference")
 
     def pseudonymise_one(
         self,

@@ -67,6 +67,12 @@ class AdapterContext:
     # the rest from every extract; the earlier snapshot's lessons are known
     delivery: bool = False
     earlier_lessons: frozenset[int] = frozenset()
+    # a delivery whose other resources are unchanged (``DeliveryRules.reread_files``): the
+    # snapshot it is added onto, whose tables of those resources are shared and whose reference
+    # map (``linkage._canonical.REFERENCES``) resolves the delivery's references; the files of
+    # those resources, with their SHA-256 (checked, not read again)
+    held: Path | None = None
+    held_files: dict[Path, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,16 +107,20 @@ class DeliveryRules:
     delivery holds only later weeks of them, and becomes one new part of their tables
     (lessons, attendance, absence notices). Empty: every table is read again from the extract
     and every delivery, and the ones that came out the same are shared. ``reread`` names the
-    resources read again every time (their earlier quarantine entries are replaced).
-    ``check`` refuses a delivery that cannot be added, before anything is read. ``full_build``
-    says why an incremental build after such a delivery is a full one (``None``: it
-    recomputes the months the delivery touched)."""
+    resources read again every time (their earlier quarantine entries are replaced), unless
+    none of their files changed: ``reread_files(folder)`` lists a folder's files of them (and
+    of its deletions), and a format that writes a reference map
+    (``linkage._canonical.REFERENCES``) then reads none of them again
+    (``AdapterContext.held``). ``check`` refuses a delivery that cannot be added, before
+    anything is read. ``full_build`` says why an incremental build after such a delivery is a
+    full one (``None``: it recomputes the months the delivery touched)."""
 
     what: str
     check: DeliveryCheck
     bulk: frozenset[str] = frozenset()
     reread: frozenset[str] = frozenset()
     full_build: str | None = None
+    reread_files: Callable[[Path], list[Path]] | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from linkage.sources.ss12000 import _fields as f
 from linkage.sources.ss12000._columns import MINUTES, Columns
 from linkage.sources.ss12000._reader import STANDARD, Page
 from linkage.sources.ss12000._sink import PageSink
-from linkage.sources.ss12000._state import Accepted, pids_of
+from linkage.sources.ss12000._state import Accepted
 from pseudonymise import Domain
 
 
@@ -128,8 +128,8 @@ def lesson_columns_page(
     lessons, students, teachers = columns["lessons"], columns["students"], columns["teachers"]
     if sink.shadowed(lessons["id"]):
         return False
-    lessons = lessons.with_columns(activity_pid=pids_of(accepted.activities, lessons["activity"]))
-    students = students.with_columns(student_pid=pids_of(accepted.students, students["student"]))
+    lessons = lessons.with_columns(activity_pid=accepted.activity_pids(lessons["activity"]))
+    students = students.with_columns(student_pid=accepted.student_pids(students["student"]))
     duty_pid, teacher_pid = accepted.duty_pids(teachers["duty"])
     teachers = teachers.with_columns(duty_pid=duty_pid, teacher_pid=teacher_pid)
     if (
@@ -185,7 +185,7 @@ def attendance_columns_page(
     frame = columns["attendance"]
     if sink.shadowed(frame["id"]):
         return False
-    joined = frame.with_columns(student_pid=pids_of(accepted.students, frame["student"]))
+    joined = frame.with_columns(student_pid=accepted.student_pids(frame["student"]))
     if joined["student_pid"].null_count():
         return False
     distinct = sink.pid_column(Domain.LESSON, columns["lessons"]["lesson"])

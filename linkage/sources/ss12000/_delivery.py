@@ -3,8 +3,10 @@ added.
 
 A delivery holds later weeks of the bulk resources (lessons, attendance, absence notices),
 which become one new part of their tables; the other resources are read again from the extract
-and every delivery. Deletions of bulk records reach back into the weeks already held and are
-refused: such an extract is ingested in full.
+and every delivery, unless none of their files changed: then the snapshot's tables of them are
+shared and its reference map resolves the delivery's references (``_references``). Deletions
+of bulk records reach back into the weeks already held and are refused: such an extract is
+ingested in full.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from linkage.sources._adapter import DeliveryRules
 from linkage.sources.ss12000._ingest import BULK
-from linkage.sources.ss12000._reader import RESOURCES, read_deletions
+from linkage.sources.ss12000._reader import RESOURCES, read_deletions, resource_files
 from medler.errors import InputFileError
 
 
@@ -29,9 +31,20 @@ def check_weekly_delivery(new: Path, earlier: list[Path], manifest: dict[str, An
         )
 
 
+def held_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` of the resources other than the bulk ones, and its deletions."""
+    return [
+        path
+        for resource in (*RESOURCES, "deletedEntities")
+        if resource not in BULK
+        for path in resource_files(folder, resource)
+    ]
+
+
 DELIVERY = DeliveryRules(
     what="an SS 12000 incremental extract",
     check=check_weekly_delivery,
     bulk=frozenset(BULK),
     reread=frozenset(r for r in RESOURCES if r not in BULK),
+    reread_files=held_files,
 )

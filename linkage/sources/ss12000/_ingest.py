@@ -22,6 +22,11 @@ Rules:
 - A school unit's organiser type (municipal, independent, regional, state) is derived from
   the organisation number of the ``Huvudman`` above it (``_organisers``); where it cannot be,
   it is ``unknown``, the school unit is kept, and the reason is recorded and counted.
+- A weekly delivery whose other resources are unchanged (``--delivery``; their files have the
+  SHA-256 the snapshot recorded, and the delivery holds none of them) reads only its bulk
+  resources: the other tables are shared, the references resolve through the snapshot's
+  reference map (``_references``), and the counts and warnings of the resources not read
+  again are the snapshot's. Every other ingest writes that map.
 - Dropped at the door: names, e-mail, eduPersonPrincipalNames, photos, addresses, phone
   numbers, signatures, group and activity display names, comments and absence reasons. The
   birth date becomes a birth year; the security marking becomes a flag.
@@ -35,6 +40,8 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
+from linkage._canonical import REFERENCES
+from linkage._snapshot import read_manifest
 from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
 from linkage.sources._compat import ACTIVITY_TEACHERS_AS_PERSON
 from linkage.sources._quarantine import KEPT_UNKNOWN
@@ -61,6 +68,7 @@ from linkage.sources.ss12000._reader import (
     read_pages,
     resource_files,
 )
+from linkage.sources.ss12000._references import held_references, reference_table
 from linkage.sources.ss12000._results import aggregated_page, grades_page
 from linkage.sources.ss12000._sink import PageSink, Row
 from linkage.sources.ss12000._state import Accepted
@@ -86,6 +94,8 @@ class Ss12000Ingest:
     teaching: TeachingReader
     updates: tuple[Path, ...] = ()
     delivery: bool = False  # bulk resources from the last extract only (a weekly delivery)
+    # a delivery that reads no other resource again: their counts as the snapshot recorded them
+    held: dict[str, ResourceCount] | None = None
     counts: dict[str, ResourceCount] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
@@ -118,6 +128,7 @@ class Ss12000Ingest:
             for k in reversed(range(len(roots)))
             # a delivery's earlier bulk records are already in the snapshot it is added onto
             if not (self.delivery and resource in BULK and k < len(roots) - 1)
+            and not (self.held is not None and resource not in BULK)
         ]
 
     def run(self, progress: Callable[[str, int], None] | None = None) -> None:
@@ -139,6 +150,9 @@ class Ss12000Ingest:
             self.hashes = prefetched.hashes
             parsed = iter(prefetched)
             for resource in RESOURCES:
+                if self.held is not None and resource not in BULK:
+                    self._carry(resource)
+                    continue
                 count = self.counts.setdefault(resource, ResourceCount())
                 self.sink.start_resource()
                 for k in self._extracts(resource):
@@ -157,6 +171,7 @@ class Ss12000Ingest:
                     for page in pages:
                         count.pages += 1
                         if page is not None:  # None: written whole already
+                            self.accepted.prime_page(resource, page.records)
                             handlers[resource](page, count)
                         if progress is not None:
                             progress(resource, count.read)
@@ -174,6 +189,21 @@ class Ss12000Ingest:
                 "links of activities named a person, not a duty, and were read as the person's "
                 "duty"
             )
+        if self.held is None:  # what a later delivery resolves its references with
+            self.sink.writer.write(
+                REFERENCES,
+                reference_table(self.accepted, self.sink.pseudonymiser, self.sink.source),
+            )
+
+    def _carry(self, resource: str) -> None:
+        """A resource a delivery does not read again: its count as the snapshot recorded it,
+        and the alert a read of its unchanged files would give."""
+        assert self.held is not None
+        if resource in self.held:
+            self.counts[resource] = self.held[resource]
+        count = self.held.get(resource, ResourceCount())
+        if count.pages == 0 and resource not in OPTIONAL_RESOURCES:
+            self.alerts.append(f"the extract has no '{resource}' resource")
 
     def _prefetched(
         self,
@@ -284,6 +314,17 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         ingested_at=context.ingested_at,
     )
     accepted = Accepted(lessons=set(context.earlier_lessons))
+    held: dict[str, ResourceCount] | None = None
+    warnings: list[str] = []
+    if context.held is not None:  # a delivery whose other resources are unchanged
+        manifest = read_manifest(context.held)
+        held = {
+            name: ResourceCount(**counts)
+            for name, counts in (manifest.get("records") or {}).items()
+            if name not in BULK
+        }
+        warnings = list(manifest.get("warnings") or [])
+        accepted.held = held_references(context.held, context.pseudonymiser, context.source)
     ingest = Ss12000Ingest(
         root=context.root,
         sink=sink,
@@ -292,6 +333,8 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         teaching=TeachingReader(sink, accepted, context.compat),
         updates=context.updates,
         delivery=context.delivery,
+        held=held,
+        warnings=warnings,
     )
     ingest.run(context.progress)
     context.writer.rewrite(
@@ -308,6 +351,7 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         if not (context.delivery and r in BULK and k < len(roots) - 1)
         for p in resource_files(root, r)
     ]
+    hashes = {**context.held_files, **ingest.hashes}
     return AdapterResult(
-        STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts, hashes=ingest.hashes
+        STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts, hashes=hashes
     )

@@ -4,14 +4,46 @@ checked against (a membership's person, a lesson's activity, an attendance recor
 Rule: a resource is read only after every resource it refers to (``_reader.RESOURCES`` is in
 dependency order), so a reference to an id that is not here is to an object the extract lacks
 or that was set aside, and the record (or nested entry) that makes it is set aside too.
+
+A weekly delivery whose other resources are unchanged reads none of them again: its lookups
+come from the reference map of the snapshot it is added onto (``_references``), keyed source
+ids. ``held`` then resolves the ids a page refers to, all at once, before the page is read
+(``prime_page``, ``prime``), into the same dictionaries a full read fills: every check below is
+the same either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
+
+# What a bulk record refers to, by resource: the kind of object and the path to its reference
+# object (a list on the way is walked: every exception of a lesson).
+REFERRED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "calendarEvents": (
+        ("activity", ("activity",)),
+        ("student", ("studentExceptions", "student")),
+        ("duty", ("teacherExceptions", "duty")),
+    ),
+    "attendances": (("student", ("student",)),),
+    "absences": (("student", ("student",)), ("organisation", ("organisation",))),
+}
+# a held object: its pseudonym, a duty's teacher, an organisation's school code
+Held = tuple[int | None, int | None, str | None]
+
+
+@dataclass
+class HeldReferences:
+    """The reference map of the snapshot a delivery is added onto: per kind, the key of each
+    source id (``key(kind, ids)``) to what it resolves to; ``tried``: ids keyed already."""
+
+    key: Callable[[str, list[str]], list[int]]
+    by_kind: dict[str, dict[int, Held]]
+    tried: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -28,13 +60,62 @@ class Accepted:
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
     lessons: set[int] = field(default_factory=set)  # lesson_pid (a delivery: earlier ones too)
+    held: HeldReferences | None = None  # a delivery that reads no other resource again
     # the accepted lessons as a sorted array, built when the attendance pages first ask (every
     # lesson is read by then)
     _lesson_array: np.ndarray | None = None
 
+    def prime(self, kind: str, ids: Iterable[object]) -> None:
+        """With ``held``: resolve the source ids of ``kind`` not tried yet, all at once, and
+        add those the snapshot holds to the lookups (a full read has added every one)."""
+        if self.held is None:
+            return
+        tried = self.held.tried.setdefault(kind, set())
+        new = sorted({i for i in ids if isinstance(i, str) and i not in tried})
+        if not new:
+            return
+        tried.update(new)
+        found = self.held.by_kind.get(kind, {})
+        for rid, key in zip(new, self.held.key(kind, new), strict=True):
+            held = found.get(key)
+            if held is None:
+                continue
+            pid, teacher_pid, school_code = held
+            if kind == "student" and pid is not None:
+                self.students[rid] = pid
+            elif kind == "activity" and pid is not None:
+                self.activities[rid] = pid
+            elif kind == "duty" and pid is not None and teacher_pid is not None:
+                self.duties[rid] = (pid, teacher_pid)
+            elif kind == "organisation":
+                self.organisations.add(rid)
+                if school_code is not None:
+                    self.schools[rid] = school_code
+
+    def prime_page(self, resource: str, records: list[Any]) -> None:
+        """With ``held``: resolve every id the records of a page of ``resource`` refer to."""
+        if self.held is None:
+            return
+        for kind, path in REFERRED.get(resource, ()):
+            self.prime(kind, _ids(records, path))
+
+    def student_pids(self, ids: pl.Series) -> pl.Series:
+        """The ``student_pid`` of each pupil in ``ids`` (null where not accepted)."""
+        if self.held is not None:
+            self.prime("student", ids.unique().to_list())
+        return pids_of(self.students, ids)
+
+    def activity_pids(self, ids: pl.Series) -> pl.Series:
+        """The ``activity_pid`` of each activity in ``ids`` (null where not accepted)."""
+        if self.held is not None:
+            self.prime("activity", ids.unique().to_list())
+        return pids_of(self.activities, ids)
+
     def duty_pids(self, ids: pl.Series) -> tuple[pl.Series, pl.Series]:
         """The ``duty_pid`` and ``teacher_pid`` of each duty in ``ids`` (null where not
         accepted)."""
+        if self.held is not None:
+            self.prime("duty", ids.unique().to_list())
         found = [self.duties.get(i) for i in ids.to_list()]
         return (
             pl.Series([None if d is None else d[0] for d in found], dtype=pl.Int64),
@@ -57,3 +138,16 @@ def pids_of(lookup: dict[str, int], ids: pl.Series) -> pl.Series:
     not accepted), one by one: a page's ids against a dictionary cost less than a join, which
     would hash every accepted id again for each page."""
     return pl.Series([lookup.get(i) for i in ids.to_list()], dtype=pl.Int64)
+
+
+def _ids(records: list[Any], path: tuple[str, ...]) -> list[object]:
+    """The ``id`` of the reference object at ``path`` in each record (lists walked), where
+    there is one: what a page may refer to, for ``Accepted.prime``."""
+    level: list[Any] = list(records)
+    for key in path:
+        step: list[Any] = []
+        for item in level:
+            value = item.get(key) if isinstance(item, dict) else None
+            step.extend(value if isinstance(value, list) else [value])
+        level = step
+    return [item.get("id") for item in level if isinstance(item, dict)]

@@ -17,6 +17,7 @@ def test_kinds() -> None:
         Domain.STUDENT_LOCAL,
         Domain.TEACHER_LOCAL,
         Domain.SCHOOL_LOCAL_ID,
+        Domain.SOURCE_REFERENCE,
     }
 
 

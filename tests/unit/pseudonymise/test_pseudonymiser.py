@@ -146,7 +146,7 @@ def test_unknown_domain_is_refused_by_name() -> None:
         Domain.parse("studnet")
     assert str(refused.value) == (
         "unknown pseudonym domain 'studnet'; use one of: student, teacher, student-local, "
-        "teacher-local, group, activity, lesson, duty, school-local-id"
+        "teacher-local, group, activity, lesson, duty, school-local-id, source-reference"
     )
     with pytest.raises(UnknownDomainError, match=r"domain \(not a domain name\);"):
         Domain.parse(PIN)
@@ -207,3 +207,26 @@ def test_empty_columns(pseudonymiser: Pseudonymiser) -> None:
     people = pseudonymiser.pseudonymise_people("teacher", empty, local_ids=empty, source="s")
     assert people.height == 0
     assert people.columns == ["teacher_pid", "id_status", "id_reason"]
+
+
+def test_reference_keys_hash_source_ids_exactly_as_written(
+    pseudonymiser: Pseudonymiser, key: KeyFile
+) -> None:
+    uuid = "0A1B2C3D-0000-4000-8000-00000000000F"
+    ids = pl.Series([uuid, uuid.lower(), " 7A ", None, uuid])
+    keys = pseudonymiser.reference_keys("school-x:student", ids)
+    assert (keys.name, keys.dtype) == ("reference", pl.Int64)
+    expected = [
+        definition(key, "source-reference", "school-x:student", v)
+        for v in (uuid, uuid.lower(), " 7A ")
+    ]
+    assert keys.to_list() == [*expected, None, expected[0]]
+    # not normalised: the upper-case id is not its lower-case form, as a full read compares ids
+    assert keys[0] != keys[1]
+    # scoped by source and kind, and apart from every pseudonym domain
+    assert pseudonymiser.reference_keys("school-x:activity", ids)[0] != keys[0]
+    assert pseudonymiser.pseudonymise_one(Domain.ACTIVITY, uuid.lower()) not in keys.to_list()
+    with pytest.raises(UsageError, match="use reference_keys"):
+        pseudonymiser.pseudonymise(Domain.SOURCE_REFERENCE, ids, scope="school-x:student")
+    with pytest.raises(ScopeError):
+        pseudonymiser.reference_keys("", ids)

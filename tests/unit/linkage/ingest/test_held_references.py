@@ -1,0 +1,196 @@
+"""A weekly delivery whose other resources are unchanged reads only its own weeks: the pupils,
+activities, duties and organisations its records refer to are resolved through the snapshot's
+reference map (keyed source ids), and the snapshot it writes is the one a delivery that reads
+every resource again writes: every table, the quarantine, the counts, warnings and alerts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+import linkage._ingest as ingest_module
+from linkage import current_snapshot, ingest_extract, read_manifest
+from linkage._canonical import REFERENCE_SCHEMA, REFERENCES
+from linkage._snapshot import table_files
+from linkage.sources.ss12000._ingest import BULK
+from linkage.sources.synthetic import SynthConfig
+from tests.weekly_data import Deliveries, ingest_registers, make_deliveries
+
+CONFIG = SynthConfig(students=200, seed=8, weeks=6, deliveries=2)
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
+    return make_deliveries(CONFIG, tmp_path_factory.mktemp("held"))
+
+
+def _edit(folder: Path, resource: str, change: Any) -> None:
+    """``change(records)`` on the first page of ``resource`` in ``folder``."""
+    page = sorted((folder / resource).glob("*.json"))[0]
+    body = orjson.loads(page.read_bytes())
+    change(body["data"])
+    page.write_bytes(orjson.dumps(body))
+
+
+def _awkward_week(source: Deliveries, root: Path) -> Path:
+    """Week 5 with records that send its pages record by record: a lesson of an unknown
+    activity, an attendance record of an unknown pupil, an absence notice of an unknown
+    organisation; the rest of those pages must resolve as a full read resolves them."""
+    week = root / "week-05"
+    shutil.copytree(source.week5, week)
+
+    def lesson(records: list[dict[str, Any]]) -> None:
+        records[0]["activity"] = {"id": UNKNOWN}
+
+    def attendance(records: list[dict[str, Any]]) -> None:
+        records[1]["student"] = {"id": UNKNOWN}
+
+    def absence(records: list[dict[str, Any]]) -> None:
+        records[0]["organisation"] = {"id": UNKNOWN}
+
+    _edit(week, "calendarEvents", lesson)
+    _edit(week, "attendances", attendance)
+    _edit(week, "absences", absence)
+    return week
+
+
+def _deliver(
+    source: Deliveries, data: Path, week: Path, *, reread: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ingest_module.IngestReport, set[str]]:
+    """Ingest the extract and the registers into ``data``, then ``week`` as a delivery, either
+    as it is (the other resources unchanged: not read again) or made to read every resource
+    again; returns the delivery's report and the resources it read."""
+    ingest_extract(source.extract, data, key_file=source.key)
+    ingest_registers(source, data)
+    read: set[str] = set()
+    with monkeypatch.context() as patch:
+        if reread:
+            patch.setattr(ingest_module, "held_unchanged", lambda *_args: None)
+        report = ingest_extract(
+            source.extract,
+            data,
+            key_file=source.key,
+            updates=[week],
+            delivery=True,
+            progress=lambda resource, _n: read.add(resource),
+        )
+    return report, read
+
+
+def _rows(snapshot: Path, name: str, con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """The rows of a table, sorted, without the time of the ingest."""
+    files = [str(p) for p in table_files(snapshot, name)]
+    columns = [c for c in pq.read_schema(files[0]).names if c != "ingested_at"]
+    listed = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
+    return sorted(
+        con.execute(f"SELECT {listed} FROM read_parquet(?)", [files]).fetchall(), key=repr
+    )
+
+
+def test_a_delivery_onto_unchanged_resources_reads_only_its_weeks(
+    source: Deliveries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    week = _awkward_week(source, tmp_path)
+    held, held_read = _deliver(
+        source, tmp_path / "held", week, reread=False, monkeypatch=monkeypatch
+    )
+    again, again_read = _deliver(
+        source, tmp_path / "again", week, reread=True, monkeypatch=monkeypatch
+    )
+    # only the weeks were read; the other way reads every resource again
+    assert held_read == set(BULK) and again_read > set(BULK)
+    a, b = current_snapshot(tmp_path / "held"), current_snapshot(tmp_path / "again")
+    ma, mb = read_manifest(a), read_manifest(b)
+    assert set(ma["tables"]) == set(mb["tables"])
+    con = duckdb.connect()
+    for name in ma["tables"]:
+        assert _rows(a, name, con) == _rows(b, name, con), name
+    for key in ("records", "warnings", "alerts", "compat", "registers"):
+        assert ma[key] == mb[key], key
+    assert ma["source"]["files"] == mb["source"]["files"]
+    assert {k: v for k, v in ma["delivery"].items() if k != "onto"} == {
+        k: v for k, v in mb["delivery"].items() if k != "onto"
+    }
+    assert ma["delivery"]["changed"] == []
+    # the records set aside were set aside either way, and are named by the week's files
+    entries = {(r[0], r[3], r[4]) for r in _rows(a, "quarantine", con) if "week-05/" in r[1]}
+    assert {
+        ("calendarEvents", "activity", "unknown activity"),
+        ("attendances", "student", "unknown pupil"),
+        ("absences", "organisation", "unknown organisation"),
+    } <= entries
+    assert (held.quarantine_entries, held.kept_local) == (
+        again.quarantine_entries,
+        again.kept_local,
+    )
+    assert held.kept_local > 0  # the extract's people kept with a local pseudonym are counted
+    assert (held.warnings, held.alerts) == (again.warnings, again.alerts)
+    assert {n: vars(c) for n, c in held.counts.items() if n in BULK} == {
+        n: vars(c) for n, c in again.counts.items() if n in BULK
+    }
+    # the unchanged tables are the earlier snapshot's files, the reference map among them
+    before = read_manifest(Path(a.parent / ma["delivery"]["onto"]))
+    assert ma["tables"][REFERENCES]["sha256"] == before["tables"][REFERENCES]["sha256"]
+    assert ma["tables"]["students"]["sha256"] == before["tables"]["students"]["sha256"]
+
+
+def test_the_reference_map_holds_keys_not_source_ids(source: Deliveries, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    snapshot = current_snapshot(data)
+    (path,) = table_files(snapshot, REFERENCES)
+    table = pq.read_table(path)
+    assert table.schema.equals(REFERENCE_SCHEMA)
+    kinds = table["kind"].to_pylist()
+    students = pq.read_table(table_files(snapshot, "students")[0])
+    assert kinds.count("student") == students.num_rows
+    assert (
+        kinds.count("activity") == pq.read_metadata(table_files(snapshot, "activities")[0]).num_rows
+    )
+    # no source id is kept: none of the extract's ids appears in the file, in any form
+    ids = set()
+    for page in (source.extract / "persons").glob("*.json"):
+        ids.update(r["id"] for r in orjson.loads(page.read_bytes())["data"])
+    raw = path.read_bytes()
+    assert not any(i.encode() in raw for i in ids)
+    keys = table["reference"].to_pylist()
+    assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("change", ["extract", "delivery", "compat"])
+def test_a_changed_resource_is_read_again(source: Deliveries, tmp_path: Path, change: str) -> None:
+    """A file of the other resources that changed since the snapshot (or one the delivery
+    brings, or another vendor quirk mapped) means every resource is read again."""
+    extract = tmp_path / "ss12000"
+    shutil.copytree(source.extract, extract)
+    week = tmp_path / "week-05"
+    shutil.copytree(source.week5, week)
+    data = tmp_path / "data"
+    ingest_extract(extract, data, key_file=source.key)
+    compat: tuple[str, ...] = ()
+    if change == "extract":  # a group's display name edited: the tables come out the same
+        _edit(extract, "groups", lambda records: records[0].update(displayName="7A (renamed)"))
+    elif change == "delivery":
+        (week / "syllabuses").mkdir()
+        shutil.copy(sorted((extract / "syllabuses").glob("*.json"))[0], week / "syllabuses")
+    else:
+        compat = ("activity-teachers-as-person",)
+    read: set[str] = set()
+    report = ingest_extract(
+        extract,
+        data,
+        key_file=source.key,
+        updates=[week],
+        delivery=True,
+        compat=compat,
+        progress=lambda resource, _n: read.add(resource),
+    )
+    assert "persons" in read and "activities" in read
+    assert report.delivery is not None and report.delivery["changed"] == []
