@@ -101,26 +101,32 @@ class Accepted:
 
     def student_pids(self, ids: pl.Series) -> pl.Series:
         """The ``student_pid`` of each pupil in ``ids`` (null where not accepted)."""
-        if self.held is not None:
-            self.prime("student", ids.unique().to_list())
-        return pids_of(self.students, ids)
+        return pl.Series(self._found("student", self.students, ids), dtype=pl.Int64)
 
     def activity_pids(self, ids: pl.Series) -> pl.Series:
         """The ``activity_pid`` of each activity in ``ids`` (null where not accepted)."""
-        if self.held is not None:
-            self.prime("activity", ids.unique().to_list())
-        return pids_of(self.activities, ids)
+        return pl.Series(self._found("activity", self.activities, ids), dtype=pl.Int64)
 
     def duty_pids(self, ids: pl.Series) -> tuple[pl.Series, pl.Series]:
         """The ``duty_pid`` and ``teacher_pid`` of each duty in ``ids`` (null where not
         accepted)."""
-        if self.held is not None:
-            self.prime("duty", ids.unique().to_list())
-        found = [self.duties.get(i) for i in ids.to_list()]
+        found = self._found("duty", self.duties, ids)
         return (
             pl.Series([None if d is None else d[0] for d in found], dtype=pl.Int64),
             pl.Series([None if d is None else d[1] for d in found], dtype=pl.Int64),
         )
+
+    def _found(self, kind: str, lookup: dict[str, Any], ids: pl.Series) -> list[Any]:
+        """What each of ``ids`` resolves to in ``lookup`` (None where not accepted), one by
+        one: a page's ids against a dictionary cost less than a join, which would hash every
+        accepted id again for each page. With ``held``, the ids not found are resolved first
+        (``prime``), all at once."""
+        values = ids.to_list()
+        found = [lookup.get(i) for i in values]
+        if self.held is not None and None in found:
+            self.prime(kind, [v for v, f in zip(values, found, strict=True) if f is None])
+            found = [lookup.get(v) if f is None else f for v, f in zip(values, found, strict=True)]
+        return found
 
     def known_lessons(self, pids: np.ndarray) -> np.ndarray:
         """Whether each lesson pseudonym is of an accepted lesson (a boolean array)."""
@@ -131,13 +137,6 @@ class Accepted:
             return np.zeros(len(pids), dtype=bool)
         position = np.minimum(np.searchsorted(known, pids), len(known) - 1)
         return np.asarray(known[position] == pids)
-
-
-def pids_of(lookup: dict[str, int], ids: pl.Series) -> pl.Series:
-    """The pseudonyms of source ``ids`` in ``lookup`` (``Accepted.students``, say; null where
-    not accepted), one by one: a page's ids against a dictionary cost less than a join, which
-    would hash every accepted id again for each page."""
-    return pl.Series([lookup.get(i) for i in ids.to_list()], dtype=pl.Int64)
 
 
 def _ids(records: list[Any], path: tuple[str, ...]) -> list[object]:
