@@ -153,21 +153,16 @@ def check_delivery(
 
 def held_unchanged(
     onto: Onto, source_dir: Path, updates: list[Path], compat: frozenset[str]
-) -> dict[Path, str] | None:
+) -> dict[Path, str] | str:
     """The files of the resources other than the bulk ones (``DeliveryRules.reread_files``) of
     the extract and the deliveries already ingested, with their SHA-256, when none of them
     changed since the snapshot ``onto`` was made (the same names and digests as it recorded),
     the new delivery holds none of them, the ingest maps the same vendor quirks and the
-    snapshot holds a reference map: then they need not be read again. Else None."""
+    snapshot holds a reference map: then they need not be read again. Else why they must be."""
     rules = onto.rules
-    if (
-        rules.reread_files is None
-        or not rules.bulk
-        or REFERENCES not in onto.manifest["tables"]
-        or sorted(onto.manifest.get("compat") or []) != sorted(compat)
-        or rules.reread_files(updates[-1])
-    ):
-        return None
+    why = _why_read_again(onto, updates[-1], compat)
+    if why is not None or rules.reread_files is None:
+        return why or "the format reads every resource of every delivery"
     recorded = {
         name: digest
         for name, (resource, digest) in _recorded(onto, source_dir.name).items()
@@ -177,21 +172,38 @@ def held_unchanged(
     for root in (source_dir, *updates[:-1]):
         for path in rules.reread_files(root):
             name = f"{root.name}/{path.relative_to(root).as_posix()}"
-            if name not in recorded:
-                return None
+            digest = recorded.pop(name, None)
             found[path] = file_sha256(path)
-            if found[path] != recorded[name]:
-                return None
-    return found if len(found) == len(recorded) else None
+            if digest != found[path]:
+                return f"{name} {'is new' if digest is None else 'changed'} since the snapshot"
+    if recorded:
+        return f"{min(recorded)} is gone since the snapshot"
+    return found
+
+
+def _why_read_again(onto: Onto, new: Path, compat: frozenset[str]) -> str | None:
+    """Why a delivery's other resources must be read again, whatever their files hold."""
+    rules = onto.rules
+    if rules.reread_files is None or not rules.bulk:
+        return "the format reads every resource of every delivery"
+    if REFERENCES not in onto.manifest["tables"]:
+        return "the snapshot holds no reference map (it was made by an earlier version)"
+    if sorted(onto.manifest.get("compat") or []) != sorted(compat):
+        return "the vendor quirks mapped (--compat) are not the snapshot's"
+    brought = rules.reread_files(new)
+    if brought:
+        return f"{new.name} holds {brought[0].relative_to(new).as_posix()}"
+    return None
 
 
 def finish_delivery(
-    writer: SnapshotWriter, onto: Onto, new: Path, *, held: bool = False
+    writer: SnapshotWriter, onto: Onto, new: Path, *, read_again: str | None = None
 ) -> dict[str, Any]:
     """After the adapter has read the delivery: refuse it if it reaches back into the weeks
-    already held, share every table that did not change (``held``: every table but the bulk
-    ones, and the reference map, none of their files having changed), and say what the
-    delivery holds."""
+    already held, share every table that did not change (every table but the bulk ones, and
+    the reference map, when the other resources were not read again: ``read_again`` None),
+    and say what the delivery holds and, if the other resources were read again, why."""
+    held = read_again is None
     lessons = _own(writer, "lessons", ["lesson_pid", "local_date"])
     days = lessons["local_date"]
     first = pc.min(days).as_py() if lessons.num_rows else None
@@ -225,7 +237,11 @@ def finish_delivery(
             changed.append(name)
     writer.share(onto.snapshot, [n for n in REGISTER_TABLES if n in onto.manifest["tables"]])
     months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None} | late_months)
-    full = {"full_build": onto.rules.full_build} if onto.rules.full_build else {}
+    full: dict[str, str | None] = {}
+    if onto.rules.full_build:
+        full["full_build"] = onto.rules.full_build
+    if onto.rules.bulk:  # why the other resources were read again (None: they were not)
+        full["read_again"] = read_again
     return {
         "onto": onto.manifest["snapshot_id"],
         "folder": new.name,

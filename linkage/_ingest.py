@@ -125,9 +125,8 @@ def ingest_extract(
                     "ingested under the same one (or ingest everything in full)"
                 )
             writer.share(onto.snapshot, BULK_TABLES)
-        held = None
-        if onto is not None:
-            held = held_unchanged(onto, source_dir, list(updates), quirks)
+        found = held_unchanged(onto, source_dir, list(updates), quirks) if onto else None
+        held = found if isinstance(found, dict) else None
         context = AdapterContext(
             root=source_dir,
             writer=writer,
@@ -155,7 +154,9 @@ def ingest_extract(
         }
         if onto is not None:
             more = {
-                "delivery": finish_delivery(writer, onto, updates[-1], held=held is not None),
+                "delivery": finish_delivery(
+                    writer, onto, updates[-1], read_again=found if isinstance(found, str) else None
+                ),
                 "registers": onto.manifest.get("registers", {}),
             }
             records = merged_counts(onto, result.counts)

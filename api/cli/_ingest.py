@@ -146,6 +146,14 @@ def print_ingest_report(result: IngestReport, data_dir: Path) -> None:
             markup=False,
             highlight=False,
         )
+        if "read_again" in d:
+            console.print(
+                "The extract's other resources were not read again: none of their files changed"
+                if d["read_again"] is None
+                else f"The extract's other resources were read again: {d['read_again']}",
+                markup=False,
+                highlight=False,
+            )
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
     for alert in result.alerts:

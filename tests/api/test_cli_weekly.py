@@ -35,6 +35,10 @@ def test_a_week_delivered_and_built_incrementally(
         "lessons from 2026-08-31 to 2026-09-04 (months 2026-08, 2026-09); tables changed: "
         "none; every other file shared" in " ".join(printed.split())
     )
+    assert (
+        "The extract's other resources were not read again: none of their files changed"
+        in " ".join(printed.split())
+    )
     assert run(["build", "--incremental", "--data-dir", str(tmp_path / "data")]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "Incremental: recomputed the months 2026-08, 2026-09 (terms 2026HT)" in printed

@@ -72,7 +72,7 @@ def _deliver(
     read: set[str] = set()
     with monkeypatch.context() as patch:
         if reread:
-            patch.setattr(ingest_module, "held_unchanged", lambda *_args: None)
+            patch.setattr(ingest_module, "held_unchanged", lambda *_args: "asked to")
         report = ingest_extract(
             source.extract,
             data,
@@ -115,10 +115,12 @@ def test_a_delivery_onto_unchanged_resources_reads_only_its_weeks(
     for key in ("records", "warnings", "alerts", "compat", "registers"):
         assert ma[key] == mb[key], key
     assert ma["source"]["files"] == mb["source"]["files"]
-    assert {k: v for k, v in ma["delivery"].items() if k != "onto"} == {
-        k: v for k, v in mb["delivery"].items() if k != "onto"
+    mine = ("onto", "read_again")
+    assert {k: v for k, v in ma["delivery"].items() if k not in mine} == {
+        k: v for k, v in mb["delivery"].items() if k not in mine
     }
     assert ma["delivery"]["changed"] == []
+    assert (ma["delivery"]["read_again"], mb["delivery"]["read_again"]) == (None, "asked to")
     # the records set aside were set aside either way, and are named by the week's files
     entries = {(r[0], r[3], r[4]) for r in _rows(a, "quarantine", con) if "week-05/" in r[1]}
     assert {
@@ -164,10 +166,22 @@ def test_the_reference_map_holds_keys_not_source_ids(source: Deliveries, tmp_pat
     assert len(set(keys)) == len(keys)
 
 
-@pytest.mark.parametrize("change", ["extract", "delivery", "compat"])
-def test_a_changed_resource_is_read_again(source: Deliveries, tmp_path: Path, change: str) -> None:
-    """A file of the other resources that changed since the snapshot (or one the delivery
-    brings, or another vendor quirk mapped) means every resource is read again."""
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("extract", "ss12000/groups/page-000001.json changed since the snapshot"),
+        ("added", "ss12000/groups/page-000099.json is new since the snapshot"),
+        ("removed", "ss12000/syllabuses/page-000001.json is gone since the snapshot"),
+        ("delivery", "week-05 holds syllabuses/page-000001.json"),
+        ("compat", "the vendor quirks mapped (--compat) are not the snapshot's"),
+    ],
+)
+def test_a_changed_resource_is_read_again(
+    source: Deliveries, tmp_path: Path, change: str, why: str
+) -> None:
+    """A file of the other resources that changed since the snapshot (or is new, or gone, or
+    one the delivery brings, or another vendor quirk mapped) means every resource is read
+    again, and the delivery's record says why."""
     extract = tmp_path / "ss12000"
     shutil.copytree(source.extract, extract)
     week = tmp_path / "week-05"
@@ -175,11 +189,16 @@ def test_a_changed_resource_is_read_again(source: Deliveries, tmp_path: Path, ch
     data = tmp_path / "data"
     ingest_extract(extract, data, key_file=source.key)
     compat: tuple[str, ...] = ()
+    first = sorted((extract / "syllabuses").glob("*.json"))[0]
     if change == "extract":  # a group's display name edited: the tables come out the same
         _edit(extract, "groups", lambda records: records[0].update(displayName="7A (renamed)"))
+    elif change == "added":  # an empty page more
+        (extract / "groups" / "page-000099.json").write_bytes(orjson.dumps({"data": []}))
+    elif change == "removed":
+        first.unlink()
     elif change == "delivery":
         (week / "syllabuses").mkdir()
-        shutil.copy(sorted((extract / "syllabuses").glob("*.json"))[0], week / "syllabuses")
+        shutil.copy(first, week / "syllabuses")
     else:
         compat = ("activity-teachers-as-person",)
     read: set[str] = set()
@@ -193,4 +212,7 @@ def test_a_changed_resource_is_read_again(source: Deliveries, tmp_path: Path, ch
         progress=lambda resource, _n: read.add(resource),
     )
     assert "persons" in read and "activities" in read
-    assert report.delivery is not None and report.delivery["changed"] == []
+    assert report.delivery is not None
+    assert report.delivery["read_again"] == why
+    # what was read again came out as the snapshot holds it, but for the page removed
+    assert ("syllabuses" in report.delivery["changed"]) == (change == "removed")
