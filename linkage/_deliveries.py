@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -215,7 +216,8 @@ def finish_delivery(
             "weeks; ingest the extract and every delivery in full (without --delivery)"
         )
     pids = lessons["lesson_pid"]
-    if pc.any(pc.is_in(pids, pa.array(list(onto.earlier_lessons), pa.int64()))).as_py():
+    earlier = np.fromiter(onto.earlier_lessons, np.int64, len(onto.earlier_lessons))
+    if pc.any(pc.is_in(pids, pa.array(earlier))).as_py():
         raise InputFileError(
             f"{new.name} holds lessons already ingested (changed since?); ingest the extract "
             "and every delivery in full (without --delivery)"
@@ -236,7 +238,8 @@ def finish_delivery(
         else:
             changed.append(name)
     writer.share(onto.snapshot, [n for n in REGISTER_TABLES if n in onto.manifest["tables"]])
-    months = sorted({f"{d:%Y-%m}" for d in days.to_pylist() if d is not None} | late_months)
+    delivered = pc.unique(pc.strftime(days.drop_null(), "%Y-%m")).to_pylist()
+    months = sorted({str(m) for m in delivered} | late_months)
     full: dict[str, str | None] = {}
     if onto.rules.full_build:
         full["full_build"] = onto.rules.full_build
