@@ -57,6 +57,9 @@ from linkage.research._turnover import turnover_hits
 
 # the canonical tables with one row per lesson's something: restricted with the lessons
 _BY_LESSON = ("attendance", "lesson_student_exceptions", "lesson_teacher_exceptions")
+# the figures (``pupil_figures``) read the attendance only joined to the lessons' facts, which
+# restricts it: the tens of millions of registrations are not semi-joined first
+_FIGURES_BY_LESSON = ("lesson_student_exceptions", "lesson_teacher_exceptions")
 
 
 class Keep(Protocol):
@@ -105,10 +108,13 @@ class Scope:
 FULL = Scope()
 
 
-def restrict(t: dict[str, ir.Table], lessons: ir.Table) -> dict[str, ir.Table]:
-    """The canonical tables with only ``lessons`` and what belongs to them."""
+def restrict(
+    t: dict[str, ir.Table], lessons: ir.Table, by_lesson: tuple[str, ...] = _BY_LESSON
+) -> dict[str, ir.Table]:
+    """The canonical tables with only ``lessons`` and what belongs to them (of the tables
+    ``by_lesson``; the others as they are)."""
     ids = lessons.select("lesson_pid")
-    return {**t, "lessons": lessons, **{n: t[n].semi_join(ids, "lesson_pid") for n in _BY_LESSON}}
+    return {**t, "lessons": lessons, **{n: t[n].semi_join(ids, "lesson_pid") for n in by_lesson}}
 
 
 def _as_is(_name: str, expression: ir.Table, *, as_written: bool = False) -> ir.Table:
@@ -188,7 +194,8 @@ def research_tables(
     if scope.full:
         tt = t
     else:  # the terms' lessons, and those of the term before each (turnover looks back)
-        tt = restrict(t, lessons.filter(term(lessons.local_date).isin(scope.of("read"))))
+        read = lessons.filter(term(lessons.local_date).isin(scope.of("read")))
+        tt = restrict(t, read, _FIGURES_BY_LESSON)
 
     def out(name: str, expression: ir.Table) -> ir.Table:
         """The table emitted; back, its rows of the scope's terms (all months of them)."""
