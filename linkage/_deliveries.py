@@ -11,9 +11,10 @@ one it is added onto (hard links, ``SnapshotWriter.share``):
   earlier parts, and the delivery's records become one new part of each;
 - the **other tables** (schools, pupils, staff, groups, activities, …) are shared as they are
   when none of their source files changed (each has the SHA-256 the snapshot recorded, none
-  was added or removed, the delivery holds none, and the ingest maps the same vendor quirks):
+  was added or removed, the delivery holds none, the ingest maps the same vendor quirks and the
+  same medler made the snapshot):
   the delivery's references then resolve through the snapshot's reference map
-  (``linkage._canonical.REFERENCES``: keyed source ids, ``held_unchanged``), and the counts,
+  (``linkage._canonical.REFERENCES``: keyed source ids, ``reuse``), and the counts,
   quarantine entries and warnings of those resources are the snapshot's. Otherwise they are
   read again from the extract and every delivery; a table whose content came out the same is
   shared, one that changed is written anew and named in the manifest;
@@ -64,8 +65,9 @@ from linkage._snapshot import (
     read_manifest,
     table_files,
 )
-from linkage.sources._adapter import DeliveryRules, ResourceCount, SourceFormat
+from linkage.sources._adapter import DeliveryRules, ResourceCount, Reused, SourceFormat
 from linkage.sources._quarantine import KEPT_LOCAL
+from medler import __version__
 from medler.errors import InputFileError, UsageError
 
 # the canonical tables the bulk resources fill: a delivery adds a part to each
@@ -152,14 +154,15 @@ def check_delivery(
     return Onto(previous, manifest, last, earlier, rules)
 
 
-def held_unchanged(
+def reuse(
     onto: Onto, source_dir: Path, updates: list[Path], compat: frozenset[str]
-) -> dict[Path, str] | str:
-    """The files of the resources other than the bulk ones (``DeliveryRules.reread_files``) of
-    the extract and the deliveries already ingested, with their SHA-256, when none of them
-    changed since the snapshot ``onto`` was made (the same names and digests as it recorded),
-    the new delivery holds none of them, the ingest maps the same vendor quirks and the
-    snapshot holds a reference map: then they need not be read again. Else why they must be."""
+) -> Reused | str:
+    """What a delivery takes from the snapshot ``onto`` instead of reading the resources other
+    than the bulk ones again (``DeliveryRules.reread_files``), when none of their files of the
+    extract and the deliveries already ingested changed since it was made (the same names and
+    SHA-256 as it recorded), the new delivery holds none of them, the ingest maps the same
+    vendor quirks, the same medler made the snapshot and it holds a reference map. Else why
+    they must be read again."""
     rules = onto.rules
     why = _why_read_again(onto, updates[-1], compat)
     if why is not None or rules.reread_files is None:
@@ -179,7 +182,14 @@ def held_unchanged(
                 return f"{name} {'is new' if digest is None else 'changed'} since the snapshot"
     if recorded:
         return f"{min(recorded)} is gone since the snapshot"
-    return found
+    manifest = onto.manifest
+    return Reused(
+        onto.snapshot,
+        found,
+        {name: ResourceCount(**c) for name, c in (manifest.get("records") or {}).items()},
+        tuple(manifest.get("warnings") or ()),
+        dict(manifest.get("modified_later") or {}),
+    )
 
 
 def _why_read_again(onto: Onto, new: Path, compat: frozenset[str]) -> str | None:
@@ -189,6 +199,9 @@ def _why_read_again(onto: Onto, new: Path, compat: frozenset[str]) -> str | None
         return "the format reads every resource of every delivery"
     if REFERENCES not in onto.manifest["tables"]:
         return "the snapshot holds no reference map (it was made by an earlier version)"
+    if onto.manifest.get("software_version") != __version__:
+        made = onto.manifest.get("software_version")
+        return f"the snapshot was made by medler {made}, this is {__version__}"
     if sorted(onto.manifest.get("compat") or []) != sorted(compat):
         return "the vendor quirks mapped (--compat) are not the snapshot's"
     brought = rules.reread_files(new)
@@ -204,7 +217,7 @@ def finish_delivery(
     already held, share every table that did not change (every table but the bulk ones, and
     the reference map, when the other resources were not read again: ``read_again`` None),
     and say what the delivery holds and, if the other resources were read again, why."""
-    held = read_again is None
+    reused = read_again is None
     lessons = _own(writer, "lessons", ["lesson_pid", "local_date"])
     days = lessons["local_date"]
     first = pc.min(days).as_py() if lessons.num_rows else None
@@ -226,11 +239,11 @@ def finish_delivery(
     late = attended.filter(pc.invert(pc.is_in(attended["lesson_pid"], pids)))
     late_months = _late_months(writer, onto, late, new) if late.num_rows else set()
     changed = []
-    if held:
-        held_tables = (*SMALL_TABLES, REFERENCES)
-        writer.share(onto.snapshot, [n for n in held_tables if n in onto.manifest["tables"]])
+    if reused:
+        taken = (*SMALL_TABLES, REFERENCES)
+        writer.share(onto.snapshot, [n for n in taken if n in onto.manifest["tables"]])
     for name in SMALL_TABLES:
-        if held or name not in onto.manifest["tables"]:
+        if reused or name not in onto.manifest["tables"]:
             continue
         if _same(writer, onto.snapshot, name):
             writer.discard(name)
@@ -289,9 +302,9 @@ def _late_months(writer: SnapshotWriter, onto: Onto, late: pa.Table, new: Path) 
     return {str(m) for (m,) in months}
 
 
-def earlier_quarantine(onto: Onto, base: str, *, held: bool = False) -> pa.Table:
+def earlier_quarantine(onto: Onto, base: str, *, reused: bool = False) -> pa.Table:
     """What the snapshot's quarantine holds of records not read again: the bulk resources'
-    entries of earlier weeks and the registers' (``held``: every entry, no other resource
+    entries of earlier weeks and the registers' (``reused``: every entry, no other resource
     being read again either), their files named as an ingest of the extract (folder ``base``)
     and its deliveries names them. None for OneRoster: every set is read again."""
     if not onto.rules.bulk:
@@ -299,17 +312,17 @@ def earlier_quarantine(onto: Onto, base: str, *, held: bool = False) -> pa.Table
     table = _read(table_files(onto.snapshot, "quarantine"), None).cast(QUARANTINE_SCHEMA)
     if not (onto.manifest.get("source") or {}).get("updates"):  # named without the folder
         ours = pc.or_(_reread(onto, table), _of(table, onto.rules.bulk))
-        named = pc.binary_join_element_wise(f"{base}", table["source_file"], "/")
+        named = pc.binary_join_element_wise(base, table["source_file"], "/")
         at = QUARANTINE_SCHEMA.get_field_index("source_file")
         table = table.set_column(at, "source_file", pc.if_else(ours, named, table["source_file"]))
-    if held:
+    if reused:
         return table
     return table.filter(pc.invert(_reread(onto, table)))
 
 
-def held_quarantine(onto: Onto, carried: pa.Table) -> tuple[tuple[int, int], pa.Table]:
+def reused_quarantine(onto: Onto, carried: pa.Table) -> tuple[tuple[int, int], pa.Table]:
     """Of the entries ``carried`` from the snapshot, those of the resources a delivery did not
-    read again (``held``): how many, how many of them are people kept with a source-local
+    read again (``reuse``): how many, how many of them are people kept with a source-local
     pseudonym (what a read of their unchanged files would have reported), and the entries."""
     mine = carried.filter(_reread(onto, carried))
     kept_local = pc.sum(pc.equal(mine["outcome"], KEPT_LOCAL)).as_py() or 0

@@ -31,12 +31,12 @@ from linkage._deliveries import (
     earlier_files,
     earlier_quarantine,
     finish_delivery,
-    held_quarantine,
-    held_unchanged,
     merged_counts,
+    reuse,
+    reused_quarantine,
 )
 from linkage._snapshot import SnapshotWriter, file_sha256
-from linkage.sources._adapter import AdapterContext, ResourceCount, SourceFormat
+from linkage.sources._adapter import AdapterContext, ResourceCount, Reused, SourceFormat
 from linkage.sources._compat import compat_switches
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from medler.errors import InputFileError, UsageError
@@ -125,8 +125,8 @@ def ingest_extract(
                     "ingested under the same one (or ingest everything in full)"
                 )
             writer.share(onto.snapshot, BULK_TABLES)
-        found = held_unchanged(onto, source_dir, list(updates), quirks) if onto else None
-        held = found if isinstance(found, dict) else None
+        decided = reuse(onto, source_dir, list(updates), quirks) if onto else None
+        reused = decided if isinstance(decided, Reused) else None
         context = AdapterContext(
             root=source_dir,
             writer=writer,
@@ -140,8 +140,7 @@ def ingest_extract(
             compat=quirks,
             delivery=onto is not None,
             earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
-            held=None if onto is None or held is None else onto.snapshot,
-            held_files=held or {},
+            reused=reused,
         )
         result = chosen.ingest(context)
         more: dict[str, Any] = {}
@@ -155,14 +154,14 @@ def ingest_extract(
         if onto is not None:
             more = {
                 "delivery": finish_delivery(
-                    writer, onto, updates[-1], read_again=found if isinstance(found, str) else None
+                    writer, onto, updates[-1], read_again=None if reused else str(decided)
                 ),
                 "registers": onto.manifest.get("registers", {}),
             }
             records = merged_counts(onto, result.counts)
             files = {**earlier_files(onto, source_dir.name), **files}
             carried, seen = _earlier_quarantine(
-                writer, onto, source_dir.name, quarantine, held is not None
+                writer, onto, source_dir.name, quarantine, reused is not None
             )
         alerts = [*result.alerts, *find_alerts(result.counts, writer.rows, seen)]
         if strict and alerts:
@@ -190,6 +189,7 @@ def ingest_extract(
                 "records": records,
                 "compat": sorted(quirks),
                 "warnings": result.warnings,
+                "modified_later": result.modified_later,
                 "alerts": alerts,
                 **more,
             }
@@ -208,16 +208,16 @@ def ingest_extract(
 
 
 def _earlier_quarantine(
-    writer: SnapshotWriter, onto: Onto, base: str, quarantine: Quarantine, held: bool
+    writer: SnapshotWriter, onto: Onto, base: str, quarantine: Quarantine, reused: bool
 ) -> tuple[tuple[int, int], Quarantine]:
     """A delivery's quarantine entries taken from the snapshot it is added onto, written; with
-    ``held``, how many are of the resources not read again (and kept-local ones), and the
+    ``reused``, how many are of the resources not read again (and kept-local ones), and the
     quarantine the alerts look in: those entries and the delivery's own."""
-    earlier = earlier_quarantine(onto, base, held=held)
+    earlier = earlier_quarantine(onto, base, reused=reused)
     writer.write("quarantine", earlier)
-    if not held:
+    if not reused:
         return (0, 0), quarantine
-    counts, mine = held_quarantine(onto, earlier)
+    counts, mine = reused_quarantine(onto, earlier)
     rows = zip(*(mine[name].to_pylist() for name in QUARANTINE_SCHEMA.names), strict=True)
     return counts, Quarantine([*rows, *quarantine.rows])
 

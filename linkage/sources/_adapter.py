@@ -51,6 +51,21 @@ class ResourceCount:
 
 
 @dataclass(frozen=True)
+class Reused:
+    """The resources other than the bulk ones of a weekly delivery whose files did not change
+    since the snapshot it is added onto (``linkage._deliveries.reuse``): not read again. Their
+    tables are shared and the delivery's references resolve through the snapshot's reference map
+    (``linkage._canonical.REFERENCES``). ``files``: their files, with the SHA-256 checked;
+    ``records``, ``warnings`` and ``modified_later``: what the snapshot recorded of them."""
+
+    snapshot: Path
+    files: dict[Path, str]
+    records: dict[str, ResourceCount]
+    warnings: tuple[str, ...]
+    modified_later: dict[str, int]
+
+
+@dataclass(frozen=True)
 class AdapterContext:
     root: Path
     writer: SnapshotWriter
@@ -67,12 +82,9 @@ class AdapterContext:
     # the rest from every extract; the earlier snapshot's lessons are known
     delivery: bool = False
     earlier_lessons: frozenset[int] = frozenset()
-    # a delivery whose other resources are unchanged (``DeliveryRules.reread_files``): the
-    # snapshot it is added onto, whose tables of those resources are shared and whose reference
-    # map (``linkage._canonical.REFERENCES``) resolves the delivery's references; the files of
-    # those resources, with their SHA-256 (checked, not read again)
-    held: Path | None = None
-    held_files: dict[Path, str] = field(default_factory=dict)
+    # a delivery whose other resources are unchanged: what is taken from the snapshot it is
+    # added onto instead of reading them again
+    reused: Reused | None = None
 
 
 @dataclass
@@ -84,6 +96,8 @@ class AdapterResult:
     alerts: list[str] = field(default_factory=list)  # something needed is missing as a whole
     # the sha256 of files the adapter hashed as it read them (the others are hashed after)
     hashes: dict[Path, str] = field(default_factory=dict)
+    # per resource: records of an earlier extract modified later than the version kept
+    modified_later: dict[str, int] = field(default_factory=dict)
 
 
 Adapter = Callable[[AdapterContext], AdapterResult]
@@ -111,7 +125,7 @@ class DeliveryRules:
     none of their files changed: ``reread_files(folder)`` lists a folder's files of them (and
     of its deletions), and a format that writes a reference map
     (``linkage._canonical.REFERENCES``) then reads none of them again
-    (``AdapterContext.held``). ``check`` refuses a delivery that cannot be added, before
+    (``AdapterContext.reused``). ``check`` refuses a delivery that cannot be added, before
     anything is read. ``full_build`` says why an incremental build after such a delivery is a
     full one (``None``: it recomputes the months the delivery touched)."""
 

@@ -63,8 +63,6 @@ def deduplicate_attendance(
         losers = con.execute(
             "SELECT source_file, source_position FROM losers ORDER BY file_row_number"
         ).fetchall()
-        if not losers:
-            return None
         for source_file, position in losers:
             quarantine.add("attendances", source_file, position, "(calendarEvent, student)", REASON)
         count.accepted -= len(losers)

@@ -31,7 +31,7 @@ def check_weekly_delivery(new: Path, earlier: list[Path], manifest: dict[str, An
         )
 
 
-def held_files(folder: Path) -> list[Path]:
+def other_files(folder: Path) -> list[Path]:
     """The files of ``folder`` of the resources other than the bulk ones, and its deletions."""
     return [
         path
@@ -46,5 +46,5 @@ DELIVERY = DeliveryRules(
     check=check_weekly_delivery,
     bulk=frozenset(BULK),
     reread=frozenset(r for r in RESOURCES if r not in BULK),
-    reread_files=held_files,
+    reread_files=other_files,
 )

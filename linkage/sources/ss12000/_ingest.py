@@ -41,8 +41,7 @@ from itertools import islice
 from pathlib import Path
 
 from linkage._canonical import REFERENCES
-from linkage._snapshot import read_manifest
-from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount
+from linkage.sources._adapter import AdapterContext, AdapterResult, ResourceCount, Reused
 from linkage.sources._compat import ACTIVITY_TEACHERS_AS_PERSON
 from linkage.sources._quarantine import KEPT_UNKNOWN
 from linkage.sources.ss12000 import _fields as f
@@ -68,7 +67,7 @@ from linkage.sources.ss12000._reader import (
     read_pages,
     resource_files,
 )
-from linkage.sources.ss12000._references import held_references, reference_table
+from linkage.sources.ss12000._references import load_reference_map, reference_table
 from linkage.sources.ss12000._results import aggregated_page, grades_page
 from linkage.sources.ss12000._sink import PageSink, Row
 from linkage.sources.ss12000._state import Accepted
@@ -76,6 +75,11 @@ from linkage.sources.ss12000._teaching import TeachingReader
 
 # The resources that grow week by week: a weekly delivery adds these, and only these, in parts.
 BULK = ("calendarEvents", "attendances", "absences")
+# the warning's words for records superseded though modified later than the version kept
+MODIFIED_LATER = (
+    "records of an earlier extract were modified later (meta.modified) than the version kept "
+    "from a later extract"
+)
 
 PageHandler = Callable[[Page, ResourceCount], None]
 # Resources whose pages workers parse ahead (``_parallel``), and how such a page is taken whole.
@@ -94,8 +98,8 @@ class Ss12000Ingest:
     teaching: TeachingReader
     updates: tuple[Path, ...] = ()
     delivery: bool = False  # bulk resources from the last extract only (a weekly delivery)
-    # a delivery that reads no other resource again: their counts as the snapshot recorded them
-    held: dict[str, ResourceCount] | None = None
+    # a delivery that reads no other resource again: what the snapshot recorded of them
+    reused: Reused | None = None
     counts: dict[str, ResourceCount] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
@@ -128,7 +132,6 @@ class Ss12000Ingest:
             for k in reversed(range(len(roots)))
             # a delivery's earlier bulk records are already in the snapshot it is added onto
             if not (self.delivery and resource in BULK and k < len(roots) - 1)
-            and not (self.held is not None and resource not in BULK)
         ]
 
     def run(self, progress: Callable[[str, int], None] | None = None) -> None:
@@ -150,7 +153,7 @@ class Ss12000Ingest:
             self.hashes = prefetched.hashes
             parsed = iter(prefetched)
             for resource in RESOURCES:
-                if self.held is not None and resource not in BULK:
+                if self.reused is not None and resource not in BULK:
                     self._carry(resource)
                     continue
                 count = self.counts.setdefault(resource, ResourceCount())
@@ -177,19 +180,16 @@ class Ss12000Ingest:
                             progress(resource, count.read)
                     self.sink.finish_extract()
                 self._finish(resource, count)
-        if self.sink.stale:
-            self.warnings.append(
-                f"{self.sink.stale} records of an earlier extract were modified later "
-                "(meta.modified) than the version kept from a later extract; the later "
-                "extract's version was kept"
-            )
+        stale = sum(self.modified_later().values())
+        if stale:
+            self.warnings.append(f"{stale} {MODIFIED_LATER}; the later extract's version was kept")
         if self.teaching.by_person:
             self.warnings.append(
                 f"--compat {ACTIVITY_TEACHERS_AS_PERSON}: {self.teaching.by_person:,} teacher "
                 "links of activities named a person, not a duty, and were read as the person's "
                 "duty"
             )
-        if self.held is None:  # what a later delivery resolves its references with
+        if self.reused is None:  # what a later delivery resolves its references with
             self.sink.writer.write(
                 REFERENCES,
                 reference_table(self.accepted, self.sink.pseudonymiser, self.sink.source),
@@ -198,12 +198,19 @@ class Ss12000Ingest:
     def _carry(self, resource: str) -> None:
         """A resource a delivery does not read again: its count as the snapshot recorded it,
         and the alert a read of its unchanged files would give."""
-        assert self.held is not None
-        if resource in self.held:
-            self.counts[resource] = self.held[resource]
-        count = self.held.get(resource, ResourceCount())
-        if count.pages == 0 and resource not in OPTIONAL_RESOURCES:
+        assert self.reused is not None
+        count = self.reused.records.get(resource)
+        if count is not None:
+            self.counts[resource] = count
+        if (count is None or count.pages == 0) and resource not in OPTIONAL_RESOURCES:
             self.alerts.append(f"the extract has no '{resource}' resource")
+
+    def modified_later(self) -> dict[str, int]:
+        """Per resource: records of an earlier extract modified later than the version kept
+        (for a resource not read again, as the snapshot recorded it)."""
+        earlier = {} if self.reused is None else self.reused.modified_later
+        mine = {r: n for r, n in earlier.items() if r not in BULK}
+        return {**mine, **self.sink.stale}
 
     def _prefetched(
         self,
@@ -314,17 +321,15 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         ingested_at=context.ingested_at,
     )
     accepted = Accepted(lessons=set(context.earlier_lessons))
-    held: dict[str, ResourceCount] | None = None
     warnings: list[str] = []
-    if context.held is not None:  # a delivery whose other resources are unchanged
-        manifest = read_manifest(context.held)
-        held = {
-            name: ResourceCount(**counts)
-            for name, counts in (manifest.get("records") or {}).items()
-            if name not in BULK
-        }
-        warnings = list(manifest.get("warnings") or [])
-        accepted.held = held_references(context.held, context.pseudonymiser, context.source)
+    reused = context.reused
+    if reused is not None:  # a delivery whose other resources are unchanged
+        # their warnings as the snapshot recorded them, but the count of records modified later,
+        # which is made again from every resource's (``modified_later``)
+        warnings = [w for w in reused.warnings if MODIFIED_LATER not in w]
+        accepted.references = load_reference_map(
+            reused.snapshot, context.pseudonymiser, context.source
+        )
     ingest = Ss12000Ingest(
         root=context.root,
         sink=sink,
@@ -333,7 +338,7 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         teaching=TeachingReader(sink, accepted, context.compat),
         updates=context.updates,
         delivery=context.delivery,
-        held=held,
+        reused=reused,
         warnings=warnings,
     )
     ingest.run(context.progress)
@@ -351,7 +356,13 @@ def ingest_ss12000(context: AdapterContext) -> AdapterResult:
         if not (context.delivery and r in BULK and k < len(roots) - 1)
         for p in resource_files(root, r)
     ]
-    hashes = {**context.held_files, **ingest.hashes}
+    hashes = {**(reused.files if reused is not None else {}), **ingest.hashes}
     return AdapterResult(
-        STANDARD, ingest.counts, files, ingest.warnings, ingest.alerts, hashes=hashes
+        STANDARD,
+        ingest.counts,
+        files,
+        ingest.warnings,
+        ingest.alerts,
+        hashes=hashes,
+        modified_later=ingest.modified_later(),
     )

@@ -6,7 +6,8 @@ Each accepted pupil, activity, duty and organisation is one row: its source id k
 ``Pseudonymiser.reference_keys`` (scoped by the source and the kind: the map holds no source
 id) and what the id resolved to in the read that wrote the map. A delivery keys the ids its
 pages refer to in the same way and looks them up (``_state.Accepted.prime``): an id the map
-does not hold is unknown, as it would be to a full read of the same files.
+does not hold is unknown, as it would be to a full read of the same files (unless its 64-bit
+key is another id's, a chance of about one in 2⁶³ per pair).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import pyarrow.parquet as pq
 
 from linkage._canonical import REFERENCE_KINDS, REFERENCE_SCHEMA, REFERENCES
 from linkage._snapshot import table_files
-from linkage.sources.ss12000._state import Accepted, Held, HeldReferences
+from linkage.sources.ss12000._state import Accepted, ReferenceMap, Resolved
 from pseudonymise import CollisionError, Pseudonymiser
 
 
 def reference_table(accepted: Accepted, pseudonymiser: Pseudonymiser, source: str) -> pa.Table:
     """The reference map of what ``accepted`` holds, once every resource is read."""
-    held: dict[str, dict[str, Held]] = {
+    objects: dict[str, dict[str, Resolved]] = {
         "student": {rid: (pid, None, None) for rid, pid in accepted.students.items()},
         "activity": {rid: (pid, None, None) for rid, pid in accepted.activities.items()},
         "duty": {rid: (pid, teacher, None) for rid, (pid, teacher) in accepted.duties.items()},
@@ -35,7 +36,7 @@ def reference_table(accepted: Accepted, pseudonymiser: Pseudonymiser, source: st
     }
     parts = []
     for kind in REFERENCE_KINDS:
-        ids = list(held[kind])
+        ids = list(objects[kind])
         keys = _keys(pseudonymiser, source, kind, ids)
         if len(set(keys)) != len(keys):  # two ids of one kind with one key: never silently
             raise CollisionError(
@@ -43,7 +44,7 @@ def reference_table(accepted: Accepted, pseudonymiser: Pseudonymiser, source: st
                 "('medler keys rotate') and ingest again: under another key they will almost "
                 "surely differ"
             )
-        values = [held[kind][rid] for rid in ids]
+        values = [objects[kind][rid] for rid in ids]
         parts.append(
             pa.table(
                 {
@@ -59,12 +60,12 @@ def reference_table(accepted: Accepted, pseudonymiser: Pseudonymiser, source: st
     return pa.concat_tables(parts)
 
 
-def held_references(snapshot: Path, pseudonymiser: Pseudonymiser, source: str) -> HeldReferences:
+def load_reference_map(snapshot: Path, pseudonymiser: Pseudonymiser, source: str) -> ReferenceMap:
     """The reference map of ``snapshot``, to resolve a delivery's references with."""
     table = pa.concat_tables(
         pq.ParquetFile(p).read().cast(REFERENCE_SCHEMA) for p in table_files(snapshot, REFERENCES)
     )
-    by_kind: dict[str, dict[int, Held]] = {kind: {} for kind in REFERENCE_KINDS}
+    by_kind: dict[str, dict[int, Resolved]] = {kind: {} for kind in REFERENCE_KINDS}
     for kind, reference, pid, teacher_pid, school_code in zip(
         *(table[c].to_pylist() for c in REFERENCE_SCHEMA.names), strict=True
     ):
@@ -73,7 +74,7 @@ def held_references(snapshot: Path, pseudonymiser: Pseudonymiser, source: str) -
     def key(kind: str, ids: list[str]) -> list[int]:
         return _keys(pseudonymiser, source, kind, ids)
 
-    return HeldReferences(key, by_kind)
+    return ReferenceMap(key, by_kind)
 
 
 def _keys(pseudonymiser: Pseudonymiser, source: str, kind: str, ids: list[str]) -> list[int]:

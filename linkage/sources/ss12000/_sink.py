@@ -56,7 +56,8 @@ class PageSink:
     pseudonymiser: Pseudonymiser
     source: str
     ingested_at: dt.datetime
-    stale: int = 0  # records of an earlier extract modified after the later version kept
+    # per resource: records of an earlier extract modified after the later version kept
+    stale: dict[str, int] = field(default_factory=dict)
     _seen: dict[str, set[str]] = field(default_factory=dict)
     # ids of the resource being read that came from a later extract (with their
     # meta.modified), ids deleted by a later or the same extract, and this extract's ids
@@ -121,7 +122,7 @@ class PageSink:
                 if rid in self._newer:
                     count.superseded += 1
                     if modified(record) > self._newer[rid]:
-                        self.stale += 1
+                        self.stale[resource] = self.stale.get(resource, 0) + 1
                     continue
                 if rid in self._gone:
                     count.deleted += 1

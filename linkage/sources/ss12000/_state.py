@@ -7,9 +7,10 @@ or that was set aside, and the record (or nested entry) that makes it is set asi
 
 A weekly delivery whose other resources are unchanged reads none of them again: its lookups
 come from the reference map of the snapshot it is added onto (``_references``), keyed source
-ids. ``held`` then resolves the ids a page refers to, all at once, before the page is read
-(``prime_page``, ``prime``), into the same dictionaries a full read fills: every check below is
-the same either way.
+ids. ``references`` then resolves the ids a page refers to, all at once, into the same
+dictionaries a full read fills (``prime``): a page read record by record before it is read
+(``prime_page``), a page taken whole as its columns are looked up (``student_pids``, …). Every
+check below is the same either way.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ REFERRED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "attendances": (("student", ("student",)),),
     "absences": (("student", ("student",)), ("organisation", ("organisation",))),
 }
-# a held object: its pseudonym, a duty's teacher, an organisation's school code
-Held = tuple[int | None, int | None, str | None]
+# what a source id resolves to: its pseudonym, a duty's teacher, an organisation's school code
+Resolved = tuple[int | None, int | None, str | None]
 
 
 @dataclass
-class HeldReferences:
+class ReferenceMap:
     """The reference map of the snapshot a delivery is added onto: per kind, the key of each
     source id (``key(kind, ids)``) to what it resolves to; ``tried``: ids keyed already."""
 
     key: Callable[[str, list[str]], list[int]]
-    by_kind: dict[str, dict[int, Held]]
+    by_kind: dict[str, dict[int, Resolved]]
     tried: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -60,27 +61,29 @@ class Accepted:
     syllabuses: dict[str, int] = field(default_factory=dict)
     activities: dict[str, int] = field(default_factory=dict)
     lessons: set[int] = field(default_factory=set)  # lesson_pid (a delivery: earlier ones too)
-    held: HeldReferences | None = None  # a delivery that reads no other resource again
+    references: ReferenceMap | None = None  # a delivery that reads no other resource again
     # the accepted lessons as a sorted array, built when the attendance pages first ask (every
     # lesson is read by then)
     _lesson_array: np.ndarray | None = None
 
     def prime(self, kind: str, ids: Iterable[object]) -> None:
-        """With ``held``: resolve the source ids of ``kind`` not tried yet, all at once, and
-        add those the snapshot holds to the lookups (a full read has added every one)."""
-        if self.held is None:
+        """With ``references``: resolve the source ids of ``kind`` not tried yet, all at once,
+        and add those the snapshot holds to the lookups (a full read has added every one). An
+        id is matched by its 64-bit key: an id the map does not hold is unknown unless its key
+        is another's (a chance of about one in 2⁶³ per pair of ids)."""
+        if self.references is None:
             return
-        tried = self.held.tried.setdefault(kind, set())
+        tried = self.references.tried.setdefault(kind, set())
         new = sorted({i for i in ids if isinstance(i, str) and i not in tried})
         if not new:
             return
         tried.update(new)
-        found = self.held.by_kind.get(kind, {})
-        for rid, key in zip(new, self.held.key(kind, new), strict=True):
-            held = found.get(key)
-            if held is None:
+        found = self.references.by_kind.get(kind, {})
+        for rid, key in zip(new, self.references.key(kind, new), strict=True):
+            resolved = found.get(key)
+            if resolved is None:
                 continue
-            pid, teacher_pid, school_code = held
+            pid, teacher_pid, school_code = resolved
             if kind == "student" and pid is not None:
                 self.students[rid] = pid
             elif kind == "activity" and pid is not None:
@@ -93,8 +96,9 @@ class Accepted:
                     self.schools[rid] = school_code
 
     def prime_page(self, resource: str, records: list[Any]) -> None:
-        """With ``held``: resolve every id the records of a page of ``resource`` refer to."""
-        if self.held is None:
+        """With ``references``: resolve every id the records of a page of ``resource`` refer
+        to."""
+        if self.references is None:
             return
         for kind, path in REFERRED.get(resource, ()):
             self.prime(kind, _ids(records, path))
@@ -119,11 +123,11 @@ class Accepted:
     def _found(self, kind: str, lookup: dict[str, Any], ids: pl.Series) -> list[Any]:
         """What each of ``ids`` resolves to in ``lookup`` (None where not accepted), one by
         one: a page's ids against a dictionary cost less than a join, which would hash every
-        accepted id again for each page. With ``held``, the ids not found are resolved first
+        accepted id again for each page. With ``references``, the ids not found are resolved first
         (``prime``), all at once."""
         values = ids.to_list()
         found = [lookup.get(i) for i in values]
-        if self.held is not None and None in found:
+        if self.references is not None and None in found:
             self.prime(kind, [v for v, f in zip(values, found, strict=True) if f is None])
             found = [lookup.get(v) if f is None else f for v, f in zip(values, found, strict=True)]
         return found

@@ -28,7 +28,7 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
-    return make_deliveries(CONFIG, tmp_path_factory.mktemp("held"))
+    return make_deliveries(CONFIG, tmp_path_factory.mktemp("reuse"))
 
 
 def _edit(folder: Path, resource: str, change: Any) -> None:
@@ -72,7 +72,7 @@ def _deliver(
     read: set[str] = set()
     with monkeypatch.context() as patch:
         if reread:
-            patch.setattr(ingest_module, "held_unchanged", lambda *_args: "asked to")
+            patch.setattr(ingest_module, "reuse", lambda *_args: "asked to")
         report = ingest_extract(
             source.extract,
             data,
@@ -98,21 +98,21 @@ def test_a_delivery_onto_unchanged_resources_reads_only_its_weeks(
     source: Deliveries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     week = _awkward_week(source, tmp_path)
-    held, held_read = _deliver(
-        source, tmp_path / "held", week, reread=False, monkeypatch=monkeypatch
+    reused, reused_read = _deliver(
+        source, tmp_path / "reused", week, reread=False, monkeypatch=monkeypatch
     )
     again, again_read = _deliver(
         source, tmp_path / "again", week, reread=True, monkeypatch=monkeypatch
     )
     # only the weeks were read; the other way reads every resource again
-    assert held_read == set(BULK) and again_read > set(BULK)
-    a, b = current_snapshot(tmp_path / "held"), current_snapshot(tmp_path / "again")
+    assert reused_read == set(BULK) and again_read > set(BULK)
+    a, b = current_snapshot(tmp_path / "reused"), current_snapshot(tmp_path / "again")
     ma, mb = read_manifest(a), read_manifest(b)
     assert set(ma["tables"]) == set(mb["tables"])
     con = duckdb.connect()
     for name in ma["tables"]:
         assert _rows(a, name, con) == _rows(b, name, con), name
-    for key in ("records", "warnings", "alerts", "compat", "registers"):
+    for key in ("records", "warnings", "modified_later", "alerts", "compat", "registers"):
         assert ma[key] == mb[key], key
     assert ma["source"]["files"] == mb["source"]["files"]
     mine = ("onto", "read_again")
@@ -128,13 +128,13 @@ def test_a_delivery_onto_unchanged_resources_reads_only_its_weeks(
         ("attendances", "student", "unknown pupil"),
         ("absences", "organisation", "unknown organisation"),
     } <= entries
-    assert (held.quarantine_entries, held.kept_local) == (
+    assert (reused.quarantine_entries, reused.kept_local) == (
         again.quarantine_entries,
         again.kept_local,
     )
-    assert held.kept_local > 0  # the extract's people kept with a local pseudonym are counted
-    assert (held.warnings, held.alerts) == (again.warnings, again.alerts)
-    assert {n: vars(c) for n, c in held.counts.items() if n in BULK} == {
+    assert reused.kept_local > 0  # the extract's people kept with a local pseudonym are counted
+    assert (reused.warnings, reused.alerts) == (again.warnings, again.alerts)
+    assert {n: vars(c) for n, c in reused.counts.items() if n in BULK} == {
         n: vars(c) for n, c in again.counts.items() if n in BULK
     }
     # the unchanged tables are the earlier snapshot's files, the reference map among them
@@ -216,3 +216,56 @@ def test_a_changed_resource_is_read_again(
     assert report.delivery["read_again"] == why
     # what was read again came out as the snapshot holds it, but for the page removed
     assert ("syllabuses" in report.delivery["changed"]) == (change == "removed")
+
+
+def test_records_modified_later_are_counted_as_a_read_again_counts_them(
+    source: Deliveries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incremental extract that sends three lessons again, modified before the extract's
+    versions (they are superseded, and the warning counts them): a later delivery that does
+    not read the other resources again warns as one that does, which reads lessons from the
+    delivery alone and so counts none of those three."""
+    update = tmp_path / "update"
+    (update / "calendarEvents").mkdir(parents=True)
+    page = sorted((source.extract / "calendarEvents").glob("*.json"))[0]
+    records = orjson.loads(page.read_bytes())["data"][:3]
+    for record in records:
+        record["meta"] = {"created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z"}
+    (update / "calendarEvents" / "page-000001.json").write_bytes(orjson.dumps({"data": records}))
+    week = tmp_path / "week-05"
+    shutil.copytree(source.week5, week)
+    snapshots = {}
+    for way in ("reused", "again"):
+        data = tmp_path / way
+        first = ingest_extract(source.extract, data, key_file=source.key, updates=[update])
+        assert any(
+            "3 records of an earlier extract were modified later" in w for w in first.warnings
+        )
+        with monkeypatch.context() as patch:
+            if way == "again":
+                patch.setattr(ingest_module, "reuse", lambda *_args: "asked to")
+            report = ingest_extract(
+                source.extract, data, key_file=source.key, updates=[update, week], delivery=True
+            )
+        assert report.delivery is not None
+        assert (report.delivery["read_again"] is None) == (way == "reused")
+        assert not any("modified later" in w for w in report.warnings), way
+        snapshots[way] = read_manifest(current_snapshot(data))
+    assert snapshots["reused"]["warnings"] == snapshots["again"]["warnings"]
+    assert snapshots["reused"]["modified_later"] == snapshots["again"]["modified_later"] == {}
+
+
+def test_a_snapshot_of_another_medler_is_read_again(
+    source: Deliveries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the other resources are read may change between versions: a delivery onto a
+    snapshot another version made reads them again."""
+    data = tmp_path / "data"
+    ingest_extract(source.extract, data, key_file=source.key)
+    monkeypatch.setattr("linkage._deliveries.__version__", "99.0.0")
+    report = ingest_extract(
+        source.extract, data, key_file=source.key, updates=[source.week5], delivery=True
+    )
+    assert report.delivery is not None
+    assert report.delivery["read_again"].startswith("the snapshot was made by medler ")
+    assert report.delivery["read_again"].endswith(", this is 99.0.0")
