@@ -154,42 +154,52 @@ def check_delivery(
     return Onto(previous, manifest, last, earlier, rules)
 
 
-def reuse(
-    onto: Onto, source_dir: Path, updates: list[Path], compat: frozenset[str]
-) -> Reused | str:
+@dataclass(frozen=True)
+class Reuse:
+    """Whether a delivery reuses the snapshot's other resources (``reused``) or reads them
+    again (``why``), and the files hashed to decide (their SHA-256 is not computed twice)."""
+
+    reused: Reused | None
+    why: str | None
+    hashed: dict[Path, str]
+
+
+def reuse(onto: Onto, source_dir: Path, updates: list[Path], compat: frozenset[str]) -> Reuse:
     """What a delivery takes from the snapshot ``onto`` instead of reading the resources other
     than the bulk ones again (``DeliveryRules.reread_files``), when none of their files of the
     extract and the deliveries already ingested changed since it was made (the same names and
     SHA-256 as it recorded), the new delivery holds none of them, the ingest maps the same
     vendor quirks, the same medler made the snapshot and it holds a reference map. Else why
     they must be read again."""
-    rules = onto.rules
+    files_of = onto.rules.reread_files
     why = _why_read_again(onto, updates[-1], compat)
-    if why is not None or rules.reread_files is None:
-        return why or "the format reads every resource of every delivery"
+    if why is not None or files_of is None:
+        return Reuse(None, why or "the format reads every resource of every delivery", {})
     recorded = {
         name: digest
         for name, (resource, digest) in _recorded(onto, source_dir.name).items()
-        if resource not in rules.bulk
+        if resource not in onto.rules.bulk
     }
     found: dict[Path, str] = {}
     for root in (source_dir, *updates[:-1]):
-        for path in rules.reread_files(root):
+        for path in files_of(root):
             name = f"{root.name}/{path.relative_to(root).as_posix()}"
             digest = recorded.pop(name, None)
             found[path] = file_sha256(path)
             if digest != found[path]:
-                return f"{name} {'is new' if digest is None else 'changed'} since the snapshot"
+                why = f"{name} {'is new' if digest is None else 'changed'} since the snapshot"
+                return Reuse(None, why, found)
     if recorded:
-        return f"{min(recorded)} is gone since the snapshot"
+        return Reuse(None, f"{min(recorded)} is gone since the snapshot", found)
     manifest = onto.manifest
-    return Reused(
+    reused = Reused(
         onto.snapshot,
         found,
         {name: ResourceCount(**c) for name, c in (manifest.get("records") or {}).items()},
         tuple(manifest.get("warnings") or ()),
         dict(manifest.get("modified_later") or {}),
     )
+    return Reuse(reused, None, found)
 
 
 def _why_read_again(onto: Onto, new: Path, compat: frozenset[str]) -> str | None:

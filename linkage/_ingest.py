@@ -36,7 +36,7 @@ from linkage._deliveries import (
     reused_quarantine,
 )
 from linkage._snapshot import SnapshotWriter, file_sha256
-from linkage.sources._adapter import AdapterContext, ResourceCount, Reused, SourceFormat
+from linkage.sources._adapter import AdapterContext, ResourceCount, SourceFormat
 from linkage.sources._compat import compat_switches
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
 from medler.errors import InputFileError, UsageError
@@ -126,7 +126,8 @@ def ingest_extract(
                 )
             writer.share(onto.snapshot, BULK_TABLES)
         decided = reuse(onto, source_dir, list(updates), quirks) if onto else None
-        reused = decided if isinstance(decided, Reused) else None
+        reused = decided.reused if decided else None
+        hashed = decided.hashed if decided else {}  # files whose SHA-256 deciding computed
         context = AdapterContext(
             root=source_dir,
             writer=writer,
@@ -148,14 +149,14 @@ def ingest_extract(
         seen = quarantine  # what the alerts name the commonest reasons from
         records = {name: asdict(c) for name, c in result.counts.items()}
         files = {
-            _relative(p, source_dir, updates): result.hashes.get(p) or file_sha256(p)
+            _relative(p, source_dir, updates): result.hashes.get(p)
+            or hashed.get(p)
+            or file_sha256(p)
             for p in result.files
         }
-        if onto is not None:
+        if onto is not None and decided is not None:
             more = {
-                "delivery": finish_delivery(
-                    writer, onto, updates[-1], read_again=None if reused else str(decided)
-                ),
+                "delivery": finish_delivery(writer, onto, updates[-1], read_again=decided.why),
                 "registers": onto.manifest.get("registers", {}),
             }
             records = merged_counts(onto, result.counts)

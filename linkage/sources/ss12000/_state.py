@@ -74,7 +74,7 @@ class Accepted:
         if self.references is None:
             return
         tried = self.references.tried.setdefault(kind, set())
-        new = sorted({i for i in ids if isinstance(i, str) and i not in tried})
+        new = list({i for i in ids if isinstance(i, str) and i not in tried})
         if not new:
             return
         tried.update(new)

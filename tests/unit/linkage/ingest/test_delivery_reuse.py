@@ -17,7 +17,8 @@ import pytest
 import linkage._ingest as ingest_module
 from linkage import current_snapshot, ingest_extract, read_manifest
 from linkage._canonical import REFERENCE_SCHEMA, REFERENCES
-from linkage._snapshot import table_files
+from linkage._deliveries import Reuse
+from linkage._snapshot import file_sha256, table_files
 from linkage.sources.ss12000._ingest import BULK
 from linkage.sources.synthetic import SynthConfig
 from tests.weekly_data import Deliveries, ingest_registers, make_deliveries
@@ -72,7 +73,7 @@ def _deliver(
     read: set[str] = set()
     with monkeypatch.context() as patch:
         if reread:
-            patch.setattr(ingest_module, "reuse", lambda *_args: "asked to")
+            patch.setattr(ingest_module, "reuse", lambda *_args: Reuse(None, "asked to", {}))
         report = ingest_extract(
             source.extract,
             data,
@@ -177,11 +178,11 @@ def test_the_reference_map_holds_keys_not_source_ids(source: Deliveries, tmp_pat
     ],
 )
 def test_a_changed_resource_is_read_again(
-    source: Deliveries, tmp_path: Path, change: str, why: str
+    source: Deliveries, tmp_path: Path, change: str, why: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file of the other resources that changed since the snapshot (or is new, or gone, or
     one the delivery brings, or another vendor quirk mapped) means every resource is read
-    again, and the delivery's record says why."""
+    again, and the delivery's record says why; no file is hashed twice on the way."""
     extract = tmp_path / "ss12000"
     shutil.copytree(source.extract, extract)
     week = tmp_path / "week-05"
@@ -202,6 +203,14 @@ def test_a_changed_resource_is_read_again(
     else:
         compat = ("activity-teachers-as-person",)
     read: set[str] = set()
+    hashed: list[Path] = []
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return file_sha256(path)
+
+    for where in ("linkage._deliveries", "linkage._ingest"):
+        monkeypatch.setattr(f"{where}.file_sha256", counted)
     report = ingest_extract(
         extract,
         data,
@@ -211,6 +220,7 @@ def test_a_changed_resource_is_read_again(
         compat=compat,
         progress=lambda resource, _n: read.add(resource),
     )
+    assert len(hashed) == len(set(hashed))
     assert "persons" in read and "activities" in read
     assert report.delivery is not None
     assert report.delivery["read_again"] == why
@@ -243,7 +253,7 @@ def test_records_modified_later_are_counted_as_a_read_again_counts_them(
         )
         with monkeypatch.context() as patch:
             if way == "again":
-                patch.setattr(ingest_module, "reuse", lambda *_args: "asked to")
+                patch.setattr(ingest_module, "reuse", lambda *_args: Reuse(None, "asked to", {}))
             report = ingest_extract(
                 source.extract, data, key_file=source.key, updates=[update, week], delivery=True
             )
