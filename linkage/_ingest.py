@@ -39,6 +39,7 @@ from linkage._snapshot import SnapshotWriter, file_sha256
 from linkage.sources._adapter import AdapterContext, ResourceCount, SourceFormat
 from linkage.sources._compat import compat_switches
 from linkage.sources._quarantine import KEPT_LOCAL, Quarantine
+from medler._collector import collector_paused
 from medler.errors import InputFileError, UsageError
 from pseudonymise import IdPolicy, Pseudonymiser
 
@@ -143,7 +144,8 @@ def ingest_extract(
             earlier_lessons=onto.earlier_lessons if onto is not None else frozenset(),
             reused=reused,
         )
-        result = chosen.ingest(context)
+        with collector_paused():  # reading makes no cycles, only work for the collector
+            result = chosen.ingest(context)
         more: dict[str, Any] = {}
         carried = (0, 0)  # quarantine entries (and kept-local ones) of resources not read again
         seen = quarantine  # what the alerts name the commonest reasons from

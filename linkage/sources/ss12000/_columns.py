@@ -71,16 +71,19 @@ _TEACHER_EXCEPTIONS = {"record": pl.Int64, "duty": pl.String, "participates": pl
 
 
 # The records as msgspec decodes them: strictly typed (a whole number is not true, nor 5.0),
-# unknown fields ignored, as the field-by-field checks do.
-class _Ref(msgspec.Struct):
+# unknown fields ignored, as the field-by-field checks do. Not tracked by Python's garbage
+# collector (``gc=False``): they hold only text, numbers, flags and each other, never a cycle,
+# and a page's tens of thousands of tracked objects would set off collections that cost more
+# than the decoding itself (30 pages of attendance: 0.44 s of CPU tracked, 0.15 s not).
+class _Ref(msgspec.Struct, gc=False):
     id: str
 
 
-class _Meta(msgspec.Struct):
+class _Meta(msgspec.Struct, gc=False):
     modified: object = None
 
 
-class _Attendance(msgspec.Struct):
+class _Attendance(msgspec.Struct, gc=False):
     id: str
     calendarEvent: _Ref
     student: _Ref
@@ -93,18 +96,18 @@ class _Attendance(msgspec.Struct):
     meta: _Meta | None = None
 
 
-class _StudentException(msgspec.Struct):
+class _StudentException(msgspec.Struct, gc=False):
     student: _Ref
     participates: bool | None = None
     teachingLength: int | None = None
 
 
-class _TeacherException(msgspec.Struct):
+class _TeacherException(msgspec.Struct, gc=False):
     duty: _Ref
     participates: bool | None = None
 
 
-class _Lesson(msgspec.Struct):
+class _Lesson(msgspec.Struct, gc=False):
     id: str
     activity: _Ref
     startTime: str
@@ -117,11 +120,11 @@ class _Lesson(msgspec.Struct):
     meta: _Meta | None = None
 
 
-class _AttendancePage(msgspec.Struct):
+class _AttendancePage(msgspec.Struct, gc=False):
     data: list[_Attendance]
 
 
-class _LessonPage(msgspec.Struct):
+class _LessonPage(msgspec.Struct, gc=False):
     data: list[_Lesson]
 
 
