@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tests.weekly_data import make_deliveries
 # objects an ingest leaves in cycles, after a first one (the libraries' first uses make a
 # few, once): 33 each here, whether it read 200 pupils or 20,000 (its worker pool's
 # bookkeeping); a cycle per record or per page would leave thousands
-AT_MOST = 50
+AT_MOST = 100
 
 
 def test_the_collector_is_paused_inside_and_as_it_was_after() -> None:
@@ -38,6 +39,37 @@ def test_the_collector_is_paused_inside_and_as_it_was_after() -> None:
         assert not gc.isenabled()  # left off, as it was
     finally:
         gc.enable()
+
+
+def test_overlapping_pauses_end_once_the_last_ends() -> None:
+    """Two ingests in two threads of one process: the first to finish must not turn the
+    collector on under the second, nor the second leave it off for good."""
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def first() -> None:
+        with collector_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first ended"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"after the first ended": False}
+    assert gc.isenabled()
+    with collector_paused(), collector_paused():  # nested
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
 def _spoil(extract: Path, into: Path) -> Path:
