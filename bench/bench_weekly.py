@@ -49,6 +49,8 @@ TABLES = {
     "student_profiles": ["student_pid", "term"],
     "teacher_terms": ["teacher_pid", "term", "school_code"],
     "quality": ["school_code", "month"],
+    # kept for the next incremental build (what turnover reads of the term before)
+    "turnover_basis": ["student_pid", "term", "subject_code", "school_code", "teacher_pid"],
 }
 FLOATS = ("DOUBLE", "FLOAT")
 RELATIVE = 1e-12

@@ -233,6 +233,14 @@ class SparkBackend:
         self.scratch = scratch
         self._kept: dict[str, Path] = {}
         try:
+            from pyspark import SparkContext
+
+            # a context stopped by Spark itself (a fatal error, a lost heartbeat under load)
+            # stays the process's active one, and a new session would be made on it and fail:
+            # it is let go first
+            active = SparkContext._active_spark_context
+            if active is not None and active._jsc.sc().isStopped():
+                active.stop()
             builder = SparkSession.builder
             if master.startswith("local"):
                 # everything in one process: listen and advertise on loopback only (a task's

@@ -43,6 +43,7 @@ EMPTY_WITHOUT_LESSONS = {
     "student_terms": _NO_ATTENDANCE,
     "student_profiles": "one row per pupil and term of student_terms, which needs attendance",
     "quality": "no lessons and no registrations to measure",
+    "turnover_basis": "kept for incremental builds; a build from classes is always a full one",
 }
 
 
@@ -163,6 +164,10 @@ def empty_reasons(basis: str, rows: dict[str, int], files: dict[str, list[Path]]
             reasons[name] = "no held lesson has a pupil (see the ingest's alerts and quarantine)"
         elif name in ("student_teachers", "student_term_teachers", "teacher_terms"):
             reasons[name] = "no held lesson has a teacher (see the ingest's alerts and quarantine)"
+        elif name == "turnover_basis":
+            reasons[name] = (
+                "no pupil had a regular teacher (one who took a lesson as the activity's own)"
+            )
         else:
             reasons[name] = "no rows came out of the lessons (see the ingest's quarantine)"
     return reasons

@@ -50,7 +50,7 @@ from linkage._incremental import (
 )
 from linkage._plans import CompiledPlan, Step, find_plan, variant
 from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
-from linkage.research._names import PERIOD, RESEARCH_TABLES
+from linkage.research._names import KEPT_TABLES, PERIOD, RESEARCH_TABLES
 from linkage.research._tables import snapshot_files
 from medler.errors import UsageError
 
@@ -59,7 +59,10 @@ if TYPE_CHECKING:
 
 RESEARCH = "research"
 STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table needs it
-TABLES = tuple(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS)  # always built
+# always built: the research tables but student_lessons, and what the next incremental build
+# reads of this one (``KEPT_TABLES``)
+TABLES = (*(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS), *KEPT_TABLES)
+ALL_TABLES = (*RESEARCH_TABLES, *KEPT_TABLES)  # with student_lessons
 SPAN = "period"  # the file of the first and last day of a held lesson with a pupil
 WriteTable = Callable[[str, Callable[[Path], None]], Path]  # (name, write(path)) → the file
 Views = dict[str, dict[str, list[Path]]]  # a view's prefix → its table → the files (``_views``)
@@ -101,7 +104,7 @@ def build_research_tables(
     if engine not in BACKENDS:
         raise UsageError(f"the engine must be one of {', '.join(BACKENDS)}, not {engine!r}")
     canonical = current_snapshot(data_dir)
-    built = RESEARCH_TABLES if student_lessons else TABLES
+    built = ALL_TABLES if student_lessons else TABLES
     plan = (
         plan_incremental(data_dir, data_dir / RESEARCH, canonical, built) if incremental else None
     )
@@ -143,7 +146,7 @@ def build_with(
         basis = build_basis(files)
         if isinstance(plan, Plan) and basis == CLASSES:
             plan = "a build from classes (no lessons) is always a full one"
-        built = RESEARCH_TABLES if student_lessons else TABLES
+        built = ALL_TABLES if student_lessons else TABLES
         views = _views(files, plan, spill, built)
         name = variant(isinstance(plan, Plan), student_lessons)
         # on DuckDB: the statements of a compiled plan, or recorded for one

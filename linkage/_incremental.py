@@ -12,10 +12,13 @@ given a ``Scope`` of the plan's months and terms as one-column tables, ``scope_f
 the statements do not depend on them and a compiled plan serves every week,
 ``linkage._plans``): ``student_lessons`` (when built), ``student_months`` and
 ``quality`` for the months of the deliveries' lessons; every other table for the terms of those
-months, from the terms' lessons (and, for teacher turnover, those of the term before). Every
-row of these tables depends only on its own month's or term's lessons, so ``merge`` takes
-every other row from the earlier research snapshot; a full rebuild gives the same tables
-(tested on both engines).
+months, from the terms' lessons alone: what teacher turnover reads of the term before (the
+pupils' regular teachers) is kept in the research snapshot (``TURNOVER_BASIS``), so a data
+directory of many terms costs an incremental build one term's lessons, not two. Every row of
+these tables depends only on its own month's or term's lessons (and, for turnover, that kept
+table), so ``merge`` takes every other row from the earlier research snapshot; a full rebuild
+gives the same tables (tested on both engines). A research snapshot built before the table
+was kept lacks it, and the build after it is a full one.
 """
 
 from __future__ import annotations
@@ -46,24 +49,16 @@ class Plan:
         return {"onto": self.previous.name, "months": list(self.months), "terms": list(self.terms)}
 
 
-def term_before(code: str) -> str:
-    """The term before ``code`` (``2026HT`` → ``2026VT`` → ``2025HT``)."""
-    year = int(code[:4])
-    return f"{year}VT" if code.endswith("HT") else f"{year - 1}HT"
-
-
-SCOPE_TABLES = ("month", "term", "read")  # views ``scope_<name>`` (``scope_files``)
+SCOPE_TABLES = ("month", "term")  # views ``scope_<name>`` (``scope_files``)
 
 
 def scope_files(plan: Plan, folder: Path) -> dict[str, Path]:
-    """The plan's months, terms and terms read (each term and the one before it, which
-    turnover looks back to) as one-column Parquet files in ``folder``, read as the views
-    ``scope_<name>`` (``scope_tables``). Written by DuckDB (pyarrow's conversion of Python
-    lists would load pandas)."""
+    """The plan's months and terms as one-column Parquet files in ``folder``, read as the
+    views ``scope_<name>`` (``scope_tables``). Written by DuckDB (pyarrow's conversion of
+    Python lists would load pandas)."""
     import duckdb
 
-    read = sorted({*plan.terms, *map(term_before, plan.terms)})
-    values = {"month": ("month", plan.months), "term": ("term", plan.terms), "read": ("term", read)}
+    values = {"month": ("month", plan.months), "term": ("term", plan.terms)}
     files = {}
     with duckdb.connect() as con:
         for name in SCOPE_TABLES:
@@ -82,7 +77,7 @@ def scope_tables(e: ComputeBackend, files: dict[str, Path]) -> Scope:
     from linkage.research import Scope
 
     tables = {name: e.read_parquet(files[name], f"scope_{name}") for name in SCOPE_TABLES}
-    return Scope(tables["month"], tables["term"], tables["read"])
+    return Scope(tables["month"], tables["term"])
 
 
 def plan_incremental(

@@ -4,12 +4,13 @@ A full build and an incremental one (after weekly deliveries, ``linkage/_increme
 the same function; they differ only in their ``Scope``:
 
 - ``FULL``: every lesson, every month and term;
-- ``Scope(months, terms, read)``: the months a delivery touched and their terms (tables of
-  them, ``linkage._incremental.scope_tables``). The lessons of
-  those terms (and of the term before each, which teacher turnover looks back to) are read;
+- ``Scope(months, terms)``: the months a delivery touched and their terms (tables of them,
+  ``linkage._incremental.scope_tables``). The lessons of those terms are read;
   ``student_lessons``, ``student_months`` and ``quality`` come out for the months, the other
-  tables for the terms. Every row of a table depends only on its own month's or term's lessons
-  (and, for turnover, the term before), so these rows are those a full build gives.
+  tables for the terms. Every row of a table depends only on its own month's or term's lessons,
+  and, for teacher turnover, on the pupils' regular teachers in the term before, which every
+  build keeps in the research snapshot (``TURNOVER_BASIS``) and an incremental one takes from
+  the snapshot it adds to: so these rows are those a full build gives.
 
 Each table is handed to ``emit`` in order, and what ``emit`` returns (the table as written, read
 back) is what the later tables are built from: ``student_teachers`` feeds ``exposure`` and
@@ -32,7 +33,7 @@ import ibis.expr.types as ir
 from linkage.research._absence import student_months, student_terms
 from linkage.research._calendar import month, term
 from linkage.research._exposure import exposure, student_teachers
-from linkage.research._names import PERIOD
+from linkage.research._names import PERIOD, TURNOVER_BASIS
 from linkage.research._participation import lesson_teachers
 from linkage.research._profiles import student_profiles, student_term_teachers
 from linkage.research._quality import quality
@@ -53,7 +54,7 @@ from linkage.research._seats import (
 )
 from linkage.research._student_lessons import lesson_facts, student_lessons
 from linkage.research._teachers import teacher_terms
-from linkage.research._turnover import turnover_hits
+from linkage.research._turnover import regular_teachers, turnover_hits
 
 # the canonical tables with one row per lesson's something: restricted with the lessons
 _BY_LESSON = ("attendance", "lesson_student_exceptions", "lesson_teacher_exceptions")
@@ -80,22 +81,21 @@ Emit = Callable[[str, ir.Table], ir.Table]
 @dataclass(frozen=True)
 class Scope:
     """The months and terms a build computes: all (``FULL``), or those listed in one-column
-    tables: ``months`` (column ``month``), ``terms`` (``term``) and ``read`` (``term``: the
-    terms and the term before each, whose lessons are read). Tables, not values, so that
-    the statements are the same whatever the months (``linkage._plans``)."""
+    tables: ``months`` (column ``month``) and ``terms`` (``term``), whose lessons are read.
+    Tables, not values, so that the statements are the same whatever the months
+    (``linkage._plans``)."""
 
     months: ir.Table | None = None
     terms: ir.Table | None = None
-    read: ir.Table | None = None
 
     @property
     def full(self) -> bool:
-        return self.months is None or self.terms is None or self.read is None
+        return self.months is None or self.terms is None
 
     def of(self, column: str) -> ir.Column:
-        """The months (``month``), the terms (``term``) or the terms read (``read``)."""
-        assert self.months is not None and self.terms is not None and self.read is not None
-        listed = {"month": self.months.month, "term": self.terms.term, "read": self.read.term}
+        """The months (``month``) or the terms (``term``)."""
+        assert self.months is not None and self.terms is not None
+        listed = {"month": self.months.month, "term": self.terms.term}
         return listed[column]
 
     def only(self, table: ir.Table, column: str) -> ir.Table:
@@ -193,8 +193,8 @@ def research_tables(
     lessons = t["lessons"]
     if scope.full:
         tt = t
-    else:  # the terms' lessons, and those of the term before each (turnover looks back)
-        read = lessons.filter(term(lessons.local_date).isin(scope.of("read")))
+    else:  # the terms' lessons (turnover's look at the term before: ``TURNOVER_BASIS``)
+        read = lessons.filter(term(lessons.local_date).isin(scope.of("term")))
         tt = restrict(t, read, _FIGURES_BY_LESSON)
 
     def out(name: str, expression: ir.Table) -> ir.Table:
@@ -243,7 +243,11 @@ def research_tables(
     for name in ("pupil_months", "registered_months", "registered_terms", "pupil_days"):
         release(name)
     met = out("student_teachers", student_teachers(term_(f.teachers)))
-    hits = keep("turnover", turnover_hits(f.terms, f.teachers, f.taught, f.facts))
+    # each term's regular teachers, written for the next incremental build; back, every term's
+    # (an incremental build's earlier terms from the snapshot it adds to), so that turnover
+    # finds the term before without its lessons
+    basis = emit(TURNOVER_BASIS, term_(regular_teachers(f.terms, f.teachers)))
+    hits = keep("turnover", turnover_hits(f.terms, f.teachers, f.taught, f.facts, basis))
     release("pupil_teachers")
     exposed = out("exposure", exposure(term_(f.terms), met, hits))
     for name in ("turnover", "pupil_terms"):

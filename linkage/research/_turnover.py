@@ -38,27 +38,51 @@ def next_term(this: ir.StringValue) -> ir.StringValue:
     )
 
 
+# a pupil's activity in a term: the activity says the subject and the school
+RUN = ["student_pid", "activity_pid", "term"]
+
+
+def _runs(pupil_terms: ir.Table, pupil_teachers: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """The pupils' activities in each term with their first and last lesson (``span``), and
+    each regular teacher's run of lessons on them (``runs``: ``since``, ``until``)."""
+    on = [*KEY, "school_code", "activity_pid"]
+    # one row per pupil, activity and term already: the pupil's first and last lesson on it
+    span = pupil_terms.select(*on, first=pupil_terms.first_start, last=pupil_terms.last_start)
+    # one row per pupil, activity, term and teacher already: the teacher's regular lessons
+    pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
+    runs = pt.select(*on, "teacher_pid", since=pt.first_regular, until=pt.last_regular).join(
+        span.select(*RUN, "first", "last"), RUN
+    )
+    return span, runs
+
+
+def regular_teachers(pupil_terms: ir.Table, pupil_teachers: ir.Table) -> ir.Table:
+    """One row per pupil × term × subject × school × regular teacher (``KEY``,
+    ``school_code``, ``teacher_pid``): what ``teacher_left`` reads of the term before. Kept in
+    the research snapshot (``TURNOVER_BASIS``), so that an incremental build need not read
+    the term before's lessons."""
+    _, runs = _runs(pupil_terms, pupil_teachers)
+    return runs.select(*KEY, "school_code", "teacher_pid").distinct()
+
+
 def _hits(
-    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+    pupil_terms: ir.Table,
+    pupil_teachers: ir.Table,
+    lesson_teachers: ir.Table,
+    facts: ir.Table,
+    regular: ir.Table | None = None,
 ) -> tuple[ir.Table, ir.Table, ir.Table]:
     """The pupils' ``KEY`` s of the term (``span``), and those whose teacher was replaced and
-    whose teacher left (each ``KEY`` once)."""
+    whose teacher left (each ``KEY`` once). ``regular``: ``regular_teachers`` of the terms
+    before (computed here from the same figures if not given)."""
     # the teachers who taught at each school each term, substitutes included (lesson-level)
     present = (
         lesson_teachers.join(facts.select("lesson_pid", "school_code", "term"), "lesson_pid")
         .select("teacher_pid", "school_code", "term")
         .distinct()
     )
-    on = [*KEY, "school_code", "activity_pid"]
-    # a pupil's activity in a term: the activity says the subject and the school
-    run = ["student_pid", "activity_pid", "term"]
-    # one row per pupil, activity and term already: the pupil's first and last lesson on it
-    span = pupil_terms.select(*on, first=pupil_terms.first_start, last=pupil_terms.last_start)
-    # one row per pupil, activity, term and teacher already: the teacher's regular lessons
-    pt = pupil_teachers.filter(pupil_teachers.first_regular.notnull())
-    runs = pt.select(*on, "teacher_pid", since=pt.first_regular, until=pt.last_regular).join(
-        span.select(*run, "first", "last"), run
-    )
+    run = RUN
+    span, runs = _runs(pupil_terms, pupil_teachers)
 
     stopped = runs.filter(runs.until < runs.last)
     began = runs.filter(runs.since > runs.first).select(
@@ -75,7 +99,9 @@ def _hits(
     )
     replaced = pairs.select(*KEY).distinct()
 
-    before = runs.select(*KEY, "school_code", "teacher_pid").distinct()
+    before = (
+        runs.select(*KEY, "school_code", "teacher_pid").distinct() if regular is None else regular
+    )
     carried = before.mutate(term=next_term(before.term))
     left = (
         carried.semi_join(span.select(*KEY, "school_code"), [*KEY, "school_code"])
@@ -87,11 +113,16 @@ def _hits(
 
 
 def turnover_hits(
-    pupil_terms: ir.Table, pupil_teachers: ir.Table, lesson_teachers: ir.Table, facts: ir.Table
+    pupil_terms: ir.Table,
+    pupil_teachers: ir.Table,
+    lesson_teachers: ir.Table,
+    facts: ir.Table,
+    regular: ir.Table | None = None,
 ) -> ir.Table:
     """``KEY`` and ``turnover_hit`` (true), for the pupils hit only: every other row of
-    ``turnover`` is false. ``facts``: ``linkage.research.lesson_facts``."""
-    _, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts)
+    ``turnover`` is false. ``facts``: ``linkage.research.lesson_facts``; ``regular``:
+    ``regular_teachers`` of the terms before (by default, from the same figures)."""
+    _, replaced, left = _hits(pupil_terms, pupil_teachers, lesson_teachers, facts, regular)
     return replaced.union(left, distinct=True).mutate(turnover_hit=ibis.literal(True))
 
 

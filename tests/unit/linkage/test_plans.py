@@ -17,7 +17,7 @@ import pytest
 
 from linkage import _plans as linkage_plans
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
-from linkage._build import RESEARCH, TABLES
+from linkage._build import ALL_TABLES, RESEARCH, TABLES
 from linkage._canonical import SCHEMAS
 from linkage._incremental import SCOPE_TABLES
 from linkage._plans import (
@@ -32,7 +32,7 @@ from linkage._plans import (
     table_schemas,
     variant,
 )
-from linkage.research import RESEARCH_TABLES, snapshot_files
+from linkage.research import snapshot_files
 from linkage.sources.synthetic import SynthConfig
 from tests.research_data import research_dir
 from tests.weekly_data import Deliveries, assert_same_tables, ingest_registers, make_deliveries
@@ -112,7 +112,7 @@ def test_a_plan_writes_every_table_then_the_period(name: str) -> None:
     assert plan.key == code_key()
     assert {s.kind for s in plan.steps} == {"view", "run", "write"}
     written = [s.name for s in plan.steps if s.kind == "write"]
-    built = [n for n in RESEARCH_TABLES if name.endswith("lessons") or n != "student_lessons"]
+    built = [n for n in ALL_TABLES if name.endswith("lessons") or n != "student_lessons"]
     assert sorted(written) == sorted([*built, "period"]) and written[-1] == "period"
     views = {s.name for s in plan.steps if s.kind == "view"}
     expected = {*(f"canonical_{n}" for n in SCHEMAS), *(f"research_{n}" for n in built)}

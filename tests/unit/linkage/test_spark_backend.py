@@ -115,5 +115,19 @@ def test_an_unreachable_master_says_what_to_check(
     assert " ERROR " not in capfd.readouterr().err
 
 
+def test_a_session_starts_after_spark_stopped_the_last_one_itself(tmp_path: Path) -> None:
+    """Spark may stop its context on its own (a fatal error, a heartbeat lost under load); the
+    process still holds it as the active one, and the next build must not be made on it."""
+    from linkage._backends import SparkBackend
+
+    first = SparkBackend("local[1]", tmp_path / "first")
+    first.session.sparkContext._jsc.sc().stop()  # stopped by the JVM, not through PySpark
+    second = SparkBackend("local[1]", tmp_path / "second")
+    try:
+        assert second.session.range(3).count() == 3
+    finally:
+        second.close()
+
+
 def test_the_engines_are_named() -> None:
     assert BACKENDS == ("duckdb", "spark")
