@@ -4,7 +4,6 @@ empty and why. Every expected value below is worked out by hand from the set."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from linkage._basis import BASIS_NOTE, EMPTY_WITHOUT_LESSONS
 from linkage._build import RESEARCH, TABLES
 from tests.conftest import shared_path
 from tests.research_data import research_dir
+from tests.spark import on_spark
 
 __all__ = ["research_dir"]
 
@@ -397,12 +397,7 @@ def test_a_real_set_whose_enrollments_miss_the_class_term_says_so(
 # --- both engines ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-    reason="Spark needs the spark extra and a Java runtime (scripts/test.sh installs both)",
-)
+@on_spark
 def test_spark_builds_the_same_class_tables(
     built: dict[str, pl.DataFrame], ingested: Path, tmp_path: Path
 ) -> None:

@@ -3,17 +3,15 @@ on every class's links), and equal to a full rebuild of the same sets, on both e
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
 from linkage._build import RESEARCH, TABLES
 from linkage.sources.oneroster._delivery import FULL_BUILD
+from tests.spark import on_spark
 from tests.unit.linkage.oneroster.conftest import session_key
 from tests.unit.linkage.oneroster.delivery_sets import sets
 
@@ -63,12 +61,7 @@ def test_a_build_after_a_oneroster_delivery_is_full_and_equals_a_full_rebuild(
     _weekly_equals_full(sets, tmp_path, session_key, "duckdb")
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-    reason="Spark needs the spark extra and a Java runtime",
-)
+@on_spark
 def test_a_build_after_a_oneroster_delivery_equals_a_full_rebuild_on_spark(
     sets: tuple[Path, Path, Path], tmp_path: Path, session_key: Path
 ) -> None:

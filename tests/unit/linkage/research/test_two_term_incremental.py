@@ -5,9 +5,7 @@ the term before's lessons. The tables equal a full rebuild's, on both engines.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from linkage import build_research_tables, ingest_extract
 from linkage.sources.synthetic import SynthConfig
+from tests.spark import on_spark
 from tests.weekly_data import (
     Deliveries,
     assert_same_tables,
@@ -94,12 +93,7 @@ def test_an_incremental_build_in_the_second_term_equals_a_full_rebuild(
     assert_same_tables(weekly, full)
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-    reason="Spark needs the spark extra and a Java runtime",
-)
+@on_spark
 def test_an_incremental_build_in_the_second_term_equals_a_full_rebuild_on_spark(
     source: Deliveries, tmp_path: Path
 ) -> None:

@@ -4,7 +4,6 @@ a full rebuild of the same data, on both engines (every row; floats to 1e-12 rel
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +16,7 @@ from linkage._deliveries import BULK_TABLES
 from linkage._snapshot import file_sha256, table_parts
 from linkage.sources.synthetic import SynthConfig
 from medler.errors import InputFileError, UsageError
+from tests.spark import on_spark
 from tests.weekly_data import (
     Deliveries,
     assert_same_tables,
@@ -81,12 +81,7 @@ def test_an_incremental_build_equals_a_full_rebuild(source: Deliveries, tmp_path
     assert_same_tables(incremental, research_tables(tmp_path / "full"))
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-    reason="Spark needs the spark extra and a Java runtime",
-)
+@on_spark
 def test_an_incremental_build_equals_a_full_rebuild_on_spark(
     source: Deliveries, tmp_path: Path
 ) -> None:
