@@ -62,6 +62,10 @@ def regular_teachers(pupil_terms: ir.Table, pupil_teachers: ir.Table) -> ir.Tabl
     the research snapshot (``TURNOVER_BASIS``), so that an incremental build need not read
     the term before's lessons."""
     _, runs = _runs(pupil_terms, pupil_teachers)
+    return _regular(runs)
+
+
+def _regular(runs: ir.Table) -> ir.Table:
     return runs.select(*KEY, "school_code", "teacher_pid").distinct()
 
 
@@ -81,17 +85,16 @@ def _hits(
         .select("teacher_pid", "school_code", "term")
         .distinct()
     )
-    run = RUN
     span, runs = _runs(pupil_terms, pupil_teachers)
 
     stopped = runs.filter(runs.until < runs.last)
     began = runs.filter(runs.since > runs.first).select(
-        *run, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
+        *RUN, new_teacher=runs.teacher_pid, new_since=runs.since, new_until=runs.until
     )
     pairs = stopped.join(
         began,
         [
-            *run,
+            *RUN,
             stopped.teacher_pid != began.new_teacher,
             began.new_since > stopped.since,
             began.new_until > stopped.until,
@@ -99,9 +102,7 @@ def _hits(
     )
     replaced = pairs.select(*KEY).distinct()
 
-    before = (
-        runs.select(*KEY, "school_code", "teacher_pid").distinct() if regular is None else regular
-    )
+    before = _regular(runs) if regular is None else regular
     carried = before.mutate(term=next_term(before.term))
     left = (
         carried.semi_join(span.select(*KEY, "school_code"), [*KEY, "school_code"])
