@@ -71,11 +71,15 @@ def normalise_object_ids(values: pl.Series) -> pl.Series:
     """Trimmed strings, null for blank, UUIDs in canonical form (``8-4-4-4-12``, lower case)."""
     text = _as_strings(values).str.strip_chars()
     text = pl.select(pl.when(text.str.len_bytes() > 0).then(text).alias(values.name)).to_series()
-    # Only UUIDs not already in canonical form are rewritten (most feeds write them canonical).
-    rewrite = text.str.contains(_UUID) & ~text.str.contains(_CANONICAL_UUID)
+    # Only UUIDs not already in canonical form are rewritten (most feeds write them canonical):
+    # the values not canonical are found first, and only those are matched as UUIDs.
+    others = (~text.str.contains(_CANONICAL_UUID)).arg_true()
+    if not len(others):
+        return text
+    rewrite = text.gather(others).str.contains(_UUID)
     if not rewrite.any():
         return text
-    at = rewrite.arg_true()
+    at = others.gather(rewrite.arg_true())
     hex_digits = text.gather(at).str.replace_all(r"[{}-]", "").str.to_lowercase()
     canonical = pl.select(
         pl.concat_str(

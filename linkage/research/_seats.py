@@ -39,7 +39,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from linkage.research._calendar import month, term
+from linkage.research._calendar import month, term, term_key, term_of_key
 from linkage.research._participation import lesson_pupils
 from linkage.research._student_lessons import BAND_GRADES, BANDS, grade_band
 
@@ -189,10 +189,8 @@ REGISTRATION = [
     "lesson_pid",
     "activity_pid",
     "local_date",
-    "term",
-    "month",
+    "term_key",
     "reported",
-    "reported_lessons",
     "reported_minutes",
     "valid_absence_minutes",
     "invalid_absence_minutes",
@@ -226,7 +224,7 @@ def registrations(
         "invalid_absence_minutes",
         "other_minutes",
     ).join(
-        facts.select("lesson_pid", "activity_pid", "local_date", "term", "month", "lesson_minutes"),
+        facts.select("lesson_pid", "activity_pid", "local_date", "lesson_minutes"),
         "lesson_pid",
     )
     p = plain.select(
@@ -248,12 +246,12 @@ def registrations(
     # lesson was first registered (``quality``)
     reported = (sat | j.i_lesson.notnull()) & j.reported.fill_null(False)
     return j.select(
-        *REGISTRATION[:6],
+        *REGISTRATION[:4],
+        term_key=term_key(j.local_date),
         registered_at=ibis.ifelse(
             j.reported.fill_null(False), j.reported_at, ibis.null(j.reported_at.type())
         ),
         reported=reported,
-        reported_lessons=reported.cast("int32"),
         reported_minutes=ibis.ifelse(reported, minutes, 0),
         valid_absence_minutes=ibis.ifelse(reported, j.valid_absence_minutes.fill_null(0), 0),
         invalid_absence_minutes=ibis.ifelse(reported, j.invalid_absence_minutes.fill_null(0), 0),
@@ -265,7 +263,17 @@ def registrations(
 
 def registered(table: ir.Table, key: list[str]) -> ir.Table:
     """Per ``key``: the sums of ``REGISTERED`` (over ``registrations`` or ``pupil_days``)."""
-    return table.group_by(key).aggregate(**{c: table[c].sum() for c in REGISTERED})
+    return table.group_by(key).aggregate(**_registered_sums(table))
+
+
+def _registered_sums(table: ir.Table) -> dict[str, ir.Scalar]:
+    """The sums of ``REGISTERED``: over ``registrations`` (``reported_lessons`` counted from
+    ``reported``: the pupils × lessons table is kept one column narrower), or over rows that
+    have summed them already (``pupil_days``)."""
+    sums = {c: table[c].sum() for c in REGISTERED if c in table.columns}
+    if "reported_lessons" not in table.columns:
+        sums["reported_lessons"] = table.reported.cast("int64").sum()
+    return {c: sums[c] for c in REGISTERED}
 
 
 def _where(flag: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerScalar:
@@ -326,7 +334,8 @@ def pupil_terms(
     columns = [*PAIR, "term", *SUMMED, "first_start", "last_start", "grade"]
     by_pupil = irregular_rows.group_by([*PAIR, "term"]).aggregate(**_lesson_sums(irregular_rows))
     lessons = seated.select(*columns).union(by_pupil.select(*columns), distinct=False)
-    on_record = registered(registrations, [*PAIR, "term"])
+    by_key = registered(registrations, [*PAIR, "term_key"])
+    on_record = by_key.mutate(term=term_of_key(by_key.term_key)).drop("term_key")
     j = lessons.left_join(on_record, [*PAIR, "term"]).join(info, "activity_pid")
     return j.select(
         *PAIR,
@@ -370,7 +379,7 @@ def pupil_days(registrations: ir.Table) -> ir.Table:
     elsewhere) minutes of the reported lessons, and the day's ``term`` and ``month``."""
     r = registrations
     days = r.group_by(["student_pid", "local_date"]).aggregate(
-        **{c: r[c].sum() for c in REGISTERED}, attended=r.attended.sum()
+        **_registered_sums(r), attended=r.attended.sum()
     )
     return days.mutate(term=term(days.local_date), month=month(days.local_date))
 

@@ -114,7 +114,7 @@ def _lineage(sink: PageSink, page_name: str) -> list[pl.Expr]:
     return [
         pl.lit(STANDARD).alias("source_standard"),
         pl.lit(page_name).alias("source_file"),
-        pl.lit(sink.ingested_at).alias("ingested_at"),
+        sink.ingested_at_column,
     ]
 
 

@@ -123,14 +123,12 @@ class Accepted:
     def _found(self, kind: str, lookup: dict[str, Any], ids: pl.Series) -> list[Any]:
         """What each of ``ids`` resolves to in ``lookup`` (None where not accepted), one by
         one: a page's ids against a dictionary cost less than a join, which would hash every
-        accepted id again for each page. With ``references``, the ids not found are resolved first
-        (``prime``), all at once."""
-        values = ids.to_list()
-        found = [lookup.get(i) for i in values]
-        if self.references is not None and None in found:
-            self.prime(kind, [v for v, f in zip(values, found, strict=True) if f is None])
-            found = [lookup.get(v) if f is None else f for v, f in zip(values, found, strict=True)]
-        return found
+        accepted id again for each page. With ``references``, the page's distinct ids are
+        resolved first (``prime``: those not tried yet, all at once), so the page's ids are
+        looked up once."""
+        if self.references is not None:
+            self.prime(kind, ids.unique().to_list())
+        return [lookup.get(i) for i in ids.to_list()]
 
     def known_lessons(self, pids: np.ndarray) -> np.ndarray:
         """Whether each lesson pseudonym is of an accepted lesson (a boolean array)."""
