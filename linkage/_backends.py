@@ -138,9 +138,12 @@ class DuckDBBackend:
 
     def copy(self, name: str, select: str, path: Path) -> None:
         """The rows of ``select`` written to ``path`` (table ``name``) by DuckDB's parallel
-        Parquet writer."""
+        Parquet writer, compressed with Snappy (as Spark writes them): a build writes every
+        table it keeps, and an incremental one each week, and Snappy writes a third faster
+        than zstd (1.1 million ``exposure`` rows: 0.37 s against 0.55 s) for files a third
+        larger (33 against 25 MB)."""
         self.db.execute(
-            f"COPY ({select}) TO '{sql_quoted(str(path))}' (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY ({select}) TO '{sql_quoted(str(path))}' (FORMAT parquet, COMPRESSION snappy)"
         )
         self._record(Step("write", name, (select,)))
 
