@@ -3,8 +3,8 @@
 The Swedish school year runs from 1 July to 30 June: the autumn term (``HT``) is July–December,
 the spring term (``VT``) January–June. A term is written ``<year><HT|VT>`` (``2026HT``,
 ``2027VT``), the year its days fall in; as text, a year's ``HT`` sorts before its ``VT``
-although it comes later, so terms are put in time order by ``term_key``, not by their text. A
-month is written ``YYYY-MM``.
+although it comes later (``term_key`` numbers terms in time order). A month is written
+``YYYY-MM``.
 """
 
 from __future__ import annotations
