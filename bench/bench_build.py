@@ -50,6 +50,7 @@ import tempfile
 from pathlib import Path
 
 from _measure import measure
+from _tables import files_sql, research_tables, snapshot_tables
 
 CLI = [sys.executable, "-m", "api.cli"]
 HERE = Path(__file__).resolve().parent
@@ -132,14 +133,13 @@ def reference(data_dir: Path, out: Path) -> None:
     """The baseline: the canonical tables as views, the SQL script, two Parquet files."""
     import duckdb
 
-    snapshot = data_dir / "snapshots" / (data_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    tables = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))["tables"]
     out.mkdir(parents=True, exist_ok=True)
     os.chdir(out)  # an in-memory database spills to ./.tmp when it must
     con = duckdb.connect()
-    for name, entry in tables.items():
-        path = str(snapshot / entry["file"]).replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS FROM read_parquet('{path}')")
+    # a canonical table added to by deliveries is held in parts
+    for name, paths in snapshot_tables(data_dir).items():
+        files = files_sql(paths)
+        con.execute(f"CREATE VIEW {name} AS FROM read_parquet({files})")
     con.execute(REFERENCE_SQL.read_text(encoding="utf-8"))
     for name in COMPARED:
         target = str(out / f"{name}.parquet").replace("'", "''")
@@ -148,14 +148,14 @@ def reference(data_dir: Path, out: Path) -> None:
     con.close()
 
 
-def compare(name: str, medler: Path, ours: Path) -> tuple[list[str], list[str]]:
+def compare(name: str, medler: list[Path], ours: Path) -> tuple[list[str], list[str]]:
     """What differs between the two Parquet files of table ``name`` (empty when equal), and
     notes on columns whose stored types differ."""
     import duckdb
 
     key = COMPARED[name]
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW m AS FROM read_parquet('{medler}')")
+    con.execute(f"CREATE VIEW m AS FROM read_parquet({files_sql(medler)})")
     con.execute(f"CREATE VIEW r AS FROM read_parquet('{ours}')")
     types = {row[0]: row[1] for row in con.execute("DESCRIBE m").fetchall()}
     other = {row[0]: row[1] for row in con.execute("DESCRIBE r").fetchall()}
@@ -206,14 +206,6 @@ def compare(name: str, medler: Path, ours: Path) -> tuple[list[str], list[str]]:
         if count
     ]
     return problems, notes
-
-
-def research_tables(data_dir: Path) -> dict[str, Path]:
-    """The tables of the current research snapshot, by name."""
-    research = data_dir / "research"
-    snapshot = research / "snapshots" / (research / "CURRENT").read_text(encoding="utf-8").strip()
-    manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-    return {name: snapshot / entry["file"] for name, entry in manifest["tables"].items()}
 
 
 def _children_cpu() -> float:
@@ -269,7 +261,10 @@ def main() -> None:
     import duckdb
     import pyarrow.parquet as pq
 
-    rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in built.items()}
+    rows = {
+        name: sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+        for name, paths in built.items()
+    }
     extra = [name for name in built if name not in COMPARED]
     print(
         f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "

@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 
 from _measure import measure
+from _tables import files_sql, research_tables
 
 CLI = [sys.executable, "-m", "api.cli"]
 SEED = 1
@@ -93,13 +94,6 @@ def prepare(scratch: Path, students: int, weeks: int) -> tuple[Path, Path]:
     return extract, key
 
 
-def research_tables(data_dir: Path) -> dict[str, Path]:
-    research = data_dir / "research"
-    snapshot = research / "snapshots" / (research / "CURRENT").read_text(encoding="utf-8").strip()
-    manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-    return {name: snapshot / entry["file"] for name, entry in manifest["tables"].items()}
-
-
 def differences(full: Path, weekly: Path) -> list[str]:
     """What differs between the two data directories' research tables: rows whose columns
     other than floats are not in the other (compared as multisets, exactly), and floats more
@@ -113,9 +107,9 @@ def differences(full: Path, weekly: Path) -> list[str]:
     for name, key in TABLES.items():
         if name not in left and name not in right:  # student_lessons: built only when asked
             continue
-        a, b = (str(p).replace("'", "''") for p in (left[name], right[name]))
-        con.execute(f"CREATE OR REPLACE VIEW f AS FROM read_parquet('{a}')")
-        con.execute(f"CREATE OR REPLACE VIEW w AS FROM read_parquet('{b}')")
+        a, b = files_sql(left[name]), files_sql(right[name])
+        con.execute(f"CREATE OR REPLACE VIEW f AS FROM read_parquet({a})")
+        con.execute(f"CREATE OR REPLACE VIEW w AS FROM read_parquet({b})")
         types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE f)").fetchall())
         exact = ", ".join(f'"{c}"' for c, t in types.items() if t not in FLOATS)
         for first, second, label in (
@@ -226,8 +220,8 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     rows = {
-        name: pq.ParquetFile(path).metadata.num_rows
-        for name, path in research_tables(weekly).items()
+        name: sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+        for name, paths in research_tables(weekly).items()
     }
     print(
         f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb "

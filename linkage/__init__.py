@@ -34,7 +34,7 @@ if TYPE_CHECKING:
         prepare_municipality,
     )
     from linkage._registers import ingest_register
-    from linkage._snapshot import current_snapshot, read_manifest
+    from linkage._snapshot import current_snapshot, read_manifest, table_files, table_parts
 
 # Where each public name lives; modules load on first use (PEP 562), so that commands that do
 # not build start without loading ibis and DuckDB.
@@ -54,6 +54,8 @@ _HOME = {
     "list_snapshots": "_inventory",
     "current_snapshot": "_snapshot",
     "read_manifest": "_snapshot",
+    "table_files": "_snapshot",
+    "table_parts": "_snapshot",
 }
 
 
@@ -75,4 +77,6 @@ __all__ = [
     "list_snapshots",
     "prepare_municipality",
     "read_manifest",
+    "table_files",
+    "table_parts",
 ]

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from linkage._snapshot import parquet_rows
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
 
     from linkage._backends import ComputeBackend
 
@@ -49,7 +49,7 @@ EMPTY_WITHOUT_LESSONS = {
 
 def table_rows(files: dict[str, list[Path]], name: str) -> int:
     """Rows of a canonical table, over its parts (``linkage._snapshot``)."""
-    return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in files.get(name, []))
+    return parquet_rows(files.get(name, []))
 
 
 def build_basis(files: dict[str, list[Path]]) -> str:
@@ -64,12 +64,14 @@ def build_basis(files: dict[str, list[Path]]) -> str:
 
 def _dated(files: dict[str, list[Path]]) -> tuple[pa.Table, int]:
     """The activities with both dates, and how many activities there are."""
+    import pyarrow as pa  # a build from classes only
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     if "activities" not in files:
         empty = {"start_date": pa.date32(), "end_date": pa.date32(), "school_code": pa.string()}
         return pa.table({name: pa.array([], kind) for name, kind in empty.items()}), 0
     columns = ["start_date", "end_date", "school_code"]
-    import pyarrow.compute as pc  # a build from classes only
-
     a = pa.concat_tables([pq.read_table(p, columns=columns) for p in files["activities"]])
     both = pc.and_(pc.is_valid(a["start_date"]), pc.is_valid(a["end_date"]))
     return a.filter(both), a.num_rows
@@ -91,7 +93,9 @@ def class_tables(
 ) -> ClassBuild:
     """The class-level tables (``linkage/research/_classes.py``), the build's notes and its
     period."""
+    import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from linkage.research._class_tables import class_exposure, class_teacher_terms, class_turnover
     from linkage.research._classes import (

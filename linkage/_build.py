@@ -29,27 +29,25 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
 from linkage._backends import (
     BACKENDS,
     ComputeBackend,
     DuckDBBackend,
     fitted_memory_limit,
     open_backend,
-    parquet_rows,
+    sql_quoted,
 )
 from linkage._basis import CLASSES, LESSONS, build_basis, class_tables, empty_reasons, table_rows
 from linkage._incremental import (
+    Parts,
     Plan,
-    merge,
     plan_incremental,
-    previous_files,
+    previous_parts,
     scope_files,
     scope_tables,
 )
 from linkage._plans import CompiledPlan, Step, find_plan, variant
-from linkage._snapshot import SnapshotWriter, current_snapshot, read_manifest
+from linkage._snapshot import SnapshotWriter, current_snapshot, footer_reader, read_manifest
 from linkage.research._names import KEPT_TABLES, PERIOD, RESEARCH_TABLES
 from linkage.research._tables import snapshot_files
 from medler.errors import UsageError
@@ -64,7 +62,9 @@ STUDENT_LESSONS = "student_lessons"  # built only when asked: no other table nee
 TABLES = (*(name for name in RESEARCH_TABLES if name != STUDENT_LESSONS), *KEPT_TABLES)
 ALL_TABLES = (*RESEARCH_TABLES, *KEPT_TABLES)  # with student_lessons
 SPAN = "period"  # the file of the first and last day of a held lesson with a pupil
-WriteTable = Callable[[str, Callable[[Path], None]], Path]  # (name, write(path)) → the file
+# (name, write(path, partition column or None)) → the files written, parts of the table
+Writes = Callable[[Path, str | None], None]
+WriteTable = Callable[[str, Writes], list[Path]]
 Views = dict[str, dict[str, list[Path]]]  # a view's prefix → its table → the files (``_views``)
 
 
@@ -147,7 +147,8 @@ def build_with(
         if isinstance(plan, Plan) and basis == CLASSES:
             plan = "a build from classes (no lessons) is always a full one"
         built = ALL_TABLES if student_lessons else TABLES
-        views = _views(files, plan, spill, built)
+        parts = previous_parts(plan, built) if isinstance(plan, Plan) else {}
+        views = _views(files, plan, spill, parts)
         name = variant(isinstance(plan, Plan), student_lessons)
         # on DuckDB: the statements of a compiled plan, or recorded for one
         kept: CompiledPlan | None = None
@@ -155,21 +156,16 @@ def build_with(
             kept = find_plan(name, _inputs(views)) if compiled else None
             e.steps = [] if kept is None else None
         with SnapshotWriter(data_dir / RESEARCH, kind="research") as writer:
-
-            def write(name: str, to: Callable[[Path], None]) -> Path:
-                path = writer.write_file(name, to)
-                rows[name] = parquet_rows(path)
-                return path
-
+            write, tables = _parts_writer(writer, plan, parts, rows, isinstance(e, DuckDBBackend))
             span = spill / f"{SPAN}.parquet"
             if kept is not None:
                 assert isinstance(e, DuckDBBackend)
-                _replay(e, kept, views, write, span)
+                _replay(e, kept, views, write, tables, span)
                 notes: list[str] = []
                 period: tuple[dt.date | None, dt.date | None] = (None, None)
             else:
                 notes, period = _compile_and_run(
-                    e, views, basis, plan, write, span, spill, student_lessons
+                    e, views, basis, plan, write, tables, span, spill, student_lessons
                 )
             first, last = _period(span, plan) if basis == LESSONS else period
             steps = tuple(e.steps or ()) if isinstance(e, DuckDBBackend) else ()
@@ -203,19 +199,60 @@ def build_with(
     )
 
 
+def _parts_writer(
+    writer: SnapshotWriter,
+    plan: Plan | str | None,
+    parts: dict[str, Parts],
+    rows: dict[str, int],
+    by_period: bool,
+) -> tuple[WriteTable, dict[str, list[Path]]]:
+    """How the build writes its tables into ``writer`` (counting their ``rows``), and each
+    table's files so far: first the parts of the research snapshot added to that hold no
+    recomputed period (``parts``), shared. ``by_period`` (DuckDB): a file per month or term,
+    each shared by later builds while its period is not recomputed; else (Spark) one file,
+    whose periods are recorded (``SnapshotWriter.write_file``)."""
+    for table, planned in parts.items():
+        assert isinstance(plan, Plan)
+        writer.share_parts(plan.previous, table, planned.shared)
+    tables = {table: writer.shared_files(table) for table in parts}
+
+    def write(name: str, to: Writes) -> list[Path]:
+        paths = writer.write_file(name, to, periods=PERIOD.get(name), by_period=by_period)
+        tables.setdefault(name, []).extend(paths)
+        rows[name] = writer.rows(name)
+        return paths
+
+    return write, tables
+
+
 def _views(
-    files: dict[str, list[Path]], plan: Plan | str | None, scratch: Path, built: tuple[str, ...]
+    files: dict[str, list[Path]], plan: Plan | str | None, scratch: Path, parts: dict[str, Parts]
 ) -> Views:
     """What a build reads, by the prefix of its view: ``canonical`` (the canonical tables),
-    and for an incremental build ``previous`` (the tables ``built`` of the research snapshot
-    added to) and ``scope`` (the months and terms recomputed,
-    ``linkage._incremental.scope_files``)."""
+    and for an incremental build ``previous`` (of each table of the research snapshot added
+    to, the parts whose rows of the periods not recomputed are written again: ``Parts.split``;
+    none, as an empty file of the table's columns) and ``scope`` (the months and terms
+    recomputed, ``linkage._incremental.scope_files``)."""
     views: Views = {"canonical": files}
     if isinstance(plan, Plan):
-        earlier = previous_files(plan)
-        views["previous"] = {name: [earlier[name]] for name in built if name in earlier}
+        views["previous"] = {
+            name: list(planned.split) or [_empty_like(planned.any_part, scratch / f"{name}.0")]
+            for name, planned in parts.items()
+        }
         views["scope"] = {name: [path] for name, path in scope_files(plan, scratch).items()}
     return views
+
+
+def _empty_like(part: Path, target: Path) -> Path:
+    """An empty Parquet file with the columns of ``part`` (as DuckDB reads and writes them:
+    the research tables are written by it, or read by it as these are)."""
+    target = target.with_suffix(".parquet")
+    with footer_reader().cursor() as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{sql_quoted(str(part))}') LIMIT 0) "
+            f"TO '{sql_quoted(str(target))}' (FORMAT parquet)"
+        )
+    return target
 
 
 def _inputs(views: Views) -> dict[str, list[Path]]:
@@ -231,13 +268,14 @@ def _compile_and_run(
     basis: str,
     plan: Plan | str | None,
     write: WriteTable,
+    tables: dict[str, list[Path]],
     span: Path,
     scratch: Path,
     student_lessons: bool,
 ) -> tuple[list[str], tuple[dt.date | None, dt.date | None]]:
     """The research tables from their expressions (``linkage.research``), each written with
-    ``write``; the span of the lessons to ``span``. Returns the notes and, for a build from
-    classes, its period."""
+    ``write`` (``tables``: each table's files so far, its shared parts included); the span of
+    the lessons to ``span``. Returns the notes and, for a build from classes, its period."""
     from linkage.research import FULL, conform, research_tables
 
     files = views["canonical"]
@@ -255,11 +293,16 @@ def _compile_and_run(
     def emit(name: str, expression: ir.Table) -> ir.Table:
         if name in by_classes:
             expression = conform(by_classes[name], expression.schema())
-        if name in earlier:  # the rows out of scope from the earlier snapshot
-            column = PERIOD[name]
-            expression = merge(earlier[name], expression, column, scope.of(column))
-        path = write(name, lambda target: e.write_parquet(expression, target))
-        return e.read_parquet(path, f"research_{name}")
+        if name in earlier:
+            # the split parts' rows of the periods not recomputed, written again (the parts
+            # that hold none of them are shared: ``previous_parts``), then the recomputed
+            # rows, in the earlier snapshot's columns and types
+            before, column = earlier[name], PERIOD[name]
+            rest = before.filter(~before[column].isin(scope.of(column)))
+            write(name, _writes(e, rest))
+            expression = expression.select(*before.columns).cast(before.schema())
+        write(name, _writes(e, expression))
+        return e.read_parquet(tables[name], f"research_{name}")
 
     dated = research_tables(
         t,
@@ -275,26 +318,41 @@ def _compile_and_run(
     return classes.notes, classes.period
 
 
+def _writes(e: ComputeBackend, expression: ir.Table) -> Writes:
+    """``expression`` written by the engine to a file, or by DuckDB to a folder of files, one
+    per value of a column."""
+
+    def to(target: Path, by: str | None) -> None:
+        if by is None:
+            e.write_parquet(expression, target)
+        else:
+            assert isinstance(e, DuckDBBackend)
+            e.write_parquet(expression, target, by)
+
+    return to
+
+
 def _replay(
     e: DuckDBBackend,
     plan: CompiledPlan,
     views: Views,
     write: WriteTable,
+    tables: dict[str, list[Path]],
     span: Path,
 ) -> None:
     """Run a compiled plan's steps: its views on these files (``_views``) and on the tables
-    as written, each table written with ``write``, the span of the lessons to ``span``."""
-    written: dict[str, Path] = {}
+    as written (``tables``: each table's files, its shared parts included), each part written
+    with ``write``, the span of the lessons to ``span``."""
     for step in plan.steps:
         if step.kind == "view":
             origin, _, table = step.name.partition("_")
-            e.view(step.name, [written[table]] if origin == "research" else views[origin][table])
+            e.view(step.name, tables[table] if origin == "research" else views[origin][table])
         elif step.kind == "run":
             e.run(step.name, step.sql)
         elif step.kind == "write" and step.name == SPAN:
             e.copy(step.name, step.sql[0], span)
         elif step.kind == "write":
-            written[step.name] = write(step.name, partial(e.copy, step.name, step.sql[0]))
+            write(step.name, partial(e.copy, step.name, step.sql[0]))
         else:
             raise ValueError(f"a compiled plan's step of unknown kind {step.kind!r}")
 
@@ -302,8 +360,12 @@ def _replay(
 def _period(span: Path, plan: Plan | str | None) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day of a held lesson with a pupil: those of the scope (``span``),
     and with an incremental build also those of the research snapshot added to."""
-    (row,) = pq.ParquetFile(span).read().to_pylist()
-    days = [row["first_day"], row["last_day"]]
+    with footer_reader().cursor() as con:
+        rows = con.execute(
+            f"SELECT first_day, last_day FROM read_parquet('{sql_quoted(str(span))}')"
+        ).fetchall()
+    ((first_day, last_day),) = rows
+    days = [first_day, last_day]
     if isinstance(plan, Plan):
         before = read_manifest(plan.previous).get("period") or {}
         days += [dt.date.fromisoformat(d) for d in before.values() if d]

@@ -184,6 +184,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     ],
 }
 
+# the names, for what must not load pyarrow (a build), are the same (tests/unit/linkage)
 SCHEMAS: dict[str, pa.Schema] = {
     name: pa.schema([*columns, *LINEAGE]) for name, columns in _COLUMNS.items()
 }

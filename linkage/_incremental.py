@@ -16,23 +16,32 @@ months, from the terms' lessons alone: what teacher turnover reads of the term b
 pupils' regular teachers) is kept in the research snapshot (``TURNOVER_BASIS``), so a data
 directory of many terms costs an incremental build one term's lessons, not two. Every row of
 these tables depends only on its own month's or term's lessons (and, for turnover, that kept
-table), so ``merge`` takes every other row from the earlier research snapshot; a full rebuild
-gives the same tables (tested on both engines). A research snapshot built before the table
-was kept lacks it, and the build after it is a full one.
+table), so every other row is taken from the earlier research snapshot; a full rebuild gives
+the same tables (tested on both engines). A research snapshot built before the table was kept
+lacks it, and the build after it is a full one.
+
+How the other rows are taken: a research table is held in parts, each with the months or terms
+it holds in its manifest entry (``periods``; a DuckDB build writes a file per month or term).
+A part that holds none of the periods recomputed is shared with the new snapshot, the same file
+(``previous_parts``); a part that holds only recomputed ones is left behind; a part that holds
+both (written by Spark, one file per table, or before parts were kept by period) has its rows
+of the other periods written again, once, as parts of their own. So a week in the spring term
+writes the spring's rows, not the autumn's again: the cost of an incremental build follows the
+periods it recomputes, not the data directory's length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linkage._backends import sql_quoted
-from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest
+from linkage._snapshot import MANIFEST, POINTER, SNAPSHOTS, read_manifest, table_parts
+from linkage.research._names import PERIOD
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
     from linkage._backends import ComputeBackend
     from linkage.research import Scope
 
@@ -128,14 +137,34 @@ def _research_in_use(research: Path, tables: tuple[str, ...]) -> Path | str:
     return previous
 
 
-def previous_files(plan: Plan) -> dict[str, Path]:
-    """The files of the research snapshot the plan adds to, by table."""
-    manifest = read_manifest(plan.previous)["tables"]
-    return {name: plan.previous / entry["file"] for name, entry in manifest.items()}
+@dataclass(frozen=True)
+class Parts:
+    """What an incremental build does with the parts of one table of the research snapshot it
+    adds to: ``shared``, the parts that hold none of the periods it recomputes (their manifest
+    entries, ``table_parts``), as they are; ``split``, the parts that hold some of them
+    besides others (or whose periods were not recorded), whose rows of the other periods it
+    writes again, once. A part that holds only recomputed periods is left behind."""
+
+    shared: tuple[dict[str, Any], ...]
+    split: tuple[Path, ...]
+    any_part: Path  # a file of the table: its schema, when no part is split
 
 
-def merge(earlier: ir.Table, new: ir.Table, column: str, recomputed: ir.Column) -> ir.Table:
-    """``earlier``'s rows whose ``column`` is none of ``recomputed`` (a column of months or
-    terms), and ``new`` (those rows recomputed), in ``earlier``'s columns and types."""
-    kept = earlier.filter(~earlier[column].isin(recomputed))
-    return kept.union(new.select(*earlier.columns).cast(earlier.schema()))
+def previous_parts(plan: Plan, names: Iterable[str]) -> dict[str, Parts]:
+    """The ``Parts`` of each table ``names`` of the research snapshot the plan adds to, by the
+    periods (``PERIOD``: months or terms) each part holds."""
+    tables = read_manifest(plan.previous)["tables"]
+    planned = {}
+    for name in names:
+        recomputed = set(plan.months if PERIOD[name] == "month" else plan.terms)
+        shared, split = [], []
+        parts = table_parts(tables[name])
+        for part in parts:
+            held = part.get("periods")
+            if held is None or None in held or not recomputed.issuperset(held):
+                if held is not None and None not in held and recomputed.isdisjoint(held):
+                    shared.append(part)
+                else:
+                    split.append(plan.previous / part["file"])
+        planned[name] = Parts(tuple(shared), tuple(split), plan.previous / parts[0]["file"])
+    return planned

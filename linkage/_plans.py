@@ -39,17 +39,18 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2  # 2: the schemas as DuckDB reads them
 _HERE = Path(__file__).parent
 PLANS = _HERE / "research" / "plans"
 # the modules whose text decides the statements of a build: the expressions, the backend that
 # compiles and runs them, the build that orders them, the canonical schemas, the incremental
-# build's merge and scope tables, this module
+# build's merge and scope tables, this module (and the canonical tables' names: the views read)
 SOURCES = (
     *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").rglob("*.py")),
     "_backends.py",
     "_build.py",
     "_canonical.py",
+    "_canonical_names.py",
     "_incremental.py",
     "_plans.py",
 )
@@ -108,19 +109,25 @@ def code_key() -> str:
 
 
 def table_schemas(files: dict[str, list[Path]]) -> dict[str, str]:
-    """Each table's columns and their Arrow types, as text (the canonical tables and, for an
-    incremental build, ``previous_<table>``): what the views the statements read are made of
-    (not nullability or metadata, which DuckDB does not read); parts that differ are each
-    listed."""
-    import pyarrow.parquet as pq
+    """Each table's columns and their types as DuckDB reads them (the canonical tables and,
+    for an incremental build, ``previous_<table>``): what the views the statements read are
+    made of (not nullability or metadata, which the views do not carry); parts that differ are
+    each listed. Read by DuckDB from the files' footers (a build never loads pyarrow)."""
+    from linkage._snapshot import footer_reader
 
     schemas = {}
-    for name, parts in sorted(files.items()):
-        seen = dict.fromkeys(
-            "\n".join(f"{field.name}: {field.type}" for field in pq.read_schema(part))
-            for part in parts
-        )
-        schemas[name] = "\n|\n".join(seen)
+    with footer_reader().cursor() as con:
+        for name, parts in sorted(files.items()):
+            seen = dict.fromkeys(
+                "\n".join(
+                    f"{column}: {kind}"
+                    for column, kind, *_ in con.execute(
+                        "DESCRIBE SELECT * FROM read_parquet(?)", [str(part)]
+                    ).fetchall()
+                )
+                for part in parts
+            )
+            schemas[name] = "\n|\n".join(seen)
     return schemas
 
 
@@ -155,9 +162,9 @@ def compile_plan(name: str) -> CompiledPlan:
     """The plan ``name`` (a ``variant``), compiled by building the research tables of an
     empty canonical snapshot (every canonical table, no rows) with the expressions; an
     incremental one, by adding a month to the research snapshot of that build."""
-    from linkage._build import RESEARCH, build_research_tables, build_with
+    from linkage._build import ALL_TABLES, RESEARCH, TABLES, build_research_tables, build_with
     from linkage._canonical import SCHEMAS
-    from linkage._incremental import Plan, previous_files
+    from linkage._incremental import Plan, previous_parts
     from linkage._snapshot import SnapshotWriter, current_snapshot
     from linkage.research import snapshot_files
 
@@ -172,7 +179,8 @@ def compile_plan(name: str) -> CompiledPlan:
         files = snapshot_files(current_snapshot(data_dir))
         if incremental:  # the statements do not depend on the months (``Scope``)
             plan = Plan(current_snapshot(data_dir / RESEARCH), ("0001-01",), ("0001HT",))
-            files |= {f"previous_{t}": [p] for t, p in previous_files(plan).items()}
+            built = previous_parts(plan, ALL_TABLES if student_lessons else TABLES)
+            files |= {f"previous_{t}": [p.any_part] for t, p in built.items()}
             report = build_with(
                 data_dir,
                 current_snapshot(data_dir),

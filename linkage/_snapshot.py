@@ -4,13 +4,16 @@ Layout::
 
     DATA_DIR/
       snapshots/<snapshot_id>/<table>.parquet   one file per table, or parts of one table:
-      snapshots/<snapshot_id>/<table>.<tag>.parquet   one per delivery added incrementally
+      snapshots/<snapshot_id>/<table>.<tag>.parquet   one per delivery added incrementally,
+                                                or per month or term of a research table
       snapshots/<snapshot_id>/manifest.json     row counts, content hashes, key id, sources
       snapshots/.staging-<random>/              a build in progress (never read)
       CURRENT                                   the id of the snapshot in use
 
 A table's manifest entry names its ``file`` (rows, sha256), or, when it is held in parts, its
-``files`` (each with its rows and sha256). A snapshot never changes, so a new snapshot shares a
+``files`` (each with its rows and sha256). A research table's parts also list the months or
+terms each holds (``periods``), so that an incremental build can share the parts it does not
+recompute (``linkage._incremental``). A snapshot never changes, so a new snapshot shares a
 file of an earlier one as a hard link (``share``): nothing is copied, and deleting either
 snapshot's folder leaves the other's files whole (a file is freed with its last link). Where
 the file system has no hard links, the file is copied.
@@ -23,6 +26,7 @@ in use and intact; a stale staging folder is removed by the next build.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -33,19 +37,54 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from medler import __version__
 from medler.errors import InputFileError, OutputLocationError
+
+if TYPE_CHECKING:  # pyarrow is loaded by what writes batches (the ingest), not by a build
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 # Batches being compressed and written in the background, at most (their memory is bounded so).
 WRITES_AHEAD = 8
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 MANIFEST = "manifest.json"
+
+
+@functools.cache
+def footer_reader() -> Any:
+    """One in-memory DuckDB database for reading Parquet footers and small files: opening
+    one costs ~20 ms, a cursor of it (a connection of its own for each caller) well under
+    one."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def parquet_rows(paths: Path | list[Path]) -> int:
+    """Rows of a Parquet file, or of the parts of one table, from their footers. Read by
+    DuckDB, so that a build (which writes its tables with the engine) never loads pyarrow
+    (0.2 s of a build's start)."""
+    listed = [str(p) for p in ([paths] if isinstance(paths, Path) else paths)]
+    if not listed:
+        return 0
+    with footer_reader().cursor() as con:
+        row = con.execute(
+            "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)", [listed]
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def parquet_values(path: Path, column: str) -> list[Any]:
+    """The distinct values of ``column`` in a Parquet file, sorted (a null last)."""
+    with footer_reader().cursor() as con:
+        rows = con.execute(
+            f'SELECT DISTINCT "{column}" FROM read_parquet(?) ORDER BY 1 NULLS LAST', [str(path)]
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 def file_sha256(path: Path) -> str:
@@ -72,8 +111,9 @@ class SnapshotWriter:
     kind: str = "canonical"
     _staging: Path | None = None
     _tables: dict[str, _Table] = field(default_factory=dict)
-    _carried: dict[str, tuple[Path, pa.Schema, int]] = field(default_factory=dict)
-    # parts shared with earlier snapshots: table → [{"file", "rows", "sha256"}, …]
+    # parts written by ``write_file``: table → [{"path", "rows", "periods"?}, …]
+    _carried: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # parts shared with earlier snapshots: table → [{"file", "rows", "sha256", "periods"?}, …]
     _shared: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # one thread encodes, compresses and appends the batches, in the order written (pyarrow
     # does so without the GIL, so the caller reads and checks the next page meanwhile)
@@ -114,6 +154,8 @@ class SnapshotWriter:
             # a table that shares parts of an earlier snapshot gets a new part beside them
             part = f".{secrets.token_hex(4)}" if name in self._shared else ""
             path = self._staging / f"{name}{part}.parquet"
+            import pyarrow.parquet as pq
+
             writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
             table = self._tables[name] = _Table(batch.schema, writer, path)
         cast = batch.cast(table.schema)  # a batch that does not fit fails here, in the caller
@@ -151,17 +193,27 @@ class SnapshotWriter:
         """Share tables ``names`` of the earlier snapshot ``previous`` (hard links where
         possible: a snapshot is never modified, so sharing its files is safe). Rows written to
         such a table afterwards go to a new part beside the shared ones."""
-        assert self._staging is not None
         tables = read_manifest(previous)["tables"]
         for name in names:
-            assert name not in self._tables and name not in self._carried, name
-            for part in table_parts(tables[name]):
-                target = self._staging / part["file"]
-                try:
-                    os.link(previous / part["file"], target)
-                except OSError:
-                    shutil.copyfile(previous / part["file"], target)
-                self._shared.setdefault(name, []).append(dict(part))
+            self.share_parts(previous, name, table_parts(tables[name]))
+
+    def share_parts(self, previous: Path, name: str, parts: Iterable[dict[str, Any]]) -> None:
+        """Share these parts (``table_parts``) of table ``name`` of the earlier snapshot
+        ``previous``, as ``share`` does; parts written to the table later go beside them."""
+        assert self._staging is not None
+        assert name not in self._tables and name not in self._carried, name
+        for part in parts:
+            target = self._staging / part["file"]
+            try:
+                os.link(previous / part["file"], target)
+            except OSError:
+                shutil.copyfile(previous / part["file"], target)
+            self._shared.setdefault(name, []).append(dict(part))
+
+    def shared_files(self, name: str) -> list[Path]:
+        """The files of the parts of table ``name`` shared so far, in this snapshot."""
+        assert self._staging is not None
+        return [self._staging / part["file"] for part in self._shared.get(name, [])]
 
     def written(self, name: str) -> Path | None:
         """The file written to table ``name`` in this snapshot (closed, so that it can be
@@ -181,17 +233,54 @@ class SnapshotWriter:
             table.writer.close()
             table.path.unlink()
 
-    def write_file(self, name: str, write: Callable[[Path], None]) -> Path:
-        """Let ``write(path)`` write table ``name`` as one Parquet file (an engine writing in
-        parallel, say); returns the file, which can be read before the snapshot is
-        committed."""
+    def write_file(
+        self,
+        name: str,
+        write: Callable[[Path, str | None], None],
+        *,
+        periods: str | None = None,
+        by_period: bool = False,
+    ) -> list[Path]:
+        """Let ``write(path, None)`` write a part of table ``name`` as one Parquet file (an
+        engine writing in parallel, say), or, ``by_period``, ``write(folder, periods)`` write
+        it as one file per value of column ``periods`` under ``folder`` (a Hive-partitioned
+        folder, as DuckDB's ``PARTITION_BY`` writes it; one empty file when there is no row),
+        each of which becomes a part. Returns the files, which can be read before the
+        snapshot is committed. A table may be written in several calls, beside parts shared
+        with an earlier snapshot (``share_parts``).
+        ``periods``: the column (``month`` or ``term``) whose distinct values each part's
+        manifest entry lists, so that a later snapshot can tell which parts hold none of the
+        periods it recomputes, and share them."""
         assert self._staging is not None, "use SnapshotWriter as a context manager"
-        assert name not in self._tables and name not in self._carried, name
-        assert name not in self._shared, name
+        assert name not in self._tables, name
+        files = []
+        if by_period and periods is not None:
+            folder = self._staging / f".{name}.{secrets.token_hex(4)}"
+            write(folder, periods)
+            for written in sorted(folder.rglob("*.parquet")) if folder.is_dir() else []:
+                target = self._part_path(name)
+                os.replace(written, target)
+                files.append(target)
+            shutil.rmtree(folder, ignore_errors=True)
+            if not files:
+                raise RuntimeError(f"{name}: the engine wrote no file, not even an empty one")
+        else:
+            files.append(self._part_path(name))
+            write(files[0], None)
+        for target in files:
+            part: dict[str, Any] = {"path": target, "rows": parquet_rows(target)}
+            if periods is not None:
+                part["periods"] = parquet_values(target, periods)
+            self._carried.setdefault(name, []).append(part)
+        return files
+
+    def _part_path(self, name: str) -> Path:
+        """A new file of table ``name`` in the staging folder: ``<name>.parquet``, or beside
+        other parts ``<name>.<tag>.parquet``."""
+        assert self._staging is not None
         target = self._staging / f"{name}.parquet"
-        write(target)
-        metadata = pq.ParquetFile(target)
-        self._carried[name] = (target, metadata.schema_arrow, metadata.metadata.num_rows)
+        while target.exists():
+            target = self._staging / f"{name}.{secrets.token_hex(4)}.parquet"
         return target
 
     def rows(self, name: str) -> int:
@@ -199,7 +288,7 @@ class SnapshotWriter:
         shared = sum(int(part["rows"]) for part in self._shared.get(name, []))
         if name in self._tables:
             return shared + self._tables[name].rows
-        return shared + (self._carried[name][2] if name in self._carried else 0)
+        return shared + sum(int(part["rows"]) for part in self._carried.get(name, []))
 
     def ensure(self, name: str, schema: pa.Schema) -> None:
         """Make sure table ``name`` exists, empty if nothing was written to it."""
@@ -216,12 +305,20 @@ class SnapshotWriter:
         now = dt.datetime.now(dt.UTC)
         snapshot_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         parts: dict[str, list[dict[str, Any]]] = {n: list(p) for n, p in self._shared.items()}
-        for name, (path, rows) in {
-            **{n: (t.path, t.rows) for n, t in self._tables.items()},
-            **{n: (c[0], c[2]) for n, c in self._carried.items()},
-        }.items():
-            own = {"file": path.name, "rows": rows, "sha256": file_sha256(path)}
+        for name, t in self._tables.items():
+            own = {"file": t.path.name, "rows": t.rows, "sha256": file_sha256(t.path)}
             parts.setdefault(name, []).append(own)
+        for name, written in self._carried.items():
+            for part in written:
+                listed = parts.setdefault(name, [])
+                if part["rows"] == 0 and (listed or part is not written[-1]):
+                    part["path"].unlink()  # an empty part beside others adds nothing
+                    continue
+                own = {"file": part["path"].name, "rows": part["rows"]}
+                own["sha256"] = file_sha256(part["path"])
+                if "periods" in part:
+                    own["periods"] = part["periods"]
+                listed.append(own)
         manifest = {
             "snapshot_id": snapshot_id,
             "kind": self.kind,
@@ -272,23 +369,28 @@ def table_rows(snapshot: Path, names: Iterable[str]) -> dict[str, int]:
 
 
 def _entry(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """A table's manifest entry: its one file, or its parts."""
-    if len(parts) == 1:
-        part = parts[0]
-        return {"rows": int(part["rows"]), "sha256": part["sha256"], "file": part["file"]}
-    return {
-        "rows": sum(int(p["rows"]) for p in parts),
-        "files": [
-            {"file": p["file"], "rows": int(p["rows"]), "sha256": p["sha256"]} for p in parts
-        ],
-    }
+    """A table's manifest entry: its one file, or its parts (each with the ``periods`` it
+    holds, where they were recorded)."""
+    listed = [
+        {
+            "file": p["file"],
+            "rows": int(p["rows"]),
+            "sha256": p["sha256"],
+            **({"periods": list(p["periods"])} if "periods" in p else {}),
+        }
+        for p in parts
+    ]
+    if len(listed) == 1:
+        return listed[0]
+    return {"rows": sum(p["rows"] for p in listed), "files": listed}
 
 
 def table_parts(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """The files of one table's manifest entry, each with its rows and sha256."""
     if "files" in entry:
         return [dict(part) for part in entry["files"]]
-    return [{"file": entry["file"], "rows": entry["rows"], "sha256": entry["sha256"]}]
+    keys = ("file", "rows", "sha256", "periods")
+    return [{key: entry[key] for key in keys if key in entry}]
 
 
 def table_files(snapshot: Path, name: str) -> list[Path]:

@@ -64,7 +64,7 @@ class PrivateFrame:
 
 
 def open_table(
-    path: Path, name: str, *, unit: str | None = None, ranked: Sequence[str] = ()
+    path: Path | list[Path], name: str, *, unit: str | None = None, ranked: Sequence[str] = ()
 ) -> PrivateFrame:
     """A research table as a private frame, read into memory once. With ``unit``, each row's
     position among its person's rows (``NTH``) and, for each ``ranked`` column, the rank of its

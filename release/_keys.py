@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from linkage import table_parts
 from release._errors import QueryRefused
 from release._policy import KeySource, Table
 
@@ -46,7 +47,8 @@ def key_values(
     entry = manifest["tables"].get(source.table)
     if entry is None:
         return []
-    values = pl.read_parquet(canonical / entry["file"], columns=[source.column])[source.column]
+    files = [canonical / part["file"] for part in table_parts(entry)]
+    values = pl.read_parquet(files, columns=[source.column])[source.column]
     return sorted(values.drop_nulls().unique().to_list())
 
 

@@ -41,7 +41,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from linkage import current_snapshot, read_manifest
+from linkage import current_snapshot, read_manifest, table_parts
 from pseudonymise import cell_key_path, load_cell_key_secret
 from release import _sdc
 from release._ckm import ckm_cells, record_keys_with
@@ -176,7 +176,7 @@ class Releaser:
                 raise QueryRefused(f"the research snapshot has no table {name}; rebuild it")
             table = self.policies.catalogue.tables.get(name)
             self._frames[name] = open_table(
-                snapshot / entry["file"],
+                [snapshot / part["file"] for part in table_parts(entry)],
                 name,
                 unit=table.unit if table else None,
                 ranked=sorted(table.max_keys_per_unit) if table else (),

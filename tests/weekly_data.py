@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from linkage import current_snapshot, read_manifest
+from linkage import current_snapshot, table_files
 from linkage._build import RESEARCH, STUDENT_LESSONS, TABLES
 from linkage._registers import ingest_register
 from linkage.sources.synthetic import DELIVERIES, SynthConfig, generate_municipality
@@ -52,8 +52,7 @@ def ingest_registers(source: Deliveries, data: Path) -> None:
 def research_tables(data: Path) -> dict[str, pl.DataFrame]:
     """Every research table of the current research snapshot (``student_lessons`` too)."""
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in ALL_TABLES}
+    return {name: pl.read_parquet(table_files(snapshot, name)) for name in ALL_TABLES}
 
 
 def assert_same_tables(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linkage._canonical import SCHEMAS
+from linkage._canonical_names import CANONICAL_TABLES
 from linkage._snapshot import read_manifest, table_parts
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def snapshot_files(snapshot: Path) -> dict[str, list[Path]]:
     tables = read_manifest(snapshot)["tables"]
     return {
         name: [snapshot / part["file"] for part in table_parts(tables[name])]
-        for name in SCHEMAS
+        for name in CANONICAL_TABLES
         if name in tables
     }
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.service import Settings, create_app, make_services
 from api.service._deps import RateLimiter
-from linkage import current_snapshot, read_manifest
+from linkage import current_snapshot, table_files
 from release import FileStore
 from release.governance import DATASET, Governance, Principal
 from tests.research_data import research_dir
@@ -456,7 +456,7 @@ def test_no_answer_holds_a_pseudonym_or_an_identifier(world: World) -> None:
         world.get("olga", "/v1/office/status"),
     ]
     snapshot = current_snapshot(world.client.app.state.medler.releaser.data_dir / "research")  # type: ignore[attr-defined]
-    terms = pl.read_parquet(snapshot / read_manifest(snapshot)["tables"]["student_terms"]["file"])
+    terms = pl.read_parquet(table_files(snapshot, "student_terms"))
     pupils = {str(v) for v in terms["student_pid"].to_list()}
     assert len(pupils) > 1000
     for answer in answers:

@@ -28,7 +28,7 @@ import pytest
 from scipy.optimize import linprog
 
 import release
-from linkage import current_snapshot, read_manifest
+from linkage import current_snapshot, table_files
 from release import QueryRefused, QuerySpec, Releaser, load_policies
 from release._frames import open_table
 from release._sdc import primary_suppression
@@ -61,7 +61,7 @@ def is_in(column: str, *values: Any) -> dict[str, Any]:
 def research_table(data_dir: Path, name: str) -> pl.DataFrame:
     """A research table as the test (never the attacker) sees it: the ground truth."""
     snapshot = current_snapshot(data_dir / "research")
-    return pl.read_parquet(snapshot / read_manifest(snapshot)["tables"][name]["file"])
+    return pl.read_parquet(table_files(snapshot, name))
 
 
 def reason(e: Releaser, released: release.Release, cell: release.Cell) -> str | None:
@@ -801,9 +801,7 @@ def test_no_release_holds_a_pseudonym(research_dir: Path) -> None:
 
 def test_a_private_frame_gives_no_rows(research_dir: Path) -> None:
     snapshot = current_snapshot(research_dir / "research")
-    frame = open_table(
-        snapshot / read_manifest(snapshot)["tables"]["student_terms"]["file"], "student_terms"
-    )
+    frame = open_table(table_files(snapshot, "student_terms"), "student_terms")
     with pytest.raises(release.RowAccessRefused):
         frame.collect()
     rows = research_table(research_dir, "student_terms")

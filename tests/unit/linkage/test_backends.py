@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linkage import build_research_tables, current_snapshot, read_manifest
+from linkage import build_research_tables, current_snapshot, table_files
 from linkage._backends import DuckDBBackend, SparkBackend, fitted_memory_limit, open_backend
 from linkage._build import RESEARCH, TABLES
 from medler.errors import UsageError
@@ -49,8 +49,7 @@ def test_without_java_the_message_says_what_to_install(
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {n: pl.read_parquet(snapshot / files[n]["file"]).sort(pl.all()) for n in TABLES}
+    return {n: pl.read_parquet(table_files(snapshot, n)).sort(pl.all()) for n in TABLES}
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linkage import BACKENDS, build_research_tables, current_snapshot, read_manifest
+from linkage import BACKENDS, build_research_tables, current_snapshot, read_manifest, table_files
 from linkage._build import RESEARCH, TABLES
 from linkage.sources.synthetic import SynthConfig
 from medler.errors import UsageError
@@ -37,8 +37,7 @@ pytestmark = [
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {name: pl.read_parquet(table_files(snapshot, name)) for name in TABLES}
 
 
 @pytest.fixture(scope="module")

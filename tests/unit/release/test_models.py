@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linkage import current_snapshot, read_manifest
+from linkage import current_snapshot, table_files
 from release import QueryRefused, QuerySpec, Releaser, load_policies
 from release._frames import PrivateFrame
 from release._models import assess_sdc, plan_dp, release_dp
@@ -58,8 +58,7 @@ def _spec(
 
 def _profiles(data_dir: Path) -> pl.DataFrame:
     snapshot = current_snapshot(data_dir / "research")
-    entry = read_manifest(snapshot)["tables"]["student_profiles"]
-    return pl.read_parquet(snapshot / entry["file"])
+    return pl.read_parquet(table_files(snapshot, "student_profiles"))
 
 
 def _reference(rows: pl.DataFrame, kind: str, outcome: str) -> Any:

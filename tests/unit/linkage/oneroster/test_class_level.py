@@ -16,6 +16,7 @@ from linkage import (
     ingest_extract,
     ingest_register,
     read_manifest,
+    table_files,
 )
 from linkage._basis import BASIS_NOTE, EMPTY_WITHOUT_LESSONS
 from linkage._build import RESEARCH, TABLES
@@ -176,8 +177,7 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 def _tables(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {name: pl.read_parquet(table_files(snapshot, name)) for name in TABLES}
 
 
 @pytest.fixture(scope="module")

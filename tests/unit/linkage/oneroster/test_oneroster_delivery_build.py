@@ -8,7 +8,12 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from linkage import build_research_tables, current_snapshot, ingest_extract, read_manifest
+from linkage import (
+    build_research_tables,
+    current_snapshot,
+    ingest_extract,
+    table_files,
+)
 from linkage._build import RESEARCH, TABLES
 from linkage.sources.oneroster._delivery import FULL_BUILD
 from tests.spark import on_spark
@@ -20,8 +25,7 @@ __all__ = ["session_key", "sets"]
 
 def _research(data: Path) -> dict[str, pl.DataFrame]:
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    return {name: pl.read_parquet(snapshot / files[name]["file"]) for name in TABLES}
+    return {name: pl.read_parquet(table_files(snapshot, name)) for name in TABLES}
 
 
 def _weekly_equals_full(

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linkage import build_research_tables, ingest_register, read_manifest
+from linkage import build_research_tables, ingest_register, read_manifest, table_files
 from linkage._build import RESEARCH
 from linkage._snapshot import current_snapshot
 from tests.unit.linkage.ingest.conftest import Ingested, ingested, session_key
@@ -35,8 +35,8 @@ def research(ingested: Ingested, tmp_path_factory: pytest.TempPathFactory) -> di
         ingest_register(kind, registers / name, data, key_file=ingested.key_file)
     report = build_research_tables(data, student_lessons=True)
     snapshot = current_snapshot(data / RESEARCH)
-    files = read_manifest(snapshot)["tables"]
-    tables = {name: pl.read_parquet(snapshot / f["file"]) for name, f in files.items()}
+    names = read_manifest(snapshot)["tables"]
+    tables = {name: pl.read_parquet(table_files(snapshot, name)) for name in names}
     return {"report": report, "tables": tables, "truth": ingested.extract.truth}
 
 
