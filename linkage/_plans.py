@@ -44,7 +44,7 @@ _HERE = Path(__file__).parent
 PLANS = _HERE / "research" / "plans"
 # the modules whose text decides the statements of a build: the expressions, the backend that
 # compiles and runs them, the build that orders them, the canonical schemas, the incremental
-# build's merge and scope tables, this module (and the canonical tables' names: the views read)
+# build's parts and scope tables, this module (and the canonical tables' names: the views read)
 SOURCES = (
     *sorted(p.relative_to(_HERE).as_posix() for p in (_HERE / "research").rglob("*.py")),
     "_backends.py",

@@ -152,8 +152,7 @@ class SnapshotWriter:
         table = self._tables.get(name)
         if table is None:
             # a table that shares parts of an earlier snapshot gets a new part beside them
-            part = f".{secrets.token_hex(4)}" if name in self._shared else ""
-            path = self._staging / f"{name}{part}.parquet"
+            path = self._part_path(name)
             import pyarrow.parquet as pq
 
             writer = pq.ParquetWriter(path, batch.schema, compression="zstd")

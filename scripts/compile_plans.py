@@ -4,10 +4,10 @@
     python scripts/compile_plans.py --check    # exit 1 if the kept plans are not the code's
 
 Run it after changing anything that decides a build's statements (``linkage._plans.SOURCES``:
-the research expressions, the backend, the build, the incremental build's merge, the canonical
-schemas) or the Ibis, SQLGlot or DuckDB version. Until then a build compiles its expressions as
-before, only slower, and
-``tests/unit/linkage/test_plans.py`` fails: the kept plans are not the running code's.
+the research expressions, the backend, the build, the incremental build's parts and scope
+tables, the canonical schemas) or the Ibis, SQLGlot or DuckDB version. Until then a build
+compiles its expressions as before, only slower, and ``tests/unit/linkage/test_plans.py``
+fails: the kept plans are not the running code's.
 
 Ibis names some columns in the order of a Python set, which differs from one process to the
 next (string hashing is randomised); the plans are compiled with ``PYTHONHASHSEED=0``, so the
